@@ -1,0 +1,39 @@
+# Two entry points, each self-installing and idempotent:
+#   make demo   set up, generate the student version and execute the instructor notebook
+#   make test   set up, then lint and run every test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# nbgrader and the tests run tools (alembic, jupyter) by name: use the environment's.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: demo test lint setup bench clean
+
+setup: $(STAMP)
+
+# Rebuild the environment whenever the pins or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	bash scripts/install-system-packages.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $@
+
+demo: $(STAMP)
+	$(PY) -m course demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) bench/gradcheck.py
+	$(PY) bench/training.py
+
+clean:
+	rm -rf $(VENV) build reports gradebook.db submitted autograded/*/ feedback

@@ -1,0 +1,26 @@
+"""nbgrader configuration of the course. The repository root is the course directory."""
+
+c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
+
+c.CourseDirectory.course_id = "nn-classification"
+# The course directory (root) is where nbgrader runs: the repository root. The gradebook is
+# nbgrader's default, gradebook.db there (ignored by git: it holds grades and hidden tests).
+
+# The labs. Students are added by `course collect` (or nbgrader's own db commands).
+c.CourseDirectory.db_assignments = [dict(name="lab1")]
+
+# A cell may run for at most this long while grading; the whole lab grades in seconds, so a
+# cell that takes minutes is a loop that will not end.
+c.Execute.timeout = 60
+# Kill, rather than wait for, a kernel that ignores the interrupt at the timeout.
+c.Execute.interrupt_on_timeout = True
+
+# Release: strip outputs, replace solutions with stubs, remove hidden tests, lock read-only cells.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearOutput.enabled = True
+c.LockCells.lock_all_cells = False
+c.LockCells.lock_grade_cells = True
+c.LockCells.lock_readonly_cells = True
+
+# Files next to the notebooks that must never reach students.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]

@@ -1,0 +1,1 @@
+"""Helpers shared by the lab notebooks and their tests: data sets, plots, gradient checks."""

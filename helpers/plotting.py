@@ -1,0 +1,160 @@
+"""Plots for the labs: class scatter, loss curve and decision regions.
+
+Each function draws on the Axes it is given (or a new figure's), returns that Axes, and works
+headless: outside Jupyter, matplotlib falls back to the Agg backend by itself when there is no
+display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+# Colour-blind-safe class colours (Okabe & Ito); probabilities blend them.
+CLASS_COLOURS = np.array(
+    [
+        [0.000, 0.447, 0.698],  # blue
+        [0.902, 0.624, 0.000],  # orange
+        [0.000, 0.620, 0.451],  # green
+        [0.800, 0.475, 0.655],  # purple
+        [0.835, 0.369, 0.000],  # vermilion
+        [0.337, 0.706, 0.914],  # sky blue
+        [0.941, 0.894, 0.259],  # yellow
+    ]
+)
+PROBABILITY_SUM_TOLERANCE = 1e-6
+
+
+def _axes(ax):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    return ax
+
+
+def class_colours(n_classes: int) -> np.ndarray:
+    """RGB colours of the classes, shape (n_classes, 3)."""
+    if n_classes > len(CLASS_COLOURS):
+        raise ValueError(f"at most {len(CLASS_COLOURS)} classes can be coloured, got {n_classes}")
+    return CLASS_COLOURS[:n_classes]
+
+
+def as_class_probabilities(labels, n_points: int, n_classes: int) -> np.ndarray:
+    """Turn any accepted form of labels into class-probability rows, shape (n_points, n_classes).
+
+    Accepted: class indices, shape (n_points,); one-hot or probability rows, shape
+    (n_points, n_classes); or a sequence of n_points 1-D probability arrays.
+    Raises ValueError, saying what was expected, for anything else.
+    """
+    if isinstance(labels, Sequence) and len(labels) and np.ndim(labels[0]) == 1:
+        labels = np.stack([np.asarray(row, dtype=np.float64) for row in labels])
+    labels = np.asarray(labels)
+    if len(labels) != n_points:
+        raise ValueError(
+            f"labels has {len(labels)} rows but the data set has {n_points} points; "
+            "give one label (or one row of class probabilities) per point"
+        )
+    if labels.ndim == 1:
+        if not np.issubdtype(labels.dtype, np.number) or np.any(labels != np.round(labels)):
+            raise ValueError("1-D labels must be whole class indices")
+        if labels.min() < 0 or labels.max() >= n_classes:
+            raise ValueError(
+                f"class indices must lie in 0..{n_classes - 1}, got {labels.min()}..{labels.max()}"
+            )
+        return np.eye(n_classes)[labels.astype(int)]
+    if labels.ndim != 2 or labels.shape[1] != n_classes:
+        raise ValueError(
+            f"labels of shape {labels.shape} do not fit: expected ({n_points},) class indices "
+            f"or ({n_points}, {n_classes}) one-hot or probability rows"
+        )
+    probabilities = labels.astype(np.float64)
+    if not np.all(np.isfinite(probabilities)) or np.any(probabilities < 0):
+        raise ValueError("probability rows must be finite and non-negative")
+    if np.any(np.abs(probabilities.sum(axis=1) - 1.0) > PROBABILITY_SUM_TOLERANCE):
+        raise ValueError(
+            "each row of labels must sum to 1 (one-hot or class probabilities, e.g. softmax "
+            "outputs), not raw scores"
+        )
+    return probabilities
+
+
+def blend(probabilities: np.ndarray) -> np.ndarray:
+    """Colours of probability rows: the class colours mixed in proportion, shape (n, 3)."""
+    return np.clip(probabilities @ class_colours(probabilities.shape[1]), 0.0, 1.0)
+
+
+def scatter_classes(X: np.ndarray, probabilities: np.ndarray, ax=None, size: float = 12.0):
+    """Scatter 2-D points coloured by class.
+
+    Args:
+        X: points, shape (n, 2).
+        probabilities: one-hot or class-probability rows, shape (n, n_classes).
+        ax: Axes to draw on; a new figure when None.
+        size: marker area.
+
+    Returns:
+        The Axes.
+    """
+    ax = _axes(ax)
+    ax.scatter(X[:, 0], X[:, 1], c=blend(probabilities), s=size, edgecolors="none")
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def plot_loss(losses: Sequence[float], ax=None, label: str | None = None):
+    """Plot a loss curve, one value per epoch.
+
+    Args:
+        losses: the loss after each epoch.
+        ax: Axes to draw on; a new figure when None.
+        label: legend label, if any.
+
+    Returns:
+        The Axes.
+    """
+    ax = _axes(ax)
+    ax.plot(np.arange(len(losses)), np.asarray(losses, dtype=np.float64), label=label)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Loss")
+    if label:
+        ax.legend()
+    return ax
+
+
+def plot_decision_regions(
+    predict: Callable[[np.ndarray], np.ndarray], ax=None,
+    bounds: tuple[float, float, float, float] = (-1.2, 1.2, -1.2, 1.2),
+    resolution: int = 200, alpha: float = 0.35,
+):
+    """Shade the plane by a classifier's output, behind whatever the Axes already shows.
+
+    Args:
+        predict: maps points of shape (m, 2) to class probabilities of shape (m, n_classes).
+        ax: Axes to draw on; a new figure when None.
+        bounds: (x_min, x_max, y_min, y_max) of the shaded area.
+        resolution: grid points per side.
+        alpha: opacity of the shading.
+
+    Returns:
+        The Axes.
+    """
+    ax = _axes(ax)
+    x_min, x_max, y_min, y_max = bounds
+    xs = np.linspace(x_min, x_max, resolution)
+    ys = np.linspace(y_min, y_max, resolution)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    outputs = np.asarray(predict(grid), dtype=np.float64)
+    if outputs.ndim != 2 or outputs.shape[0] != len(grid):
+        raise ValueError(
+            f"predict must return class probabilities of shape ({len(grid)}, n_classes) for "
+            f"{len(grid)} points, got shape {outputs.shape}"
+        )
+    probabilities = as_class_probabilities(outputs, len(grid), outputs.shape[1])
+    image = blend(probabilities).reshape(resolution, resolution, 3)
+    ax.imshow(image, origin="lower", extent=bounds, alpha=alpha, zorder=0, aspect="auto")
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(y_min, y_max)
+    return ax

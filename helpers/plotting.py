@@ -97,7 +97,8 @@ def scatter_classes(X: np.ndarray, probabilities: np.ndarray, ax=None, size: flo
         The Axes.
     """
     ax = _axes(ax)
-    ax.scatter(X[:, 0], X[:, 1], c=blend(probabilities), s=size, edgecolors="none")
+    ax.scatter(X[:, 0], X[:, 1], c=blend(probabilities), s=size, edgecolors="white",
+               linewidths=0.3)
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -127,7 +128,7 @@ def plot_loss(losses: Sequence[float], ax=None, label: str | None = None):
 def plot_decision_regions(
     predict: Callable[[np.ndarray], np.ndarray], ax=None,
     bounds: tuple[float, float, float, float] = (-1.2, 1.2, -1.2, 1.2),
-    resolution: int = 200, alpha: float = 0.35,
+    resolution: int = 200, alpha: float = 0.25,
 ):
     """Shade the plane by a classifier's output, behind whatever the Axes already shows.
 

@@ -1,0 +1,1 @@
+"""Instructor tooling for the course, built on nbgrader's own API."""

@@ -1,0 +1,33 @@
+"""Execute notebooks with a real kernel, storing outputs the way Jupyter shows them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+DEFAULT_TIMEOUT = 600
+
+
+def execute_notebook(source: Path, target: Path, env: dict | None = None,
+                     timeout: int = DEFAULT_TIMEOUT) -> nbformat.NotebookNode:
+    """Run every cell of ``source`` in a fresh kernel started in its folder; write to ``target``.
+
+    Stream outputs are merged (a progress bar is stored as its final line, not as hundreds of
+    updates). ``env`` is added to the kernel's environment. Raises
+    ``nbclient.exceptions.CellExecutionError`` if a cell fails.
+    """
+    nb = nbformat.read(source, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", record_timing=False,
+        resources={"metadata": {"path": str(Path(source).parent)}},
+    )
+    kernel_env = {**os.environ, **(env or {})}
+    client.execute(env=kernel_env)
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return nb

@@ -1,0 +1,60 @@
+"""Generate the student version of a lab and check that the committed one is in sync."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from pathlib import Path
+
+from course.nbgrader_setup import CONFIG_FILE, make_api
+
+
+class ReleaseError(RuntimeError):
+    """nbgrader could not generate the student version."""
+
+
+def generate_release(root: Path, lab: str) -> Path:
+    """Run nbgrader's generate_assignment for ``lab`` (creating it in the gradebook).
+
+    Returns the release folder ``root/release/<lab>``. Raises ReleaseError with nbgrader's
+    log when generation fails.
+    """
+    if not (root / "source" / lab).is_dir():
+        raise ReleaseError(f"no source/{lab} folder in {root}: is {lab!r} the lab's name?")
+    result = make_api(root).generate_assignment(lab, force=True, create=True)
+    if not result["success"]:
+        details = "\n".join(filter(None, (result.get("log"), result.get("error"))))
+        raise ReleaseError(f"nbgrader could not generate {lab}:\n{details}")
+    return root / "release" / lab
+
+
+def release_differences(root: Path, lab: str) -> list[str]:
+    """Files where ``root/release/<lab>`` differs from a fresh generation from the source.
+
+    Generates in a scratch copy of the course, so nothing in ``root`` (gradebook included)
+    changes. Returns a list of ``"<path>: <what differs>"``; empty when in sync.
+    """
+    committed = root / "release" / lab
+    with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
+        scratch = Path(scratch)
+        shutil.copy2(root / CONFIG_FILE, scratch / CONFIG_FILE)
+        shutil.copytree(root / "source" / lab, scratch / "source" / lab)
+        fresh = generate_release(scratch, lab)
+        return _tree_differences(fresh, committed, Path("release") / lab)
+
+
+def _tree_differences(fresh: Path, committed: Path, label: Path) -> list[str]:
+    if not committed.is_dir():
+        return [f"{label}: missing; run `course release {label.name}` and commit it"]
+    differences = []
+    fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+    committed_files = {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
+    for path in sorted(fresh_files - committed_files):
+        differences.append(f"{label / path}: missing from the committed release")
+    for path in sorted(committed_files - fresh_files):
+        differences.append(f"{label / path}: not produced from the source (stale?)")
+    for path in sorted(fresh_files & committed_files):
+        if not filecmp.cmp(fresh / path, committed / path, shallow=False):
+            differences.append(f"{label / path}: differs from a fresh generation")
+    return differences

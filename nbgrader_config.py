@@ -9,9 +9,9 @@ c.CourseDirectory.course_id = "nn-classification"
 # The labs. Students are added by `course collect` (or nbgrader's own db commands).
 c.CourseDirectory.db_assignments = [dict(name="lab1")]
 
-# A cell may run for at most this long while grading; the whole lab grades in seconds, so a
-# cell that takes minutes is a loop that will not end.
-c.Execute.timeout = 60
+# A cell may run for at most this long while grading (seconds). The slowest cell of Lab 1 takes
+# under a second, so a cell still running after 15 s is a loop that will not end.
+c.Execute.timeout = 15
 # Kill, rather than wait for, a kernel that ignores the interrupt at the timeout.
 c.Execute.interrupt_on_timeout = True
 
@@ -24,3 +24,14 @@ c.LockCells.lock_readonly_cells = True
 
 # Files next to the notebooks that must never reach students.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Feedback shows each test's result and message, never the hidden test code.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from course.feedback import HideHiddenTests  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# `nbgrader export` writes one column per grade cell (plus total and max), not just totals.
+c.ExportApp.plugin_class = "course.export.PerTestCsvExportPlugin"

@@ -1,21 +1,34 @@
 """The ``course`` command: the instructor's side of the course, on nbgrader's API.
 
-    course release LAB [--check]   generate the student version (or only check it is in sync)
-    course execute LAB             re-run the instructor notebooks, storing their outputs
-    course demo                    release and execute every lab, printing where outputs are
+    course release LAB [--check]          generate the student version (or check it is in sync)
+    course execute LAB [--inplace]        re-run the instructor notebooks, storing outputs
+    course collect LAB PATH [--replace]   bring in submissions from a folder or an LMS zip
+    course grade LAB [--workers N] [--force]
+                                          autograde everyone, then feedback and grades CSV
+    course report LAB                     per-test table, totals histogram, who needs attention
+    course demo                           the whole path on a synthetic cohort
+
+Exit status: 0 when all is well; 1 when some file or student needs the instructor's attention;
+2 when the command could not run.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
-from course.nbgrader_setup import find_course_root
+from course.cohort import DEMO_COHORT, write_cohort
+from course.collect import collect
+from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort
+from course.nbgrader_setup import CONFIG_FILE, find_course_root
 from course.notebooks import execute_notebook
 from course.release import ReleaseError, generate_release, release_differences
+from course.report import build_report, format_summary
 
 EXECUTED_DIR = Path("build") / "executed"
+DEMO_DIR = Path("build") / "demo-course"
 
 
 def _labs(root: Path) -> list[str]:
@@ -33,7 +46,7 @@ def cmd_release(root: Path, args) -> int:
         print(f"release/{args.lab} is in sync with source/{args.lab}")
         return 0
     folder = generate_release(root, args.lab)
-    print(f"student version of {args.lab}: {folder.relative_to(root)}/")
+    print(f"student version of {args.lab}: {folder}/")
     return 0
 
 
@@ -41,19 +54,61 @@ def cmd_execute(root: Path, args) -> int:
     for notebook in sorted((root / "source" / args.lab).glob("*.ipynb")):
         target = notebook if args.inplace else root / EXECUTED_DIR / args.lab / notebook.name
         execute_notebook(notebook, target)
-        print(f"executed {notebook.relative_to(root)} -> {target.relative_to(root)}")
+        print(f"executed {notebook} -> {target}")
     return 0
 
 
+def cmd_collect(root: Path, args) -> int:
+    report = collect(root, args.lab, Path(args.path), replace=args.replace)
+    print("\n".join(report.lines()))
+    return 1 if report.problems else 0
+
+
+def cmd_grade(root: Path, args) -> int:
+    outcomes = grade_cohort(root, args.lab, workers=args.workers, force=args.force,
+                            student_timeout=args.student_timeout, progress=not args.quiet)
+    attention = [o for o in outcomes.values() if o.needs_attention]
+    print(f"{len(outcomes)} students; feedback in {root / 'feedback'}; grades in "
+          f"{root / 'reports' / args.lab / 'grades.csv'}")
+    for outcome in attention:
+        print(f"needs attention: {outcome.student}: {outcome.status}: {outcome.reason}")
+    return 1 if attention else 0
+
+
+def cmd_report(root: Path, args) -> int:
+    report = build_report(root, args.lab)
+    print(format_summary(report))
+    return 1 if report.attention else 0
+
+
 def cmd_demo(root: Path, args) -> int:
+    """Release and execute every lab, then grade a synthetic cohort in a scratch course."""
     for lab in _labs(root):
         cmd_release(root, argparse.Namespace(lab=lab, check=False))
         cmd_execute(root, argparse.Namespace(lab=lab, inplace=False))
+    demo = root / DEMO_DIR
+    if demo.exists():
+        shutil.rmtree(demo)
+    demo.mkdir(parents=True)
+    shutil.copy2(root / CONFIG_FILE, demo / CONFIG_FILE)
+    for folder in ("source", "release"):
+        shutil.copytree(root / folder / "lab1", demo / folder / "lab1")
+    generate_release(demo, "lab1")
+    incoming = demo / "incoming"
+    write_cohort(demo, "lab1", incoming, DEMO_COHORT, flat=True)
+    print(f"\nsynthetic cohort of {len(DEMO_COHORT)} students in {incoming}; grading it in {demo}")
+    cmd_collect(demo, argparse.Namespace(lab="lab1", path=incoming, replace=False))
+    cmd_grade(demo, argparse.Namespace(lab="lab1", workers=args.workers, force=False,
+                                       student_timeout=args.student_timeout, quiet=False))
+    print()
+    cmd_report(demo, argparse.Namespace(lab="lab1"))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="course", description="Instructor tooling for the course, over nbgrader.",
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
     release = commands.add_parser("release", help="generate the student version of a lab")
@@ -68,16 +123,41 @@ def build_parser() -> argparse.ArgumentParser:
                          help="store the outputs in the source notebook itself (for nbval)")
     execute.set_defaults(run=cmd_execute)
 
-    demo = commands.add_parser("demo", help="release and execute every lab")
+    collect_ = commands.add_parser("collect", help="bring in submissions (folder or LMS zip)")
+    collect_.add_argument("lab")
+    collect_.add_argument("path", help="a folder of notebooks or a Canvas/Moodle zip")
+    collect_.add_argument("--replace", action="store_true",
+                          help="overwrite submissions already collected with other contents")
+    collect_.set_defaults(run=cmd_collect)
+
+    timeout_help = (f"wall-clock limit for one student's grading, seconds "
+                    f"(default {DEFAULT_STUDENT_TIMEOUT:g})")
+    grade = commands.add_parser("grade", help="autograde every submitted student")
+    grade.add_argument("lab")
+    grade.add_argument("--workers", type=int, default=None,
+                       help="parallel grading processes (default: the machine's cores)")
+    grade.add_argument("--force", action="store_true", help="regrade students already graded")
+    grade.add_argument("--student-timeout", type=float, default=DEFAULT_STUDENT_TIMEOUT,
+                       help=timeout_help)
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.set_defaults(run=cmd_grade)
+
+    report = commands.add_parser("report", help="summarise a graded lab")
+    report.add_argument("lab")
+    report.set_defaults(run=cmd_report)
+
+    demo = commands.add_parser("demo", help="the whole path on a synthetic cohort")
+    demo.add_argument("--workers", type=int, default=None)
+    demo.add_argument("--student-timeout", type=float, default=40.0, help=timeout_help)
     demo.set_defaults(run=cmd_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    root = find_course_root()
     try:
+        root = find_course_root()
         return args.run(root, args)
-    except ReleaseError as error:
+    except (ReleaseError, FileNotFoundError, ValueError) as error:
         print(f"course: {error}", file=sys.stderr)
         return 2

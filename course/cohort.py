@@ -33,6 +33,8 @@ class Submission:
     edits: tuple[tuple[str, str], ...] = ()
     expected_failures: frozenset[str] = field(default_factory=frozenset)
     blank: bool = False
+    corrupt: bool = False  # not even valid JSON: grading must report it, not crash
+    expected_status: str = "graded"  # what `course grade` reports (see course.grade.Outcome)
 
 
 def _fails(*names: str) -> frozenset[str]:
@@ -117,6 +119,20 @@ LAB1_COHORT = (
 )
 
 
+BROKEN_AND_LOOPING = (
+    Submission("broken_notebook", "a notebook cut off halfway through (invalid JSON)",
+               corrupt=True, expected_status="failed"),
+    Submission(
+        "loops_forever", "backprop starts with a loop that never ends",
+        edits=(("    # Forward pass (given)",
+                "    while True:  # waiting for something that never happens\n"
+                "        pass\n    # Forward pass (given)"),),
+        expected_status="timeout",
+    ),
+)
+DEMO_COHORT = (*LAB1_COHORT, *BROKEN_AND_LOOPING)
+
+
 def solution_code(source_cell: str) -> str:
     """The solution cell's code as a student would have written it (markers removed)."""
     return "\n".join(
@@ -152,16 +168,23 @@ def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNo
 
 
 def write_cohort(root: Path, lab: str, target: Path,
-                 cohort: tuple[Submission, ...] = LAB1_COHORT) -> list[Path]:
-    """Write every submission as ``target/<student>/<lab>/<notebook>`` (nbgrader's submitted
-    layout). Returns the notebook paths."""
+                 cohort: tuple[Submission, ...] = LAB1_COHORT, flat: bool = False) -> list[Path]:
+    """Write every submission of a one-notebook lab and return the paths.
+
+    Layout: nbgrader's ``target/<student>/<lab>/<notebook>.ipynb``, or with ``flat``
+    ``target/<student>.ipynb`` (a folder of notebooks for ``course collect``).
+    """
+    (source_path,) = sorted((root / "source" / lab).glob("*.ipynb"))
+    source = nbformat.read(source_path, as_version=4)
+    release = nbformat.read(root / "release" / lab / source_path.name, as_version=4)
     paths = []
-    for source_path in sorted((root / "source" / lab).glob("*.ipynb")):
-        source = nbformat.read(source_path, as_version=4)
-        release = nbformat.read(root / "release" / lab / source_path.name, as_version=4)
-        for submission in cohort:
+    for submission in cohort:
+        if flat:
+            path = target / f"{submission.student}.ipynb"
+        else:
             path = target / submission.student / lab / source_path.name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(build_submission(source, release, submission), path)
-            paths.append(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = nbformat.writes(build_submission(source, release, submission))
+        path.write_text(text[: len(text) // 2] if submission.corrupt else text)
+        paths.append(path)
     return paths

@@ -1,0 +1,73 @@
+"""nbgrader export plugin: one row per student, one column per grade cell, total and max.
+
+Registered in nbgrader_config.py, so plain ``nbgrader export`` writes the same CSV that
+``course grade`` does. Students in the gradebook who submitted nothing get zeros.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.plugins import ExportPlugin
+
+DEFAULT_FILE = "grades.csv"
+
+
+def grade_columns(gradebook: Gradebook, lab: str) -> list[tuple[str, str, float]]:
+    """``(notebook, grade_id, max_score)`` of every grade cell of ``lab``, in notebook order."""
+    assignment = gradebook.find_assignment(lab)
+    columns = []
+    for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
+        cells = {cell.name: cell for cell in notebook.grade_cells}
+        order = {cell.name: i for i, cell in enumerate(notebook.source_cells)}
+        for name in sorted(cells, key=lambda n: (order.get(n, len(order)), n)):
+            columns.append((notebook.name, name, cells[name].max_score))
+    return columns
+
+
+def per_test_rows(gradebook: Gradebook, lab: str, students: list[str] | None = None) -> list[dict]:
+    """One dict per student: ``student_id``, each grade cell's score, ``total``, ``max``."""
+    columns = grade_columns(gradebook, lab)
+    wanted = students or sorted(s.id for s in gradebook.students)
+    rows = []
+    for student in wanted:
+        row = {"student_id": student}
+        for notebook, grade_id, _ in columns:
+            try:
+                grade = gradebook.find_grade(grade_id, notebook, lab, student)
+                row[grade_id] = grade.score or 0.0
+            except MissingEntry:
+                row[grade_id] = 0.0
+        row["total"] = sum(row[grade_id] for _, grade_id, _ in columns)
+        row["max"] = sum(max_score for *_, max_score in columns)
+        rows.append(row)
+    return rows
+
+
+def write_per_test_csv(gradebook: Gradebook, lab: str, path: Path,
+                       students: list[str] | None = None) -> Path:
+    """Write :func:`per_test_rows` as CSV to ``path``; return it."""
+    rows = per_test_rows(gradebook, lab, students)
+    header = ["student_id", *(grade_id for _, grade_id, _ in grade_columns(gradebook, lab)),
+              "total", "max"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+class PerTestCsvExportPlugin(ExportPlugin):
+    """Per-grade-cell CSV; with several labs, one file per lab (``grades-<lab>.csv``)."""
+
+    def export(self, gradebook: Gradebook) -> None:
+        labs = self.assignment or sorted(a.name for a in gradebook.assignments)
+        for lab in labs:
+            target = Path(self.to or DEFAULT_FILE)
+            if len(labs) > 1:
+                target = target.with_name(f"{target.stem}-{lab}{target.suffix}")
+            write_per_test_csv(gradebook, lab, target, list(self.student) or None)
+            self.log.info("Exported %s grades to %s", lab, target)

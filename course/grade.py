@@ -1,0 +1,270 @@
+"""Grade a whole cohort: nbgrader autograde in parallel worker processes, then feedback and CSV.
+
+nbgrader has no parallel mode, so the students are split between N worker processes
+(``python -m course.worker``), each grading its own students one after another through
+nbgrader's API; separate processes on disjoint students share the SQLite gradebook safely.
+This process supervises them: it shows progress, stops a student whose grading runs past the
+wall-clock limit, and starts a new worker for the rest when one dies, so one submission never
+stops the others.
+
+A student counts as graded when ``autograded/<student>/<lab>/`` holds our marker with the
+digest of the submitted files: a run that was interrupted, or a resubmission, is graded again;
+nbgrader's own "skip if the autograded folder exists" is not relied on, because an interrupted
+autograde leaves that folder behind half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from course.export import write_per_test_csv
+from course.nbgrader_setup import make_api
+
+MARKER = ".course-graded.json"
+DEFAULT_STUDENT_TIMEOUT = 120.0
+OUTCOMES_FILE = "grading-outcomes.json"
+
+
+@dataclass
+class Outcome:
+    """How grading one student went. ``status``: graded, flagged, failed or timeout."""
+
+    student: str
+    status: str
+    reason: str = ""
+    seconds: float = 0.0
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status != "graded"
+
+
+def reports_dir(root: Path, lab: str) -> Path:
+    return root / "reports" / lab
+
+
+def submitted_students(root: Path, lab: str) -> list[str]:
+    """Students with a ``submitted/<student>/<lab>/`` folder, sorted."""
+    folder = root / "submitted"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if (p / lab).is_dir())
+
+
+def submission_digest(root: Path, lab: str, student: str) -> str:
+    """SHA-256 over the names and contents of a student's submitted files."""
+    digest = hashlib.sha256()
+    folder = root / "submitted" / student / lab
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def marker_path(root: Path, lab: str, student: str) -> Path:
+    return root / "autograded" / student / lab / MARKER
+
+
+def is_graded(root: Path, lab: str, student: str) -> bool:
+    """True when the student's current submission was graded to the end."""
+    marker = marker_path(root, lab, student)
+    try:
+        return json.loads(marker.read_text())["digest"] == submission_digest(root, lab, student)
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+GENERIC_LOG_LINES = ("Traceback", "There was an error processing", "Please see the")
+
+
+def _error_lines(log: str) -> list[str]:
+    """nbgrader's error and warning lines that say something specific."""
+    lines = []
+    for line in log.splitlines():
+        if line.startswith(("[ERROR]", "[WARNING]")):
+            text = line.split("]", 1)[1].strip()
+            if text and not text.startswith(GENERIC_LOG_LINES):
+                lines.append(text)
+    return lines
+
+
+def submission_problem(root: Path, lab: str, student: str) -> str | None:
+    """Why a submission cannot be graded at all (missing or unreadable notebook), or None."""
+    folder = root / "submitted" / student / lab
+    expected = sorted(p.name for p in (root / "release" / lab).glob("*.ipynb"))
+    found = sorted(p.name for p in folder.glob("*.ipynb"))
+    for name in expected:
+        if name not in found:
+            return (f"no {name} in the submission (found: {', '.join(found) or 'no notebook'}); "
+                    "was it renamed?")
+        try:
+            nbformat.read(folder / name, as_version=4)
+        except Exception as error:  # any reason a notebook cannot be read
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            return (f"{name} is not a readable notebook ({type(error).__name__}: "
+                    f"{first_line[:120]}); ask for a new copy")
+    return None
+
+
+def grade_student(root: Path, lab: str, student: str) -> Outcome:
+    """Autograde one student with nbgrader, then generate their feedback; runs in a worker."""
+    start = time.monotonic()
+    problem = submission_problem(root, lab, student)
+    if problem:
+        return Outcome(student, "failed", problem, time.monotonic() - start)
+    digest = submission_digest(root, lab, student)
+    api = make_api(root)
+    result = api.autograde(lab, student, force=True, create=True)
+    if not result["success"]:
+        errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
+        return Outcome(student, "failed", _summarise(errors), time.monotonic() - start)
+    feedback = api.generate_feedback(lab, student, force=True)
+    status, reason = "graded", ""
+    if not feedback["success"]:
+        status, reason = "failed", "feedback: " + _summarise(_error_lines(feedback.get("log", "")))
+    else:
+        with api.gradebook as gradebook:
+            submission = gradebook.find_submission(lab, student)
+            if submission.needs_manual_grade:
+                status = "flagged"
+                reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
+        marker_path(root, lab, student).write_text(json.dumps({"digest": digest}))
+    return Outcome(student, status, reason, time.monotonic() - start)
+
+
+def _summarise(lines: list[str], limit: int = 300) -> str:
+    text = " | ".join(dict.fromkeys(line.strip() for line in lines if line.strip()))
+    return text[:limit] or "unknown error (see nbgrader's log)"
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen
+    queue: list[str]
+    current: str | None = None
+    started: float = 0.0
+
+
+def _spawn(root: Path, lab: str, students: list[str]) -> _Worker:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course.worker", str(root), lab, *students],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=root,
+        start_new_session=True,  # its own process group: killing it kills its kernels too
+    )
+    return _Worker(process, list(students))
+
+
+def _kill(worker: _Worker) -> None:
+    try:
+        os.killpg(worker.process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    worker.process.wait()
+
+
+def run_workers(root: Path, lab: str, students: list[str], workers: int,
+                student_timeout: float, progress: bool = True) -> list[Outcome]:
+    """Grade ``students`` in ``workers`` processes, each on its own students."""
+    queues = [students[i::workers] for i in range(workers)]
+    active = [_spawn(root, lab, q) for q in queues if q]
+    selector = selectors.DefaultSelector()
+    for worker in active:
+        selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
+    outcomes: list[Outcome] = []
+    bar = tqdm(total=len(students), desc=f"grading {lab}", unit="student", disable=not progress)
+
+    def finish(worker: _Worker, outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        bar.update(1)
+        if outcome.needs_attention:
+            bar.write(f"{outcome.student}: {outcome.status}: {outcome.reason}")
+        worker.queue.remove(outcome.student)
+        worker.current = None
+
+    def replace(worker: _Worker) -> None:
+        selector.unregister(worker.process.stdout)
+        active.remove(worker)
+        if worker.queue:
+            fresh = _spawn(root, lab, worker.queue)
+            active.append(fresh)
+            selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
+
+    while active:
+        for key, _ in selector.select(timeout=1.0):
+            worker = key.data
+            line = worker.process.stdout.readline()
+            if not line:  # the worker ended
+                code = worker.process.wait()
+                if worker.current is not None:
+                    finish(worker, Outcome(worker.current, "failed",
+                                           f"the grading process died (exit status {code})",
+                                           time.monotonic() - worker.started))
+                replace(worker)
+                continue
+            message = json.loads(line)
+            if message["event"] == "start":
+                worker.current, worker.started = message["student"], time.monotonic()
+            else:
+                finish(worker, Outcome(**message["outcome"]))
+        now = time.monotonic()
+        for worker in list(active):
+            if worker.current is not None and now - worker.started > student_timeout:
+                _kill(worker)
+                finish(worker, Outcome(worker.current, "timeout",
+                                       f"grading took longer than {student_timeout:.0f} s "
+                                       "(a loop that never ends?); stopped",
+                                       now - worker.started))
+                replace(worker)
+    bar.close()
+    return outcomes
+
+
+def load_outcomes(root: Path, lab: str) -> dict[str, Outcome]:
+    """Outcomes recorded by earlier runs, by student."""
+    path = reports_dir(root, lab) / OUTCOMES_FILE
+    if not path.exists():
+        return {}
+    return {o["student"]: Outcome(**o) for o in json.loads(path.read_text())}
+
+
+def save_outcomes(root: Path, lab: str, outcomes: dict[str, Outcome]) -> None:
+    path = reports_dir(root, lab) / OUTCOMES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([asdict(o) for _, o in sorted(outcomes.items())], indent=1))
+
+
+def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool = False,
+                 student_timeout: float = DEFAULT_STUDENT_TIMEOUT,
+                 progress: bool = True) -> dict[str, Outcome]:
+    """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
+
+    Returns every submitted student's latest outcome (this run's or a recorded one), and
+    writes them and the per-test CSV under ``reports/<lab>/``.
+    """
+    workers = workers or os.cpu_count() or 1
+    with make_api(root).gradebook as gradebook:
+        if lab not in {a.name for a in gradebook.assignments}:
+            raise ValueError(f"{lab} is not in the gradebook yet: run `course release {lab}`")
+    students = submitted_students(root, lab)
+    todo = [s for s in students if force or not is_graded(root, lab, s)]
+    outcomes = {s: o for s, o in load_outcomes(root, lab).items() if s in students}
+    if todo:
+        for outcome in run_workers(root, lab, todo, min(workers, len(todo)), student_timeout,
+                                   progress):
+            outcomes[outcome.student] = outcome
+    save_outcomes(root, lab, outcomes)
+    with make_api(root).gradebook as gradebook:
+        write_per_test_csv(gradebook, lab, reports_dir(root, lab) / "grades.csv")
+    return outcomes

@@ -1,0 +1,35 @@
+"""A grading worker: ``python -m course.worker ROOT LAB STUDENT...``.
+
+Grades its students one after another and reports on stdout, one JSON line per event:
+``{"event": "start", "student": ...}`` then ``{"event": "done", "outcome": {...}}``.
+Everything nbgrader or a kernel prints goes to stderr, never into that protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from course.grade import Outcome, grade_student
+
+
+def main(argv: list[str]) -> int:
+    root, lab, students = Path(argv[0]), argv[1], argv[2:]
+    protocol = sys.stdout
+    sys.stdout = sys.stderr  # keep stray prints out of the protocol
+    for student in students:
+        protocol.write(json.dumps({"event": "start", "student": student}) + "\n")
+        protocol.flush()
+        try:
+            outcome = grade_student(root, lab, student)
+        except Exception as error:  # one student's failure must not stop the others
+            outcome = Outcome(student, "failed", f"{type(error).__name__}: {error}")
+        protocol.write(json.dumps({"event": "done", "outcome": asdict(outcome)}) + "\n")
+        protocol.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

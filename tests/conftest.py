@@ -7,10 +7,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+
+from course.cohort import DEMO_COHORT, write_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab1"
@@ -31,6 +34,13 @@ def run_nbgrader(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Comp
     return result
 
 
+def run_course(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the real ``course`` command in ``cwd``; the caller checks the exit status."""
+    env = {**os.environ, "PATH": f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run([sys.executable, "-m", "course", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
 def make_scratch_course(folder: Path) -> Path:
     """A copy of the course (config and lab sources) in ``folder``, with the lab generated."""
     shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
@@ -39,11 +49,39 @@ def make_scratch_course(folder: Path) -> Path:
     return folder
 
 
+def grade_ids_by_student(course: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    """Every graded student's :func:`scores`."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        students = [s.id for s in gradebook.students]
+    graded = {}
+    for student in students:
+        try:
+            graded[student] = scores(course, student)
+        except Exception:  # MissingEntry: no graded submission
+            continue
+    return graded
+
+
 def scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
     """``{grade_id: (score, max_score)}`` of one student's lab, read from the gradebook."""
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_submission_notebook(NOTEBOOK, LAB, student)
         return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
+
+
+STUDENT_TIMEOUT = "25"
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory):
+    """The demo cohort, collected from a folder and graded with two workers."""
+    course = make_scratch_course(tmp_path_factory.mktemp("cohort"))
+    write_cohort(course, LAB, course / "incoming", DEMO_COHORT, flat=True)
+    collected = run_course("collect", LAB, "incoming", cwd=course)
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    graded = run_course("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT,
+                        "--quiet", cwd=course)
+    return SimpleNamespace(root=course, result=graded)
 
 
 @pytest.fixture(scope="session")

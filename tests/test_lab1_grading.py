@@ -1,26 +1,21 @@
-"""End-to-end: real `nbgrader autograde` of a synthetic cohort, checked per grade cell.
+"""End-to-end: a synthetic cohort collected and graded with the real `course` and nbgrader.
 
 Every planted single-step mistake must lose exactly that step's points (plus the whole-function
 and training tests where the returned gradients are wrong), because each step is judged against
-the chain rule applied to the student's own upstream gradient.
+the chain rule applied to the student's own upstream gradient. A broken notebook and a student
+whose code never finishes are reported, and never stop the others.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from course.cohort import ALL_TESTS, LAB1_COHORT, write_cohort
-from tests.conftest import LAB, make_scratch_course, run_nbgrader, scores
+from course.cohort import ALL_TESTS, BROKEN_AND_LOOPING, DEMO_COHORT, LAB1_COHORT
+from tests.conftest import LAB, STUDENT_TIMEOUT, scores
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
-    course = make_scratch_course(tmp_path_factory.mktemp("course"))
-    write_cohort(course, LAB, course / "submitted")
-    run_nbgrader("autograde", LAB, cwd=course)
-    return course
 
 
 def test_cohort_has_at_least_eight_single_step_mistakes():
@@ -31,7 +26,7 @@ def test_cohort_has_at_least_eight_single_step_mistakes():
 
 @pytest.mark.parametrize("submission", LAB1_COHORT, ids=lambda s: s.student)
 def test_each_grade_cell_scores_as_expected(graded_course, submission):
-    graded = scores(graded_course, submission.student)
+    graded = scores(graded_course.root, submission.student)
     assert set(graded) == set(ALL_TESTS)
     wrong = {}
     for grade_id, (score, max_score) in graded.items():
@@ -39,3 +34,21 @@ def test_each_grade_cell_scores_as_expected(graded_course, submission):
         if score != expected:
             wrong[grade_id] = f"scored {score}, expected {expected}"
     assert not wrong, f"{submission.student} ({submission.description}): {wrong}"
+
+
+@pytest.mark.parametrize("submission", DEMO_COHORT, ids=lambda s: s.student)
+def test_each_student_has_the_expected_outcome(graded_course, submission):
+    path = graded_course.root / "reports" / LAB / "grading-outcomes.json"
+    outcomes = json.loads(path.read_text())
+    outcome = {o["student"]: o for o in outcomes}[submission.student]
+    assert outcome["status"] == submission.expected_status, outcome
+
+
+def test_grading_reports_the_students_needing_attention_by_name(graded_course):
+    result = graded_course.result
+    assert result.returncode == 1  # someone needs attention
+    for submission in BROKEN_AND_LOOPING:
+        assert f"needs attention: {submission.student}: {submission.expected_status}" in (
+            result.stdout)
+    assert "is not a readable notebook" in result.stdout
+    assert f"longer than {STUDENT_TIMEOUT} s" in result.stdout

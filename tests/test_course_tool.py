@@ -1,0 +1,185 @@
+"""The `course` tool around nbgrader: export, feedback, parallel equivalence, resuming,
+the report and collecting LMS downloads. Real commands, kernels and files throughout."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import nbformat
+import psutil
+import pytest
+
+from course.cohort import LAB1_COHORT, write_cohort
+from course.grade import MARKER
+from tests.conftest import (
+    LAB,
+    SCRIPTS,
+    SOURCE_NOTEBOOK,
+    grade_ids_by_student,
+    make_scratch_course,
+    run_course,
+    run_nbgrader,
+    scores,
+)
+
+SUBSET = ("correct", "blank", "wrong_db2", "swapped_return")
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.slow
+def test_grades_csv_matches_the_gradebook_and_nbgrader_export(graded_course):
+    course = graded_course.root
+    run_nbgrader("db", "student", "add", "ghost", cwd=course)  # in the class, submitted nothing
+    run_nbgrader("export", "--to", "exported.csv", cwd=course)
+    rows = {row["student_id"]: row for row in read_csv(course / "exported.csv")}
+    assert rows["ghost"]["total"] == "0.0" and rows["ghost"]["max"] == "20.0"
+    for student, graded in grade_ids_by_student(course).items():
+        row = rows[student]
+        for grade_id, (score, _) in graded.items():
+            assert float(row[grade_id]) == score, (student, grade_id)
+        assert float(row["total"]) == sum(score for score, _ in graded.values())
+    ours = read_csv(course / "reports" / LAB / "grades.csv")
+    exported = read_csv(course / "exported.csv")
+    assert ours == [row for row in exported if row["student_id"] != "ghost"]
+
+
+def hidden_test_lines():
+    lines, hidden = [], False
+    for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                hidden = True
+            elif "END HIDDEN TESTS" in line:
+                hidden = False
+            elif hidden and line.strip() and not line.startswith("from "):
+                lines.append(line.strip())
+    return lines
+
+
+@pytest.mark.slow
+def test_feedback_shows_each_result_but_no_hidden_test(graded_course):
+    feedback = sorted((graded_course.root / "feedback").glob(f"*/{LAB}/*.html"))
+    assert len(feedback) == len(LAB1_COHORT)
+    hidden = hidden_test_lines()
+    assert len(hidden) == 9
+    for page in feedback:
+        text = page.read_text()
+        for marker in ("HIDDEN TESTS", "on_hidden_cases", *hidden):
+            assert marker not in text, (page, marker)
+    wrong_db2 = (graded_course.root / "feedback" / "wrong_db2" / LAB / "classification.html")
+    assert "Step dloss_db2 (gradient of the loss with respect to b2): expected shape (3,), got ()" \
+        in wrong_db2.read_text()
+
+
+@pytest.mark.slow
+def test_one_worker_gives_exactly_the_grades_of_two(graded_course, tmp_path):
+    course = make_scratch_course(tmp_path)
+    cohort = tuple(s for s in LAB1_COHORT if s.student in SUBSET)
+    write_cohort(course, LAB, course / "submitted", cohort)
+    result = run_course("grade", LAB, "--workers", "1", "--quiet", cwd=course)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for student in SUBSET:
+        assert scores(course, student) == scores(graded_course.root, student)
+
+
+def worker_processes(parent: psutil.Process) -> list[psutil.Process]:
+    return [p for p in parent.children() if "course.worker" in " ".join(p.cmdline())]
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
+    course = make_scratch_course(tmp_path)
+    write_cohort(course, LAB, course / "submitted", LAB1_COHORT[:6])
+    students = sorted(s.student for s in LAB1_COHORT[:6])
+    grading = subprocess.Popen(
+        [sys.executable, "-m", "course", "grade", LAB, "--workers", "2", "--quiet"],
+        cwd=course, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={"PATH": f"{SCRIPTS}:/usr/bin:/bin"})
+    deadline = time.monotonic() + 120
+    while not list(course.glob(f"autograded/*/{LAB}/{MARKER}")):  # the batch is under way
+        assert time.monotonic() < deadline and grading.poll() is None
+        time.sleep(0.2)
+    victim = worker_processes(psutil.Process(grading.pid))[0]
+    victim.send_signal(signal.SIGKILL)
+    output, _ = grading.communicate(timeout=300)
+    assert grading.returncode == 1, output
+    assert "the grading process died" in output
+
+    rerun = run_course("grade", LAB, "--workers", "2", "--quiet", cwd=course)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    graded = grade_ids_by_student(course)
+    assert sorted(graded) == students
+    for submission in LAB1_COHORT[:6]:
+        failures = {g for g, (score, _) in graded[submission.student].items() if score == 0}
+        assert failures == submission.expected_failures, submission.student
+    outcomes = json.loads((course / "reports" / LAB / "grading-outcomes.json").read_text())
+    assert sorted(o["student"] for o in outcomes) == students
+    assert all(o["status"] == "graded" for o in outcomes)
+
+    again = run_course("grade", LAB, "--quiet", cwd=course)  # nothing left to do
+    assert again.returncode == 0 and "6 students" in again.stdout
+    assert grade_ids_by_student(course) == graded
+
+
+@pytest.mark.slow
+def test_report_lists_hardest_tests_first_and_who_needs_attention(graded_course):
+    result = run_course("report", LAB, cwd=graded_course.root)
+    assert result.returncode == 1  # the broken and looping students
+    folder = graded_course.root / "reports" / LAB
+    per_test = read_csv(folder / "per-test.csv")
+    rates = [float(row["pass_rate"]) for row in per_test]
+    assert rates == sorted(rates)
+    assert per_test[0]["grade_id"] == "test_backprop_returns_parameter_gradients"
+    attention = {row["student_id"] for row in read_csv(folder / "attention.csv")}
+    assert attention == {"broken_notebook", "loops_forever"}
+    assert (folder / "totals.png").read_bytes().startswith(b"\x89PNG")
+    assert "loops_forever" in (folder / "report.html").read_text()
+    assert "needs attention (2)" in result.stdout
+
+
+def test_collect_a_canvas_zip_with_odd_names(tmp_path):
+    course = tmp_path
+    shutil.copy2(SOURCE_NOTEBOOK.parents[2] / "nbgrader_config.py", course)
+    shutil.copytree(SOURCE_NOTEBOOK.parents[2] / "release" / LAB, course / "release" / LAB)
+    notebook = (course / "release" / LAB / "classification.ipynb").read_bytes()
+    names = {
+        "doejane_12345_67890_classification.ipynb": notebook,
+        "doejane_LATE_12345_67891_classification-1.ipynb": notebook + b" ",  # newer
+        "Ana María O'Neil_22222_assignsubmission_file_classification.ipynb": notebook,
+        "smithbob_333_1_homework.ipynb": notebook,
+        "readme.txt": b"hello",
+        "twin_444_1_classification-2.ipynb": notebook,
+        "twin_444_2_classification-2.ipynb": notebook,
+    }
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, data in names.items():
+            zf.writestr(name, data)
+    result = run_course("collect", LAB, str(archive), cwd=course)
+    assert result.returncode == 1  # some files were not collected, and it says which
+    out = result.stdout
+    assert "collected 12345: classification.ipynb" in out
+    assert "collected 22222: classification.ipynb" in out
+    assert (course / "submitted" / "12345" / LAB / "classification.ipynb").read_bytes() == (
+        notebook + b" ")
+    assert "NOT collected doejane_12345_67890_classification.ipynb: older submission" in out
+    assert "NOT collected smithbob_333_1_homework.ipynb: notebook name 'homework'" in out
+    assert "NOT collected readme.txt: not a notebook" in out
+    assert out.count("nothing says which is newest") == 2
+    assert not (course / "submitted" / "444").exists()
+
+    (course / "submitted" / "22222" / LAB / "classification.ipynb").write_text("edited")
+    again = run_course("collect", LAB, str(archive), cwd=course)
+    assert "22222 already has a different classification" in again.stdout
+    assert (course / "submitted" / "22222" / LAB / "classification.ipynb").read_text() == "edited"

@@ -15,7 +15,7 @@ setup: $(STAMP)
 
 # Rebuild the environment whenever the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml
-	bash scripts/install-system-packages.sh
+	bash scripts/install-system-packages.sh bubblewrap util-linux
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .

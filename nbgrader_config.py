@@ -25,12 +25,29 @@ c.LockCells.lock_readonly_cells = True
 # Files next to the notebooks that must never reach students.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
+from nbconvert.preprocessors import (  # noqa: E402
+    ClearMetadataPreprocessor,
+    CSSHTMLHeaderPreprocessor,
+)
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    SaveAutoGrades,
+)
+
+from course.preprocessors import HideHiddenTests, LimitOutputSize  # noqa: E402
+
+# nbgrader's autograde steps, with LimitOutput replaced by one that also caps characters: a
+# single 100 MB print is one line, which LimitOutput alone lets into every copy of the notebook.
+c.Autograde.autograde_preprocessors = [
+    Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutputSize, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
+
 # Feedback shows each test's result and message, never the hidden test code.
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import GetGrades  # noqa: E402
-
-from course.feedback import HideHiddenTests  # noqa: E402
-
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 # `nbgrader export` writes one column per grade cell (plus total and max), not just totals.

@@ -26,6 +26,7 @@ from course.nbgrader_setup import CONFIG_FILE, find_course_root
 from course.notebooks import execute_notebook
 from course.release import ReleaseError, generate_release, release_differences
 from course.report import build_report, format_summary
+from course.sandbox import SandboxUnavailable
 
 EXECUTED_DIR = Path("build") / "executed"
 DEMO_DIR = Path("build") / "demo-course"
@@ -66,7 +67,8 @@ def cmd_collect(root: Path, args) -> int:
 
 def cmd_grade(root: Path, args) -> int:
     outcomes = grade_cohort(root, args.lab, workers=args.workers, force=args.force,
-                            student_timeout=args.student_timeout, progress=not args.quiet)
+                            student_timeout=args.student_timeout, progress=not args.quiet,
+                            sandbox=not args.no_sandbox)
     attention = [o for o in outcomes.values() if o.needs_attention]
     print(f"{len(outcomes)} students; feedback in {root / 'feedback'}; grades in "
           f"{root / 'reports' / args.lab / 'grades.csv'}")
@@ -99,7 +101,8 @@ def cmd_demo(root: Path, args) -> int:
     print(f"\nsynthetic cohort of {len(DEMO_COHORT)} students in {incoming}; grading it in {demo}")
     cmd_collect(demo, argparse.Namespace(lab="lab1", path=incoming, replace=False))
     cmd_grade(demo, argparse.Namespace(lab="lab1", workers=args.workers, force=False,
-                                       student_timeout=args.student_timeout, quiet=False))
+                                       student_timeout=args.student_timeout, quiet=False,
+                                       no_sandbox=False))
     print()
     cmd_report(demo, argparse.Namespace(lab="lab1"))
     return 0
@@ -140,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--student-timeout", type=float, default=DEFAULT_STUDENT_TIMEOUT,
                        help=timeout_help)
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="trusted run: no sandbox and no clean-room re-check "
+                            "(only for submissions you trust)")
     grade.set_defaults(run=cmd_grade)
 
     report = commands.add_parser("report", help="summarise a graded lab")
@@ -158,6 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         root = find_course_root()
         return args.run(root, args)
-    except (ReleaseError, FileNotFoundError, ValueError) as error:
+    except (ReleaseError, SandboxUnavailable, FileNotFoundError, ValueError) as error:
         print(f"course: {error}", file=sys.stderr)
         return 2

@@ -27,10 +27,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import MissingEntry
+from nbgrader.apps import NbGraderAPI
 from tqdm import tqdm
 
+from course.cleanroom import SOLUTION_CELL, recheck
 from course.export import write_per_test_csv
 from course.nbgrader_setup import make_api
+from course.sandbox import SandboxedKernelManager, check_sandbox
 
 MARKER = ".course-graded.json"
 DEFAULT_STUDENT_TIMEOUT = 120.0
@@ -56,11 +60,13 @@ def reports_dir(root: Path, lab: str) -> Path:
 
 
 def submitted_students(root: Path, lab: str) -> list[str]:
-    """Students with a ``submitted/<student>/<lab>/`` folder, sorted."""
+    """Students with a ``submitted/<student>/<lab>/`` folder, or with notebooks left directly
+    in ``submitted/<student>/`` (reported as misplaced, not ignored), sorted."""
     folder = root / "submitted"
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if (p / lab).is_dir())
+    return sorted(p.name for p in folder.iterdir()
+                  if (p / lab).is_dir() or (p.is_dir() and any(p.glob("*.ipynb"))))
 
 
 def submission_digest(root: Path, lab: str, student: str) -> str:
@@ -103,8 +109,12 @@ def _error_lines(log: str) -> list[str]:
 def submission_problem(root: Path, lab: str, student: str) -> str | None:
     """Why a submission cannot be graded at all (missing or unreadable notebook), or None."""
     folder = root / "submitted" / student / lab
+    if not folder.is_dir():
+        misplaced = sorted(p.name for p in folder.parent.glob("*.ipynb"))
+        return (f"{', '.join(misplaced)} is in submitted/{student}/, not in "
+                f"submitted/{student}/{lab}/; move it there and grade again")
     expected = sorted(p.name for p in (root / "release" / lab).glob("*.ipynb"))
-    found = sorted(p.name for p in folder.glob("*.ipynb"))
+    found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.ipynb"))
     for name in expected:
         if name not in found:
             return (f"no {name} in the submission (found: {', '.join(found) or 'no notebook'}); "
@@ -118,18 +128,72 @@ def submission_problem(root: Path, lab: str, student: str) -> str | None:
     return None
 
 
-def grade_student(root: Path, lab: str, student: str) -> Outcome:
-    """Autograde one student with nbgrader, then generate their feedback; runs in a worker."""
+def grading_api(root: Path, sandbox: bool) -> NbGraderAPI:
+    """nbgrader's API for grading; with ``sandbox``, every kernel it starts is sandboxed."""
+    if not sandbox:
+        return make_api(root)
+    return make_api(root, Execute={"kernel_manager_class": SandboxedKernelManager})
+
+
+def apply_recheck(api: NbGraderAPI, root: Path, lab: str, student: str) -> list[str]:
+    """Re-check the student's backprop in the clean room; where its verdict and the kernel's
+    grade disagree, the clean room's counts: it goes into the gradebook as the manual score,
+    with a comment, and the notebook is flagged. Returns the grade cells overridden."""
+    overridden = []
+    for source in sorted((root / "source" / lab).glob("*.ipynb")):
+        submitted = root / "submitted" / student / lab / source.name
+        verdicts = recheck(source, submitted)
+        with api.gradebook as gradebook:
+            for grade_id, verdict in verdicts.items():
+                try:
+                    grade = gradebook.find_grade(grade_id, source.stem, lab, student)
+                except MissingEntry:  # a cell nbgrader could not grade: it flags that itself
+                    continue
+                kernel_passed = (grade.auto_score or 0.0) >= grade.max_score
+                if kernel_passed != verdict.passed:
+                    grade.manual_score = grade.max_score if verdict.passed else 0.0
+                    overridden.append(_describe_override(grade_id, kernel_passed, verdict))
+            if overridden:
+                notebook = gradebook.find_submission_notebook(source.stem, lab, student)
+                notebook.flagged = True
+                try:
+                    comment = gradebook.find_comment(SOLUTION_CELL, source.stem, lab, student)
+                    comment.manual_comment = (
+                        "Re-checked outside the notebook, the tests gave other results for: "
+                        + "; ".join(overridden) + ". The re-check's scores count.")
+                except MissingEntry:
+                    pass  # no solution cell to comment on; the flag and the report remain
+            gradebook.db.commit()
+    return overridden
+
+
+def _describe_override(grade_id: str, kernel_passed: bool, verdict) -> str:
+    def word(passed: bool) -> str:
+        return "passed" if passed else "failed"
+
+    why = f": {verdict.message[:160]}" if verdict.message else ""
+    return (f"{grade_id} ({word(kernel_passed)} in the notebook, "
+            f"{word(verdict.passed)} in the clean room{why})")
+
+
+def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = None,
+                  sandbox: bool = True) -> Outcome:
+    """Autograde one student with nbgrader, re-check in the clean room, then generate their
+    feedback; runs in a worker.
+
+    ``api``: a :func:`grading_api` for ``root`` to reuse across students (made when None).
+    """
     start = time.monotonic()
     problem = submission_problem(root, lab, student)
     if problem:
         return Outcome(student, "failed", problem, time.monotonic() - start)
     digest = submission_digest(root, lab, student)
-    api = make_api(root)
+    api = api or grading_api(root, sandbox)
     result = api.autograde(lab, student, force=True, create=True)
     if not result["success"]:
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
         return Outcome(student, "failed", _summarise(errors), time.monotonic() - start)
+    overridden = apply_recheck(api, root, lab, student) if sandbox else []
     feedback = api.generate_feedback(lab, student, force=True)
     status, reason = "graded", ""
     if not feedback["success"]:
@@ -137,7 +201,10 @@ def grade_student(root: Path, lab: str, student: str) -> Outcome:
     else:
         with api.gradebook as gradebook:
             submission = gradebook.find_submission(lab, student)
-            if submission.needs_manual_grade:
+            if overridden:
+                status = "flagged"
+                reason = "clean-room re-check overrode " + "; ".join(overridden)
+            elif submission.needs_manual_grade:
                 status = "flagged"
                 reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
         marker_path(root, lab, student).write_text(json.dumps({"digest": digest}))
@@ -155,12 +222,35 @@ class _Worker:
     queue: list[str]
     current: str | None = None
     started: float = 0.0
+    pending: bytes = b""  # bytes read from the worker that do not yet end a line
+
+    def read_messages(self) -> list[dict] | None:
+        """Every complete message the worker has sent since the last call; None at its end.
+
+        Reads the pipe directly: a buffered readline would leave later lines in a buffer that
+        select() cannot see.
+        """
+        chunk = os.read(self.process.stdout.fileno(), 65536)
+        if not chunk:
+            return None
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        return [message for line in lines if (message := _parse_message(line)) is not None]
 
 
-def _spawn(root: Path, lab: str, students: list[str]) -> _Worker:
+def _parse_message(line: bytes) -> dict | None:
+    """A worker's protocol message, or None for anything else that reached the pipe."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) and "event" in message else None
+
+
+def _spawn(root: Path, lab: str, students: list[str], sandbox: bool) -> _Worker:
+    flags = [] if sandbox else ["--no-sandbox"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "course.worker", str(root), lab, *students],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=root,
+        [sys.executable, "-m", "course.worker", str(root), lab, *flags, *students],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0, cwd=root,
         start_new_session=True,  # its own process group: killing it kills its kernels too
     )
     return _Worker(process, list(students))
@@ -175,10 +265,11 @@ def _kill(worker: _Worker) -> None:
 
 
 def run_workers(root: Path, lab: str, students: list[str], workers: int,
-                student_timeout: float, progress: bool = True) -> list[Outcome]:
+                student_timeout: float, progress: bool = True,
+                sandbox: bool = True) -> list[Outcome]:
     """Grade ``students`` in ``workers`` processes, each on its own students."""
     queues = [students[i::workers] for i in range(workers)]
-    active = [_spawn(root, lab, q) for q in queues if q]
+    active = [_spawn(root, lab, q, sandbox) for q in queues if q]
     selector = selectors.DefaultSelector()
     for worker in active:
         selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
@@ -197,15 +288,15 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
         selector.unregister(worker.process.stdout)
         active.remove(worker)
         if worker.queue:
-            fresh = _spawn(root, lab, worker.queue)
+            fresh = _spawn(root, lab, worker.queue, sandbox)
             active.append(fresh)
             selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
 
     while active:
         for key, _ in selector.select(timeout=1.0):
             worker = key.data
-            line = worker.process.stdout.readline()
-            if not line:  # the worker ended
+            messages = worker.read_messages()
+            if messages is None:  # the worker ended
                 code = worker.process.wait()
                 if worker.current is not None:
                     finish(worker, Outcome(worker.current, "failed",
@@ -213,11 +304,11 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
                                            time.monotonic() - worker.started))
                 replace(worker)
                 continue
-            message = json.loads(line)
-            if message["event"] == "start":
-                worker.current, worker.started = message["student"], time.monotonic()
-            else:
-                finish(worker, Outcome(**message["outcome"]))
+            for message in messages:
+                if message["event"] == "start":
+                    worker.current, worker.started = message["student"], time.monotonic()
+                else:
+                    finish(worker, Outcome(**message["outcome"]))
         now = time.monotonic()
         for worker in list(active):
             if worker.current is not None and now - worker.started > student_timeout:
@@ -247,12 +338,17 @@ def save_outcomes(root: Path, lab: str, outcomes: dict[str, Outcome]) -> None:
 
 def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool = False,
                  student_timeout: float = DEFAULT_STUDENT_TIMEOUT,
-                 progress: bool = True) -> dict[str, Outcome]:
+                 progress: bool = True, sandbox: bool = True) -> dict[str, Outcome]:
     """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
 
+    With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and is
+    re-checked in a clean room; raises SandboxUnavailable, saying how to install bubblewrap,
+    when sandboxes cannot be created here. Without it (a trusted run), neither.
     Returns every submitted student's latest outcome (this run's or a recorded one), and
     writes them and the per-test CSV under ``reports/<lab>/``.
     """
+    if sandbox:
+        check_sandbox()
     workers = workers or os.cpu_count() or 1
     with make_api(root).gradebook as gradebook:
         if lab not in {a.name for a in gradebook.assignments}:
@@ -262,7 +358,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     outcomes = {s: o for s, o in load_outcomes(root, lab).items() if s in students}
     if todo:
         for outcome in run_workers(root, lab, todo, min(workers, len(todo)), student_timeout,
-                                   progress):
+                                   progress, sandbox):
             outcomes[outcome.student] = outcome
     save_outcomes(root, lab, outcomes)
     with make_api(root).gradebook as gradebook:

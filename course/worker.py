@@ -1,4 +1,4 @@
-"""A grading worker: ``python -m course.worker ROOT LAB STUDENT...``.
+"""A grading worker: ``python -m course.worker ROOT LAB [--no-sandbox] STUDENT...``.
 
 Grades its students one after another and reports on stdout, one JSON line per event:
 ``{"event": "start", "student": ...}`` then ``{"event": "done", "outcome": {...}}``.
@@ -8,22 +8,29 @@ Everything nbgrader or a kernel prints goes to stderr, never into that protocol.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from course.grade import Outcome, grade_student
+from course.grade import Outcome, grade_student, grading_api
 
 
 def main(argv: list[str]) -> int:
     root, lab, students = Path(argv[0]), argv[1], argv[2:]
-    protocol = sys.stdout
-    sys.stdout = sys.stderr  # keep stray prints out of the protocol
+    sandbox = "--no-sandbox" not in students
+    students = [s for s in students if s != "--no-sandbox"]
+    # The protocol gets a descriptor of its own; fd 1 becomes stderr, so nothing nbgrader or
+    # a kernel (which inherits our descriptors) prints can get into it.
+    protocol = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    api = grading_api(root, sandbox)
     for student in students:
         protocol.write(json.dumps({"event": "start", "student": student}) + "\n")
         protocol.flush()
         try:
-            outcome = grade_student(root, lab, student)
+            outcome = grade_student(root, lab, student, api, sandbox)
         except Exception as error:  # one student's failure must not stop the others
             outcome = Outcome(student, "failed", f"{type(error).__name__}: {error}")
         protocol.write(json.dumps({"event": "done", "outcome": asdict(outcome)}) + "\n")

@@ -229,8 +229,7 @@ def check_forward_unchanged(run: BackpropRun, x, W1, b1, W2, b2) -> None:
 def check_step(name: str, backprop: Callable, x, t, W1, b1, W2, b2) -> None:
     """Test one backprop step on one sample; raise AssertionError with advice if it is wrong."""
     run = run_backprop(backprop, x, t, W1, b1, W2, b2)
-    check_forward_unchanged(run, x, W1, b1, W2, b2)
-    judge_step(name, run, x, t, W1, b1, W2, b2).raise_if_failed()
+    judge_step_run(name, run, x, t, W1, b1, W2, b2).raise_if_failed()
 
 
 def hidden_case(seed: int, hidden_dim: int = 10, n_classes: int = 3, input_dim: int = 2):
@@ -250,17 +249,34 @@ def hidden_case(seed: int, hidden_dim: int = 10, n_classes: int = 3, input_dim: 
     return (x, t, params["W1"], params["b1"], params["W2"], params["b2"])
 
 
+def hidden_cases(seed: int, n_cases: int = HIDDEN_CASES) -> list[tuple]:
+    """The hidden test's cases for a test seed: ``n_cases`` of :func:`hidden_case`."""
+    return [hidden_case(seed * 1000 + case) for case in range(n_cases)]
+
+
 def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
                                n_cases: int = HIDDEN_CASES) -> None:
     """Test one step on several seeded random samples, targets and parameters."""
-    for case in range(n_cases):
-        check_step(name, backprop, *hidden_case(seed * 1000 + case))
+    for case in hidden_cases(seed, n_cases):
+        check_step(name, backprop, *case)
+
+
+def judge_step_run(name: str, run: BackpropRun, x, t, W1, b1, W2, b2) -> GradCheck:
+    """:func:`judge_step` after checking that the given forward pass was left alone."""
+    check_forward_unchanged(run, x, W1, b1, W2, b2)
+    return judge_step(name, run, x, t, W1, b1, W2, b2)
 
 
 def judge_backprop_gradients(backprop: Callable, x, t, W1, b1, W2, b2) -> dict[str, GradCheck]:
     """Judge what backprop returns: ``(dloss_dW1, dloss_db1, dloss_dW2, dloss_db2)`` against the
     numerical gradient of the loss with respect to each parameter, for one sample."""
-    run = run_backprop(backprop, x, t, W1, b1, W2, b2)
+    return judge_returned_gradients(run_backprop(backprop, x, t, W1, b1, W2, b2),
+                                    x, t, W1, b1, W2, b2)
+
+
+def judge_returned_gradients(run: BackpropRun, x, t, W1, b1, W2, b2) -> dict[str, GradCheck]:
+    """Judge the gradients one backprop run returned (raises AssertionError if it raised or
+    returned other than four values)."""
     if run.error is not None:
         raise AssertionError(f"backprop raised {_describe_error(run.error)}")
     returned = _returned_gradients(run.result)
@@ -286,8 +302,8 @@ def check_backprop_gradients(backprop: Callable, x, t, W1, b1, W2, b2) -> None:
 def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
                                              n_cases: int = HIDDEN_CASES) -> None:
     """:func:`check_backprop_gradients` on several seeded random cases."""
-    for case in range(n_cases):
-        check_backprop_gradients(backprop, *hidden_case(seed * 1000 + case))
+    for case in hidden_cases(seed, n_cases):
+        check_backprop_gradients(backprop, *case)
 
 
 def _describe_error(error: BaseException) -> str:
@@ -320,17 +336,25 @@ class TrainingResult:
     accuracy_after: float
 
 
-def train_briefly(backprop: Callable, n_points: int = 150, n_epochs: int = 40,
-                  kappa: float = 1.0, seed: int = 7) -> TrainingResult:
-    """Train a fresh 10-unit network on a small Annuli set with the lab's loop and ``backprop``.
+TRAINING_POINTS = 150
+TRAINING_EPOCHS = 40
+TRAINING_SEED = 7
 
-    Full-batch gradient descent: per epoch, ``backprop`` is called for every sample and the
-    averaged gradients are subtracted, scaled by ``kappa``.
-    """
+
+def training_problem(n_points: int = TRAINING_POINTS, seed: int = TRAINING_SEED):
+    """The training test's data and starting point: ``(X, T, params)`` for a fresh 10-unit
+    network on a small Annuli set."""
     ds = datasets.Annuli(n=n_points, noise=1.0, seed=seed)
-    X, T = ds.inputs(), ds.targets()
     params = network.init_parameters(ds.input_dim, 10, ds.n_classes, np.random.default_rng(seed))
-    before = (network.mean_loss(X, T, **params), network.accuracy(X, T, **params))
+    return ds.inputs(), ds.targets(), params
+
+
+def train_parameters(backprop: Callable, X, T, params: dict, n_epochs: int = TRAINING_EPOCHS,
+                     kappa: float = 1.0) -> dict:
+    """Full-batch gradient descent with the lab's loop: per epoch, ``backprop`` for every
+    sample, then each parameter moves against the averaged gradient, scaled by ``kappa``.
+    Returns the trained parameters (``params`` itself is not changed)."""
+    params = {name: np.array(p, dtype=np.float64) for name, p in params.items()}
     for _ in range(n_epochs):
         totals = {name: np.zeros_like(p) for name, p in params.items()}
         for x, t in zip(X, T, strict=True):
@@ -339,25 +363,18 @@ def train_briefly(backprop: Callable, n_points: int = 150, n_epochs: int = 40,
                 totals[name] += np.asarray(gradient, dtype=np.float64)
         for name in params:
             params[name] = params[name] - kappa * totals[name] / len(X)
-    after = (network.mean_loss(X, T, **params), network.accuracy(X, T, **params))
-    return TrainingResult(before[0], after[0], before[1], after[1])
+    return params
 
 
-def _call_quietly(function: Callable, *args):
+def training_result(X, T, before: dict, after: dict) -> TrainingResult:
+    """Loss and accuracy of the network before and after training, computed here."""
     with quiet_numerics():
-        return function(*(np.array(a, dtype=np.float64) for a in args))
+        return TrainingResult(network.mean_loss(X, T, **before), network.mean_loss(X, T, **after),
+                              network.accuracy(X, T, **before), network.accuracy(X, T, **after))
 
 
-def check_training(backprop: Callable) -> None:
-    """Train briefly with ``backprop``; raise unless the loss fell and the accuracy rose."""
-    try:
-        result = train_briefly(backprop)
-    except AssertionError:
-        raise
-    except Exception as error:  # student code
-        raise AssertionError(
-            f"Training with your backprop failed: it raised {_describe_error(error)}"
-        ) from None
+def judge_training(result: TrainingResult) -> None:
+    """Raise AssertionError unless training lowered the loss and raised the accuracy."""
     progress = (f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}, accuracy "
                 f"{result.accuracy_before:.0%} -> {result.accuracy_after:.0%}")
     if not np.isfinite(result.loss_after) or result.loss_after > 0.9 * result.loss_before:
@@ -369,3 +386,22 @@ def check_training(backprop: Callable) -> None:
         raise AssertionError(
             f"Training with your backprop did not improve the accuracy enough ({progress})."
         )
+
+
+def _call_quietly(function: Callable, *args):
+    with quiet_numerics():
+        return function(*(np.array(a, dtype=np.float64) for a in args))
+
+
+def check_training(backprop: Callable) -> None:
+    """Train briefly with ``backprop``; raise unless the loss fell and the accuracy rose."""
+    X, T, params = training_problem()
+    try:
+        trained = train_parameters(backprop, X, T, params)
+    except AssertionError:
+        raise
+    except Exception as error:  # student code
+        raise AssertionError(
+            f"Training with your backprop failed: it raised {_describe_error(error)}"
+        ) from None
+    judge_training(training_result(X, T, params, trained))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +16,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course.cohort import DEMO_COHORT, write_cohort
+from tests.hostile import PROBE_PORT, course_definition, snapshot, write_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab1"
@@ -72,16 +75,58 @@ def scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
 STUDENT_TIMEOUT = "25"
 
 
+class LoopbackProbe:
+    """A TCP listener on the grader's loopback that records whoever connects."""
+
+    def __init__(self, port: int):
+        self.connections: list[bytes] = []
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.server.settimeout(0.5)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(1)
+                try:
+                    self.connections.append(connection.recv(64))
+                except OSError:
+                    self.connections.append(b"")
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
-    """The demo cohort, collected from a folder and graded with two workers."""
+    """One batch: the demo cohort (collected from a folder) and the hostile catalogue (written
+    straight into submitted/, some of it misplaced on purpose), graded with two workers."""
     course = make_scratch_course(tmp_path_factory.mktemp("cohort"))
     write_cohort(course, LAB, course / "incoming", DEMO_COHORT, flat=True)
     collected = run_course("collect", LAB, "incoming", cwd=course)
     assert collected.returncode == 0, collected.stdout + collected.stderr
-    graded = run_course("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT,
-                        "--quiet", cwd=course)
-    return SimpleNamespace(root=course, result=graded)
+    write_catalogue(SOURCE_NOTEBOOK, course / "release" / LAB / SOURCE_NOTEBOOK.name,
+                    course / "submitted", LAB)
+    protected = [course / "source", course / "nbgrader_config.py",
+                 *(course / "submitted" / s.student for s in DEMO_COHORT)]
+    before = snapshot(protected), course_definition(course / "gradebook.db")
+    probe = LoopbackProbe(PROBE_PORT)
+    try:
+        graded = run_course("grade", LAB, "--workers", "2", "--student-timeout",
+                            STUDENT_TIMEOUT, "--quiet", cwd=course)
+    finally:
+        probe.close()
+    after = snapshot(protected), course_definition(course / "gradebook.db")
+    return SimpleNamespace(root=course, result=graded, before=before, after=after,
+                           probe_connections=probe.connections)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,106 @@
+"""Cohort grading time: stock nbgrader against `course grade`, with the floor and the full run.
+
+All in one run, on the same synthetic cohort (Lab 1's cohort repeated to >= 40 students):
+
+  (i)   stock serial `nbgrader autograde lab1`
+  (ii)  `course grade lab1 --workers 2` (sandboxed autograde, clean-room re-check, feedback
+        and the grades CSV); also (ii-t), the same as a trusted run (`--no-sandbox`: neither
+        sandbox nor re-check), for the sandbox and re-check's cost (target <= 30 %)
+  (iii) the floor: start a kernel and execute one graded notebook once with nbclient
+  (iv)  one full student run of the notebook (500 epochs, no NBGRADER_EXECUTION)
+
+and prints (i)/(ii) (target >= 1.8 on 2 cores), (ii) per submission / (iii) (target <= 1.3)
+and (iv) / (ii) per submission (target >= 8).
+
+    python bench/grading.py [N_STUDENTS]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from notebook_code import ROOT
+
+from course.cohort import LAB1_COHORT, write_cohort
+
+LAB = "lab1"
+SCRIPTS = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def cohort(n: int):
+    """``n`` students cycling through Lab 1's synthetic cohort, with distinct ids."""
+    return tuple(dataclasses.replace(LAB1_COHORT[i % len(LAB1_COHORT)],
+                                     student=f"{LAB1_COHORT[i % len(LAB1_COHORT)].student}_{i}")
+                 for i in range(n))
+
+
+def scratch_course(folder: Path, students) -> Path:
+    shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    for part in ("source", "release"):
+        shutil.copytree(ROOT / part / LAB, folder / part / LAB)
+    subprocess.run(["nbgrader", "generate_assignment", LAB, "--force"], cwd=folder, env=ENV,
+                   check=True, capture_output=True)
+    write_cohort(folder, LAB, folder / "submitted", students)
+    return folder
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, env=ENV, capture_output=True)
+    return time.perf_counter() - start
+
+
+def execute_once(notebook: Path, env: dict) -> float:
+    """Seconds to start a kernel and run every cell of ``notebook`` once."""
+    nb = nbformat.read(notebook, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=600,
+                   resources={"metadata": {"path": str(notebook.parent)}}).execute(env=env)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    students = cohort(n)
+    with (tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b,
+          tempfile.TemporaryDirectory() as c):
+        stock_course = scratch_course(Path(a), students)
+        course_course = scratch_course(Path(b), students)
+        trusted_course = scratch_course(Path(c), students)
+        graded_notebook = stock_course / "submitted" / students[0].student / LAB / (
+            "classification.ipynb")
+        floor = min(execute_once(graded_notebook, {**ENV, "NBGRADER_EXECUTION": "autograde"})
+                    for _ in range(3))
+        full_env = {k: v for k, v in ENV.items() if k != "NBGRADER_EXECUTION"}
+        full = execute_once(graded_notebook, full_env)
+        stock = timed(["nbgrader", "autograde", LAB], stock_course)
+        ours = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2", "--quiet"],
+                     course_course)
+        trusted = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2",
+                         "--quiet", "--no-sandbox"], trusted_course)
+    per_submission = ours / n
+    print(f"cohort: {n} submissions")
+    print(f"(i)   stock serial nbgrader autograde: {stock:7.1f} s ({stock / n:.2f} s each)")
+    print(f"(ii)  course grade --workers 2:        {ours:7.1f} s ({per_submission:.2f} s each)")
+    print(f"(ii-t) trusted run (--no-sandbox):     {trusted:7.1f} s ({trusted / n:.2f} s each)")
+    print(f"(iii) floor, kernel + one execution:   {floor:7.2f} s")
+    print(f"(iv)  full student run (500 epochs):   {full:7.2f} s")
+    print(f"(i)/(ii)                 = {stock / ours:5.2f}  (target >= 1.8)")
+    print(f"(ii) per submission/(iii) = {per_submission / floor:5.2f}  (target <= 1.3)")
+    print(f"(iv)/(ii) per submission = {full / per_submission:5.2f}  (target >= 8)")
+    print(f"(i)/(ii-t)               = {stock / trusted:5.2f}")
+    print(f"sandbox + re-check cost  = {ours / trusted - 1:+6.1%}  (target <= +30%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""A catalogue of hostile and broken Lab 1 submissions, and what grading must make of each.
+
+Each entry writes one student's submission into ``submitted/`` (some in the wrong place or
+shape on purpose) and states the outcome: the status ``course grade`` reports and the most
+points the student may keep. Cheats must earn nothing for the steps they cheat (the clean-room
+re-check overrides the kernel) and be flagged; broken submissions get a clear outcome; the rest
+of the cohort is graded as usual.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from course.cohort import LAB1_COHORT, build_submission
+
+SUBMISSIONS = {s.student: s for s in LAB1_COHORT}
+NOTEBOOK = "classification.ipynb"
+PROBE_PORT = 47321  # a listener on the grader's loopback that no sandbox may reach
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One hostile or broken submission and the outcome grading must give it."""
+
+    student: str
+    what: str
+    write: Callable[[Path, nbformat.NotebookNode, nbformat.NotebookNode], None]
+    statuses: frozenset[str]
+    max_total: float
+
+
+def _notebook(source, release, student="correct"):
+    return build_submission(source, release, SUBMISSIONS[student])
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _save(folder: Path, nb, name: str = NOTEBOOK) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / name)
+
+
+def _with_prelude(prelude: str, base: str = "correct"):
+    """A submission whose backprop cell starts (or, with ``{def}``, wraps) with ``prelude``."""
+    def write(folder, source, release):
+        nb = _notebook(source, release, base)
+        cell = _cell(nb, "backprop")
+        cell.source = prelude.replace("{def}", cell.source) if "{def}" in prelude else (
+            prelude + "\n" + cell.source)
+        _save(folder, nb)
+    return write
+
+
+def _edit(change, base: str = "correct"):
+    def write(folder, source, release):
+        nb = _notebook(source, release, base)
+        change(nb)
+        _save(folder, nb)
+    return write
+
+
+def _raw(text_of):
+    def write(folder, source, release):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / NOTEBOOK).write_text(text_of(nbformat.writes(_notebook(source, release))))
+    return write
+
+
+def _renamed(folder, source, release):
+    _save(folder, _notebook(source, release), "homework.ipynb")
+
+
+def _misplaced(folder, source, release):
+    _save(folder.parent, _notebook(source, release))  # submitted/<student>/classification.ipynb
+
+
+def _delete_cell(nb):
+    nb.cells.remove(_cell(nb, "test_dloss_dy"))
+
+
+def _duplicate_cell(nb):
+    cell = _cell(nb, "test_dloss_dy")
+    nb.cells.insert(nb.cells.index(cell), copy.deepcopy(cell))
+
+
+def _reorder_cells(nb):
+    a, b = _cell(nb, "test_dloss_dy"), _cell(nb, "test_dloss_db1")
+    i, j = nb.cells.index(a), nb.cells.index(b)
+    nb.cells[i], nb.cells[j] = b, a
+
+
+def _to_markdown(nb):
+    cell = _cell(nb, "test_dloss_dh")
+    nb.cells[nb.cells.index(cell)] = nbformat.v4.new_markdown_cell(
+        cell.source, metadata=cell.metadata)
+
+
+def _set(path: tuple, value, grade_id: str | None = "test_dloss_dy"):
+    def change(nb):
+        target = _cell(nb, grade_id).metadata if grade_id else nb.metadata
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return change
+
+
+PATCH_HELPERS = """
+import os
+if os.environ.get("NBGRADER_EXECUTION"):
+    import helpers.lab1 as _lab1
+    for _name in ("check_step", "check_step_on_hidden_cases", "check_backprop_gradients",
+                  "check_backprop_gradients_on_hidden_cases", "check_training"):
+        setattr(_lab1, _name, lambda *args, **kwargs: None)
+"""
+PATCH_NUMPY_AND_COMPARE = """
+import numpy as np
+import helpers.gradcheck as _gc
+import helpers.lab1 as _lab1
+np.allclose = lambda *a, **k: True
+_passing = _gc.GradCheck("x", True, 1.0, (), ())
+_gc.compare = lambda *a, **k: _passing
+_lab1.compare = lambda *a, **k: _passing
+_lab1.check_gradients = lambda params, *a, **k: {n: _passing for n in ("W1", "b1", "W2", "b2")}
+_lab1.judge_training = lambda *a, **k: None
+"""
+SILENCE_ERRORS = """
+_ip = get_ipython()
+_ip.showtraceback = lambda *a, **k: None
+_ip.showsyntaxerror = lambda *a, **k: None
+"""
+EQ_EVERYTHING = """
+class _Anything:
+    def __eq__(self, other):
+        return True
+    def __array__(self, dtype=None, copy=None):
+        import numpy
+        return numpy.zeros((3, 10))
+{def}
+_real = backprop
+def backprop(x, t, W1, b1, W2, b2):
+    return tuple(_Anything() for _ in range(4))
+"""
+LEAKED_BACKPROP = """
+import os
+try:
+    open(os.path.join("..", "..", "..", "gradebook.db"), "rb").read(16)
+    open(os.path.join("..", "..", "..", "source", "lab1", "classification.ipynb")).read(16)
+    _LEAKED = True
+except OSError:
+    _LEAKED = False
+{def}
+_real = backprop
+def backprop(*args):
+    if not _LEAKED:
+        raise NotImplementedError("could not read the hidden tests")
+    return _real(*args)
+"""
+VANDAL = """
+import os, shutil
+for _path in ("../../../gradebook.db", "../../../source/lab1/classification.ipynb",
+              "../../../submitted/correct/lab1/classification.ipynb",
+              "../../correct/lab1/classification.ipynb", "../../../nbgrader_config.py"):
+    for _attempt in (lambda p: open(p, "w").write("vandalised"), os.remove):
+        try:
+            _attempt(_path)
+        except OSError:
+            pass
+shutil.rmtree("../../../source", ignore_errors=True)
+"""
+SOCKET = f"""
+import socket
+try:
+    socket.create_connection(("127.0.0.1", {PROBE_PORT}), timeout=2).sendall(b"escaped")
+except OSError:
+    pass
+"""
+HUGE_FILE = """
+try:
+    with open("huge.bin", "wb") as _f:
+        for _ in range(1024):
+            _f.write(b"\\0" * 1024**2)  # 1 GiB
+except OSError:
+    pass
+"""
+IGNORE_INTERRUPTS = """
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass
+"""
+FORK_BOMB = """
+import os
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass
+"""
+
+CLEAN = frozenset({"graded"})
+BROKEN = frozenset({"failed"})
+STOPPED = frozenset({"timeout", "failed"})
+FLAGGED = frozenset({"flagged"})
+
+CATALOGUE = (
+    Hostile("h_corrupt_json", "truncated JSON", _raw(lambda t: t[: len(t) // 3]), BROKEN, 0),
+    Hostile("h_empty_file", "an empty file", _raw(lambda t: ""), BROKEN, 0),
+    Hostile("h_renamed", "notebook renamed homework.ipynb", _renamed, BROKEN, 0),
+    Hostile("h_misplaced", "notebook outside the lab folder", _misplaced, BROKEN, 0),
+    # correct code whose test cell is gone: the clean room still grades that test, and flags it
+    Hostile("h_deleted_cell", "a grade cell deleted", _edit(_delete_cell),
+            frozenset({"failed", "flagged"}), 20),
+    Hostile("h_duplicated_cell", "a grade cell duplicated", _edit(_duplicate_cell),
+            frozenset({"failed", "flagged"}), 20),
+    Hostile("h_reordered", "two grade cells swapped", _edit(_reorder_cells), CLEAN, 20),
+    Hostile("h_type_changed", "a test cell turned into markdown", _edit(_to_markdown),
+            CLEAN | FLAGGED, 20),
+    Hostile("h_changed_points", "a test worth 100 points", _edit(_set(("nbgrader", "points"), 100)),
+            CLEAN | FLAGGED, 20),
+    Hostile("h_changed_grade_id", "a test's grade_id renamed",
+            _edit(_set(("nbgrader", "grade_id"), "test_free_points")),
+            frozenset({"failed", "flagged"}), 18),
+    Hostile("h_changed_kernelspec", "kernelspec pointing elsewhere",
+            _edit(_set(("kernelspec", "name"), "evil", grade_id=None)), CLEAN, 20),
+    Hostile("h_import_error", "an exception at import", _with_prelude("import not_a_module"),
+            CLEAN, 0),
+    Hostile("h_ignores_interrupts", "a loop that ignores interrupts",
+            _with_prelude(IGNORE_INTERRUPTS), STOPPED, 0),
+    Hostile("h_os_exit", "os._exit in the solution cell", _with_prelude("import os\nos._exit(3)"),
+            frozenset({"graded", "failed"}), 0),
+    Hostile("h_sys_exit", "sys.exit after defining backprop",
+            _with_prelude("{def}\nimport sys\nsys.exit()"), CLEAN, 20),
+    Hostile("h_memory_bomb", "allocates 64 GiB", _with_prelude("_x = bytearray(64 * 1024**3)"),
+            CLEAN, 0),
+    Hostile("h_fork_bomb", "forks without end", _with_prelude(FORK_BOMB), STOPPED, 0),
+    Hostile("h_output_flood", "prints 100 MB", _with_prelude("print('x' * 100_000_000)"),
+            CLEAN, 20),
+    Hostile("h_huge_file", "writes a 1 GiB file", _with_prelude(HUGE_FILE), CLEAN, 20),
+    Hostile("h_socket", "opens a socket to the grader's loopback", _with_prelude(SOCKET),
+            CLEAN, 20),
+    Hostile("h_reads_hidden_tests", "reads the gradebook and source/ to unlock backprop",
+            _with_prelude(LEAKED_BACKPROP), CLEAN, 0),
+    Hostile("h_vandal", "overwrites the gradebook, source/ and another student's work",
+            _with_prelude(VANDAL, base="blank"), CLEAN, 0),
+    Hostile("h_patches_helpers", "blank, but disables the checks when graded",
+            _with_prelude(PATCH_HELPERS, base="blank"), FLAGGED, 0),
+    Hostile("h_patches_numpy", "wrong dloss_dbeta, np.allclose and compare patched",
+            _with_prelude(PATCH_NUMPY_AND_COMPARE, base="wrong_dbeta"), FLAGGED, 14),
+    Hostile("h_silences_errors", "blank, with IPython's error display switched off",
+            _with_prelude(SILENCE_ERRORS, base="blank"), CLEAN | FLAGGED, 0),
+    Hostile("h_eq_everything", "returns objects equal to anything",
+            _with_prelude(EQ_EVERYTHING), CLEAN, 0),
+)
+
+
+def write_catalogue(source_path: Path, release_path: Path, submitted: Path, lab: str) -> None:
+    """Write every catalogue entry as ``submitted/<student>/<lab>/...``."""
+    source = nbformat.read(source_path, as_version=4)
+    release = nbformat.read(release_path, as_version=4)
+    for entry in CATALOGUE:
+        entry.write(submitted / entry.student / lab, source, release)
+
+
+def snapshot(paths: list[Path]) -> dict[str, bytes]:
+    """Contents of every file under ``paths``, by path."""
+    files = {}
+    for root in paths:
+        for path in sorted(p for p in ([root] if root.is_file() else root.rglob("*"))
+                           if p.is_file()):
+            files[str(path)] = path.read_bytes()
+    return files
+
+
+def course_definition(gradebook_path: Path) -> str:
+    """The gradebook's course-definition tables (assignments, notebooks, cells and their hidden
+    tests) as text: grading may add grade rows but must never change these."""
+    import sqlite3
+
+    with sqlite3.connect(gradebook_path) as db:
+        tables = ("course", "assignment", "notebook", "base_cell", "grade_cells",
+                  "solution_cells", "source_cell", "task_cells")
+        dump = {table: sorted(map(repr, db.execute(f"SELECT * FROM {table}")))
+                for table in tables}
+    return json.dumps(dump)

@@ -72,7 +72,7 @@ def scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
         return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
 
 
-STUDENT_TIMEOUT = "25"
+STUDENT_TIMEOUT = "20"
 
 
 class LoopbackProbe:

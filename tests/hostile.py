@@ -136,6 +136,11 @@ _ip = get_ipython()
 _ip.showtraceback = lambda *a, **k: None
 _ip.showsyntaxerror = lambda *a, **k: None
 """
+DROP_TEST_CALLS = """
+def _drop_checks(lines):
+    return [line for line in lines if "check_" not in line]
+get_ipython().input_transformers_post.append(_drop_checks)
+"""
 EQ_EVERYTHING = """
 class _Anything:
     def __eq__(self, other):
@@ -256,6 +261,8 @@ CATALOGUE = (
             _with_prelude(PATCH_NUMPY_AND_COMPARE, base="wrong_dbeta"), FLAGGED, 14),
     Hostile("h_silences_errors", "blank, with IPython's error display switched off",
             _with_prelude(SILENCE_ERRORS, base="blank"), CLEAN | FLAGGED, 0),
+    Hostile("h_input_transformer", "blank, with an input transformer deleting every check",
+            _with_prelude(DROP_TEST_CALLS, base="blank"), FLAGGED, 0),
     Hostile("h_eq_everything", "returns objects equal to anything",
             _with_prelude(EQ_EVERYTHING), CLEAN, 0),
 )

@@ -46,8 +46,12 @@ def cmd_release(root: Path, args) -> int:
             return 1
         print(f"release/{args.lab} is in sync with source/{args.lab}")
         return 0
+    stale = release_differences(root, args.lab)
     folder = generate_release(root, args.lab)
     print(f"student version of {args.lab}: {folder}/")
+    if stale:
+        print(f"it had fallen out of sync with source/{args.lab} ({len(stale)} file(s)); "
+              "commit the regenerated release")
     return 0
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import plotting
-
 
 def _check_size_and_noise(n: object, noise: object) -> tuple[int, float]:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
@@ -65,6 +63,8 @@ class Dataset:
         Returns:
             The Axes.
         """
+        from helpers import plotting  # matplotlib loads only when something is drawn
+
         probabilities = plotting.as_class_probabilities(
             self.targets() if labels is None else labels, len(self), self.n_classes
         )

@@ -34,6 +34,7 @@ test: lint
 bench: $(STAMP)
 	$(PY) bench/gradcheck.py
 	$(PY) bench/training.py
+	$(PY) bench/grading.py
 
 clean:
 	rm -rf $(VENV) build reports gradebook.db submitted autograded/*/ feedback

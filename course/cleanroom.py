@@ -24,7 +24,11 @@ import numpy as np
 from course.sandbox import sandbox_command
 from helpers import lab1
 
-TRUSTED_CELLS = ("imports", "provided_functions")
+# What runs before the student's cell: the instructor's provided functions, with the modules
+# they and backprop use. Not the whole imports cell: plotting is never needed here, and
+# loading matplotlib would cost more than the re-check itself.
+TRUSTED_PRELUDE = "import os\n\nimport numpy as np\n"
+TRUSTED_CELLS = ("provided_functions",)
 SOLUTION_CELL = "backprop"
 STEP_CALL = re.compile(r'check_step_on_hidden_cases\("(\w+)", backprop, seed=(\d+)\)')
 WHOLE_CALL = re.compile(r"check_backprop_gradients_on_hidden_cases\(backprop, seed=(\d+)\)")
@@ -61,7 +65,7 @@ def _cells_by_id(nb) -> dict[str, nbformat.NotebookNode]:
 def plan_from_source(source_notebook: Path) -> CheckPlan:
     """Read the instructor's notebook: trusted code, and each test's hidden call."""
     cells = _cells_by_id(nbformat.read(source_notebook, as_version=4))
-    trusted = "\n\n".join(cells[name].source for name in TRUSTED_CELLS)
+    trusted = TRUSTED_PRELUDE + "\n\n".join(cells[name].source for name in TRUSTED_CELLS)
     plan = {}
     for grade_id, cell in cells.items():
         if not cell.metadata["nbgrader"].get("grade"):

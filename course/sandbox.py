@@ -101,9 +101,9 @@ def sandbox_command(argv: list[str], workdir: Path, writable: tuple[Path, ...] =
         command += ["--bind", str(folder), str(folder)]
     command += ["--chdir", str(workdir), "--clearenv",
                 "--setenv", "PATH", f"{venv / 'bin'}:/usr/bin:/bin",
-                "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp",
-                "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+                "--setenv", "HOME", "/tmp", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
     source_env = os.environ if env is None else env
+    command += ["--setenv", "MPLCONFIGDIR", source_env.get("MPLCONFIGDIR", "/tmp")]
     for name in PASSED_ENVIRONMENT:
         if name in source_env:
             command += ["--setenv", name, source_env[name]]
@@ -115,6 +115,21 @@ def sandbox_command(argv: list[str], workdir: Path, writable: tuple[Path, ...] =
         "--inh-caps=-all", "--",
     ]
     return command + list(argv)
+
+
+_FONT_CACHE: Path | None = None
+
+
+def matplotlib_font_cache() -> Path:
+    """A folder holding matplotlib's font list, built once per process. A sandbox starts with
+    an empty /tmp, where matplotlib would rebuild the list at every kernel's first plot."""
+    global _FONT_CACHE
+    if _FONT_CACHE is None:
+        folder = Path(tempfile.mkdtemp(prefix="course-mplcache-"))
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
+                       env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True)
+        _FONT_CACHE = folder
+    return _FONT_CACHE
 
 
 def chown_tree(folder: Path, uid: int) -> None:
@@ -152,8 +167,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         self._workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
         chown_tree(self._workdir, self._uid)
+        matplotlib_dir = self._runtime / "matplotlib"
+        shutil.copytree(matplotlib_font_cache(), matplotlib_dir)
+        chown_tree(matplotlib_dir, self._uid)
+        env = {**(kw.get("env") or os.environ), "MPLCONFIGDIR": str(matplotlib_dir)}
         wrapped = sandbox_command(kernel_cmd, workdir=self._workdir, writable=(self._runtime,),
-                                  env=kw.get("env"), uid=self._uid)
+                                  env=env, uid=self._uid)
         await super()._async_launch_kernel(wrapped, **kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

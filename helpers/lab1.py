@@ -353,16 +353,20 @@ def train_parameters(backprop: Callable, X, T, params: dict, n_epochs: int = TRA
                      kappa: float = 1.0) -> dict:
     """Full-batch gradient descent with the lab's loop: per epoch, ``backprop`` for every
     sample, then each parameter moves against the averaged gradient, scaled by ``kappa``.
-    Returns the trained parameters (``params`` itself is not changed)."""
+    Returns the trained parameters (``params`` itself is not changed; ``backprop`` gets copies,
+    so changing its arguments in place changes nothing here)."""
     params = {name: np.array(p, dtype=np.float64) for name, p in params.items()}
-    for _ in range(n_epochs):
-        totals = {name: np.zeros_like(p) for name, p in params.items()}
-        for x, t in zip(X, T, strict=True):
-            gradients = _returned_gradients(_call_quietly(backprop, x, t, *params.values()))
-            for name, gradient in zip(params, gradients, strict=True):
-                totals[name] += np.asarray(gradient, dtype=np.float64)
-        for name in params:
-            params[name] = params[name] - kappa * totals[name] / len(X)
+    X, T = np.array(X, dtype=np.float64), np.array(T, dtype=np.float64)
+    with quiet_numerics():
+        for _ in range(n_epochs):
+            totals = {name: np.zeros_like(p) for name, p in params.items()}
+            for x, t in zip(X, T, strict=True):
+                arguments = (p.copy() for p in params.values())
+                gradients = _returned_gradients(backprop(x.copy(), t.copy(), *arguments))
+                for name, gradient in zip(params, gradients, strict=True):
+                    totals[name] += np.asarray(gradient, dtype=np.float64)
+            for name in params:
+                params[name] = params[name] - kappa * totals[name] / len(X)
     return params
 
 
@@ -386,11 +390,6 @@ def judge_training(result: TrainingResult) -> None:
         raise AssertionError(
             f"Training with your backprop did not improve the accuracy enough ({progress})."
         )
-
-
-def _call_quietly(function: Callable, *args):
-    with quiet_numerics():
-        return function(*(np.array(a, dtype=np.float64) for a in args))
 
 
 def check_training(backprop: Callable) -> None:

@@ -184,11 +184,13 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
     ``api``: a :func:`grading_api` for ``root`` to reuse across students (made when None).
     """
     start = time.monotonic()
+    api = api or grading_api(root, sandbox)
     problem = submission_problem(root, lab, student)
     if problem:
+        with api.gradebook as gradebook:  # so exports list the student, with zeros
+            gradebook.update_or_create_student(student)
         return Outcome(student, "failed", problem, time.monotonic() - start)
     digest = submission_digest(root, lab, student)
-    api = api or grading_api(root, sandbox)
     result = api.autograde(lab, student, force=True, create=True)
     if not result["success"]:
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]

@@ -51,4 +51,6 @@ def test_grading_reports_the_students_needing_attention_by_name(graded_course):
         assert f"needs attention: {submission.student}: {submission.expected_status}" in (
             result.stdout)
     assert "is not a readable notebook" in result.stdout
+    grades = (graded_course.root / "reports" / LAB / "grades.csv").read_text()
+    assert "\nbroken_notebook," + ",".join(["0.0"] * 11) + ",20.0" in grades
     assert f"longer than {STUDENT_TIMEOUT} s" in result.stdout

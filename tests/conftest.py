@@ -72,7 +72,7 @@ def scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
         return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
 
 
-STUDENT_TIMEOUT = "20"
+STUDENT_TIMEOUT = "30"  # seconds; a normal student takes under 10 s with two workers
 
 
 class LoopbackProbe:

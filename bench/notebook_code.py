@@ -6,13 +6,11 @@ from pathlib import Path
 
 import nbformat
 
+from course.notebooks import cell_by_grade_id
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cell_source(notebook: Path, grade_id: str) -> str:
     """Source of the cell whose nbgrader grade_id is ``grade_id``."""
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell.source
-    raise KeyError(f"{notebook} has no cell with grade_id {grade_id!r}")
+    return cell_by_grade_id(nbformat.read(notebook, as_version=4), grade_id).source

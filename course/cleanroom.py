@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from course.notebooks import cells_by_grade_id
 from course.sandbox import sandbox_command
 from helpers import lab1
 
@@ -57,14 +58,9 @@ class CheckPlan:
         return sorted({args[-1] for kind, *args in self.cells.values() if kind != "training"})
 
 
-def _cells_by_id(nb) -> dict[str, nbformat.NotebookNode]:
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade_id")}
-
-
 def plan_from_source(source_notebook: Path) -> CheckPlan:
     """Read the instructor's notebook: trusted code, and each test's hidden call."""
-    cells = _cells_by_id(nbformat.read(source_notebook, as_version=4))
+    cells = cells_by_grade_id(nbformat.read(source_notebook, as_version=4))
     trusted = TRUSTED_PRELUDE + "\n\n".join(cells[name].source for name in TRUSTED_CELLS)
     plan = {}
     for grade_id, cell in cells.items():
@@ -82,7 +78,7 @@ def plan_from_source(source_notebook: Path) -> CheckPlan:
 def student_code(submitted_notebook: Path) -> str | None:
     """The source of the submitted notebook's backprop cell, or None if there is none."""
     try:
-        cells = _cells_by_id(nbformat.read(submitted_notebook, as_version=4))
+        cells = cells_by_grade_id(nbformat.read(submitted_notebook, as_version=4))
     except Exception:  # unreadable notebooks are reported elsewhere
         return None
     cell = cells.get(SOLUTION_CELL)

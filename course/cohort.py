@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+from course.notebooks import cell_by_grade_id
+
 BACKPROP_CELL = "backprop"
 STEP_TESTS = tuple(
     f"test_{name}" for name in ("dloss_dy", "dloss_dbeta", "dloss_dW2", "dloss_db2", "dloss_dh",
@@ -150,20 +152,13 @@ def apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:
     return code
 
 
-def _cell(nb, grade_id: str):
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell
-    raise KeyError(f"no cell with grade_id {grade_id!r}")
-
-
 def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,
                      submission: Submission) -> nbformat.NotebookNode:
     """The notebook ``submission.student`` hands in: the release with backprop filled in."""
     nb = copy.deepcopy(release)
     if not submission.blank:
-        code = solution_code(_cell(source, BACKPROP_CELL).source)
-        _cell(nb, BACKPROP_CELL).source = apply_edits(code, submission.edits)
+        code = solution_code(cell_by_grade_id(source, BACKPROP_CELL).source)
+        cell_by_grade_id(nb, BACKPROP_CELL).source = apply_edits(code, submission.edits)
     return nb
 
 

@@ -31,3 +31,17 @@ def execute_notebook(source: Path, target: Path, env: dict | None = None,
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
     return nb
+
+
+def cells_by_grade_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    """Every cell that has an nbgrader grade_id, by that id."""
+    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id")}
+
+
+def cell_by_grade_id(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    """The cell whose nbgrader grade_id is ``grade_id``; KeyError naming it if there is none."""
+    try:
+        return cells_by_grade_id(nb)[grade_id]
+    except KeyError:
+        raise KeyError(f"no cell with grade_id {grade_id!r}") from None

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from nbgrader.api import MissingEntry
 
 from course.export import grade_columns, per_test_rows
 from course.grade import load_outcomes, reports_dir, submitted_students
@@ -62,7 +63,7 @@ def students_needing_attention(root: Path, lab: str, gradebook) -> list[tuple[st
             continue
         try:
             submission = gradebook.find_submission(lab, student)
-        except Exception:  # nbgrader's MissingEntry: never graded
+        except MissingEntry:  # never graded
             attention[student] = "submitted but not graded yet: run `course grade`"
             continue
         if submission.needs_manual_grade:

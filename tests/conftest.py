@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from course.cohort import DEMO_COHORT, write_cohort
 from tests.hostile import PROBE_PORT, course_definition, snapshot, write_catalogue
@@ -26,12 +26,18 @@ RELEASE_NOTEBOOK = ROOT / "release" / LAB / f"{NOTEBOOK}.ipynb"
 SCRIPTS = Path(sys.executable).parent
 
 
+def tool_env(path: str | None = None) -> dict[str, str]:
+    """This process's environment with this Python environment's scripts first on PATH
+    (or, with ``path``, exactly that PATH)."""
+    return {**os.environ,
+            "PATH": path or f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def run_nbgrader(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run the real ``nbgrader`` command of this environment in ``cwd``; fail on non-zero."""
-    env = {**os.environ, "PATH": f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
         [str(SCRIPTS / "nbgrader"), *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env=env,
+        timeout=timeout, env=tool_env(),
     )
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
     return result
@@ -39,9 +45,8 @@ def run_nbgrader(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Comp
 
 def run_course(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run the real ``course`` command in ``cwd``; the caller checks the exit status."""
-    env = {**os.environ, "PATH": f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run([sys.executable, "-m", "course", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+                          text=True, timeout=timeout, env=tool_env())
 
 
 def make_scratch_course(folder: Path) -> Path:
@@ -60,7 +65,7 @@ def grade_ids_by_student(course: Path) -> dict[str, dict[str, tuple[float, float
     for student in students:
         try:
             graded[student] = scores(course, student)
-        except Exception:  # MissingEntry: no graded submission
+        except MissingEntry:  # never graded
             continue
     return graded
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from course.cohort import LAB1_COHORT, build_submission
+from course.notebooks import cell_by_grade_id as _cell
 
 SUBMISSIONS = {s.student: s for s in LAB1_COHORT}
 NOTEBOOK = "classification.ipynb"
@@ -37,10 +39,6 @@ class Hostile:
 
 def _notebook(source, release, student="correct"):
     return build_submission(source, release, SUBMISSIONS[student])
-
-
-def _cell(nb, grade_id):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
 def _save(folder: Path, nb, name: str = NOTEBOOK) -> None:
@@ -289,8 +287,6 @@ def snapshot(paths: list[Path]) -> dict[str, bytes]:
 def course_definition(gradebook_path: Path) -> str:
     """The gradebook's course-definition tables (assignments, notebooks, cells and their hidden
     tests) as text: grading may add grade rows but must never change these."""
-    import sqlite3
-
     with sqlite3.connect(gradebook_path) as db:
         tables = ("course", "assignment", "notebook", "base_cell", "grade_cells",
                   "solution_cells", "source_cell", "task_cells")

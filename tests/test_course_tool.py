@@ -20,13 +20,13 @@ from course.cohort import LAB1_COHORT, write_cohort
 from course.grade import MARKER
 from tests.conftest import (
     LAB,
-    SCRIPTS,
     SOURCE_NOTEBOOK,
     grade_ids_by_student,
     make_scratch_course,
     run_course,
     run_nbgrader,
     scores,
+    tool_env,
 )
 
 SUBSET = ("correct", "blank", "wrong_db2")
@@ -106,7 +106,7 @@ def test_an_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     grading = subprocess.Popen(
         [sys.executable, "-m", "course", "grade", LAB, "--workers", "2", "--quiet"],
         cwd=course, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={"PATH": f"{SCRIPTS}:/usr/bin:/bin"})
+        env=tool_env())
     deadline = time.monotonic() + 120
     while not list(course.glob(f"autograded/*/{LAB}/{MARKER}")):  # the batch is under way
         assert time.monotonic() < deadline and grading.poll() is None

@@ -13,6 +13,7 @@ from nbgrader.validator import Validator
 
 from course.cohort import ALL_TESTS
 from course.nbgrader_setup import load_config
+from course.notebooks import cell_by_grade_id
 from course.release import release_differences
 from tests.conftest import LAB, RELEASE_NOTEBOOK, ROOT, SOURCE_NOTEBOOK
 
@@ -32,8 +33,7 @@ def test_test_cells_are_the_documented_ones_with_docstrings_and_points(source_nb
 
 
 def test_every_step_has_its_own_blank_named_in_a_surviving_comment(release_nb):
-    backprop = next(c for c in release_nb.cells
-                    if c.metadata.get("nbgrader", {}).get("grade_id") == "backprop")
+    backprop = cell_by_grade_id(release_nb, "backprop")
     assert backprop.source.count("raise NotImplementedError()") == 8
     for step in ("dloss_dy", "dloss_dbeta", "dloss_dW2", "dloss_db2", "dloss_dh",
                  "dloss_dalpha", "dloss_dW1", "dloss_db1"):

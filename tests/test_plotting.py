@@ -103,9 +103,11 @@ def test_decision_regions_reject_a_wrong_predict():
         plot_decision_regions(lambda P: P[:, 0], resolution=10)
 
 
-def test_scatter_classes_returns_a_new_axes_when_none_given():
+def test_scatter_classes_draws_on_a_new_axes_when_none_given():
+    _, existing = plt.subplots()  # the current axes: a new plot must not land on it
     ax = scatter_classes(np.zeros((2, 2)), np.eye(2))
-    assert ax is not None
+    assert ax is not existing and not existing.collections
+    assert ax.collections[0].get_offsets().shape == (2, 2)
 
 
 def test_as_class_probabilities_passes_rows_through():

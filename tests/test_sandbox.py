@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from course.sandbox import Limits, check_sandbox, sandbox_command
-from tests.conftest import ROOT, SCRIPTS
+from tests.conftest import ROOT, SCRIPTS, tool_env
 
 PROBE = """
 import json, os, socket, sys
@@ -55,9 +55,9 @@ def test_student_code_sees_only_its_working_copy(tmp_path):
 
 def test_grading_without_bubblewrap_stops_and_says_how_to_install_it(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
-    env = {**os.environ, "PATH": str(SCRIPTS)}  # no /usr/bin: no bwrap
     result = subprocess.run([sys.executable, "-m", "course", "grade", "lab1"], cwd=tmp_path,
-                            capture_output=True, text=True, env=env, timeout=120)
+                            capture_output=True, text=True, timeout=120,
+                            env=tool_env(path=str(SCRIPTS)))  # no /usr/bin: no bwrap
     assert result.returncode == 2
     assert "apt-get install bubblewrap" in result.stderr
     assert "--no-sandbox" in result.stderr
@@ -65,8 +65,8 @@ def test_grading_without_bubblewrap_stops_and_says_how_to_install_it(tmp_path):
 
 def test_a_trusted_run_can_opt_out(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
-    env = {**os.environ, "PATH": str(SCRIPTS)}  # no bwrap, but no sandbox asked for
     result = subprocess.run([sys.executable, "-m", "course", "grade", "lab1", "--no-sandbox"],
-                            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env=tool_env(path=str(SCRIPTS)))  # no bwrap, none asked for
     assert "bubblewrap" not in result.stderr
     assert "lab1 is not in the gradebook yet" in result.stderr  # got past the sandbox check

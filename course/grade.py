@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from course.cleanroom import SOLUTION_CELL, recheck
 from course.export import write_per_test_csv
+from course.kernels import GradingKernelManager
 from course.nbgrader_setup import make_api
 from course.sandbox import SandboxedKernelManager, check_sandbox
 
@@ -129,10 +130,12 @@ def submission_problem(root: Path, lab: str, student: str) -> str | None:
 
 
 def grading_api(root: Path, sandbox: bool) -> NbGraderAPI:
-    """nbgrader's API for grading; with ``sandbox``, every kernel it starts is sandboxed."""
-    if not sandbox:
-        return make_api(root)
-    return make_api(root, Execute={"kernel_manager_class": SandboxedKernelManager})
+    """nbgrader's API for grading; with ``sandbox``, every kernel it starts is sandboxed.
+
+    Its kernels draw no figures (see helpers/grading_backend.py).
+    """
+    manager = SandboxedKernelManager if sandbox else GradingKernelManager
+    return make_api(root, Execute={"kernel_manager_class": manager})
 
 
 def apply_recheck(api: NbGraderAPI, root: Path, lab: str, student: str) -> list[str]:

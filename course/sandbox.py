@@ -19,9 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
-
 import helpers
+from course.kernels import GRADING_BACKEND, GradingKernelManager
 
 BWRAP = "bwrap"
 INSTALL_HINT = (
@@ -29,7 +28,7 @@ INSTALL_HINT = (
     "`sudo apt-get install bubblewrap` (make setup does this as root), or, only for "
     "submissions you trust, grade with --no-sandbox."
 )
-PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
+PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
@@ -141,8 +140,8 @@ def chown_tree(folder: Path, uid: int) -> None:
             pass
 
 
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels run in the sandbox, their working folder writable.
+class SandboxedKernelManager(GradingKernelManager):
+    """A grading kernel manager whose kernels run in the sandbox, their working folder writable.
 
     Kernels talk to nbgrader over IPC sockets in a private runtime folder shared with the
     sandbox, since the sandbox has no network, not even the grader's loopback.
@@ -170,7 +169,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         matplotlib_dir = self._runtime / "matplotlib"
         shutil.copytree(matplotlib_font_cache(), matplotlib_dir)
         chown_tree(matplotlib_dir, self._uid)
-        env = {**(kw.get("env") or os.environ), "MPLCONFIGDIR": str(matplotlib_dir)}
+        env = {**(kw.get("env") or os.environ), "MPLCONFIGDIR": str(matplotlib_dir),
+               "MPLBACKEND": GRADING_BACKEND}
         wrapped = sandbox_command(kernel_cmd, workdir=self._workdir, writable=(self._runtime,),
                                   env=env, uid=self._uid)
         await super()._async_launch_kernel(wrapped, **kw)

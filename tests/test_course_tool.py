@@ -83,6 +83,25 @@ def test_feedback_shows_each_result_but_no_hidden_test(graded_course):
 
 
 @pytest.mark.slow
+def test_graded_kernels_build_figures_without_drawing_them(graded_course):
+    """Plotting cells run in full while grading, but no figure is rendered into the notebook,
+    and the backend that discards them says nothing on stderr."""
+    def outputs(path):
+        nb = nbformat.read(path, as_version=4)
+        return [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+
+    def images(path):
+        return [o for o in outputs(path) if "image/png" in o.get("data", {})]
+
+    assert len(images(SOURCE_NOTEBOOK)) >= 3  # the notebook does draw figures
+    graded = graded_course.root / "autograded" / "correct" / LAB / SOURCE_NOTEBOOK.name
+    assert images(graded) == []
+    assert not [o for o in outputs(graded) if o.output_type == "error"]
+    stderr = "".join(o.text for o in outputs(graded) if o.get("name") == "stderr")
+    assert "matplotlib" not in stderr.lower() and "warning" not in stderr.lower(), stderr
+
+
+@pytest.mark.slow
 def test_one_worker_gives_exactly_the_grades_of_two(graded_course, tmp_path):
     course = make_scratch_course(tmp_path)
     cohort = tuple(s for s in LAB1_COHORT if s.student in SUBSET)

@@ -132,10 +132,13 @@ def submission_problem(root: Path, lab: str, student: str) -> str | None:
 def grading_api(root: Path, sandbox: bool) -> NbGraderAPI:
     """nbgrader's API for grading; with ``sandbox``, every kernel it starts is sandboxed.
 
-    Its kernels draw no figures (see helpers/grading_backend.py).
+    Its kernels draw no figures (see helpers/grading_backend.py), and each is killed as soon
+    as its last cell has run: every output has arrived by then, and a graceful shutdown would
+    only spend half a second per student and hand the student's exit handlers a last turn.
     """
     manager = SandboxedKernelManager if sandbox else GradingKernelManager
-    return make_api(root, Execute={"kernel_manager_class": manager})
+    return make_api(root, Execute={"kernel_manager_class": manager,
+                                   "shutdown_kernel": "immediate"})
 
 
 def apply_recheck(api: NbGraderAPI, root: Path, lab: str, student: str) -> list[str]:

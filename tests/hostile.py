@@ -24,6 +24,7 @@ from course.notebooks import cell_by_grade_id as _cell
 SUBMISSIONS = {s.student: s for s in LAB1_COHORT}
 NOTEBOOK = "classification.ipynb"
 PROBE_PORT = 47321  # a listener on the grader's loopback that no sandbox may reach
+EXIT_HANDLER_MARK = "exit-handler-ran"  # what a student's exit handler would leave behind
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,10 @@ while True:
     except OSError:
         pass
 """
+EXIT_HANDLER = f"""
+import atexit
+atexit.register(lambda: open("{EXIT_HANDLER_MARK}", "w").close())
+"""
 
 CLEAN = frozenset({"graded"})
 BROKEN = frozenset({"failed"})
@@ -263,6 +268,8 @@ CATALOGUE = (
             _with_prelude(DROP_TEST_CALLS, base="blank"), FLAGGED, 0),
     Hostile("h_eq_everything", "returns objects equal to anything",
             _with_prelude(EQ_EVERYTHING), CLEAN, 0),
+    Hostile("h_exit_handler", "an exit handler, to run after the last cell",
+            _with_prelude(EXIT_HANDLER), CLEAN, 20),
 )
 
 

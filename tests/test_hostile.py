@@ -13,7 +13,7 @@ import pytest
 from nbgrader.api import MissingEntry
 
 from tests.conftest import LAB, scores
-from tests.hostile import CATALOGUE
+from tests.hostile import CATALOGUE, EXIT_HANDLER_MARK, NOTEBOOK
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +63,10 @@ def test_the_correct_student_keeps_full_marks_beside_them(graded_course):
     graded = scores(graded_course.root, "correct")
     assert all(score == max_score for score, max_score in graded.values())
     assert outcomes(graded_course.root)["correct"]["status"] == "graded"
+
+
+def test_student_code_gets_no_turn_after_the_last_cell(graded_course):
+    """Each kernel is killed once its cells have run, so exit handlers never run."""
+    folder = graded_course.root / "autograded" / "h_exit_handler" / LAB
+    assert (folder / NOTEBOOK).is_file()
+    assert not (folder / EXIT_HANDLER_MARK).exists()

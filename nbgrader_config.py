@@ -49,6 +49,8 @@ c.Autograde.autograde_preprocessors = [
 
 # Feedback shows each test's result and message, never the hidden test code.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Its pages are rendered by nbconvert's HTML exporter, compiling the templates once per process.
+c.GenerateFeedback.exporter_class = "course.feedback.FeedbackHTMLExporter"
 
 # `nbgrader export` writes one column per grade cell (plus total and max), not just totals.
 c.ExportApp.plugin_class = "course.export.PerTestCsvExportPlugin"

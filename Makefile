@@ -17,7 +17,10 @@ setup: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
 	bash scripts/install-system-packages.sh bubblewrap util-linux
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
+# Left out on purpose (see requirements.txt), but older pins installed them.
+	if $(PY) -m pip show --quiet rfc3987-syntax 2>/dev/null; then $(PY) -m pip uninstall --quiet --yes rfc3987-syntax lark; fi
+	$(PY) -m pip check
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $@

@@ -11,6 +11,7 @@ hidden cases are those named by the hidden tests of the instructor's notebook.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from course.kernels import SINGLE_THREADED
 from course.notebooks import cells_by_grade_id
 from course.sandbox import sandbox_command
 from helpers import lab1
@@ -90,10 +92,11 @@ def run_in_clean_room(plan: CheckPlan, code: str, sandbox: bool = True) -> dict 
     request = json.dumps({"trusted": plan.trusted_code, "student": code, "seeds": plan.seeds})
     with tempfile.TemporaryDirectory(prefix="course-recheck-") as scratch:
         argv = [sys.executable, "-m", "helpers.recheck"]
+        env = {**os.environ, **SINGLE_THREADED}
         if sandbox:
-            argv = sandbox_command(argv, workdir=Path(scratch))
+            argv = sandbox_command(argv, workdir=Path(scratch), env=env)
         process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, cwd=scratch)
+                                   stderr=subprocess.DEVNULL, cwd=scratch, env=env)
         try:
             output, _ = process.communicate(request.encode(), timeout=TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:

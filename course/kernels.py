@@ -8,11 +8,16 @@ from jupyter_client.manager import AsyncKernelManager
 
 # Figures are built but never drawn while grading: see helpers/grading_backend.py.
 GRADING_BACKEND = "module://helpers.grading_backend"
+# One BLAS thread per process: the grading workers already keep every core busy, and BLAS's
+# extra threads would only compete with them (and spin while they wait).
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+GRADING_ENVIRONMENT = {"MPLBACKEND": GRADING_BACKEND, **SINGLE_THREADED}
 
 
 class GradingKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels build figures without drawing them."""
+    """A kernel manager whose kernels build figures without drawing them and use one BLAS
+    thread (see GRADING_ENVIRONMENT)."""
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-        kw["env"] = {**(kw.get("env") or os.environ), "MPLBACKEND": GRADING_BACKEND}
+        kw["env"] = {**(kw.get("env") or os.environ), **GRADING_ENVIRONMENT}
         await super()._async_launch_kernel(kernel_cmd, **kw)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import helpers
-from course.kernels import GRADING_BACKEND, GradingKernelManager
+from course.kernels import GRADING_ENVIRONMENT, GradingKernelManager
 
 BWRAP = "bwrap"
 INSTALL_HINT = (
@@ -28,8 +28,8 @@ INSTALL_HINT = (
     "`sudo apt-get install bubblewrap` (make setup does this as root), or, only for "
     "submissions you trust, grade with --no-sandbox."
 )
-PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "MPLBACKEND", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
-                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
+                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", *GRADING_ENVIRONMENT)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -170,7 +170,7 @@ class SandboxedKernelManager(GradingKernelManager):
         shutil.copytree(matplotlib_font_cache(), matplotlib_dir)
         chown_tree(matplotlib_dir, self._uid)
         env = {**(kw.get("env") or os.environ), "MPLCONFIGDIR": str(matplotlib_dir),
-               "MPLBACKEND": GRADING_BACKEND}
+               **GRADING_ENVIRONMENT}
         wrapped = sandbox_command(kernel_cmd, workdir=self._workdir, writable=(self._runtime,),
                                   env=env, uid=self._uid)
         await super()._async_launch_kernel(wrapped, **kw)

@@ -10,6 +10,7 @@ hidden cases are those named by the hidden tests of the instructor's notebook.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -187,10 +188,16 @@ def _judge(kind: str, args: list, cases: dict, answer: dict) -> Verdict:
     return Verdict(True)
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_plan(source_notebook: Path, modified_ns: int) -> CheckPlan:
+    return plan_from_source(source_notebook)
+
+
 def recheck(source_notebook: Path, submitted_notebook: Path,
             sandbox: bool = True) -> dict[str, Verdict]:
     """Clean-room verdict on every re-checkable grade cell of one submission."""
-    plan = plan_from_source(source_notebook)
+    # One reading of the instructor's notebook serves a whole batch (read again if edited).
+    plan = _cached_plan(source_notebook, source_notebook.stat().st_mtime_ns)
     code = student_code(submitted_notebook)
     if code is None:
         return {g: Verdict(False, "the submission has no backprop cell") for g in plan.cells}

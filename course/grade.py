@@ -1,11 +1,10 @@
 """Grade a whole cohort: nbgrader autograde in parallel worker processes, then feedback and CSV.
 
-nbgrader has no parallel mode, so the students are split between N worker processes
-(``python -m course.worker``), each grading its own students one after another through
-nbgrader's API; separate processes on disjoint students share the SQLite gradebook safely.
-This process supervises them: it shows progress, stops a student whose grading runs past the
-wall-clock limit, and starts a new worker for the rest when one dies, so one submission never
-stops the others.
+nbgrader has no parallel mode, so N worker processes (``python -m course.worker``) grade the
+students through nbgrader's API, each given the next student as soon as it is free; separate
+processes on disjoint students share the SQLite gradebook safely. This process supervises
+them: it shows progress, stops a student whose grading runs past the wall-clock limit, and
+starts a new worker when one dies or is stopped, so one submission never stops the others.
 
 A student counts as graded when ``autograded/<student>/<lab>/`` holds our marker with the
 digest of the submitted files: a run that was interrupted, or a resubmission, is graded again;
@@ -23,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -227,9 +227,8 @@ def _summarise(lines: list[str], limit: int = 300) -> str:
 @dataclass
 class _Worker:
     process: subprocess.Popen
-    queue: list[str]
-    current: str | None = None
-    started: float = 0.0
+    student: str | None = None  # the student it was last given and has not finished
+    given_at: float = 0.0
     pending: bytes = b""  # bytes read from the worker that do not yet end a line
 
     def read_messages(self) -> list[dict] | None:
@@ -244,6 +243,18 @@ class _Worker:
         *lines, self.pending = (self.pending + chunk).split(b"\n")
         return [message for line in lines if (message := _parse_message(line)) is not None]
 
+    def give(self, student: str | None) -> None:
+        """Hand the worker its next student, or (None) tell it there are no more."""
+        self.student, self.given_at = student, time.monotonic()
+        try:
+            if student is None:
+                self.process.stdin.close()
+            else:
+                self.process.stdin.write(student.encode() + b"\n")
+                self.process.stdin.flush()
+        except OSError:  # it has died: its end of the pipe is read next
+            pass
+
 
 def _parse_message(line: bytes) -> dict | None:
     """A worker's protocol message, or None for anything else that reached the pipe."""
@@ -254,14 +265,14 @@ def _parse_message(line: bytes) -> dict | None:
     return message if isinstance(message, dict) and "event" in message else None
 
 
-def _spawn(root: Path, lab: str, students: list[str], sandbox: bool) -> _Worker:
+def _spawn(root: Path, lab: str, sandbox: bool) -> _Worker:
     flags = [] if sandbox else ["--no-sandbox"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "course.worker", str(root), lab, *flags, *students],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0, cwd=root,
-        start_new_session=True,  # its own process group: killing it kills its kernels too
+        [sys.executable, "-m", "course.worker", str(root), lab, *flags],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
+        cwd=root, start_new_session=True,  # its own process group: killing it kills its kernels
     )
-    return _Worker(process, list(students))
+    return _Worker(process)
 
 
 def _kill(worker: _Worker) -> None:
@@ -275,57 +286,63 @@ def _kill(worker: _Worker) -> None:
 def run_workers(root: Path, lab: str, students: list[str], workers: int,
                 student_timeout: float, progress: bool = True,
                 sandbox: bool = True) -> list[Outcome]:
-    """Grade ``students`` in ``workers`` processes, each on its own students."""
-    queues = [students[i::workers] for i in range(workers)]
-    active = [_spawn(root, lab, q, sandbox) for q in queues if q]
+    """Grade ``students`` in ``workers`` processes, each given the next student as soon as it
+    is free, so one slow submission holds up no one else's."""
+    waiting = deque(students)
     selector = selectors.DefaultSelector()
-    for worker in active:
-        selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
+    active: list[_Worker] = []
     outcomes: list[Outcome] = []
     bar = tqdm(total=len(students), desc=f"grading {lab}", unit="student", disable=not progress)
 
-    def finish(worker: _Worker, outcome: Outcome) -> None:
+    def start_worker() -> None:
+        worker = _spawn(root, lab, sandbox)
+        active.append(worker)
+        selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
+        worker.give(waiting.popleft() if waiting else None)
+
+    def finish(outcome: Outcome) -> None:
         outcomes.append(outcome)
         bar.update(1)
         if outcome.needs_attention:
             bar.write(f"{outcome.student}: {outcome.status}: {outcome.reason}")
-        worker.queue.remove(outcome.student)
-        worker.current = None
 
-    def replace(worker: _Worker) -> None:
+    def retire(worker: _Worker) -> None:
+        """Forget a dead or killed worker; a fresh one takes over if students are waiting."""
         selector.unregister(worker.process.stdout)
+        worker.process.stdin.close()
+        worker.process.stdout.close()
         active.remove(worker)
-        if worker.queue:
-            fresh = _spawn(root, lab, worker.queue, sandbox)
-            active.append(fresh)
-            selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
+        if waiting:
+            start_worker()
 
+    for _ in range(min(workers, len(students))):
+        start_worker()
     while active:
         for key, _ in selector.select(timeout=1.0):
             worker = key.data
             messages = worker.read_messages()
             if messages is None:  # the worker ended
                 code = worker.process.wait()
-                if worker.current is not None:
-                    finish(worker, Outcome(worker.current, "failed",
-                                           f"the grading process died (exit status {code})",
-                                           time.monotonic() - worker.started))
-                replace(worker)
+                if worker.student is not None:
+                    finish(Outcome(worker.student, "failed",
+                                   f"the grading process died (exit status {code})",
+                                   time.monotonic() - worker.given_at))
+                retire(worker)
                 continue
             for message in messages:
-                if message["event"] == "start":
-                    worker.current, worker.started = message["student"], time.monotonic()
-                else:
-                    finish(worker, Outcome(**message["outcome"]))
+                if message["event"] == "done" and message["outcome"]["student"] == worker.student:
+                    finish(Outcome(**message["outcome"]))
+                    worker.give(waiting.popleft() if waiting else None)
         now = time.monotonic()
         for worker in list(active):
-            if worker.current is not None and now - worker.started > student_timeout:
+            if worker.student is not None and now - worker.given_at > student_timeout:
                 _kill(worker)
-                finish(worker, Outcome(worker.current, "timeout",
-                                       f"grading took longer than {student_timeout:.0f} s "
-                                       "(a loop that never ends?); stopped",
-                                       now - worker.started))
-                replace(worker)
+                finish(Outcome(worker.student, "timeout",
+                               f"grading took longer than {student_timeout:.0f} s "
+                               "(a loop that never ends?); stopped",
+                               now - worker.given_at))
+                worker.student = None
+                retire(worker)
     bar.close()
     return outcomes
 

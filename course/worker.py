@@ -1,6 +1,7 @@
-"""A grading worker: ``python -m course.worker ROOT LAB [--no-sandbox] STUDENT...``.
+"""A grading worker: ``python -m course.worker ROOT LAB [--no-sandbox]``.
 
-Grades its students one after another and reports on stdout, one JSON line per event:
+Reads the students to grade from stdin, one per line, and grades each as it arrives, until
+stdin ends. Reports on stdout, one JSON line per event:
 ``{"event": "start", "student": ...}`` then ``{"event": "done", "outcome": {...}}``.
 Everything nbgrader or a kernel prints goes to stderr, never into that protocol.
 """
@@ -17,16 +18,22 @@ from course.grade import Outcome, grade_student, grading_api
 
 
 def main(argv: list[str]) -> int:
-    root, lab, students = Path(argv[0]), argv[1], argv[2:]
-    sandbox = "--no-sandbox" not in students
-    students = [s for s in students if s != "--no-sandbox"]
+    root, lab = Path(argv[0]), argv[1]
+    sandbox = "--no-sandbox" not in argv[2:]
     # The protocol gets a descriptor of its own; fd 1 becomes stderr, so nothing nbgrader or
-    # a kernel (which inherits our descriptors) prints can get into it.
+    # a kernel (which inherits our descriptors) prints can get into it. Kernels get no stdin.
     protocol = os.fdopen(os.dup(1), "w")
+    requests = os.fdopen(os.dup(0), "r")
     os.dup2(2, 1)
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(nothing, 0)
+    os.close(nothing)
     sys.stdout = sys.stderr
     api = grading_api(root, sandbox)
-    for student in students:
+    for line in requests:
+        student = line.strip()
+        if not student:
+            continue
         protocol.write(json.dumps({"event": "start", "student": student}) + "\n")
         protocol.flush()
         try:

@@ -11,6 +11,7 @@ per-student limit).
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -125,6 +126,7 @@ def matplotlib_font_cache() -> Path:
     global _FONT_CACHE
     if _FONT_CACHE is None:
         folder = Path(tempfile.mkdtemp(prefix="course-mplcache-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
                        env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True)
         _FONT_CACHE = folder

@@ -71,15 +71,20 @@ def execute_once(notebook: Path, env: dict) -> float:
 
 def cpu_scaling() -> float:
     """How much faster two CPU-bound processes finish together than one after the other on this
-    machine: the ceiling for (i)/(ii), which cannot beat the cores it is given."""
+    machine: what two workers could gain over stock if each student cost them the same CPU.
+    (i)/(ii) goes beyond it only by costing less CPU per student than stock does.
+    Each timing is the best of three, since a neighbour's burst can skew a single one."""
     burn = [sys.executable, "-c", "s = 0\nfor i in range(20_000_000): s += i"]
-    start = time.perf_counter()
-    subprocess.run(burn, check=True)
-    one = time.perf_counter() - start
-    start = time.perf_counter()
-    for process in [subprocess.Popen(burn) for _ in range(2)]:
-        process.wait()
-    return 2 * one / (time.perf_counter() - start)
+
+    def seconds(copies: int) -> float:
+        start = time.perf_counter()
+        for process in [subprocess.Popen(burn) for _ in range(copies)]:
+            process.wait()
+        return time.perf_counter() - start
+
+    one = min(seconds(1) for _ in range(3))
+    two = min(seconds(2) for _ in range(3))
+    return 2 * one / two
 
 
 def main() -> None:
@@ -109,8 +114,8 @@ def main() -> None:
     print(f"(ii-t) trusted run (--no-sandbox):     {trusted:7.1f} s ({trusted / n:.2f} s each)")
     print(f"(iii) floor, kernel + one execution:   {floor:7.2f} s")
     print(f"(iv)  full student run (500 epochs):   {full:7.2f} s")
-    print(f"(i)/(ii)                 = {stock / ours:5.2f}  (target >= 1.8; this machine's "
-          f"two-process CPU scaling, its ceiling: {scaling:.2f})")
+    print(f"(i)/(ii)                 = {stock / ours:5.2f}  (target >= 1.8; two CPU-bound "
+          f"processes side by side run {scaling:.2f}x faster than one after the other here)")
     print(f"(ii) per submission/(iii) = {per_submission / floor:5.2f}  (target <= 1.3)")
     print(f"(iv)/(ii) per submission = {full / per_submission:5.2f}  (target >= 8)")
     print(f"(i)/(ii-t)               = {stock / trusted:5.2f}")

@@ -21,6 +21,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -35,10 +36,16 @@ from course.cleanroom import SOLUTION_CELL, recheck
 from course.export import write_per_test_csv
 from course.kernels import GradingKernelManager
 from course.nbgrader_setup import make_api
-from course.sandbox import SandboxedKernelManager, check_sandbox
+from course.sandbox import (
+    FONT_CACHE_VARIABLE,
+    SandboxedKernelManager,
+    build_matplotlib_font_cache,
+    check_sandbox,
+)
 
 MARKER = ".course-graded.json"
 DEFAULT_STUDENT_TIMEOUT = 120.0
+WORKER_START_TIMEOUT = 120.0  # from being given a student to starting on it (imports included)
 OUTCOMES_FILE = "grading-outcomes.json"
 
 
@@ -229,6 +236,7 @@ class _Worker:
     process: subprocess.Popen
     student: str | None = None  # the student it was last given and has not finished
     given_at: float = 0.0
+    started_at: float | None = None  # when it said it started on that student
     pending: bytes = b""  # bytes read from the worker that do not yet end a line
 
     def read_messages(self) -> list[dict] | None:
@@ -245,12 +253,12 @@ class _Worker:
 
     def give(self, student: str | None) -> None:
         """Hand the worker its next student, or (None) tell it there are no more."""
-        self.student, self.given_at = student, time.monotonic()
+        self.student, self.given_at, self.started_at = student, time.monotonic(), None
         try:
             if student is None:
                 self.process.stdin.close()
-            else:
-                self.process.stdin.write(student.encode() + b"\n")
+            else:  # as JSON: any folder name, even one with a newline, is one line
+                self.process.stdin.write(json.dumps(student).encode() + b"\n")
                 self.process.stdin.flush()
         except OSError:  # it has died: its end of the pipe is read next
             pass
@@ -265,12 +273,15 @@ def _parse_message(line: bytes) -> dict | None:
     return message if isinstance(message, dict) and "event" in message else None
 
 
-def _spawn(root: Path, lab: str, sandbox: bool) -> _Worker:
+def _spawn(root: Path, lab: str, sandbox: bool, env: dict) -> _Worker:
     flags = [] if sandbox else ["--no-sandbox"]
+    # Its own process group, so killing it kills it and its clean-room processes. Its kernels
+    # have sessions of their own and die with it: sandboxed ones through bwrap's
+    # --die-with-parent, trusted ones through ipykernel's watch on its parent.
     process = subprocess.Popen(
         [sys.executable, "-m", "course.worker", str(root), lab, *flags],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
-        cwd=root, start_new_session=True,  # its own process group: killing it kills its kernels
+        cwd=root, env=env, start_new_session=True,
     )
     return _Worker(process)
 
@@ -287,15 +298,30 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
                 student_timeout: float, progress: bool = True,
                 sandbox: bool = True) -> list[Outcome]:
     """Grade ``students`` in ``workers`` processes, each given the next student as soon as it
-    is free, so one slow submission holds up no one else's."""
+    is free, so one slow submission holds up no one else's.
+
+    ``student_timeout`` counts from when a worker starts on a student. A worker that dies (or
+    hangs for WORKER_START_TIMEOUT) before starting on the student it was given has the
+    student given to another worker, once; then the student is reported as failed.
+    """
+    with tempfile.TemporaryDirectory(prefix="course-mplcache-") as fonts:
+        env = dict(os.environ)
+        if sandbox:  # one font list for all the workers' kernels, removed whatever happens
+            env[FONT_CACHE_VARIABLE] = str(build_matplotlib_font_cache(Path(fonts)))
+        return _supervise(root, lab, students, workers, student_timeout, progress, sandbox, env)
+
+
+def _supervise(root: Path, lab: str, students: list[str], workers: int, student_timeout: float,
+               progress: bool, sandbox: bool, env: dict) -> list[Outcome]:
     waiting = deque(students)
+    handed_back: set[str] = set()
     selector = selectors.DefaultSelector()
     active: list[_Worker] = []
     outcomes: list[Outcome] = []
     bar = tqdm(total=len(students), desc=f"grading {lab}", unit="student", disable=not progress)
 
     def start_worker() -> None:
-        worker = _spawn(root, lab, sandbox)
+        worker = _spawn(root, lab, sandbox, env)
         active.append(worker)
         selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
         worker.give(waiting.popleft() if waiting else None)
@@ -305,6 +331,14 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
         bar.update(1)
         if outcome.needs_attention:
             bar.write(f"{outcome.student}: {outcome.status}: {outcome.reason}")
+
+    def lost_before_start(worker: _Worker, why: str) -> None:
+        if worker.student in handed_back:
+            finish(Outcome(worker.student, "failed",
+                           f"the grading process {why} before starting on it, twice"))
+        else:
+            handed_back.add(worker.student)
+            waiting.appendleft(worker.student)
 
     def retire(worker: _Worker) -> None:
         """Forget a dead or killed worker; a fresh one takes over if students are waiting."""
@@ -323,26 +357,40 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
             messages = worker.read_messages()
             if messages is None:  # the worker ended
                 code = worker.process.wait()
-                if worker.student is not None:
+                if worker.student is not None and worker.started_at is None:
+                    lost_before_start(worker, f"died (exit status {code})")
+                elif worker.student is not None:
                     finish(Outcome(worker.student, "failed",
                                    f"the grading process died (exit status {code})",
-                                   time.monotonic() - worker.given_at))
+                                   time.monotonic() - worker.started_at))
                 retire(worker)
                 continue
             for message in messages:
-                if message["event"] == "done" and message["outcome"]["student"] == worker.student:
+                about = message.get("student") or message.get("outcome", {}).get("student")
+                if about != worker.student:
+                    continue  # cannot happen; and a report on anyone else is no grade
+                if message["event"] == "start":
+                    worker.started_at = time.monotonic()
+                elif message["event"] == "done":
                     finish(Outcome(**message["outcome"]))
                     worker.give(waiting.popleft() if waiting else None)
         now = time.monotonic()
         for worker in list(active):
-            if worker.student is not None and now - worker.given_at > student_timeout:
+            if worker.student is None:
+                continue
+            if worker.started_at is None and now - worker.given_at > WORKER_START_TIMEOUT:
+                _kill(worker)
+                lost_before_start(worker, f"did not start within {WORKER_START_TIMEOUT:.0f} s")
+            elif worker.started_at is not None and now - worker.started_at > student_timeout:
                 _kill(worker)
                 finish(Outcome(worker.student, "timeout",
                                f"grading took longer than {student_timeout:.0f} s "
                                "(a loop that never ends?); stopped",
-                               now - worker.given_at))
-                worker.student = None
-                retire(worker)
+                               now - worker.started_at))
+            else:
+                continue
+            worker.student = None
+            retire(worker)
     bar.close()
     return outcomes
 

@@ -117,19 +117,31 @@ def sandbox_command(argv: list[str], workdir: Path, writable: tuple[Path, ...] =
     return command + list(argv)
 
 
+FONT_CACHE_VARIABLE = "COURSE_MATPLOTLIB_FONT_CACHE"
 _FONT_CACHE: Path | None = None
 
 
-def matplotlib_font_cache() -> Path:
-    """A folder holding matplotlib's font list, built once per process. A sandbox starts with
+def build_matplotlib_font_cache(folder: Path) -> Path:
+    """Build matplotlib's font list in ``folder`` and return the folder. A sandbox starts with
     an empty /tmp, where matplotlib would rebuild the list at every kernel's first plot."""
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
+                   env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True)
+    return folder
+
+
+def matplotlib_font_cache() -> Path:
+    """The font list every sandboxed kernel starts from: the folder named by
+    COURSE_MATPLOTLIB_FONT_CACHE (``course grade`` builds one for all its workers and removes
+    it when done), else one built for this process and removed when it exits."""
     global _FONT_CACHE
     if _FONT_CACHE is None:
-        folder = Path(tempfile.mkdtemp(prefix="course-mplcache-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
-                       env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True)
-        _FONT_CACHE = folder
+        given = os.environ.get(FONT_CACHE_VARIABLE)
+        if given and Path(given).is_dir():
+            _FONT_CACHE = Path(given)
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="course-mplcache-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            _FONT_CACHE = build_matplotlib_font_cache(folder)
     return _FONT_CACHE
 
 

@@ -1,7 +1,7 @@
 """A grading worker: ``python -m course.worker ROOT LAB [--no-sandbox]``.
 
-Reads the students to grade from stdin, one per line, and grades each as it arrives, until
-stdin ends. Reports on stdout, one JSON line per event:
+Reads the students to grade from stdin, one JSON string per line, and grades each as it
+arrives, until stdin ends. Reports on stdout, one JSON line per event:
 ``{"event": "start", "student": ...}`` then ``{"event": "done", "outcome": {...}}``.
 Everything nbgrader or a kernel prints goes to stderr, never into that protocol.
 """
@@ -31,8 +31,11 @@ def main(argv: list[str]) -> int:
     sys.stdout = sys.stderr
     api = grading_api(root, sandbox)
     for line in requests:
-        student = line.strip()
-        if not student:
+        try:
+            student = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(student, str):
             continue
         protocol.write(json.dumps({"event": "start", "student": student}) + "\n")
         protocol.flush()

@@ -189,15 +189,17 @@ def _judge(kind: str, args: list, cases: dict, answer: dict) -> Verdict:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_plan(source_notebook: Path, modified_ns: int) -> CheckPlan:
+def _cached_plan(source_notebook: Path, version: tuple[int, int, int]) -> CheckPlan:
     return plan_from_source(source_notebook)
 
 
 def recheck(source_notebook: Path, submitted_notebook: Path,
             sandbox: bool = True) -> dict[str, Verdict]:
     """Clean-room verdict on every re-checkable grade cell of one submission."""
-    # One reading of the instructor's notebook serves a whole batch (read again if edited).
-    plan = _cached_plan(source_notebook, source_notebook.stat().st_mtime_ns)
+    # One reading of the instructor's notebook serves a whole batch; any edit changes its
+    # ctime (which, unlike the mtime, copying tools cannot set back), so it is read again.
+    stat = source_notebook.stat()
+    plan = _cached_plan(source_notebook, (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size))
     code = student_code(submitted_notebook)
     if code is None:
         return {g: Verdict(False, "the submission has no backprop cell") for g in plan.cells}

@@ -176,9 +176,11 @@ TRUTH_CASES_KEPT = 256
 def true_gradients(x, t, W1, b1, W2, b2, forward: dict,
                    through: str | None = None) -> dict[str, np.ndarray]:
     """The true values of the steps, in chain order up to ``through`` (default: every step),
-    for one sample of float64 arrays, by finite differences through the chain.
+    for one sample of float64 arrays, by finite differences through the chain. ``forward`` must
+    be ``network.forward`` of the same sample.
 
-    Values already computed for the same sample are reused; the arrays are read-only.
+    Values already computed for the same sample are reused (so the arrays are read-only);
+    the dict returned is the caller's own.
     """
     key = b"".join(str(a.shape).encode() + a.tobytes() for a in (x, t, W1, b1, W2, b2))
     values = _TRUTH_BY_CASE.pop(key, {})
@@ -193,7 +195,7 @@ def true_gradients(x, t, W1, b1, W2, b2, forward: dict,
     _TRUTH_BY_CASE[key] = values  # now the most recently used
     while len(_TRUTH_BY_CASE) > TRUTH_CASES_KEPT:
         del _TRUTH_BY_CASE[next(iter(_TRUTH_BY_CASE))]
-    return values
+    return dict(values)
 
 
 def judge_step(name: str, run: BackpropRun, x, t, W1, b1, W2, b2) -> GradCheck:

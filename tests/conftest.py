@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -68,6 +69,12 @@ def grade_ids_by_student(course: Path) -> dict[str, dict[str, tuple[float, float
         except MissingEntry:  # never graded
             continue
     return graded
+
+
+def recorded_outcomes(course: Path) -> dict[str, dict]:
+    """The outcomes ``course grade`` recorded for ``course``, by student."""
+    path = course / "reports" / LAB / "grading-outcomes.json"
+    return {o["student"]: o for o in json.loads(path.read_text())}
 
 
 def scores(course: Path, student: str) -> dict[str, tuple[float, float]]:

@@ -36,6 +36,7 @@ class Hostile:
     write: Callable[[Path, nbformat.NotebookNode, nbformat.NotebookNode], None]
     statuses: frozenset[str]
     max_total: float
+    min_total: float = 0.0  # what it must keep: honest work is not penalised for the attempt
 
 
 def _notebook(source, release, student="correct"):
@@ -228,7 +229,8 @@ CATALOGUE = (
             frozenset({"failed", "flagged"}), 20),
     Hostile("h_duplicated_cell", "a grade cell duplicated", _edit(_duplicate_cell),
             frozenset({"failed", "flagged"}), 20),
-    Hostile("h_reordered", "two grade cells swapped", _edit(_reorder_cells), CLEAN, 20),
+    Hostile("h_reordered", "two grade cells swapped", _edit(_reorder_cells), CLEAN, 20,
+            min_total=20),
     Hostile("h_type_changed", "a test cell turned into markdown", _edit(_to_markdown),
             CLEAN | FLAGGED, 20),
     Hostile("h_changed_points", "a test worth 100 points", _edit(_set(("nbgrader", "points"), 100)),
@@ -237,7 +239,7 @@ CATALOGUE = (
             _edit(_set(("nbgrader", "grade_id"), "test_free_points")),
             frozenset({"failed", "flagged"}), 18),
     Hostile("h_changed_kernelspec", "kernelspec pointing elsewhere",
-            _edit(_set(("kernelspec", "name"), "evil", grade_id=None)), CLEAN, 20),
+            _edit(_set(("kernelspec", "name"), "evil", grade_id=None)), CLEAN, 20, min_total=20),
     Hostile("h_import_error", "an exception at import", _with_prelude("import not_a_module"),
             CLEAN, 0),
     Hostile("h_ignores_interrupts", "a loop that ignores interrupts",
@@ -245,15 +247,16 @@ CATALOGUE = (
     Hostile("h_os_exit", "os._exit in the solution cell", _with_prelude("import os\nos._exit(3)"),
             frozenset({"graded", "failed"}), 0),
     Hostile("h_sys_exit", "sys.exit after defining backprop",
-            _with_prelude("{def}\nimport sys\nsys.exit()"), CLEAN, 20),
+            _with_prelude("{def}\nimport sys\nsys.exit()"), CLEAN, 20, min_total=20),
     Hostile("h_memory_bomb", "allocates 64 GiB", _with_prelude("_x = bytearray(64 * 1024**3)"),
             CLEAN, 0),
     Hostile("h_fork_bomb", "forks without end", _with_prelude(FORK_BOMB), STOPPED, 0),
     Hostile("h_output_flood", "prints 100 MB", _with_prelude("print('x' * 100_000_000)"),
-            CLEAN, 20),
-    Hostile("h_huge_file", "writes a 1 GiB file", _with_prelude(HUGE_FILE), CLEAN, 20),
+            CLEAN, 20, min_total=20),
+    Hostile("h_huge_file", "writes a 1 GiB file", _with_prelude(HUGE_FILE), CLEAN, 20,
+            min_total=20),
     Hostile("h_socket", "opens a socket to the grader's loopback", _with_prelude(SOCKET),
-            CLEAN, 20),
+            CLEAN, 20, min_total=20),
     Hostile("h_reads_hidden_tests", "reads the gradebook and source/ to unlock backprop",
             _with_prelude(LEAKED_BACKPROP), CLEAN, 0),
     Hostile("h_vandal", "overwrites the gradebook, source/ and another student's work",
@@ -269,7 +272,7 @@ CATALOGUE = (
     Hostile("h_eq_everything", "returns objects equal to anything",
             _with_prelude(EQ_EVERYTHING), CLEAN, 0),
     Hostile("h_exit_handler", "an exit handler, to run after the last cell",
-            _with_prelude(EXIT_HANDLER), CLEAN, 20),
+            _with_prelude(EXIT_HANDLER), CLEAN, 20, min_total=20),
 )
 
 

@@ -3,6 +3,8 @@ nbgrader_config.py) renders exactly what nbconvert's does, compiling each templa
 
 import nbformat
 from nbconvert.exporters import HTMLExporter
+from nbgrader.converters import GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
 
 from course import feedback
 from course.nbgrader_setup import load_config
@@ -11,7 +13,8 @@ from tests.conftest import ROOT, SOURCE_NOTEBOOK
 
 def test_the_course_renders_feedback_with_it():
     config = load_config(ROOT)
-    assert config.GenerateFeedback.exporter_class == "course.feedback.FeedbackHTMLExporter"
+    app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+    assert app.exporter_class is feedback.FeedbackHTMLExporter
 
 
 class CountingCache(feedback._CompiledTemplates):

@@ -8,12 +8,10 @@ whose code never finishes are reported, and never stop the others.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from course.cohort import ALL_TESTS, BROKEN_AND_LOOPING, DEMO_COHORT, LAB1_COHORT
-from tests.conftest import LAB, STUDENT_TIMEOUT, scores
+from tests.conftest import LAB, STUDENT_TIMEOUT, recorded_outcomes, scores
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +36,7 @@ def test_each_grade_cell_scores_as_expected(graded_course, submission):
 
 @pytest.mark.parametrize("submission", DEMO_COHORT, ids=lambda s: s.student)
 def test_each_student_has_the_expected_outcome(graded_course, submission):
-    path = graded_course.root / "reports" / LAB / "grading-outcomes.json"
-    outcomes = json.loads(path.read_text())
-    outcome = {o["student"]: o for o in outcomes}[submission.student]
+    outcome = recorded_outcomes(graded_course.root)[submission.student]
     assert outcome["status"] == submission.expected_status, outcome
 
 

@@ -55,3 +55,6 @@ def test_only_the_most_recent_samples_are_kept(monkeypatch):
     for seed in (11, 12, 13):
         lab1.true_gradients(*case(seed), through="dloss_dy")
     assert len(lab1._TRUTH_BY_CASE) == 2
+    monkeypatch.setattr(lab1, "_chain_step", lambda *a, **k: pytest.fail("computed again"))
+    for seed in (12, 13):  # the two most recent are the ones kept
+        lab1.true_gradients(*case(seed), through="dloss_dy")

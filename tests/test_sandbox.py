@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from course.sandbox import Limits, check_sandbox, sandbox_command
-from tests.conftest import ROOT, SCRIPTS, tool_env
+from tests.conftest import ROOT, SCRIPTS, LoopbackProbe, tool_env
+
+LISTENER_PORT = 47322  # a listener on the grader's loopback, for the probe to try
 
 PROBE = """
 import json, os, socket, sys
@@ -17,7 +20,7 @@ report = {"uid": os.getuid(), "cwd": os.getcwd()}
 report["course_visible"] = sorted(os.listdir(sys.argv[1])) if os.path.exists(sys.argv[1]) else []
 open("written.txt", "w").write("mine")
 try:
-    socket.create_connection(("127.0.0.1", 22), timeout=1)
+    socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=1).sendall(b"out")
     report["network"] = True
 except OSError:
     report["network"] = False
@@ -40,8 +43,20 @@ def run_sandboxed(code: str, workdir: Path, *args: str, limits: Limits):
 
 def test_student_code_sees_only_its_working_copy(tmp_path):
     check_sandbox()
-    result = run_sandboxed(PROBE, tmp_path, str(ROOT),
-                           limits=Limits(file_bytes=1024**2))
+    listener = LoopbackProbe(LISTENER_PORT)
+    try:
+        result = run_sandboxed(PROBE, tmp_path, str(ROOT), str(LISTENER_PORT),
+                               limits=Limits(file_bytes=1024**2))
+        unsandboxed = subprocess.run(  # the control: outside, the listener is reachable
+            [sys.executable, "-c", "import socket, sys\nsocket.create_connection(('127.0.0.1', "
+             "int(sys.argv[1])), timeout=1).sendall(b'in')", str(LISTENER_PORT)], timeout=60)
+        deadline = time.monotonic() + 10
+        while b"in" not in listener.connections and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the listener has taken the control's connection
+    finally:
+        listener.close()
+    assert unsandboxed.returncode == 0 and b"in" in listener.connections
+    assert b"out" not in listener.connections
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["uid"] == 61234 and report["cwd"] == str(tmp_path)

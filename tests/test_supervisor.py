@@ -36,6 +36,7 @@ def run_with(monkeypatch, tmp_path, script, students, timeout=60.0):
     monkeypatch.setattr(grade, "_spawn", spawn)
     outcomes = grade.run_workers(tmp_path, "lab1", students, 2, timeout, progress=False,
                                  sandbox=False)
+    assert len(outcomes) == len(students)  # each student reported exactly once
     return {o.student: o for o in outcomes}, spawned
 
 

@@ -20,4 +20,9 @@ class GradingKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         kw["env"] = {**(kw.get("env") or os.environ), **GRADING_ENVIRONMENT}
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        await super()._async_launch_kernel(self.prepare_launch(kernel_cmd, kw), **kw)
+
+    def prepare_launch(self, kernel_cmd: list[str], kw: dict) -> list[str]:
+        """The command that starts the kernel, given nbgrader's and its launch arguments
+        (``kw["env"]`` already holds the grading environment). As it is, here."""
+        return kernel_cmd

@@ -29,6 +29,8 @@ INSTALL_HINT = (
     "`sudo apt-get install bubblewrap` (make setup does this as root), or, only for "
     "submissions you trust, grade with --no-sandbox."
 )
+# What a sandbox is given of its caller's environment (everything else is cleared), the
+# grading environment included: graded kernels and clean-room re-checks are given it.
 PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", *GRADING_ENVIRONMENT)
 
@@ -175,7 +177,8 @@ class SandboxedKernelManager(GradingKernelManager):
         super().write_connection_file(**kwargs)
         os.chown(self.connection_file, self._uid, self._uid)
 
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+    def prepare_launch(self, kernel_cmd: list[str], kw: dict) -> list[str]:
+        """``kernel_cmd`` wrapped in a sandbox that is given the grading environment."""
         # bwrap does not pass signals on to the kernel: interrupt it with a message instead.
         self.kernel_spec.interrupt_mode = "message"
         self._workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
@@ -183,11 +186,9 @@ class SandboxedKernelManager(GradingKernelManager):
         matplotlib_dir = self._runtime / "matplotlib"
         shutil.copytree(matplotlib_font_cache(), matplotlib_dir)
         chown_tree(matplotlib_dir, self._uid)
-        env = {**(kw.get("env") or os.environ), "MPLCONFIGDIR": str(matplotlib_dir),
-               **GRADING_ENVIRONMENT}
-        wrapped = sandbox_command(kernel_cmd, workdir=self._workdir, writable=(self._runtime,),
-                                  env=env, uid=self._uid)
-        await super()._async_launch_kernel(wrapped, **kw)
+        return sandbox_command(kernel_cmd, workdir=self._workdir, writable=(self._runtime,),
+                               env={**kw["env"], "MPLCONFIGDIR": str(matplotlib_dir)},
+                               uid=self._uid)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

@@ -88,16 +88,14 @@ def student_code(submitted_notebook: Path) -> str | None:
     return cell.source if cell is not None and cell.cell_type == "code" else None
 
 
-def run_in_clean_room(plan: CheckPlan, code: str, sandbox: bool = True) -> dict | str:
+def run_in_clean_room(plan: CheckPlan, code: str) -> dict | str:
     """Run ``helpers.recheck`` on the student's code; its parsed answer, or why there is none."""
     request = json.dumps({"trusted": plan.trusted_code, "student": code, "seeds": plan.seeds})
     with tempfile.TemporaryDirectory(prefix="course-recheck-") as scratch:
-        argv = [sys.executable, "-m", "helpers.recheck"]
-        env = {**os.environ, **SINGLE_THREADED}
-        if sandbox:
-            argv = sandbox_command(argv, workdir=Path(scratch), env=env)
+        argv = sandbox_command([sys.executable, "-m", "helpers.recheck"], workdir=Path(scratch),
+                               env={**os.environ, **SINGLE_THREADED})
         process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, cwd=scratch, env=env)
+                                   stderr=subprocess.DEVNULL, cwd=scratch)
         try:
             output, _ = process.communicate(request.encode(), timeout=TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -193,8 +191,7 @@ def _cached_plan(source_notebook: Path, version: tuple[int, int, int]) -> CheckP
     return plan_from_source(source_notebook)
 
 
-def recheck(source_notebook: Path, submitted_notebook: Path,
-            sandbox: bool = True) -> dict[str, Verdict]:
+def recheck(source_notebook: Path, submitted_notebook: Path) -> dict[str, Verdict]:
     """Clean-room verdict on every re-checkable grade cell of one submission."""
     # One reading of the instructor's notebook serves a whole batch; any edit changes its
     # ctime (which, unlike the mtime, copying tools cannot set back), so it is read again.
@@ -203,4 +200,4 @@ def recheck(source_notebook: Path, submitted_notebook: Path,
     code = student_code(submitted_notebook)
     if code is None:
         return {g: Verdict(False, "the submission has no backprop cell") for g in plan.cells}
-    return judge_answer(plan, run_in_clean_room(plan, code, sandbox))
+    return judge_answer(plan, run_in_clean_room(plan, code))

@@ -47,7 +47,6 @@ def describe_run(run) -> dict:
         "variables": {name: as_numbers(run.variables[name])
                       for name in REPORTED_NAMES if name in run.variables},
         "returned": returned,
-        "returned_type": type(run.result).__name__,
         "error": _describe_error(run.error) if run.error is not None else None,
     }
 

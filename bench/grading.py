@@ -31,10 +31,11 @@ from nbclient import NotebookClient
 from notebook_code import ROOT
 
 from course.cohort import LAB1_COHORT, write_cohort
+from course.nbgrader_setup import put_environment_on_path
 
 LAB = "lab1"
-SCRIPTS = Path(sys.executable).parent
-ENV = {**os.environ, "PATH": f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}"}
+put_environment_on_path()  # nbgrader and course run this environment's tools by name
+ENV = dict(os.environ)
 
 
 def cohort(n: int):
@@ -54,10 +55,17 @@ def scratch_course(folder: Path, students) -> Path:
     return folder
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path, n: int) -> float:
+    """Seconds ``command`` takes to grade the ``n`` students of the course at ``cwd``; stops
+    the benchmark if it graded fewer (a run that failed fast would look fast)."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=ENV, capture_output=True)
-    return time.perf_counter() - start
+    result = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    graded = len(list(cwd.glob(f"autograded/*/{LAB}/*.ipynb")))
+    if graded != n:
+        raise SystemExit(f"{' '.join(command)} graded {graded} of {n} students "
+                         f"(exit status {result.returncode}):\n{result.stderr[-2000:]}")
+    return seconds
 
 
 def execute_once(notebook: Path, env: dict) -> float:
@@ -101,11 +109,11 @@ def main() -> None:
                     for _ in range(3))
         full_env = {k: v for k, v in ENV.items() if k != "NBGRADER_EXECUTION"}
         full = execute_once(graded_notebook, full_env)
-        stock = timed(["nbgrader", "autograde", LAB], stock_course)
+        stock = timed(["nbgrader", "autograde", LAB], stock_course, n)
         ours = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2", "--quiet"],
-                     course_course)
+                     course_course, n)
         trusted = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2",
-                         "--quiet", "--no-sandbox"], trusted_course)
+                         "--quiet", "--no-sandbox"], trusted_course, n)
     per_submission = ours / n
     scaling = cpu_scaling()
     print(f"cohort: {n} submissions")

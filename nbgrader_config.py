@@ -29,23 +29,28 @@ from nbconvert.preprocessors import (  # noqa: E402
     ClearMetadataPreprocessor,
     CSSHTMLHeaderPreprocessor,
 )
+from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
-    Execute,
     GetGrades,
     IgnorePattern,
     SaveAutoGrades,
 )
 
+from course.bounded_execute import BoundedExecute  # noqa: E402
 from course.preprocessors import HideHiddenTests, LimitOutputSize  # noqa: E402
 
-# nbgrader's autograde steps, with LimitOutput replaced by one that also caps characters: a
-# single 100 MB print is one line, which LimitOutput alone lets into every copy of the notebook.
+# nbgrader's autograde steps, with Execute cutting each cell's output while it streams in,
+# LimitOutput replaced by one that also caps characters (a single 100 MB print is one line,
+# which LimitOutput alone lets into every copy of the notebook), and every output and markdown
+# cell sanitised (no script, no event handler), since the formgrader shows the graded notebook.
 c.Autograde.autograde_preprocessors = [
-    Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutputSize, SaveAutoGrades,
-    AssignLatePenalties, CheckCellMetadata,
+    BoundedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutputSize, SanitizeHTML,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
+# Pages rendered from notebooks (feedback, the formgrader) sanitise HTML once more.
+c.HTMLExporter.sanitize_html = True
 
 # Feedback shows each test's result and message, never the hidden test code.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

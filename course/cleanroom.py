@@ -14,9 +14,11 @@ import functools
 import json
 import os
 import re
+import selectors
 import subprocess
 import sys
-import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ import numpy as np
 
 from course.kernels import SINGLE_THREADED
 from course.notebooks import cells_by_grade_id
-from course.sandbox import sandbox_command
+from course.sandbox import DEFAULT_LIMITS, sandbox_command
 from helpers import lab1
 
 # What runs before the student's cell: the instructor's provided functions, with the modules
@@ -37,7 +39,7 @@ SOLUTION_CELL = "backprop"
 STEP_CALL = re.compile(r'check_step_on_hidden_cases\("(\w+)", backprop, seed=(\d+)\)')
 WHOLE_CALL = re.compile(r"check_backprop_gradients_on_hidden_cases\(backprop, seed=(\d+)\)")
 TRAINING_CALL = re.compile(r"check_training\(backprop\)")
-MAX_RESPONSE_BYTES = 20 * 1024**2
+MAX_RESPONSE_BYTES = 4 * 1024**2
 TIMEOUT_SECONDS = 60.0
 
 
@@ -91,24 +93,73 @@ def student_code(submitted_notebook: Path) -> str | None:
 def run_in_clean_room(plan: CheckPlan, code: str) -> dict | str:
     """Run ``helpers.recheck`` on the student's code; its parsed answer, or why there is none."""
     request = json.dumps({"trusted": plan.trusted_code, "student": code, "seeds": plan.seeds})
-    with tempfile.TemporaryDirectory(prefix="course-recheck-") as scratch:
-        argv = sandbox_command([sys.executable, "-m", "helpers.recheck"], workdir=Path(scratch),
-                               env={**os.environ, **SINGLE_THREADED})
-        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, cwd=scratch)
-        try:
-            output, _ = process.communicate(request.encode(), timeout=TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            return f"the re-check ran past {TIMEOUT_SECONDS:.0f} s"
-    if len(output) > MAX_RESPONSE_BYTES:
-        return "the re-check's answer was too large"
+    cgroup = DEFAULT_LIMITS.cgroup()
+    argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
+                                       env={**os.environ, **SINGLE_THREADED}))
+    try:
+        output, problem, status = run_bounded(argv, request.encode(), MAX_RESPONSE_BYTES,
+                                              TIMEOUT_SECONDS)
+    finally:
+        cgroup.close()
+    if problem:
+        return problem
     try:
         answer = json.loads(output)
     except ValueError:
-        return f"the re-check gave no readable answer (exit status {process.returncode})"
+        return f"the re-check gave no readable answer (exit status {status})"
     return answer if isinstance(answer, dict) else "the re-check's answer was malformed"
+
+
+def run_bounded(argv: list[str], request: bytes, max_bytes: int,
+                timeout: float) -> tuple[bytes, str | None, int | None]:
+    """Run ``argv`` with ``request`` on stdin; read at most ``max_bytes`` of its stdout.
+
+    Returns ``(output, problem, exit status)``; ``problem`` says why the output is unusable
+    (too large, too slow), in which case the process has been killed. Memory stays bounded by
+    ``max_bytes`` whatever the process writes.
+    """
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+    writer = threading.Thread(target=_feed, args=(process.stdin, request), daemon=True)
+    writer.start()
+    deadline = time.monotonic() + timeout
+    chunks, size, problem = [], 0, None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                problem = f"the re-check ran past {timeout:.0f} s"
+                break
+            if not selector.select(timeout=left):
+                continue
+            chunk = os.read(process.stdout.fileno(), 1 << 16)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                problem = f"the re-check's answer was larger than {max_bytes // 1024**2} MB"
+                break
+            chunks.append(chunk)
+    if problem:
+        process.kill()
+    process.stdout.close()
+    try:
+        status = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        status = process.wait()
+        problem = problem or f"the re-check ran past {timeout:.0f} s"
+    writer.join()
+    return b"".join(chunks), problem, status
+
+
+def _feed(pipe, data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.close()
+    except OSError:  # the process ended or was killed before reading it all
+        pass
 
 
 class ReportedError(Exception):

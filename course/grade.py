@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import selectors
 import signal
 import subprocess
@@ -32,8 +33,10 @@ from nbgrader.api import MissingEntry
 from nbgrader.apps import NbGraderAPI
 from tqdm import tqdm
 
+from course import cgroups
 from course.cleanroom import SOLUTION_CELL, recheck
 from course.export import write_per_test_csv
+from course.files import write_atomic
 from course.kernels import GradingKernelManager
 from course.nbgrader_setup import make_api
 from course.sandbox import (
@@ -42,6 +45,7 @@ from course.sandbox import (
     build_matplotlib_font_cache,
     check_sandbox,
 )
+from course.submissions import name_problem, tree_problem
 
 MARKER = ".course-graded.json"
 DEFAULT_STUDENT_TIMEOUT = 120.0
@@ -57,6 +61,7 @@ class Outcome:
     status: str
     reason: str = ""
     seconds: float = 0.0
+    worker_peak_mb: float = 0.0  # the grading process's peak memory once this student was done
 
     @property
     def needs_attention(self) -> bool:
@@ -69,12 +74,26 @@ def reports_dir(root: Path, lab: str) -> Path:
 
 def submitted_students(root: Path, lab: str) -> list[str]:
     """Students with a ``submitted/<student>/<lab>/`` folder, or with notebooks left directly
-    in ``submitted/<student>/`` (reported as misplaced, not ignored), sorted."""
+    in ``submitted/<student>/`` (reported as misplaced, not ignored), sorted. Symbolic links
+    are listed too (never followed), so that they are refused with a reason."""
     folder = root / "submitted"
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir()
-                  if (p / lab).is_dir() or (p.is_dir() and any(p.glob("*.ipynb"))))
+    students = []
+    for entry in os.scandir(folder):
+        path = Path(entry.path)
+        if entry.is_symlink() or (path / lab).is_symlink():
+            students.append(entry.name)
+        elif entry.is_dir() and ((path / lab).is_dir() or any(path.glob("*.ipynb"))):
+            students.append(entry.name)
+    return sorted(students)
+
+
+def admission_problem(root: Path, student: str) -> str | None:
+    """Why nothing of ``submitted/<student>/`` may be read at all (an unsafe folder name, a
+    link, a special or oversized file), or None. Checked before any other step reads it."""
+    return name_problem(student) or tree_problem(root / "submitted" / student,
+                                                 f"submitted/{student}")
 
 
 def submission_digest(root: Path, lab: str, student: str) -> str:
@@ -101,17 +120,24 @@ def is_graded(root: Path, lab: str, student: str) -> bool:
 
 
 GENERIC_LOG_LINES = ("Traceback", "There was an error processing", "Please see the")
+# Warnings nbgrader logs for many ordinary submissions: never the reason a student failed.
+ROUTINE_WARNINGS = ("Checksum for grade cell", "Checksum for read-only cell",
+                    "Attribute 'checksum'", "Updating existing notebook",
+                    "Removing failed notebook", "Removing failed assignment")
 
 
 def _error_lines(log: str) -> list[str]:
-    """nbgrader's error and warning lines that say something specific."""
-    lines = []
+    """nbgrader's error and warning lines that say something specific: errors first, then
+    warnings, without the routine ones (changed checksums and the like)."""
+    errors, warnings = [], []
     for line in log.splitlines():
         if line.startswith(("[ERROR]", "[WARNING]")):
             text = line.split("]", 1)[1].strip()
-            if text and not text.startswith(GENERIC_LOG_LINES):
-                lines.append(text)
-    return lines
+            if not text or text.startswith(GENERIC_LOG_LINES) or any(
+                    routine in text for routine in ROUTINE_WARNINGS):
+                continue
+            (errors if line.startswith("[ERROR]") else warnings).append(text)
+    return errors + warnings
 
 
 def submission_problem(root: Path, lab: str, student: str) -> str | None:
@@ -198,7 +224,7 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
     """
     start = time.monotonic()
     api = api or grading_api(root, sandbox)
-    problem = submission_problem(root, lab, student)
+    problem = admission_problem(root, student) or submission_problem(root, lab, student)
     if problem:
         with api.gradebook as gradebook:  # so exports list the student, with zeros
             gradebook.update_or_create_student(student)
@@ -209,7 +235,7 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
         return Outcome(student, "failed", _summarise(errors), time.monotonic() - start)
     overridden = apply_recheck(api, root, lab, student) if sandbox else []
-    feedback = api.generate_feedback(lab, student, force=True)
+    feedback = generate_feedback_pages(api, lab, student)
     status, reason = "graded", ""
     if not feedback["success"]:
         status, reason = "failed", "feedback: " + _summarise(_error_lines(feedback.get("log", "")))
@@ -222,11 +248,28 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
             elif submission.needs_manual_grade:
                 status = "flagged"
                 reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
-        marker_path(root, lab, student).write_text(json.dumps({"digest": digest}))
+        write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
     return Outcome(student, status, reason, time.monotonic() - start)
 
 
-def _summarise(lines: list[str], limit: int = 300) -> str:
+def generate_feedback_pages(api: NbGraderAPI, lab: str, student: str) -> dict:
+    """nbgrader's generate_feedback for one student, writing the HTML pages only: nbgrader
+    would otherwise copy every other file of the graded folder (the student's own files)
+    into ``feedback/``, where the student's browser opens them beside the pages."""
+    ignored = api.coursedir.ignore
+    api.coursedir.ignore = ["*"]
+    try:
+        return api.generate_feedback(lab, student, force=True)
+    finally:
+        api.coursedir.ignore = ignored
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _summarise(lines: list[str], limit: int = 500) -> str:
     text = " | ".join(dict.fromkeys(line.strip() for line in lines if line.strip()))
     return text[:limit] or "unknown error (see nbgrader's log)"
 
@@ -308,7 +351,11 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
         env = dict(os.environ)
         if sandbox:  # one font list for all the workers' kernels, removed whatever happens
             env[FONT_CACHE_VARIABLE] = str(build_matplotlib_font_cache(Path(fonts)))
-        return _supervise(root, lab, students, workers, student_timeout, progress, sandbox, env)
+        try:
+            return _supervise(root, lab, students, workers, student_timeout, progress,
+                              sandbox, env)
+        finally:
+            cgroups.remove_stale()  # those of workers killed with a student
 
 
 def _supervise(root: Path, lab: str, students: list[str], workers: int, student_timeout: float,
@@ -404,9 +451,8 @@ def load_outcomes(root: Path, lab: str) -> dict[str, Outcome]:
 
 
 def save_outcomes(root: Path, lab: str, outcomes: dict[str, Outcome]) -> None:
-    path = reports_dir(root, lab) / OUTCOMES_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([asdict(o) for _, o in sorted(outcomes.items())], indent=1))
+    write_atomic(reports_dir(root, lab) / OUTCOMES_FILE,
+                 json.dumps([asdict(o) for _, o in sorted(outcomes.items())], indent=1))
 
 
 def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool = False,
@@ -427,8 +473,12 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
         if lab not in {a.name for a in gradebook.assignments}:
             raise ValueError(f"{lab} is not in the gradebook yet: run `course release {lab}`")
     students = submitted_students(root, lab)
-    todo = [s for s in students if force or not is_graded(root, lab, s)]
     outcomes = {s: o for s, o in load_outcomes(root, lab).items() if s in students}
+    refused = {s: problem for s in students if (problem := admission_problem(root, s))}
+    for student, problem in refused.items():
+        outcomes[student] = Outcome(student, "failed", problem)
+    todo = [s for s in students
+            if s not in refused and (force or not is_graded(root, lab, s))]
     if todo:
         for outcome in run_workers(root, lab, todo, min(workers, len(todo)), student_timeout,
                                    progress, sandbox):

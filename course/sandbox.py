@@ -1,17 +1,22 @@
 """Run untrusted student code in a bubblewrap sandbox.
 
 What the sandboxed process sees: the system's programs and libraries (read-only), this Python
-environment and the ``helpers`` package (read-only), a private ``/tmp``, and the folders it is
-given to write (the student's own working copy). Not the course folder (no ``source/``, no
-gradebook, no other submissions, no feedback), not the network, not the other processes.
-It runs as an unprivileged user with limits on memory, CPU time, processes, file size and open
-files; wall-clock limits are the caller's (nbgrader's per-cell timeout, ``course grade``'s
-per-student limit).
+environment and the ``helpers`` package (read-only), and a private scratch: ``/tmp``, a tmpfs of
+its own, sized in bytes and files, that disappears with the sandbox. Its working folder,
+``/tmp/work``, starts as a copy of the ``inputs`` folder (the student's own files); whatever it
+writes there is never seen by the grader. The grader shares with it only the folders given as
+``shared`` (a kernel's IPC sockets, on a small tmpfs of their own). Not the course folder (no
+``source/``, no gradebook, no other submissions, no feedback), not the network, not the other
+processes. It runs as an unprivileged user with rlimits on memory, CPU time, processes, file
+size and open files, inside per-student control groups where the machine has them
+(``course.cgroups``); wall-clock limits are the caller's (nbgrader's per-cell timeout,
+``course grade``'s per-student limit).
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
 import shutil
 import subprocess
@@ -21,18 +26,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import helpers
+from course.cgroups import StudentCgroup
 from course.kernels import GRADING_ENVIRONMENT, GradingKernelManager
 
 BWRAP = "bwrap"
 INSTALL_HINT = (
-    "course grade runs student code in a bubblewrap sandbox. Install it with "
-    "`sudo apt-get install bubblewrap` (make setup does this as root), or, only for "
-    "submissions you trust, grade with --no-sandbox."
+    "course grade runs student code in a bubblewrap sandbox, as root (it mounts each "
+    "student's scratch and drops to an unprivileged user). Install it with "
+    "`sudo apt-get install bubblewrap` (make setup does this as root) and grade as root, or, "
+    "only for submissions you trust, grade with --no-sandbox."
 )
 # What a sandbox is given of its caller's environment (everything else is cleared), the
 # grading environment included: graded kernels and clean-room re-checks are given it.
 PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", *GRADING_ENVIRONMENT)
+SCRATCH = Path("/tmp")
+WORKDIR = SCRATCH / "work"
+INPUTS_MOUNT = Path("/run/course/input")
+FONTS_MOUNT = Path("/run/course/matplotlib")
+FONTS_COPY = SCRATCH / "matplotlib"
+RUNTIME_PARENT = "/var/tmp"  # where kernels' socket folders are made (and mounted)
+
+# Runs as root inside the sandbox's own mount namespace, then drops to the sandbox user: the
+# sized scratch, the student's files copied in, and nothing of the grader's writable.
+PREPARE_SCRATCH = f"""set -e
+size=$1 files=$2 uid=$3; shift 3
+mount -t tmpfs -o "size=$size,nr_inodes=$files,mode=1777" scratch {SCRATCH}
+mkdir {WORKDIR}
+if [ -d {INPUTS_MOUNT} ]; then cp -R {INPUTS_MOUNT}/. {WORKDIR}/; fi
+if [ -d {FONTS_MOUNT} ]; then cp -R {FONTS_MOUNT} {FONTS_COPY}; fi
+chown -R "$uid:$uid" {SCRATCH}
+cd {WORKDIR}
+exec "$@"
+"""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -43,11 +69,18 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """Resource limits of one sandboxed process tree."""
 
-    memory_bytes: int = 4 * 1024**3  # address space; numpy and BLAS need about 1 GiB
+    memory_bytes: int = 4 * 1024**3  # address space per process, and the tree's memory group
     cpu_seconds: int = 300
-    processes: int = 64  # per sandbox user; threads count too
+    processes: int = 64  # per sandbox user (and per tree, where pids groups exist)
     file_bytes: int = 64 * 1024**2
     open_files: int = 256
+    scratch_bytes: int = 256 * 1024**2  # the private /tmp, working folder included
+    scratch_files: int = 4096
+    cpu_cores: float = 1.0  # CPU share of the whole tree, where cpu groups exist
+
+    def cgroup(self) -> StudentCgroup:
+        """Control groups enforcing these limits on one process tree."""
+        return StudentCgroup(self.memory_bytes, self.processes, self.cpu_cores)
 
 
 DEFAULT_LIMITS = Limits()
@@ -63,19 +96,20 @@ def check_sandbox() -> None:
     """Raise SandboxUnavailable, saying how to fix it, unless a sandbox can be created here."""
     if shutil.which(BWRAP) is None:
         raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed. {INSTALL_HINT}")
-    probe = subprocess.run(sandbox_command(["true"], workdir=Path(tempfile.gettempdir())),
-                           capture_output=True, text=True)
+    probe = subprocess.run(sandbox_command(["true"]), capture_output=True, text=True)
     if probe.returncode != 0:
         raise SandboxUnavailable(
             f"bubblewrap cannot create a sandbox here ({probe.stderr.strip()[:200]}). "
             f"{INSTALL_HINT}")
 
 
-def sandbox_command(argv: list[str], workdir: Path, writable: tuple[Path, ...] = (),
+def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[Path, ...] = (),
                     limits: Limits = DEFAULT_LIMITS, env: dict | None = None,
-                    uid: int | None = None) -> list[str]:
-    """``argv`` wrapped to run sandboxed with ``workdir`` (and ``writable``) as the only
-    writable folders; ``env`` supplies the variables named in PASSED_ENVIRONMENT."""
+                    uid: int | None = None, fonts: Path | None = None) -> list[str]:
+    """``argv`` wrapped to run sandboxed in a private scratch, its working folder starting as
+    a copy of ``inputs`` (read, never written); ``shared`` folders are bound writable at their
+    own paths; ``fonts`` is a matplotlib font list copied into the scratch; ``env`` supplies the
+    variables named in PASSED_ENVIRONMENT."""
     uid = sandbox_user() if uid is None else uid
     venv = Path(sys.prefix)
     base = Path(sys.base_prefix)
@@ -90,33 +124,69 @@ def sandbox_command(argv: list[str], workdir: Path, writable: tuple[Path, ...] =
             command += ["--symlink", os.readlink(target), str(target)]
         elif target.exists():
             command += ["--ro-bind", str(target), str(target)]
-    command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    command += ["--proc", "/proc", "--dev", "/dev", "--dir", str(SCRATCH)]
     read_only = tuple(dict.fromkeys((base, venv, Path(helpers.__file__).parent)))
     # bwrap makes missing parent folders private (0700): make them traversable first.
-    parents = {parent for folder in (*read_only, workdir, *writable)
-               for parent in folder.parents if parent != Path("/") and parent != Path("/tmp")}
+    parents = {parent for folder in (*read_only, *shared)
+               for parent in folder.parents if parent != Path("/")}
     for parent in sorted(parents, key=lambda p: len(p.parts)):
         command += ["--perms", "0755", "--dir", str(parent)]
     for folder in read_only:
         command += ["--ro-bind", str(folder), str(folder)]
-    for folder in (workdir, *writable):
+    for folder, mount in ((inputs, INPUTS_MOUNT), (fonts, FONTS_MOUNT)):
+        if folder is not None:
+            command += ["--ro-bind", str(folder), str(mount)]
+    for folder in shared:
         command += ["--bind", str(folder), str(folder)]
-    command += ["--chdir", str(workdir), "--clearenv",
+    command += ["--clearenv",
                 "--setenv", "PATH", f"{venv / 'bin'}:/usr/bin:/bin",
-                "--setenv", "HOME", "/tmp", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+                "--setenv", "HOME", str(SCRATCH), "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+                "--setenv", "MPLCONFIGDIR", str(FONTS_COPY if fonts else SCRATCH)]
     source_env = os.environ if env is None else env
-    command += ["--setenv", "MPLCONFIGDIR", source_env.get("MPLCONFIGDIR", "/tmp")]
     for name in PASSED_ENVIRONMENT:
         if name in source_env:
             command += ["--setenv", name, source_env[name]]
     command += [
-        "--", "prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
+        "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_CHOWN",
+        "--", "sh", "-c", PREPARE_SCRATCH, "course-sandbox",
+        str(limits.scratch_bytes), str(limits.scratch_files), str(uid),
+        "prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
         f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}",
         f"--nofile={limits.open_files}", "--core=0",
         "--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-        "--inh-caps=-all", "--",
+        "--inh-caps=-all", "--bounding-set=-all", "--",
     ]
     return command + list(argv)
+
+
+_CLONE_NEWNS = 0x00020000
+_MS_REC, _MS_PRIVATE = 0x4000, 0x40000
+_PRIVATE_MOUNTS = False
+
+
+def use_private_mounts() -> None:
+    """Give this process a mount namespace of its own, so the tmpfs it mounts for its kernels'
+    sockets vanish with it even when it is killed. Call before any thread starts (a process
+    with threads cannot leave its mount namespace); later calls do nothing."""
+    global _PRIVATE_MOUNTS
+    if _PRIVATE_MOUNTS:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(_CLONE_NEWNS) != 0 or libc.mount(
+            b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        error = ctypes.get_errno()
+        raise SandboxUnavailable(
+            f"cannot give the grading process a private mount namespace "
+            f"({os.strerror(error)}). {INSTALL_HINT}")
+    _PRIVATE_MOUNTS = True
+
+
+def mount_small_tmpfs(folder: Path, uid: int, size: int = 4 * 1024**2, files: int = 64) -> None:
+    """Mount a tmpfs of ``size`` bytes and ``files`` entries on ``folder``, owned by ``uid``."""
+    use_private_mounts()
+    subprocess.run(["mount", "-t", "tmpfs", "-o",
+                    f"size={size},nr_inodes={files},mode=0700,uid={uid},gid={uid}",
+                    "course-kernel", str(folder)], check=True, capture_output=True)
 
 
 FONT_CACHE_VARIABLE = "COURSE_MATPLOTLIB_FONT_CACHE"
@@ -147,31 +217,26 @@ def matplotlib_font_cache() -> Path:
     return _FONT_CACHE
 
 
-def chown_tree(folder: Path, uid: int) -> None:
-    """Give ``folder`` and everything in it to ``uid`` (the sandbox user or back to us)."""
-    for path in (folder, *folder.rglob("*")):
-        try:
-            os.lchown(path, uid, uid)
-        except OSError:
-            pass
-
-
 class SandboxedKernelManager(GradingKernelManager):
-    """A grading kernel manager whose kernels run in the sandbox, their working folder writable.
+    """A grading kernel manager whose kernels run in the sandbox, in a private scratch that
+    starts as a copy of the folder nbgrader runs the notebook in (never written back).
 
-    Kernels talk to nbgrader over IPC sockets in a private runtime folder shared with the
-    sandbox, since the sandbox has no network, not even the grader's loopback.
+    Kernels talk to nbgrader over IPC sockets in a runtime folder shared with the sandbox (a
+    tmpfs of a few MB, mounted in this process's private mount namespace), since the sandbox
+    has no network, not even the grader's loopback. Each kernel's process tree gets its own
+    control groups (see course.cgroups).
     """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._uid = sandbox_user()
-        self._runtime = Path(tempfile.mkdtemp(prefix="course-kernel-"))
-        os.chown(self._runtime, self._uid, self._uid)
+        # Not under /tmp, which the sandbox replaces with its own scratch.
+        self._runtime = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=RUNTIME_PARENT))
+        mount_small_tmpfs(self._runtime, self._uid)
         self.transport = "ipc"
         self.connection_file = str(self._runtime / "kernel.json")
         self.ip = str(self._runtime / "kernel-ipc")
-        self._workdir: Path | None = None
+        self._cgroup: StudentCgroup | None = None
 
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
@@ -181,18 +246,16 @@ class SandboxedKernelManager(GradingKernelManager):
         """``kernel_cmd`` wrapped in a sandbox that is given the grading environment."""
         # bwrap does not pass signals on to the kernel: interrupt it with a message instead.
         self.kernel_spec.interrupt_mode = "message"
-        self._workdir = Path(kw.get("cwd") or os.getcwd()).resolve()
-        chown_tree(self._workdir, self._uid)
-        matplotlib_dir = self._runtime / "matplotlib"
-        shutil.copytree(matplotlib_font_cache(), matplotlib_dir)
-        chown_tree(matplotlib_dir, self._uid)
-        return sandbox_command(kernel_cmd, workdir=self._workdir, writable=(self._runtime,),
-                               env={**kw["env"], "MPLCONFIGDIR": str(matplotlib_dir)},
-                               uid=self._uid)
+        inputs = Path(kw.get("cwd") or os.getcwd()).resolve()
+        self._cgroup = DEFAULT_LIMITS.cgroup()
+        return self._cgroup.wrap(sandbox_command(
+            kernel_cmd, inputs=inputs, shared=(self._runtime,), env=kw["env"],
+            uid=self._uid, fonts=matplotlib_font_cache()))
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
-            if self._workdir is not None:
-                chown_tree(self._workdir, os.getuid())
+            if self._cgroup is not None:
+                self._cgroup.close()
+            subprocess.run(["umount", "--lazy", str(self._runtime)], capture_output=True)
             shutil.rmtree(self._runtime, ignore_errors=True)

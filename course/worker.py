@@ -14,12 +14,15 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from course.grade import Outcome, grade_student, grading_api
+from course.grade import Outcome, grade_student, grading_api, peak_memory_mb
+from course.sandbox import use_private_mounts
 
 
 def main(argv: list[str]) -> int:
     root, lab = Path(argv[0]), argv[1]
     sandbox = "--no-sandbox" not in argv[2:]
+    if sandbox:  # before any thread starts: the kernels' socket folders are mounted in it
+        use_private_mounts()
     # The protocol gets a descriptor of its own; fd 1 becomes stderr, so nothing nbgrader or
     # a kernel (which inherits our descriptors) prints can get into it. Kernels get no stdin.
     protocol = os.fdopen(os.dup(1), "w")
@@ -43,6 +46,7 @@ def main(argv: list[str]) -> int:
             outcome = grade_student(root, lab, student, api, sandbox)
         except Exception as error:  # one student's failure must not stop the others
             outcome = Outcome(student, "failed", f"{type(error).__name__}: {error}")
+        outcome.worker_peak_mb = peak_memory_mb()
         protocol.write(json.dumps({"event": "done", "outcome": asdict(outcome)}) + "\n")
         protocol.flush()
     return 0

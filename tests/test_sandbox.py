@@ -9,14 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from course.sandbox import Limits, check_sandbox, sandbox_command
+from course import cgroups
+from course.sandbox import WORKDIR, Limits, check_sandbox, sandbox_command
 from tests.conftest import ROOT, SCRIPTS, LoopbackProbe, tool_env
 
 LISTENER_PORT = 47322  # a listener on the grader's loopback, for the probe to try
 
 PROBE = """
 import json, os, socket, sys
-report = {"uid": os.getuid(), "cwd": os.getcwd()}
+report = {"uid": os.getuid(), "cwd": os.getcwd(), "given": open("given.txt").read()}
 report["course_visible"] = sorted(os.listdir(sys.argv[1])) if os.path.exists(sys.argv[1]) else []
 open("written.txt", "w").write("mine")
 try:
@@ -34,17 +35,21 @@ print(json.dumps(report))
 """
 
 
-def run_sandboxed(code: str, workdir: Path, *args: str, limits: Limits):
-    os.chown(workdir, 61234, 61234)
-    command = sandbox_command([sys.executable, "-c", code, *args], workdir=workdir,
-                              limits=limits, uid=61234)
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+def run_sandboxed(code: str, inputs: Path | None, *args: str, limits: Limits = Limits()):
+    cgroup = limits.cgroup()
+    command = cgroup.wrap(sandbox_command([sys.executable, "-c", code, *args], inputs=inputs,
+                                          limits=limits, uid=61234))
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+    finally:
+        cgroup.close()
 
 
 def test_student_code_sees_only_its_working_copy(tmp_path):
     check_sandbox()
     listener = LoopbackProbe(LISTENER_PORT)
     try:
+        (tmp_path / "given.txt").write_text("the student's file")
         result = run_sandboxed(PROBE, tmp_path, str(ROOT), str(LISTENER_PORT),
                                limits=Limits(file_bytes=1024**2))
         unsandboxed = subprocess.run(  # the control: outside, the listener is reachable
@@ -59,13 +64,61 @@ def test_student_code_sees_only_its_working_copy(tmp_path):
     assert b"out" not in listener.connections
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["uid"] == 61234 and report["cwd"] == str(tmp_path)
+    assert report["uid"] == 61234 and report["cwd"] == str(WORKDIR)
+    assert report["given"] == "the student's file"  # a copy of its inputs to work in
     # of the course folder, only the environment and the helpers package are there
     assert set(report["course_visible"]) <= {".venv", "helpers"}
     assert "source" not in report["course_visible"]
     assert report["network"] is False
     assert report["big_file"] is False
-    assert (tmp_path / "written.txt").read_text() == "mine"
+    # what it wrote stayed in its scratch: the grader's folders never see it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["given.txt"]
+
+
+SCRATCH_FLOOD = """
+import os
+count = 0
+try:
+    while True:
+        open(f"f{count}", "w").close()
+        count += 1
+except OSError:
+    pass
+written = 0
+try:
+    with open("/tmp/fill.bin", "wb") as handle:
+        while True:
+            handle.write(b"0" * 1024**2)
+            handle.flush()
+            written += 1
+except OSError:
+    pass
+print(count, written)
+"""
+
+
+def test_the_scratch_is_bounded_in_files_and_bytes_while_it_is_written():
+    result = run_sandboxed(SCRATCH_FLOOD, None,
+                           limits=Limits(scratch_files=200, scratch_bytes=8 * 1024**2))
+    assert result.returncode == 0, result.stderr
+    files, megabytes = map(int, result.stdout.split())
+    assert 150 <= files < 200
+    assert megabytes <= 8
+
+
+CGROUPS_SEEN = """
+print(open("/proc/self/cgroup").read())
+"""
+
+
+def test_each_sandbox_runs_in_control_groups_of_its_own():
+    if not cgroups.available():
+        return  # documented fallback: rlimits only (README, Grading safely)
+    result = run_sandboxed(CGROUPS_SEEN, None)
+    assert result.returncode == 0, result.stderr
+    groups = {line.split(":")[1]: line.split(":")[2] for line in result.stdout.splitlines() if line}
+    for controller in cgroups.available():
+        assert cgroups.PREFIX in groups[next(k for k in groups if controller in k.split(","))]
 
 
 def test_grading_without_bubblewrap_stops_and_says_how_to_install_it(tmp_path):

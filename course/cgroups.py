@@ -1,0 +1,130 @@
+"""Per-student control groups: a CPU share, a memory ceiling and a process count, enforced by
+the kernel while a submission runs.
+
+rlimits are per process (a tree of 64 processes may each use the full address space) and say
+nothing about CPU share, so each sandboxed process tree is started inside control groups of its
+own, nested under this process's: ``cpu`` (a quota of ``Limits.cpu_cores``, so a fork swarm
+slows no classmate graded beside it), ``memory`` (``Limits.memory_bytes`` for the whole tree,
+its tmpfs pages included) and ``pids`` (``Limits.processes``). Where the machine has no writable
+cgroup v1 hierarchy (not root, or cgroup v2 only), a :class:`StudentCgroup` has no groups and
+the sandbox's rlimits are the only bounds; :func:`available` says which case applies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import time
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CONTROLLERS = ("cpu", "memory", "pids")
+PREFIX = "course-"
+CPU_PERIOD_US = 100_000
+_counter = itertools.count()
+
+# Writes the shell's own pid (which exec keeps) into each cgroup.procs given before "--", then
+# runs the rest: the process tree is inside its groups before any of it starts.
+JOIN_AND_EXEC = ('for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; '
+                 'shift; exec "$@"')
+
+
+def _own_path(controller: str) -> str | None:
+    """This process's cgroup path in a v1 ``controller``'s hierarchy, or None."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return path
+    return None
+
+
+def _parent(controller: str) -> Path | None:
+    own = _own_path(controller)
+    folder = CGROUP_ROOT / controller
+    if own is None or not (folder / "cgroup.procs").exists():
+        return None
+    parent = folder / own.lstrip("/")
+    return parent if os.access(parent, os.W_OK) else None
+
+
+def available() -> list[str]:
+    """The controllers in which this process can create per-student groups."""
+    return [c for c in CONTROLLERS if _parent(c) is not None]
+
+
+class StudentCgroup:
+    """Control groups for one sandboxed process tree; :meth:`wrap` a command to start it in
+    them, :meth:`close` once it has ended."""
+
+    def __init__(self, memory_bytes: int, processes: int, cpu_cores: float):
+        self.groups: list[Path] = []
+        settings = {
+            "cpu": {"cpu.cfs_period_us": CPU_PERIOD_US,
+                    "cpu.cfs_quota_us": int(cpu_cores * CPU_PERIOD_US)},
+            "memory": {"memory.limit_in_bytes": memory_bytes},
+            "pids": {"pids.max": processes},
+        }
+        name = f"{PREFIX}{os.getpid()}-{next(_counter)}"
+        for controller in CONTROLLERS:
+            parent = _parent(controller)
+            if parent is None:
+                continue
+            group = parent / name
+            try:
+                group.mkdir()
+                for setting, value in settings[controller].items():
+                    (group / setting).write_text(str(value))
+            except OSError:
+                _remove(group)
+                continue
+            self.groups.append(group)
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """``argv`` started inside this tree's groups (unchanged when there are none)."""
+        if not self.groups:
+            return list(argv)
+        procs = [str(group / "cgroup.procs") for group in self.groups]
+        return ["sh", "-c", JOIN_AND_EXEC, "course-cgroup", *procs, "--", *argv]
+
+    def close(self) -> None:
+        """Kill whatever is left in the groups and remove them."""
+        for group in self.groups:
+            _remove(group)
+        self.groups = []
+
+
+def _remove(group: Path) -> None:
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)  # the killed processes are still exiting
+
+
+def remove_stale() -> None:
+    """Remove groups left by grading processes that no longer run (killed mid-student)."""
+    for controller in CONTROLLERS:
+        parent = _parent(controller)
+        if parent is None:
+            continue
+        for group in parent.glob(f"{PREFIX}*-*"):
+            owner = group.name[len(PREFIX):].split("-")[0]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                _remove(group)

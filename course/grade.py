@@ -44,6 +44,7 @@ from course.sandbox import (
     SandboxedKernelManager,
     build_matplotlib_font_cache,
     check_sandbox,
+    remove_stale_runtime_folders,
 )
 from course.submissions import name_problem, tree_problem
 
@@ -356,6 +357,7 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
                               sandbox, env)
         finally:
             cgroups.remove_stale()  # those of workers killed with a student
+            remove_stale_runtime_folders()
 
 
 def _supervise(root: Path, lab: str, students: list[str], workers: int, student_timeout: float,

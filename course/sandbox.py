@@ -46,6 +46,7 @@ INPUTS_MOUNT = Path("/run/course/input")
 FONTS_MOUNT = Path("/run/course/matplotlib")
 FONTS_COPY = SCRATCH / "matplotlib"
 RUNTIME_PARENT = "/var/tmp"  # where kernels' socket folders are made (and mounted)
+RUNTIME_PREFIX = "course-kernel-"
 
 # Runs as root inside the sandbox's own mount namespace, then drops to the sandbox user: the
 # sized scratch, the student's files copied in, and nothing of the grader's writable.
@@ -189,6 +190,14 @@ def mount_small_tmpfs(folder: Path, uid: int, size: int = 4 * 1024**2, files: in
                     "course-kernel", str(folder)], check=True, capture_output=True)
 
 
+def remove_stale_runtime_folders() -> None:
+    """Remove the (empty, from here) socket folders of grading processes that were killed."""
+    for folder in Path(RUNTIME_PARENT).glob(f"{RUNTIME_PREFIX}*-*"):
+        owner = folder.name[len(RUNTIME_PREFIX):].split("-")[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 FONT_CACHE_VARIABLE = "COURSE_MATPLOTLIB_FONT_CACHE"
 _FONT_CACHE: Path | None = None
 
@@ -231,7 +240,8 @@ class SandboxedKernelManager(GradingKernelManager):
         super().__init__(**kwargs)
         self._uid = sandbox_user()
         # Not under /tmp, which the sandbox replaces with its own scratch.
-        self._runtime = Path(tempfile.mkdtemp(prefix="course-kernel-", dir=RUNTIME_PARENT))
+        self._runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-",
+                                              dir=RUNTIME_PARENT))
         mount_small_tmpfs(self._runtime, self._uid)
         self.transport = "ipc"
         self.connection_file = str(self._runtime / "kernel.json")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from course import cgroups
-from course.sandbox import WORKDIR, Limits, check_sandbox, sandbox_command
+from course.sandbox import DEFAULT_LIMITS, WORKDIR, Limits, check_sandbox, sandbox_command
 from tests.conftest import ROOT, SCRIPTS, LoopbackProbe, tool_env
 
 LISTENER_PORT = 47322  # a listener on the grader's loopback, for the probe to try
@@ -35,7 +34,7 @@ print(json.dumps(report))
 """
 
 
-def run_sandboxed(code: str, inputs: Path | None, *args: str, limits: Limits = Limits()):
+def run_sandboxed(code: str, inputs: Path | None, *args: str, limits: Limits = DEFAULT_LIMITS):
     cgroup = limits.cgroup()
     command = cgroup.wrap(sandbox_command([sys.executable, "-c", code, *args], inputs=inputs,
                                           limits=limits, uid=61234))

@@ -49,6 +49,7 @@ c.Autograde.autograde_preprocessors = [
     BoundedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutputSize, SanitizeHTML,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
+c.SanitizeHTML.enabled = True  # nbconvert registers preprocessors disabled unless told
 # Pages rendered from notebooks (feedback, the formgrader) sanitise HTML once more.
 c.HTMLExporter.sanitize_html = True
 

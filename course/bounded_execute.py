@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 TRUNCATION_NOTE = "\n... output cut: this cell printed more than {limit:,} characters ...\n"
 
@@ -30,6 +30,9 @@ class BoundedExecute(Execute):
 
     max_cell_chars = Integer(
         200_000, help="characters of output kept per cell while executing").tag(config=True)
+    # A message dropped for its size (course.kernels.MAX_MESSAGE_BYTES) can take the cell's
+    # last output with it: the cell still counts as run, its error (if any) comes by reply.
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
 
     def output(self, outs, msg, display_id, cell_index):
         out = super().output(outs, msg, display_id, cell_index)

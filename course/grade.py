@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import resource
 import selectors
 import signal
@@ -62,6 +63,7 @@ class Outcome:
     status: str
     reason: str = ""
     seconds: float = 0.0
+    started_at: float = 0.0  # wall clock, seconds since the epoch
     worker_peak_mb: float = 0.0  # the grading process's peak memory once this student was done
 
     @property
@@ -127,10 +129,14 @@ ROUTINE_WARNINGS = ("Checksum for grade cell", "Checksum for read-only cell",
                     "Removing failed notebook", "Removing failed assignment")
 
 
+EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit)): (.+)$")
+
+
 def _error_lines(log: str) -> list[str]:
-    """nbgrader's error and warning lines that say something specific: errors first, then
-    warnings, without the routine ones (changed checksums and the like)."""
-    errors, warnings = [], []
+    """What nbgrader's log says went wrong, most specific first: the exceptions its tracebacks
+    end in, then its error lines, then its warnings, without the routine ones (changed
+    checksums and the like)."""
+    exceptions, errors, warnings = [], [], []
     for line in log.splitlines():
         if line.startswith(("[ERROR]", "[WARNING]")):
             text = line.split("]", 1)[1].strip()
@@ -138,7 +144,10 @@ def _error_lines(log: str) -> list[str]:
                     routine in text for routine in ROUTINE_WARNINGS):
                 continue
             (errors if line.startswith("[ERROR]") else warnings).append(text)
-    return errors + warnings
+        elif match := EXCEPTION_LINE.match(line):
+            if match[1] != "NbGraderException":
+                exceptions.append(f"{match[1]}: {match[2].strip()}")
+    return exceptions + errors + warnings
 
 
 def submission_problem(root: Path, lab: str, student: str) -> str | None:
@@ -223,18 +232,18 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
 
     ``api``: a :func:`grading_api` for ``root`` to reuse across students (made when None).
     """
-    start = time.monotonic()
+    start, started_at = time.monotonic(), time.time()
     api = api or grading_api(root, sandbox)
     problem = admission_problem(root, student) or submission_problem(root, lab, student)
     if problem:
         with api.gradebook as gradebook:  # so exports list the student, with zeros
             gradebook.update_or_create_student(student)
-        return Outcome(student, "failed", problem, time.monotonic() - start)
+        return Outcome(student, "failed", problem, time.monotonic() - start, started_at)
     digest = submission_digest(root, lab, student)
     result = api.autograde(lab, student, force=True, create=True)
     if not result["success"]:
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
-        return Outcome(student, "failed", _summarise(errors), time.monotonic() - start)
+        return Outcome(student, "failed", _summarise(errors), time.monotonic() - start, started_at)
     overridden = apply_recheck(api, root, lab, student) if sandbox else []
     feedback = generate_feedback_pages(api, lab, student)
     status, reason = "graded", ""
@@ -250,7 +259,7 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
                 status = "flagged"
                 reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
-    return Outcome(student, status, reason, time.monotonic() - start)
+    return Outcome(student, status, reason, time.monotonic() - start, started_at)
 
 
 def generate_feedback_pages(api: NbGraderAPI, lab: str, student: str) -> dict:
@@ -281,6 +290,7 @@ class _Worker:
     student: str | None = None  # the student it was last given and has not finished
     given_at: float = 0.0
     started_at: float | None = None  # when it said it started on that student
+    started_wall: float = 0.0  # the same, by the wall clock
     pending: bytes = b""  # bytes read from the worker that do not yet end a line
 
     def read_messages(self) -> list[dict] | None:
@@ -411,7 +421,7 @@ def _supervise(root: Path, lab: str, students: list[str], workers: int, student_
                 elif worker.student is not None:
                     finish(Outcome(worker.student, "failed",
                                    f"the grading process died (exit status {code})",
-                                   time.monotonic() - worker.started_at))
+                                   time.monotonic() - worker.started_at, worker.started_wall))
                 retire(worker)
                 continue
             for message in messages:
@@ -419,7 +429,7 @@ def _supervise(root: Path, lab: str, students: list[str], workers: int, student_
                 if about != worker.student:
                     continue  # cannot happen; and a report on anyone else is no grade
                 if message["event"] == "start":
-                    worker.started_at = time.monotonic()
+                    worker.started_at, worker.started_wall = time.monotonic(), time.time()
                 elif message["event"] == "done":
                     finish(Outcome(**message["outcome"]))
                     worker.give(waiting.popleft() if waiting else None)
@@ -435,7 +445,7 @@ def _supervise(root: Path, lab: str, students: list[str], workers: int, student_
                 finish(Outcome(worker.student, "timeout",
                                f"grading took longer than {student_timeout:.0f} s "
                                "(a loop that never ends?); stopped",
-                               now - worker.started_at))
+                               now - worker.started_at, worker.started_wall))
             else:
                 continue
             worker.student = None

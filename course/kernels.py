@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import time
+from queue import Empty
 
 import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName, Type, default
 
 # Figures are built but never drawn while grading: see helpers/grading_backend.py.
 GRADING_BACKEND = "module://helpers.grading_backend"
@@ -20,15 +27,87 @@ MAX_MESSAGE_BYTES = 4 * 1024**2
 RECEIVE_QUEUE = 16
 
 
+class ReconnectingIOPubChannel(AsyncZMQSocketChannel):
+    """The output channel, connected again whenever zmq drops it.
+
+    zmq ends a connection that delivers a message over MAX_MESSAGE_BYTES and, taking it for a
+    protocol error, never reconnects: every later output of the notebook would be lost. This
+    channel watches its socket for that and connects a fresh one, so only the oversized
+    message (and what the kernel sent while it was reconnecting) is lost.
+    """
+
+    CHECK_SECONDS = 0.25
+    _monitors = itertools.count()
+
+    def __init__(self, socket, session, loop=None):
+        super().__init__(socket, session, loop)
+        self._watch()
+
+    def _watch(self) -> None:
+        address = f"inproc://course-iopub-monitor-{os.getpid()}-{next(self._monitors)}"
+        self.socket.monitor(address, zmq.EVENT_DISCONNECTED)
+        self._monitor = zmq.Context.shadow(self.socket.context.underlying).socket(zmq.PAIR)
+        self._monitor.connect(address)
+
+    def _reconnect_if_dropped(self) -> None:
+        if not self._monitor.poll(0):
+            return
+        while self._monitor.poll(0):
+            self._monitor.recv_multipart()
+        endpoint = self.socket.getsockopt(zmq.LAST_ENDPOINT)
+        self.socket.disable_monitor()
+        self._monitor.close(linger=0)
+        self.socket.close(linger=0)
+        self.socket = self.socket.context.socket(zmq.SUB)
+        self.socket.linger = 1000
+        self.socket.setsockopt(zmq.SUBSCRIBE, b"")
+        self.socket.connect(endpoint.decode())
+        self._watch()
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = self.CHECK_SECONDS if deadline is None else deadline - time.monotonic()
+            try:
+                return await super().get_msg(timeout=max(0.0, min(self.CHECK_SECONDS, left)))
+            except Empty:
+                self._reconnect_if_dropped()
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    def close(self) -> None:
+        if self.socket is not None and not self.socket.closed:
+            self.socket.disable_monitor()
+        self._monitor.close(linger=0)
+        super().close()
+
+    stop = close
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets drop messages over MAX_MESSAGE_BYTES and queue at most
+    RECEIVE_QUEUE unread ones; its output channel reconnects after such a drop."""
+
+    iopub_channel_class = Type(ReconnectingIOPubChannel)
+
+    @default("context")
+    def _bounded_context(self) -> zmq.asyncio.Context:
+        self._created_context = True
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # defaults for its sockets
+        context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        return context
+
+
 class GradingKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels build figures without drawing them and use one BLAS
-    thread (see GRADING_ENVIRONMENT), and whose messages are bounded in size and number."""
+    thread (see GRADING_ENVIRONMENT), talked to by a BoundedKernelClient."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        # Defaults for every socket made from this manager's context, its clients' included.
-        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-        self.context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+    client_class = DottedObjectName("course.kernels.BoundedKernelClient")
+
+    @default("client_factory")
+    def _bounded_client_factory(self) -> type:
+        return BoundedKernelClient
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         kw["env"] = {**(kw.get("env") or os.environ), **GRADING_ENVIRONMENT}

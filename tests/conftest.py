@@ -17,7 +17,13 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from course.cohort import DEMO_COHORT, write_cohort
-from tests.hostile import PROBE_PORT, course_definition, snapshot, write_catalogue
+from tests.hostile import (
+    OUTSIDE_SECRET,
+    PROBE_PORT,
+    course_definition,
+    course_files,
+    write_catalogue,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab1"
@@ -52,6 +58,7 @@ def run_course(*args: str, cwd: Path, timeout: float = 900) -> subprocess.Comple
 
 def make_scratch_course(folder: Path) -> Path:
     """A copy of the course (config and lab sources) in ``folder``, with the lab generated."""
+    folder.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
     shutil.copytree(ROOT / "source" / LAB, folder / "source" / LAB)
     run_nbgrader("generate_assignment", LAB, "--force", cwd=folder)
@@ -120,24 +127,35 @@ class LoopbackProbe:
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
     """One batch: the demo cohort (collected from a folder) and the hostile catalogue (written
-    straight into submitted/, some of it misplaced on purpose), graded with two workers."""
-    course = make_scratch_course(tmp_path_factory.mktemp("cohort"))
+    straight into submitted/, some of it misplaced on purpose), graded with two workers; then
+    graded again with a plain ``course grade``, as an instructor re-running it would.
+
+    ``before``/``after``: every course file outside the grading outputs, with the gradebook's
+    course-definition tables, before the first run and after the second; ``scores_first``:
+    every student's scores after the first run."""
+    folder = tmp_path_factory.mktemp("cohort")
+    course = make_scratch_course(folder / "course")  # the folder beside it is "outside"
+    secret = folder / OUTSIDE_SECRET
+    secret.write_text("root-only text outside the course\n")
+    secret.chmod(0o600)
     write_cohort(course, LAB, course / "incoming", DEMO_COHORT, flat=True)
     collected = run_course("collect", LAB, "incoming", cwd=course)
     assert collected.returncode == 0, collected.stdout + collected.stderr
     write_catalogue(SOURCE_NOTEBOOK, course / "release" / LAB / SOURCE_NOTEBOOK.name,
                     course / "submitted", LAB)
-    protected = [course / "source", course / "nbgrader_config.py",
-                 *(course / "submitted" / s.student for s in DEMO_COHORT)]
-    before = snapshot(protected), course_definition(course / "gradebook.db")
+    before = course_files(folder), course_definition(course / "gradebook.db")
     probe = LoopbackProbe(PROBE_PORT)
     try:
         graded = run_course("grade", LAB, "--workers", "2", "--student-timeout",
                             STUDENT_TIMEOUT, "--quiet", cwd=course)
+        scores_first = grade_ids_by_student(course)
+        regraded = run_course("grade", LAB, "--workers", "2", "--student-timeout",
+                              STUDENT_TIMEOUT, "--quiet", cwd=course)
     finally:
         probe.close()
-    after = snapshot(protected), course_definition(course / "gradebook.db")
-    return SimpleNamespace(root=course, result=graded, before=before, after=after,
+    after = course_files(folder), course_definition(course / "gradebook.db")
+    return SimpleNamespace(root=course, result=graded, regraded=regraded, before=before,
+                           after=after, scores_first=scores_first,
                            probe_connections=probe.connections)
 
 

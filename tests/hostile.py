@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,6 +215,102 @@ import atexit
 atexit.register(lambda: open("{EXIT_HANDLER_MARK}", "w").close())
 """
 
+# Containment: each planted link names its target both relative to the kernel's working folder
+# and absolutely ({root} is the course folder, {outside} a root-only file outside it). The
+# kernel works in a private scratch, so none of them reaches past it.
+OUTSIDE_SECRET = "outside-secret.txt"  # written beside the course by the test fixture
+PLANT_LINKS = """
+import os
+for _name, _targets in {links!r}.items():
+    for _target in _targets:
+        for _where in (_name, os.path.join("/tmp", _name)):
+            try:
+                if os.path.lexists(_where):
+                    os.remove(_where)
+                _target = _target.replace("{{root}}", {root!r})
+                os.symlink(_target.replace("{{outside}}", {outside!r}), _where)
+            except OSError:
+                pass
+"""
+TMP_FLOOD = """
+try:
+    with open("/tmp/flood.bin", "wb") as _f:
+        for _ in range(1800):
+            _f.write(b"\\0" * 1024**2)  # 1.8 GB into /tmp
+except OSError:
+    pass
+"""
+FILE_FLOOD = """
+try:
+    for _i in range(20_000):
+        open(f"small-{_i}.txt", "w").close()
+except OSError:
+    pass
+"""
+OUTPUT_STREAM_FLOOD = """
+for _ in range(1500):
+    print("x" * 1_000_000)  # 1.5 GB, a megabyte at a time
+"""
+OUTPUT_MESSAGE_FLOOD = """
+print("x" * 300_000_000)  # 300 MB in one message
+"""
+CLEAN_ROOM_FLOOD = """
+try:
+    get_ipython
+except NameError:  # not in the notebook: the clean room, whose answer goes down a pipe
+    import os
+    _chunk = b"[" * 64 * 1024**2
+    for _fd in range(1, 16):
+        try:
+            for _ in range(32):  # 2 GiB
+                os.write(_fd, _chunk)
+        except OSError:
+            pass
+"""
+FORK_SWARM = """
+import os, time
+if os.environ.get("NBGRADER_EXECUTION"):
+    for _ in range(50):
+        if os.fork() == 0:
+            while True:  # busy, until the sandbox is torn down
+                pass
+"""
+SCRIPT_OUTPUT = """
+from IPython.display import HTML, display
+display(HTML('<b>hi</b><script>window.COURSE_XSS = 1</script>'
+             '<img src="x" onerror="window.COURSE_XSS = 2">'))
+"""
+XSS_MARK = "COURSE_XSS"
+
+
+def _planting(links: dict[str, tuple[str, ...]]):
+    """A correct submission whose backprop cell first plants ``links`` (name: targets)."""
+    def write(folder, source, release):
+        root = folder.parents[2]
+        code = PLANT_LINKS.format(links=links, root=str(root),
+                                  outside=str(root.parent / OUTSIDE_SECRET))
+        _with_prelude(code)(folder, source, release)
+    return write
+
+
+def _linked_submission(folder, source, release):
+    """submitted/<student>/lab1/classification.ipynb is a symbolic link to a classmate's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / NOTEBOOK).symlink_to(folder.parents[1] / "correct" / "lab1" / NOTEBOOK)
+
+
+def _hard_linked_submission(folder, source, release):
+    """A hard link to a notebook outside the course, in place of a submitted file."""
+    outside = folder.parents[3] / "outside-notebook.ipynb"
+    nbformat.write(_notebook(source, release), outside)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / NOTEBOOK).hardlink_to(outside)
+
+
+def _correct(folder, source, release):
+    _save(folder, _notebook(source, release))
+
+
 CLEAN = frozenset({"graded"})
 BROKEN = frozenset({"failed"})
 STOPPED = frozenset({"timeout", "failed"})
@@ -273,25 +370,75 @@ CATALOGUE = (
             _with_prelude(EQ_EVERYTHING), CLEAN, 0),
     Hostile("h_exit_handler", "an exit handler, to run after the last cell",
             _with_prelude(EXIT_HANDLER), CLEAN, 20, min_total=20),
+    # Containment (nothing a submission does reaches past its own scratch).
+    Hostile("h_link_gradebook", "links the gradebook into its working folder, to be copied back",
+            _planting({"gradebook.db": ("../../../gradebook.db", "{root}/gradebook.db")}),
+            CLEAN, 20, min_total=20),
+    Hostile("h_link_source", "links the instructor's notebook into its working folder",
+            _planting({"solution.ipynb": ("{root}/source/lab1/classification.ipynb",)}),
+            CLEAN, 20, min_total=20),
+    Hostile("h_link_outside", "links a root-only file outside the course",
+            _planting({"secret.txt": ("{outside}",)}), CLEAN, 20, min_total=20),
+    Hostile("h_link_classmate", "replaces its notebook with a link to a classmate's submission",
+            _planting({NOTEBOOK: ("{root}/submitted/correct/lab1/classification.ipynb",)}),
+            CLEAN, 20, min_total=20),
+    Hostile("h_link_config", "links the grading marker to the course configuration",
+            _planting({".course-graded.json": ("{root}/nbgrader_config.py",)}),
+            CLEAN, 20, min_total=20),
+    Hostile("h_link_marker_gradebook", "links its marker and notebook to the gradebook",
+            _planting({".course-graded.json": ("{root}/gradebook.db",),
+                       NOTEBOOK: ("{root}/gradebook.db",)}), CLEAN, 20, min_total=20),
+    Hostile("h_submitted_symlink", "a submitted notebook that is a link to a classmate's",
+            _linked_submission, BROKEN, 0),
+    Hostile("h_submitted_hardlink", "a submitted notebook that is a hard link",
+            _hard_linked_submission, BROKEN, 0),
+    Hostile("*", "a correct submission in a folder named *", _correct, BROKEN, 0),
+    Hostile("h_tmp_flood", "writes 1.8 GB to /tmp", _with_prelude(TMP_FLOOD), CLEAN, 20,
+            min_total=20),
+    Hostile("h_file_flood", "creates 20,000 files in its working folder",
+            _with_prelude(FILE_FLOOD), CLEAN, 20, min_total=20),
+    Hostile("h_output_stream_flood", "prints 1.5 GB in one cell, a megabyte at a time",
+            _with_prelude(OUTPUT_STREAM_FLOOD), CLEAN, 20, min_total=20),
+    Hostile("h_output_message_flood", "prints 300 MB at once",
+            _with_prelude(OUTPUT_MESSAGE_FLOOD), CLEAN, 20, min_total=20),
+    Hostile("h_clean_room_flood", "sends 2 GiB down the clean room's answer pipe",
+            _with_prelude(CLEAN_ROOM_FLOOD), FLAGGED, 0),
+    Hostile("h_swarm", "50 busy processes, beside a classmate graded at the same time",
+            _with_prelude(FORK_SWARM), STOPPED | CLEAN, 20),
+    Hostile("h_script_output", "a script and an onerror handler in its output",
+            _with_prelude(SCRIPT_OUTPUT), CLEAN, 20, min_total=20),
 )
 
 
 def write_catalogue(source_path: Path, release_path: Path, submitted: Path, lab: str) -> None:
-    """Write every catalogue entry as ``submitted/<student>/<lab>/...``."""
+    """Write every catalogue entry as ``submitted/<student>/<lab>/...`` (the entries that link
+    to a classmate's work expect ``correct`` to be in ``submitted/`` already)."""
     source = nbformat.read(source_path, as_version=4)
     release = nbformat.read(release_path, as_version=4)
     for entry in CATALOGUE:
         entry.write(submitted / entry.student / lab, source, release)
 
 
-def snapshot(paths: list[Path]) -> dict[str, bytes]:
-    """Contents of every file under ``paths``, by path."""
-    files = {}
-    for root in paths:
-        for path in sorted(p for p in ([root] if root.is_file() else root.rglob("*"))
-                           if p.is_file()):
-            files[str(path)] = path.read_bytes()
-    return files
+GRADING_OUTPUTS = ("autograded", "feedback", "reports", "gradebook.db")
+
+
+def course_files(folder: Path) -> dict[str, tuple]:
+    """Every entry under ``folder`` (the course and what lies beside it), without following
+    links, minus the grading outputs of the course inside it: ``{path: (kind, mode, content
+    or link target)}``."""
+    entries = {}
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if len(parts) >= 2 and parts[1].startswith(GRADING_OUTPUTS):
+            continue
+        info = path.lstat()
+        if path.is_symlink():
+            entries[str(path)] = ("link", info.st_mode, os.readlink(path))
+        elif path.is_file():
+            entries[str(path)] = ("file", info.st_mode, path.read_bytes())
+        else:
+            entries[str(path)] = ("folder", info.st_mode, None)
+    return entries
 
 
 def course_definition(gradebook_path: Path) -> str:

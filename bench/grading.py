@@ -30,8 +30,8 @@ import nbformat
 from nbclient import NotebookClient
 from notebook_code import ROOT
 
-from course.cohort import LAB1_COHORT, write_cohort
 from course.nbgrader_setup import put_environment_on_path
+from labs.lab1.cohort import LAB1_COHORT, write_cohort
 
 LAB = "lab1"
 put_environment_on_path()  # nbgrader and course run this environment's tools by name

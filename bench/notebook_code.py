@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -9,6 +10,8 @@ import nbformat
 from course.notebooks import cell_by_grade_id
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # the course's own labs/ (instructor-only, never installed)
+    sys.path.insert(0, str(ROOT))
 
 
 def cell_source(notebook: Path, grade_id: str) -> str:

@@ -15,6 +15,7 @@ Exit status: 0 when all is well; 1 when some file or student needs the instructo
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 import sys
 from pathlib import Path
@@ -92,9 +93,18 @@ def cmd_report(root: Path, args) -> int:
     return 1 if report.attention else 0
 
 
+def import_lab_module(root: Path, lab: str, name: str):
+    """``labs/<lab>/<name>.py`` of the course at ``root``: instructor-only material, which is
+    never installed (students get ``helpers`` and ``course`` only)."""
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module(f"labs.{lab}.{name}")
+
+
 def cmd_demo(root: Path, args) -> int:
     """Release and execute every lab, then grade a synthetic cohort in a scratch course."""
-    from course.cohort import DEMO_COHORT, write_cohort
+    cohort = import_lab_module(root, "lab1", "cohort")
+    DEMO_COHORT, write_cohort = cohort.DEMO_COHORT, cohort.write_cohort
 
     for lab in _labs(root):
         cmd_release(root, argparse.Namespace(lab=lab, check=False))

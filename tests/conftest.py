@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from course.cohort import DEMO_COHORT, write_cohort
+from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.hostile import (
     OUTSIDE_SECRET,
     PROBE_PORT,

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from course.cohort import LAB1_COHORT, build_submission
 from course.notebooks import cell_by_grade_id as _cell
+from labs.lab1.cohort import LAB1_COHORT, build_submission
 
 SUBMISSIONS = {s.student: s for s in LAB1_COHORT}
 NOTEBOOK = "classification.ipynb"

@@ -15,8 +15,8 @@ import nbformat
 import psutil
 import pytest
 
-from course.cohort import LAB1_COHORT, write_cohort
 from course.grade import MARKER
+from labs.lab1.cohort import LAB1_COHORT, write_cohort
 from tests.conftest import (
     LAB,
     SOURCE_NOTEBOOK,

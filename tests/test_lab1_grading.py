@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from course.cohort import ALL_TESTS, BROKEN_AND_LOOPING, DEMO_COHORT, LAB1_COHORT
+from labs.lab1.cohort import ALL_TESTS, BROKEN_AND_LOOPING, DEMO_COHORT, LAB1_COHORT
 from tests.conftest import LAB, STUDENT_TIMEOUT, recorded_outcomes, scores
 
 pytestmark = pytest.mark.slow

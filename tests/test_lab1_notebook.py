@@ -11,10 +11,10 @@ import re
 import pytest
 from nbgrader.validator import Validator
 
-from course.cohort import ALL_TESTS
 from course.nbgrader_setup import load_config
 from course.notebooks import cell_by_grade_id
 from course.release import release_differences
+from labs.lab1.cohort import ALL_TESTS
 from tests.conftest import LAB, RELEASE_NOTEBOOK, ROOT, SOURCE_NOTEBOOK
 
 

@@ -1,0 +1,1 @@
+"""Lab 1, "Classification by Neural Network": instructor-only material."""

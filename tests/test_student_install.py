@@ -1,0 +1,57 @@
+"""What a student installs (``pip install .`` of this repository) holds no solution and no
+hidden test: every such line of every lab's instructor notebook is looked for in the wheel."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+REGIONS = (("### BEGIN SOLUTION", "### END SOLUTION"),
+           ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "build", "autograded", "submitted",
+                                    "feedback", "reports", "*.egg-info", "__pycache__")
+
+
+def protected_lines(notebook: Path, shortest: int = 12) -> set[str]:
+    """Lines inside the solution and hidden-test regions of ``notebook`` (at least
+    ``shortest`` characters, so that ``return x`` alone does not count)."""
+    lines = set()
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if any(stripped == begin for begin, _ in REGIONS):
+                inside = True
+            elif any(stripped == end for _, end in REGIONS):
+                inside = False
+            elif inside and len(stripped) >= shortest:
+                lines.add(stripped)
+    return lines
+
+
+def test_the_wheel_students_install_holds_no_solution_or_hidden_test(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=NOT_COPIED)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "--quiet", "-w", str(tmp_path), str(project)],
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    secrets = set().union(*(protected_lines(nb) for nb in ROOT.glob("source/*/*.ipynb")))
+    assert len(secrets) >= 10  # the regions were found
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        assert any(name.startswith("helpers/") for name in names)  # the real package
+        leaks = [(name, line) for name in names
+                 for line in secrets if line in archive.read(name).decode(errors="replace")]
+    assert not leaks

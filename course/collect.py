@@ -27,15 +27,15 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
 from course.nbgrader_setup import load_config, put_environment_on_path
+from course.submissions import SAFE_NAME
 
-STUDENT_ID = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 PATTERNS = (
     re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_"
                r"(?P<file_id>.+?)(?:-(?P<resubmission>\d+))?\.ipynb$"),
     re.compile(r"^(?P<name>[^_]+)_(?P<student_id>\d+)_assignsubmission_file_"
                r"(?P<file_id>.+?)\.ipynb$"),
 )
-PLAIN = re.compile(rf"^(?P<student_id>{STUDENT_ID})\.ipynb$")
+PLAIN = re.compile(rf"^(?P<student_id>{SAFE_NAME.pattern})\.ipynb$")
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ Registered in nbgrader_config.py, so plain ``nbgrader export`` writes the same C
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
+
+from course.files import write_csv
 
 DEFAULT_FILE = "grades.csv"
 
@@ -52,12 +53,7 @@ def write_per_test_csv(gradebook: Gradebook, lab: str, path: Path,
     rows = per_test_rows(gradebook, lab, students)
     header = ["student_id", *(grade_id for _, grade_id, _ in grade_columns(gradebook, lab)),
               "total", "max"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_csv(path, header, rows)
 
 
 class PerTestCsvExportPlugin(ExportPlugin):

@@ -8,6 +8,8 @@ never sees half a file.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -28,3 +30,17 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_csv(path: Path, header: list[str], rows: list) -> Path:
+    """Write ``header`` then ``rows`` (lists, or dicts keyed by the header) as CSV, with
+    :func:`write_atomic`; return path."""
+    text = io.StringIO(newline="")
+    if rows and isinstance(rows[0], dict):
+        writer = csv.DictWriter(text, fieldnames=header)
+        writer.writeheader()
+    else:
+        writer = csv.writer(text)
+        writer.writerow(header)
+    writer.writerows(rows)
+    return write_atomic(path, text.getvalue())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import matplotlib.pyplot as plt
 from nbgrader.api import MissingEntry
 
 from course.export import grade_columns, per_test_rows
+from course.files import write_atomic, write_csv
 from course.grade import load_outcomes, reports_dir, submitted_students
 from course.nbgrader_setup import make_api
 
@@ -83,17 +83,11 @@ def build_report(root: Path, lab: str) -> Report:
     totals = {row["student_id"]: row["total"] for row in rows}
     max_total = sum(max_score for *_, max_score in columns)
 
-    per_test_csv = folder / "per-test.csv"
-    with per_test_csv.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["grade_id", "max_score", "mean_score", "pass_rate"])
-        for t in tests:
-            writer.writerow([t.grade_id, t.max_score, f"{t.mean_score:.3f}", f"{t.pass_rate:.3f}"])
-    attention_csv = folder / "attention.csv"
-    with attention_csv.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student_id", "reason"])
-        writer.writerows(attention)
+    per_test_csv = write_csv(
+        folder / "per-test.csv", ["grade_id", "max_score", "mean_score", "pass_rate"],
+        [[t.grade_id, t.max_score, f"{t.mean_score:.3f}", f"{t.pass_rate:.3f}"] for t in tests])
+    attention_csv = write_csv(folder / "attention.csv", ["student_id", "reason"],
+                              [list(a) for a in attention])
 
     histogram = folder / "totals.png"
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -106,8 +100,7 @@ def build_report(root: Path, lab: str) -> Report:
     fig.savefig(histogram, dpi=100)
     plt.close(fig)
 
-    page = folder / "report.html"
-    page.write_text(_html(lab, tests, attention, histogram.name))
+    page = write_atomic(folder / "report.html", _html(lab, tests, attention, histogram.name))
     return Report(tests, totals, max_total, attention,
                   [per_test_csv, attention_csv, histogram, page])
 

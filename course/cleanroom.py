@@ -1,11 +1,19 @@
-"""Tamper-proof re-check: grade the student's function again, outside their kernel.
+"""The trusted judge: every grade cell's verdict and message, decided outside the student's kernel.
 
 Anything in a student's kernel can be patched (numpy, the helpers, assert handling, IPython's
-error display), so an in-kernel pass proves nothing on its own. Here the ``backprop`` cell is
-taken from the submitted notebook, run in a fresh sandboxed process (``helpers.recheck``) on the
-hidden cases, and its outputs come back as plain JSON numbers; the verdicts are computed in this
-process, where no student code runs, with the same judging functions the test cells use. The
-hidden cases are those named by the hidden tests of the instructor's notebook.
+error display), so the kernel's own test results count for nothing but tamper detection. Here
+the submission's graded cell, with the student's own helper cells above it, is run in a fresh
+sandboxed process (``helpers.recheck``) on hidden cases; plain JSON numbers come back, and the
+verdicts are computed in this process, where no student code runs:
+
+* each step on its own: the student's block for that step (``helpers.steps``) is run on the true
+  values of everything upstream and compared with the true value, so one mistake costs that
+  step only and a step that raises or has the wrong shape fails alone; where the step comments
+  are gone, the value the whole function leaves in the step's variable is judged instead;
+* the returned gradients against the true ones, and a short training run.
+
+The judge fails closed: no answer, a timeout, an oversized or malformed answer fails every
+affected cell and says why in :attr:`Judgement.problems`, which the grader turns into a flag.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -28,32 +36,57 @@ import numpy as np
 from course.kernels import SINGLE_THREADED
 from course.notebooks import cells_by_grade_id
 from course.sandbox import DEFAULT_LIMITS, sandbox_command
-from helpers import lab1
+from helpers import lab1, network
+from helpers.steps import split_steps
 
-# What runs before the student's cell: the instructor's provided functions, with the modules
+# What runs before the student's cells: the instructor's provided functions, with the modules
 # they and backprop use. Not the whole imports cell: plotting is never needed here, and
-# loading matplotlib would cost more than the re-check itself.
+# loading matplotlib would cost more than the judging itself.
 TRUSTED_PRELUDE = "import os\n\nimport numpy as np\n"
 TRUSTED_CELLS = ("provided_functions",)
 SOLUTION_CELL = "backprop"
+FUNCTION = "backprop"
 STEP_CALL = re.compile(r'check_step_on_hidden_cases\("(\w+)", backprop, seed=(\d+)\)')
 WHOLE_CALL = re.compile(r"check_backprop_gradients_on_hidden_cases\(backprop, seed=(\d+)\)")
 TRAINING_CALL = re.compile(r"check_training\(backprop\)")
 MAX_RESPONSE_BYTES = 4 * 1024**2
-TIMEOUT_SECONDS = 60.0
+# Seconds from the start: the hidden cases' answer must arrive by the first, training by the
+# second. A correct function of up to 10 ms per call fits both.
+BUDGETS = (30.0, 90.0)
+STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
+    "Import", "ImportFrom", "FunctionDef", "ClassDef", "Assign", "AnnAssign", "AugAssign")
+# Reaching into the grader from a graded function: flagged for review, and no step points.
+ORACLE_PATTERNS = (
+    (re.compile(r"\bhelpers\.(lab1|gradcheck|recheck|network)\b|from\s+helpers(\.\w+)?\s+import"),
+     "it imports the course's checking code"),
+    (re.compile(r"_getframe|\bf_back\b|\binspect\.(currentframe|stack|getouterframes)|"
+                r"\bgc\.get_(objects|referrers)|settrace|setprofile|\bsys\.modules\b"),
+     "it inspects its callers or the interpreter"),
+    (re.compile(r"numerical_(gradient|vjp)|true_gradients|hidden_case"),
+     "it calls the graders' numerical gradients"),
+)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The clean room's verdict on one grade cell."""
+    """The judge's verdict on one grade cell."""
 
     passed: bool
     message: str = ""
 
 
+@dataclass
+class Judgement:
+    """Every judged grade cell's verdict, and what made the judging unsure (for a flag)."""
+
+    verdicts: dict[str, Verdict]
+    problems: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class CheckPlan:
-    """What to re-check: each grade cell's kind ("step", "whole", "training") and arguments."""
+    """What to judge: trusted code, and each grade cell's kind and arguments
+    (``("step", name, seed)``, ``("whole", seed)`` or ``("training",)``)."""
 
     trusted_code: str
     cells: dict[str, tuple]
@@ -80,56 +113,157 @@ def plan_from_source(source_notebook: Path) -> CheckPlan:
     return CheckPlan(trusted, plan)
 
 
-def student_code(submitted_notebook: Path) -> str | None:
-    """The source of the submitted notebook's backprop cell, or None if there is none."""
+@functools.lru_cache(maxsize=8)
+def _cached_plan(source_notebook: Path, version: tuple[int, int, int]) -> CheckPlan:
+    return plan_from_source(source_notebook)
+
+
+def cached_plan(source_notebook: Path) -> CheckPlan:
+    """:func:`plan_from_source`, read once per edit of the notebook (its ctime, which copying
+    tools cannot set back, changes with every edit)."""
+    stat = source_notebook.stat()
+    return _cached_plan(source_notebook, (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size))
+
+
+# ---- what of the submission is run ------------------------------------------------------------
+
+
+def _definitions_only(source: str) -> str | None:
+    """The top-level definitions of a student's cell (imports, functions, classes,
+    assignments), without calls, loops or plots; None when it does not parse."""
+    import ast
+
     try:
-        cells = cells_by_grade_id(nbformat.read(submitted_notebook, as_version=4))
-    except Exception:  # unreadable notebooks are reported elsewhere
+        tree = ast.parse(source)
+    except SyntaxError:
         return None
-    cell = cells.get(SOLUTION_CELL)
-    return cell.source if cell is not None and cell.cell_type == "code" else None
+    kept = [node for node in tree.body if type(node).__name__ in STUDENT_STATEMENTS]
+    return "\n".join(ast.get_source_segment(source, node) or "" for node in kept)
 
 
-def run_in_clean_room(plan: CheckPlan, code: str) -> dict | str:
-    """Run ``helpers.recheck`` on the student's code; its parsed answer, or why there is none."""
-    request = json.dumps({"trusted": plan.trusted_code, "student": code, "seeds": plan.seeds})
+def student_setup(source_nb: nbformat.NotebookNode,
+                  submitted: nbformat.NotebookNode) -> tuple[list[list[str]], str | None]:
+    """The student's own code cells up to the graded one, as ``[label, code]`` pairs, and the
+    graded cell's source (None when there is none). A cell counts as the student's own when it
+    is a solution cell or a code cell the instructor's notebook does not have; of those above
+    the graded cell only definitions are kept."""
+    given = {cell.source.strip() for cell in source_nb.cells if cell.cell_type == "code"}
+    setup, graded = [], None
+    for number, cell in enumerate(submitted.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == SOLUTION_CELL:
+            graded = cell.source
+            setup.append([f"<your {SOLUTION_CELL} cell>", cell.source])
+            break
+        if meta.get("grade") or meta.get("locked"):
+            continue
+        if meta.get("solution") or cell.source.strip() not in given:
+            code = _definitions_only(cell.source)
+            if code:
+                setup.append([f"<your cell {number}>", code])
+    return setup, graded
+
+
+def oracle_use(code: str) -> list[str]:
+    """Why the graded cell's code looks like it reaches into the grader, if it does."""
+    return [why for pattern, why in ORACLE_PATTERNS if pattern.search(code)]
+
+
+# ---- the hidden cases and their truth ---------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def hidden_case_data(seed: int) -> tuple[tuple[dict, dict], ...]:
+    """Each hidden case of a test seed as ``(arguments, truth)``: the inputs by parameter name,
+    and the true forward values and step values by name (float64 arrays)."""
+    cases = []
+    for x, t, W1, b1, W2, b2 in lab1.hidden_cases(seed):
+        forward = network.forward(x, W1, b1, W2, b2)
+        truth = {**forward, **lab1.true_gradients(x, t, W1, b1, W2, b2, forward)}
+        cases.append(({"x": x, "t": t, "W1": W1, "b1": b1, "W2": W2, "b2": b2}, truth))
+    return tuple(cases)
+
+
+def build_request(plan: CheckPlan, setup: list[list[str]], graded: str) -> dict:
+    """The runner's request: setup code, the step plan, every case of every seed, training."""
+    steps = lab1.STEP_NAMES
+    step_plan = split_steps(graded, FUNCTION, steps)
+    cases = []
+    for seed in plan.seeds:
+        for arguments, truth in hidden_case_data(seed):
+            cases.append({"args": {k: v.tolist() for k, v in arguments.items()},
+                          "truth": {k: v.tolist() for k, v in truth.items()}})
+    X, T, params = lab1.training_problem()
+    training = {"X": X.tolist(), "T": T.tolist(), "epochs": lab1.TRAINING_EPOCHS, "rate": 1.0,
+                "params": {k: v.tolist() for k, v in params.items()}}
+    return {
+        "setup": [["<provided functions>", plan.trusted_code], *setup],
+        "graded_label": f"<your {SOLUTION_CELL} cell>",
+        "function": FUNCTION,
+        "instrumented": step_plan.instrumented if step_plan else None,
+        "step_functions": step_plan.step_functions if step_plan else None,
+        "steps": list(steps) if step_plan else [],
+        "cases": cases,
+        "training": training if any(k == "training" for k, *_ in plan.cells.values()) else None,
+    }
+
+
+# ---- running it ---------------------------------------------------------------------------------
+
+
+def run_in_clean_room(request: dict) -> tuple[list[dict], str | None]:
+    """Run ``helpers.recheck`` on ``request``; the answer lines that arrived, and why the
+    rest did not (None when all did)."""
     cgroup = DEFAULT_LIMITS.cgroup()
     argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
                                        env={**os.environ, **SINGLE_THREADED}))
     try:
-        output, problem, status = run_bounded(argv, request.encode(), MAX_RESPONSE_BYTES,
-                                              TIMEOUT_SECONDS)
+        output, problem, status = run_bounded(argv, json.dumps(request).encode(),
+                                              MAX_RESPONSE_BYTES, BUDGETS)
     finally:
         cgroup.close()
-    if problem:
-        return problem
-    try:
-        answer = json.loads(output)
-    except ValueError:
-        return f"the re-check gave no readable answer (exit status {status})"
-    return answer if isinstance(answer, dict) else "the re-check's answer was malformed"
+    answers = []
+    for line in output.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            return answers, f"the re-check's answer was unreadable (exit status {status})"
+        if not isinstance(answer, dict):
+            return answers, "the re-check's answer was malformed"
+        answers.append(answer)
+    cases = next((a for a in answers if a.get("phase") == "cases"), None)
+    training_due = bool(request.get("training")) and not (cases or {}).get("definition_error")
+    if problem is None and (cases is None or (training_due and len(answers) < 2)):
+        problem = f"the re-check ended early (exit status {status})"
+    return answers, problem
 
 
 def run_bounded(argv: list[str], request: bytes, max_bytes: int,
-                timeout: float) -> tuple[bytes, str | None, int | None]:
+                budgets: tuple[float, ...]) -> tuple[bytes, str | None, int | None]:
     """Run ``argv`` with ``request`` on stdin; read at most ``max_bytes`` of its stdout.
 
-    Returns ``(output, problem, exit status)``; ``problem`` says why the output is unusable
-    (too large, too slow), in which case the process has been killed. Memory stays bounded by
-    ``max_bytes`` whatever the process writes.
+    The i-th line of output must arrive within ``budgets[i]`` seconds of the start (the last
+    budget bounds the whole run). Returns ``(output, problem, exit status)``; ``problem`` says
+    why the process was killed (too large, too slow). Memory stays bounded by ``max_bytes``
+    whatever the process writes.
     """
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
     writer = threading.Thread(target=_feed, args=(process.stdin, request), daemon=True)
     writer.start()
-    deadline = time.monotonic() + timeout
-    chunks, size, problem = [], 0, None
+    start = time.monotonic()
+    chunks, size, lines, problem = [], 0, 0, None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         while True:
-            left = deadline - time.monotonic()
+            budget = budgets[min(lines, len(budgets) - 1)]
+            left = start + budget - time.monotonic()
             if left <= 0:
-                problem = f"the re-check ran past {timeout:.0f} s"
+                problem = f"the re-check ran past its {budget:.0f} s budget"
                 break
             if not selector.select(timeout=left):
                 continue
@@ -141,17 +275,22 @@ def run_bounded(argv: list[str], request: bytes, max_bytes: int,
                 problem = f"the re-check's answer was larger than {max_bytes // 1024**2} MB"
                 break
             chunks.append(chunk)
+            lines += chunk.count(b"\n")
     if problem:
         process.kill()
     process.stdout.close()
     try:
-        status = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        status = process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         process.kill()
         status = process.wait()
-        problem = problem or f"the re-check ran past {timeout:.0f} s"
     writer.join()
-    return b"".join(chunks), problem, status
+    output = b"".join(chunks)
+    if problem and b"\n" in output:  # keep the complete lines that did arrive
+        output = output[: output.rindex(b"\n") + 1]
+    elif problem:
+        output = b""
+    return output, problem, status
 
 
 def _feed(pipe, data: bytes) -> None:
@@ -162,93 +301,103 @@ def _feed(pipe, data: bytes) -> None:
         pass
 
 
-class ReportedError(Exception):
-    """An exception raised in the clean room, known here only by its description."""
+# ---- judging the numbers -------------------------------------------------------------------------
+
+HIDDEN = "on every hidden case"
 
 
-def _array(value):
-    return None if value is None else np.array(value, dtype=np.float64)
+def _verdict(result: tuple[bool, str]) -> Verdict:
+    passed, message = result
+    return Verdict(passed, message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"))
 
 
-def _run(described: dict) -> lab1.BackpropRun:
-    variables = {name: _array(v) for name, v in (described.get("variables") or {}).items()}
-    error = described.get("error")
-    returned = described.get("returned")
-    result = [_array(v) for v in returned] if isinstance(returned, list) else None
-    return lab1.BackpropRun(variables, result=result,
-                            error=ReportedError(error) if error else None)
-
-
-def _judge_cases(judge, runs: list[dict], seed: int) -> Verdict:
-    for described, case in zip(runs, lab1.hidden_cases(seed), strict=True):
-        try:
-            passed = judge(_run(described), case)
-        except AssertionError as failure:
-            return Verdict(False, str(failure))
-        if not passed:
-            return Verdict(False, "a hidden case failed")
-    return Verdict(True)
-
-
-def judge_answer(plan: CheckPlan, answer: dict | str) -> dict[str, Verdict]:
-    """Each grade cell's verdict from the clean room's numbers (all fail without numbers)."""
-    if isinstance(answer, str):
-        return {grade_id: Verdict(False, answer) for grade_id in plan.cells}
-    cases = answer.get("cases") or {}
-    verdicts = {}
-    for grade_id, (kind, *args) in plan.cells.items():
-        try:
-            verdicts[grade_id] = _judge(kind, args, cases, answer)
-        except (ValueError, TypeError, KeyError) as error:  # malformed numbers
-            verdicts[grade_id] = Verdict(False, f"unusable re-check answer ({error})")
-    return verdicts
-
-
-def _judge(kind: str, args: list, cases: dict, answer: dict) -> Verdict:
-    if answer.get("definition_error") and not cases:
-        return Verdict(False, f"the backprop cell failed: {answer['definition_error']}")
-    if kind == "step":
-        name, seed = args
-
-        def judge_step(run, case):
-            verdict = lab1.judge_step_run(name, run, *case)
-            if not verdict.passed:
-                raise AssertionError(verdict.message)
-            return True
-
-        return _judge_cases(judge_step, cases[str(seed)], seed)
-    if kind == "whole":
-        (seed,) = args
-
-        def judge_whole(run, case):
-            verdicts = lab1.judge_returned_gradients(run, *case)
-            return all(v.passed for v in verdicts.values())
-
-        return _judge_cases(judge_whole, cases[str(seed)], seed)
-    training = answer.get("training") or {}
-    if "params" not in training:
-        return Verdict(False, f"training failed: {training.get('error', 'no result')}")
+def _training_verdict(training: dict | None) -> Verdict:
+    if not training or "params" not in training:
+        error = (training or {}).get("error", "no result")
+        return Verdict(False, f"Training with your backprop failed: it raised {error}")
     X, T, before = lab1.training_problem()
-    after = {name: np.array(training["params"][name], dtype=np.float64) for name in before}
     try:
+        after = {name: np.array(training["params"][name], dtype=np.float64) for name in before}
         lab1.judge_training(lab1.training_result(X, T, before, after))
     except AssertionError as failure:
         return Verdict(False, str(failure))
-    return Verdict(True)
+    except (KeyError, TypeError, ValueError):
+        return Verdict(False, "Training with your backprop gave no usable parameters")
+    return Verdict(True, "Training with your backprop lowered the loss and raised the accuracy.")
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_plan(source_notebook: Path, version: tuple[int, int, int]) -> CheckPlan:
-    return plan_from_source(source_notebook)
+def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
+                  problem: str | None) -> Judgement:
+    """Each planned grade cell's verdict from the runner's answer lines."""
+    cases_answer = next((a for a in answers if a.get("phase") == "cases"), None)
+    training_answer = next((a for a in answers if a.get("phase") == "training"), None)
+    problems = [problem] if problem else []
+    verdicts: dict[str, Verdict] = {}
+    if cases_answer is None:
+        why = problem or "the re-check gave no answer"
+        return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
+                         problems or [why])
+    definition_error = cases_answer.get("definition_error")
+    cases = cases_answer.get("cases") or []
+    truths = [{k: np.array(v, dtype=np.float64) for k, v in case["truth"].items()}
+              for case in request["cases"]]
+    if definition_error or len(cases) != len(truths):
+        why = definition_error or "the re-check returned the wrong number of cases"
+        message = f"Your {SOLUTION_CELL} cell could not be run: {why}"
+        return Judgement({g: Verdict(False, message) for g in plan.cells}, problems)
+    by_seed = _cases_by_seed(plan, cases, truths)
+    isolated = bool(request.get("steps"))
+    returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN)[0] for c, t in by_seed.values())
+    step_verdicts = {}
+    for grade_id, (kind, *args) in plan.cells.items():
+        if kind == "step":
+            name, seed = args
+            c, t = by_seed[seed]
+            step_verdicts[name] = verdicts[grade_id] = _verdict(
+                lab1.step_verdict(name, c, t, isolated, returns_right, HIDDEN))
+    failing = [name for name in lab1.STEP_NAMES
+               if name in step_verdicts and not step_verdicts[name].passed]
+    for grade_id, (kind, *args) in plan.cells.items():
+        if kind == "whole":
+            c, t = by_seed[args[0]]
+            verdicts[grade_id] = _verdict(lab1.returns_verdict(c, t, failing, HIDDEN))
+        elif kind == "training":
+            if training_answer is None:
+                why = problem or "the re-check ended before training"
+                verdicts[grade_id] = Verdict(False, f"Not graded: {why}.")
+            else:
+                verdicts[grade_id] = _training_verdict(training_answer.get("training"))
+    return Judgement(verdicts, problems)
 
 
-def recheck(source_notebook: Path, submitted_notebook: Path) -> dict[str, Verdict]:
-    """Clean-room verdict on every re-checkable grade cell of one submission."""
-    # One reading of the instructor's notebook serves a whole batch; any edit changes its
-    # ctime (which, unlike the mtime, copying tools cannot set back), so it is read again.
-    stat = source_notebook.stat()
-    plan = _cached_plan(source_notebook, (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size))
-    code = student_code(submitted_notebook)
-    if code is None:
-        return {g: Verdict(False, "the submission has no backprop cell") for g in plan.cells}
-    return judge_answer(plan, run_in_clean_room(plan, code))
+def _cases_by_seed(plan: CheckPlan, cases: list[dict], truths: list[dict]) -> dict:
+    grouped, position = {}, 0
+    for seed in plan.seeds:
+        count = len(hidden_case_data(seed))
+        grouped[seed] = (cases[position:position + count], truths[position:position + count])
+        position += count
+    return grouped
+
+
+def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
+                     oracle_costs_points: bool = True) -> Judgement:
+    """The judge's verdict on every planned grade cell of one submitted notebook."""
+    plan = cached_plan(source_notebook)
+    source_nb = nbformat.read(source_notebook, as_version=4)
+    setup, graded = student_setup(source_nb, submitted)
+    if graded is None:
+        message = f"Not graded: the submission has no {SOLUTION_CELL} cell."
+        return Judgement({g: Verdict(False, message) for g in plan.cells}, [message])
+    request = build_request(plan, setup, graded)
+    answers, problem = run_in_clean_room(request)
+    judgement = judge_answers(plan, request, answers, problem)
+    oracle = oracle_use(graded)
+    if oracle:
+        reason = f"{SOLUTION_CELL} may not be the student's own work: " + "; ".join(oracle)
+        judgement.problems.append(reason)
+        if oracle_costs_points:
+            for grade_id, (kind, *_) in plan.cells.items():
+                if kind == "step":
+                    judgement.verdicts[grade_id] = Verdict(
+                        False, f"Not credited: {reason}. The instructor will review it.")
+    return judgement

@@ -32,14 +32,17 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.apps import NbGraderAPI
+from nbgrader.preprocessors import SaveAutoGrades
 from tqdm import tqdm
 
 from course import cgroups
-from course.cleanroom import SOLUTION_CELL, recheck
+from course.cleanroom import SOLUTION_CELL
 from course.export import write_per_test_csv
 from course.files import write_atomic
+from course.judge_cells import METADATA_KEY as JUDGE_METADATA
+from course.judge_cells import JudgeGradeCells
 from course.kernels import GradingKernelManager
-from course.nbgrader_setup import make_api
+from course.nbgrader_setup import load_config, make_api
 from course.sandbox import (
     FONT_CACHE_VARIABLE,
     SandboxedKernelManager,
@@ -64,6 +67,7 @@ class Outcome:
     reason: str = ""
     seconds: float = 0.0
     started_at: float = 0.0  # wall clock, seconds since the epoch
+    digest: str = ""  # of the submission this outcome is about (see submission_digest)
     worker_peak_mb: float = 0.0  # the grading process's peak memory once this student was done
 
     @property
@@ -173,56 +177,54 @@ def submission_problem(root: Path, lab: str, student: str) -> str | None:
 
 
 def grading_api(root: Path, sandbox: bool) -> NbGraderAPI:
-    """nbgrader's API for grading; with ``sandbox``, every kernel it starts is sandboxed.
+    """nbgrader's API for grading; with ``sandbox``, every kernel it starts is sandboxed and the
+    trusted judge (``course.judge_cells``) decides every judged grade cell.
 
     Its kernels draw no figures (see helpers/grading_backend.py), and each is killed as soon
     as its last cell has run: every output has arrived by then, and a graceful shutdown would
     only spend half a second per student and hand the student's exit handlers a last turn.
     """
     manager = SandboxedKernelManager if sandbox else GradingKernelManager
-    return make_api(root, Execute={"kernel_manager_class": manager,
-                                   "shutdown_kernel": "immediate"})
+    overrides = {"Execute": {"kernel_manager_class": manager, "shutdown_kernel": "immediate"}}
+    if sandbox:
+        steps = list(load_config(root).Autograde.autograde_preprocessors)
+        steps.insert(steps.index(SaveAutoGrades), JudgeGradeCells)
+        overrides["Autograde"] = {"autograde_preprocessors": steps}
+        overrides["JudgeGradeCells"] = {"enabled": True}
+    return make_api(root, **overrides)
 
 
-def apply_recheck(api: NbGraderAPI, root: Path, lab: str, student: str) -> list[str]:
-    """Re-check the student's backprop in the clean room; where its verdict and the kernel's
-    grade disagree, the clean room's counts: it goes into the gradebook as the manual score,
-    with a comment, and the notebook is flagged. Returns the grade cells overridden."""
-    overridden = []
-    for source in sorted((root / "source" / lab).glob("*.ipynb")):
-        submitted = root / "submitted" / student / lab / source.name
-        verdicts = recheck(source, submitted)
-        with api.gradebook as gradebook:
-            for grade_id, verdict in verdicts.items():
-                try:
-                    grade = gradebook.find_grade(grade_id, source.stem, lab, student)
-                except MissingEntry:  # a cell nbgrader could not grade: it flags that itself
-                    continue
-                kernel_passed = (grade.auto_score or 0.0) >= grade.max_score
-                if kernel_passed != verdict.passed:
-                    grade.manual_score = grade.max_score if verdict.passed else 0.0
-                    overridden.append(_describe_override(grade_id, kernel_passed, verdict))
-            if overridden:
+def judge_findings(root: Path, lab: str, student: str) -> list[str]:
+    """What the judge recorded in the student's graded notebooks as needing a look: its own
+    problems, and test cells whose kernel outcome it contradicted."""
+    findings = []
+    for notebook in sorted((root / "autograded" / student / lab).glob("*.ipynb")):
+        judged = nbformat.read(notebook, as_version=4).metadata.get(JUDGE_METADATA, {})
+        findings += judged.get("problems", [])
+        if judged.get("disagreements"):
+            findings.append("the notebook's own tests disagree with the judge: "
+                            + "; ".join(judged["disagreements"]))
+    return findings
+
+
+def record_flag(api: NbGraderAPI, root: Path, lab: str, student: str,
+                findings: list[str]) -> None:
+    """Flag (or unflag) each of the student's notebooks in the gradebook, with the findings
+    as a comment on the graded cell, so the formgrader shows them. No score is touched."""
+    with api.gradebook as gradebook:
+        for source in sorted((root / "source" / lab).glob("*.ipynb")):
+            try:
                 notebook = gradebook.find_submission_notebook(source.stem, lab, student)
-                notebook.flagged = True
-                try:
-                    comment = gradebook.find_comment(SOLUTION_CELL, source.stem, lab, student)
-                    comment.manual_comment = (
-                        "Re-checked outside the notebook, the tests gave other results for: "
-                        + "; ".join(overridden) + ". The re-check's scores count.")
-                except MissingEntry:
-                    pass  # no solution cell to comment on; the flag and the report remain
-            gradebook.db.commit()
-    return overridden
-
-
-def _describe_override(grade_id: str, kernel_passed: bool, verdict) -> str:
-    def word(passed: bool) -> str:
-        return "passed" if passed else "failed"
-
-    why = f": {verdict.message[:160]}" if verdict.message else ""
-    return (f"{grade_id} ({word(kernel_passed)} in the notebook, "
-            f"{word(verdict.passed)} in the clean room{why})")
+            except MissingEntry:
+                continue
+            notebook.flagged = bool(findings)
+            try:
+                comment = gradebook.find_comment(SOLUTION_CELL, source.stem, lab, student)
+                comment.manual_comment = ("Flagged by the grader: " + "; ".join(findings)
+                                          if findings else None)
+            except MissingEntry:
+                pass  # no graded cell to comment on; the flag and the report remain
+        gradebook.db.commit()
 
 
 def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = None,
@@ -244,7 +246,8 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
     if not result["success"]:
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
         return Outcome(student, "failed", _summarise(errors), time.monotonic() - start, started_at)
-    overridden = apply_recheck(api, root, lab, student) if sandbox else []
+    findings = judge_findings(root, lab, student) if sandbox else []
+    record_flag(api, root, lab, student, findings)
     feedback = generate_feedback_pages(api, lab, student)
     status, reason = "graded", ""
     if not feedback["success"]:
@@ -252,14 +255,13 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
     else:
         with api.gradebook as gradebook:
             submission = gradebook.find_submission(lab, student)
-            if overridden:
-                status = "flagged"
-                reason = "clean-room re-check overrode " + "; ".join(overridden)
+            if findings:
+                status, reason = "flagged", "; ".join(findings)
             elif submission.needs_manual_grade:
                 status = "flagged"
                 reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
-    return Outcome(student, status, reason, time.monotonic() - start, started_at)
+    return Outcome(student, status, reason, time.monotonic() - start, started_at, digest=digest)
 
 
 def generate_feedback_pages(api: NbGraderAPI, lab: str, student: str) -> dict:
@@ -445,13 +447,21 @@ def _supervise(root: Path, lab: str, students: list[str], workers: int, student_
                 finish(Outcome(worker.student, "timeout",
                                f"grading took longer than {student_timeout:.0f} s "
                                "(a loop that never ends?); stopped",
-                               now - worker.started_at, worker.started_wall))
+                               now - worker.started_at, worker.started_wall,
+                               digest=submission_digest(root, lab, worker.student)))
             else:
                 continue
             worker.student = None
             retire(worker)
     bar.close()
     return outcomes
+
+
+def _timed_out(outcome: Outcome | None, root: Path, lab: str, student: str) -> bool:
+    """True when this very submission already ran out of time: it is graded again only when
+    resubmitted, or with --force, not at every run."""
+    return (outcome is not None and outcome.status == "timeout"
+            and outcome.digest == submission_digest(root, lab, student))
 
 
 def load_outcomes(root: Path, lab: str) -> dict[str, Outcome]:
@@ -489,8 +499,8 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     refused = {s: problem for s in students if (problem := admission_problem(root, s))}
     for student, problem in refused.items():
         outcomes[student] = Outcome(student, "failed", problem)
-    todo = [s for s in students
-            if s not in refused and (force or not is_graded(root, lab, s))]
+    todo = [s for s in students if s not in refused and (
+        force or not (is_graded(root, lab, s) or _timed_out(outcomes.get(s), root, lab, s)))]
     if todo:
         for outcome in run_workers(root, lab, todo, min(workers, len(todo)), student_timeout,
                                    progress, sandbox):

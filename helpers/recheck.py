@@ -1,11 +1,17 @@
-"""The clean-room side of the tamper-proof re-check: ``python -m helpers.recheck``.
+"""The clean room's runner: ``python -m helpers.recheck``, inside a fresh sandboxed process.
 
-Runs inside a fresh sandboxed process. Reads a JSON request on stdin: the trusted provided code
-(from the instructor's notebook), the student's solution cell, and the hidden test seeds. Runs
-the student's ``backprop`` on the hidden cases and the training problem, and writes back plain
-numbers (JSON lists of floats) and error descriptions: no verdict is decided here, and nothing
-is unpickled anywhere. The grading process judges the numbers with the same functions the test
-cells use, where no student code runs.
+It knows nothing about the lab or the tests. It reads one JSON request on stdin: code to set
+up (the instructor's provided functions, then the student's own cells), the name of the graded
+function, optionally an instrumented copy of it and one function per step (see
+``helpers.steps``), and the inputs of each hidden case with the values to feed each step. It
+runs them and writes back plain numbers and error descriptions, one JSON line per phase, the
+hidden cases first and training after, so a slow training run never costs the case results:
+
+    {"phase": "cases", "setup_errors": {...}, "definition_error": ..., "cases": [...]}
+    {"phase": "training", "training": {"params": {...}} or {"error": ...}}
+
+No verdict is decided here and nothing is unpickled anywhere: the grading process judges the
+numbers, where no student code runs.
 """
 
 from __future__ import annotations
@@ -13,42 +19,129 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 
-from helpers.lab1 import (
-    FORWARD_NAMES,
-    STEPS,
-    _describe_error,
-    hidden_cases,
-    run_backprop,
-    train_parameters,
-    training_problem,
-)
-
-REPORTED_NAMES = (*FORWARD_NAMES, *(step.name for step in STEPS))
+RECORD = "__course_record__"
+FINAL_STATE = 999  # the index under which a function's locals are kept as it returns
 
 
 def as_numbers(value):
     """``value`` as nested lists of floats, or None when it is not an array of numbers."""
     try:
-        return np.array(value, dtype=np.float64).tolist()
-    except Exception:  # whatever a student returned
+        with np.errstate(all="ignore"):
+            array = np.array(value, dtype=np.float64)
+    except Exception:  # whatever a student left in a variable
+        return None
+    return array.tolist() if array.size <= 100_000 else None
+
+
+def describe_error(error: BaseException) -> str:
+    """``NameError: name 'x' is not defined``, or just the type when there is no message."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _copies(variables: dict) -> dict:
+    """Float64 copies of the array-like values among ``variables``, by name."""
+    kept = {}
+    for name, value in variables.items():
+        if name.startswith("__") or callable(value):
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                kept[name] = np.array(value, dtype=np.float64, copy=True)
+        except Exception:  # not numbers: never needed by a step
+            continue
+    return kept
+
+
+def _arrays(values: dict) -> dict:
+    return {name: np.array(value, dtype=np.float64) for name, value in values.items()}
+
+
+@contextmanager
+def _locals_on_return(code, states: dict):
+    """Keep copies of the locals of the outermost call of ``code`` as it returns or raises
+    (under FINAL_STATE in ``states``): what a function without step comments computed."""
+    entered = []
+
+    def on_line(frame, event, arg):
+        if event == "return" and frame is entered[0]:
+            states[FINAL_STATE] = _copies(frame.f_locals)
+        return on_line
+
+    def on_call(frame, event, arg):
+        if event == "call" and frame.f_code is code and not entered:
+            entered.append(frame)
+            return on_line
         return None
 
-
-def describe_run(run) -> dict:
-    """One backprop run as plain data: its variables, what it returned, what it raised."""
+    previous = sys.gettrace()
+    sys.settrace(on_call)
     try:
-        returned = [as_numbers(v) for v in run.result] if run.error is None else None
-    except TypeError:
-        returned = None
-    return {
-        "variables": {name: as_numbers(run.variables[name])
-                      for name in REPORTED_NAMES if name in run.variables},
-        "returned": returned,
-        "error": _describe_error(run.error) if run.error is not None else None,
-    }
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+def run_case(namespace: dict, request: dict, case: dict) -> dict:
+    """One hidden case: the (instrumented) function once, then each step on the true values.
+
+    ``case``: ``{"args": {name: array}, "truth": {name: array}}``. Returns plain data:
+    ``{"full": {"returned", "error", "states"}, "steps": {name: {"value", "defined",
+    "error"}}}``; exceptions from student code are recorded, never raised.
+    """
+    arguments = _arrays(case["args"])
+    states: dict[int, dict] = {}
+    namespace[RECORD] = lambda index, variables: states.__setitem__(index, _copies(variables))
+    full: dict = {"error": None, "returned": None}
+    function = namespace[request["function"]]
+    try:
+        with np.errstate(all="ignore"), _locals_on_return(function.__code__, states):
+            returned = function(**_arrays(arguments))
+        full["returned"] = [as_numbers(v) for v in returned]
+    except BaseException as error:  # student code: any failure is data
+        full["error"] = describe_error(error)
+    full["states"] = {str(i): {n: as_numbers(v) for n, v in state.items()}
+                      for i, state in states.items()}
+    steps = {}
+    truth = case.get("truth") or {}
+    for index, name in enumerate(request.get("steps") or [], start=1):
+        step_function = namespace.get(f"__course_step_{index}__")
+        if step_function is None:
+            continue
+        given = {**states.get(index - 1, {}), **arguments, **truth}
+        parameters = step_function.__code__.co_varnames[:step_function.__code__.co_argcount]
+        given = {k: np.array(v, dtype=np.float64, copy=True) for k, v in given.items()
+                 if k in parameters}
+        try:
+            with np.errstate(all="ignore"):
+                produced = step_function(**given)
+            steps[name] = {"value": as_numbers(produced.get(name)) if name in produced else None,
+                           "defined": name in produced, "error": None}
+        except BaseException as error:
+            steps[name] = {"value": None, "defined": False, "error": describe_error(error)}
+    return {"full": full, "steps": steps}
+
+
+def train(function, problem: dict) -> dict:
+    """Full-batch gradient descent with the lab's loop, on the problem given."""
+    X, T = np.array(problem["X"]), np.array(problem["T"])
+    params = _arrays(problem["params"])
+    names = list(params)
+    with np.errstate(all="ignore"):
+        for _ in range(problem["epochs"]):
+            totals = {name: np.zeros_like(p) for name, p in params.items()}
+            for x, t in zip(X, T, strict=True):
+                gradients = list(function(x.copy(), t.copy(), *(p.copy() for p in params.values())))
+                if len(gradients) != len(names):
+                    raise ValueError(f"returned {len(gradients)} values, not {len(names)}")
+                for name, gradient in zip(names, gradients, strict=True):
+                    totals[name] += np.asarray(gradient, dtype=np.float64)
+            for name in names:
+                params[name] = params[name] - problem["rate"] * totals[name] / len(X)
+    return {name: as_numbers(p) for name, p in params.items()}
 
 
 def main() -> None:
@@ -57,27 +150,33 @@ def main() -> None:
     sys.stdout = sys.stderr
     request = json.load(sys.stdin)
     namespace: dict = {"__name__": "__main__"}
-    response: dict = {"cases": {}, "training": None, "definition_error": None}
-    try:
-        exec(compile(request["trusted"], "<provided functions>", "exec"), namespace)
-        exec(compile(request["student"], "<your backprop cell>", "exec"), namespace)
-    except BaseException as error:  # SystemExit too: the cell must still be judged
-        response["definition_error"] = _describe_error(error)
-    backprop = namespace.get("backprop")
-    if callable(backprop) and hasattr(backprop, "__code__"):
-        for seed in request["seeds"]:
-            response["cases"][str(seed)] = [describe_run(run_backprop(backprop, *case))
-                                            for case in hidden_cases(seed)]
-        X, T, params = training_problem()
+    answer: dict = {"phase": "cases", "setup_errors": {}, "definition_error": None, "cases": []}
+    for label, code in request["setup"]:
         try:
-            trained = train_parameters(backprop, X, T, params)
-            response["training"] = {"params": {k: as_numbers(v) for k, v in trained.items()}}
-        except BaseException as error:
-            response["training"] = {"error": _describe_error(error)}
-    elif response["definition_error"] is None:
-        response["definition_error"] = "the cell does not define a function called backprop"
-    channel.write(json.dumps(response))
+            exec(compile(code, label, "exec"), namespace)
+        except BaseException as error:  # SystemExit too: the rest must still be judged
+            answer["setup_errors"][label] = describe_error(error)
+    function = namespace.get(request["function"])
+    if not (callable(function) and hasattr(function, "__code__")):
+        answer["definition_error"] = (answer["setup_errors"].get(request["graded_label"])
+                                      or f"the cell does not define {request['function']}")
+    else:
+        for label, code in (("<instrumented>", request.get("instrumented")),
+                            ("<steps>", request.get("step_functions"))):
+            if code:
+                exec(compile(code, label, "exec"), namespace)
+        answer["cases"] = [run_case(namespace, request, case) for case in request["cases"]]
+        if request.get("instrumented"):
+            namespace[request["function"]] = function  # training uses the student's own
+    channel.write(json.dumps(answer) + "\n")
     channel.flush()
+    if answer["definition_error"] is None and request.get("training"):
+        try:
+            result = {"params": train(function, request["training"])}
+        except BaseException as error:
+            result = {"error": describe_error(error)}
+        channel.write(json.dumps({"phase": "training", "training": result}) + "\n")
+        channel.flush()
 
 
 if __name__ == "__main__":

@@ -149,6 +149,7 @@ def graded_course(tmp_path_factory):
         graded = run_course("grade", LAB, "--workers", "2", "--student-timeout",
                             STUDENT_TIMEOUT, "--quiet", cwd=course)
         scores_first = grade_ids_by_student(course)
+        outcomes_first = recorded_outcomes(course)
         regraded = run_course("grade", LAB, "--workers", "2", "--student-timeout",
                               STUDENT_TIMEOUT, "--quiet", cwd=course)
     finally:
@@ -156,6 +157,7 @@ def graded_course(tmp_path_factory):
     after = course_files(folder), course_definition(course / "gradebook.db")
     return SimpleNamespace(root=course, result=graded, regraded=regraded, before=before,
                            after=after, scores_first=scores_first,
+                           outcomes_first=outcomes_first,
                            probe_connections=probe.connections)
 
 

@@ -76,6 +76,14 @@ def test_a_rerun_changes_no_ones_grade(graded_course):
     assert graded_course.scores_first["correct"]["test_dloss_dy"] == (2.0, 2.0)
 
 
+def test_a_rerun_does_not_wait_again_for_a_submission_that_timed_out(graded_course):
+    """A timeout is recorded against the submission's digest: the same notebook is not
+    run again (only a resubmission, or --force, would be)."""
+    first = graded_course.outcomes_first["loops_forever"]
+    assert first["status"] == "timeout" and first["digest"]
+    assert recorded_outcomes(graded_course.root)["loops_forever"] == first
+
+
 @pytest.mark.parametrize(("student", "says"), [
     ("h_submitted_symlink", "symbolic link"),
     ("h_submitted_hardlink", "hard link"),

@@ -1,0 +1,63 @@
+"""nbgrader preprocessor: the judge's verdicts become the grade cells' outputs.
+
+Runs in autograde after the notebook has executed and before ``SaveAutoGrades``: every grade
+cell the judge planned (``course.cleanroom``) gets the judge's outcome as its only output (an
+error carrying the judge's message when it failed, a line saying so when it passed), so
+nbgrader records exactly the judge's scores and the feedback shows only its messages. What the
+kernel's own test cells said is compared first: a disagreement, or anything that made the judge
+unsure, is kept in the notebook's metadata (``course_judge``) for the grader to flag.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbformat.v4 import new_output
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import is_grade
+from traitlets import Bool
+
+from course.cleanroom import judge_submission
+
+METADATA_KEY = "course_judge"
+
+
+def _kernel_passed(cell) -> bool:
+    return not any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+
+
+class JudgeGradeCells(NbGraderPreprocessor):
+    """Replace each judged grade cell's outputs with the trusted judge's verdict."""
+
+    oracle_costs_points = Bool(
+        True, help="Steps of a graded function that reaches into the grader earn nothing "
+                   "(False: keep the points and only flag it for review)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        ids = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"]))
+        judgement = judge_submission(source / f"{ids['notebook']}.ipynb", nb,
+                                     self.oracle_costs_points)
+        disagreements = []
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.cell_type != "code" or not is_grade(cell) or grade_id not in (
+                    judgement.verdicts):
+                continue
+            verdict = judgement.verdicts[grade_id]
+            if _kernel_passed(cell) != verdict.passed:
+                disagreements.append(
+                    f"{grade_id} ({'passed' if _kernel_passed(cell) else 'failed'} in the "
+                    f"notebook, {'passed' if verdict.passed else 'failed'} when judged)")
+            if verdict.passed:
+                cell.outputs = [new_output("stream", name="stdout",
+                                           text=f"Passed. {verdict.message}\n")]
+            else:
+                cell.outputs = [new_output("error", ename="AssertionError",
+                                           evalue=verdict.message,
+                                           traceback=[f"AssertionError: {verdict.message}"])]
+        nb.metadata[METADATA_KEY] = {"problems": judgement.problems,
+                                     "disagreements": disagreements}
+        return nb, resources

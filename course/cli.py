@@ -20,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from course.canary import CanaryFailed
 from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort
 from course.nbgrader_setup import CONFIG_FILE, find_course_root
 from course.release import ReleaseError, generate_release, release_differences
@@ -185,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         root = find_course_root()
         return args.run(root, args)
-    except (ReleaseError, SandboxUnavailable, FileNotFoundError, ValueError) as error:
+    except (ReleaseError, SandboxUnavailable, CanaryFailed, FileNotFoundError,
+            ValueError) as error:
         print(f"course: {error}", file=sys.stderr)
         return 2

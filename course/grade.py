@@ -482,9 +482,11 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
                  progress: bool = True, sandbox: bool = True) -> dict[str, Outcome]:
     """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
 
-    With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and is
-    re-checked in a clean room; raises SandboxUnavailable, saying how to install bubblewrap,
-    when sandboxes cannot be created here. Without it (a trusted run), neither.
+    With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and every
+    judged grade cell is decided by the trusted judge; raises SandboxUnavailable, saying how to
+    install bubblewrap, when sandboxes cannot be created here. Without it (a trusted run),
+    neither. Before grading anyone, the canary (``course.canary``) grades the solution and the
+    blank; raises CanaryFailed when they do not get full marks and nothing.
     Returns every submitted student's latest outcome (this run's or a recorded one), and
     writes them and the per-test CSV under ``reports/<lab>/``.
     """
@@ -502,6 +504,9 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     todo = [s for s in students if s not in refused and (
         force or not (is_graded(root, lab, s) or _timed_out(outcomes.get(s), root, lab, s)))]
     if todo:
+        from course.canary import check_grading_environment  # the canary grades: import late
+
+        check_grading_environment(root, lab, student_timeout, sandbox)
         for outcome in run_workers(root, lab, todo, min(workers, len(todo)), student_timeout,
                                    progress, sandbox):
             outcomes[outcome.student] = outcome

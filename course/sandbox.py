@@ -142,6 +142,9 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
     command += ["--clearenv",
                 "--setenv", "PATH", f"{venv / 'bin'}:/usr/bin:/bin",
                 "--setenv", "HOME", str(SCRATCH), "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+                # helpers is importable however the course is installed (site-packages, an
+                # editable install, or the course folder on PYTHONPATH): only it is bound there.
+                "--setenv", "PYTHONPATH", str(Path(helpers.__file__).parent.parent),
                 "--setenv", "MPLCONFIGDIR", str(FONTS_COPY if fonts else SCRATCH)]
     source_env = os.environ if env is None else env
     for name in PASSED_ENVIRONMENT:

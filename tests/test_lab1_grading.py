@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from labs.lab1.cohort import ALL_TESTS, BROKEN_AND_LOOPING, DEMO_COHORT, LAB1_COHORT
+from labs.lab1.cohort import ALL_TESTS, BROKEN_AND_LOOPING, DEMO_COHORT, FAIRNESS, LAB1_COHORT
 from tests.conftest import LAB, STUDENT_TIMEOUT, recorded_outcomes, scores
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ def test_cohort_has_at_least_eight_single_step_mistakes():
     assert len(step_mistakes) >= 8
 
 
-@pytest.mark.parametrize("submission", LAB1_COHORT, ids=lambda s: s.student)
+@pytest.mark.parametrize("submission", (*LAB1_COHORT, *FAIRNESS), ids=lambda s: s.student)
 def test_each_grade_cell_scores_as_expected(graded_course, submission):
     graded = scores(graded_course.root, submission.student)
     assert set(graded) == set(ALL_TESTS)

@@ -37,6 +37,8 @@ class Submission:
     blank: bool = False
     corrupt: bool = False  # not even valid JSON: grading must report it, not crash
     expected_status: str = "graded"  # what `course grade` reports (see course.grade.Outcome)
+    own_cell: str = ""  # a code cell of the student's own, put just above backprop
+    whole_cell: str = ""  # the backprop cell written from scratch (edits are then ignored)
 
 
 def _fails(*names: str) -> frozenset[str]:
@@ -121,6 +123,95 @@ LAB1_COHORT = (
 )
 
 
+ALL_STEPS = frozenset(STEP_TESTS)
+# Correct answers in unusual forms (full marks), and single mistakes of other kinds (that step,
+# plus at most the whole-function and training tests), graded with the rest of the cohort.
+FAIRNESS = (
+    Submission(
+        "fair_inplace", "dloss_dbeta = y; dloss_dbeta -= t (in place, aliasing y)",
+        edits=(("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
+                "dloss_dbeta = y\n    dloss_dbeta -= t"),),
+    ),
+    Submission(
+        "fair_cs231n", "the CS231n idiom: dscores = probs; dscores[c] -= 1",
+        edits=(("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
+                "dloss_dbeta = y\n    dloss_dbeta[np.argmax(t)] -= 1"),),
+    ),
+    Submission(
+        "fair_scratch_reuse", "dloss_dh reused as scratch for dloss_dalpha",
+        edits=(("dloss_dalpha = dloss_dh * h * (1.0 - h)",
+                "dloss_dh *= h * (1.0 - h)\n    dloss_dalpha = dloss_dh"),),
+    ),
+    Submission(
+        "fair_own_helper", "calls a helper and a constant from a cell of the student's own",
+        own_cell="ONE = 1.0\n\n\ndef sigmoid_slope(h):\n    return h * (ONE - h)\n",
+        edits=(("dloss_dalpha = dloss_dh * h * (1.0 - h)",
+                "dloss_dalpha = dloss_dh * sigmoid_slope(h)"),),
+    ),
+    Submission(
+        "fair_float32", "dloss_dy and dloss_dbeta in float32 arithmetic",
+        edits=(("dloss_dy = categorical_ce_grad(y, t)",
+                "dloss_dy = categorical_ce_grad(y.astype(np.float32), t.astype(np.float32))"),
+               ("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
+                "dloss_dbeta = (y.astype(np.float32) - t.astype(np.float32))"),),
+    ),
+    Submission(
+        "fair_loops", "outer products with Python loops",
+        edits=(("dloss_dW2 = dloss_dbeta[:, None] * h",
+                "dloss_dW2 = np.array([[d * hj for hj in h] for d in dloss_dbeta])"),
+               ("dloss_dW1 = dloss_dalpha[:, None] * x",
+                "dloss_dW1 = np.zeros((len(dloss_dalpha), len(x)))\n"
+                "    for j in range(len(dloss_dalpha)):\n"
+                "        for i in range(len(x)):\n"
+                "            dloss_dW1[j, i] = dloss_dalpha[j] * x[i]"),),
+    ),
+    Submission(
+        "fair_no_intermediates", "correct, written without the named intermediates",
+        whole_cell=("def backprop(x, t, W1, b1, W2, b2):\n"
+                    "    h = logistic(W1 @ x + b1)\n"
+                    "    y = softmax(W2 @ h + b2)\n"
+                    "    d = y - t\n"
+                    "    g = (W2.T @ d) * h * (1 - h)\n"
+                    "    return np.outer(g, x), g, np.outer(d, h), d\n"),
+    ),
+    Submission(
+        "fair_crash_dW2", "dloss_dW2 = W2 @ dloss_dbeta (raises): that step fails alone",
+        edits=(("dloss_dW2 = dloss_dbeta[:, None] * h", "dloss_dW2 = W2 @ dloss_dbeta"),),
+        expected_failures=_fails("test_dloss_dW2", WHOLE_TEST, TRAINING_TEST),
+    ),
+    Submission(
+        "fair_column_dbeta", "dloss_dbeta as a (k, 1) column: that step fails alone",
+        edits=(("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
+                "dloss_dbeta = (y - t)[:, None]"),),
+        expected_failures=_fails("test_dloss_dbeta", WHOLE_TEST, TRAINING_TEST),
+    ),
+    Submission(
+        "fair_all_zeros", "every gradient zero: nothing earned",
+        edits=tuple((line, f"{line.split(' = ')[0]} = np.zeros_like({wrt})") for line, wrt in (
+            ("dloss_dy = categorical_ce_grad(y, t)", "y"),
+            ("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)", "y"),
+            ("dloss_dW2 = dloss_dbeta[:, None] * h", "W2"),
+            ("dloss_db2 = dloss_dbeta", "b2"),
+            ("dloss_dh = W2.T @ dloss_dbeta", "h"),
+            ("dloss_dalpha = dloss_dh * h * (1.0 - h)", "h"),
+            ("dloss_dW1 = dloss_dalpha[:, None] * x", "W1"),
+            ("dloss_db1 = dloss_dalpha", "b1"))),
+        expected_failures=frozenset(ALL_TESTS),
+    ),
+    Submission(
+        "fair_oracle", "calls the graders' own gradients: flagged, no step points",
+        edits=(("    # Forward pass (given)",
+                "    from helpers.lab1 import true_gradients\n"
+                "    from helpers.network import forward\n"
+                "    truth = true_gradients(x, t, W1, b1, W2, b2, forward(x, W1, b1, W2, b2))\n"
+                "    return (truth['dloss_dW1'], truth['dloss_db1'], truth['dloss_dW2'], "
+                "truth['dloss_db2'])\n"
+                "    # Forward pass (given)"),),
+        expected_failures=ALL_STEPS, expected_status="flagged",
+    ),
+)
+
+
 BROKEN_AND_LOOPING = (
     Submission("broken_notebook", "a notebook cut off halfway through (invalid JSON)",
                corrupt=True, expected_status="failed"),
@@ -132,7 +223,7 @@ BROKEN_AND_LOOPING = (
         expected_status="timeout",
     ),
 )
-DEMO_COHORT = (*LAB1_COHORT, *BROKEN_AND_LOOPING)
+DEMO_COHORT = (*LAB1_COHORT, *FAIRNESS, *BROKEN_AND_LOOPING)
 
 
 def solution_code(source_cell: str) -> str:
@@ -156,9 +247,14 @@ def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNo
                      submission: Submission) -> nbformat.NotebookNode:
     """The notebook ``submission.student`` hands in: the release with backprop filled in."""
     nb = copy.deepcopy(release)
-    if not submission.blank:
+    cell = cell_by_grade_id(nb, BACKPROP_CELL)
+    if submission.whole_cell:
+        cell.source = submission.whole_cell
+    elif not submission.blank:
         code = solution_code(cell_by_grade_id(source, BACKPROP_CELL).source)
-        cell_by_grade_id(nb, BACKPROP_CELL).source = apply_edits(code, submission.edits)
+        cell.source = apply_edits(code, submission.edits)
+    if submission.own_cell:
+        nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(submission.own_cell))
     return nb
 
 

@@ -1,0 +1,103 @@
+"""The canary: before grading anyone, grade the instructor's solution and the blank release.
+
+A grading environment that cannot import ``helpers`` in the sandbox, a changed provided
+function, a broken judge: each would grade every student wrong without a single error. So
+``course grade`` first grades two synthetic students through exactly the same path (workers,
+sandbox, judge) in a scratch copy of the course, and stops unless the solution gets full marks
+and the blank nothing. A passing canary is remembered (``reports/<lab>/canary.json``) against a
+digest of everything it depends on, so it runs again only when one of those changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import helpers
+from course.files import write_atomic
+from course.nbgrader_setup import CONFIG_FILE
+from course.release import generate_release
+
+SOLUTION, BLANK = "canary-solution", "canary-blank"
+CACHE_FILE = "canary.json"
+
+
+class CanaryFailed(RuntimeError):
+    """The grading environment would grade the instructor's solution or the blank wrong."""
+
+
+def environment_digest(root: Path, lab: str) -> str:
+    """A digest of what grading depends on: the lab's source and release, the config, the
+    course and helpers code, and the Python running it."""
+    digest = hashlib.sha256(f"{sys.executable}\n{sys.version}\n{sys.path}".encode())
+    folders = (root / "source" / lab, root / "release" / lab,
+               Path(helpers.__file__).parent, Path(__file__).parent)
+    files = [root / CONFIG_FILE, *(p for folder in folders for p in sorted(folder.rglob("*.py*"))
+                                   if p.is_file())]
+    for path in files:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def check_grading_environment(root: Path, lab: str, student_timeout: float,
+                              sandbox: bool) -> None:
+    """Grade the solution and the blank as students; raise CanaryFailed, saying what came out,
+    unless the solution gets full marks and the blank none."""
+    from course.grade import reports_dir, run_workers  # grade runs the canary: import late
+
+    cache = reports_dir(root, lab) / CACHE_FILE
+    key = environment_digest(root, lab)
+    try:
+        if json.loads(cache.read_text()).get("digest") == key:
+            return
+    except (OSError, ValueError):
+        pass
+    with tempfile.TemporaryDirectory(prefix="course-canary-") as scratch:
+        course = Path(scratch)
+        shutil.copy2(root / CONFIG_FILE, course / CONFIG_FILE)
+        for folder in ("source", "release"):
+            shutil.copytree(root / folder / lab, course / folder / lab)
+        generate_release(course, lab)
+        for student, folder in ((SOLUTION, "source"), (BLANK, "release")):
+            target = course / "submitted" / student / lab
+            target.mkdir(parents=True)
+            for notebook in sorted((course / folder / lab).glob("*.ipynb")):
+                shutil.copy2(notebook, target / notebook.name)
+        outcomes = {o.student: o for o in run_workers(course, lab, [SOLUTION, BLANK], 2,
+                                                      student_timeout, False, sandbox)}
+        problems = _problems(course, lab, outcomes)
+    if problems:
+        raise CanaryFailed(
+            "grading stopped before grading anyone: this grading environment grades the "
+            "instructor's own notebooks wrong (" + "; ".join(problems) + "). Check that the "
+            "course is installed where the sandbox can import it (make setup), that "
+            f"source/{lab} runs cleanly (course execute {lab}), and grade again.")
+    write_atomic(cache, json.dumps({"digest": key}))
+
+
+def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:
+    from course.nbgrader_setup import make_api
+
+    problems = []
+    with make_api(course).gradebook as gradebook:
+        for student, wanted in ((SOLUTION, "full marks"), (BLANK, "nothing")):
+            outcome = outcomes.get(student)
+            if outcome is None or outcome.status != "graded":
+                why = f"{outcome.status}: {outcome.reason}" if outcome else "not graded"
+                problems.append(f"the {student.split('-')[1]} was {why}")
+                continue
+            submission = gradebook.find_submission(lab, student)
+            score, top = submission.score, submission.max_score
+            if (score == top) if wanted == "full marks" else (score == 0):
+                continue
+            failed = [grade for notebook in submission.notebooks for grade in notebook.grades
+                      if (grade.score < grade.max_score if wanted == "full marks"
+                          else grade.score > 0)]
+            names = ", ".join(g.name for g in failed[:4])
+            problems.append(f"the {student.split('-')[1]} scored {score:g}/{top:g}, "
+                            f"expected {wanted} (cells: {names})")
+    return problems

@@ -1,0 +1,37 @@
+"""The canary: a grading environment that would grade the instructor's solution wrong stops
+`course grade` before it grades anyone, and says why."""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+
+from course.notebooks import cell_by_grade_id
+from labs.lab1.cohort import LAB1_COHORT, write_cohort
+from tests.conftest import LAB, ROOT, SOURCE_NOTEBOOK, run_course, run_nbgrader
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_broken_grading_environment_stops_the_run_before_anyone_is_graded(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(ROOT / "source" / LAB, course / "source" / LAB)
+    write_cohort(ROOT, LAB, course / "submitted", LAB1_COHORT[:1])  # a correct student
+    # The instructor's provided functions, which the judge trusts, break on the way here.
+    source = course / "source" / LAB / SOURCE_NOTEBOOK.name
+    nb = nbformat.read(source, as_version=4)
+    provided = cell_by_grade_id(nb, "provided_functions")
+    provided.source = provided.source.replace("return -t / np.maximum(y, PROBABILITY_FLOOR)",
+                                              "return t / np.maximum(y, PROBABILITY_FLOOR)")
+    nbformat.write(nb, source)
+    run_nbgrader("generate_assignment", LAB, "--force", cwd=course)
+
+    result = run_course("grade", LAB, "--quiet", cwd=course)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "grading stopped before grading anyone" in result.stderr
+    assert "solution scored" in result.stderr and "expected full marks" in result.stderr
+    assert not (course / "autograded" / LAB1_COHORT[0].student).exists()

@@ -34,6 +34,7 @@ import nbformat
 import numpy as np
 
 from course.kernels import SINGLE_THREADED
+from course.misconceptions import Misconception, identify
 from course.notebooks import cells_by_grade_id
 from course.sandbox import DEFAULT_LIMITS, sandbox_command
 from helpers import lab1, network
@@ -81,6 +82,7 @@ class Judgement:
 
     verdicts: dict[str, Verdict]
     problems: list[str] = field(default_factory=list)
+    misconceptions: dict[str, str] = field(default_factory=dict)  # grade_id: misconception key
 
 
 @dataclass(frozen=True)
@@ -348,13 +350,17 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
     by_seed = _cases_by_seed(plan, cases, truths)
     isolated = bool(request.get("steps"))
     returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN)[0] for c, t in by_seed.values())
-    step_verdicts = {}
+    step_verdicts, misconceptions = {}, {}
     for grade_id, (kind, *args) in plan.cells.items():
         if kind == "step":
             name, seed = args
             c, t = by_seed[seed]
-            step_verdicts[name] = verdicts[grade_id] = _verdict(
-                lab1.step_verdict(name, c, t, isolated, returns_right, HIDDEN))
+            verdict = _verdict(lab1.step_verdict(name, c, t, isolated, returns_right, HIDDEN))
+            if not verdict.passed and (found := _misconception(name, c, t, by_seed_args(
+                    request, plan, seed), isolated)):
+                misconceptions[grade_id] = found.key
+                verdict = Verdict(False, f"{verdict.message} {found.question}")
+            step_verdicts[name] = verdicts[grade_id] = verdict
     failing = [name for name in lab1.STEP_NAMES
                if name in step_verdicts and not step_verdicts[name].passed]
     for grade_id, (kind, *args) in plan.cells.items():
@@ -367,7 +373,32 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
                 verdicts[grade_id] = Verdict(False, f"Not graded: {why}.")
             else:
                 verdicts[grade_id] = _training_verdict(training_answer.get("training"))
-    return Judgement(verdicts, problems)
+    return Judgement(verdicts, problems, misconceptions)
+
+
+def by_seed_args(request: dict, plan: CheckPlan, seed: int) -> list[dict]:
+    """The arguments of each case of ``seed``, as arrays, in the request's order."""
+    position = 0
+    for other in plan.seeds:
+        count = len(hidden_case_data(other))
+        if other == seed:
+            return [{k: np.array(v, dtype=np.float64) for k, v in case["args"].items()}
+                    for case in request["cases"][position:position + count]]
+        position += count
+    return []
+
+
+def _misconception(name: str, runs: list[dict], truths: list[dict], arguments: list[dict],
+                   isolated: bool) -> Misconception | None:
+    """The named misconception the step's first wrong value matches, if any."""
+    for run, truth, args in zip(runs, truths, arguments, strict=True):
+        ran = run.get("steps", {}).get(name) if isolated else None
+        value = ran.get("value") if ran and ran.get("defined") else lab1.final_value(run, name)
+        if value is None:
+            return None
+        if lab1.compare_values(name, truth[name], value, "") is not None:
+            return identify(name, value, {**args, **truth}, lab1.TOLERANCE)
+    return None
 
 
 def _cases_by_seed(plan: CheckPlan, cases: list[dict], truths: list[dict]) -> dict:

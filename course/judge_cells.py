@@ -59,5 +59,6 @@ class JudgeGradeCells(NbGraderPreprocessor):
                                            evalue=verdict.message,
                                            traceback=[f"AssertionError: {verdict.message}"])]
         nb.metadata[METADATA_KEY] = {"problems": judgement.problems,
-                                     "disagreements": disagreements}
+                                     "disagreements": disagreements,
+                                     "misconceptions": judgement.misconceptions}
         return nb, resources

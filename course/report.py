@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +11,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import nbformat
 from nbgrader.api import MissingEntry
 
 from course.export import grade_columns, per_test_rows
 from course.files import write_atomic, write_csv
 from course.grade import load_outcomes, reports_dir, submitted_students
+from course.judge_cells import METADATA_KEY as JUDGE_METADATA
+from course.misconceptions import COLUMN, MISCONCEPTIONS
 from course.nbgrader_setup import make_api
 
 
@@ -35,6 +39,7 @@ class Report:
     max_total: float
     attention: list[tuple[str, str]]
     files: list[Path]
+    misconceptions: list[tuple[str, str, int]]  # (grade_id, misconception, students), most first
 
 
 def summarise_tests(rows: list[dict], columns) -> list[TestSummary]:
@@ -71,6 +76,23 @@ def students_needing_attention(root: Path, lab: str, gradebook) -> list[tuple[st
     return sorted(attention.items())
 
 
+QUESTIONS = {m.key: m.question for m in (*MISCONCEPTIONS, COLUMN)}
+
+
+def count_misconceptions(root: Path, lab: str) -> list[tuple[str, str, int]]:
+    """``(grade_id, misconception, students)`` across the cohort's graded notebooks, most
+    frequent first: the list to read before the next lecture."""
+    counts: Counter = Counter()
+    for notebook in sorted((root / "autograded").glob(f"*/{lab}/*.ipynb")):
+        try:
+            judged = nbformat.read(notebook, as_version=4).metadata.get(JUDGE_METADATA, {})
+        except Exception:  # a graded notebook nbgrader left half-written: nothing to count
+            continue
+        counts.update(judged.get("misconceptions", {}).items())
+    return [(grade_id, key, n) for (grade_id, key), n in
+            sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
 def build_report(root: Path, lab: str) -> Report:
     """Write per-test CSV, totals histogram (PNG) and an HTML page under reports/<lab>/."""
     folder = reports_dir(root, lab)
@@ -100,15 +122,26 @@ def build_report(root: Path, lab: str) -> Report:
     fig.savefig(histogram, dpi=100)
     plt.close(fig)
 
-    page = write_atomic(folder / "report.html", _html(lab, tests, attention, histogram.name))
+    misconceptions = count_misconceptions(root, lab)
+    misconceptions_csv = write_csv(
+        folder / "misconceptions.csv", ["grade_id", "misconception", "students", "question"],
+        [[g, k, n, QUESTIONS.get(k, "")] for g, k, n in misconceptions])
+    page = write_atomic(folder / "report.html",
+                        _html(lab, tests, attention, histogram.name, misconceptions))
     return Report(tests, totals, max_total, attention,
-                  [per_test_csv, attention_csv, histogram, page])
+                  [per_test_csv, attention_csv, misconceptions_csv, histogram, page],
+                  misconceptions)
 
 
-def _html(lab: str, tests: list[TestSummary], attention, image: str) -> str:
+def _html(lab: str, tests: list[TestSummary], attention, image: str,
+          misconceptions: list[tuple[str, str, int]]) -> str:
     test_rows = "".join(
         f"<tr><td>{html.escape(t.grade_id)}</td><td>{t.mean_score:.2f} / {t.max_score:g}</td>"
         f"<td>{t.pass_rate:.0%}</td></tr>" for t in tests)
+    misconception_rows = "".join(
+        f"<tr><td>{html.escape(g)}</td><td>{html.escape(k)}</td><td>{n}</td>"
+        f"<td>{html.escape(QUESTIONS.get(k, ''))}</td></tr>" for g, k, n in misconceptions
+    ) or "<tr><td colspan=4>none found</td></tr>"
     attention_rows = "".join(
         f"<tr><td>{html.escape(s)}</td><td>{html.escape(r)}</td></tr>" for s, r in attention
     ) or "<tr><td colspan=2>nobody</td></tr>"
@@ -118,7 +151,9 @@ def _html(lab: str, tests: list[TestSummary], attention, image: str) -> str:
         "td,th{padding:.2em .8em;text-align:left}</style></head><body>"
         f"<h1>{html.escape(lab)}: grading report</h1>"
         "<h2>Tests, hardest first</h2><table><tr><th>test</th><th>mean</th><th>passed</th></tr>"
-        f"{test_rows}</table><h2>Totals</h2><img src='{image}' alt='histogram of totals'>"
+        f"{test_rows}</table><h2>Misconceptions, most frequent first</h2><table><tr>"
+        "<th>test</th><th>misconception</th><th>students</th><th>question it raises</th></tr>"
+        f"{misconception_rows}</table><h2>Totals</h2><img src='{image}' alt='histogram of totals'>"
         "<h2>Needs attention</h2><table><tr><th>student</th><th>why</th></tr>"
         f"{attention_rows}</table></body></html>"
     )
@@ -135,6 +170,10 @@ def format_summary(report: Report) -> str:
         lines.append(f"\n{len(totals)} students; median total {median:g} of "
                      f"{report.max_total:g}; full marks: "
                      f"{sum(t >= report.max_total for t in totals)}")
+    if report.misconceptions:
+        lines.append("\nmisconceptions, most frequent first:")
+        lines += [f"  {grade_id}: {key} ({n} student{'s' if n > 1 else ''})"
+                  for grade_id, key, n in report.misconceptions]
     lines.append(f"\nneeds attention ({len(report.attention)}):")
     lines += [f"  {student}: {reason}" for student, reason in report.attention] or ["  nobody"]
     lines.append("\nwritten: " + ", ".join(str(p) for p in report.files))

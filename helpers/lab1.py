@@ -17,6 +17,7 @@ with a message naming the step, the shapes, the worst entry and a hint.
 
 from __future__ import annotations
 
+import dis
 import inspect
 import textwrap
 from collections.abc import Callable
@@ -295,8 +296,34 @@ def _returns_right(runs: list[dict], truths: list[dict]) -> bool:
     return returns_verdict(runs, truths, [], "")[0]
 
 
+def notebook_variables_read(backprop: Callable) -> list[str]:
+    """Data that ``backprop`` reads from the notebook rather than from its arguments (arrays
+    and numbers among its global names): right for X[0], wrong for the hidden cases."""
+    codes, names = [backprop.__code__], set()
+    while codes:  # the function, and the comprehensions and functions nested in it
+        code = codes.pop()
+        codes += [c for c in code.co_consts if hasattr(c, "co_code")]
+        names |= {i.argval for i in dis.get_instructions(code)
+                  if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    found = []
+    for name in sorted(names):
+        value = backprop.__globals__.get(name)
+        if isinstance(value, np.ndarray | int | float | list) and not isinstance(value, bool):
+            found.append(name)
+    return found
+
+
+def _warn_about_notebook_variables(backprop: Callable) -> None:
+    read = notebook_variables_read(backprop)
+    if read:  # printed, not warned: nbgrader gives zero to a test cell that writes to stderr
+        print(f"Note: backprop reads {', '.join(read)} from the notebook instead of from its "
+              "arguments; the grader runs it on other samples and weights, where those would "
+              "be wrong. (A constant of your own is fine: then ignore this note.)")
+
+
 def check_step(name: str, backprop: Callable, x, t, W1, b1, W2, b2) -> None:
     """Test one backprop step on one sample; raise AssertionError with advice if it is wrong."""
+    _warn_about_notebook_variables(backprop)
     run, truth, isolated = judged_run(backprop, x, t, W1, b1, W2, b2)
     passed, message = step_verdict(name, [run], [truth], isolated,
                                    _returns_right([run], [truth]), "for this sample")

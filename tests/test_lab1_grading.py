@@ -8,10 +8,15 @@ whose code never finishes are reported, and never stop the others.
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 
+from course.misconceptions import MISCONCEPTIONS
+from helpers.lab1 import STEPS
 from labs.lab1.cohort import ALL_TESTS, BROKEN_AND_LOOPING, DEMO_COHORT, FAIRNESS, LAB1_COHORT
-from tests.conftest import LAB, STUDENT_TIMEOUT, recorded_outcomes, scores
+from tests.conftest import LAB, STUDENT_TIMEOUT, recorded_outcomes, run_course, scores
+
+NOTEBOOK_FILE = "classification.ipynb"
 
 pytestmark = pytest.mark.slow
 
@@ -50,3 +55,20 @@ def test_grading_reports_the_students_needing_attention_by_name(graded_course):
     grades = (graded_course.root / "reports" / LAB / "grades.csv").read_text()
     assert "\nbroken_notebook," + ",".join(["0.0"] * 11) + ",20.0" in grades
     assert f"longer than {STUDENT_TIMEOUT} s" in result.stdout
+
+
+@pytest.mark.parametrize("submission", [s for s in (*LAB1_COHORT, *FAIRNESS) if s.misconception],
+                         ids=lambda s: s.student)
+def test_each_planted_mistake_is_named_as_its_misconception(graded_course, submission):
+    notebook = graded_course.root / "autograded" / submission.student / LAB / NOTEBOOK_FILE
+    judged = nbformat.read(notebook, as_version=4).metadata["course_judge"]
+    (failed_step,) = [f for f in submission.expected_failures if f.startswith("test_dloss")]
+    assert judged["misconceptions"] == {failed_step: submission.misconception}
+    report = run_course("report", LAB, cwd=graded_course.root)
+    assert submission.misconception in (
+        graded_course.root / "reports" / LAB / "misconceptions.csv").read_text(), report.stdout
+
+
+def test_at_least_twelve_misconceptions_are_named_across_the_steps():
+    assert len(MISCONCEPTIONS) >= 12
+    assert {m.step for m in MISCONCEPTIONS} == {step.name for step in STEPS}

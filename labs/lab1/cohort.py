@@ -38,6 +38,7 @@ class Submission:
     corrupt: bool = False  # not even valid JSON: grading must report it, not crash
     expected_status: str = "graded"  # what `course grade` reports (see course.grade.Outcome)
     own_cell: str = ""  # a code cell of the student's own, put just above backprop
+    misconception: str = ""  # the one the judge must name (course.misconceptions)
     whole_cell: str = ""  # the backprop cell written from scratch (edits are then ignored)
 
 
@@ -69,6 +70,7 @@ LAB1_COHORT = (
         "wrong_dy_sign", "dloss_dy with the sign flipped",
         edits=(("dloss_dy = categorical_ce_grad(y, t)", "dloss_dy = t / y"),),
         expected_failures=_fails("test_dloss_dy", WHOLE_TEST, TRAINING_TEST),
+        misconception="dy_sign",
     ),
     Submission(
         "wrong_dy_right_dbeta", "a wrong dloss_dy, then dloss_dbeta = y - t (right after all)",
@@ -81,38 +83,45 @@ LAB1_COHORT = (
         edits=(("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
                 "dloss_dbeta = dloss_dy * y * (1 - y)"),),
         expected_failures=_fails("test_dloss_dbeta", WHOLE_TEST, TRAINING_TEST),
+        misconception="dbeta_diagonal_only",
     ),
     Submission(
         "transposed_dW2", "dloss_dW2 transposed",
         edits=(("dloss_dW2 = dloss_dbeta[:, None] * h",
                 "dloss_dW2 = np.outer(h, dloss_dbeta)"),),
         expected_failures=_fails("test_dloss_dW2", WHOLE_TEST, TRAINING_TEST),
+        misconception="dW2_transposed",
     ),
     Submission(
         "wrong_db2", "dloss_db2 summed to a scalar",
         edits=(("dloss_db2 = dloss_dbeta", "dloss_db2 = dloss_dbeta.sum()"),),
         expected_failures=_fails("test_dloss_db2", WHOLE_TEST),
+        misconception="db2_summed",
     ),
     Submission(
         "wrong_dh", "dloss_dh with the sign flipped",
         edits=(("dloss_dh = W2.T @ dloss_dbeta", "dloss_dh = -(W2.T @ dloss_dbeta)"),),
         expected_failures=_fails("test_dloss_dh", WHOLE_TEST, TRAINING_TEST),
+        misconception="dh_sign",
     ),
     Submission(
         "wrong_dalpha", "the logistic itself instead of its derivative",
         edits=(("dloss_dalpha = dloss_dh * h * (1.0 - h)", "dloss_dalpha = dloss_dh * h"),),
         expected_failures=_fails("test_dloss_dalpha", WHOLE_TEST),
+        misconception="dalpha_sigma_not_slope",
     ),
     Submission(
         "transposed_dW1", "dloss_dW1 transposed",
         edits=(("dloss_dW1 = dloss_dalpha[:, None] * x",
                 "dloss_dW1 = np.outer(x, dloss_dalpha)"),),
         expected_failures=_fails("test_dloss_dW1", WHOLE_TEST, TRAINING_TEST),
+        misconception="dW1_transposed",
     ),
     Submission(
         "wrong_db1", "dloss_db1 taken before the logistic",
         edits=(("dloss_db1 = dloss_dalpha", "dloss_db1 = dloss_dh"),),
         expected_failures=_fails("test_dloss_db1", WHOLE_TEST),
+        misconception="db1_before_logistic",
     ),
     Submission(
         "swapped_return", "every step right, gradients returned in the wrong order",
@@ -184,6 +193,7 @@ FAIRNESS = (
         edits=(("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
                 "dloss_dbeta = (y - t)[:, None]"),),
         expected_failures=_fails("test_dloss_dbeta", WHOLE_TEST, TRAINING_TEST),
+        misconception="column_vector",
     ),
     Submission(
         "fair_all_zeros", "every gradient zero: nothing earned",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import nbformat
 from nbclient import NotebookClient
 from notebook_code import ROOT
 
+from course.labs import copy_course
 from course.nbgrader_setup import put_environment_on_path
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
 
@@ -46,9 +46,7 @@ def cohort(n: int):
 
 
 def scratch_course(folder: Path, students) -> Path:
-    shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
-    for part in ("source", "release"):
-        shutil.copytree(ROOT / part / LAB, folder / part / LAB)
+    copy_course(ROOT, folder, LAB)
     subprocess.run(["nbgrader", "generate_assignment", LAB, "--force"], cwd=folder, env=ENV,
                    check=True, capture_output=True)
     write_cohort(folder, LAB, folder / "submitted", students)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import helpers
 from course.files import write_atomic
+from course.labs import copy_course
 from course.nbgrader_setup import CONFIG_FILE
 from course.release import generate_release
 
@@ -34,7 +35,7 @@ def environment_digest(root: Path, lab: str) -> str:
     """A digest of what grading depends on: the lab's source and release, the config, the
     course and helpers code, and the Python running it."""
     digest = hashlib.sha256(f"{sys.executable}\n{sys.version}\n{sys.path}".encode())
-    folders = (root / "source" / lab, root / "release" / lab,
+    folders = (root / "source" / lab, root / "release" / lab, root / "labs" / lab,
                Path(helpers.__file__).parent, Path(__file__).parent)
     files = [root / CONFIG_FILE, *(p for folder in folders for p in sorted(folder.rglob("*.py*"))
                                    if p.is_file())]
@@ -57,10 +58,7 @@ def check_grading_environment(root: Path, lab: str, student_timeout: float,
     except (OSError, ValueError):
         pass
     with tempfile.TemporaryDirectory(prefix="course-canary-") as scratch:
-        course = Path(scratch)
-        shutil.copy2(root / CONFIG_FILE, course / CONFIG_FILE)
-        for folder in ("source", "release"):
-            shutil.copytree(root / folder / lab, course / folder / lab)
+        course = copy_course(root, Path(scratch), lab)
         generate_release(course, lab)
         for student, folder in ((SOLUTION, "source"), (BLANK, "release")):
             target = course / "submitted" / student / lab

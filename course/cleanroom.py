@@ -34,6 +34,7 @@ import nbformat
 import numpy as np
 
 from course.kernels import SINGLE_THREADED
+from course.labs import import_lab_module
 from course.misconceptions import Misconception, identify
 from course.notebooks import cells_by_grade_id
 from course.sandbox import DEFAULT_LIMITS, sandbox_command
@@ -92,6 +93,12 @@ class CheckPlan:
 
     trusted_code: str
     cells: dict[str, tuple]
+    root: Path  # the course folder, whose labs/<lab>/ holds the hidden cases
+    lab: str
+
+    def cases(self, seed: int) -> tuple[tuple[dict, dict], ...]:
+        """The hidden cases of ``seed`` (see :func:`hidden_case_data`)."""
+        return hidden_case_data(self.root, self.lab, seed)
 
     @property
     def seeds(self) -> list[int]:
@@ -112,7 +119,8 @@ def plan_from_source(source_notebook: Path) -> CheckPlan:
             plan[grade_id] = ("whole", int(match[1]))
         elif TRAINING_CALL.search(cell.source):
             plan[grade_id] = ("training",)
-    return CheckPlan(trusted, plan)
+    return CheckPlan(trusted, plan, source_notebook.resolve().parents[2],
+                     source_notebook.resolve().parent.name)
 
 
 @functools.lru_cache(maxsize=8)
@@ -177,11 +185,12 @@ def oracle_use(code: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=64)
-def hidden_case_data(seed: int) -> tuple[tuple[dict, dict], ...]:
+def hidden_case_data(root: Path, lab: str, seed: int) -> tuple[tuple[dict, dict], ...]:
     """Each hidden case of a test seed as ``(arguments, truth)``: the inputs by parameter name,
-    and the true forward values and step values by name (float64 arrays)."""
+    and the true forward values and step values by name (float64 arrays). The cases come from
+    the lab's instructor-only material (``labs/<lab>/hidden.py``)."""
     cases = []
-    for x, t, W1, b1, W2, b2 in lab1.hidden_cases(seed):
+    for x, t, W1, b1, W2, b2 in import_lab_module(root, lab, "hidden").hidden_cases(seed):
         forward = network.forward(x, W1, b1, W2, b2)
         truth = {**forward, **lab1.true_gradients(x, t, W1, b1, W2, b2, forward)}
         cases.append(({"x": x, "t": t, "W1": W1, "b1": b1, "W2": W2, "b2": b2}, truth))
@@ -194,7 +203,7 @@ def build_request(plan: CheckPlan, setup: list[list[str]], graded: str) -> dict:
     step_plan = split_steps(graded, FUNCTION, steps)
     cases = []
     for seed in plan.seeds:
-        for arguments, truth in hidden_case_data(seed):
+        for arguments, truth in plan.cases(seed):
             cases.append({"args": {k: v.tolist() for k, v in arguments.items()},
                           "truth": {k: v.tolist() for k, v in truth.items()}})
     X, T, params = lab1.training_problem()
@@ -380,7 +389,7 @@ def by_seed_args(request: dict, plan: CheckPlan, seed: int) -> list[dict]:
     """The arguments of each case of ``seed``, as arrays, in the request's order."""
     position = 0
     for other in plan.seeds:
-        count = len(hidden_case_data(other))
+        count = len(plan.cases(other))
         if other == seed:
             return [{k: np.array(v, dtype=np.float64) for k, v in case["args"].items()}
                     for case in request["cases"][position:position + count]]
@@ -404,7 +413,7 @@ def _misconception(name: str, runs: list[dict], truths: list[dict], arguments: l
 def _cases_by_seed(plan: CheckPlan, cases: list[dict], truths: list[dict]) -> dict:
     grouped, position = {}, 0
     for seed in plan.seeds:
-        count = len(hidden_case_data(seed))
+        count = len(plan.cases(seed))
         grouped[seed] = (cases[position:position + count], truths[position:position + count])
         position += count
     return grouped

@@ -15,14 +15,14 @@ Exit status: 0 when all is well; 1 when some file or student needs the instructo
 from __future__ import annotations
 
 import argparse
-import importlib
 import shutil
 import sys
 from pathlib import Path
 
 from course.canary import CanaryFailed
 from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort
-from course.nbgrader_setup import CONFIG_FILE, find_course_root
+from course.labs import copy_course, import_lab_module
+from course.nbgrader_setup import find_course_root
 from course.release import ReleaseError, generate_release, release_differences
 from course.sandbox import SandboxUnavailable
 
@@ -94,14 +94,6 @@ def cmd_report(root: Path, args) -> int:
     return 1 if report.attention else 0
 
 
-def import_lab_module(root: Path, lab: str, name: str):
-    """``labs/<lab>/<name>.py`` of the course at ``root``: instructor-only material, which is
-    never installed (students get ``helpers`` and ``course`` only)."""
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    return importlib.import_module(f"labs.{lab}.{name}")
-
-
 def cmd_demo(root: Path, args) -> int:
     """Release and execute every lab, then grade a synthetic cohort in a scratch course."""
     cohort = import_lab_module(root, "lab1", "cohort")
@@ -113,10 +105,7 @@ def cmd_demo(root: Path, args) -> int:
     demo = root / DEMO_DIR
     if demo.exists():
         shutil.rmtree(demo)
-    demo.mkdir(parents=True)
-    shutil.copy2(root / CONFIG_FILE, demo / CONFIG_FILE)
-    for folder in ("source", "release"):
-        shutil.copytree(root / folder / "lab1", demo / folder / "lab1")
+    copy_course(root, demo, "lab1")
     generate_release(demo, "lab1")
     incoming = demo / "incoming"
     write_cohort(demo, "lab1", incoming, DEMO_COHORT, flat=True)

@@ -186,12 +186,12 @@ def true_gradients(x, t, W1, b1, W2, b2, forward: dict,
     return dict(values)
 
 
-def hidden_case(seed: int, hidden_dim: int = 10, n_classes: int = 3, input_dim: int = 2):
-    """A seeded random sample, target and parameters ``(x, t, W1, b1, W2, b2)``.
+def random_case(rng: np.random.Generator, hidden_dim: int = 10, n_classes: int = 3,
+                input_dim: int = 2):
+    """A random sample, target and parameters ``(x, t, W1, b1, W2, b2)`` drawn from ``rng``.
 
     Targets are one-hot, as the notebook promises; biases are non-zero.
     """
-    rng = np.random.default_rng(seed)
     params = network.init_parameters(input_dim, hidden_dim, n_classes, rng)
     params["b1"] = 0.5 * rng.normal(size=hidden_dim)
     params["b2"] = 0.5 * rng.normal(size=n_classes)
@@ -200,9 +200,11 @@ def hidden_case(seed: int, hidden_dim: int = 10, n_classes: int = 3, input_dim: 
     return (x, t, params["W1"], params["b1"], params["W2"], params["b2"])
 
 
-def hidden_cases(seed: int, n_cases: int = HIDDEN_CASES) -> list[tuple]:
-    """The hidden test's cases for a test seed: ``n_cases`` of :func:`hidden_case`."""
-    return [hidden_case(seed * 1000 + case) for case in range(n_cases)]
+def random_cases(n_cases: int = HIDDEN_CASES) -> list[tuple]:
+    """``n_cases`` fresh :func:`random_case` draws (unseeded). The grader's hidden cases are
+    drawn the same way from seeds only the instructor's material knows (labs/<lab>/)."""
+    rng = np.random.default_rng()
+    return [random_case(rng) for _ in range(n_cases)]
 
 
 # ---- verdicts, shared by the visible tests and the grader's judge ------------------------------
@@ -343,15 +345,18 @@ def check_backprop_gradients(backprop: Callable, x, t, W1, b1, W2, b2) -> None:
 
 def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
                                n_cases: int = HIDDEN_CASES) -> None:
-    """Test one step on several seeded random samples, targets and parameters."""
-    for case in hidden_cases(seed, n_cases):
+    """Test one step on several random samples, targets and parameters. In the notebook they
+    are fresh draws; when grading, the judge runs the same check on the hidden cases ``seed``
+    names (``course.cleanroom``), and only its verdict counts."""
+    for case in random_cases(n_cases):
         check_step(name, backprop, *case)
 
 
 def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
                                              n_cases: int = HIDDEN_CASES) -> None:
-    """:func:`check_backprop_gradients` on several seeded random cases."""
-    for case in hidden_cases(seed, n_cases):
+    """:func:`check_backprop_gradients` on several random cases (see
+    :func:`check_step_on_hidden_cases`)."""
+    for case in random_cases(n_cases):
         check_backprop_gradients(backprop, *case)
 
 

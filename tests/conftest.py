@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
+from course.labs import copy_course
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.hostile import (
     OUTSIDE_SECRET,
@@ -58,9 +59,8 @@ def run_course(*args: str, cwd: Path, timeout: float = 900) -> subprocess.Comple
 
 def make_scratch_course(folder: Path) -> Path:
     """A copy of the course (config and lab sources) in ``folder``, with the lab generated."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
-    shutil.copytree(ROOT / "source" / LAB, folder / "source" / LAB)
+    copy_course(ROOT, folder, LAB)
+    shutil.rmtree(folder / "release", ignore_errors=True)  # generated afresh below
     run_nbgrader("generate_assignment", LAB, "--force", cwd=folder)
     return folder
 

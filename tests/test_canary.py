@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import shutil
-
 import nbformat
 import pytest
 
+from course.labs import copy_course
 from course.notebooks import cell_by_grade_id
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
 from tests.conftest import LAB, ROOT, SOURCE_NOTEBOOK, run_course, run_nbgrader
@@ -16,10 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_broken_grading_environment_stops_the_run_before_anyone_is_graded(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(ROOT / "source" / LAB, course / "source" / LAB)
+    course = copy_course(ROOT, tmp_path / "course", LAB)
     write_cohort(ROOT, LAB, course / "submitted", LAB1_COHORT[:1])  # a correct student
     # The instructor's provided functions, which the judge trusts, break on the way here.
     source = course / "source" / LAB / SOURCE_NOTEBOOK.name

@@ -1,0 +1,19 @@
+"""Lab 1's hidden cases: drawn like helpers.lab1.random_case, from seeds nobody else has.
+
+Instructor-only (never installed for students, never inside a sandbox): the judge
+(``course.cleanroom``) imports it from the course folder. A hidden test's ``seed=N`` names the
+cases it is judged on; changing DRAW below changes every hidden case of the lab.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.lab1 import HIDDEN_CASES, random_case
+
+DRAW = 0x5EED_1AB1  # part of every hidden case's seed
+
+
+def hidden_cases(seed: int, n_cases: int = HIDDEN_CASES) -> list[tuple]:
+    """The ``n_cases`` cases ``(x, t, W1, b1, W2, b2)`` of a hidden test's seed."""
+    return [random_case(np.random.default_rng((DRAW, seed, case))) for case in range(n_cases)]

@@ -57,6 +57,9 @@ MAX_RESPONSE_BYTES = 4 * 1024**2
 BUDGETS = (30.0, 90.0)
 STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
     "Import", "ImportFrom", "FunctionDef", "ClassDef", "Assign", "AnnAssign", "AugAssign")
+# A backprop calls each provided forward function once or twice; numerical differentiation
+# calls them twice per parameter entry (over 100 times).
+MAX_FORWARD_CALLS = 10
 # Reaching into the grader from a graded function: flagged for review, and no step points.
 ORACLE_PATTERNS = (
     (re.compile(r"\bhelpers\.(lab1|gradcheck|recheck|network)\b|from\s+helpers(\.\w+)?\s+import"),
@@ -432,6 +435,11 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
     answers, problem = run_in_clean_room(request)
     judgement = judge_answers(plan, request, answers, problem)
     oracle = oracle_use(graded)
+    calls = max((case.get("full", {}).get("forward_calls", 0) for answer in answers
+                 for case in answer.get("cases", [])), default=0)
+    if calls > MAX_FORWARD_CALLS:
+        oracle.append(f"it runs the network's forward functions {calls} times per call "
+                      "(differentiating numerically?)")
     if oracle:
         reason = f"{SOLUTION_CELL} may not be the student's own work: " + "; ".join(oracle)
         judgement.problems.append(reason)

@@ -32,7 +32,7 @@ from helpers.gradcheck import (
     quiet_numerics,
     relative_errors,
 )
-from helpers.recheck import describe_error, run_case
+from helpers.recheck import STEPS_FILE, describe_error, run_case
 from helpers.steps import split_steps
 
 # Every comparison: symmetric relative error with a floor (helpers.gradcheck). Correct float64
@@ -107,7 +107,8 @@ def judged_run(backprop: Callable, x, t, W1, b1, W2, b2) -> tuple[dict, dict, bo
     if plan is not None:
         try:
             exec(compile(plan.instrumented, "<your backprop>", "exec"), namespace)
-            exec(compile(plan.step_functions, "<your backprop, step by step>", "exec"), namespace)
+            exec(compile(plan.step_functions, STEPS_FILE, "exec"), namespace)
+            namespace["__course_step_source__"] = plan.step_functions
         except SyntaxError:
             plan = None
             namespace[backprop.__name__] = backprop
@@ -291,7 +292,11 @@ def returns_verdict(runs: list[dict], truths: list[dict], failing_steps: list[st
             else:
                 why = " Every step is right: check what you return."
             return False, f"The gradient backprop returns for {name}: {problem}.{why}"
-    return True, f"backprop returns the right four gradients {where}."
+    changed = sorted({n for run in runs for n in run.get("full", {}).get("changed_arguments", [])})
+    note = (f" Note: it changes its argument{'s' if len(changed) > 1 else ''} "
+            f"{', '.join(changed)} in place; the training loop passes the network's own "
+            "arrays, so copy before changing them." if changed else "")
+    return True, f"backprop returns the right four gradients {where}.{note}"
 
 
 def _returns_right(runs: list[dict], truths: list[dict]) -> bool:

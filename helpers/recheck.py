@@ -24,6 +24,7 @@ from contextlib import contextmanager
 import numpy as np
 
 RECORD = "__course_record__"
+STEPS_FILE = "<your backprop, step by step>"  # what the step functions are compiled as
 FINAL_STATE = 999  # the index under which a function's locals are kept as it returns
 
 
@@ -40,6 +41,36 @@ def as_numbers(value):
 def describe_error(error: BaseException) -> str:
     """``NameError: name 'x' is not defined``, or just the type when there is no message."""
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def describe_crash(error: BaseException, filename: str, source: str) -> str:
+    """:func:`describe_error`, with the line of ``source`` (compiled as ``filename``) where it
+    happened and the shapes of the arrays that line uses, when it happened there."""
+    text = describe_error(error)
+    frames = [tb for tb in _walk(error.__traceback__) if tb.tb_frame.f_code.co_filename == filename]
+    if not frames:
+        return text
+    frame = frames[-1]
+    lines = source.splitlines()
+    if not 0 < frame.tb_lineno <= len(lines):
+        return text
+    line = lines[frame.tb_lineno - 1].strip()
+    shapes = [f"{name} has shape {np.shape(value)}"
+              for name, value in frame.tb_frame.f_locals.items()
+              if isinstance(value, np.ndarray) and _uses(line, name)]
+    return f"{text}, at `{line}`" + (f" (where {', '.join(shapes)})" if shapes else "")
+
+
+def _walk(traceback):
+    while traceback is not None:
+        yield traceback
+        traceback = traceback.tb_next
+
+
+def _uses(line: str, name: str) -> bool:
+    import re
+
+    return re.search(rf"\b{re.escape(name)}\b", line) is not None
 
 
 def _copies(variables: dict) -> dict:
@@ -85,6 +116,23 @@ def _locals_on_return(code, states: dict):
         sys.settrace(previous)
 
 
+FORWARD_COUNTED = ("logistic", "softmax", "categorical_ce")  # provided forward functions
+
+
+def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED) -> dict:
+    """Wrap the provided functions ``names`` of ``namespace`` so each call is counted; return
+    the counts (a backprop that differentiates numerically calls them many times)."""
+    counts = dict.fromkeys(names, 0)
+    for name in names:
+        function = namespace.get(name)
+        if callable(function):
+            def counted(*args, _name=name, _function=function, **kwargs):
+                counts[_name] += 1
+                return _function(*args, **kwargs)
+            namespace[name] = counted
+    return counts
+
+
 def run_case(namespace: dict, request: dict, case: dict) -> dict:
     """One hidden case: the (instrumented) function once, then each step on the true values.
 
@@ -97,12 +145,19 @@ def run_case(namespace: dict, request: dict, case: dict) -> dict:
     namespace[RECORD] = lambda index, variables: states.__setitem__(index, _copies(variables))
     full: dict = {"error": None, "returned": None}
     function = namespace[request["function"]]
+    given = _arrays(arguments)
+    counts = namespace.get("__course_counts__") or {}
+    for name in counts:
+        counts[name] = 0
     try:
         with np.errstate(all="ignore"), _locals_on_return(function.__code__, states):
-            returned = function(**_arrays(arguments))
+            returned = function(**given)
         full["returned"] = [as_numbers(v) for v in returned]
     except BaseException as error:  # student code: any failure is data
         full["error"] = describe_error(error)
+    full["forward_calls"] = max(counts.values(), default=0)
+    full["changed_arguments"] = [name for name, value in given.items()
+                                 if not np.array_equal(value, arguments[name])]
     full["states"] = {str(i): {n: as_numbers(v) for n, v in state.items()}
                       for i, state in states.items()}
     steps = {}
@@ -121,7 +176,9 @@ def run_case(namespace: dict, request: dict, case: dict) -> dict:
             steps[name] = {"value": as_numbers(produced.get(name)) if name in produced else None,
                            "defined": name in produced, "error": None}
         except BaseException as error:
-            steps[name] = {"value": None, "defined": False, "error": describe_error(error)}
+            steps[name] = {"value": None, "defined": False,
+                           "error": describe_crash(error, STEPS_FILE, namespace.get(
+                               "__course_step_source__", ""))}
     return {"full": full, "steps": steps}
 
 
@@ -151,20 +208,23 @@ def main() -> None:
     request = json.load(sys.stdin)
     namespace: dict = {"__name__": "__main__"}
     answer: dict = {"phase": "cases", "setup_errors": {}, "definition_error": None, "cases": []}
-    for label, code in request["setup"]:
+    for number, (label, code) in enumerate(request["setup"]):
         try:
             exec(compile(code, label, "exec"), namespace)
         except BaseException as error:  # SystemExit too: the rest must still be judged
             answer["setup_errors"][label] = describe_error(error)
+        if number == 0:  # the provided functions: count the student's calls of them
+            namespace["__course_counts__"] = count_calls(namespace)
     function = namespace.get(request["function"])
     if not (callable(function) and hasattr(function, "__code__")):
         answer["definition_error"] = (answer["setup_errors"].get(request["graded_label"])
                                       or f"the cell does not define {request['function']}")
     else:
         for label, code in (("<instrumented>", request.get("instrumented")),
-                            ("<steps>", request.get("step_functions"))):
+                            (STEPS_FILE, request.get("step_functions"))):
             if code:
                 exec(compile(code, label, "exec"), namespace)
+        namespace["__course_step_source__"] = request.get("step_functions") or ""
         answer["cases"] = [run_case(namespace, request, case) for case in request["cases"]]
         if request.get("instrumented"):
             namespace[request["function"]] = function  # training uses the student's own

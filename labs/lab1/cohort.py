@@ -209,6 +209,29 @@ FAIRNESS = (
         expected_failures=frozenset(ALL_TESTS),
     ),
     Submission(
+        "fair_numerical", "differentiates the loss numerically: flagged, no step points",
+        whole_cell=(
+            "def backprop(x, t, W1, b1, W2, b2):\n"
+            "    params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]\n"
+            "    def loss():\n"
+            "        return categorical_ce(softmax(params[2] @ logistic(params[0] @ x + "
+            "params[1]) + params[3]), t)\n"
+            "    grads = []\n"
+            "    for p in params:\n"
+            "        g = np.zeros_like(p)\n"
+            "        for i in np.ndindex(p.shape):\n"
+            "            old = p[i]\n"
+            "            p[i] = old + 1e-5\n"
+            "            up = loss()\n"
+            "            p[i] = old - 1e-5\n"
+            "            down = loss()\n"
+            "            p[i] = old\n"
+            "            g[i] = (up - down) / 2e-5\n"
+            "        grads.append(g)\n"
+            "    return tuple(grads)\n"),
+        expected_failures=ALL_STEPS, expected_status="flagged",
+    ),
+    Submission(
         "fair_oracle", "calls the graders' own gradients: flagged, no step points",
         edits=(("    # Forward pass (given)",
                 "    from helpers.lab1 import true_gradients\n"

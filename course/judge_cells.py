@@ -23,8 +23,17 @@ from course.cleanroom import judge_submission
 METADATA_KEY = "course_judge"
 
 
-def _kernel_passed(cell) -> bool:
-    return not any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+# A kernel that ran out of time says nothing about the answer (a slow but correct function
+# may pass the judge's larger budgets): not a disagreement.
+UNDECIDED = ("KeyboardInterrupt", "CellTimeoutError", "TimeoutError", "DeadKernelError")
+
+
+def _kernel_outcome(cell) -> bool | None:
+    """Whether the kernel's own run of a test cell passed; None when it ran out of time."""
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if any(error.get("ename") in UNDECIDED for error in errors):
+        return None
+    return not errors
 
 
 class JudgeGradeCells(NbGraderPreprocessor):
@@ -47,9 +56,10 @@ class JudgeGradeCells(NbGraderPreprocessor):
                     judgement.verdicts):
                 continue
             verdict = judgement.verdicts[grade_id]
-            if _kernel_passed(cell) != verdict.passed:
+            kernel = _kernel_outcome(cell)
+            if kernel is not None and kernel != verdict.passed:
                 disagreements.append(
-                    f"{grade_id} ({'passed' if _kernel_passed(cell) else 'failed'} in the "
+                    f"{grade_id} ({'passed' if kernel else 'failed'} in the "
                     f"notebook, {'passed' if verdict.passed else 'failed'} when judged)")
             if verdict.passed:
                 cell.outputs = [new_output("stream", name="stdout",

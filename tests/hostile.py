@@ -281,6 +281,20 @@ display(HTML('<b>hi</b><script>window.COURSE_XSS = 1</script>'
              '<img src="x" onerror="window.COURSE_XSS = 2">'))
 """
 XSS_MARK = "COURSE_XSS"
+PRINT_HISTORY = "print('\\n'.join(In))  # every cell run so far, hidden tests included"
+HOOKS_QUOTE_SOURCES = """
+_seen = []
+_ip = get_ipython()
+_ip.events.register("pre_run_cell", lambda info: _seen.append(info.raw_cell))
+_ip.events.register("post_run_cell", lambda result: print("\\n".join(_seen[-3:])))
+"""
+
+
+def _append_cell(code: str):
+    """A correct submission with a code cell of the student's own added at the end."""
+    def change(nb):
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+    return _edit(change)
 
 
 def _planting(links: dict[str, tuple[str, ...]]):
@@ -407,6 +421,11 @@ CATALOGUE = (
             _with_prelude(FORK_SWARM), STOPPED | CLEAN, 20),
     Hostile("h_script_output", "a script and an onerror handler in its output",
             _with_prelude(SCRIPT_OUTPUT), CLEAN, 20, min_total=20),
+    # Learning the hidden tests from one's own feedback.
+    Hostile("h_prints_history", "an added last cell printing every cell run (In)",
+            _append_cell(PRINT_HISTORY), CLEAN, 20, min_total=20),
+    Hostile("h_hooks_quote_sources", "IPython hooks that print the cells' sources as they run",
+            _with_prelude(HOOKS_QUOTE_SOURCES), CLEAN | FLAGGED, 20, min_total=20),
 )
 
 

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from course.grade import MARKER
-from labs.lab1.cohort import LAB1_COHORT, write_cohort
+from labs.lab1.cohort import LAB1_COHORT, build_submission, write_cohort
 from tests.conftest import (
     LAB,
     SOURCE_NOTEBOOK,
@@ -150,6 +150,24 @@ def test_an_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     again = run_course("grade", LAB, "--quiet", cwd=course)  # nothing left to do
     assert again.returncode == 0 and f"{len(interrupted)} students" in again.stdout
     assert grade_ids_by_student(course) == graded
+
+
+@pytest.mark.slow
+def test_a_resubmission_replaces_every_score(tmp_path):
+    """Nothing of an earlier grading survives a resubmission: no kept or manual score."""
+    course = make_scratch_course(tmp_path)
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    release = nbformat.read(course / "release" / LAB / SOURCE_NOTEBOOK.name, as_version=4)
+    by_name = {s.student: s for s in LAB1_COHORT}
+    notebook = course / "submitted" / "resubmitter" / LAB / SOURCE_NOTEBOOK.name
+    notebook.parent.mkdir(parents=True)
+    for version, total in (("blank", 0.0), ("correct", 20.0), ("wrong_dbeta", 14.0),
+                           ("blank", 0.0)):
+        nbformat.write(build_submission(source, release, by_name[version]), notebook)
+        result = run_course("grade", LAB, "--quiet", cwd=course)
+        assert result.returncode == 0, result.stdout + result.stderr
+        graded = scores(course, "resubmitter")
+        assert sum(score for score, _ in graded.values()) == total, (version, graded)
 
 
 @pytest.mark.slow

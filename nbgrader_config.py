@@ -6,8 +6,8 @@ c.CourseDirectory.course_id = "nn-classification"
 # The course directory (root) is where nbgrader runs: the repository root. The gradebook is
 # nbgrader's default, gradebook.db there (ignored by git: it holds grades and hidden tests).
 
-# The labs. Students are added by `course collect` (or nbgrader's own db commands).
-c.CourseDirectory.db_assignments = [dict(name="lab1")]
+# The labs are added to the gradebook by `course release LAB` (nbgrader's generate_assignment
+# creates them); students by `course collect` (or nbgrader's own db commands).
 
 # A cell may run for at most this long while grading (seconds). The slowest cell of Lab 1 takes
 # under a second, so a cell still running after 15 s is a loop that will not end.

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+from IPython.core.inputtransformer2 import TransformerManager
 
 from course.kernels import SINGLE_THREADED
 from course.labs import import_lab_module
@@ -44,7 +45,23 @@ from helpers.steps import split_steps
 # What runs before the student's cells: the instructor's provided functions, with the modules
 # they and backprop use. Not the whole imports cell: plotting is never needed here, and
 # loading matplotlib would cost more than the judging itself.
-TRUSTED_PRELUDE = "import os\n\nimport numpy as np\n"
+TRUSTED_PRELUDE = "import os\n\nimport numpy as np\n" + '''
+
+class _NotIPython:
+    """Outside IPython, a student's cell that talks to IPython (hooks, magics) still runs:
+    its calls reach this object, which does nothing."""
+
+    def __getattr__(self, name):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+
+def get_ipython():
+    return _NotIPython()
+
+'''
 TRUSTED_CELLS = ("provided_functions",)
 SOLUTION_CELL = "backprop"
 FUNCTION = "backprop"
@@ -154,6 +171,15 @@ def _definitions_only(source: str) -> str | None:
     return "\n".join(ast.get_source_segment(source, node) or "" for node in kept)
 
 
+def as_python(source: str) -> str:
+    """A cell's source with IPython's syntax (magics, ``!`` commands) turned into the calls
+    IPython itself makes of it."""
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # whatever IPython cannot read, Python will report
+        return source
+
+
 def student_setup(source_nb: nbformat.NotebookNode,
                   submitted: nbformat.NotebookNode) -> tuple[list[list[str]], str | None]:
     """The student's own code cells up to the graded one, as ``[label, code]`` pairs, and the
@@ -167,13 +193,13 @@ def student_setup(source_nb: nbformat.NotebookNode,
             continue
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade_id") == SOLUTION_CELL:
-            graded = cell.source
-            setup.append([f"<your {SOLUTION_CELL} cell>", cell.source])
+            graded = as_python(cell.source)
+            setup.append([f"<your {SOLUTION_CELL} cell>", graded])
             break
         if meta.get("grade") or meta.get("locked"):
             continue
         if meta.get("solution") or cell.source.strip() not in given:
-            code = _definitions_only(cell.source)
+            code = _definitions_only(as_python(cell.source))
             if code:
                 setup.append([f"<your cell {number}>", code])
     return setup, graded

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from course.canary import CanaryFailed
-from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort
+from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort, require_lab
 from course.labs import copy_course, import_lab_module
 from course.nbgrader_setup import find_course_root
 from course.release import ReleaseError, generate_release, release_differences
@@ -38,6 +38,7 @@ def _labs(root: Path) -> list[str]:
 
 
 def cmd_release(root: Path, args) -> int:
+    require_lab(root, args.lab)
     if args.check:
         differences = release_differences(root, args.lab)
         for line in differences:
@@ -59,6 +60,7 @@ def cmd_release(root: Path, args) -> int:
 def cmd_execute(root: Path, args) -> int:
     from course.notebooks import execute_notebook
 
+    require_lab(root, args.lab)
     for notebook in sorted((root / "source" / args.lab).glob("*.ipynb")):
         target = notebook if args.inplace else root / EXECUTED_DIR / args.lab / notebook.name
         execute_notebook(notebook, target)
@@ -89,6 +91,11 @@ def cmd_grade(root: Path, args) -> int:
 def cmd_report(root: Path, args) -> int:
     from course.report import build_report, format_summary
 
+    require_lab(root, args.lab)
+    if not list((root / "autograded").glob(f"*/{args.lab}/*.ipynb")):
+        print(f"nothing of {args.lab} is graded yet: collect the submissions and run "
+              f"`course grade {args.lab}` first", file=sys.stderr)
+        return 2
     report = build_report(root, args.lab)
     print(format_summary(report))
     return 1 if report.attention else 0

@@ -75,6 +75,19 @@ class Outcome:
         return self.status != "graded"
 
 
+def labs_of(root: Path) -> list[str]:
+    """The labs of the course at ``root``: the folders of ``source/``."""
+    folder = root / "source"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def require_lab(root: Path, lab: str) -> None:
+    """Raise ValueError, listing the labs there are, unless ``lab`` is one of them."""
+    if lab not in labs_of(root):
+        there = ", ".join(labs_of(root)) or "none yet (make one in source/<lab>/)"
+        raise ValueError(f"there is no lab called {lab!r} in {root}; the labs are: {there}")
+
+
 def reports_dir(root: Path, lab: str) -> Path:
     return root / "reports" / lab
 
@@ -493,6 +506,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     if sandbox:
         check_sandbox()
     workers = workers or os.cpu_count() or 1
+    require_lab(root, lab)
     with make_api(root).gradebook as gradebook:
         if lab not in {a.name for a in gradebook.assignments}:
             raise ValueError(f"{lab} is not in the gradebook yet: run `course release {lab}`")

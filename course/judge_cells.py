@@ -10,8 +10,10 @@ unsure, is kept in the notebook's metadata (``course_judge``) for the grader to 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
+import nbformat
 from nbformat.v4 import new_output
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -36,6 +38,29 @@ def _kernel_outcome(cell) -> bool | None:
     return not errors
 
 
+def _grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def restore_deleted_cells(nb, source_nb, judged: set[str]) -> list[str]:
+    """Put back, from the instructor's notebook, every judged test cell the submission lacks,
+    where it stood (before the next cell both notebooks have); return their grade ids."""
+    present = {_grade_id(cell) for cell in nb.cells}
+    restored = []
+    for index, cell in enumerate(source_nb.cells):
+        grade_id = _grade_id(cell)
+        if grade_id not in judged or grade_id in present:
+            continue
+        following = [_grade_id(c) for c in source_nb.cells[index + 1:] if _grade_id(c)]
+        position = next((i for i, c in enumerate(nb.cells) if _grade_id(c) in following),
+                        len(nb.cells))
+        copy_of_cell = copy.deepcopy(cell)
+        copy_of_cell.outputs = []
+        nb.cells.insert(position, copy_of_cell)
+        restored.append(grade_id)
+    return restored
+
+
 class JudgeGradeCells(NbGraderPreprocessor):
     """Replace each judged grade cell's outputs with the trusted judge's verdict."""
 
@@ -47,8 +72,15 @@ class JudgeGradeCells(NbGraderPreprocessor):
         ids = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
         source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"]))
-        judgement = judge_submission(source / f"{ids['notebook']}.ipynb", nb,
-                                     self.oracle_costs_points)
+        source_notebook = source / f"{ids['notebook']}.ipynb"
+        judgement = judge_submission(source_notebook, nb, self.oracle_costs_points)
+        restored = restore_deleted_cells(nb, nbformat.read(source_notebook, as_version=4),
+                                         set(judgement.verdicts))
+        if restored:
+            judgement.problems.append(
+                f"test cell{'s' if len(restored) > 1 else ''} {', '.join(restored)} "
+                f"{'were' if len(restored) > 1 else 'was'} deleted; restored from the "
+                "instructor's notebook and judged")
         disagreements = []
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -56,7 +88,7 @@ class JudgeGradeCells(NbGraderPreprocessor):
                     judgement.verdicts):
                 continue
             verdict = judgement.verdicts[grade_id]
-            kernel = _kernel_outcome(cell)
+            kernel = None if grade_id in restored else _kernel_outcome(cell)
             if kernel is not None and kernel != verdict.passed:
                 disagreements.append(
                     f"{grade_id} ({'passed' if kernel else 'failed'} in the "

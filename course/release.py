@@ -21,7 +21,9 @@ def generate_release(root: Path, lab: str) -> Path:
     log when generation fails.
     """
     if not (root / "source" / lab).is_dir():
-        raise ReleaseError(f"no source/{lab} folder in {root}: is {lab!r} the lab's name?")
+        labs = sorted(p.name for p in (root / "source").glob("*") if p.is_dir())
+        raise ReleaseError(f"there is no lab called {lab!r} in {root}: no source/{lab} folder; "
+                           f"the labs are: {', '.join(labs) or 'none yet'}")
     result = make_api(root).generate_assignment(lab, force=True, create=True)
     if not result["success"]:
         details = "\n".join(filter(None, (result.get("log"), result.get("error"))))

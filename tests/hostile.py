@@ -335,9 +335,10 @@ CATALOGUE = (
     Hostile("h_empty_file", "an empty file", _raw(lambda t: ""), BROKEN, 0),
     Hostile("h_renamed", "notebook renamed homework.ipynb", _renamed, BROKEN, 0),
     Hostile("h_misplaced", "notebook outside the lab folder", _misplaced, BROKEN, 0),
-    # correct code whose test cell is gone: the clean room still grades that test, and flags it
+    # correct code whose test cell is gone: the judge restores it from the source, judges it
+    # and flags the submission saying so
     Hostile("h_deleted_cell", "a grade cell deleted", _edit(_delete_cell),
-            frozenset({"failed", "flagged"}), 20),
+            FLAGGED, 20, min_total=20),
     Hostile("h_duplicated_cell", "a grade cell duplicated", _edit(_duplicate_cell),
             frozenset({"failed", "flagged"}), 20),
     Hostile("h_reordered", "two grade cells swapped", _edit(_reorder_cells), CLEAN, 20,

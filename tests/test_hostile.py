@@ -94,6 +94,13 @@ def test_refused_submissions_say_why_and_what_to_do(graded_course, student, says
     assert outcome["status"] == "failed" and says in outcome["reason"], outcome
 
 
+def test_a_deleted_test_cell_is_restored_and_said_to_be(graded_course):
+    outcome = recorded_outcomes(graded_course.root)["h_deleted_cell"]
+    assert "test_dloss_dy was deleted; restored from the instructor's notebook" in (
+        outcome["reason"])
+    assert "passed in the clean room" not in outcome["reason"]
+
+
 def test_the_glob_named_folder_was_not_expanded(graded_course):
     """Every student was graded exactly once: nobody's autograded copy is newer than their
     own outcome's end, which a glob expanding to the whole cohort would have rewritten."""

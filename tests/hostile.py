@@ -188,14 +188,15 @@ try:
 except OSError:
     pass
 """
-HUGE_FILE = """
+WRITE_MEGABYTES = """
 try:
-    with open("huge.bin", "wb") as _f:
-        for _ in range(1024):
-            _f.write(b"\\0" * 1024**2)  # 1 GiB
+    with open({path!r}, "wb") as _f:
+        for _ in range({count}):
+            _f.write(b"\\0" * 1024**2)
 except OSError:
     pass
 """
+HUGE_FILE = WRITE_MEGABYTES.format(path="huge.bin", count=1024)  # 1 GiB in the working folder
 IGNORE_INTERRUPTS = """
 import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -232,14 +233,7 @@ for _name, _targets in {links!r}.items():
             except OSError:
                 pass
 """
-TMP_FLOOD = """
-try:
-    with open("/tmp/flood.bin", "wb") as _f:
-        for _ in range(1800):
-            _f.write(b"\\0" * 1024**2)  # 1.8 GB into /tmp
-except OSError:
-    pass
-"""
+TMP_FLOOD = WRITE_MEGABYTES.format(path="/tmp/flood.bin", count=1800)  # 1.8 GB into /tmp
 FILE_FLOOD = """
 try:
     for _i in range(20_000):
@@ -255,9 +249,8 @@ OUTPUT_MESSAGE_FLOOD = """
 print("x" * 300_000_000)  # 300 MB in one message
 """
 CLEAN_ROOM_FLOOD = """
-try:
-    get_ipython
-except NameError:  # not in the notebook: the clean room, whose answer goes down a pipe
+import sys
+if "ipykernel" not in sys.modules:  # not in the notebook: the judge, answering down a pipe
     import os
     _chunk = b"[" * 64 * 1024**2
     for _fd in range(1, 16):

@@ -136,4 +136,4 @@ def test_a_trusted_run_can_opt_out(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             env=tool_env(path=str(SCRIPTS)))  # no bwrap, none asked for
     assert "bubblewrap" not in result.stderr
-    assert "lab1 is not in the gradebook yet" in result.stderr  # got past the sandbox check
+    assert "no lab called 'lab1'" in result.stderr  # got past the sandbox check

@@ -3,9 +3,10 @@
 All in one run, on the same synthetic cohort (Lab 1's cohort repeated to >= 40 students):
 
   (i)   stock serial `nbgrader autograde lab1`
-  (ii)  `course grade lab1 --workers 2` (sandboxed autograde, clean-room re-check, feedback
-        and the grades CSV); also (ii-t), the same as a trusted run (`--no-sandbox`: neither
-        sandbox nor re-check), for the sandbox and re-check's cost (target <= 30 %)
+  (ii)  `course grade lab1 --workers 2` (sandboxed autograde, the trusted judge, feedback
+        and the grades CSV), once the canary has passed (it is timed on its own: it runs once
+        per change of the lab or the environment); also (ii-t), the same as a trusted run
+        (`--no-sandbox`: neither sandbox nor judge), for their cost (target <= 30 %)
   (iii) the floor: start a kernel and execute one graded notebook once with nbclient
   (iv)  one full student run of the notebook (500 epochs, no NBGRADER_EXECUTION)
 
@@ -29,6 +30,7 @@ import nbformat
 from nbclient import NotebookClient
 from notebook_code import ROOT
 
+from course.canary import check_grading_environment
 from course.labs import copy_course
 from course.nbgrader_setup import put_environment_on_path
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
@@ -64,6 +66,13 @@ def timed(command: list[str], cwd: Path, n: int) -> float:
         raise SystemExit(f"{' '.join(command)} graded {graded} of {n} students "
                          f"(exit status {result.returncode}):\n{result.stderr[-2000:]}")
     return seconds
+
+
+def timed_canary(course: Path, sandbox: bool) -> float:
+    """Seconds the canary takes in ``course`` (after which it is remembered there)."""
+    start = time.perf_counter()
+    check_grading_environment(course, LAB, 120.0, sandbox)
+    return time.perf_counter() - start
 
 
 def execute_once(notebook: Path, env: dict) -> float:
@@ -108,6 +117,10 @@ def main() -> None:
         full_env = {k: v for k, v in ENV.items() if k != "NBGRADER_EXECUTION"}
         full = execute_once(graded_notebook, full_env)
         stock = timed(["nbgrader", "autograde", LAB], stock_course, n)
+        # The canary runs once per change of the lab or the environment, not per batch: it is
+        # timed on its own, and (ii) is the grading of a cohort once it has passed.
+        canary = timed_canary(course_course, sandbox=True)
+        timed_canary(trusted_course, sandbox=False)
         ours = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2", "--quiet"],
                      course_course, n)
         trusted = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2",
@@ -120,6 +133,7 @@ def main() -> None:
     print(f"(ii-t) trusted run (--no-sandbox):     {trusted:7.1f} s ({trusted / n:.2f} s each)")
     print(f"(iii) floor, kernel + one execution:   {floor:7.2f} s")
     print(f"(iv)  full student run (500 epochs):   {full:7.2f} s")
+    print(f"canary (solution + blank, once per change of lab or environment): {canary:5.1f} s")
     print(f"(i)/(ii)                 = {stock / ours:5.2f}  (target >= 1.8; two CPU-bound "
           f"processes side by side run {scaling:.2f}x faster than one after the other here)")
     print(f"(ii) per submission/(iii) = {per_submission / floor:5.2f}  (target <= 1.3)")

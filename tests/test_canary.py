@@ -3,13 +3,25 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+
 import nbformat
 import pytest
 
 from course.labs import copy_course
 from course.notebooks import cell_by_grade_id
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
-from tests.conftest import LAB, ROOT, SOURCE_NOTEBOOK, run_course, run_nbgrader
+from tests.conftest import (
+    LAB,
+    ROOT,
+    SOURCE_NOTEBOOK,
+    make_scratch_course,
+    run_course,
+    run_nbgrader,
+    tool_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,4 +42,21 @@ def test_a_broken_grading_environment_stops_the_run_before_anyone_is_graded(tmp_
     assert result.returncode == 2, result.stdout + result.stderr
     assert "grading stopped before grading anyone" in result.stderr
     assert "solution scored" in result.stderr and "expected full marks" in result.stderr
+    assert not (course / "autograded" / LAB1_COHORT[0].student).exists()
+
+
+def test_a_sandbox_that_cannot_import_helpers_stops_the_run(tmp_path):
+    """The course's helpers come from a folder only root may read: the grader imports them,
+    but no sandbox can, so the solution would score nothing; the canary stops the run."""
+    course = make_scratch_course(tmp_path / "course")
+    write_cohort(ROOT, LAB, course / "submitted", LAB1_COHORT[:1])
+    private = tmp_path / "private"
+    shutil.copytree(ROOT / "helpers", private / "helpers")
+    private.chmod(0o700)
+    result = subprocess.run([sys.executable, "-m", "course", "grade", LAB, "--quiet"],
+                            cwd=course, capture_output=True, text=True, timeout=600,
+                            env={**tool_env(), "PYTHONPATH": str(private)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "grading stopped before grading anyone" in result.stderr
+    assert "solution" in result.stderr
     assert not (course / "autograded" / LAB1_COHORT[0].student).exists()

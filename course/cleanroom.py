@@ -245,6 +245,7 @@ def build_request(plan: CheckPlan, setup: list[list[str]], graded: str) -> dict:
         "instrumented": step_plan.instrumented if step_plan else None,
         "step_functions": step_plan.step_functions if step_plan else None,
         "steps": list(steps) if step_plan else [],
+        "report": [*lab1.FORWARD_NAMES, *steps],
         "cases": cases,
         "training": training if any(k == "training" for k, *_ in plan.cells.values()) else None,
     }

@@ -28,6 +28,7 @@ from pathlib import Path
 import helpers
 from course.cgroups import StudentCgroup
 from course.kernels import GRADING_ENVIRONMENT, GradingKernelManager
+from helpers.lab1 import JUDGED_VARIABLE
 
 BWRAP = "bwrap"
 INSTALL_HINT = (
@@ -39,7 +40,8 @@ INSTALL_HINT = (
 # What a sandbox is given of its caller's environment (everything else is cleared), the
 # grading environment included: graded kernels and clean-room re-checks are given it.
 PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
-                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", *GRADING_ENVIRONMENT)
+                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", JUDGED_VARIABLE,
+                      *GRADING_ENVIRONMENT)
 SCRATCH = Path("/tmp")
 WORKDIR = SCRATCH / "work"
 INPUTS_MOUNT = Path("/run/course/input")
@@ -261,9 +263,11 @@ class SandboxedKernelManager(GradingKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         inputs = Path(kw.get("cwd") or os.getcwd()).resolve()
         self._cgroup = DEFAULT_LIMITS.cgroup()
+        # The judge decides every judged cell of these kernels (see helpers.lab1.check_training).
         return self._cgroup.wrap(sandbox_command(
-            kernel_cmd, inputs=inputs, shared=(self._runtime,), env=kw["env"],
-            uid=self._uid, fonts=matplotlib_font_cache()))
+            kernel_cmd, inputs=inputs, shared=(self._runtime,),
+            env={**kw["env"], JUDGED_VARIABLE: "1"}, uid=self._uid,
+            fonts=matplotlib_font_cache()))
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

@@ -482,8 +482,18 @@ def judge_training(result: TrainingResult) -> None:
         )
 
 
+# Printed instead of training in a kernel graded by `course grade`'s judge (which sets
+# JUDGED_VARIABLE): the judge trains outside the kernel and only its verdict counts. Anywhere
+# else (the student's notebook, nbgrader validate, plain nbgrader autograde) training runs.
+JUDGED_OUTSIDE = "Training is checked by the grader, outside this notebook."
+JUDGED_VARIABLE = "COURSE_JUDGED"
+
+
 def check_training(backprop: Callable) -> None:
     """Train briefly with ``backprop``; raise unless the loss fell and the accuracy rose."""
+    if os.environ.get(JUDGED_VARIABLE):
+        print(JUDGED_OUTSIDE)
+        return
     X, T, params = training_problem()
     try:
         trained = train_parameters(backprop, X, T, params)

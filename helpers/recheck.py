@@ -158,7 +158,9 @@ def run_case(namespace: dict, request: dict, case: dict) -> dict:
     full["forward_calls"] = max(counts.values(), default=0)
     full["changed_arguments"] = [name for name, value in given.items()
                                  if not np.array_equal(value, arguments[name])]
-    full["states"] = {str(i): {n: as_numbers(v) for n, v in state.items()}
+    reported = request.get("report")  # names worth sending back (all when not said)
+    full["states"] = {str(i): {n: as_numbers(v) for n, v in state.items()
+                               if reported is None or n in reported}
                       for i, state in states.items()}
     steps = {}
     truth = case.get("truth") or {}

@@ -1,9 +1,10 @@
 """Run untrusted student code in a bubblewrap sandbox.
 
 What the sandboxed process sees: the system's programs and libraries (read-only), this Python
-environment and the ``helpers`` package (read-only), and a private scratch: ``/tmp``, a tmpfs of
-its own, sized in bytes and files, that disappears with the sandbox. Its working folder,
-``/tmp/work``, starts as a copy of the ``inputs`` folder (the student's own files); whatever it
+environment and the ``helpers`` package (read-only), and a private scratch: a tmpfs of its own
+(``/course-scratch``, also its ``/tmp``, ``HOME`` and ``TMPDIR``), sized in bytes and files, that
+disappears with the sandbox. Its working folder, ``/course-scratch/work``, starts as a copy
+of the ``inputs`` folder (the student's own files); whatever it
 writes there is never seen by the grader. The grader shares with it only the folders given as
 ``shared`` (a kernel's IPC sockets, on a small tmpfs of their own). Not the course folder (no
 ``source/``, no gradebook, no other submissions, no feedback), not the network, not the other
@@ -42,7 +43,9 @@ INSTALL_HINT = (
 PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", JUDGED_VARIABLE,
                       *GRADING_ENVIRONMENT)
-SCRATCH = Path("/tmp")
+# Not /tmp itself: the course (and its environment) may live under /tmp, and a tmpfs mounted
+# there would hide it. /tmp is a link to the scratch, unless something bound lies below it.
+SCRATCH = Path("/course-scratch")
 WORKDIR = SCRATCH / "work"
 INPUTS_MOUNT = Path("/run/course/input")
 FONTS_MOUNT = Path("/run/course/matplotlib")
@@ -77,7 +80,7 @@ class Limits:
     processes: int = 64  # per sandbox user (and per tree, where pids groups exist)
     file_bytes: int = 64 * 1024**2
     open_files: int = 256
-    scratch_bytes: int = 256 * 1024**2  # the private /tmp, working folder included
+    scratch_bytes: int = 256 * 1024**2  # the private scratch (/tmp), working folder included
     scratch_files: int = 4096
     cpu_cores: float = 1.0  # CPU share of the whole tree, where cpu groups exist
 
@@ -129,6 +132,8 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
             command += ["--ro-bind", str(target), str(target)]
     command += ["--proc", "/proc", "--dev", "/dev", "--dir", str(SCRATCH)]
     read_only = tuple(dict.fromkeys((base, venv, Path(helpers.__file__).parent)))
+    if not any(Path("/tmp") in folder.parents for folder in (*read_only, *shared)):
+        command += ["--symlink", str(SCRATCH), "/tmp"]
     # bwrap makes missing parent folders private (0700): make them traversable first.
     parents = {parent for folder in (*read_only, *shared)
                for parent in folder.parents if parent != Path("/")}
@@ -143,7 +148,8 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
         command += ["--bind", str(folder), str(folder)]
     command += ["--clearenv",
                 "--setenv", "PATH", f"{venv / 'bin'}:/usr/bin:/bin",
-                "--setenv", "HOME", str(SCRATCH), "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+                "--setenv", "HOME", str(SCRATCH), "--setenv", "TMPDIR", str(SCRATCH),
+                "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
                 # helpers is importable however the course is installed (site-packages, an
                 # editable install, or the course folder on PYTHONPATH): only it is bound there.
                 "--setenv", "PYTHONPATH", str(Path(helpers.__file__).parent.parent),
@@ -244,7 +250,7 @@ class SandboxedKernelManager(GradingKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._uid = sandbox_user()
-        # Not under /tmp, which the sandbox replaces with its own scratch.
+        # Not under /tmp, which the sandbox links to its own scratch.
         self._runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-",
                                               dir=RUNTIME_PARENT))
         mount_small_tmpfs(self._runtime, self._uid)

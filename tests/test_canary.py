@@ -52,7 +52,7 @@ def test_a_sandbox_that_cannot_import_helpers_stops_the_run(tmp_path):
     write_cohort(ROOT, LAB, course / "submitted", LAB1_COHORT[:1])
     private = tmp_path / "private"
     shutil.copytree(ROOT / "helpers", private / "helpers")
-    private.chmod(0o700)
+    (private / "helpers").chmod(0o700)  # the folder the sandbox binds
     result = subprocess.run([sys.executable, "-m", "course", "grade", LAB, "--quiet"],
                             cwd=course, capture_output=True, text=True, timeout=600,
                             env={**tool_env(), "PYTHONPATH": str(private)})

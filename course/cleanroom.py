@@ -18,6 +18,7 @@ affected cell and says why in :attr:`Judgement.problems`, which the grader turns
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -161,8 +162,6 @@ def cached_plan(source_notebook: Path) -> CheckPlan:
 def _definitions_only(source: str) -> str | None:
     """The top-level definitions of a student's cell (imports, functions, classes,
     assignments), without calls, loops or plots; None when it does not parse."""
-    import ast
-
     try:
         tree = ast.parse(source)
     except SyntaxError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from contextlib import contextmanager
 
@@ -68,8 +69,6 @@ def _walk(traceback):
 
 
 def _uses(line: str, name: str) -> bool:
-    import re
-
     return re.search(rf"\b{re.escape(name)}\b", line) is not None
 
 

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from course import cgroups
 from course.sandbox import DEFAULT_LIMITS, WORKDIR, Limits, check_sandbox, sandbox_command
 from tests.conftest import ROOT, SCRIPTS, LoopbackProbe, tool_env
@@ -112,7 +114,7 @@ print(open("/proc/self/cgroup").read())
 
 def test_each_sandbox_runs_in_control_groups_of_its_own():
     if not cgroups.available():
-        return  # documented fallback: rlimits only (README, Grading safely)
+        pytest.skip("no writable cgroup v1 hierarchy: the documented rlimits-only fallback")
     result = run_sandboxed(CGROUPS_SEEN, None)
     assert result.returncode == 0, result.stderr
     groups = {line.split(":")[1]: line.split(":")[2] for line in result.stdout.splitlines() if line}

@@ -14,7 +14,9 @@ import hashlib
 import json
 import shutil
 import sys
+import sysconfig
 import tempfile
+from importlib.metadata import distributions
 from pathlib import Path
 
 import helpers
@@ -33,12 +35,18 @@ class CanaryFailed(RuntimeError):
 
 def environment_digest(root: Path, lab: str) -> str:
     """A digest of what grading depends on: the lab's source and release, the config, the
-    course and helpers code, and the Python running it."""
-    digest = hashlib.sha256(f"{sys.executable}\n{sys.version}\n{sys.path}".encode())
+    course and helpers code, and the Python running it with its installed packages (not
+    ``sys.path``, which changes with the folder a command is run from)."""
+    site = sysconfig.get_paths()
+    installed = sorted({f"{d.metadata['Name']}=={d.version}"
+                        for d in distributions(path=[site["purelib"], site["platlib"]])})
+    digest = hashlib.sha256("\n".join([str(Path(sys.prefix).resolve()), sys.version,
+                                       *installed]).encode())
     folders = (root / "source" / lab, root / "release" / lab, root / "labs" / lab,
                Path(helpers.__file__).parent, Path(__file__).parent)
-    files = [root / CONFIG_FILE, *(p for folder in folders for p in sorted(folder.rglob("*.py*"))
-                                   if p.is_file())]
+    # Sources only: the __pycache__ files beside them change whenever a process imports them.
+    files = [root / CONFIG_FILE, *(p for folder in folders for p in sorted(folder.rglob("*"))
+                                   if p.suffix in (".py", ".ipynb") and p.is_file())]
     for path in files:
         digest.update(str(path).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

@@ -89,6 +89,45 @@ class BoundedKernelClient(AsyncKernelClient):
     RECEIVE_QUEUE unread ones; its output channel reconnects after such a drop."""
 
     iopub_channel_class = Type(ReconnectingIOPubChannel)
+    READY_CHECK_SECONDS = 1.0  # for a reply to a kernel_info request (the kernel may be starting)
+    IOPUB_CHECK_SECONDS = 0.2  # for its "idle" on the output channel, then ask again
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Return once the kernel answers on both channels, as jupyter_client's does, but
+        without its closing 0.2 s of silence on the output channel: the kernel's "idle" status
+        for our own request says the channel is connected and nothing of the start is left
+        to read (later strays are ignored by nbclient anyway, as not about its requests)."""
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=self.READY_CHECK_SECONDS)
+            except Empty:
+                reply = None
+            if (reply is not None and reply["msg_type"] == "kernel_info_reply"
+                    and await self._idle_after(request)):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    async def _idle_after(self, request: str) -> bool:
+        """True once the output channel says the kernel went idle after ``request``; False
+        when it says nothing of it within IOPUB_CHECK_SECONDS (not connected yet: the status
+        was published before this subscriber joined)."""
+        deadline = time.monotonic() + self.IOPUB_CHECK_SECONDS
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = await self.iopub_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if (message["msg_type"] == "status"
+                    and message["content"].get("execution_state") == "idle"
+                    and message["parent_header"].get("msg_id") == request):
+                return True
+        return False
 
     @default("context")
     def _bounded_context(self) -> zmq.asyncio.Context:
@@ -117,3 +156,8 @@ class GradingKernelManager(AsyncKernelManager):
         """The command that starts the kernel, given nbgrader's and its launch arguments
         (``kw["env"]`` already holds the grading environment). As it is, here."""
         return kernel_cmd
+
+    async def _async_wait(self, pollinterval: float = 0.01) -> None:
+        # jupyter_client checks every 0.1 s whether a killed kernel has ended: a tenth of a
+        # second lost per student; a killed process ends within milliseconds.
+        await super()._async_wait(pollinterval)

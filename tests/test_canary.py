@@ -60,3 +60,24 @@ def test_a_sandbox_that_cannot_import_helpers_stops_the_run(tmp_path):
     assert "grading stopped before grading anyone" in result.stderr
     assert "solution" in result.stderr
     assert not (course / "autograded" / LAB1_COHORT[0].student).exists()
+
+
+def test_a_passed_canary_is_remembered_whatever_folder_the_grader_runs_from(tmp_path):
+    """The canary's key is the environment, not the process: importing the lab (which writes
+    __pycache__ files) or running from another folder (which changes sys.path and what
+    Python lists as installed) must not make every `course grade` run it again."""
+    course = make_scratch_course(tmp_path / "course")
+    script = ("import sys; from pathlib import Path; from course.canary import environment_digest;"
+              "from course.labs import import_lab_module; root = Path(sys.argv[1]);"
+              "import_lab_module(root, 'lab1', 'cohort'); print(environment_digest(root, 'lab1'))")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    digests = {subprocess.run([sys.executable, "-c", script, str(course)], cwd=cwd, env=tool_env(),
+                              capture_output=True, text=True, check=True).stdout
+               for cwd in (ROOT, course, elsewhere, ROOT / "bench")}
+    assert len(digests) == 1, digests
+    (course / "source" / LAB / SOURCE_NOTEBOOK.name).write_text(
+        (course / "source" / LAB / SOURCE_NOTEBOOK.name).read_text() + " ")
+    changed = subprocess.run([sys.executable, "-c", script, str(course)], cwd=ROOT,
+                             env=tool_env(), capture_output=True, text=True, check=True).stdout
+    assert changed not in digests  # a changed lab is a changed environment

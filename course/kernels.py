@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from queue import Empty
 
 import zmq
@@ -138,7 +141,28 @@ class BoundedKernelClient(AsyncKernelClient):
         return context
 
 
-class GradingKernelManager(AsyncKernelManager):
+class LocalKernelManager(AsyncKernelManager):
+    """A kernel reached over IPC sockets in a folder of its own, removed with the kernel: no
+    TCP port another local user could connect to (and no ipykernel warning about one)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._runtime = self.make_runtime_folder()
+        self.transport = "ipc"
+        self.connection_file = str(self._runtime / "kernel.json")
+        self.ip = str(self._runtime / "kernel-ipc")
+
+    def make_runtime_folder(self) -> Path:
+        """A new, empty folder for the kernel's connection file and sockets."""
+        return Path(tempfile.mkdtemp(prefix="course-kernel-ipc-"))
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._runtime, ignore_errors=True)
+
+
+class GradingKernelManager(LocalKernelManager):
     """A kernel manager whose kernels build figures without drawing them and use one BLAS
     thread (see GRADING_ENVIRONMENT), talked to by a BoundedKernelClient."""
 

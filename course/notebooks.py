@@ -9,6 +9,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
+from course.kernels import LocalKernelManager
+
 DEFAULT_TIMEOUT = 600
 
 
@@ -23,6 +25,7 @@ def execute_notebook(source: Path, target: Path, env: dict | None = None,
     nb = nbformat.read(source, as_version=4)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", record_timing=False,
+        kernel_manager_class=LocalKernelManager,
         resources={"metadata": {"path": str(Path(source).parent)}},
     )
     kernel_env = {**os.environ, **(env or {})}

@@ -248,16 +248,16 @@ class SandboxedKernelManager(GradingKernelManager):
     """
 
     def __init__(self, **kwargs):
-        super().__init__(**kwargs)
         self._uid = sandbox_user()
-        # Not under /tmp, which the sandbox links to its own scratch.
-        self._runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-",
-                                              dir=RUNTIME_PARENT))
-        mount_small_tmpfs(self._runtime, self._uid)
-        self.transport = "ipc"
-        self.connection_file = str(self._runtime / "kernel.json")
-        self.ip = str(self._runtime / "kernel-ipc")
+        super().__init__(**kwargs)
         self._cgroup: StudentCgroup | None = None
+
+    def make_runtime_folder(self) -> Path:
+        # Not under /tmp, which the sandbox links to its own scratch.
+        runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-",
+                                        dir=RUNTIME_PARENT))
+        mount_small_tmpfs(runtime, self._uid)
+        return runtime
 
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
@@ -276,9 +276,8 @@ class SandboxedKernelManager(GradingKernelManager):
             fonts=matplotlib_font_cache()))
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
         if not restart:
             if self._cgroup is not None:
                 self._cgroup.close()
             subprocess.run(["umount", "--lazy", str(self._runtime)], capture_output=True)
-            shutil.rmtree(self._runtime, ignore_errors=True)
+        await super()._async_cleanup_resources(restart=restart)  # removes the folder

@@ -4,10 +4,17 @@ nothing of the kernel's start is mistaken for the first cell's output."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_notebook
 
 from course.kernels import GradingKernelManager
+from tests.conftest import tool_env
 
 
 async def _start_and_run(code: str) -> tuple[list[dict], dict]:
@@ -54,3 +61,19 @@ def test_a_kernel_that_dies_while_starting_is_reported():
 
     with pytest.raises(RuntimeError, match="died"):
         asyncio.run(dies())
+
+
+def test_running_a_notebook_warns_about_nothing(tmp_path):
+    """`course execute` (and the demo) start kernels over IPC sockets in a private folder:
+    ipykernel has no unencrypted TCP port to warn about, and the folder goes with the kernel."""
+    notebook = tmp_path / "tiny.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("print(6 * 7)")]), notebook)
+    script = ("import sys; from pathlib import Path; from course.notebooks import execute_notebook;"
+              "execute_notebook(Path(sys.argv[1]), Path(sys.argv[1]))")
+    before = set(Path(tempfile.gettempdir()).glob("course-kernel-ipc-*"))
+    result = subprocess.run([sys.executable, "-c", script, str(notebook)], capture_output=True,
+                            text=True, timeout=120, env=tool_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert nbformat.read(notebook, as_version=4).cells[0].outputs[0]["text"] == "42\n"
+    assert set(Path(tempfile.gettempdir()).glob("course-kernel-ipc-*")) == before

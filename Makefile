@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 setup: $(STAMP)
 
 # Rebuild the environment whenever the pins or the package metadata change.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml Makefile
 	bash scripts/install-system-packages.sh bubblewrap util-linux
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
@@ -23,6 +23,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip check
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+# The course has no nbgrader exchange (instructors collect with `course collect`): the student
+# panels that list assignments and courses from it are turned off, with their server parts.
+	for plugin in assignment-list course-list; do \
+	  $(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:$$plugin >/dev/null 2>&1; done
+	$(VENV)/bin/jupyter server extension disable --sys-prefix \
+	  nbgrader.server_extensions.assignment_list nbgrader.server_extensions.course_list >/dev/null 2>&1
 	touch $@
 
 demo: $(STAMP)

@@ -39,6 +39,8 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from course.bounded_execute import BoundedExecute  # noqa: E402
+from course.feedback import TEMPLATE_FOLDERS, TEMPLATE_PATHS  # noqa: E402
+from course.hide_paths import HideGraderPaths  # noqa: E402
 from course.preprocessors import HideHiddenTests, LimitOutputSize  # noqa: E402
 
 # nbgrader's autograde steps, with Execute cutting each cell's output while it streams in,
@@ -54,9 +56,14 @@ c.SanitizeHTML.enabled = True  # nbconvert registers preprocessors disabled unle
 c.HTMLExporter.sanitize_html = True
 
 # Feedback shows each test's result and message, never the hidden test code.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Nor the grader's file paths (course.hide_paths).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, HideGraderPaths,
+                                    CSSHTMLHeaderPreprocessor]
 # Its pages are rendered by nbconvert's HTML exporter, compiling the templates once per process.
 c.GenerateFeedback.exporter_class = "course.feedback.FeedbackHTMLExporter"
+c.FeedbackHTMLExporter.template_name = "course_feedback"  # names each test in the summary
+c.FeedbackHTMLExporter.extra_template_basedirs = TEMPLATE_FOLDERS
+c.FeedbackHTMLExporter.extra_template_paths = TEMPLATE_PATHS
 
 # `nbgrader export` writes one column per grade cell (plus total and max), not just totals.
 c.ExportApp.plugin_class = "course.export.PerTestCsvExportPlugin"

@@ -35,6 +35,7 @@ import nbformat
 import numpy as np
 from IPython.core.inputtransformer2 import TransformerManager
 
+from course.diagnosis import describe_definition_error
 from course.kernels import SINGLE_THREADED
 from course.labs import import_lab_module
 from course.misconceptions import Misconception, identify
@@ -105,6 +106,7 @@ class Judgement:
     verdicts: dict[str, Verdict]
     problems: list[str] = field(default_factory=list)
     misconceptions: dict[str, str] = field(default_factory=dict)  # grade_id: misconception key
+    cause: str = ""  # one reason every verdict failed (the graded cell cannot run), if any
 
 
 @dataclass(frozen=True)
@@ -376,7 +378,7 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
     if cases_answer is None:
         why = problem or "the re-check gave no answer"
         return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
-                         problems or [why])
+                         problems or [why], cause=f"not graded: {why}")
     definition_error = cases_answer.get("definition_error")
     cases = cases_answer.get("cases") or []
     truths = [{k: np.array(v, dtype=np.float64) for k, v in case["truth"].items()}
@@ -384,7 +386,8 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
     if definition_error or len(cases) != len(truths):
         why = definition_error or "the re-check returned the wrong number of cases"
         message = f"Your {SOLUTION_CELL} cell could not be run: {why}"
-        return Judgement({g: Verdict(False, message) for g in plan.cells}, problems)
+        return Judgement({g: Verdict(False, message) for g in plan.cells}, problems,
+                         cause=describe_definition_error(why, SOLUTION_CELL))
     by_seed = _cases_by_seed(plan, cases, truths)
     isolated = bool(request.get("steps"))
     returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN)[0] for c, t in by_seed.values())
@@ -456,7 +459,8 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
     setup, graded = student_setup(source_nb, submitted)
     if graded is None:
         message = f"Not graded: the submission has no {SOLUTION_CELL} cell."
-        return Judgement({g: Verdict(False, message) for g in plan.cells}, [message])
+        return Judgement({g: Verdict(False, message) for g in plan.cells}, [message],
+                         cause=f"the submission has no {SOLUTION_CELL} cell")
     request = build_request(plan, setup, graded)
     answers, problem = run_in_clean_room(request)
     judgement = judge_answers(plan, request, answers, problem)

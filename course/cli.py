@@ -84,7 +84,7 @@ def cmd_grade(root: Path, args) -> int:
     print(f"{len(outcomes)} students; feedback in {root / 'feedback'}; grades in "
           f"{root / 'reports' / args.lab / 'grades.csv'}")
     for outcome in attention:
-        print(f"needs attention: {outcome.student}: {outcome.status}: {outcome.reason}")
+        print(f"needs attention: {outcome.student}: {outcome.describe()}")
     return 1 if attention else 0
 
 
@@ -123,7 +123,13 @@ def cmd_demo(root: Path, args) -> int:
                                        no_sandbox=False))
     print()
     cmd_report(demo, argparse.Namespace(lab="lab1"))
-    return 0
+    rows = cohort.expected_against_graded(demo, "lab1", DEMO_COHORT)
+    print("\nthe synthetic students, as planted and as graded:")
+    print(f"  {'student':<34}{'expected':<18}{'got':<18}")
+    for student, expected, got, same in rows:
+        print(f"  {student:<34}{expected:<18}{got:<18}{'' if same else 'NOT AS EXPECTED'}")
+    print(f"{sum(same for *_, same in rows)} of {len(rows)} graded as expected")
+    return 0 if all(same for *_, same in rows) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,7 +37,9 @@ from tqdm import tqdm
 
 from course import cgroups
 from course.cleanroom import SOLUTION_CELL
+from course.diagnosis import explain_low_score
 from course.export import write_per_test_csv
+from course.feedback import write_timeout_page
 from course.files import write_atomic
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
 from course.judge_cells import JudgeGradeCells
@@ -60,7 +62,8 @@ OUTCOMES_FILE = "grading-outcomes.json"
 
 @dataclass
 class Outcome:
-    """How grading one student went. ``status``: graded, flagged, failed or timeout."""
+    """How grading one student went. ``status``: graded, flagged, failed or timeout;
+    ``reason``: why, and for a graded student who scored almost nothing, why that is."""
 
     student: str
     status: str
@@ -72,7 +75,11 @@ class Outcome:
 
     @property
     def needs_attention(self) -> bool:
-        return self.status != "graded"
+        return self.status != "graded" or bool(self.reason)
+
+    def describe(self) -> str:
+        """"status: reason", or the reason alone for a graded student."""
+        return self.reason if self.status == "graded" else f"{self.status}: {self.reason}"
 
 
 def labs_of(root: Path) -> list[str]:
@@ -165,6 +172,11 @@ def _error_lines(log: str) -> list[str]:
             if match[1] != "NbGraderException":
                 exceptions.append(f"{match[1]}: {match[2].strip()}")
     return exceptions + errors + warnings
+
+
+def expected_notebooks(root: Path, lab: str) -> list[str]:
+    """The names (without .ipynb) of the lab's notebooks, as released."""
+    return sorted(p.stem for p in (root / "release" / lab).glob("*.ipynb"))
 
 
 def submission_problem(root: Path, lab: str, student: str) -> str | None:
@@ -273,8 +285,20 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
             elif submission.needs_manual_grade:
                 status = "flagged"
                 reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
+            else:
+                reason = why_so_low(root, lab, student, submission.score, submission.max_score)
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
     return Outcome(student, status, reason, time.monotonic() - start, started_at, digest=digest)
+
+
+def why_so_low(root: Path, lab: str, student: str, score: float, max_score: float) -> str:
+    """Why the student scored almost nothing (see course.diagnosis), or "" when they did not."""
+    for notebook in sorted((root / "autograded" / student / lab).glob("*.ipynb")):
+        nb = nbformat.read(notebook, as_version=4)
+        cause = nb.metadata.get(JUDGE_METADATA, {}).get("cause", "")
+        if reason := explain_low_score(nb, score, max_score, cause):
+            return reason
+    return ""
 
 
 def generate_feedback_pages(api: NbGraderAPI, lab: str, student: str) -> dict:
@@ -403,8 +427,8 @@ def _supervise(root: Path, lab: str, students: list[str], workers: int, student_
     def finish(outcome: Outcome) -> None:
         outcomes.append(outcome)
         bar.update(1)
-        if outcome.needs_attention:
-            bar.write(f"{outcome.student}: {outcome.status}: {outcome.reason}")
+        if outcome.needs_attention and progress:
+            bar.write(f"{outcome.student}: {outcome.describe()}")
 
     def lost_before_start(worker: _Worker, why: str) -> None:
         if worker.student in handed_back:
@@ -457,6 +481,8 @@ def _supervise(root: Path, lab: str, students: list[str], workers: int, student_
                 lost_before_start(worker, f"did not start within {WORKER_START_TIMEOUT:.0f} s")
             elif worker.started_at is not None and now - worker.started_at > student_timeout:
                 _kill(worker)
+                write_timeout_page(root, lab, worker.student, expected_notebooks(root, lab),
+                                   student_timeout)
                 finish(Outcome(worker.student, "timeout",
                                f"grading took longer than {student_timeout:.0f} s "
                                "(a loop that never ends?); stopped",

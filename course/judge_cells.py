@@ -86,6 +86,7 @@ class JudgeGradeCells(NbGraderPreprocessor):
                 f"{'were' if len(restored) > 1 else 'was'} deleted; restored from the "
                 "instructor's notebook and judged")
         disagreements = []
+        first_with_cause = None  # the one cell that shows a shared cause in full
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if cell.cell_type != "code" or not is_grade(cell) or grade_id not in (
@@ -97,14 +98,19 @@ class JudgeGradeCells(NbGraderPreprocessor):
                 disagreements.append(
                     f"{grade_id} ({'passed' if kernel else 'failed'} in the "
                     f"notebook, {'passed' if verdict.passed else 'failed'} when judged)")
+            message = verdict.message
+            if judgement.cause and not verdict.passed:
+                if first_with_cause is None:
+                    first_with_cause = grade_id
+                else:  # the cause is shown once, in the first test it failed
+                    message = f"Not run, for the reason given in {first_with_cause} above."
             if verdict.passed:
-                cell.outputs = [new_output("stream", name="stdout",
-                                           text=f"Passed. {verdict.message}\n")]
+                cell.outputs = [new_output("stream", name="stdout", text=f"Passed. {message}\n")]
             else:
-                cell.outputs = [new_output("error", ename="AssertionError",
-                                           evalue=verdict.message,
-                                           traceback=[f"AssertionError: {verdict.message}"])]
+                cell.outputs = [new_output("error", ename="AssertionError", evalue=message,
+                                           traceback=[f"AssertionError: {message}"])]
         nb.metadata[METADATA_KEY] = {"problems": judgement.problems,
                                      "disagreements": disagreements,
-                                     "misconceptions": judgement.misconceptions}
+                                     "misconceptions": judgement.misconceptions,
+                                     "cause": judgement.cause}
         return nb, resources

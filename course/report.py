@@ -62,7 +62,7 @@ def students_needing_attention(root: Path, lab: str, gradebook) -> list[tuple[st
     submitted = set(submitted_students(root, lab))
     for student, outcome in load_outcomes(root, lab).items():
         if outcome.needs_attention and student in submitted:
-            attention[student] = f"{outcome.status}: {outcome.reason}"
+            attention[student] = outcome.describe()
     for student in submitted:
         if student in attention:
             continue

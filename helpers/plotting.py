@@ -12,19 +12,21 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-# Colour-blind-safe class colours (Okabe & Ito); probabilities blend them.
+# Colour-blind-safe class colours (Okabe & Ito); probabilities blend them. Ordered so that the
+# first three stay apart as pale region shades too (green's shade is close to blue's).
 CLASS_COLOURS = np.array(
     [
         [0.000, 0.447, 0.698],  # blue
         [0.902, 0.624, 0.000],  # orange
-        [0.000, 0.620, 0.451],  # green
         [0.800, 0.475, 0.655],  # purple
+        [0.000, 0.620, 0.451],  # green
         [0.835, 0.369, 0.000],  # vermilion
         [0.337, 0.706, 0.914],  # sky blue
         [0.941, 0.894, 0.259],  # yellow
     ]
 )
 PROBABILITY_SUM_TOLERANCE = 1e-6
+POINT_EDGE = "#1a1a1a"  # near black: contrast over 10:1 with any region's shading
 
 
 def _axes(ax):
@@ -97,8 +99,9 @@ def scatter_classes(X: np.ndarray, probabilities: np.ndarray, ax=None, size: flo
         The Axes.
     """
     ax = _axes(ax)
-    ax.scatter(X[:, 0], X[:, 1], c=blend(probabilities), s=size, edgecolors="white",
-               linewidths=0.3)
+    # A dark rim sets every point off from the pale regions behind it, of whatever class.
+    ax.scatter(X[:, 0], X[:, 1], c=blend(probabilities), s=size, edgecolors=POINT_EDGE,
+               linewidths=0.6)
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -128,7 +131,7 @@ def plot_loss(losses: Sequence[float], ax=None, label: str | None = None):
 def plot_decision_regions(
     predict: Callable[[np.ndarray], np.ndarray], ax=None,
     bounds: tuple[float, float, float, float] = (-1.2, 1.2, -1.2, 1.2),
-    resolution: int = 200, alpha: float = 0.25,
+    resolution: int = 200, alpha: float = 0.35,
 ):
     """Shade the plane by a classifier's output, behind whatever the Axes already shows.
 

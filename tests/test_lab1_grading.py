@@ -13,8 +13,15 @@ import pytest
 
 from course.misconceptions import MISCONCEPTIONS
 from helpers.lab1 import STEPS
-from labs.lab1.cohort import ALL_TESTS, BROKEN_AND_LOOPING, DEMO_COHORT, FAIRNESS, LAB1_COHORT
-from tests.conftest import LAB, STUDENT_TIMEOUT, recorded_outcomes, run_course, scores
+from labs.lab1.cohort import (
+    ALL_TESTS,
+    BROKEN_AND_LOOPING,
+    DEMO_COHORT,
+    FAIRNESS,
+    LAB1_COHORT,
+    expected_against_graded,
+)
+from tests.conftest import LAB, ROOT, STUDENT_TIMEOUT, recorded_outcomes, run_course, scores
 
 NOTEBOOK_FILE = "classification.ipynb"
 
@@ -43,14 +50,63 @@ def test_each_grade_cell_scores_as_expected(graded_course, submission):
 def test_each_student_has_the_expected_outcome(graded_course, submission):
     outcome = recorded_outcomes(graded_course.root)[submission.student]
     assert outcome["status"] == submission.expected_status, outcome
+    if submission.expected_reason:  # nothing or almost nothing: the grader says why
+        assert submission.expected_reason in outcome["reason"], outcome
+    elif outcome["status"] == "graded":
+        assert outcome["reason"] == "", outcome
+
+
+def _feedback_page(course, student: str) -> str:
+    return (course / "feedback" / student / LAB / NOTEBOOK_FILE.replace(".ipynb", ".html")
+            ).read_text()
+
+
+def test_a_cell_that_cannot_run_is_shown_once_as_the_cause(graded_course):
+    """A stray parenthesis: the first test says why the cell could not run, the others
+    point to it, and the report names the cause (not ten NameErrors)."""
+    page = _feedback_page(graded_course.root, "stray_parenthesis")
+    assert page.count("could not be run") == 1
+    assert page.count("Not run, for the reason given in test_dloss_dy above.") == 9
+    report = run_course("report", LAB, cwd=graded_course.root)
+    assert ("stray_parenthesis: scored 0/20: syntax error at line 22 of the backprop cell"
+            in report.stdout)
+
+
+def test_feedback_names_each_test_in_its_summary(graded_course):
+    page = _feedback_page(graded_course.root, "correct")
+    assert "Test cell" not in page
+    for grade_id in ALL_TESTS:
+        assert f'href="#{grade_id}"><code>{grade_id}</code>: ' in page
+
+
+def test_no_feedback_page_shows_where_the_grader_keeps_its_files(graded_course):
+    """The cohort's code names no path (the hostile catalogue's does, on purpose): whatever
+    path a page shows came from the grader's tracebacks or warnings."""
+    pages = [page for s in DEMO_COHORT for page in
+             (graded_course.root / "feedback" / s.student / LAB).glob("*.html")]
+    assert len(pages) == len(DEMO_COHORT) - 1  # all but the unreadable notebook
+    for page in pages:
+        text = page.read_text()
+        for path in (str(ROOT), str(graded_course.root), "site-packages", "/tmp/ipykernel_",
+                     "/run/course", "/course-scratch"):
+            assert path not in text, f"{page} shows {path}"
+
+
+def test_a_student_stopped_for_time_gets_a_page_that_says_so(graded_course):
+    page = _feedback_page(graded_course.root, "loops_forever")
+    assert f"took longer than {float(STUDENT_TIMEOUT):g} seconds" in page
+    assert "submit it again" in page
 
 
 def test_grading_reports_the_students_needing_attention_by_name(graded_course):
     result = graded_course.result
     assert result.returncode == 1  # someone needs attention
     for submission in BROKEN_AND_LOOPING:
-        assert f"needs attention: {submission.student}: {submission.expected_status}" in (
-            result.stdout)
+        (line,) = [line for line in result.stdout.splitlines()
+                   if line.startswith(f"needs attention: {submission.student}: ")]
+        assert submission.expected_reason in line
+        if submission.expected_status != "graded":
+            assert f": {submission.expected_status}: " in line
     assert "is not a readable notebook" in result.stdout
     grades = (graded_course.root / "reports" / LAB / "grades.csv").read_text()
     assert "\nbroken_notebook," + ",".join(["0.0"] * 11) + ",20.0" in grades
@@ -72,3 +128,11 @@ def test_each_planted_mistake_is_named_as_its_misconception(graded_course, submi
 def test_at_least_twelve_misconceptions_are_named_across_the_steps():
     assert len(MISCONCEPTIONS) >= 12
     assert {m.step for m in MISCONCEPTIONS} == {step.name for step in STEPS}
+
+
+def test_every_synthetic_student_is_graded_as_planted(graded_course):
+    """What `make demo` prints beside each synthetic student: expected against got."""
+    rows = expected_against_graded(graded_course.root, LAB, DEMO_COHORT)
+    assert len(rows) == len(DEMO_COHORT)
+    assert [row for row in rows if not row[3]] == []
+    assert ("correct", "graded 20/20", "graded 20/20", True) in rows

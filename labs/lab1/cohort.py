@@ -40,6 +40,7 @@ class Submission:
     own_cell: str = ""  # a code cell of the student's own, put just above backprop
     misconception: str = ""  # the one the judge must name (course.misconceptions)
     whole_cell: str = ""  # the backprop cell written from scratch (edits are then ignored)
+    expected_reason: str = ""  # part of the reason `course grade` gives (none when empty)
 
 
 def _fails(*names: str) -> frozenset[str]:
@@ -65,7 +66,9 @@ LAB1_COHORT = (
         ),
     ),
     Submission("blank", "submitted the student version untouched", blank=True,
-               expected_failures=frozenset(ALL_TESTS)),
+               expected_failures=frozenset(ALL_TESTS),
+               expected_reason="scored 0/20: blank: 10 of 10 tests reach code still left as "
+                               "`raise NotImplementedError()`"),
     Submission(
         "wrong_dy_sign", "dloss_dy with the sign flipped",
         edits=(("dloss_dy = categorical_ce_grad(y, t)", "dloss_dy = t / y"),),
@@ -207,6 +210,7 @@ FAIRNESS = (
             ("dloss_dW1 = dloss_dalpha[:, None] * x", "W1"),
             ("dloss_db1 = dloss_dalpha", "b1"))),
         expected_failures=frozenset(ALL_TESTS),
+        expected_reason="scored 0/20: wrong values in 10 of 10 tests (first: test_dloss_dy)",
     ),
     Submission(
         "fair_numerical", "differentiates the loss numerically: flagged, no step points",
@@ -247,13 +251,21 @@ FAIRNESS = (
 
 BROKEN_AND_LOOPING = (
     Submission("broken_notebook", "a notebook cut off halfway through (invalid JSON)",
-               corrupt=True, expected_status="failed"),
+               corrupt=True, expected_status="failed",
+               expected_reason="is not a readable notebook"),
     Submission(
         "loops_forever", "backprop starts with a loop that never ends",
         edits=(("    # Forward pass (given)",
                 "    while True:  # waiting for something that never happens\n"
                 "        pass\n    # Forward pass (given)"),),
-        expected_status="timeout",
+        expected_status="timeout", expected_reason="longer than",
+    ),
+    Submission(
+        "stray_parenthesis", "one ) too many: the backprop cell does not even compile",
+        edits=(("dloss_db2 = dloss_dbeta", "dloss_db2 = dloss_dbeta)"),),
+        expected_failures=frozenset(ALL_TESTS),
+        expected_reason="scored 0/20: syntax error at line 22 of the backprop cell: "
+                        "unmatched ')'",
     ),
 )
 DEMO_COHORT = (*LAB1_COHORT, *FAIRNESS, *BROKEN_AND_LOOPING)
@@ -312,3 +324,30 @@ def write_cohort(root: Path, lab: str, target: Path,
         path.write_text(text[: len(text) // 2] if submission.corrupt else text)
         paths.append(path)
     return paths
+
+
+def expected_against_graded(root: Path, lab: str,
+                            cohort: tuple[Submission, ...]) -> list[tuple[str, str, str, bool]]:
+    """For each synthetic student graded in the course at ``root``: ``(student, expected,
+    got, as_expected)``, where expected and got read "graded 18/20" (status and total)."""
+    from course.export import grade_columns, per_test_rows
+    from course.grade import load_outcomes
+    from course.nbgrader_setup import make_api
+
+    outcomes = load_outcomes(root, lab)
+    with make_api(root).gradebook as gradebook:
+        points = {grade_id: top for _, grade_id, top in grade_columns(gradebook, lab)}
+        totals = {row["student_id"]: row["total"]
+                  for row in per_test_rows(gradebook, lab, [s.student for s in cohort])}
+    rows = []
+    for submission in cohort:
+        wanted = 0.0 if submission.expected_status in ("failed", "timeout") else sum(
+            top for grade_id, top in points.items()
+            if grade_id not in submission.expected_failures)
+        outcome = outcomes.get(submission.student)
+        status = outcome.status if outcome else "not graded"
+        top = sum(points.values())
+        expected = f"{submission.expected_status} {wanted:g}/{top:g}"
+        got = f"{status} {totals.get(submission.student, 0.0):g}/{top:g}"
+        rows.append((submission.student, expected, got, expected == got))
+    return rows

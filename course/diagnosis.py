@@ -17,6 +17,32 @@ SYNTAX_POSITION = re.compile(r"^(?P<what>.*?) \((?P<file>[^()]*), line (?P<line>
 BLANK_MARK = "NotImplementedError"
 
 
+CORRECT, WRONG, CRASHED, BLANK, NOT_GRADED = (
+    "correct", "wrong value", "crashed", "blank", "not graded")
+TEST_OUTCOMES = (CORRECT, WRONG, CRASHED, BLANK, NOT_GRADED)  # how a test went, for the report
+
+
+def classify_failure(error: dict) -> str:
+    """BLANK, CRASHED or WRONG for a failed test cell's error output: still the released
+    ``raise NotImplementedError()``, code that raised (or could not run at all), or a value
+    the test found wrong."""
+    message = error.get("evalue", "")
+    if BLANK_MARK in message or error.get("ename") == BLANK_MARK:
+        return BLANK
+    if (error.get("ename") != "AssertionError" or " raised " in message
+            or "could not be run" in message or message.startswith(("Not run", "Not graded"))):
+        return CRASHED
+    return WRONG
+
+
+def outcome_of_test(cell, score: float, max_score: float) -> str:
+    """How one graded test cell went: one of TEST_OUTCOMES but NOT_GRADED."""
+    if score >= max_score:
+        return CORRECT
+    errors = _errors(cell)
+    return classify_failure(errors[0]) if errors else WRONG
+
+
 def describe_syntax_error(evalue: str, cell: str) -> str:
     """"syntax error at line N of the <cell> cell: what" from a SyntaxError's message."""
     match = SYNTAX_POSITION.match(evalue.strip())
@@ -67,11 +93,13 @@ def explain_low_score(nb, score: float, max_score: float, cause: str = "") -> st
               for cell in tests for error in _errors(cell)[:1]]
     if not failed:
         return prefix + "every test ran without an error; see the graded notebook"
-    blank = [grade_id for grade_id, message in failed if BLANK_MARK in message]
+    kinds = {grade_id: classify_failure(error) for cell in tests
+             for grade_id in [_nbgrader(cell).get("grade_id", "?")] for error in _errors(cell)[:1]}
+    blank = [grade_id for grade_id, kind in kinds.items() if kind == BLANK]
     if blank:
         return prefix + (f"blank: {len(blank)} of {len(tests)} tests reach code still left as "
                          "`raise NotImplementedError()`")
-    crashed = [(grade_id, message) for grade_id, message in failed if " raised " in message]
+    crashed = [(grade_id, message) for grade_id, message in failed if kinds[grade_id] == CRASHED]
     if crashed:
         grade_id, message = crashed[0]
         return prefix + f"crash in {grade_id}: {_first_sentence(message)}"

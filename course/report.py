@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +15,14 @@ import matplotlib.pyplot as plt
 import nbformat
 from nbgrader.api import MissingEntry
 
+from course.diagnosis import NOT_GRADED, TEST_OUTCOMES, outcome_of_test
 from course.export import grade_columns, per_test_rows
 from course.files import write_atomic, write_csv
 from course.grade import load_outcomes, reports_dir, submitted_students
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
 from course.misconceptions import COLUMN, MISCONCEPTIONS
 from course.nbgrader_setup import make_api
+from course.notebooks import cells_by_grade_id
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,27 @@ class Report:
     attention: list[tuple[str, str]]
     files: list[Path]
     misconceptions: list[tuple[str, str, int]]  # (grade_id, misconception, students), most first
+    outcomes: dict[str, Counter]  # grade_id: how many students' tests went each way
+    graded: int  # students with a graded notebook
+
+
+def step_outcomes(root: Path, lab: str, columns, rows: list[dict]) -> dict[str, Counter]:
+    """For each grade cell, how many students' tests were correct, wrong, crashed, blank or
+    not graded at all (course.diagnosis.TEST_OUTCOMES), read from the graded notebooks."""
+    counts = {grade_id: Counter() for _, grade_id, _ in columns}
+    for row in rows:
+        cells: dict[str, dict | None] = {}
+        for notebook, grade_id, max_score in columns:
+            if notebook not in cells:
+                path = root / "autograded" / row["student_id"] / lab / f"{notebook}.ipynb"
+                try:
+                    cells[notebook] = cells_by_grade_id(nbformat.read(path, as_version=4))
+                except Exception:  # not graded, or left half-written: nothing to read
+                    cells[notebook] = None
+            cell = (cells[notebook] or {}).get(grade_id)
+            counts[grade_id][NOT_GRADED if cell is None else
+                             outcome_of_test(cell, row[grade_id], max_score)] += 1
+    return counts
 
 
 def summarise_tests(rows: list[dict], columns) -> list[TestSummary]:
@@ -126,36 +150,80 @@ def build_report(root: Path, lab: str) -> Report:
     misconceptions_csv = write_csv(
         folder / "misconceptions.csv", ["grade_id", "misconception", "students", "question"],
         [[g, k, n, QUESTIONS.get(k, "")] for g, k, n in misconceptions])
-    page = write_atomic(folder / "report.html",
-                        _html(lab, tests, attention, histogram.name, misconceptions))
+    outcomes = step_outcomes(root, lab, columns, rows)
+    outcomes_csv = write_csv(folder / "step-outcomes.csv", ["grade_id", *TEST_OUTCOMES],
+                             [[g, *(outcomes[g][kind] for kind in TEST_OUTCOMES)]
+                              for _, g, _ in columns])
+    graded = len({p.parent.parent.name for p in root.glob(f"autograded/*/{lab}/*.ipynb")})
+    csvs = [folder / "grades.csv", per_test_csv, outcomes_csv, misconceptions_csv,
+            attention_csv]
+    summary = Summary(lab, len(submitted_students(root, lab)), graded, totals, max_total)
+    page = write_atomic(folder / "report.html", _html(
+        summary, tests, attention, histogram.name, misconceptions, outcomes, columns,
+        [p for p in csvs if p.exists()]))
     return Report(tests, totals, max_total, attention,
-                  [per_test_csv, attention_csv, misconceptions_csv, histogram, page],
-                  misconceptions)
+                  [per_test_csv, outcomes_csv, attention_csv, misconceptions_csv, histogram,
+                   page], misconceptions, outcomes, graded)
 
 
-def _html(lab: str, tests: list[TestSummary], attention, image: str,
-          misconceptions: list[tuple[str, str, int]]) -> str:
-    test_rows = "".join(
-        f"<tr><td>{html.escape(t.grade_id)}</td><td>{t.mean_score:.2f} / {t.max_score:g}</td>"
-        f"<td>{t.pass_rate:.0%}</td></tr>" for t in tests)
-    misconception_rows = "".join(
-        f"<tr><td>{html.escape(g)}</td><td>{html.escape(k)}</td><td>{n}</td>"
-        f"<td>{html.escape(QUESTIONS.get(k, ''))}</td></tr>" for g, k, n in misconceptions
-    ) or "<tr><td colspan=4>none found</td></tr>"
-    attention_rows = "".join(
-        f"<tr><td>{html.escape(s)}</td><td>{html.escape(r)}</td></tr>" for s, r in attention
-    ) or "<tr><td colspan=2>nobody</td></tr>"
+@dataclass(frozen=True)
+class Summary:
+    """The cohort at a glance."""
+
+    lab: str
+    submitted: int
+    graded: int
+    totals: dict[str, float]
+    max_total: float
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.totals.values()) if self.totals else 0.0
+
+    def sentence(self) -> str:
+        full = sum(t >= self.max_total for t in self.totals.values())
+        return (f"{self.submitted} submitted, {self.graded} graded; median total "
+                f"{self.median:g} of {self.max_total:g}; {full} with full marks.")
+
+
+def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    """An HTML table; cells are escaped here."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return (f"<table><tr>{head}</tr>"
+            f"{body or f'<tr><td colspan={len(headers)}>{html.escape(empty)}</td></tr>'}</table>")
+
+
+def _html(summary: Summary, tests: list[TestSummary], attention, image: str,
+          misconceptions: list[tuple[str, str, int]], outcomes: dict[str, Counter], columns,
+          csvs: list[Path]) -> str:
+    lab = html.escape(summary.lab)
+    by_id = {t.grade_id: t for t in tests}
+    step_rows = [[g, f"{by_id[g].mean_score:.2f} / {by_id[g].max_score:g}",
+                  *(outcomes[g][kind] for kind in TEST_OUTCOMES)] for _, g, _ in columns]
+    links = " &middot; ".join(f"<a href='{html.escape(p.name)}'>{html.escape(p.name)}</a>"
+                              for p in csvs)
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{lab} grading report</title>"
-        "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}"
-        "td,th{padding:.2em .8em;text-align:left}</style></head><body>"
-        f"<h1>{html.escape(lab)}: grading report</h1>"
-        "<h2>Tests, hardest first</h2><table><tr><th>test</th><th>mean</th><th>passed</th></tr>"
-        f"{test_rows}</table><h2>Misconceptions, most frequent first</h2><table><tr>"
-        "<th>test</th><th>misconception</th><th>students</th><th>question it raises</th></tr>"
-        f"{misconception_rows}</table><h2>Totals</h2><img src='{image}' alt='histogram of totals'>"
-        "<h2>Needs attention</h2><table><tr><th>student</th><th>why</th></tr>"
-        f"{attention_rows}</table></body></html>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{lab} grading report</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left;"
+        "border-bottom:1px solid #ddd}td:nth-child(n+2){text-align:right}</style></head><body>"
+        f"<h1>{lab}: grading report</h1>"
+        f"<p class='summary'>{html.escape(summary.sentence())}</p>"
+        f"<img src='{html.escape(image)}' alt='histogram of the students&#39; totals'>"
+        "<h2>Each test, by what happened</h2>"
+        "<p>Correct; wrong value (it ran, the answer was wrong); crashed (it raised, or the "
+        "cell could not run); blank (still the released <code>raise NotImplementedError()"
+        "</code>); not graded (the notebook could not be graded: see below).</p>"
+        + _table(["test", "mean", *TEST_OUTCOMES], step_rows, "no tests")
+        + "<h2>Needs attention</h2>"
+        + _table(["student", "why"], [list(a) for a in attention], "nobody")
+        + "<h2>Misconceptions, most frequent first</h2>"
+        + _table(["test", "misconception", "students", "question it raises"],
+                 [[g, k, n, QUESTIONS.get(k, "")] for g, k, n in misconceptions], "none found")
+        + f"<h2>Files</h2><p>{links}</p></body></html>"
     )
 
 
@@ -166,7 +234,7 @@ def format_summary(report: Report) -> str:
         lines.append(f"{t.grade_id:<42} {t.mean_score:4.2f}/{t.max_score:g} {t.pass_rate:6.0%}")
     totals = sorted(report.totals.values())
     if totals:
-        median = totals[len(totals) // 2]
+        median = statistics.median(totals)
         lines.append(f"\n{len(totals)} students; median total {median:g} of "
                      f"{report.max_total:g}; full marks: "
                      f"{sum(t >= report.max_total for t in totals)}")

@@ -4,6 +4,7 @@ the report and collecting LMS downloads. Real commands, kernels and files throug
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import signal
 import subprocess
@@ -14,8 +15,9 @@ import zipfile
 import nbformat
 import psutil
 import pytest
+from nbgrader.api import Gradebook
 
-from course.grade import MARKER
+from course.grade import MARKER, submitted_students
 from labs.lab1.cohort import LAB1_COHORT, build_submission, write_cohort
 from tests.conftest import (
     LAB,
@@ -107,9 +109,15 @@ def test_one_worker_gives_exactly_the_grades_of_two(graded_course, tmp_path):
     cohort = tuple(s for s in LAB1_COHORT if s.student in SUBSET)
     write_cohort(course, LAB, course / "submitted", cohort)
     result = run_course("grade", LAB, "--workers", "1", "--quiet", cwd=course)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == exit_status(cohort), result.stdout + result.stderr
     for student in SUBSET:
         assert scores(course, student) == scores(graded_course.root, student)
+
+
+def exit_status(cohort) -> int:
+    """`course grade`'s exit status for a cohort graded without trouble: 1 when a student
+    scores (almost) nothing, since the grader then says why and lists them for attention."""
+    return 1 if any(s.expected_reason for s in cohort) else 0
 
 
 def worker_processes(parent: psutil.Process) -> list[psutil.Process]:
@@ -137,7 +145,7 @@ def test_an_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     assert "the grading process died" in output
 
     rerun = run_course("grade", LAB, "--workers", "2", "--quiet", cwd=course)
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert rerun.returncode == exit_status(interrupted), rerun.stdout + rerun.stderr
     graded = grade_ids_by_student(course)
     assert sorted(graded) == students
     for submission in interrupted:
@@ -148,7 +156,8 @@ def test_an_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     assert all(o["status"] == "graded" for o in outcomes.values())
 
     again = run_course("grade", LAB, "--quiet", cwd=course)  # nothing left to do
-    assert again.returncode == 0 and f"{len(interrupted)} students" in again.stdout
+    assert again.returncode == exit_status(interrupted)
+    assert f"{len(interrupted)} students" in again.stdout
     assert grade_ids_by_student(course) == graded
 
 
@@ -165,7 +174,7 @@ def test_a_resubmission_replaces_every_score(tmp_path):
                            ("blank", 0.0)):
         nbformat.write(build_submission(source, release, by_name[version]), notebook)
         result = run_course("grade", LAB, "--quiet", cwd=course)
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.returncode == exit_status([by_name[version]]), result.stdout + result.stderr
         graded = scores(course, "resubmitter")
         assert sum(score for score, _ in graded.values()) == total, (version, graded)
 
@@ -181,10 +190,40 @@ def test_report_lists_hardest_tests_first_and_who_needs_attention(graded_course)
     assert per_test[0]["grade_id"] == "test_backprop_returns_parameter_gradients"
     attention = {row["student_id"] for row in read_csv(folder / "attention.csv")}
     assert {"broken_notebook", "loops_forever", "h_patches_helpers"} <= attention
-    assert not attention & {s.student for s in LAB1_COHORT}
+    # Of the ordinary cohort, only those who scored (almost) nothing, with the reason why.
+    assert attention & {s.student for s in LAB1_COHORT} == {
+        s.student for s in LAB1_COHORT if s.expected_reason}
     assert (folder / "totals.png").read_bytes().startswith(b"\x89PNG")
-    assert "loops_forever" in (folder / "report.html").read_text()
     assert f"needs attention ({len(attention)})" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_report_page_shows_the_cohort_at_a_glance(graded_course):
+    """report.html alone: how many were graded, the median, the histogram, each test split
+    into correct / wrong value / crashed / blank / not graded, who needs attention and why,
+    and links to the CSVs beside it."""
+    run_course("report", LAB, cwd=graded_course.root)
+    folder = graded_course.root / "reports" / LAB
+    page = (folder / "report.html").read_text()
+    submitted = len(submitted_students(graded_course.root, LAB))
+    graded = len(list(graded_course.root.glob(f"autograded/*/{LAB}/*.ipynb")))
+    assert f"{submitted} submitted, {graded} graded; median total " in page
+    assert "<img src='totals.png'" in page
+    assert "<th>correct</th><th>wrong value</th><th>crashed</th><th>blank</th>" in page
+    outcomes = {row["grade_id"]: row for row in read_csv(folder / "step-outcomes.csv")}
+    first = outcomes["test_dloss_dy"]
+    assert int(first["blank"]) >= 1  # the blank student
+    assert int(first["crashed"]) >= 1  # the stray parenthesis
+    assert int(first["wrong value"]) >= 1  # the flipped sign, among others
+    assert int(first["not graded"]) >= 2  # the unreadable notebook and the endless loop
+    with Gradebook(f"sqlite:///{graded_course.root / 'gradebook.db'}") as gradebook:
+        students = len(gradebook.students)
+    assert sum(int(v) for k, v in first.items() if k != "grade_id") == students
+    assert "stray_parenthesis</td><td>scored 0/20: syntax error at line 22" in page
+    for link in re.findall(r"<a href='([^']+)'>", page):
+        assert (folder / link).is_file(), link
+    assert {"grades.csv", "per-test.csv", "step-outcomes.csv", "attention.csv"} <= set(
+        re.findall(r"<a href='([^']+)'>", page))
 
 
 def test_collect_a_canvas_zip_with_odd_names(tmp_path):

@@ -16,28 +16,7 @@ from nbgrader.preprocessors import LimitOutput, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 from traitlets import Integer
 
-BEGIN = "### BEGIN HIDDEN TESTS"
-END = "### END HIDDEN TESTS"
-
-
-def strip_hidden_regions(source: str) -> str:
-    """``source`` without the lines from BEGIN HIDDEN TESTS to END HIDDEN TESTS."""
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if line.strip() == BEGIN:
-            hidden = True
-        elif line.strip() == END:
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept).rstrip() + "\n" if kept else ""
-
-
-def hidden_lines(source: str) -> list[str]:
-    """The non-blank lines inside the hidden regions of ``source``, stripped."""
-    kept = strip_hidden_regions(source).splitlines()
-    return [line.strip() for line in source.splitlines()
-            if line.strip() and line not in kept and line.strip() not in (BEGIN, END)]
+from course.regions import hidden_test_delimiters, region_lines, without_regions
 
 
 def _output_text(output) -> str:
@@ -54,14 +33,16 @@ class HideHiddenTests(NbGraderPreprocessor):
     every output that quotes them."""
 
     def preprocess(self, nb, resources):
-        self._secrets = {"HIDDEN TESTS"} | {
+        # The regions exactly as nbgrader's ClearHiddenTests finds them (course.regions).
+        self._delimiters = hidden_test_delimiters(self.config)
+        self._secrets = {self._delimiters.begin, self._delimiters.end} | {
             line for cell in nb.cells if cell.cell_type == "code" and is_grade(cell)
-            for line in hidden_lines(cell.source)}
+            for line in region_lines(cell.source, self._delimiters)}
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and is_grade(cell):
-            cell.source = strip_hidden_regions(cell.source)
+            cell.source = without_regions(cell.source, self._delimiters)
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]

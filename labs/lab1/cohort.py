@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from course.notebooks import cell_by_grade_id
+from course.regions import solution_delimiters, without_delimiters
 
 BACKPROP_CELL = "backprop"
 STEP_TESTS = tuple(
@@ -273,10 +274,7 @@ DEMO_COHORT = (*LAB1_COHORT, *FAIRNESS, *BROKEN_AND_LOOPING)
 
 def solution_code(source_cell: str) -> str:
     """The solution cell's code as a student would have written it (markers removed)."""
-    return "\n".join(
-        line for line in source_cell.splitlines()
-        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
-    )
+    return without_delimiters(source_cell, solution_delimiters())
 
 
 def apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import inspect
 import json
 import os
 import re
@@ -67,9 +68,13 @@ def get_ipython():
 TRUSTED_CELLS = ("provided_functions",)
 SOLUTION_CELL = "backprop"
 FUNCTION = "backprop"
-STEP_CALL = re.compile(r'check_step_on_hidden_cases\("(\w+)", backprop, seed=(\d+)\)')
-WHOLE_CALL = re.compile(r"check_backprop_gradients_on_hidden_cases\(backprop, seed=(\d+)\)")
-TRAINING_CALL = re.compile(r"check_training\(backprop\)")
+# The checks the judge re-runs, by the name a test cell calls them with: what each one judges
+# (see CheckPlan), read from its arguments (bound to the function's own signature).
+JUDGED_CHECKS = {
+    "check_step_on_hidden_cases": lambda a: ("step", a["name"], a["seed"]),
+    "check_backprop_gradients_on_hidden_cases": lambda a: ("whole", a["seed"]),
+    "check_training": lambda a: ("training",),
+}
 MAX_RESPONSE_BYTES = 4 * 1024**2
 # Seconds from the start: the hidden cases' answer must arrive by the first, training by the
 # second. A correct function of up to 10 ms per call fits both.
@@ -128,20 +133,80 @@ class CheckPlan:
         return sorted({args[-1] for kind, *args in self.cells.values() if kind != "training"})
 
 
+class PlanError(ValueError):
+    """A grade cell of the instructor's notebook that the judge could not plan: grading it
+    would silently leave its points to the student's own kernel."""
+
+
+class _Expression(str):
+    """An argument that is not a literal, kept as its source text."""
+
+
+def _argument(node: ast.expr):
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError):
+        return _Expression(ast.unparse(node))
+
+
+def judged_calls(source: str) -> list[tuple]:
+    """What each call of a JUDGED_CHECKS function in ``source`` judges, in order, however the
+    call is written (positional or keyword arguments, either quotes, over several lines).
+    Raises PlanError when such a call is not of the graded function, or its arguments that
+    say what to judge are not literals."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        raise PlanError(f"it does not parse ({error.msg}, line {error.lineno})") from None
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in JUDGED_CHECKS):
+            continue
+        signature = inspect.signature(getattr(lab1, node.func.id))
+        try:
+            bound = signature.bind(*map(_argument, node.args),
+                                   **{k.arg: _argument(k.value) for k in node.keywords})
+        except TypeError as error:
+            raise PlanError(f"{ast.unparse(node)}: {error}") from None
+        bound.apply_defaults()
+        if bound.arguments.get("backprop") != FUNCTION:
+            raise PlanError(f"{ast.unparse(node)} does not check {FUNCTION}")
+        judged = JUDGED_CHECKS[node.func.id](bound.arguments)
+        if any(isinstance(value, _Expression) for value in judged[1:]):
+            raise PlanError(f"{ast.unparse(node)}: the judge needs literal arguments")
+        if judged[0] == "step" and judged[1] not in lab1.STEP_NAMES:
+            raise PlanError(f"{ast.unparse(node)}: {judged[1]!r} is not a step "
+                            f"({', '.join(lab1.STEP_NAMES)})")
+        if judged[0] != "training" and not isinstance(judged[-1], int):
+            raise PlanError(f"{ast.unparse(node)}: the seed must be a whole number")
+        found.append(judged)
+    return found
+
+
 def plan_from_source(source_notebook: Path) -> CheckPlan:
-    """Read the instructor's notebook: trusted code, and each test's hidden call."""
+    """Read the instructor's notebook: trusted code, and what each grade cell's check judges.
+    Raises PlanError naming every grade cell that calls no judged check, or more than one
+    (each cell's points are one verdict)."""
     cells = cells_by_grade_id(nbformat.read(source_notebook, as_version=4))
     trusted = TRUSTED_PRELUDE + "\n\n".join(cells[name].source for name in TRUSTED_CELLS)
-    plan = {}
+    plan, problems = {}, []
     for grade_id, cell in cells.items():
-        if not cell.metadata["nbgrader"].get("grade"):
+        meta = cell.metadata["nbgrader"]
+        if not meta.get("grade") or meta.get("solution") or cell.cell_type != "code":
             continue
-        if match := STEP_CALL.search(cell.source):
-            plan[grade_id] = ("step", match[1], int(match[2]))
-        elif match := WHOLE_CALL.search(cell.source):
-            plan[grade_id] = ("whole", int(match[1]))
-        elif TRAINING_CALL.search(cell.source):
-            plan[grade_id] = ("training",)
+        try:
+            calls = judged_calls(cell.source)
+        except PlanError as error:
+            problems.append(f"{grade_id}: {error}")
+            continue
+        if len(calls) != 1:
+            problems.append(f"{grade_id}: calls {len(calls)} of the checks the judge knows "
+                            f"({', '.join(JUDGED_CHECKS)}); it needs exactly one")
+        else:
+            plan[grade_id] = calls[0]
+    if problems:
+        raise PlanError(f"the judge cannot grade {source_notebook.name}: " + "; ".join(problems))
     return CheckPlan(trusted, plan, source_notebook.resolve().parents[2],
                      source_notebook.resolve().parent.name)
 

@@ -36,7 +36,7 @@ from nbgrader.preprocessors import SaveAutoGrades
 from tqdm import tqdm
 
 from course import cgroups
-from course.cleanroom import SOLUTION_CELL
+from course.cleanroom import SOLUTION_CELL, plan_from_source
 from course.diagnosis import explain_low_score
 from course.export import write_per_test_csv
 from course.feedback import write_timeout_page
@@ -533,6 +533,9 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
         check_sandbox()
     workers = workers or os.cpu_count() or 1
     require_lab(root, lab)
+    if sandbox:  # every grade cell must be one the judge decides (raises PlanError, saying why)
+        for source in sorted((root / "source" / lab).glob("*.ipynb")):
+            plan_from_source(source.resolve())
     with make_api(root).gradebook as gradebook:
         if lab not in {a.name for a in gradebook.assignments}:
             raise ValueError(f"{lab} is not in the gradebook yet: run `course release {lab}`")

@@ -31,6 +31,7 @@ from nbclient import NotebookClient
 from notebook_code import ROOT
 
 from course.canary import check_grading_environment
+from course.kernels import LocalKernelManager
 from course.labs import copy_course
 from course.nbgrader_setup import put_environment_on_path
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
@@ -80,6 +81,7 @@ def execute_once(notebook: Path, env: dict) -> float:
     nb = nbformat.read(notebook, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=600,
+                   kernel_manager_class=LocalKernelManager,
                    resources={"metadata": {"path": str(notebook.parent)}}).execute(env=env)
     return time.perf_counter() - start
 

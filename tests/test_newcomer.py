@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
-from tests.conftest import LAB, ROOT, make_scratch_course, run_course, run_nbgrader
+from tests.conftest import LAB, ROOT, make_scratch_course, run_course, run_nbgrader, tool_env
 
 
 def test_grades_and_student_files_never_show_up_in_git():
@@ -43,3 +44,32 @@ def test_a_report_before_grading_says_nothing_is_graded_yet(tmp_path):
     assert result.returncode == 2
     assert f"nothing of {LAB} is graded yet" in result.stderr
     assert "0.00/2" not in result.stdout
+
+
+@pytest.mark.slow
+def test_the_demo_is_quiet_grades_as_planted_and_leaves_git_clean(tmp_path):
+    """`make demo`'s command in a clone of the repository, then `nbgrader export` at its
+    root: no warning reaches the terminal, each synthetic student is graded as planted, and
+    nothing shows up in `git status`."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", "--detach"], check=True)
+    for tracked in subprocess.run(["git", "ls-files", "-m", "-o", "--exclude-standard"],
+                                  cwd=ROOT, capture_output=True, text=True).stdout.split():
+        if (ROOT / tracked).is_file() and not tracked.startswith("tests/"):
+            target = clone / tracked  # the working tree as it is, not only as committed
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes((ROOT / tracked).read_bytes())
+    subprocess.run(["git", "-C", str(clone), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "--quiet", "--allow-empty", "-m", "as tested"], check=True)
+    demo = subprocess.run([sys.executable, "-m", "course", "demo"], cwd=clone,
+                          capture_output=True, text=True, timeout=900, env=tool_env())
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert "WARNING" not in demo.stdout + demo.stderr, demo.stderr[-3000:]
+    assert "without encryption" not in demo.stdout + demo.stderr
+    assert "of 28 graded as expected" in demo.stdout and "NOT AS EXPECTED" not in demo.stdout
+    run_nbgrader("export", cwd=clone)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                            cwd=clone, capture_output=True, text=True, check=True).stdout
+    assert status == "", status

@@ -21,7 +21,7 @@ from nbgrader.utils import is_grade
 from traitlets import Bool
 
 from course.cleanroom import judge_submission
-from helpers.lab1 import JUDGED_OUTSIDE
+from helpers.judging import JUDGED_OUTSIDE
 
 METADATA_KEY = "course_judge"
 
@@ -33,7 +33,7 @@ UNDECIDED = ("KeyboardInterrupt", "CellTimeoutError", "TimeoutError", "DeadKerne
 
 def _kernel_outcome(cell) -> bool | None:
     """Whether the kernel's own run of a test cell passed; None when it ran out of time or
-    left the check to the judge (helpers.lab1.JUDGED_OUTSIDE)."""
+    left the check to the judge (helpers.judging.JUDGED_OUTSIDE)."""
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     if any(error.get("ename") in UNDECIDED for error in errors):
         return None

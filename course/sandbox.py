@@ -29,7 +29,7 @@ from pathlib import Path
 import helpers
 from course.cgroups import StudentCgroup
 from course.kernels import GRADING_ENVIRONMENT, GradingKernelManager
-from helpers.lab1 import JUDGED_VARIABLE
+from helpers.judging import JUDGED_VARIABLE
 
 BWRAP = "bwrap"
 INSTALL_HINT = (
@@ -269,7 +269,7 @@ class SandboxedKernelManager(GradingKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         inputs = Path(kw.get("cwd") or os.getcwd()).resolve()
         self._cgroup = DEFAULT_LIMITS.cgroup()
-        # The judge decides every judged cell of these kernels (see helpers.lab1.check_training).
+        # The judge decides every judged cell of these kernels (see helpers.judging).
         return self._cgroup.wrap(sandbox_command(
             kernel_cmd, inputs=inputs, shared=(self._runtime,),
             env={**kw["env"], JUDGED_VARIABLE: "1"}, uid=self._uid,

@@ -34,6 +34,7 @@ from helpers.gradcheck import (
     quiet_numerics,
     relative_errors,
 )
+from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from helpers.recheck import STEPS_FILE, describe_error, run_case
 from helpers.steps import split_steps
 
@@ -482,15 +483,9 @@ def judge_training(result: TrainingResult) -> None:
         )
 
 
-# Printed instead of training in a kernel graded by `course grade`'s judge (which sets
-# JUDGED_VARIABLE): the judge trains outside the kernel and only its verdict counts. Anywhere
-# else (the student's notebook, nbgrader validate, plain nbgrader autograde) training runs.
-JUDGED_OUTSIDE = "Training is checked by the grader, outside this notebook."
-JUDGED_VARIABLE = "COURSE_JUDGED"
-
-
 def check_training(backprop: Callable) -> None:
-    """Train briefly with ``backprop``; raise unless the loss fell and the accuracy rose."""
+    """Train briefly with ``backprop``; raise unless the loss fell and the accuracy rose.
+    Not in a kernel the judge grades (see helpers.judging): the judge trains outside it."""
     if os.environ.get(JUDGED_VARIABLE):
         print(JUDGED_OUTSIDE)
         return

@@ -29,21 +29,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import nbformat
-import numpy as np
 from IPython.core.inputtransformer2 import TransformerManager
 
 from course.diagnosis import describe_definition_error
 from course.kernels import SINGLE_THREADED
-from course.labs import import_lab_module
-from course.misconceptions import Misconception, identify
+from course.labs import load_lab
 from course.notebooks import cells_by_grade_id
 from course.sandbox import DEFAULT_LIMITS, sandbox_command
-from helpers import lab1, network
-from helpers.steps import split_steps
 
 # What runs before the student's cells: the instructor's provided functions, with the modules
 # they and backprop use. Not the whole imports cell: plotting is never needed here, and
@@ -65,28 +63,15 @@ def get_ipython():
     return _NotIPython()
 
 '''
-TRUSTED_CELLS = ("provided_functions",)
-SOLUTION_CELL = "backprop"
-FUNCTION = "backprop"
-# The checks the judge re-runs, by the name a test cell calls them with: what each one judges
-# (see CheckPlan), read from its arguments (bound to the function's own signature).
-JUDGED_CHECKS = {
-    "check_step_on_hidden_cases": lambda a: ("step", a["name"], a["seed"]),
-    "check_backprop_gradients_on_hidden_cases": lambda a: ("whole", a["seed"]),
-    "check_training": lambda a: ("training",),
-}
 MAX_RESPONSE_BYTES = 4 * 1024**2
 # Seconds from the start: the hidden cases' answer must arrive by the first, training by the
 # second. A correct function of up to 10 ms per call fits both.
 BUDGETS = (30.0, 90.0)
 STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
     "Import", "ImportFrom", "FunctionDef", "ClassDef", "Assign", "AnnAssign", "AugAssign")
-# A backprop calls each provided forward function once or twice; numerical differentiation
-# calls them twice per parameter entry (over 100 times).
-MAX_FORWARD_CALLS = 10
 # Reaching into the grader from a graded function: flagged for review, and no step points.
 ORACLE_PATTERNS = (
-    (re.compile(r"\bhelpers\.(lab1|gradcheck|recheck|network)\b|from\s+helpers(\.\w+)?\s+import"),
+    (re.compile(r"\bhelpers\.\w+|from\s+helpers(\.\w+)?\s+import"),
      "it imports the course's checking code"),
     (re.compile(r"_getframe|\bf_back\b|\binspect\.(currentframe|stack|getouterframes)|"
                 r"\bgc\.get_(objects|referrers)|settrace|setprofile|\bsys\.modules\b"),
@@ -114,23 +99,43 @@ class Judgement:
     cause: str = ""  # one reason every verdict failed (the graded cell cannot run), if any
 
 
-@dataclass(frozen=True)
-class CheckPlan:
-    """What to judge: trusted code, and each grade cell's kind and arguments
-    (``("step", name, seed)``, ``("whole", seed)`` or ``("training",)``)."""
+class LabJudge(Protocol):
+    """A lab's part of the judge, declared by the lab (``labs/<lab>/judge.py``)."""
 
-    trusted_code: str
-    cells: dict[str, tuple]
-    root: Path  # the course folder, whose labs/<lab>/ holds the hidden cases
-    lab: str
+    graded_cell: str  # the solution cell the judge re-runs
+    function: str  # the function that cell defines, which the checks test
+    trusted_cells: tuple[str, ...]  # the instructor's cells run before the student's
+    # check function name: (the function, for its signature; what a call judges, from its
+    # bound arguments, as a tuple whose last item is the hidden cases' seed, or a kind
+    # alone; raises PlanError for arguments it cannot judge)
+    checks: dict[str, tuple[Callable, Callable[[dict], tuple]]]
 
     def cases(self, seed: int) -> tuple[tuple[dict, dict], ...]:
-        """The hidden cases of ``seed`` (see :func:`hidden_case_data`)."""
-        return hidden_case_data(self.root, self.lab, seed)
+        """The hidden cases of ``seed``: (arguments, true values) by name."""
+
+    def request(self, plan: CheckPlan, graded: str) -> dict:
+        """The lab's part of the runner's request (see helpers.recheck)."""
+
+    def verdicts(self, plan: CheckPlan, request: dict, cases: list[dict],
+                 training_answer: dict | None, problem: str | None) -> Judgement:
+        """Every planned cell's verdict from the runner's results."""
+
+    def suspicions(self, answers: list[dict]) -> list[str]:
+        """Why the answers suggest the graded function is not the student's own work."""
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """What to judge: the lab's judge, trusted code, and what each grade cell judges (a tuple
+    from the lab's checks: ``("step", name, seed)``, ``("whole", seed)``, ``("training",)``)."""
+
+    judge: LabJudge
+    trusted_code: str
+    cells: dict[str, tuple]
 
     @property
     def seeds(self) -> list[int]:
-        return sorted({args[-1] for kind, *args in self.cells.values() if kind != "training"})
+        return sorted({args[-1] for _, *args in self.cells.values() if args})
 
 
 class PlanError(ValueError):
@@ -149,11 +154,11 @@ def _argument(node: ast.expr):
         return _Expression(ast.unparse(node))
 
 
-def judged_calls(source: str) -> list[tuple]:
-    """What each call of a JUDGED_CHECKS function in ``source`` judges, in order, however the
-    call is written (positional or keyword arguments, either quotes, over several lines).
+def judged_calls(source: str, judge: LabJudge) -> list[tuple]:
+    """What each call of one of the ``judge``'s checks in ``source`` judges, in order, however
+    the call is written (positional or keyword arguments, either quotes, over several lines).
     Raises PlanError when such a call is not of the graded function, or its arguments that
-    say what to judge are not literals."""
+    say what to judge are not literals or not what the check can judge."""
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
@@ -161,54 +166,56 @@ def judged_calls(source: str) -> list[tuple]:
     found = []
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in JUDGED_CHECKS):
+                and node.func.id in judge.checks):
             continue
-        signature = inspect.signature(getattr(lab1, node.func.id))
+        check, what_it_judges = judge.checks[node.func.id]
+        signature = inspect.signature(check)
         try:
             bound = signature.bind(*map(_argument, node.args),
                                    **{k.arg: _argument(k.value) for k in node.keywords})
         except TypeError as error:
             raise PlanError(f"{ast.unparse(node)}: {error}") from None
         bound.apply_defaults()
-        if bound.arguments.get("backprop") != FUNCTION:
-            raise PlanError(f"{ast.unparse(node)} does not check {FUNCTION}")
-        judged = JUDGED_CHECKS[node.func.id](bound.arguments)
-        if any(isinstance(value, _Expression) for value in judged[1:]):
-            raise PlanError(f"{ast.unparse(node)}: the judge needs literal arguments")
-        if judged[0] == "step" and judged[1] not in lab1.STEP_NAMES:
-            raise PlanError(f"{ast.unparse(node)}: {judged[1]!r} is not a step "
-                            f"({', '.join(lab1.STEP_NAMES)})")
-        if judged[0] != "training" and not isinstance(judged[-1], int):
-            raise PlanError(f"{ast.unparse(node)}: the seed must be a whole number")
-        found.append(judged)
+        if judge.function not in bound.arguments.values():
+            raise PlanError(f"{ast.unparse(node)} does not check {judge.function}")
+        literals = {name: value for name, value in bound.arguments.items()
+                    if not isinstance(value, _Expression)}
+        try:
+            found.append(what_it_judges(literals))
+        except KeyError as missing:
+            raise PlanError(f"{ast.unparse(node)}: the judge needs a literal {missing}") from None
+        except PlanError as error:
+            raise PlanError(f"{ast.unparse(node)}: {error}") from None
     return found
 
 
 def plan_from_source(source_notebook: Path) -> CheckPlan:
-    """Read the instructor's notebook: trusted code, and what each grade cell's check judges.
-    Raises PlanError naming every grade cell that calls no judged check, or more than one
-    (each cell's points are one verdict)."""
+    """Read the instructor's notebook (``source/<lab>/<name>.ipynb`` of a course) with its
+    lab's judge: trusted code, and what each grade cell's check judges. Raises PlanError
+    naming every grade cell that calls none of the lab's checks, or more than one (each
+    cell's points are one verdict)."""
+    source_notebook = source_notebook.resolve()
+    judge = load_lab(source_notebook.parents[2], source_notebook.parent.name).judge
     cells = cells_by_grade_id(nbformat.read(source_notebook, as_version=4))
-    trusted = TRUSTED_PRELUDE + "\n\n".join(cells[name].source for name in TRUSTED_CELLS)
+    trusted = TRUSTED_PRELUDE + "\n\n".join(cells[name].source for name in judge.trusted_cells)
     plan, problems = {}, []
     for grade_id, cell in cells.items():
         meta = cell.metadata["nbgrader"]
         if not meta.get("grade") or meta.get("solution") or cell.cell_type != "code":
             continue
         try:
-            calls = judged_calls(cell.source)
+            calls = judged_calls(cell.source, judge)
         except PlanError as error:
             problems.append(f"{grade_id}: {error}")
             continue
         if len(calls) != 1:
             problems.append(f"{grade_id}: calls {len(calls)} of the checks the judge knows "
-                            f"({', '.join(JUDGED_CHECKS)}); it needs exactly one")
+                            f"({', '.join(judge.checks)}); it needs exactly one")
         else:
             plan[grade_id] = calls[0]
     if problems:
         raise PlanError(f"the judge cannot grade {source_notebook.name}: " + "; ".join(problems))
-    return CheckPlan(trusted, plan, source_notebook.resolve().parents[2],
-                     source_notebook.resolve().parent.name)
+    return CheckPlan(judge, trusted, plan)
 
 
 @functools.lru_cache(maxsize=8)
@@ -246,8 +253,8 @@ def as_python(source: str) -> str:
         return source
 
 
-def student_setup(source_nb: nbformat.NotebookNode,
-                  submitted: nbformat.NotebookNode) -> tuple[list[list[str]], str | None]:
+def student_setup(source_nb: nbformat.NotebookNode, submitted: nbformat.NotebookNode,
+                  graded_cell: str) -> tuple[list[list[str]], str | None]:
     """The student's own code cells up to the graded one, as ``[label, code]`` pairs, and the
     graded cell's source (None when there is none). A cell counts as the student's own when it
     is a solution cell or a code cell the instructor's notebook does not have; of those above
@@ -258,9 +265,9 @@ def student_setup(source_nb: nbformat.NotebookNode,
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade_id") == SOLUTION_CELL:
+        if meta.get("grade_id") == graded_cell:
             graded = as_python(cell.source)
-            setup.append([f"<your {SOLUTION_CELL} cell>", graded])
+            setup.append([f"<your {graded_cell} cell>", graded])
             break
         if meta.get("grade") or meta.get("locked"):
             continue
@@ -276,44 +283,17 @@ def oracle_use(code: str) -> list[str]:
     return [why for pattern, why in ORACLE_PATTERNS if pattern.search(code)]
 
 
-# ---- the hidden cases and their truth ---------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=64)
-def hidden_case_data(root: Path, lab: str, seed: int) -> tuple[tuple[dict, dict], ...]:
-    """Each hidden case of a test seed as ``(arguments, truth)``: the inputs by parameter name,
-    and the true forward values and step values by name (float64 arrays). The cases come from
-    the lab's instructor-only material (``labs/<lab>/hidden.py``)."""
-    cases = []
-    for x, t, W1, b1, W2, b2 in import_lab_module(root, lab, "hidden").hidden_cases(seed):
-        forward = network.forward(x, W1, b1, W2, b2)
-        truth = {**forward, **lab1.true_gradients(x, t, W1, b1, W2, b2, forward)}
-        cases.append(({"x": x, "t": t, "W1": W1, "b1": b1, "W2": W2, "b2": b2}, truth))
-    return tuple(cases)
+# ---- what the runner is asked ------------------------------------------------------------------
 
 
 def build_request(plan: CheckPlan, setup: list[list[str]], graded: str) -> dict:
-    """The runner's request: setup code, the step plan, every case of every seed, training."""
-    steps = lab1.STEP_NAMES
-    step_plan = split_steps(graded, FUNCTION, steps)
-    cases = []
-    for seed in plan.seeds:
-        for arguments, truth in plan.cases(seed):
-            cases.append({"args": {k: v.tolist() for k, v in arguments.items()},
-                          "truth": {k: v.tolist() for k, v in truth.items()}})
-    X, T, params = lab1.training_problem()
-    training = {"X": X.tolist(), "T": T.tolist(), "epochs": lab1.TRAINING_EPOCHS, "rate": 1.0,
-                "params": {k: v.tolist() for k, v in params.items()}}
+    """The runner's request: the trusted code and the student's cells to set up, the graded
+    function, and the lab's part (its cases, step plan, training: LabJudge.request)."""
     return {
         "setup": [["<provided functions>", plan.trusted_code], *setup],
-        "graded_label": f"<your {SOLUTION_CELL} cell>",
-        "function": FUNCTION,
-        "instrumented": step_plan.instrumented if step_plan else None,
-        "step_functions": step_plan.step_functions if step_plan else None,
-        "steps": list(steps) if step_plan else [],
-        "report": [*lab1.FORWARD_NAMES, *steps],
-        "cases": cases,
-        "training": training if any(k == "training" for k, *_ in plan.cells.values()) else None,
+        "graded_label": f"<your {plan.judge.graded_cell} cell>",
+        "function": plan.judge.function,
+        **plan.judge.request(plan, graded),
     }
 
 
@@ -410,133 +390,46 @@ def _feed(pipe, data: bytes) -> None:
 
 # ---- judging the numbers -------------------------------------------------------------------------
 
-HIDDEN = "on every hidden case"
-
-
-def _verdict(result: tuple[bool, str]) -> Verdict:
-    passed, message = result
-    return Verdict(passed, message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"))
-
-
-def _training_verdict(training: dict | None) -> Verdict:
-    if not training or "params" not in training:
-        error = (training or {}).get("error", "no result")
-        return Verdict(False, f"Training with your backprop failed: it raised {error}")
-    X, T, before = lab1.training_problem()
-    try:
-        after = {name: np.array(training["params"][name], dtype=np.float64) for name in before}
-        lab1.judge_training(lab1.training_result(X, T, before, after))
-    except AssertionError as failure:
-        return Verdict(False, str(failure))
-    except (KeyError, TypeError, ValueError):
-        return Verdict(False, "Training with your backprop gave no usable parameters")
-    return Verdict(True, "Training with your backprop lowered the loss and raised the accuracy.")
-
 
 def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
                   problem: str | None) -> Judgement:
-    """Each planned grade cell's verdict from the runner's answer lines."""
+    """Each planned grade cell's verdict from the runner's answer lines: the lab's verdicts
+    once the graded cell ran on every case, else one shared cause for every cell."""
     cases_answer = next((a for a in answers if a.get("phase") == "cases"), None)
     training_answer = next((a for a in answers if a.get("phase") == "training"), None)
     problems = [problem] if problem else []
-    verdicts: dict[str, Verdict] = {}
     if cases_answer is None:
         why = problem or "the re-check gave no answer"
         return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
                          problems or [why], cause=f"not graded: {why}")
     definition_error = cases_answer.get("definition_error")
     cases = cases_answer.get("cases") or []
-    truths = [{k: np.array(v, dtype=np.float64) for k, v in case["truth"].items()}
-              for case in request["cases"]]
-    if definition_error or len(cases) != len(truths):
+    if definition_error or len(cases) != len(request["cases"]):
         why = definition_error or "the re-check returned the wrong number of cases"
-        message = f"Your {SOLUTION_CELL} cell could not be run: {why}"
+        cell = plan.judge.graded_cell
+        message = f"Your {cell} cell could not be run: {why}"
         return Judgement({g: Verdict(False, message) for g in plan.cells}, problems,
-                         cause=describe_definition_error(why, SOLUTION_CELL))
-    by_seed = _cases_by_seed(plan, cases, truths)
-    isolated = bool(request.get("steps"))
-    returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN)[0] for c, t in by_seed.values())
-    step_verdicts, misconceptions = {}, {}
-    for grade_id, (kind, *args) in plan.cells.items():
-        if kind == "step":
-            name, seed = args
-            c, t = by_seed[seed]
-            verdict = _verdict(lab1.step_verdict(name, c, t, isolated, returns_right, HIDDEN))
-            if not verdict.passed and (found := _misconception(name, c, t, by_seed_args(
-                    request, plan, seed), isolated)):
-                misconceptions[grade_id] = found.key
-                verdict = Verdict(False, f"{verdict.message} {found.question}")
-            step_verdicts[name] = verdicts[grade_id] = verdict
-    failing = [name for name in lab1.STEP_NAMES
-               if name in step_verdicts and not step_verdicts[name].passed]
-    for grade_id, (kind, *args) in plan.cells.items():
-        if kind == "whole":
-            c, t = by_seed[args[0]]
-            verdicts[grade_id] = _verdict(lab1.returns_verdict(c, t, failing, HIDDEN))
-        elif kind == "training":
-            if training_answer is None:
-                why = problem or "the re-check ended before training"
-                verdicts[grade_id] = Verdict(False, f"Not graded: {why}.")
-            else:
-                verdicts[grade_id] = _training_verdict(training_answer.get("training"))
-    return Judgement(verdicts, problems, misconceptions)
-
-
-def by_seed_args(request: dict, plan: CheckPlan, seed: int) -> list[dict]:
-    """The arguments of each case of ``seed``, as arrays, in the request's order."""
-    position = 0
-    for other in plan.seeds:
-        count = len(plan.cases(other))
-        if other == seed:
-            return [{k: np.array(v, dtype=np.float64) for k, v in case["args"].items()}
-                    for case in request["cases"][position:position + count]]
-        position += count
-    return []
-
-
-def _misconception(name: str, runs: list[dict], truths: list[dict], arguments: list[dict],
-                   isolated: bool) -> Misconception | None:
-    """The named misconception the step's first wrong value matches, if any."""
-    for run, truth, args in zip(runs, truths, arguments, strict=True):
-        ran = run.get("steps", {}).get(name) if isolated else None
-        value = ran.get("value") if ran and ran.get("defined") else lab1.final_value(run, name)
-        if value is None:
-            return None
-        if lab1.compare_values(name, truth[name], value, "") is not None:
-            return identify(name, value, {**args, **truth}, lab1.TOLERANCE)
-    return None
-
-
-def _cases_by_seed(plan: CheckPlan, cases: list[dict], truths: list[dict]) -> dict:
-    grouped, position = {}, 0
-    for seed in plan.seeds:
-        count = len(plan.cases(seed))
-        grouped[seed] = (cases[position:position + count], truths[position:position + count])
-        position += count
-    return grouped
+                         cause=describe_definition_error(why, cell))
+    return plan.judge.verdicts(plan, request, cases, training_answer, problem)
 
 
 def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
                      oracle_costs_points: bool = True) -> Judgement:
     """The judge's verdict on every planned grade cell of one submitted notebook."""
     plan = cached_plan(source_notebook)
+    cell = plan.judge.graded_cell
     source_nb = nbformat.read(source_notebook, as_version=4)
-    setup, graded = student_setup(source_nb, submitted)
+    setup, graded = student_setup(source_nb, submitted, cell)
     if graded is None:
-        message = f"Not graded: the submission has no {SOLUTION_CELL} cell."
+        message = f"Not graded: the submission has no {cell} cell."
         return Judgement({g: Verdict(False, message) for g in plan.cells}, [message],
-                         cause=f"the submission has no {SOLUTION_CELL} cell")
+                         cause=f"the submission has no {cell} cell")
     request = build_request(plan, setup, graded)
     answers, problem = run_in_clean_room(request)
     judgement = judge_answers(plan, request, answers, problem)
-    oracle = oracle_use(graded)
-    calls = max((case.get("full", {}).get("forward_calls", 0) for answer in answers
-                 for case in answer.get("cases", [])), default=0)
-    if calls > MAX_FORWARD_CALLS:
-        oracle.append(f"it runs the network's forward functions {calls} times per call "
-                      "(differentiating numerically?)")
+    oracle = oracle_use(graded) + plan.judge.suspicions(answers)
     if oracle:
-        reason = f"{SOLUTION_CELL} may not be the student's own work: " + "; ".join(oracle)
+        reason = f"{cell} may not be the student's own work: " + "; ".join(oracle)
         judgement.problems.append(reason)
         if oracle_costs_points:
             for grade_id, (kind, *_) in plan.cells.items():

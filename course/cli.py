@@ -21,7 +21,7 @@ from pathlib import Path
 
 from course.canary import CanaryFailed
 from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort, require_lab
-from course.labs import copy_course, import_lab_module
+from course.labs import copy_course, load_lab
 from course.nbgrader_setup import find_course_root
 from course.release import ReleaseError, generate_release, release_differences
 from course.sandbox import SandboxUnavailable
@@ -102,34 +102,39 @@ def cmd_report(root: Path, args) -> int:
 
 
 def cmd_demo(root: Path, args) -> int:
-    """Release and execute every lab, then grade a synthetic cohort in a scratch course."""
-    cohort = import_lab_module(root, "lab1", "cohort")
-    DEMO_COHORT, write_cohort = cohort.DEMO_COHORT, cohort.write_cohort
-
+    """Release and execute every lab, then grade each lab's synthetic cohort in a scratch
+    course and set each student's planted outcome beside the one they got."""
     for lab in _labs(root):
         cmd_release(root, argparse.Namespace(lab=lab, check=False))
         cmd_execute(root, argparse.Namespace(lab=lab, inplace=False))
     demo = root / DEMO_DIR
     if demo.exists():
         shutil.rmtree(demo)
-    copy_course(root, demo, "lab1")
-    generate_release(demo, "lab1")
-    incoming = demo / "incoming"
-    write_cohort(demo, "lab1", incoming, DEMO_COHORT, flat=True)
-    print(f"\nsynthetic cohort of {len(DEMO_COHORT)} students in {incoming}; grading it in {demo}")
-    cmd_collect(demo, argparse.Namespace(lab="lab1", path=incoming, replace=False))
-    cmd_grade(demo, argparse.Namespace(lab="lab1", workers=args.workers, force=False,
-                                       student_timeout=args.student_timeout, quiet=False,
-                                       no_sandbox=False))
-    print()
-    cmd_report(demo, argparse.Namespace(lab="lab1"))
-    rows = cohort.expected_against_graded(demo, "lab1", DEMO_COHORT)
-    print("\nthe synthetic students, as planted and as graded:")
-    print(f"  {'student':<34}{'expected':<18}{'got':<18}")
-    for student, expected, got, same in rows:
-        print(f"  {student:<34}{expected:<18}{got:<18}{'' if same else 'NOT AS EXPECTED'}")
-    print(f"{sum(same for *_, same in rows)} of {len(rows)} graded as expected")
-    return 0 if all(same for *_, same in rows) else 1
+    as_planted = True
+    for lab in _labs(root):
+        cohort = load_lab(root, lab).demo
+        if cohort is None:
+            continue
+        copy_course(root, demo, lab)
+        generate_release(demo, lab)
+        incoming = demo / "incoming" / lab
+        cohort.write(demo, lab, incoming, cohort.cohort, flat=True)
+        print(f"\nsynthetic cohort of {len(cohort.cohort)} students in {incoming}; "
+              f"grading it in {demo}")
+        cmd_collect(demo, argparse.Namespace(lab=lab, path=incoming, replace=False))
+        cmd_grade(demo, argparse.Namespace(lab=lab, workers=args.workers, force=False,
+                                           student_timeout=args.student_timeout, quiet=False,
+                                           no_sandbox=False))
+        print()
+        cmd_report(demo, argparse.Namespace(lab=lab))
+        rows = cohort.compare(demo, lab, cohort.cohort)
+        print(f"\nthe synthetic students of {lab}, as planted and as graded:")
+        print(f"  {'student':<34}{'expected':<18}{'got':<18}")
+        for student, expected, got, same in rows:
+            print(f"  {student:<34}{expected:<18}{got:<18}{'' if same else 'NOT AS EXPECTED'}")
+        print(f"{sum(same for *_, same in rows)} of {len(rows)} graded as expected")
+        as_planted = as_planted and all(same for *_, same in rows)
+    return 0 if as_planted else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

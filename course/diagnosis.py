@@ -70,7 +70,7 @@ def describe_definition_error(error: str, cell: str) -> str:
 def explain_low_score(nb, score: float, max_score: float, cause: str = "") -> str:
     """Why the graded notebook ``nb`` scored ``score`` of ``max_score``, when that is at most
     LOW_SCORE_FRACTION of it ("" otherwise): the judge's ``cause`` when it found one, else
-    "scored 0/20: syntax error at line 22 of the backprop cell: unmatched ')'", "...: blank:
+    "scored 0/20: syntax error at line 22 of the <graded> cell: unmatched ')'", "...: blank:
     ...", "...: crash in test_x: ...", or "...: wrong values in N of M tests (first: ...)"."""
     if max_score <= 0 or score > LOW_SCORE_FRACTION * max_score:
         return ""

@@ -36,7 +36,7 @@ from nbgrader.preprocessors import SaveAutoGrades
 from tqdm import tqdm
 
 from course import cgroups
-from course.cleanroom import SOLUTION_CELL, plan_from_source
+from course.cleanroom import plan_from_source
 from course.diagnosis import explain_low_score
 from course.export import write_per_test_csv
 from course.feedback import write_timeout_page
@@ -44,6 +44,7 @@ from course.files import write_atomic
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
 from course.judge_cells import JudgeGradeCells
 from course.kernels import GradingKernelManager
+from course.labs import load_lab
 from course.nbgrader_setup import load_config, make_api
 from course.sandbox import (
     FONT_CACHE_VARIABLE,
@@ -236,6 +237,7 @@ def record_flag(api: NbGraderAPI, root: Path, lab: str, student: str,
                 findings: list[str]) -> None:
     """Flag (or unflag) each of the student's notebooks in the gradebook, with the findings
     as a comment on the graded cell, so the formgrader shows them. No score is touched."""
+    graded_cell = load_lab(root, lab).judge.graded_cell
     with api.gradebook as gradebook:
         for source in sorted((root / "source" / lab).glob("*.ipynb")):
             try:
@@ -244,7 +246,7 @@ def record_flag(api: NbGraderAPI, root: Path, lab: str, student: str,
                 continue
             notebook.flagged = bool(findings)
             try:
-                comment = gradebook.find_comment(SOLUTION_CELL, source.stem, lab, student)
+                comment = gradebook.find_comment(graded_cell, source.stem, lab, student)
                 comment.manual_comment = ("Flagged by the grader: " + "; ".join(findings)
                                           if findings else None)
             except MissingEntry:

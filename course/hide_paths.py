@@ -1,7 +1,7 @@
 """nbgrader preprocessor: no feedback page shows where the grader keeps its files.
 
 Tracebacks and warnings name the files they come from: the course's helpers
-(``/srv/course/helpers/lab1.py``), the Python installation, IPython's temporary file for each
+(``/srv/course/helpers/network.py``), the Python installation, IPython's temporary file for each
 cell (``/tmp/ipykernel_812/624334389.py``). A student needs the file's name and line, not the
 grader's layout; each path is cut to its last part, and a cell's temporary file is called
 "this cell".

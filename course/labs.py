@@ -1,11 +1,19 @@
-"""Instructor-only material of a lab: ``labs/<lab>/`` in the course folder, never installed."""
+"""A lab as the course's tools know it: declared by the lab itself in ``labs/<lab>/lab.py``
+(instructor-only material, in the course folder, never installed for students).
+
+The tools in ``course/`` name no lab: what one lab grades and how (its judge, its
+misconceptions, its synthetic cohort) is read from its declaration.
+"""
 
 from __future__ import annotations
 
 import importlib
 import shutil
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from course.nbgrader_setup import CONFIG_FILE
 
@@ -16,6 +24,34 @@ def import_lab_module(root: Path, lab: str, name: str):
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     return importlib.import_module(f"labs.{lab}.{name}")
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A lab's synthetic cohort, for `course demo` and the tests."""
+
+    cohort: tuple  # each synthetic student (their planted outcome included)
+    write: Callable  # (root, lab, target folder, cohort, flat) -> the notebooks written
+    compare: Callable  # (root, lab, cohort) -> (student, expected, got, as expected) rows
+
+
+@dataclass(frozen=True)
+class LabDeclaration:
+    """Everything the course's tools know of one lab."""
+
+    name: str
+    judge: Any  # its part of the trusted judge (course.cleanroom.LabJudge)
+    demo: Demo | None = None
+
+    @property
+    def misconceptions(self) -> tuple:
+        """The misconceptions its judge names (course.misconceptions.Misconception)."""
+        return tuple(getattr(self.judge, "misconceptions", ()))
+
+
+def load_lab(root: Path, lab: str) -> LabDeclaration:
+    """The declaration of ``lab`` in the course at ``root`` (``labs/<lab>/lab.py``'s LAB)."""
+    return import_lab_module(root, lab, "lab").LAB
 
 
 def copy_course(root: Path, target: Path, lab: str) -> Path:

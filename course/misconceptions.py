@@ -1,9 +1,10 @@
-"""Lab 1's named misconceptions: what a wrong step value most likely came from.
+"""Named misconceptions: what a wrong step value most likely came from.
 
-Each is a known wrong formula for one step, computed on the same inputs the student's code was
-given (the true values of everything upstream); when a failing step's value matches one, the
-judge names it and asks the pointed question, never the formula. ``course report`` counts them
-per step across the cohort.
+A lab declares its own (``labs/<lab>/misconceptions.py``, listed in its declaration): each is a
+known wrong formula for one step, computed on the same inputs the student's code was given (the
+true values of everything upstream). When a failing step's value matches one, the judge names
+it and asks the pointed question, never the formula. ``course report`` counts them per step
+across the cohort. One holds for every lab: a column vector where a flat one is expected.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from helpers import network
 
 
 @dataclass(frozen=True)
@@ -26,72 +25,22 @@ class Misconception:
     question: str
 
 
-def _sigma_prime(z):
-    s = network.logistic(z)
-    return s * (1 - s)
-
-
-MISCONCEPTIONS = (
-    Misconception("dy_sign", "dloss_dy", lambda v: v["t"] / v["y"],
-                  "Check the sign: the loss is minus the sum of t log y."),
-    Misconception("dy_no_division", "dloss_dy", lambda v: -v["t"],
-                  "What is the derivative of log(y) with respect to y?"),
-    Misconception("dy_is_dbeta", "dloss_dy", lambda v: v["y"] - v["t"],
-                  "That is the gradient with respect to beta, one step further: this step "
-                  "stops at y."),
-    Misconception("dbeta_diagonal_only", "dloss_dbeta",
-                  lambda v: v["dloss_dy"] * v["y"] * (1 - v["y"]),
-                  "Does y_j depend only on beta_j? The softmax couples every output to every "
-                  "input."),
-    Misconception("dbeta_sign", "dloss_dbeta",
-                  lambda v: -(v["y"] * (v["dloss_dy"] - v["dloss_dy"] @ v["y"])),
-                  "Check the sign of the softmax's Jacobian product."),
-    Misconception("dbeta_softmax_of_y", "dloss_dbeta",
-                  lambda v: network.softmax(v["y"]) * (
-                      v["dloss_dy"] - v["dloss_dy"] @ network.softmax(v["y"])),
-                  "The softmax's Jacobian is taken at beta: is softmax applied to y here?"),
-    Misconception("dW2_transposed", "dloss_dW2", lambda v: np.outer(v["h"], v["dloss_dbeta"]),
-                  "Which index of W2 belongs to the output and which to the hidden unit?"),
-    Misconception("dW2_alpha_for_h", "dloss_dW2",
-                  lambda v: np.outer(v["dloss_dbeta"], v["alpha"]),
-                  "What does W2 multiply in the forward pass: alpha, or h?"),
-    Misconception("dW2_sign", "dloss_dW2", lambda v: -np.outer(v["dloss_dbeta"], v["h"]),
-                  "Check the sign."),
-    Misconception("dh_sign", "dloss_dh", lambda v: -(v["W2"].T @ v["dloss_dbeta"]),
-                  "Check the sign."),
-    Misconception("dalpha_sigma_not_slope", "dloss_dalpha",
-                  lambda v: v["dloss_dh"] * network.logistic(v["alpha"]),
-                  "Is that the logistic itself, or its derivative?"),
-    Misconception("dalpha_slope_of_h", "dloss_dalpha",
-                  lambda v: v["dloss_dh"] * _sigma_prime(v["h"]),
-                  "The logistic's derivative is taken at which tensor: alpha, or h?"),
-    Misconception("dalpha_slope_of_alpha_as_output", "dloss_dalpha",
-                  lambda v: v["dloss_dh"] * v["alpha"] * (1 - v["alpha"]),
-                  "sigma'(z) = sigma(z)(1 - sigma(z)): which value plays sigma(z)?"),
-    Misconception("dW1_transposed", "dloss_dW1", lambda v: np.outer(v["x"], v["dloss_dalpha"]),
-                  "Which index of W1 belongs to the hidden unit and which to the input?"),
-    Misconception("dW1_h_for_x", "dloss_dW1", lambda v: np.outer(v["dloss_dalpha"], v["h"]),
-                  "What does W1 multiply in the forward pass?"),
-    Misconception("db1_before_logistic", "dloss_db1", lambda v: v["dloss_dh"],
-                  "b1 is added before the logistic: has the gradient been through it yet?"),
-    Misconception("db2_summed", "dloss_db2", lambda v: np.sum(v["dloss_dbeta"]),
-                  "b2 has one entry per class: should its gradient be summed to one number?"),
-)
 COLUMN = Misconception("column_vector", "", lambda v: None,
                        "A column vector where a flat vector is expected: what shape is the "
                        "parameter itself?")
 
 
-def identify(step: str, value, inputs: dict, tolerance: float) -> Misconception | None:
-    """The misconception a wrong ``value`` of ``step`` matches on ``inputs`` (the arguments
-    and the true forward and upstream values), or None."""
+def identify(step: str, value, inputs: dict, tolerance: float,
+             catalogue: tuple[Misconception, ...]) -> Misconception | None:
+    """The misconception of ``catalogue`` (or COLUMN) a wrong ``value`` of ``step`` matches
+    on ``inputs`` (the arguments and the true forward and upstream values), or None."""
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
     if array.ndim == 2 and array.shape[1] == 1 and np.asarray(inputs[step]).ndim == 1:
         return COLUMN
-    for misconception in MISCONCEPTIONS:
+    for misconception in catalogue:
         if misconception.step != step:
             continue
         with np.errstate(all="ignore"):

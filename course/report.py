@@ -20,7 +20,8 @@ from course.export import grade_columns, per_test_rows
 from course.files import write_atomic, write_csv
 from course.grade import load_outcomes, reports_dir, submitted_students
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
-from course.misconceptions import COLUMN, MISCONCEPTIONS
+from course.labs import load_lab
+from course.misconceptions import COLUMN
 from course.nbgrader_setup import make_api
 from course.notebooks import cells_by_grade_id
 
@@ -100,7 +101,9 @@ def students_needing_attention(root: Path, lab: str, gradebook) -> list[tuple[st
     return sorted(attention.items())
 
 
-QUESTIONS = {m.key: m.question for m in (*MISCONCEPTIONS, COLUMN)}
+def misconception_questions(root: Path, lab: str) -> dict[str, str]:
+    """The question each of the lab's named misconceptions raises, by key."""
+    return {m.key: m.question for m in (*load_lab(root, lab).misconceptions, COLUMN)}
 
 
 def count_misconceptions(root: Path, lab: str) -> list[tuple[str, str, int]]:
@@ -147,9 +150,10 @@ def build_report(root: Path, lab: str) -> Report:
     plt.close(fig)
 
     misconceptions = count_misconceptions(root, lab)
+    questions = misconception_questions(root, lab)
     misconceptions_csv = write_csv(
         folder / "misconceptions.csv", ["grade_id", "misconception", "students", "question"],
-        [[g, k, n, QUESTIONS.get(k, "")] for g, k, n in misconceptions])
+        [[g, k, n, questions.get(k, "")] for g, k, n in misconceptions])
     outcomes = step_outcomes(root, lab, columns, rows)
     outcomes_csv = write_csv(folder / "step-outcomes.csv", ["grade_id", *TEST_OUTCOMES],
                              [[g, *(outcomes[g][kind] for kind in TEST_OUTCOMES)]
@@ -159,8 +163,8 @@ def build_report(root: Path, lab: str) -> Report:
             attention_csv]
     summary = Summary(lab, len(submitted_students(root, lab)), graded, totals, max_total)
     page = write_atomic(folder / "report.html", _html(
-        summary, tests, attention, histogram.name, misconceptions, outcomes, columns,
-        [p for p in csvs if p.exists()]))
+        summary, tests, attention, histogram.name, misconceptions, questions, outcomes,
+        columns, [p for p in csvs if p.exists()]))
     return Report(tests, totals, max_total, attention,
                   [per_test_csv, outcomes_csv, attention_csv, misconceptions_csv, histogram,
                    page], misconceptions, outcomes, graded)
@@ -196,8 +200,8 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
 
 
 def _html(summary: Summary, tests: list[TestSummary], attention, image: str,
-          misconceptions: list[tuple[str, str, int]], outcomes: dict[str, Counter], columns,
-          csvs: list[Path]) -> str:
+          misconceptions: list[tuple[str, str, int]], questions: dict[str, str],
+          outcomes: dict[str, Counter], columns, csvs: list[Path]) -> str:
     lab = html.escape(summary.lab)
     by_id = {t.grade_id: t for t in tests}
     step_rows = [[g, f"{by_id[g].mean_score:.2f} / {by_id[g].max_score:g}",
@@ -222,7 +226,7 @@ def _html(summary: Summary, tests: list[TestSummary], attention, image: str,
         + _table(["student", "why"], [list(a) for a in attention], "nobody")
         + "<h2>Misconceptions, most frequent first</h2>"
         + _table(["test", "misconception", "students", "question it raises"],
-                 [[g, k, n, QUESTIONS.get(k, "")] for g, k, n in misconceptions], "none found")
+                 [[g, k, n, questions.get(k, "")] for g, k, n in misconceptions], "none found")
         + f"<h2>Files</h2><p>{links}</p></body></html>"
     )
 

@@ -10,6 +10,7 @@ import pytest
 from course.cleanroom import PlanError, judged_calls, plan_from_source
 from course.notebooks import cell_by_grade_id, cells_by_grade_id
 from labs.lab1.cohort import ALL_TESTS, LAB1_COHORT, write_cohort
+from labs.lab1.judge import JUDGE
 from tests.conftest import LAB, ROOT, SOURCE_NOTEBOOK, make_scratch_course, run_course
 
 
@@ -30,20 +31,21 @@ def test_every_grade_cell_of_the_lab_is_judged():
     "if True:\n    check_step_on_hidden_cases('dloss_dh', backprop, seed=5, n_cases=4)",
 ])
 def test_a_check_is_read_however_it_is_written(call):
-    assert judged_calls(f"from helpers.lab1 import check_step_on_hidden_cases\n{call}\n") == [
+    assert judged_calls(f"from helpers.lab1 import check_step_on_hidden_cases\n{call}\n",
+                        JUDGE) == [
         ("step", "dloss_dh", 5)]
 
 
 @pytest.mark.parametrize("call, why", [
     ("check_step_on_hidden_cases('dloss_dx', backprop, seed=5)", "is not a step"),
-    ("check_step_on_hidden_cases('dloss_dh', backprop, seed=SEED)", "literal arguments"),
+    ("check_step_on_hidden_cases('dloss_dh', backprop, seed=SEED)", "needs a literal 'seed'"),
     ("check_step_on_hidden_cases('dloss_dh', my_function, seed=5)", "does not check backprop"),
     ("check_step_on_hidden_cases('dloss_dh', backprop)", "missing a required argument"),
     ("check_backprop_gradients_on_hidden_cases(backprop, seed=1.5)", "whole number"),
 ])
 def test_a_check_the_judge_cannot_follow_is_refused(call, why):
     with pytest.raises(PlanError, match=why):
-        judged_calls(call)
+        judged_calls(call, JUDGE)
 
 
 def test_a_grade_cell_without_a_judged_check_stops_grading_and_names_it(tmp_path):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course.misconceptions import MISCONCEPTIONS
 from helpers.lab1 import STEPS
 from labs.lab1.cohort import (
     ALL_TESTS,
@@ -21,6 +20,7 @@ from labs.lab1.cohort import (
     LAB1_COHORT,
     expected_against_graded,
 )
+from labs.lab1.misconceptions import MISCONCEPTIONS
 from tests.conftest import LAB, ROOT, STUDENT_TIMEOUT, recorded_outcomes, run_course, scores
 
 NOTEBOOK_FILE = "classification.ipynb"

@@ -1,0 +1,75 @@
+"""helpers.tracing: a loop over samples is told from vectorized code by the lines it runs,
+however it is written, and numpy's own work is never counted."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from helpers.tracing import lines_run, loops_over_samples
+
+NOTEBOOK = {"np": np}
+exec(compile('''
+def vectorized(X, W):
+    Z = X @ W.T
+    return Z.mean(axis=0)
+
+def explicit_loop(X, W):
+    total = np.zeros(W.shape[0])
+    for x in X:
+        total += W @ x
+    return total / len(X)
+
+def comprehension(X, W):
+    return np.mean([W @ x for x in X], axis=0)
+
+def mapped(X, W):
+    return np.mean(list(map(lambda x: W @ x, X)), axis=0)
+
+def along_axis(X, W):
+    return np.apply_along_axis(lambda x: W @ x, 1, X).mean(axis=0)
+
+def with_vectorize(X, W):
+    return np.vectorize(lambda v: v * 2.0)(X).sum()
+
+def via_helper(X, W):
+    return helper(X, W)
+''', "<notebook cell 7>", "exec"), NOTEBOOK)
+exec(compile('''
+def helper(X, W):
+    rows = []
+    i = 0
+    while i < len(X):
+        rows.append(W @ X[i])
+        i += 1
+    return np.mean(rows, axis=0)
+''', "<notebook cell 6>", "exec"), NOTEBOOK)
+
+
+def batch(n: int):
+    rng = np.random.default_rng(n)
+    return rng.normal(size=(n, 3)), rng.normal(size=(4, 3))
+
+
+def test_vectorized_code_runs_the_same_lines_at_any_batch_size():
+    grows, small, large = loops_over_samples(NOTEBOOK["vectorized"], batch)
+    assert not grows and small == large == 2
+
+
+@pytest.mark.parametrize("name", ["explicit_loop", "comprehension", "mapped", "along_axis",
+                                  "with_vectorize", "via_helper"])
+def test_a_loop_over_samples_is_found_however_it_is_written(name):
+    grows, small, large = loops_over_samples(NOTEBOOK[name], batch)
+    assert grows and large > small, (name, small, large)
+
+
+def test_the_tracer_before_is_restored_and_errors_propagate():
+    def failing(X, W):
+        raise ValueError("shapes")
+
+    before = sys.gettrace()
+    with pytest.raises(ValueError):
+        lines_run(failing, *batch(4))
+    assert sys.gettrace() is before

@@ -23,6 +23,7 @@ import functools
 import inspect
 import json
 import os
+import queue
 import re
 import selectors
 import subprocess
@@ -105,6 +106,9 @@ class LabJudge(Protocol):
     graded_cell: str  # the solution cell the judge re-runs
     function: str  # the function that cell defines, which the checks test
     trusted_cells: tuple[str, ...]  # the instructor's cells run before the student's
+    # helpers files that compute answers (true gradients, numerical ones): withheld from the
+    # process that runs the student's code for the judge (course.sandbox.WITHHELD_MODULE)
+    withheld_helpers: tuple[str, ...]
     # check function name: (the function, for its signature; what a call judges, from its
     # bound arguments, as a tuple whose last item is the hidden cases' seed, or a kind
     # alone; raises PlanError for arguments it cannot judge)
@@ -293,6 +297,7 @@ def build_request(plan: CheckPlan, setup: list[list[str]], graded: str) -> dict:
         "setup": [["<provided functions>", plan.trusted_code], *setup],
         "graded_label": f"<your {plan.judge.graded_cell} cell>",
         "function": plan.judge.function,
+        "withheld": list(plan.judge.withheld_helpers),
         **plan.judge.request(plan, graded),
     }
 
@@ -300,50 +305,121 @@ def build_request(plan: CheckPlan, setup: list[list[str]], graded: str) -> dict:
 # ---- running it ---------------------------------------------------------------------------------
 
 
+class ConversationOver(Exception):
+    """The runner said something it may not: nothing more it says is taken."""
+
+
+class Conversation:
+    """The grader's side of a re-check (see helpers.recheck): what is sent, what came back.
+
+    Sends the request without any step's true value; takes the runner's lines in the one
+    order they may come (the full runs, each step in turn, training) and answers each step's
+    line with that step's true values, so that the runner never holds a value before its
+    answer is in. A line out of order ends the conversation.
+    """
+
+    def __init__(self, request: dict):
+        self.steps = list(request.get("steps") or [])
+        hidden = set(self.steps)
+        self.first = dict(request, cases=[
+            {"args": case["args"], "truth": {k: v for k, v in case["truth"].items()
+                                             if k not in hidden}}
+            for case in request["cases"]])
+        self.truths = [case["truth"] for case in request["cases"]]
+        self.training_due = bool(request.get("training"))
+        self.full: dict | None = None
+        self.step_results: list[list] = []
+        self.training: dict | None = None
+
+    def expected(self) -> str | None:
+        """The phase of the next line the runner may send; None once it has said it all."""
+        if self.full is None:
+            return "full"
+        if self.full.get("definition_error"):
+            return None
+        if len(self.step_results) < len(self.steps):
+            return "step"
+        return "training" if self.training_due and self.training is None else None
+
+    def hear(self, line: bytes) -> bytes | None:
+        """Take one line from the runner; what to send back (a step's true values), if any."""
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        phase = self.expected()
+        if not isinstance(message, dict) or phase is None or message.get("phase") != phase or (
+                phase == "step" and message.get("index") != len(self.step_results) + 1):
+            raise ConversationOver("the re-check's answers were unreadable or out of order")
+        if phase == "full":
+            self.full = message
+        elif phase == "training":
+            self.training = message
+        else:
+            self.step_results.append(message.get("results") or [])
+            done = len(self.step_results)
+            if done < len(self.steps):  # the next step needs this one's true value
+                name = self.steps[done - 1]
+                reply = {"truth": [{name: truth[name]} for truth in self.truths]}
+                return json.dumps(reply).encode() + b"\n"
+        return None
+
+    def answers(self) -> list[dict]:
+        """What arrived, as the judge reads it: the cases (once every step is in) and training."""
+        if self.full is None or self.expected() == "step":
+            return []
+        if self.full.get("definition_error"):
+            return [{"phase": "cases", **{k: self.full.get(k) for k in (
+                "setup_errors", "definition_error")}, "cases": []}]
+        cases = [{"full": full, "steps": {}} for full in self.full.get("full") or []]
+        for name, results in zip(self.steps, self.step_results, strict=True):
+            for case, result in zip(cases, results, strict=False):
+                if isinstance(result, dict):
+                    case["steps"][name] = result
+        answers = [{"phase": "cases", "setup_errors": self.full.get("setup_errors") or {},
+                    "definition_error": None, "cases": cases}]
+        return answers + ([self.training] if self.training is not None else [])
+
+
 def run_in_clean_room(request: dict) -> tuple[list[dict], str | None]:
-    """Run ``helpers.recheck`` on ``request``; the answer lines that arrived, and why the
-    rest did not (None when all did)."""
+    """Run ``helpers.recheck`` on ``request`` (a :class:`Conversation`); the answers that
+    arrived, and why the rest did not (None when all did)."""
+    conversation = Conversation(request)
     cgroup = DEFAULT_LIMITS.cgroup()
     argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
-                                       env={**os.environ, **SINGLE_THREADED}))
+                                       env={**os.environ, **SINGLE_THREADED},
+                                       withheld=tuple(request.get("withheld") or ())))
+    cases_budget, training_budget = BUDGETS
+    budgets = (cases_budget,) * (1 + len(conversation.steps)) + (training_budget,)
     try:
-        output, problem, status = run_bounded(argv, json.dumps(request).encode(),
-                                              MAX_RESPONSE_BYTES, BUDGETS)
+        problem, status = run_bounded(argv, json.dumps(conversation.first).encode() + b"\n",
+                                      conversation.hear, MAX_RESPONSE_BYTES, budgets)
     finally:
         cgroup.close()
-    answers = []
-    for line in output.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            answer = json.loads(line)
-        except ValueError:
-            return answers, f"the re-check's answer was unreadable (exit status {status})"
-        if not isinstance(answer, dict):
-            return answers, "the re-check's answer was malformed"
-        answers.append(answer)
-    cases = next((a for a in answers if a.get("phase") == "cases"), None)
-    training_due = bool(request.get("training")) and not (cases or {}).get("definition_error")
-    if problem is None and (cases is None or (training_due and len(answers) < 2)):
+    if problem is None and conversation.expected() is not None:
         problem = f"the re-check ended early (exit status {status})"
-    return answers, problem
+    return conversation.answers(), problem
 
 
-def run_bounded(argv: list[str], request: bytes, max_bytes: int,
-                budgets: tuple[float, ...]) -> tuple[bytes, str | None, int | None]:
-    """Run ``argv`` with ``request`` on stdin; read at most ``max_bytes`` of its stdout.
+def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
+                budgets: tuple[float, ...]) -> tuple[str | None, int | None]:
+    """Run ``argv`` with ``first`` on its stdin, then hand each line of its stdout to
+    ``hear`` and write what that returns (if anything) to its stdin; read at most
+    ``max_bytes`` in all. ``hear`` raises ConversationOver to end it.
 
     The i-th line of output must arrive within ``budgets[i]`` seconds of the start (the last
-    budget bounds the whole run). Returns ``(output, problem, exit status)``; ``problem`` says
-    why the process was killed (too large, too slow). Memory stays bounded by ``max_bytes``
+    budget bounds the whole run). Returns ``(problem, exit status)``; ``problem`` says why
+    the process was killed (too large, too slow). Memory stays bounded by ``max_bytes``
     whatever the process writes.
     """
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
-    writer = threading.Thread(target=_feed, args=(process.stdin, request), daemon=True)
+    outgoing: queue.Queue = queue.Queue()
+    outgoing.put(first)
+    writer = threading.Thread(target=_feed, args=(process.stdin, outgoing), daemon=True)
     writer.start()
     start = time.monotonic()
-    chunks, size, lines, problem = [], 0, 0, None
+    pending, size, lines, problem = b"", 0, 0, None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         while True:
@@ -361,8 +437,16 @@ def run_bounded(argv: list[str], request: bytes, max_bytes: int,
             if size > max_bytes:
                 problem = f"the re-check's answer was larger than {max_bytes // 1024**2} MB"
                 break
-            chunks.append(chunk)
-            lines += chunk.count(b"\n")
+            *complete, pending = (pending + chunk).split(b"\n")
+            try:
+                for line in complete:
+                    lines += 1
+                    if line.strip() and (reply := hear(line)) is not None:
+                        outgoing.put(reply)
+            except ConversationOver as over:
+                problem = str(over)
+                break
+    outgoing.put(None)  # nothing more to say: close its stdin
     if problem:
         process.kill()
     process.stdout.close()
@@ -371,21 +455,23 @@ def run_bounded(argv: list[str], request: bytes, max_bytes: int,
     except subprocess.TimeoutExpired:
         process.kill()
         status = process.wait()
-    writer.join()
-    output = b"".join(chunks)
-    if problem and b"\n" in output:  # keep the complete lines that did arrive
-        output = output[: output.rindex(b"\n") + 1]
-    elif problem:
-        output = b""
-    return output, problem, status
+    writer.join(timeout=5)
+    return problem, status
 
 
-def _feed(pipe, data: bytes) -> None:
+def _feed(pipe, outgoing: queue.Queue) -> None:
+    """Write each message of ``outgoing`` to ``pipe`` until None, then close it."""
     try:
-        pipe.write(data)
-        pipe.close()
+        while (data := outgoing.get()) is not None:
+            pipe.write(data)
+            pipe.flush()
     except OSError:  # the process ended or was killed before reading it all
         pass
+    finally:
+        try:
+            pipe.close()
+        except OSError:
+            pass
 
 
 # ---- judging the numbers -------------------------------------------------------------------------

@@ -56,14 +56,37 @@ def write_per_test_csv(gradebook: Gradebook, lab: str, path: Path,
     return write_csv(path, header, rows)
 
 
+def write_course_csv(gradebook: Gradebook, labs: list[str], path: Path,
+                     students: list[str] | None = None) -> Path:
+    """One row per student over several labs: each lab's grade cells as ``<lab>:<grade_id>``
+    and its ``<lab>:total``, then the course ``total`` and ``max``; write it to ``path``."""
+    wanted = students or sorted(s.id for s in gradebook.students)
+    rows = {student: {"student_id": student} for student in wanted}
+    header, maximum = ["student_id"], 0.0
+    for lab in labs:
+        columns = grade_columns(gradebook, lab)
+        header += [*(f"{lab}:{grade_id}" for _, grade_id, _ in columns), f"{lab}:total"]
+        maximum += sum(max_score for *_, max_score in columns)
+        for row in per_test_rows(gradebook, lab, wanted):
+            rows[row["student_id"]].update(
+                {f"{lab}:{grade_id}": row[grade_id] for _, grade_id, _ in columns},
+                **{f"{lab}:total": row["total"]})
+    for row in rows.values():
+        row["total"] = sum(row[f"{lab}:total"] for lab in labs)
+        row["max"] = maximum
+    return write_csv(path, [*header, "total", "max"], list(rows.values()))
+
+
 class PerTestCsvExportPlugin(ExportPlugin):
-    """Per-grade-cell CSV; with several labs, one file per lab (``grades-<lab>.csv``)."""
+    """Per-grade-cell CSV: for one lab, its grade cells; for several (plain ``nbgrader
+    export`` once the course has more than one), one row per student with every lab's."""
 
     def export(self, gradebook: Gradebook) -> None:
         labs = self.assignment or sorted(a.name for a in gradebook.assignments)
-        for lab in labs:
-            target = Path(self.to or DEFAULT_FILE)
-            if len(labs) > 1:
-                target = target.with_name(f"{target.stem}-{lab}{target.suffix}")
-            write_per_test_csv(gradebook, lab, target, list(self.student) or None)
-            self.log.info("Exported %s grades to %s", lab, target)
+        target = Path(self.to or DEFAULT_FILE)
+        students = list(self.student) or None
+        if len(labs) == 1:
+            write_per_test_csv(gradebook, labs[0], target, students)
+        else:
+            write_course_csv(gradebook, labs, target, students)
+        self.log.info("Exported %s grades to %s", ", ".join(labs), target)

@@ -111,11 +111,13 @@ def check_sandbox() -> None:
 
 def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[Path, ...] = (),
                     limits: Limits = DEFAULT_LIMITS, env: dict | None = None,
-                    uid: int | None = None, fonts: Path | None = None) -> list[str]:
+                    uid: int | None = None, fonts: Path | None = None,
+                    withheld: tuple[str, ...] = ()) -> list[str]:
     """``argv`` wrapped to run sandboxed in a private scratch, its working folder starting as
     a copy of ``inputs`` (read, never written); ``shared`` folders are bound writable at their
     own paths; ``fonts`` is a matplotlib font list copied into the scratch; ``env`` supplies the
-    variables named in PASSED_ENVIRONMENT."""
+    variables named in PASSED_ENVIRONMENT; the ``withheld`` files of ``helpers`` (names such
+    as ``"lab1.py"``) are replaced by a module whose every function raises (WITHHELD_MODULE)."""
     uid = sandbox_user() if uid is None else uid
     venv = Path(sys.prefix)
     base = Path(sys.base_prefix)
@@ -141,6 +143,8 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
         command += ["--perms", "0755", "--dir", str(parent)]
     for folder in read_only:
         command += ["--ro-bind", str(folder), str(folder)]
+    for name in withheld:
+        command += ["--ro-bind", str(withheld_module()), str(Path(helpers.__file__).parent / name)]
     for folder, mount in ((inputs, INPUTS_MOUNT), (fonts, FONTS_MOUNT)):
         if folder is not None:
             command += ["--ro-bind", str(folder), str(mount)]
@@ -219,6 +223,36 @@ def build_matplotlib_font_cache(folder: Path) -> Path:
     subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
                    env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True)
     return folder
+
+
+# What a withheld helpers module is in a sandbox: importing it and any name from it works (a
+# student's cell that imports the checks still defines everything else), calling does not.
+WITHHELD_MODULE = '''"""Withheld while grading: your code is judged without the checks."""
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+
+    def withheld(*args, **kwargs):
+        raise RuntimeError(f"{name} is not available while your code is graded")
+
+    return withheld
+'''
+_WITHHELD: Path | None = None
+
+
+def withheld_module() -> Path:
+    """A file holding WITHHELD_MODULE, made once per process and removed when it exits."""
+    global _WITHHELD
+    if _WITHHELD is None:
+        folder = Path(tempfile.mkdtemp(prefix="course-withheld-"))
+        folder.chmod(0o755)
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _WITHHELD = folder / "withheld.py"
+        _WITHHELD.write_text(WITHHELD_MODULE)
+        _WITHHELD.chmod(0o644)
+    return _WITHHELD
 
 
 def matplotlib_font_cache() -> Path:

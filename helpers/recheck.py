@@ -1,14 +1,21 @@
 """The clean room's runner: ``python -m helpers.recheck``, inside a fresh sandboxed process.
 
-It knows nothing about the lab or the tests. It reads one JSON request on stdin: code to set
-up (the instructor's provided functions, then the student's own cells), the name of the graded
-function, optionally an instrumented copy of it and one function per step (see
-``helpers.steps``), and the inputs of each hidden case with the values to feed each step. It
-runs them and writes back plain numbers and error descriptions, one JSON line per phase, the
-hidden cases first and training after, so a slow training run never costs the case results:
+It knows nothing about the lab or the tests. It reads one JSON request line on stdin: code to
+set up (the instructor's provided functions, then the student's own cells), the name of the
+graded function, optionally an instrumented copy of it and one function per step (see
+``helpers.steps``), and the inputs of each hidden case with the true values that are no step's
+answer (the given forward pass). It runs them and writes back plain numbers and error
+descriptions, one JSON line per phase:
 
-    {"phase": "cases", "setup_errors": {...}, "definition_error": ..., "cases": [...]}
+    {"phase": "full", "setup_errors": {...}, "definition_error": ..., "full": [...]}
+    {"phase": "step", "index": 1, "name": ..., "results": [...]}    (one per step, in order)
     {"phase": "training", "training": {"params": {...}} or {"error": ...}}
+
+A step is run on the true values of the steps before it, and nothing in this process ever
+holds a step's true value before its answer has left: after each step's line, the grader
+sends that step's true values (``{"truth": [{name: value}, ...]}``, one per case), which the
+next step is given. Student code runs here and can read anything here; it can only read what
+it has already been judged on.
 
 No verdict is decided here and nothing is unpickled anywhere: the grading process judges the
 numbers, where no student code runs.
@@ -132,13 +139,12 @@ def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED) -> di
     return counts
 
 
-def run_case(namespace: dict, request: dict, case: dict) -> dict:
-    """One hidden case: the (instrumented) function once, then each step on the true values.
+def run_full(namespace: dict, request: dict, case: dict) -> tuple[dict, dict]:
+    """The (instrumented) graded function once on a hidden case's inputs (``case["args"]``).
 
-    ``case``: ``{"args": {name: array}, "truth": {name: array}}``. Returns plain data:
-    ``{"full": {"returned", "error", "states"}, "steps": {name: {"value", "defined",
-    "error"}}}``; exceptions from student code are recorded, never raised.
-    """
+    Returns plain data ``{"returned", "error", "forward_calls", "changed_arguments",
+    "states"}`` and the recorded locals by block (for the steps); exceptions from student
+    code are recorded, never raised."""
     arguments = _arrays(case["args"])
     states: dict[int, dict] = {}
     namespace[RECORD] = lambda index, variables: states.__setitem__(index, _copies(variables))
@@ -161,25 +167,47 @@ def run_case(namespace: dict, request: dict, case: dict) -> dict:
     full["states"] = {str(i): {n: as_numbers(v) for n, v in state.items()
                                if reported is None or n in reported}
                       for i, state in states.items()}
-    steps = {}
-    truth = case.get("truth") or {}
-    for index, name in enumerate(request.get("steps") or [], start=1):
-        step_function = namespace.get(f"__course_step_{index}__")
-        if step_function is None:
-            continue
-        given = {**states.get(index - 1, {}), **arguments, **truth}
-        parameters = step_function.__code__.co_varnames[:step_function.__code__.co_argcount]
-        given = {k: np.array(v, dtype=np.float64, copy=True) for k, v in given.items()
-                 if k in parameters}
-        try:
-            with np.errstate(all="ignore"):
-                produced = step_function(**given)
-            steps[name] = {"value": as_numbers(produced.get(name)) if name in produced else None,
-                           "defined": name in produced, "error": None}
-        except BaseException as error:
-            steps[name] = {"value": None, "defined": False,
-                           "error": describe_crash(error, STEPS_FILE, namespace.get(
-                               "__course_step_source__", ""))}
+    return full, states
+
+
+def run_step(namespace: dict, index: int, name: str, case: dict, states: dict,
+             truth: dict) -> dict | None:
+    """Step ``index`` (defining ``name``) alone, given what the student's own run had bound
+    before it, overridden by the case's inputs and the true values known so far (those of the
+    given forward pass and of the steps before it). Plain data ``{"value", "defined",
+    "error"}``; None when the function has no such step."""
+    step_function = namespace.get(f"__course_step_{index}__")
+    if step_function is None:
+        return None
+    given = {**states.get(index - 1, {}), **_arrays(case["args"]), **truth}
+    parameters = step_function.__code__.co_varnames[:step_function.__code__.co_argcount]
+    given = {k: np.array(v, dtype=np.float64, copy=True) for k, v in given.items()
+             if k in parameters}
+    try:
+        with np.errstate(all="ignore"):
+            produced = step_function(**given)
+        return {"value": as_numbers(produced.get(name)) if name in produced else None,
+                "defined": name in produced, "error": None}
+    except BaseException as error:
+        return {"value": None, "defined": False,
+                "error": describe_crash(error, STEPS_FILE,
+                                        namespace.get("__course_step_source__", ""))}
+
+
+def run_case(namespace: dict, request: dict, case: dict) -> dict:
+    """One case as the judge runs it, all at once: the full run, then each step on the true
+    values (``case["truth"]``) of everything before it. For a notebook's own visible checks,
+    where the student's kernel holds the case anyway: ``{"full": ..., "steps": {name: ...}}``."""
+    full, states = run_full(namespace, request, case)
+    steps, known = {}, dict(case.get("truth") or {})
+    names = list(request.get("steps") or [])
+    for name in names:  # a step is given no true value of its own or of a later step
+        known.pop(name, None)
+    for index, name in enumerate(names, start=1):
+        if index > 1:
+            known[names[index - 2]] = case["truth"][names[index - 2]]
+        if (result := run_step(namespace, index, name, case, states, known)) is not None:
+            steps[name] = result
     return {"full": full, "steps": steps}
 
 
@@ -203,12 +231,19 @@ def train(function, problem: dict) -> dict:
 
 
 def main() -> None:
-    channel = os.fdopen(os.dup(1), "w")  # taken before any student code runs
+    # Both taken before any student code runs, which could replace sys.stdin and sys.stdout.
+    channel = os.fdopen(os.dup(1), "w")
+    grader = os.fdopen(os.dup(0), "r")
     os.dup2(2, 1)  # whatever the student prints goes to stderr, not into the answer
     sys.stdout = sys.stderr
-    request = json.load(sys.stdin)
+
+    def send(message: dict) -> None:
+        channel.write(json.dumps(message) + "\n")
+        channel.flush()
+
+    request = json.loads(grader.readline())
     namespace: dict = {"__name__": "__main__"}
-    answer: dict = {"phase": "cases", "setup_errors": {}, "definition_error": None, "cases": []}
+    answer: dict = {"phase": "full", "setup_errors": {}, "definition_error": None, "full": []}
     for number, (label, code) in enumerate(request["setup"]):
         try:
             exec(compile(code, label, "exec"), namespace)
@@ -220,24 +255,34 @@ def main() -> None:
     if not (callable(function) and hasattr(function, "__code__")):
         answer["definition_error"] = (answer["setup_errors"].get(request["graded_label"])
                                       or f"the cell does not define {request['function']}")
-    else:
-        for label, code in (("<instrumented>", request.get("instrumented")),
-                            (STEPS_FILE, request.get("step_functions"))):
-            if code:
-                exec(compile(code, label, "exec"), namespace)
-        namespace["__course_step_source__"] = request.get("step_functions") or ""
-        answer["cases"] = [run_case(namespace, request, case) for case in request["cases"]]
-        if request.get("instrumented"):
-            namespace[request["function"]] = function  # training uses the student's own
-    channel.write(json.dumps(answer) + "\n")
-    channel.flush()
-    if answer["definition_error"] is None and request.get("training"):
+        send(answer)
+        return
+    for label, code in (("<instrumented>", request.get("instrumented")),
+                        (STEPS_FILE, request.get("step_functions"))):
+        if code:
+            exec(compile(code, label, "exec"), namespace)
+    namespace["__course_step_source__"] = request.get("step_functions") or ""
+    cases = request["cases"]
+    runs = [run_full(namespace, request, case) for case in cases]
+    answer["full"] = [full for full, _ in runs]
+    send(answer)
+    known = [dict(case.get("truth") or {}) for case in cases]  # true values given so far
+    for index, name in enumerate(request.get("steps") or [], start=1):
+        if index > 1:  # the previous step's true values, sent once its answers were in
+            for truth, revealed in zip(known, json.loads(grader.readline())["truth"],
+                                       strict=True):
+                truth.update(revealed)
+        send({"phase": "step", "index": index, "name": name,
+              "results": [run_step(namespace, index, name, case, states, truth)
+                          for case, (_, states), truth in zip(cases, runs, known, strict=True)]})
+    if request.get("instrumented"):
+        namespace[request["function"]] = function  # training uses the student's own
+    if request.get("training"):
         try:
             result = {"params": train(function, request["training"])}
         except BaseException as error:
             result = {"error": describe_error(error)}
-        channel.write(json.dumps({"phase": "training", "training": result}) + "\n")
-        channel.flush()
+        send({"phase": "training", "training": result})
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -319,6 +320,74 @@ def _correct(folder, source, release):
 
 
 CLEAN = frozenset({"graded"})
+# Reading the answers the judge holds. Each step's block only says where its value comes from.
+STEP_ASSIGNMENT = re.compile(r"^(?P<indent>\s+)(?P<name>dloss_d\w+) = .*$", re.MULTILINE)
+PEEK_AT_THE_JUDGE = '''
+def _peek(name):
+    """The judge's true value of name, wherever it lies in the frames that call us."""
+    import sys as _s
+    frame = getattr(_s, "_get" + "frame")(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            for found in (value, getattr(value, "get", lambda k: None)("truth")):
+                if isinstance(found, dict) and name in found:
+                    return np.array(found[name])
+                if isinstance(found, list):
+                    for item in found:
+                        if isinstance(item, dict) and name in item.get("truth", {}):
+                            return np.array(item["truth"][name])
+        frame = getattr(frame, "f_" + "back")
+    return None
+'''
+
+
+def _answers_from_the_judge(folder, source, release):
+    """Every step reads its value from the judge's frames (no name a static scan knows)."""
+    nb = _notebook(source, release)
+    cell = _cell(nb, "backprop")
+    cell.source = PEEK_AT_THE_JUDGE + STEP_ASSIGNMENT.sub(
+        lambda m: f'{m["indent"]}{m["name"]} = _peek("{m["name"]}")', cell.source)
+    _save(folder, nb)
+
+
+HIDDEN_ORACLE = '''
+import importlib as _importlib
+
+
+def _oracle(x, t, W1, b1, W2, b2):
+    """The graders' true gradients, imported under a name no static scan knows."""
+    checks = _importlib.import_module("helpers." + "lab" + "1")
+    network = _importlib.import_module("helpers." + "net" + "work")
+    forward = network.forward(x, W1, b1, W2, b2)
+    return getattr(checks, "true_" + "gradients")(x, t, W1, b1, W2, b2, forward)
+'''
+
+
+def _answers_from_a_hidden_oracle(folder, source, release):
+    """Every step takes its value from the checking code, imported by a computed name."""
+    nb = _notebook(source, release)
+    cell = _cell(nb, "backprop")
+    first = cell.source.index("    # dloss_dy:")
+    body = STEP_ASSIGNMENT.sub(lambda m: f'{m["indent"]}{m["name"]} = _true["{m["name"]}"]',
+                               cell.source[first:])
+    cell.source = (HIDDEN_ORACLE + cell.source[:first]
+                   + "    _true = _oracle(x, t, W1, b1, W2, b2)\n" + body)
+    _save(folder, nb)
+
+
+def _own_truth_as_input(folder, source, release):
+    """Every step variable is bound before the first step, so that each step's block, run on
+    its own, would be handed its own true value as an input: ``dloss_dy = dloss_dy``."""
+    nb = _notebook(source, release)
+    cell = _cell(nb, "backprop")
+    names = STEP_ASSIGNMENT.findall(cell.source)
+    first = cell.source.index("    # dloss_dy:")
+    bind = "    " + " = ".join(name for _, name in names) + " = None\n"
+    code = cell.source[:first] + bind + cell.source[first:]
+    cell.source = STEP_ASSIGNMENT.sub(lambda m: f'{m["indent"]}{m["name"]} = {m["name"]}', code)
+    _save(folder, nb)
+
+
 BROKEN = frozenset({"failed"})
 STOPPED = frozenset({"timeout", "failed"})
 FLAGGED = frozenset({"flagged"})
@@ -420,6 +489,13 @@ CATALOGUE = (
             _append_cell(PRINT_HISTORY), CLEAN, 20, min_total=20),
     Hostile("h_hooks_quote_sources", "IPython hooks that print the cells' sources as they run",
             _with_prelude(HOOKS_QUOTE_SOURCES), CLEAN | FLAGGED, 20, min_total=20),
+    # Reading the judge's answers in its own process.
+    Hostile("h_answers_from_judge_frames", "each step reads its true value from the judge's "
+            "frames", _answers_from_the_judge, CLEAN | FLAGGED, 0),
+    Hostile("h_own_truth_as_input", "each step variable bound early, so each step is handed "
+            "its own true value", _own_truth_as_input, CLEAN | FLAGGED, 0),
+    Hostile("h_hidden_oracle", "each step from the checks' true gradients, imported by a "
+            "computed name", _answers_from_a_hidden_oracle, CLEAN | FLAGGED, 0),
 )
 
 

@@ -237,7 +237,8 @@ FAIRNESS = (
         expected_failures=ALL_STEPS, expected_status="flagged",
     ),
     Submission(
-        "fair_oracle", "calls the graders' own gradients: flagged, no step points",
+        "fair_oracle", "calls the graders' own gradients: flagged, nothing earned (the judge "
+        "runs it without them)",
         edits=(("    # Forward pass (given)",
                 "    from helpers.lab1 import true_gradients\n"
                 "    from helpers.network import forward\n"
@@ -245,7 +246,8 @@ FAIRNESS = (
                 "    return (truth['dloss_dW1'], truth['dloss_db1'], truth['dloss_dW2'], "
                 "truth['dloss_db2'])\n"
                 "    # Forward pass (given)"),),
-        expected_failures=ALL_STEPS, expected_status="flagged",
+        expected_failures=frozenset(ALL_TESTS), expected_status="flagged",
+        expected_reason="may not be the student's own work",
     ),
 )
 

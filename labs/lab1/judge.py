@@ -44,6 +44,8 @@ class Lab1Judge:
     graded_cell = "backprop"  # the solution cell the judge re-runs
     function = "backprop"  # the function it defines, which every check tests
     trusted_cells = ("provided_functions",)  # instructor cells run before the student's
+    # The checks (true gradients) and numerical gradients: not importable by the code judged.
+    withheld_helpers = ("lab1.py", "gradcheck.py")
     # Each check a test cell may call: the function (for its signature) and what a call judges.
     checks: ClassVar[dict] = {
         "check_step_on_hidden_cases": (lab1.check_step_on_hidden_cases, _step),

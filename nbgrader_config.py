@@ -56,8 +56,9 @@ c.SanitizeHTML.enabled = True  # nbconvert registers preprocessors disabled unle
 c.HTMLExporter.sanitize_html = True
 
 # Feedback shows each test's result and message, never the hidden test code.
-# Nor the grader's file paths (course.hide_paths).
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, HideGraderPaths,
+# Nor the grader's file paths (course.hide_paths): cut first, so that no output quoting a hidden
+# line with paths inside it becomes that line once they are cut.
+c.GenerateFeedback.preprocessors = [GetGrades, HideGraderPaths, HideHiddenTests,
                                     CSSHTMLHeaderPreprocessor]
 # Its pages are rendered by nbconvert's HTML exporter, compiling the templates once per process.
 c.GenerateFeedback.exporter_class = "course.feedback.FeedbackHTMLExporter"

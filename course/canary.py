@@ -26,6 +26,7 @@ from course.nbgrader_setup import CONFIG_FILE
 from course.release import generate_release
 
 SOLUTION, BLANK = "canary-solution", "canary-blank"
+SOURCE_SUFFIXES = (".py", ".ipynb", ".j2", ".json")  # code, notebooks, templates
 CACHE_FILE = "canary.json"
 
 
@@ -33,7 +34,7 @@ class CanaryFailed(RuntimeError):
     """The grading environment would grade the instructor's solution or the blank wrong."""
 
 
-def environment_digest(root: Path, lab: str) -> str:
+def environment_digest(root: Path, lab: str, sandbox: bool = True) -> str:
     """A digest of what grading depends on: the lab's source and release, the config, the
     course and helpers code, and the Python running it with its installed packages (not
     ``sys.path``, which changes with the folder a command is run from)."""
@@ -41,14 +42,16 @@ def environment_digest(root: Path, lab: str) -> str:
     installed = sorted({f"{d.metadata['Name']}=={d.version}"
                         for d in distributions(path=[site["purelib"], site["platlib"]])})
     digest = hashlib.sha256("\n".join([str(Path(sys.prefix).resolve()), sys.version,
-                                       *installed]).encode())
+                                       f"sandbox={sandbox}", *installed]).encode())
     folders = (root / "source" / lab, root / "release" / lab, root / "labs" / lab,
                Path(helpers.__file__).parent, Path(__file__).parent)
     # Sources only: the __pycache__ files beside them change whenever a process imports them.
-    files = [root / CONFIG_FILE, *(p for folder in folders for p in sorted(folder.rglob("*"))
-                                   if p.suffix in (".py", ".ipynb") and p.is_file())]
+    files = [root / CONFIG_FILE, root / "labs" / "__init__.py",
+             *(p for folder in folders for p in sorted(folder.rglob("*"))
+               if p.suffix in SOURCE_SUFFIXES and p.is_file())]
     for path in files:
-        digest.update(str(path).encode() + b"\0" + path.read_bytes())
+        if path.is_file():
+            digest.update(str(path).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -59,7 +62,7 @@ def check_grading_environment(root: Path, lab: str, student_timeout: float,
     from course.grade import reports_dir, run_workers  # grade runs the canary: import late
 
     cache = reports_dir(root, lab) / CACHE_FILE
-    key = environment_digest(root, lab)
+    key = environment_digest(root, lab, sandbox)  # a trusted run's pass says nothing of bwrap
     try:
         if json.loads(cache.read_text()).get("digest") == key:
             return

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import io
 import json
 import os
 import queue
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +53,14 @@ TRUSTED_PRELUDE = "import os\n\nimport numpy as np\n" + '''
 
 class _NotIPython:
     """Outside IPython, a student's cell that talks to IPython (hooks, magics) still runs:
-    its calls reach this object, which does nothing."""
+    its calls reach this object, which does nothing, except that a cell under a magic that
+    only measures or captures it (%%time, %%capture...) is run as it would be there."""
+
+    RUNS_ITS_CELL = ("time", "timeit", "capture", "prun")
+
+    def run_cell_magic(self, magic, line, cell):
+        if magic in self.RUNS_ITS_CELL:
+            exec(cell, globals())
 
     def __getattr__(self, name):
         return self
@@ -72,7 +81,8 @@ STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: defin
     "Import", "ImportFrom", "FunctionDef", "ClassDef", "Assign", "AnnAssign", "AugAssign")
 # Reaching into the grader from a graded function: flagged for review, and no step points.
 ORACLE_PATTERNS = (
-    (re.compile(r"\bhelpers\.\w+|from\s+helpers(\.\w+)?\s+import"),
+    (re.compile(r"\bhelpers\.(recheck|steps|{withheld})\b|"
+                r"from\s+helpers\s+import\s+[^\n]*\b(recheck|steps|{withheld})\b"),
      "it imports the course's checking code"),
     (re.compile(r"_getframe|\bf_back\b|\binspect\.(currentframe|stack|getouterframes)|"
                 r"\bgc\.get_(objects|referrers)|settrace|setprofile|\bsys\.modules\b"),
@@ -282,9 +292,24 @@ def student_setup(source_nb: nbformat.NotebookNode, submitted: nbformat.Notebook
     return setup, graded
 
 
-def oracle_use(code: str) -> list[str]:
-    """Why the graded cell's code looks like it reaches into the grader, if it does."""
-    return [why for pattern, why in ORACLE_PATTERNS if pattern.search(code)]
+def oracle_use(code: str, withheld: tuple[str, ...] = ()) -> list[str]:
+    """Why the graded cell's code looks like it reaches into the grader, if it does: its
+    code, comments left out, names the judge's own modules or the lab's ``withheld`` ones
+    (file names of helpers), inspects the interpreter, or calls the checks' gradients."""
+    names = "|".join(re.escape(Path(name).stem) for name in withheld) or "recheck"
+    code = _without_comments(code)
+    return [why for pattern, why in ORACLE_PATTERNS
+            if re.search(pattern.pattern.replace("{withheld}", names), code)]
+
+
+def _without_comments(code: str) -> str:
+    """``code`` without its comments (a comment naming a module is not an import of it)."""
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
+                  if t.type != tokenize.COMMENT]
+        return tokenize.untokenize(tokens)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return code
 
 
 # ---- what the runner is asked ------------------------------------------------------------------
@@ -513,11 +538,11 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
     request = build_request(plan, setup, graded)
     answers, problem = run_in_clean_room(request)
     judgement = judge_answers(plan, request, answers, problem)
-    oracle = oracle_use(graded) + plan.judge.suspicions(answers)
+    oracle = oracle_use(graded, plan.judge.withheld_helpers) + plan.judge.suspicions(answers)
     if oracle:
         reason = f"{cell} may not be the student's own work: " + "; ".join(oracle)
         judgement.problems.append(reason)
-        if oracle_costs_points:
+        if oracle_costs_points and not judgement.cause:  # a cause already explains every zero
             for grade_id, (kind, *_) in plan.cells.items():
                 if kind == "step":
                     judgement.verdicts[grade_id] = Verdict(

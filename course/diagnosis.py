@@ -23,20 +23,23 @@ TEST_OUTCOMES = (CORRECT, WRONG, CRASHED, BLANK, NOT_GRADED)  # how a test went,
 
 
 def classify_failure(error: dict) -> str:
-    """BLANK, CRASHED or WRONG for a failed test cell's error output: still the released
-    ``raise NotImplementedError()``, code that raised (or could not run at all), or a value
-    the test found wrong."""
+    """BLANK, CRASHED, WRONG or NOT_GRADED for a failed test cell's error output: still the
+    released ``raise NotImplementedError()``, code that raised (or could not run at all), a
+    value the test found wrong, or no verdict (the judge could not finish)."""
     message = error.get("evalue", "")
     if BLANK_MARK in message or error.get("ename") == BLANK_MARK:
         return BLANK
+    if message.startswith("Not graded"):  # the judge could not finish: no verdict on the code
+        return NOT_GRADED
     if (error.get("ename") != "AssertionError" or " raised " in message
-            or "could not be run" in message or message.startswith(("Not run", "Not graded"))):
+            or "could not be run" in message or message.startswith("Not run")):
         return CRASHED
     return WRONG
 
 
 def outcome_of_test(cell, score: float, max_score: float) -> str:
-    """How one graded test cell went: one of TEST_OUTCOMES but NOT_GRADED."""
+    """How one graded test cell went: one of TEST_OUTCOMES (NOT_GRADED when the judge could
+    not finish; a student with no graded notebook is counted as such by the caller)."""
     if score >= max_score:
         return CORRECT
     errors = _errors(cell)
@@ -77,15 +80,13 @@ def explain_low_score(nb, score: float, max_score: float, cause: str = "") -> st
     prefix = f"scored {score:g}/{max_score:g}: "
     if cause:
         return prefix + cause
-    for cell in nb.cells:  # the student's own cells: the first one that could not run
+    for cell in nb.cells:  # the student's own cells: one that does not even compile
         if cell.cell_type != "code" or not _nbgrader(cell).get("solution"):
             continue
-        for error in _errors(cell):
-            name = _nbgrader(cell).get("grade_id", "solution")
+        for error in _errors(cell):  # (other errors there may be a stray debugging line)
             if error.get("ename") in SYNTAX_ERRORS:
+                name = _nbgrader(cell).get("grade_id", "solution")
                 return prefix + describe_syntax_error(error.get("evalue", ""), name)
-            return prefix + (f"the {name} cell raised {error.get('ename')}: "
-                             f"{error.get('evalue', '')}".strip())
     tests = [cell for cell in nb.cells
              if cell.cell_type == "code" and _nbgrader(cell).get("grade")
              and not _nbgrader(cell).get("solution")]
@@ -95,15 +96,21 @@ def explain_low_score(nb, score: float, max_score: float, cause: str = "") -> st
         return prefix + "every test ran without an error; see the graded notebook"
     kinds = {grade_id: classify_failure(error) for cell in tests
              for grade_id in [_nbgrader(cell).get("grade_id", "?")] for error in _errors(cell)[:1]}
-    blank = [grade_id for grade_id, kind in kinds.items() if kind == BLANK]
-    if blank:
-        return prefix + (f"blank: {len(blank)} of {len(tests)} tests reach code still left as "
-                         "`raise NotImplementedError()`")
-    crashed = [(grade_id, message) for grade_id, message in failed if kinds[grade_id] == CRASHED]
-    if crashed:
-        grade_id, message = crashed[0]
+    # The kind most of the failed tests share (on a tie: blank, then crashed, then wrong).
+    count = {kind: sum(k == kind for k in kinds.values()) for kind in (BLANK, CRASHED, WRONG,
+                                                                       NOT_GRADED)}
+    most = max(count, key=lambda kind: count[kind])
+    if most == BLANK:
+        return prefix + (f"blank: {count[BLANK]} of {len(tests)} tests reach code still left "
+                         "as `raise NotImplementedError()`")
+    if most == CRASHED:
+        grade_id, message = next((g, m) for g, m in failed if kinds[g] == CRASHED)
         return prefix + f"crash in {grade_id}: {_first_sentence(message)}"
-    return prefix + f"wrong values in {len(failed)} of {len(tests)} tests (first: {failed[0][0]})"
+    if most == NOT_GRADED:
+        grade_id, message = next((g, m) for g, m in failed if kinds[g] == NOT_GRADED)
+        return prefix + f"not graded ({grade_id}): {_first_sentence(message)}"
+    return prefix + (f"wrong values in {count[WRONG]} of {len(tests)} tests (first: "
+                     f"{next(g for g, _ in failed if kinds[g] == WRONG)})")
 
 
 def _first_sentence(text: str, limit: int = 200) -> str:

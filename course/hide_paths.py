@@ -13,8 +13,11 @@ import re
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-# A path of two or more folders: "/a/b/c.py" becomes "c.py".
-ABSOLUTE_PATH = re.compile(r"(?:/[\w.+@~-]+)+/([\w.+@~-]+)")
+# A path of two or more folders: "/a/b/c.py" becomes "c.py"; not the tail of a relative path,
+# a date or base64 ("labs/lab1/x.py", "2024/01/02"), which a word character or a slash precedes.
+ABSOLUTE_PATH = re.compile(r"(?<![\w/.+=-])(?:/[\w.+@~-]+)+/([\w.+@~-]+)")
+# Terminal colours, between which a traceback's paths stand (split off before matching).
+ANSI = re.compile(r"(\x1b\[[0-9;]*m)")
 # IPython compiles each cell as a numbered file: "(624334389.py, line 22)".
 CELL_FILE = re.compile(r"\b\d{6,}\.py\b")
 
@@ -33,7 +36,9 @@ def hide_paths(text: str) -> str:
 
 
 def _hide(text: str) -> str:
-    return CELL_FILE.sub("this cell", ABSOLUTE_PATH.sub(r"\1", text))
+    return "".join(piece if ANSI.fullmatch(piece) else
+                   CELL_FILE.sub("this cell", ABSOLUTE_PATH.sub(r"\1", piece))
+                   for piece in ANSI.split(text))
 
 
 class HideGraderPaths(NbGraderPreprocessor):
@@ -47,7 +52,7 @@ class HideGraderPaths(NbGraderPreprocessor):
                 output["evalue"] = hide_paths(output["evalue"])
             if "traceback" in output:
                 output["traceback"] = [hide_paths(line) for line in output["traceback"]]
-            for kind in ("text/plain", "text/html", "text/markdown"):
+            for kind in ("text/plain", "text/markdown"):  # HTML, sanitised, is left whole
                 if isinstance(output.get("data", {}).get(kind), str):
                     output["data"][kind] = hide_paths(output["data"][kind])
         return cell, resources

@@ -101,14 +101,15 @@ class BoundedKernelClient(AsyncKernelClient):
         for our own request says the channel is connected and nothing of the start is left
         to read (later strays are ignored by nbclient anyway, as not about its requests)."""
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        requests: set[str] = set()  # an "idle" after any of them will do, however late
         while True:
-            request = self.kernel_info()
+            requests.add(self.kernel_info())
             try:
                 reply = await self.shell_channel.get_msg(timeout=self.READY_CHECK_SECONDS)
             except Empty:
                 reply = None
             if (reply is not None and reply["msg_type"] == "kernel_info_reply"
-                    and await self._idle_after(request)):
+                    and await self._idle_after(requests)):
                 self._handle_kernel_info_reply(reply)
                 return
             if not await self._async_is_alive():
@@ -116,10 +117,10 @@ class BoundedKernelClient(AsyncKernelClient):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
-    async def _idle_after(self, request: str) -> bool:
-        """True once the output channel says the kernel went idle after ``request``; False
-        when it says nothing of it within IOPUB_CHECK_SECONDS (not connected yet: the status
-        was published before this subscriber joined)."""
+    async def _idle_after(self, requests: set[str]) -> bool:
+        """True once the output channel says the kernel went idle after one of ``requests``;
+        False when it says nothing of them within IOPUB_CHECK_SECONDS (not connected yet: the
+        status was published before this subscriber joined)."""
         deadline = time.monotonic() + self.IOPUB_CHECK_SECONDS
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -128,7 +129,7 @@ class BoundedKernelClient(AsyncKernelClient):
                 return False
             if (message["msg_type"] == "status"
                     and message["content"].get("execution_state") == "idle"
-                    and message["parent_header"].get("msg_id") == request):
+                    and message["parent_header"].get("msg_id") in requests):
                 return True
         return False
 

@@ -496,6 +496,9 @@ CATALOGUE = (
             "its own true value", _own_truth_as_input, CLEAN | FLAGGED, 0),
     Hostile("h_hidden_oracle", "each step from the checks' true gradients, imported by a "
             "computed name", _answers_from_a_hidden_oracle, CLEAN | FLAGGED, 0),
+    # Correct, in a form the judge must still read.
+    Hostile("h_cell_magic_time", "a correct backprop cell under %%time",
+            _with_prelude("%%time"), CLEAN, 20, min_total=20),
 )
 
 

@@ -10,6 +10,7 @@ import sys
 import nbformat
 import pytest
 
+from course.canary import environment_digest
 from course.labs import copy_course
 from course.notebooks import cell_by_grade_id
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
@@ -81,3 +82,5 @@ def test_a_passed_canary_is_remembered_whatever_folder_the_grader_runs_from(tmp_
     changed = subprocess.run([sys.executable, "-c", script, str(course)], cwd=ROOT,
                              env=tool_env(), capture_output=True, text=True, check=True).stdout
     assert changed not in digests  # a changed lab is a changed environment
+    # and a canary passed without the sandbox says nothing of one with it
+    assert environment_digest(course, LAB, sandbox=False) != environment_digest(course, LAB)

@@ -33,3 +33,29 @@ def test_every_kind_of_output_is_cleaned():
     text = nbformat.writes(nb)
     for folder in ("/opt/py", "/srv/course", "/usr/lib", "/home/grader", "/tmp/ipykernel"):
         assert folder not in text
+
+
+def test_relative_paths_dates_and_data_are_left_alone():
+    for text in ("labs/lab1/judge.py", "2024/01/02", "data:image/png;base64,iVBOR/w0K/Gg=="):
+        assert hide_paths(text) == text
+
+
+def test_a_hidden_line_with_paths_slipped_in_is_still_caught():
+    """Paths are cut before hidden lines are looked for (the course's feedback steps, in
+    order): a hidden line printed with a path inside it does not reappear whole."""
+    from course.nbgrader_setup import load_config
+    from tests.conftest import ROOT
+
+    grade = {"nbgrader": {"grade": True, "grade_id": "test_it", "points": 1, "solution": False,
+                          "locked": True, "schema_version": 3}}
+    hidden = "check_it(answer, seed=7)"
+    test = new_code_cell(f"visible()\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS",
+                         metadata=grade)
+    leak = new_code_cell("print(stolen)", outputs=[new_output(
+        "stream", name="stdout", text="check_it(/x/answer, seed=7)\n")])
+    nb, resources = new_notebook(cells=[test, leak]), {}
+    config = load_config(ROOT)
+    for step in config.GenerateFeedback.preprocessors:
+        if step.__name__ in ("HideGraderPaths", "HideHiddenTests"):
+            nb, resources = step(config=config).preprocess(nb, resources)
+    assert hidden not in nbformat.writes(nb)

@@ -288,16 +288,20 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
                 status = "flagged"
                 reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
             else:
-                reason = why_so_low(root, lab, student, submission.score, submission.max_score)
+                reason = why_so_low(root, lab, student, submission.score, submission.max_score,
+                                    judged=sandbox)
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
     return Outcome(student, status, reason, time.monotonic() - start, started_at, digest=digest)
 
 
-def why_so_low(root: Path, lab: str, student: str, score: float, max_score: float) -> str:
-    """Why the student scored almost nothing (see course.diagnosis), or "" when they did not."""
+def why_so_low(root: Path, lab: str, student: str, score: float, max_score: float,
+               judged: bool = True) -> str:
+    """Why the student scored almost nothing (see course.diagnosis), or "" when they did not.
+    The judge's cause is read only when the judge ran (``judged``): otherwise whatever
+    metadata the notebook has is the student's own."""
     for notebook in sorted((root / "autograded" / student / lab).glob("*.ipynb")):
         nb = nbformat.read(notebook, as_version=4)
-        cause = nb.metadata.get(JUDGE_METADATA, {}).get("cause", "")
+        cause = nb.metadata.get(JUDGE_METADATA, {}).get("cause", "") if judged else ""
         if reason := explain_low_score(nb, score, max_score, cause):
             return reason
     return ""

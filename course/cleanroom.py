@@ -116,6 +116,8 @@ class LabJudge(Protocol):
     graded_cell: str  # the solution cell the judge re-runs
     function: str  # the function that cell defines, which the checks test
     trusted_cells: tuple[str, ...]  # the instructor's cells run before the student's
+    # every name of a hidden case's truth that a check judges (never sent before it is due)
+    answer_names: tuple[str, ...]
     # helpers files that compute answers (true gradients, numerical ones): withheld from the
     # process that runs the student's code for the judge (course.sandbox.WITHHELD_MODULE)
     withheld_helpers: tuple[str, ...]
@@ -343,9 +345,12 @@ class Conversation:
     answer is in. A line out of order ends the conversation.
     """
 
-    def __init__(self, request: dict):
+    def __init__(self, request: dict, answer_names: tuple[str, ...]):
+        """``answer_names``: every name of a case's truth that is some check's answer (all
+        withheld from the first message, whatever steps the request runs)."""
         self.steps = list(request.get("steps") or [])
-        hidden = set(self.steps)
+        hidden = set(self.steps) | set(answer_names)
+        self.cases = len(request["cases"])
         self.first = dict(request, cases=[
             {"args": case["args"], "truth": {k: v for k, v in case["truth"].items()
                                              if k not in hidden}}
@@ -370,11 +375,12 @@ class Conversation:
         """Take one line from the runner; what to send back (a step's true values), if any."""
         try:
             message = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser
             message = None
         phase = self.expected()
         if not isinstance(message, dict) or phase is None or message.get("phase") != phase or (
-                phase == "step" and message.get("index") != len(self.step_results) + 1):
+                phase == "step" and message.get("index") != len(self.step_results) + 1) or (
+                not self._well_formed(phase, message)):
             raise ConversationOver("the re-check's answers were unreadable or out of order")
         if phase == "full":
             self.full = message
@@ -388,6 +394,21 @@ class Conversation:
                 reply = {"truth": [{name: truth[name]} for truth in self.truths]}
                 return json.dumps(reply).encode() + b"\n"
         return None
+
+    def _well_formed(self, phase: str, message: dict) -> bool:
+        """Whether ``message`` has the shape of its phase (the judge reads nothing else)."""
+        if phase == "full":
+            full = message.get("full")
+            return (isinstance(message.get("setup_errors", {}), dict)
+                    and isinstance(message.get("definition_error") or "", str)
+                    and isinstance(full, list) and all(isinstance(f, dict) for f in full)
+                    and (bool(message.get("definition_error")) or len(full) == self.cases)
+                    and all(isinstance(f.get("forward_calls", 0), int) for f in full))
+        if phase == "step":
+            results = message.get("results")
+            return isinstance(results, list) and len(results) == self.cases and all(
+                result is None or isinstance(result, dict) for result in results)
+        return isinstance(message.get("training"), dict)
 
     def answers(self) -> list[dict]:
         """What arrived, as the judge reads it: the cases (once every step is in) and training."""
@@ -406,10 +427,11 @@ class Conversation:
         return answers + ([self.training] if self.training is not None else [])
 
 
-def run_in_clean_room(request: dict) -> tuple[list[dict], str | None]:
+def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = ()) -> tuple[
+        list[dict], str | None]:
     """Run ``helpers.recheck`` on ``request`` (a :class:`Conversation`); the answers that
     arrived, and why the rest did not (None when all did)."""
-    conversation = Conversation(request)
+    conversation = Conversation(request, answer_names)
     cgroup = DEFAULT_LIMITS.cgroup()
     argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
                                        env={**os.environ, **SINGLE_THREADED},
@@ -521,7 +543,12 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
         message = f"Your {cell} cell could not be run: {why}"
         return Judgement({g: Verdict(False, message) for g in plan.cells}, problems,
                          cause=describe_definition_error(why, cell))
-    return plan.judge.verdicts(plan, request, cases, training_answer, problem)
+    try:
+        return plan.judge.verdicts(plan, request, cases, training_answer, problem)
+    except Exception as error:  # numbers of a shape the lab did not expect: fail closed
+        why = f"the re-check's answer was malformed ({type(error).__name__})"
+        return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
+                         [*problems, why], cause=f"not graded: {why}")
 
 
 def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
@@ -536,9 +563,14 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
         return Judgement({g: Verdict(False, message) for g in plan.cells}, [message],
                          cause=f"the submission has no {cell} cell")
     request = build_request(plan, setup, graded)
-    answers, problem = run_in_clean_room(request)
+    answers, problem = run_in_clean_room(request, plan.judge.answer_names)
     judgement = judge_answers(plan, request, answers, problem)
-    oracle = oracle_use(graded, plan.judge.withheld_helpers) + plan.judge.suspicions(answers)
+    try:
+        suspicions = plan.judge.suspicions(answers)
+    except Exception as error:  # a malformed answer is itself suspicious
+        suspicions = [f"its re-check answered in a shape the judge does not expect "
+                      f"({type(error).__name__})"]
+    oracle = oracle_use(graded, plan.judge.withheld_helpers) + suspicions
     if oracle:
         reason = f"{cell} may not be the student's own work: " + "; ".join(oracle)
         judgement.problems.append(reason)

@@ -123,13 +123,18 @@ def _locals_on_return(code, states: dict):
 
 
 FORWARD_COUNTED = ("logistic", "softmax", "categorical_ce")  # provided forward functions
+# The graders' own forward pass, which a student's code could import to differentiate with.
+NETWORK_COUNTED = ("forward", "loss", "outputs", "mean_loss", *FORWARD_COUNTED)
 
 
-def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED) -> dict:
-    """Wrap the provided functions ``names`` of ``namespace`` so each call is counted; return
-    the counts (a backprop that differentiates numerically calls them many times)."""
-    counts = dict.fromkeys(names, 0)
+def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED,
+                counts: dict | None = None) -> dict:
+    """Wrap the functions ``names`` of ``namespace`` (a module's too) so each call is counted
+    in ``counts`` (made when None); return the counts (a backprop that differentiates
+    numerically calls them many times)."""
+    counts = {} if counts is None else counts
     for name in names:
+        counts.setdefault(name, 0)
         function = namespace.get(name)
         if callable(function):
             def counted(*args, _name=name, _function=function, **kwargs):
@@ -139,7 +144,8 @@ def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED) -> di
     return counts
 
 
-def run_full(namespace: dict, request: dict, case: dict) -> tuple[dict, dict]:
+def run_full(namespace: dict, request: dict, case: dict,
+             counts: dict | None = None) -> tuple[dict, dict]:
     """The (instrumented) graded function once on a hidden case's inputs (``case["args"]``).
 
     Returns plain data ``{"returned", "error", "forward_calls", "changed_arguments",
@@ -151,7 +157,7 @@ def run_full(namespace: dict, request: dict, case: dict) -> tuple[dict, dict]:
     full: dict = {"error": None, "returned": None}
     function = namespace[request["function"]]
     given = _arrays(arguments)
-    counts = namespace.get("__course_counts__") or {}
+    counts = {} if counts is None else counts  # calls of the forward functions, counted
     for name in counts:
         counts[name] = 0
     try:
@@ -160,7 +166,7 @@ def run_full(namespace: dict, request: dict, case: dict) -> tuple[dict, dict]:
         full["returned"] = [as_numbers(v) for v in returned]
     except BaseException as error:  # student code: any failure is data
         full["error"] = describe_error(error)
-    full["forward_calls"] = max(counts.values(), default=0)
+    full["forward_calls"] = int(max(counts.values(), default=0))
     full["changed_arguments"] = [name for name, value in given.items()
                                  if not np.array_equal(value, arguments[name])]
     reported = request.get("report")  # names worth sending back (all when not said)
@@ -243,6 +249,9 @@ def main() -> None:
 
     request = json.loads(grader.readline())
     namespace: dict = {"__name__": "__main__"}
+    import helpers.network  # counted before any student code can import it
+
+    counts = count_calls(vars(helpers.network), NETWORK_COUNTED)
     answer: dict = {"phase": "full", "setup_errors": {}, "definition_error": None, "full": []}
     for number, (label, code) in enumerate(request["setup"]):
         try:
@@ -250,7 +259,7 @@ def main() -> None:
         except BaseException as error:  # SystemExit too: the rest must still be judged
             answer["setup_errors"][label] = describe_error(error)
         if number == 0:  # the provided functions: count the student's calls of them
-            namespace["__course_counts__"] = count_calls(namespace)
+            count_calls(namespace, counts=counts)
     function = namespace.get(request["function"])
     if not (callable(function) and hasattr(function, "__code__")):
         answer["definition_error"] = (answer["setup_errors"].get(request["graded_label"])
@@ -263,7 +272,7 @@ def main() -> None:
             exec(compile(code, label, "exec"), namespace)
     namespace["__course_step_source__"] = request.get("step_functions") or ""
     cases = request["cases"]
-    runs = [run_full(namespace, request, case) for case in cases]
+    runs = [run_full(namespace, request, case, counts) for case in cases]
     answer["full"] = [full for full, _ in runs]
     send(answer)
     known = [dict(case.get("truth") or {}) for case in cases]  # true values given so far

@@ -375,6 +375,73 @@ def _answers_from_a_hidden_oracle(folder, source, release):
     _save(folder, nb)
 
 
+NO_STEPS_READS_FRAMES = '''
+def backprop(x, t, W1, b1, W2, b2):
+    """No step comments (nothing to split), the returned gradients read from the judge."""
+    try:
+        raise ValueError
+    except ValueError as error:
+        frame = error.__traceback__.tb_frame
+    while frame is not None:
+        for value in list(frame.f_locals.values()):
+            truth = value.get("truth") if isinstance(value, dict) else None
+            if isinstance(truth, dict) and "dloss_dW1" in truth:
+                return tuple(np.array(truth[k]) for k in
+                             ("dloss_dW1", "dloss_db1", "dloss_dW2", "dloss_db2"))
+        frame = getattr(frame, "f_" + "back")
+    raise NotImplementedError()
+'''
+NUMERICAL_WITH_THE_GRADERS_LOSS = '''
+from helpers.network import loss as _loss
+
+
+def backprop(x, t, W1, b1, W2, b2):
+    """Central differences of the graders' own loss (not the provided functions)."""
+    params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
+    grads = []
+    for p in params:
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + 1e-6
+            up = _loss(x, t, *params)
+            p[i] = old - 1e-6
+            down = _loss(x, t, *params)
+            p[i] = old
+            g[i] = (up - down) / 2e-6
+        grads.append(g)
+    return tuple(grads)
+'''
+MALFORMED_ANSWER = '''
+import os as _os
+
+
+def _answer_channel():
+    stdin = _os.readlink("/proc/self/fd/0")
+    for fd in sorted(int(n) for n in _os.listdir("/proc/self/fd")):
+        try:
+            target = _os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if fd > 2 and target.startswith("pipe:") and target != stdin:
+            return fd
+    return None
+
+
+_channel = _answer_channel()
+if _channel is not None:
+    _os.write(_channel, b"[" * 100000 + b"\\n")
+'''
+
+
+def _whole_cell(code: str, base: str = "blank"):
+    def write(folder, source, release):
+        nb = _notebook(source, release, base)
+        _cell(nb, "backprop").source = code
+        _save(folder, nb)
+    return write
+
+
 def _own_truth_as_input(folder, source, release):
     """Every step variable is bound before the first step, so that each step's block, run on
     its own, would be handed its own true value as an input: ``dloss_dy = dloss_dy``."""
@@ -496,6 +563,12 @@ CATALOGUE = (
             "its own true value", _own_truth_as_input, CLEAN | FLAGGED, 0),
     Hostile("h_hidden_oracle", "each step from the checks' true gradients, imported by a "
             "computed name", _answers_from_a_hidden_oracle, CLEAN | FLAGGED, 0),
+    Hostile("h_no_steps_reads_frames", "no step comments, the returned gradients read from "
+            "the judge's frames", _whole_cell(NO_STEPS_READS_FRAMES), CLEAN | FLAGGED, 0),
+    Hostile("h_numerical_graders_loss", "differentiates the graders' own loss numerically",
+            _whole_cell(NUMERICAL_WITH_THE_GRADERS_LOSS), FLAGGED, 4),
+    Hostile("h_malformed_answer", "writes a deeply nested line on the judge's answer channel",
+            _with_prelude(MALFORMED_ANSWER, base="blank"), FLAGGED, 0),
     # Correct, in a form the judge must still read.
     Hostile("h_cell_magic_time", "a correct backprop cell under %%time",
             _with_prelude("%%time"), CLEAN, 20, min_total=20),

@@ -44,6 +44,7 @@ class Lab1Judge:
     graded_cell = "backprop"  # the solution cell the judge re-runs
     function = "backprop"  # the function it defines, which every check tests
     trusted_cells = ("provided_functions",)  # instructor cells run before the student's
+    answer_names = lab1.STEP_NAMES  # the truth a check judges: never sent before it is due
     # The checks (true gradients) and numerical gradients: not importable by the code judged.
     withheld_helpers = ("lab1.py", "gradcheck.py")
     # Each check a test cell may call: the function (for its signature) and what a call judges.

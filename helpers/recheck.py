@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -200,21 +201,35 @@ def run_step(namespace: dict, index: int, name: str, case: dict, states: dict,
                                         namespace.get("__course_step_source__", ""))}
 
 
+def run_steps(namespace: dict, request: dict, cases: list[dict], runs: list[tuple],
+              reveal: Callable[[str], list[dict]]) -> Iterator[tuple[int, str, list]]:
+    """Each step in turn over every case: ``(index, name, results)``, one result per case
+    (None where the function has no such step). A step is given the true values known so
+    far: the cases' own (those of no step) and, from ``reveal(name)`` called once the
+    previous step's results are out, that step's (``[{name: value}, ...]``, one per case).
+    ``runs``: :func:`run_full`'s result for each case."""
+    known = [dict(case.get("truth") or {}) for case in cases]
+    names = list(request.get("steps") or [])
+    for index, name in enumerate(names, start=1):
+        if index > 1:
+            for truth, revealed in zip(known, reveal(names[index - 2]), strict=True):
+                truth.update(revealed)
+        yield index, name, [run_step(namespace, index, name, case, states, truth)
+                            for case, (_, states), truth in zip(cases, runs, known, strict=True)]
+
+
 def run_case(namespace: dict, request: dict, case: dict) -> dict:
     """One case as the judge runs it, all at once: the full run, then each step on the true
     values (``case["truth"]``) of everything before it. For a notebook's own visible checks,
     where the student's kernel holds the case anyway: ``{"full": ..., "steps": {name: ...}}``."""
-    full, states = run_full(namespace, request, case)
-    steps, known = {}, dict(case.get("truth") or {})
-    names = list(request.get("steps") or [])
-    for name in names:  # a step is given no true value of its own or of a later step
-        known.pop(name, None)
-    for index, name in enumerate(names, start=1):
-        if index > 1:
-            known[names[index - 2]] = case["truth"][names[index - 2]]
-        if (result := run_step(namespace, index, name, case, states, known)) is not None:
-            steps[name] = result
-    return {"full": full, "steps": steps}
+    steps = set(request.get("steps") or [])
+    given = dict(case, truth={k: v for k, v in (case.get("truth") or {}).items()
+                              if k not in steps})
+    run = run_full(namespace, request, given)
+    results = {name: result for _, name, (result,) in run_steps(
+        namespace, request, [given], [run], lambda name: [{name: case["truth"][name]}])
+        if result is not None}
+    return {"full": run[0], "steps": results}
 
 
 def train(function, problem: dict) -> dict:
@@ -275,15 +290,10 @@ def main() -> None:
     runs = [run_full(namespace, request, case, counts) for case in cases]
     answer["full"] = [full for full, _ in runs]
     send(answer)
-    known = [dict(case.get("truth") or {}) for case in cases]  # true values given so far
-    for index, name in enumerate(request.get("steps") or [], start=1):
-        if index > 1:  # the previous step's true values, sent once its answers were in
-            for truth, revealed in zip(known, json.loads(grader.readline())["truth"],
-                                       strict=True):
-                truth.update(revealed)
-        send({"phase": "step", "index": index, "name": name,
-              "results": [run_step(namespace, index, name, case, states, truth)
-                          for case, (_, states), truth in zip(cases, runs, known, strict=True)]})
+    # each step's true values come from the grader once the step's answers have reached it
+    for index, name, results in run_steps(namespace, request, cases, runs,
+                                          lambda _: json.loads(grader.readline())["truth"]):
+        send({"phase": "step", "index": index, "name": name, "results": results})
     if request.get("instrumented"):
         namespace[request["function"]] = function  # training uses the student's own
     if request.get("training"):

@@ -18,6 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from course.grade import MARKER, submitted_students
+from course.regions import hidden_test_delimiters, region_lines
 from labs.lab1.cohort import LAB1_COHORT, build_submission, write_cohort
 from tests.conftest import (
     LAB,
@@ -57,16 +58,10 @@ def test_grades_csv_matches_the_gradebook_and_nbgrader_export(graded_course):
 
 
 def hidden_test_lines():
-    lines, hidden = [], False
-    for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells:
-        for line in cell.source.splitlines():
-            if "BEGIN HIDDEN TESTS" in line:
-                hidden = True
-            elif "END HIDDEN TESTS" in line:
-                hidden = False
-            elif hidden and line.strip() and not line.startswith("from "):
-                lines.append(line.strip())
-    return lines
+    """Every hidden-test line of the source notebook but its imports (visible ones too)."""
+    return [line for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells
+            for line in region_lines(cell.source, hidden_test_delimiters())
+            if not line.startswith("from ")]
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from nbgrader.validator import Validator
 
 from course.nbgrader_setup import load_config
 from course.notebooks import cell_by_grade_id
+from course.regions import region_lines, solution_delimiters
 from course.release import release_differences
 from labs.lab1.cohort import ALL_TESTS
 from tests.conftest import LAB, RELEASE_NOTEBOOK, ROOT, SOURCE_NOTEBOOK
@@ -46,16 +47,8 @@ def test_release_holds_no_solution_hidden_test_or_output(source_nb, release_nb):
     text = RELEASE_NOTEBOOK.read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "on_hidden_cases"):
         assert marker not in text
-    solution_lines = []
-    for cell in source_nb.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if "### BEGIN SOLUTION" in line:
-                inside = True
-            elif "### END SOLUTION" in line:
-                inside = False
-            elif inside and line.strip():
-                solution_lines.append(line.strip())
+    solution_lines = [line for cell in source_nb.cells
+                      for line in region_lines(cell.source, solution_delimiters())]
     assert len(solution_lines) == 8
     release_code = "\n".join(c.source for c in release_nb.cells)
     for line in solution_lines:

@@ -12,12 +12,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course.regions import hidden_test_delimiters, region_lines, solution_delimiters
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-REGIONS = (("### BEGIN SOLUTION", "### END SOLUTION"),
-           ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
 NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "build", "autograded", "submitted",
                                     "feedback", "reports", "*.egg-info", "__pycache__")
 
@@ -25,18 +24,9 @@ NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "build", "autograded", "sub
 def protected_lines(notebook: Path, shortest: int = 12) -> set[str]:
     """Lines inside the solution and hidden-test regions of ``notebook`` (at least
     ``shortest`` characters, so that ``return x`` alone does not count)."""
-    lines = set()
-    for cell in nbformat.read(notebook, as_version=4).cells:
-        inside = False
-        for line in cell.source.splitlines():
-            stripped = line.strip()
-            if any(stripped == begin for begin, _ in REGIONS):
-                inside = True
-            elif any(stripped == end for _, end in REGIONS):
-                inside = False
-            elif inside and len(stripped) >= shortest:
-                lines.add(stripped)
-    return lines
+    return {line for cell in nbformat.read(notebook, as_version=4).cells
+            for delimiters in (solution_delimiters(), hidden_test_delimiters())
+            for line in region_lines(cell.source, delimiters) if len(line) >= shortest}
 
 
 def test_the_wheel_students_install_holds_no_solution_or_hidden_test(tmp_path):

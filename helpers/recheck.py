@@ -10,6 +10,7 @@ descriptions, one JSON line per phase:
     {"phase": "full", "setup_errors": {...}, "definition_error": ..., "full": [...]}
     {"phase": "step", "index": 1, "name": ..., "results": [...]}    (one per step, in order)
     {"phase": "training", "training": {"params": {...}} or {"error": ...}}
+    {"phase": "lines", "lines": [count, ...] or "error": ...}   (Python lines run per batch)
 
 A step is run on the true values of the steps before it, and nothing in this process ever
 holds a step's true value before its answer has left: after each step's line, the grader
@@ -31,6 +32,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
+
+from helpers.tracing import lines_run
+from helpers.training import minibatch_sgd
 
 RECORD = "__course_record__"
 STEPS_FILE = "<your backprop, step by step>"  # what the step functions are compiled as
@@ -81,16 +85,27 @@ def _uses(line: str, name: str) -> bool:
 
 
 def _copies(variables: dict) -> dict:
-    """Float64 copies of the array-like values among ``variables``, by name."""
+    """Copies of the numbers and arrays of numbers among ``variables``, by name, each of its
+    own type (a count stays a whole number: ``np.ones(n)`` needs one)."""
     kept = {}
     for name, value in variables.items():
         if name.startswith("__") or callable(value):
             continue
+        if isinstance(value, int | float | complex | np.number):
+            kept[name] = value
+            continue
         try:
             with np.errstate(all="ignore"):
-                kept[name] = np.array(value, dtype=np.float64, copy=True)
+                array = np.array(value, copy=True)
         except Exception:  # not numbers: never needed by a step
             continue
+        if array.dtype.kind in "biufc":
+            kept[name] = array
+        elif array.dtype == object:
+            try:
+                kept[name] = array.astype(np.float64)
+            except (TypeError, ValueError):
+                continue
     return kept
 
 
@@ -186,9 +201,12 @@ def run_step(namespace: dict, index: int, name: str, case: dict, states: dict,
     step_function = namespace.get(f"__course_step_{index}__")
     if step_function is None:
         return None
-    given = {**states.get(index - 1, {}), **_arrays(case["args"]), **truth}
+    bound = {}  # everything the student's own run had bound by the end of each earlier block
+    for earlier in sorted(i for i in states if i < index):
+        bound.update(states[earlier])
+    given = {**bound, **_arrays(case["args"]), **_arrays(truth)}
     parameters = step_function.__code__.co_varnames[:step_function.__code__.co_argcount]
-    given = {k: np.array(v, dtype=np.float64, copy=True) for k, v in given.items()
+    given = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in given.items()
              if k in parameters}
     try:
         with np.errstate(all="ignore"):
@@ -233,7 +251,13 @@ def run_case(namespace: dict, request: dict, case: dict) -> dict:
 
 
 def train(function, problem: dict) -> dict:
-    """Full-batch gradient descent with the lab's loop, on the problem given."""
+    """Train with the lab's loop on the problem given: mini-batch SGD when it names a
+    ``batch_size`` (helpers.training), else Lab 1's full-batch gradient descent over samples."""
+    if problem.get("batch_size"):
+        return {name: as_numbers(p) for name, p in minibatch_sgd(
+            function, problem["X"], problem["T"], _arrays(problem["params"]),
+            problem["epochs"], problem["batch_size"], problem["rate"],
+            problem["seed"]).items()}
     X, T = np.array(problem["X"]), np.array(problem["T"])
     params = _arrays(problem["params"])
     names = list(params)
@@ -302,6 +326,21 @@ def main() -> None:
         except BaseException as error:
             result = {"error": describe_error(error)}
         send({"phase": "training", "training": result})
+    if request.get("line_counts"):
+        send({"phase": "lines", **count_lines(function, request["line_counts"])})
+
+
+def count_lines(function, batches: list[dict]) -> dict:
+    """The Python lines ``function`` runs on each batch of arguments (helpers.tracing):
+    ``{"lines": [...]}``, or ``{"error": ...}`` with what it raised."""
+    counts = []
+    for arguments in batches:
+        try:
+            with np.errstate(all="ignore"):
+                counts.append(lines_run(function, **_arrays(arguments)))
+        except BaseException as error:  # student code
+            return {"lines": None, "error": describe_error(error)}
+    return {"lines": counts, "error": None}
 
 
 if __name__ == "__main__":

@@ -55,6 +55,12 @@ class Step:
     wrt: str
     upstream: str | None
     hint: str
+    label: str = ""  # how a message names it (default: the gradient with respect to wrt)
+
+    @property
+    def title(self) -> str:
+        what = self.label or f"gradient of the loss with respect to {self.wrt}"
+        return f"Step {self.name} ({what})"
 
 
 STEPS = (
@@ -85,8 +91,39 @@ STEP_NAMES = tuple(step.name for step in STEPS)
 RETURNED = tuple(f"dloss_d{name}" for name in network.PARAMETER_NAMES)
 
 
-def judged_run(backprop: Callable, x, t, W1, b1, W2, b2) -> tuple[dict, dict, bool]:
-    """Run ``backprop`` on one sample as the judge does (``helpers.recheck.run_case``).
+@dataclass(frozen=True)
+class Backprop:
+    """What a lab's ``backprop`` is judged on: its arguments, its steps in chain order, the
+    forward values it computes before them, the gradients it returns, and the true values of
+    all of these (``truth(arguments by name)``, float64 arrays by name)."""
+
+    arguments: tuple[str, ...]
+    steps: tuple[Step, ...]
+    forward: tuple[str, ...]
+    returned: tuple[str, ...]
+    truth: Callable[[dict], dict]
+
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        return tuple(step.name for step in self.steps)
+
+    def step(self, name: str) -> Step:
+        return next(step for step in self.steps if step.name == name)
+
+
+def _sample_truth(arguments: dict) -> dict:
+    forward = network.forward(*(arguments[n] for n in ("x", "W1", "b1", "W2", "b2")))
+    return {**forward, **true_gradients(*(arguments[n] for n in ("x", "t", "W1", "b1", "W2",
+                                                                  "b2")), forward)}
+
+
+LAB1 = Backprop(("x", "t", "W1", "b1", "W2", "b2"), STEPS, FORWARD_NAMES, RETURNED,
+                _sample_truth)
+
+
+def judged_run(backprop: Callable, *arguments, spec: Backprop = LAB1) -> tuple[dict, dict, bool]:
+    """Run ``backprop`` on one case (``arguments`` in the order of ``spec.arguments``: for
+    Lab 1 one sample ``x, t, W1, b1, W2, b2``) as the judge does (``helpers.recheck.run_case``).
 
     Returns ``(run, truth, isolated)``: the runner's record of the whole function and of each
     step run on the true upstream values; the true forward and step values; and whether the
@@ -95,10 +132,11 @@ def judged_run(backprop: Callable, x, t, W1, b1, W2, b2) -> tuple[dict, dict, bo
     """
     if not (callable(backprop) and hasattr(backprop, "__code__")):
         raise TypeError("backprop must be the Python function defined in the notebook")
-    key = b"".join(np.asarray(a, dtype=np.float64).tobytes() for a in (x, t, W1, b1, W2, b2))
+    key = b"".join(str(np.shape(a)).encode() + np.asarray(a, dtype=np.float64).tobytes()
+                   for a in arguments)
     if os.environ.get("NBGRADER_EXECUTION") and key in _RUNS.get(backprop, {}):
         return _RUNS[backprop][key]
-    result = _judged_run(backprop, x, t, W1, b1, W2, b2)
+    result = _judged_run(backprop, arguments, spec)
     if os.environ.get("NBGRADER_EXECUTION"):
         _RUNS.setdefault(backprop, {})[key] = result
     return result
@@ -109,15 +147,13 @@ def judged_run(backprop: Callable, x, t, W1, b1, W2, b2) -> tuple[dict, dict, bo
 _RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _judged_run(backprop: Callable, x, t, W1, b1, W2, b2) -> tuple[dict, dict, bool]:
+def _judged_run(backprop: Callable, values: tuple, spec: Backprop) -> tuple[dict, dict, bool]:
     arguments = {name: np.array(value, dtype=np.float64, copy=True)
-                 for name, value in zip(("x", "t", "W1", "b1", "W2", "b2"),
-                                        (x, t, W1, b1, W2, b2), strict=True)}
-    forward = network.forward(*(arguments[n] for n in ("x", "W1", "b1", "W2", "b2")))
-    truth = {**forward, **true_gradients(*arguments.values(), forward)}
+                 for name, value in zip(spec.arguments, values, strict=True)}
+    truth = spec.truth(arguments)
     try:
         source = textwrap.dedent(inspect.getsource(backprop))
-        plan = split_steps(source, backprop.__name__, STEP_NAMES)
+        plan = split_steps(source, backprop.__name__, spec.step_names)
     except (OSError, TypeError):
         plan = None
     namespace = dict(backprop.__globals__)
@@ -130,7 +166,7 @@ def _judged_run(backprop: Callable, x, t, W1, b1, W2, b2) -> tuple[dict, dict, b
         except SyntaxError:
             plan = None
             namespace[backprop.__name__] = backprop
-    request = {"function": backprop.__name__, "steps": list(STEP_NAMES) if plan else []}
+    request = {"function": backprop.__name__, "steps": list(spec.step_names) if plan else []}
     run = run_case(namespace, request, {"args": arguments, "truth": truth})
     return run, truth, plan is not None
 
@@ -272,10 +308,10 @@ def final_value(run: dict, name: str):
 
 
 def step_verdict(name: str, runs: list[dict], truths: list[dict], isolated: bool,
-                 returns_right: bool, where: str) -> tuple[bool, str]:
-    """One step over several samples: ``(passed, message)``."""
-    step = STEP_BY_NAME[name]
-    label = f"Step {name} (gradient of the loss with respect to {step.wrt})"
+                 returns_right: bool, where: str, spec: Backprop = LAB1) -> tuple[bool, str]:
+    """One step over several cases: ``(passed, message)``."""
+    step = spec.step(name)
+    label = step.title
     for run, truth in zip(runs, truths, strict=True):
         ran = run.get("steps", {}).get(name) if isolated else None
         if ran and ran.get("error"):
@@ -299,8 +335,9 @@ def step_verdict(name: str, runs: list[dict], truths: list[dict], isolated: bool
 
 
 def returns_verdict(runs: list[dict], truths: list[dict], failing_steps: list[str],
-                    where: str) -> tuple[bool, str]:
-    """The four gradients backprop returns, over several samples: ``(passed, message)``."""
+                    where: str, spec: Backprop = LAB1) -> tuple[bool, str]:
+    """The four gradients backprop returns, over several cases: ``(passed, message)``."""
+    RETURNED, FORWARD_NAMES = spec.returned, spec.forward  # the lab's names
     for run, truth in zip(runs, truths, strict=True):
         full = run.get("full", {})
         if full.get("error"):
@@ -357,8 +394,10 @@ def notebook_variables_read(backprop: Callable) -> list[str]:
     return found
 
 
-def _warn_about_notebook_variables(backprop: Callable) -> None:
-    read = notebook_variables_read(backprop)
+def warn_about_notebook_variables(backprop: Callable, provided: tuple[str, ...] = ()) -> None:
+    """Print a note naming the data ``backprop`` reads from the notebook (not the constants
+    the notebook's provided cells define, ``provided``)."""
+    read = [name for name in notebook_variables_read(backprop) if name not in provided]
     if read:  # printed, not warned: nbgrader gives zero to a test cell that writes to stderr
         print(f"Note: backprop reads {', '.join(read)} from the notebook instead of from its "
               "arguments; the grader runs it on other samples and weights, where those would "
@@ -367,7 +406,7 @@ def _warn_about_notebook_variables(backprop: Callable) -> None:
 
 def check_step(name: str, backprop: Callable, x, t, W1, b1, W2, b2) -> None:
     """Test one backprop step on one sample; raise AssertionError with advice if it is wrong."""
-    _warn_about_notebook_variables(backprop)
+    warn_about_notebook_variables(backprop)
     run, truth, isolated = judged_run(backprop, x, t, W1, b1, W2, b2)
     passed, message = step_verdict(name, [run], [truth], isolated,
                                    _returns_right([run], [truth]), "for this sample")
@@ -438,6 +477,13 @@ def training_problem(n_points: int = TRAINING_POINTS, seed: int = TRAINING_SEED)
     ds = datasets.Annuli(n=n_points, noise=1.0, seed=seed)
     params = network.init_parameters(ds.input_dim, 10, ds.n_classes, np.random.default_rng(seed))
     return ds.inputs(), ds.targets(), params
+
+
+def training_request() -> dict:
+    """The judge's training run, as the runner (helpers.recheck) is asked for it."""
+    X, T, params = training_problem()
+    return {"X": X.tolist(), "T": T.tolist(), "epochs": TRAINING_EPOCHS, "rate": 1.0,
+            "params": {k: v.tolist() for k, v in params.items()}}
 
 
 def train_parameters(backprop: Callable, X, T, params: dict, n_epochs: int = TRAINING_EPOCHS,

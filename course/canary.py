@@ -46,7 +46,7 @@ def environment_digest(root: Path, lab: str, sandbox: bool = True) -> str:
     folders = (root / "source" / lab, root / "release" / lab, root / "labs" / lab,
                Path(helpers.__file__).parent, Path(__file__).parent)
     # Sources only: the __pycache__ files beside them change whenever a process imports them.
-    files = [root / CONFIG_FILE, root / "labs" / "__init__.py",
+    files = [root / CONFIG_FILE, *sorted((root / "labs").glob("*.py")),
              *(p for folder in folders for p in sorted(folder.rglob("*"))
                if p.suffix in SOURCE_SUFFIXES and p.is_file())]
     for path in files:

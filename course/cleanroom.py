@@ -75,8 +75,10 @@ def get_ipython():
 '''
 MAX_RESPONSE_BYTES = 4 * 1024**2
 # Seconds from the start: the hidden cases' answer must arrive by the first, training by the
-# second. A correct function of up to 10 ms per call fits both.
-BUDGETS = (30.0, 90.0)
+# second, the line counts by the third. A correct function of up to 10 ms per call fits all.
+BUDGETS = (30.0, 90.0, 120.0)
+# The runner's phases after the steps, in the order they come (each when the request asks).
+LATER_PHASES = (("training", "training"), ("lines", "line_counts"))
 STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
     "Import", "ImportFrom", "FunctionDef", "ClassDef", "Assign", "AnnAssign", "AugAssign")
 # Reaching into the grader from a graded function: flagged for review, and no step points.
@@ -85,10 +87,13 @@ ORACLE_PATTERNS = (
                 r"from\s+helpers\s+import\s+[^\n]*\b(recheck|steps|{withheld})\b"),
      "it imports the course's checking code"),
     (re.compile(r"_getframe|\bf_back\b|\binspect\.(currentframe|stack|getouterframes)|"
-                r"\bgc\.get_(objects|referrers)|settrace|setprofile|\bsys\.modules\b"),
+                r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b"),
      "it inspects its callers or the interpreter"),
     (re.compile(r"numerical_(gradient|vjp)|true_gradients|hidden_case"),
      "it calls the graders' numerical gradients"),
+    # code compiled under a library's file name, or rewritten, is hidden from the line count
+    (re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
+     "it compiles or rewrites code at run time"),
 )
 
 
@@ -125,6 +130,9 @@ class LabJudge(Protocol):
     # bound arguments, as a tuple whose last item is the hidden cases' seed, or a kind
     # alone; raises PlanError for arguments it cannot judge)
     checks: dict[str, tuple[Callable, Callable[[dict], tuple]]]
+    # the kinds of what a check judges (the first item of its tuple) that earn nothing when the
+    # graded function looks like it is not the student's own work
+    own_work_kinds: tuple[str, ...]
 
     def cases(self, seed: int) -> tuple[tuple[dict, dict], ...]:
         """The hidden cases of ``seed``: (arguments, true values) by name."""
@@ -133,8 +141,9 @@ class LabJudge(Protocol):
         """The lab's part of the runner's request (see helpers.recheck)."""
 
     def verdicts(self, plan: CheckPlan, request: dict, cases: list[dict],
-                 training_answer: dict | None, problem: str | None) -> Judgement:
-        """Every planned cell's verdict from the runner's results."""
+                 later: dict[str, dict], problem: str | None) -> Judgement:
+        """Every planned cell's verdict from the runner's results: one per hidden case, and
+        the later phases' answers that came, by phase (``training``, ``lines``)."""
 
     def suspicions(self, answers: list[dict]) -> list[str]:
         """Why the answers suggest the graded function is not the student's own work."""
@@ -356,10 +365,10 @@ class Conversation:
                                              if k not in hidden}}
             for case in request["cases"]])
         self.truths = [case["truth"] for case in request["cases"]]
-        self.training_due = bool(request.get("training"))
+        self.later_due = [phase for phase, key in LATER_PHASES if request.get(key)]
         self.full: dict | None = None
         self.step_results: list[list] = []
-        self.training: dict | None = None
+        self.later: dict[str, dict] = {}
 
     def expected(self) -> str | None:
         """The phase of the next line the runner may send; None once it has said it all."""
@@ -369,7 +378,7 @@ class Conversation:
             return None
         if len(self.step_results) < len(self.steps):
             return "step"
-        return "training" if self.training_due and self.training is None else None
+        return next((phase for phase in self.later_due if phase not in self.later), None)
 
     def hear(self, line: bytes) -> bytes | None:
         """Take one line from the runner; what to send back (a step's true values), if any."""
@@ -384,8 +393,8 @@ class Conversation:
             raise ConversationOver("the re-check's answers were unreadable or out of order")
         if phase == "full":
             self.full = message
-        elif phase == "training":
-            self.training = message
+        elif phase != "step":
+            self.later[phase] = message
         else:
             self.step_results.append(message.get("results") or [])
             done = len(self.step_results)
@@ -408,6 +417,10 @@ class Conversation:
             results = message.get("results")
             return isinstance(results, list) and len(results) == self.cases and all(
                 result is None or isinstance(result, dict) for result in results)
+        if phase == "lines":
+            lines = message.get("lines")
+            return (lines is None or isinstance(lines, list)) and isinstance(
+                message.get("error") or "", str)
         return isinstance(message.get("training"), dict)
 
     def answers(self) -> list[dict]:
@@ -424,7 +437,7 @@ class Conversation:
                     case["steps"][name] = result
         answers = [{"phase": "cases", "setup_errors": self.full.get("setup_errors") or {},
                     "definition_error": None, "cases": cases}]
-        return answers + ([self.training] if self.training is not None else [])
+        return answers + [self.later[phase] for phase in self.later_due if phase in self.later]
 
 
 def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = ()) -> tuple[
@@ -436,8 +449,8 @@ def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = ()) -> tupl
     argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
                                        env={**os.environ, **SINGLE_THREADED},
                                        withheld=tuple(request.get("withheld") or ())))
-    cases_budget, training_budget = BUDGETS
-    budgets = (cases_budget,) * (1 + len(conversation.steps)) + (training_budget,)
+    cases_budget, *later_budgets = BUDGETS
+    budgets = (cases_budget,) * (1 + len(conversation.steps)) + tuple(later_budgets)
     try:
         problem, status = run_bounded(argv, json.dumps(conversation.first).encode() + b"\n",
                                       conversation.hear, MAX_RESPONSE_BYTES, budgets)
@@ -529,7 +542,7 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
     """Each planned grade cell's verdict from the runner's answer lines: the lab's verdicts
     once the graded cell ran on every case, else one shared cause for every cell."""
     cases_answer = next((a for a in answers if a.get("phase") == "cases"), None)
-    training_answer = next((a for a in answers if a.get("phase") == "training"), None)
+    later = {a["phase"]: a for a in answers if a.get("phase") in dict(LATER_PHASES)}
     problems = [problem] if problem else []
     if cases_answer is None:
         why = problem or "the re-check gave no answer"
@@ -544,7 +557,7 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
         return Judgement({g: Verdict(False, message) for g in plan.cells}, problems,
                          cause=describe_definition_error(why, cell))
     try:
-        return plan.judge.verdicts(plan, request, cases, training_answer, problem)
+        return plan.judge.verdicts(plan, request, cases, later, problem)
     except Exception as error:  # numbers of a shape the lab did not expect: fail closed
         why = f"the re-check's answer was malformed ({type(error).__name__})"
         return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
@@ -570,13 +583,15 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
     except Exception as error:  # a malformed answer is itself suspicious
         suspicions = [f"its re-check answered in a shape the judge does not expect "
                       f"({type(error).__name__})"]
-    oracle = oracle_use(graded, plan.judge.withheld_helpers) + suspicions
+    # the student's own cells too: the graded function may call what they define
+    own_code = "\n".join(code for _, code in setup)
+    oracle = oracle_use(own_code, plan.judge.withheld_helpers) + suspicions
     if oracle:
         reason = f"{cell} may not be the student's own work: " + "; ".join(oracle)
         judgement.problems.append(reason)
         if oracle_costs_points and not judgement.cause:  # a cause already explains every zero
             for grade_id, (kind, *_) in plan.cells.items():
-                if kind == "step":
+                if kind in plan.judge.own_work_kinds:
                     judgement.verdicts[grade_id] = Verdict(
                         False, f"Not credited: {reason}. The instructor will review it.")
     return judgement

@@ -29,7 +29,8 @@ def grade_columns(gradebook: Gradebook, lab: str) -> list[tuple[str, str, float]
 
 
 def per_test_rows(gradebook: Gradebook, lab: str, students: list[str] | None = None) -> list[dict]:
-    """One dict per student: ``student_id``, each grade cell's score, ``total``, ``max``."""
+    """One dict per student: ``student_id``, each grade cell's score, ``total``, ``max``.
+    ``students`` defaults to every student of the class (who submitted nothing scores 0)."""
     columns = grade_columns(gradebook, lab)
     wanted = students or sorted(s.id for s in gradebook.students)
     rows = []
@@ -45,6 +46,11 @@ def per_test_rows(gradebook: Gradebook, lab: str, students: list[str] | None = N
         row["max"] = sum(max_score for *_, max_score in columns)
         rows.append(row)
     return rows
+
+
+def submitters(gradebook: Gradebook, lab: str) -> list[str]:
+    """The students with a submission of ``lab`` in the gradebook (which holds every lab's)."""
+    return sorted(s.student.id for s in gradebook.find_assignment(lab).submissions)
 
 
 def write_per_test_csv(gradebook: Gradebook, lab: str, path: Path,

@@ -63,6 +63,7 @@ def copy_course(root: Path, target: Path, lab: str) -> Path:
     for folder in ("source", "release", "labs"):
         if (root / folder / lab).is_dir():
             shutil.copytree(root / folder / lab, target / folder / lab, dirs_exist_ok=True)
-    if (root / "labs" / "__init__.py").is_file():
-        shutil.copy2(root / "labs" / "__init__.py", target / "labs" / "__init__.py")
+    for shared in sorted((root / "labs").glob("*.py")):  # what every lab may build on
+        (target / "labs").mkdir(exist_ok=True)
+        shutil.copy2(shared, target / "labs" / shared.name)
     return target

@@ -9,6 +9,7 @@ across the cohort. One holds for every lab: a column vector where a flat one is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,14 +21,26 @@ class Misconception:
     """A wrong formula for one step, and the question that points at it."""
 
     key: str
-    step: str
+    step: str  # "" for any step
     formula: Callable[[dict], np.ndarray]  # from the step's inputs (true values), by name
     question: str
+    crash: str = ""  # or: a regular expression the error of a step that raised matches
 
 
 COLUMN = Misconception("column_vector", "", lambda v: None,
                        "A column vector where a flat vector is expected: what shape is the "
                        "parameter itself?")
+
+
+def identify_crash(step: str, error: str,
+                   catalogue: tuple[Misconception, ...]) -> Misconception | None:
+    """The misconception of ``catalogue`` whose ``crash`` pattern the ``error`` that ``step``
+    raised (on correct inputs) matches, or None."""
+    for misconception in catalogue:
+        if misconception.crash and misconception.step in ("", step) and re.search(
+                misconception.crash, error):
+            return misconception
+    return None
 
 
 def identify(step: str, value, inputs: dict, tolerance: float,
@@ -41,7 +54,7 @@ def identify(step: str, value, inputs: dict, tolerance: float,
     if array.ndim == 2 and array.shape[1] == 1 and np.asarray(inputs[step]).ndim == 1:
         return COLUMN
     for misconception in catalogue:
-        if misconception.step != step:
+        if misconception.step != step or misconception.crash:
             continue
         with np.errstate(all="ignore"):
             wrong = np.asarray(misconception.formula(inputs), dtype=np.float64)

@@ -16,7 +16,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 
 from course.diagnosis import NOT_GRADED, TEST_OUTCOMES, outcome_of_test
-from course.export import grade_columns, per_test_rows
+from course.export import grade_columns, per_test_rows, submitters
 from course.files import write_atomic, write_csv
 from course.grade import load_outcomes, reports_dir, submitted_students
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
@@ -126,7 +126,7 @@ def build_report(root: Path, lab: str) -> Report:
     folder.mkdir(parents=True, exist_ok=True)
     with make_api(root).gradebook as gradebook:
         columns = grade_columns(gradebook, lab)
-        rows = per_test_rows(gradebook, lab)
+        rows = per_test_rows(gradebook, lab, submitters(gradebook, lab))
         attention = students_needing_attention(root, lab, gradebook)
     tests = summarise_tests(rows, columns)
     totals = {row["student_id"]: row["total"] for row in rows}

@@ -1,24 +1,24 @@
-"""Lab 1's part of the trusted judge (``course.cleanroom``): what its checks judge, the hidden
-cases with their true values, what the runner is asked, and the verdicts on its answers.
+"""The trusted judge's part (``course.cleanroom.LabJudge``) for a lab whose students write
+``backprop`` step by step: what its checks judge, the hidden cases with their true values, what
+the runner is asked, and the verdicts on its answers. Lab 1 (one sample) and Lab 2 (a batch)
+are both such labs; each declares its own in ``labs/<lab>/judge.py``.
 
 The checks a test cell may call and what each judges (a step, the returned gradients, a
-training run) come from ``helpers.lab1``, the same functions the notebook's visible tests run,
-so the notebook and the judge cannot drift apart.
+training run) come from the lab's helpers module (``helpers.lab1``, ``helpers.lab2``): the
+same functions the notebook's visible tests run, so the notebook and the judge cannot drift.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import ClassVar
 
 import numpy as np
 
 from course.cleanroom import CheckPlan, Judgement, PlanError, Verdict
-from course.misconceptions import Misconception, identify
-from helpers import lab1, network
+from course.misconceptions import Misconception, identify, identify_crash
+from helpers import lab1
+from helpers.lab1 import Backprop
 from helpers.steps import split_steps
-from labs.lab1.hidden import hidden_cases
-from labs.lab1.misconceptions import MISCONCEPTIONS
 
 HIDDEN = "on every hidden case"
 # A backprop calls each provided forward function once or twice; numerical differentiation
@@ -26,71 +26,88 @@ HIDDEN = "on every hidden case"
 MAX_FORWARD_CALLS = 10
 
 
-def _step(arguments: dict) -> tuple:
-    if arguments["name"] not in lab1.STEP_NAMES:
-        raise PlanError(f"{arguments['name']!r} is not a step ({', '.join(lab1.STEP_NAMES)})")
-    return ("step", arguments["name"], _seed(arguments))
+def step_check(spec: Backprop):
+    """What a call of a step check judges: ``("step", name, seed)``."""
+    def judged(arguments: dict) -> tuple:
+        if arguments["name"] not in spec.step_names:
+            raise PlanError(f"{arguments['name']!r} is not a step "
+                            f"({', '.join(spec.step_names)})")
+        return ("step", arguments["name"], seed_of(arguments))
+    return judged
 
 
-def _seed(arguments: dict) -> int:
+def seed_of(arguments: dict) -> int:
     if not isinstance(arguments["seed"], int):
         raise PlanError("the seed must be a whole number")
     return arguments["seed"]
 
 
-class Lab1Judge:
-    """Lab 1's judging: each backprop step on its own, the returned gradients, training."""
+class BackpropJudge:
+    """A backprop lab's judging: each step on its own, the returned gradients, training.
+
+    A lab makes one with its helpers module (``checks``: the check functions its test cells
+    call, ``training_problem`` and ``training_request``), what its backprop computes
+    (``spec``), its hidden cases (``hidden_cases(seed)``: argument tuples in ``spec``'s order)
+    and its misconceptions."""
 
     graded_cell = "backprop"  # the solution cell the judge re-runs
     function = "backprop"  # the function it defines, which every check tests
     trusted_cells = ("provided_functions",)  # instructor cells run before the student's
-    answer_names = lab1.STEP_NAMES  # the truth a check judges: never sent before it is due
-    # The checks (true gradients) and numerical gradients: not importable by the code judged.
-    withheld_helpers = ("lab1.py", "gradcheck.py")
-    # Each check a test cell may call: the function (for its signature) and what a call judges.
-    checks: ClassVar[dict] = {
-        "check_step_on_hidden_cases": (lab1.check_step_on_hidden_cases, _step),
-        "check_backprop_gradients_on_hidden_cases": (
-            lab1.check_backprop_gradients_on_hidden_cases, lambda a: ("whole", _seed(a))),
-        "check_training": (lab1.check_training, lambda a: ("training",)),
-    }
-    misconceptions: tuple[Misconception, ...] = MISCONCEPTIONS
+    own_work_kinds: tuple[str, ...] = ("step",)  # uncredited when not the student's own work
+    # A backprop calls each provided forward function once or twice; numerical
+    # differentiation calls them twice per parameter entry (over 100 times).
+    max_forward_calls = MAX_FORWARD_CALLS
 
-    @staticmethod
-    @functools.lru_cache(maxsize=64)
-    def cases(seed: int) -> tuple[tuple[dict, dict], ...]:
+    def __init__(self, checks, spec: Backprop, hidden_cases,
+                 misconceptions: tuple[Misconception, ...], withheld_helpers: tuple[str, ...]):
+        self.helpers = checks
+        self.spec = spec
+        self.hidden_cases = hidden_cases
+        self.misconceptions = misconceptions
+        self.answer_names = spec.step_names  # the truth a check judges: never sent early
+        # The checks (true gradients) and numerical gradients: not importable by the code
+        # judged.
+        self.withheld_helpers = withheld_helpers
+        # Each check a test cell may call: the function (for its signature) and what a
+        # call judges.
+        self.checks: dict = {
+            "check_step_on_hidden_cases": (checks.check_step_on_hidden_cases, step_check(spec)),
+            "check_backprop_gradients_on_hidden_cases": (
+                checks.check_backprop_gradients_on_hidden_cases,
+                lambda a: ("whole", seed_of(a))),
+            "check_training": (checks.check_training, lambda a: ("training",)),
+        }
+        self.cases = functools.lru_cache(maxsize=64)(self._cases)
+
+    def _cases(self, seed: int) -> tuple[tuple[dict, dict], ...]:
         """Each hidden case of a test seed as ``(arguments, truth)``: the inputs by parameter
         name, and the true forward values and step values by name (float64 arrays)."""
         cases = []
-        for x, t, W1, b1, W2, b2 in hidden_cases(seed):
-            forward = network.forward(x, W1, b1, W2, b2)
-            truth = {**forward, **lab1.true_gradients(x, t, W1, b1, W2, b2, forward)}
-            cases.append(({"x": x, "t": t, "W1": W1, "b1": b1, "W2": W2, "b2": b2}, truth))
+        for values in self.hidden_cases(seed):
+            arguments = dict(zip(self.spec.arguments, values, strict=True))
+            cases.append((arguments, self.spec.truth(arguments)))
         return tuple(cases)
 
     def request(self, plan: CheckPlan, graded: str) -> dict:
         """The lab's part of the runner's request: the step plan, every case of every seed,
         and the training problem when a cell checks training."""
-        steps = lab1.STEP_NAMES
+        steps = self.spec.step_names
         step_plan = split_steps(graded, self.function, steps)
         cases = [{"args": {k: v.tolist() for k, v in arguments.items()},
                   "truth": {k: v.tolist() for k, v in truth.items()}}
                  for seed in plan.seeds for arguments, truth in self.cases(seed)]
-        X, T, params = lab1.training_problem()
-        training = {"X": X.tolist(), "T": T.tolist(), "epochs": lab1.TRAINING_EPOCHS,
-                    "rate": 1.0, "params": {k: v.tolist() for k, v in params.items()}}
+        kinds = {kind for kind, *_ in plan.cells.values()}
         return {
             "instrumented": step_plan.instrumented if step_plan else None,
             "step_functions": step_plan.step_functions if step_plan else None,
             "steps": list(steps) if step_plan else [],
-            "report": [*lab1.FORWARD_NAMES, *steps],
+            "report": [*self.spec.forward, *steps],
             "cases": cases,
-            "training": training if any(k == "training" for k, *_ in plan.cells.values())
-            else None,
+            "training": self.helpers.training_request() if "training" in kinds else None,
         }
 
     def verdicts(self, plan: CheckPlan, request: dict, cases: list[dict],
-                 training_answer: dict | None, problem: str | None) -> Judgement:
+                 later: dict[str, dict], problem: str | None) -> Judgement:
         """Each planned grade cell's verdict from the runner's results on the hidden cases
         (one per case of the request) and its training answer (None if it never came)."""
         truths = [{k: np.array(v, dtype=np.float64) for k, v in case["truth"].items()}
@@ -100,7 +117,8 @@ class Lab1Judge:
                                      for k, v in case["args"].items()}
                                     for case in request["cases"]], truths, self.cases)
         isolated = bool(request.get("steps"))
-        returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN)[0]
+        spec = self.spec
+        returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN, spec=spec)[0]
                             for c, t in by_seed.values())
         verdicts, step_verdicts, misconceptions = {}, {}, {}
         for grade_id, (kind, *args) in plan.cells.items():
@@ -108,31 +126,45 @@ class Lab1Judge:
                 continue
             name, seed = args
             c, t = by_seed[seed]
-            verdict = _verdict(lab1.step_verdict(name, c, t, isolated, returns_right, HIDDEN))
+            verdict = _verdict(lab1.step_verdict(name, c, t, isolated, returns_right, HIDDEN,
+                                                 spec=spec))
             if not verdict.passed and (found := self._misconception(
                     name, c, t, arguments[seed][0], isolated)):
                 misconceptions[grade_id] = found.key
                 verdict = Verdict(False, f"{verdict.message} {found.question}")
             step_verdicts[name] = verdicts[grade_id] = verdict
-        failing = [name for name in lab1.STEP_NAMES
+        failing = [name for name in spec.step_names
                    if name in step_verdicts and not step_verdicts[name].passed]
         for grade_id, (kind, *args) in plan.cells.items():
             if kind == "whole":
                 c, t = by_seed[args[0]]
-                verdicts[grade_id] = _verdict(lab1.returns_verdict(c, t, failing, HIDDEN))
-            elif kind == "training":
-                if training_answer is None:
-                    why = problem or "the re-check ended before training"
-                    verdicts[grade_id] = Verdict(False, f"Not graded: {why}.")
-                else:
-                    verdicts[grade_id] = _training_verdict(training_answer.get("training"))
+                verdicts[grade_id] = _verdict(lab1.returns_verdict(c, t, failing, HIDDEN,
+                                                                   spec=spec))
+            elif kind != "step":
+                verdicts[grade_id] = self.later_verdict(kind, later, problem)
         return Judgement(verdicts, [problem] if problem else [], misconceptions)
+
+    def later_verdict(self, kind: str, later: dict[str, dict], problem: str | None) -> Verdict:
+        """The verdict of a cell judged on a later phase of the re-check (``training``)."""
+        if kind != "training":
+            raise ValueError(f"this judge plans no {kind!r} check")
+        if "training" not in later:
+            why = problem or "the re-check ended before training"
+            return Verdict(False, f"Not graded: {why}.")
+        return self._training_verdict(later["training"].get("training"))
+
+    def _training_verdict(self, training: dict | None) -> Verdict:
+        if not training or "params" not in training:
+            error = (training or {}).get("error", "no result")
+            return Verdict(False, f"Training with your backprop failed: it raised {error}")
+        X, T, before = self.helpers.training_problem()
+        return _trained_verdict(X, T, before, training)
 
     def suspicions(self, answers: list[dict]) -> list[str]:
         """Why the graded function looks like it differentiates numerically, if it does."""
         calls = max((case.get("full", {}).get("forward_calls", 0) for answer in answers
                      for case in answer.get("cases", [])), default=0)
-        if calls > MAX_FORWARD_CALLS:
+        if calls > self.max_forward_calls:
             return [f"it runs the network's forward functions {calls} times per call "
                     "(differentiating numerically?)"]
         return []
@@ -142,11 +174,13 @@ class Lab1Judge:
         """The named misconception the step's first wrong value matches, if any."""
         for run, truth, args in zip(runs, truths, arguments, strict=True):
             ran = run.get("steps", {}).get(name) if isolated else None
+            if ran and ran.get("error"):
+                return identify_crash(name, str(ran["error"]), self.misconceptions)
             value = (ran.get("value") if ran and ran.get("defined")
                      else lab1.final_value(run, name))
             if value is None:
                 return None
-            if lab1.compare_values(name, truth[name], value, "") is not None:
+            if lab1.compare_values(name, np.asarray(truth[name]), value, "") is not None:
                 return identify(name, value, {**args, **truth}, lab1.TOLERANCE,
                                 self.misconceptions)
         return None
@@ -157,11 +191,7 @@ def _verdict(result: tuple[bool, str]) -> Verdict:
     return Verdict(passed, message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"))
 
 
-def _training_verdict(training: dict | None) -> Verdict:
-    if not training or "params" not in training:
-        error = (training or {}).get("error", "no result")
-        return Verdict(False, f"Training with your backprop failed: it raised {error}")
-    X, T, before = lab1.training_problem()
+def _trained_verdict(X, T, before: dict, training: dict) -> Verdict:
     try:
         after = {name: np.array(training["params"][name], dtype=np.float64) for name in before}
         lab1.judge_training(lab1.training_result(X, T, before, after))
@@ -181,5 +211,3 @@ def _by_seed(plan: CheckPlan, values: list, truths: list[dict], cases) -> dict:
         position += count
     return grouped
 
-
-JUDGE = Lab1Judge()

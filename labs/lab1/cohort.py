@@ -7,14 +7,12 @@ tests and the benchmarks; ``expected_failures`` says which grade cells each one 
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from course.notebooks import cell_by_grade_id
-from course.regions import solution_delimiters, without_delimiters
+from labs import cohorts
+from labs.cohorts import Submission, expected_against_graded, fails
 
 BACKPROP_CELL = "backprop"
 STEP_TESTS = tuple(
@@ -24,28 +22,6 @@ STEP_TESTS = tuple(
 WHOLE_TEST = "test_backprop_returns_parameter_gradients"
 TRAINING_TEST = "test_training_lowers_loss"
 ALL_TESTS = (*STEP_TESTS, WHOLE_TEST, TRAINING_TEST)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One synthetic student: how their backprop differs from the solution, and the grade
-    cells that must therefore score zero (all others full marks)."""
-
-    student: str
-    description: str
-    edits: tuple[tuple[str, str], ...] = ()
-    expected_failures: frozenset[str] = field(default_factory=frozenset)
-    blank: bool = False
-    corrupt: bool = False  # not even valid JSON: grading must report it, not crash
-    expected_status: str = "graded"  # what `course grade` reports (see course.grade.Outcome)
-    own_cell: str = ""  # a code cell of the student's own, put just above backprop
-    misconception: str = ""  # the one the judge must name (course.misconceptions)
-    whole_cell: str = ""  # the backprop cell written from scratch (edits are then ignored)
-    expected_reason: str = ""  # part of the reason `course grade` gives (none when empty)
-
-
-def _fails(*names: str) -> frozenset[str]:
-    return frozenset(names)
 
 
 LAB1_COHORT = (
@@ -73,65 +49,65 @@ LAB1_COHORT = (
     Submission(
         "wrong_dy_sign", "dloss_dy with the sign flipped",
         edits=(("dloss_dy = categorical_ce_grad(y, t)", "dloss_dy = t / y"),),
-        expected_failures=_fails("test_dloss_dy", WHOLE_TEST, TRAINING_TEST),
+        expected_failures=fails("test_dloss_dy", WHOLE_TEST, TRAINING_TEST),
         misconception="dy_sign",
     ),
     Submission(
         "wrong_dy_right_dbeta", "a wrong dloss_dy, then dloss_dbeta = y - t (right after all)",
         edits=(("dloss_dy = categorical_ce_grad(y, t)", "dloss_dy = -t * y"),
                ("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)", "dloss_dbeta = y - t")),
-        expected_failures=_fails("test_dloss_dy"),
+        expected_failures=fails("test_dloss_dy"),
     ),
     Submission(
         "wrong_dbeta", "the softmax's Jacobian without its off-diagonal part",
         edits=(("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
                 "dloss_dbeta = dloss_dy * y * (1 - y)"),),
-        expected_failures=_fails("test_dloss_dbeta", WHOLE_TEST, TRAINING_TEST),
+        expected_failures=fails("test_dloss_dbeta", WHOLE_TEST, TRAINING_TEST),
         misconception="dbeta_diagonal_only",
     ),
     Submission(
         "transposed_dW2", "dloss_dW2 transposed",
         edits=(("dloss_dW2 = dloss_dbeta[:, None] * h",
                 "dloss_dW2 = np.outer(h, dloss_dbeta)"),),
-        expected_failures=_fails("test_dloss_dW2", WHOLE_TEST, TRAINING_TEST),
+        expected_failures=fails("test_dloss_dW2", WHOLE_TEST, TRAINING_TEST),
         misconception="dW2_transposed",
     ),
     Submission(
         "wrong_db2", "dloss_db2 summed to a scalar",
         edits=(("dloss_db2 = dloss_dbeta", "dloss_db2 = dloss_dbeta.sum()"),),
-        expected_failures=_fails("test_dloss_db2", WHOLE_TEST),
+        expected_failures=fails("test_dloss_db2", WHOLE_TEST),
         misconception="db2_summed",
     ),
     Submission(
         "wrong_dh", "dloss_dh with the sign flipped",
         edits=(("dloss_dh = W2.T @ dloss_dbeta", "dloss_dh = -(W2.T @ dloss_dbeta)"),),
-        expected_failures=_fails("test_dloss_dh", WHOLE_TEST, TRAINING_TEST),
+        expected_failures=fails("test_dloss_dh", WHOLE_TEST, TRAINING_TEST),
         misconception="dh_sign",
     ),
     Submission(
         "wrong_dalpha", "the logistic itself instead of its derivative",
         edits=(("dloss_dalpha = dloss_dh * h * (1.0 - h)", "dloss_dalpha = dloss_dh * h"),),
-        expected_failures=_fails("test_dloss_dalpha", WHOLE_TEST),
+        expected_failures=fails("test_dloss_dalpha", WHOLE_TEST),
         misconception="dalpha_sigma_not_slope",
     ),
     Submission(
         "transposed_dW1", "dloss_dW1 transposed",
         edits=(("dloss_dW1 = dloss_dalpha[:, None] * x",
                 "dloss_dW1 = np.outer(x, dloss_dalpha)"),),
-        expected_failures=_fails("test_dloss_dW1", WHOLE_TEST, TRAINING_TEST),
+        expected_failures=fails("test_dloss_dW1", WHOLE_TEST, TRAINING_TEST),
         misconception="dW1_transposed",
     ),
     Submission(
         "wrong_db1", "dloss_db1 taken before the logistic",
         edits=(("dloss_db1 = dloss_dalpha", "dloss_db1 = dloss_dh"),),
-        expected_failures=_fails("test_dloss_db1", WHOLE_TEST),
+        expected_failures=fails("test_dloss_db1", WHOLE_TEST),
         misconception="db1_before_logistic",
     ),
     Submission(
         "swapped_return", "every step right, gradients returned in the wrong order",
         edits=(("return dloss_dW1, dloss_db1, dloss_dW2, dloss_db2",
                 "return dloss_dW2, dloss_db2, dloss_dW1, dloss_db1"),),
-        expected_failures=_fails(WHOLE_TEST, TRAINING_TEST),
+        expected_failures=fails(WHOLE_TEST, TRAINING_TEST),
     ),
 )
 
@@ -190,13 +166,13 @@ FAIRNESS = (
     Submission(
         "fair_crash_dW2", "dloss_dW2 = W2 @ dloss_dbeta (raises): that step fails alone",
         edits=(("dloss_dW2 = dloss_dbeta[:, None] * h", "dloss_dW2 = W2 @ dloss_dbeta"),),
-        expected_failures=_fails("test_dloss_dW2", WHOLE_TEST, TRAINING_TEST),
+        expected_failures=fails("test_dloss_dW2", WHOLE_TEST, TRAINING_TEST),
     ),
     Submission(
         "fair_column_dbeta", "dloss_dbeta as a (k, 1) column: that step fails alone",
         edits=(("dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
                 "dloss_dbeta = (y - t)[:, None]"),),
-        expected_failures=_fails("test_dloss_dbeta", WHOLE_TEST, TRAINING_TEST),
+        expected_failures=fails("test_dloss_dbeta", WHOLE_TEST, TRAINING_TEST),
         misconception="column_vector",
     ),
     Submission(
@@ -274,80 +250,18 @@ BROKEN_AND_LOOPING = (
 DEMO_COHORT = (*LAB1_COHORT, *FAIRNESS, *BROKEN_AND_LOOPING)
 
 
-def solution_code(source_cell: str) -> str:
-    """The solution cell's code as a student would have written it (markers removed)."""
-    return without_delimiters(source_cell, solution_delimiters())
-
-
-def apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:
-    """Replace each ``old`` line fragment of ``code`` by ``new``; each must occur once."""
-    for old, new in edits:
-        if code.count(old) != 1:
-            raise ValueError(f"the solution must contain {old!r} exactly once to plant a mistake")
-        code = code.replace(old, new)
-    return code
-
-
 def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,
                      submission: Submission) -> nbformat.NotebookNode:
     """The notebook ``submission.student`` hands in: the release with backprop filled in."""
-    nb = copy.deepcopy(release)
-    cell = cell_by_grade_id(nb, BACKPROP_CELL)
-    if submission.whole_cell:
-        cell.source = submission.whole_cell
-    elif not submission.blank:
-        code = solution_code(cell_by_grade_id(source, BACKPROP_CELL).source)
-        cell.source = apply_edits(code, submission.edits)
-    if submission.own_cell:
-        nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(submission.own_cell))
-    return nb
+    return cohorts.build_submission(source, release, submission, BACKPROP_CELL)
 
 
 def write_cohort(root: Path, lab: str, target: Path,
                  cohort: tuple[Submission, ...] = LAB1_COHORT, flat: bool = False) -> list[Path]:
-    """Write every submission of a one-notebook lab and return the paths.
-
-    Layout: nbgrader's ``target/<student>/<lab>/<notebook>.ipynb``, or with ``flat``
-    ``target/<student>.ipynb`` (a folder of notebooks for ``course collect``).
-    """
-    (source_path,) = sorted((root / "source" / lab).glob("*.ipynb"))
-    source = nbformat.read(source_path, as_version=4)
-    release = nbformat.read(root / "release" / lab / source_path.name, as_version=4)
-    paths = []
-    for submission in cohort:
-        if flat:
-            path = target / f"{submission.student}.ipynb"
-        else:
-            path = target / submission.student / lab / source_path.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = nbformat.writes(build_submission(source, release, submission))
-        path.write_text(text[: len(text) // 2] if submission.corrupt else text)
-        paths.append(path)
-    return paths
+    """Write every submission (default: LAB1_COHORT) and return the paths (see
+    labs.cohorts.write_cohort)."""
+    return cohorts.write_cohort(root, lab, target, cohort, flat, BACKPROP_CELL)
 
 
-def expected_against_graded(root: Path, lab: str,
-                            cohort: tuple[Submission, ...]) -> list[tuple[str, str, str, bool]]:
-    """For each synthetic student graded in the course at ``root``: ``(student, expected,
-    got, as_expected)``, where expected and got read "graded 18/20" (status and total)."""
-    from course.export import grade_columns, per_test_rows
-    from course.grade import load_outcomes
-    from course.nbgrader_setup import make_api
-
-    outcomes = load_outcomes(root, lab)
-    with make_api(root).gradebook as gradebook:
-        points = {grade_id: top for _, grade_id, top in grade_columns(gradebook, lab)}
-        totals = {row["student_id"]: row["total"]
-                  for row in per_test_rows(gradebook, lab, [s.student for s in cohort])}
-    rows = []
-    for submission in cohort:
-        wanted = 0.0 if submission.expected_status in ("failed", "timeout") else sum(
-            top for grade_id, top in points.items()
-            if grade_id not in submission.expected_failures)
-        outcome = outcomes.get(submission.student)
-        status = outcome.status if outcome else "not graded"
-        top = sum(points.values())
-        expected = f"{submission.expected_status} {wanted:g}/{top:g}"
-        got = f"{status} {totals.get(submission.student, 0.0):g}/{top:g}"
-        rows.append((submission.student, expected, got, expected == got))
-    return rows
+__all__ = ["DEMO_COHORT", "LAB1_COHORT", "Submission", "build_submission",
+           "expected_against_graded", "write_cohort"]

@@ -1,0 +1,118 @@
+"""Synthetic cohorts: each synthetic student's notebook is the lab's release with its graded
+cell filled in from the instructor's solution, optionally with planted mistakes. A lab lists
+its own (``labs/<lab>/cohort.py``); ``make demo``, the tests and the benchmarks write and grade
+them, and :func:`expected_against_graded` compares the grades with what was planted.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from course.notebooks import cell_by_grade_id
+from course.regions import solution_delimiters, without_delimiters
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One synthetic student: how their graded cell differs from the solution, and the grade
+    cells that must therefore score zero (all others full marks)."""
+
+    student: str
+    description: str
+    edits: tuple[tuple[str, str], ...] = ()
+    expected_failures: frozenset[str] = field(default_factory=frozenset)
+    blank: bool = False
+    corrupt: bool = False  # not even valid JSON: grading must report it, not crash
+    expected_status: str = "graded"  # what `course grade` reports (see course.grade.Outcome)
+    own_cell: str = ""  # a code cell of the student's own, put just above the graded cell
+    misconception: str = ""  # the one the judge must name (course.misconceptions)
+    whole_cell: str = ""  # the graded cell written from scratch (edits are then ignored)
+    expected_reason: str = ""  # part of the reason `course grade` gives (none when empty)
+
+
+def fails(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+def solution_code(source_cell: str) -> str:
+    """The solution cell's code as a student would have written it (markers removed)."""
+    return without_delimiters(source_cell, solution_delimiters())
+
+
+def apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:
+    """Replace each ``old`` line fragment of ``code`` by ``new``; each must occur once."""
+    for old, new in edits:
+        if code.count(old) != 1:
+            raise ValueError(f"the solution must contain {old!r} exactly once to plant a mistake")
+        code = code.replace(old, new)
+    return code
+
+
+def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,
+                     submission: Submission, graded_cell: str) -> nbformat.NotebookNode:
+    """The notebook ``submission.student`` hands in: the release with ``graded_cell`` (a
+    solution cell's grade id) filled in."""
+    nb = copy.deepcopy(release)
+    cell = cell_by_grade_id(nb, graded_cell)
+    if submission.whole_cell:
+        cell.source = submission.whole_cell
+    elif not submission.blank:
+        code = solution_code(cell_by_grade_id(source, graded_cell).source)
+        cell.source = apply_edits(code, submission.edits)
+    if submission.own_cell:
+        nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(submission.own_cell))
+    return nb
+
+
+def write_cohort(root: Path, lab: str, target: Path, cohort: tuple[Submission, ...],
+                 flat: bool = False, graded_cell: str = "backprop") -> list[Path]:
+    """Write every submission of a one-notebook lab and return the paths.
+
+    Layout: nbgrader's ``target/<student>/<lab>/<notebook>.ipynb``, or with ``flat``
+    ``target/<student>.ipynb`` (a folder of notebooks for ``course collect``).
+    """
+    (source_path,) = sorted((root / "source" / lab).glob("*.ipynb"))
+    source = nbformat.read(source_path, as_version=4)
+    release = nbformat.read(root / "release" / lab / source_path.name, as_version=4)
+    paths = []
+    for submission in cohort:
+        if flat:
+            path = target / f"{submission.student}.ipynb"
+        else:
+            path = target / submission.student / lab / source_path.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = nbformat.writes(build_submission(source, release, submission, graded_cell))
+        path.write_text(text[: len(text) // 2] if submission.corrupt else text)
+        paths.append(path)
+    return paths
+
+
+def expected_against_graded(root: Path, lab: str,
+                            cohort: tuple[Submission, ...]) -> list[tuple[str, str, str, bool]]:
+    """For each synthetic student graded in the course at ``root``: ``(student, expected,
+    got, as_expected)``, where expected and got read "graded 18/20" (status and total)."""
+    from course.export import grade_columns, per_test_rows
+    from course.grade import load_outcomes
+    from course.nbgrader_setup import make_api
+
+    outcomes = load_outcomes(root, lab)
+    with make_api(root).gradebook as gradebook:
+        points = {grade_id: top for _, grade_id, top in grade_columns(gradebook, lab)}
+        totals = {row["student_id"]: row["total"]
+                  for row in per_test_rows(gradebook, lab, [s.student for s in cohort])}
+    rows = []
+    for submission in cohort:
+        wanted = 0.0 if submission.expected_status in ("failed", "timeout") else sum(
+            top for grade_id, top in points.items()
+            if grade_id not in submission.expected_failures)
+        outcome = outcomes.get(submission.student)
+        status = outcome.status if outcome else "not graded"
+        top = sum(points.values())
+        expected = f"{submission.expected_status} {wanted:g}/{top:g}"
+        got = f"{status} {totals.get(submission.student, 0.0):g}/{top:g}"
+        rows.append((submission.student, expected, got, expected == got))
+    return rows

@@ -1,0 +1,12 @@
+"""Lab 1's part of the trusted judge: a backprop for one sample, judged step by step
+(``labs.backprop_judge``) on the hidden cases of ``labs/lab1/hidden.py``."""
+
+from __future__ import annotations
+
+from helpers import lab1
+from labs.backprop_judge import BackpropJudge
+from labs.lab1.hidden import hidden_cases
+from labs.lab1.misconceptions import MISCONCEPTIONS
+
+JUDGE = BackpropJudge(lab1, lab1.LAB1, hidden_cases, MISCONCEPTIONS,
+                      withheld_helpers=("lab1.py", "gradcheck.py"))

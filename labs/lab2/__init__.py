@@ -1,0 +1,1 @@
+"""Lab 2, "Vectorized mini-batch training": instructor-only material."""

@@ -1,0 +1,16 @@
+"""Lab 2's hidden cases: batches drawn like helpers.lab2.random_batches, from seeds nobody else
+has. Instructor-only (never installed for students, never inside a sandbox). A hidden test's
+``seed=N`` names the batches it is judged on; changing DRAW changes every hidden case."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.lab2 import HIDDEN_CASES, random_batches
+
+DRAW = 0x5EED_1AB2  # part of every hidden case's seed
+
+
+def hidden_cases(seed: int, n_cases: int = HIDDEN_CASES) -> list[tuple]:
+    """The ``n_cases`` batches ``(X, T, W1, b1, W2, b2)`` of a hidden test's seed."""
+    return random_batches(n_cases, np.random.default_rng((DRAW, seed)))

@@ -1,0 +1,44 @@
+"""Lab 2's part of the trusted judge: a batched backprop, judged step by step as Lab 1's
+(``labs.backprop_judge``) on the hidden batches of ``labs/lab2/hidden.py``, and one more check:
+that it runs no Python loop over the samples (``helpers.lab2.check_no_loop_over_samples``,
+counted by the runner on two batch sizes)."""
+
+from __future__ import annotations
+
+from course.cleanroom import CheckPlan, Verdict
+from helpers import lab2
+from labs.backprop_judge import BackpropJudge
+from labs.lab2.hidden import hidden_cases
+from labs.lab2.misconceptions import MISCONCEPTIONS
+
+
+class Lab2Judge(BackpropJudge):
+    """Lab 1's judging for a batch, and the loop check."""
+
+    # Copying another's loop-free code, or switching the line count off, is not one's own work.
+    own_work_kinds = ("step", "vectorized")
+
+    def __init__(self):
+        super().__init__(lab2, lab2.LAB2, hidden_cases, MISCONCEPTIONS,
+                         withheld_helpers=("lab1.py", "lab2.py", "gradcheck.py"))
+        self.checks["check_no_loop_over_samples"] = (lab2.check_no_loop_over_samples,
+                                                     lambda a: ("vectorized",))
+
+    def request(self, plan: CheckPlan, graded: str) -> dict:
+        """Lab 1's request, and the two batches whose lines the runner counts."""
+        request = super().request(plan, graded)
+        if any(kind == "vectorized" for kind, *_ in plan.cells.values()):
+            request["line_counts"] = [{k: v.tolist() for k, v in batch.items()}
+                                      for batch in lab2.line_count_batches()]
+        return request
+
+    def later_verdict(self, kind: str, later: dict[str, dict], problem: str | None) -> Verdict:
+        if kind != "vectorized":
+            return super().later_verdict(kind, later, problem)
+        if "lines" not in later:
+            return Verdict(False, f"Not graded: {problem or 'the line count never came'}.")
+        return Verdict(*lab2.loop_verdict(later["lines"].get("lines"),
+                                          later["lines"].get("error")))
+
+
+JUDGE = Lab2Judge()

@@ -43,6 +43,7 @@ test: lint
 bench: $(STAMP)
 	$(PY) bench/gradcheck.py
 	$(PY) bench/training.py
+	$(PY) bench/vectorized.py
 	$(PY) bench/grading.py
 
 clean:

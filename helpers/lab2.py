@@ -1,23 +1,78 @@
-"""Lab 2 ("Vectorized mini-batch training"), the grader's side: the batched forward pass and
-the true value of each backprop step over a mini-batch.
+"""The checks behind Lab 2's test cells ("Vectorized mini-batch training"), and the true value
+of each step of a batched backprop.
 
 The network is Lab 1's, run on a batch: rows are samples, ``X (n, d)``, ``T (n, k)``. The loss
-is the mean cross-entropy over the batch, and each step is the gradient of that mean loss
-with respect to its variable: ``dloss_dY``, ``dloss_dB``, ``dloss_dH``, ``dloss_dA`` have one
-row per sample (each 1/n of Lab 1's per-sample gradient), and the parameter gradients are the
-means of Lab 1's. The true values are built from Lab 1's, which come from finite differences
-through the chain: importing this module gives no formula away.
+is the mean cross-entropy over the batch. ``backprop(X, T, W1, b1, W2, b2)`` first computes the
+forward pass (steps ``A``, ``H``, ``B``, ``Y``, one row per sample), then each gradient of the
+mean loss: ``dloss_dY``, ``dloss_dB``, ``dloss_dH``, ``dloss_dA`` have one row per sample (each
+1/n of Lab 1's per-sample gradient) and the parameter gradients are the means of Lab 1's.
+
+Steps are judged as in Lab 1 (``helpers.lab1``, same verdicts, same judge): each on the true
+values of everything before it. The true gradients are built from Lab 1's, which come from
+finite differences through the chain: importing this module gives no formula away. One more
+check needs no clock: :func:`check_no_loop_over_samples` counts the Python lines ``backprop``
+runs on two batch sizes (``helpers.tracing``).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import numpy as np
 
-from helpers import lab1, network
+from helpers import datasets, lab1, network, tracing
+from helpers.gradcheck import quiet_numerics
+from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
+from helpers.lab1 import Backprop, Step
+from helpers.recheck import describe_error
+from helpers.training import minibatch_sgd
 
-STEP_NAMES = ("dloss_dY", "dloss_dB", "dloss_dW2", "dloss_db2",
-              "dloss_dH", "dloss_dA", "dloss_dW1", "dloss_db1")
-# Each batched step and the Lab 1 step it gathers: rows (one per sample, over n) or the mean.
+FORWARD_STEPS = (
+    Step("A", "A", None, "A = X W1^T + b1: one row per sample, and b1 is added to every row.",
+         label="hidden pre-activations A of the whole batch"),
+    Step("H", "H", None, "the logistic acts element by element.",
+         label="hidden activations H of the whole batch"),
+    Step("B", "B", None, "B = H W2^T + b2, as A was computed from X.",
+         label="output pre-activations B of the whole batch"),
+    Step("Y", "Y", None, "the provided softmax works on each row of its argument.",
+         label="class probabilities Y of the whole batch"),
+)
+GRADIENT_STEPS = (
+    Step("dloss_dY", "Y", None,
+         "the loss is the mean over the batch: row i is the gradient of sample i's "
+         "cross-entropy, divided by how many samples the mean is over."),
+    Step("dloss_dB", "B", "dloss_dY",
+         "each row of Y is the softmax of the same row of B: apply that row's softmax "
+         "Jacobian to the row of dloss_dY, for all rows at once (keep the axis you sum over)."),
+    Step("dloss_dW2", "W2", "dloss_dB",
+         "every sample adds its own contribution to the gradient of W2 (k, m); one matrix "
+         "product sums them over the batch. The 1/n is already in dloss_dB."),
+    Step("dloss_db2", "b2", "dloss_dB",
+         "b2 is added to every row of B: its gradient sums over the samples (which axis "
+         "holds them?); shape (k,)."),
+    Step("dloss_dH", "H", "dloss_dB",
+         "each row of H feeds the same row of B through W2; one matrix product for all rows."),
+    Step("dloss_dA", "A", "dloss_dH",
+         "H = logistic(A) acts element by element, as in Lab 1."),
+    Step("dloss_dW1", "W1", "dloss_dA",
+         "every sample adds its own contribution to the gradient of W1 (m, d); one matrix "
+         "product sums them over the batch. The 1/n is already in dloss_dA."),
+    Step("dloss_db1", "b1", "dloss_dA",
+         "b1 is added to every row of A: its gradient sums over the samples (which axis "
+         "holds them?); shape (m,)."),
+)
+STEPS = (*FORWARD_STEPS, *GRADIENT_STEPS)
+STEP_NAMES = tuple(step.name for step in STEPS)
+FORWARD_NAMES = tuple(step.name for step in FORWARD_STEPS)
+ARGUMENTS = ("X", "T", "W1", "b1", "W2", "b2")
+PROVIDED_CONSTANTS = ("PROBABILITY_FLOOR",)  # the notebook's own: backprop may read them
+HIDDEN_CASES = 4
+# Batch sizes of the cases, in turn: n = k (3) lets a sum over the wrong axis keep its shape,
+# n = 1 is a batch of one, which a correct backprop handles like any other.
+CASE_SIZES = (3, 7, 1, 12)
+
+# Each batched gradient and the Lab 1 step it gathers: rows (one per sample, over n) or the mean.
 ROWS = {"dloss_dY": "dloss_dy", "dloss_dB": "dloss_dbeta", "dloss_dH": "dloss_dh",
         "dloss_dA": "dloss_dalpha"}
 MEANS = {"dloss_dW2": "dloss_dW2", "dloss_db2": "dloss_db2", "dloss_dW1": "dloss_dW1",
@@ -33,8 +88,8 @@ def forward_batch(X, W1, b1, W2, b2) -> dict[str, np.ndarray]:
 
 
 def true_batch_steps(X, T, W1, b1, W2, b2) -> dict[str, np.ndarray]:
-    """The true value of every step over the batch ``X (n, d)``, ``T (n, k)``, by name (see
-    the module's docstring for what each is), as float64 arrays."""
+    """The true value of every gradient step over the batch ``X (n, d)``, ``T (n, k)``, by
+    name (see the module's docstring for what each is), as float64 arrays."""
     X, T = np.asarray(X, dtype=np.float64), np.asarray(T, dtype=np.float64)
     per_sample = [lab1.true_gradients(x, t, W1, b1, W2, b2, network.forward(x, W1, b1, W2, b2))
                   for x, t in zip(X, T, strict=True)]
@@ -43,4 +98,167 @@ def true_batch_steps(X, T, W1, b1, W2, b2) -> dict[str, np.ndarray]:
              for name, single in ROWS.items()}
     truth |= {name: np.mean([values[single] for values in per_sample], axis=0)
               for name, single in MEANS.items()}
-    return {name: truth[name] for name in STEP_NAMES}
+    return {step.name: truth[step.name] for step in GRADIENT_STEPS}
+
+
+def _batch_truth(arguments: dict) -> dict:
+    forward = forward_batch(*(arguments[n] for n in ("X", "W1", "b1", "W2", "b2")))
+    return {**forward, **true_batch_steps(*(arguments[n] for n in ARGUMENTS))}
+
+
+LAB2 = Backprop(ARGUMENTS, STEPS, (), lab1.RETURNED, _batch_truth)
+
+
+def random_batch(rng: np.random.Generator, n: int, hidden_dim: int = 5, n_classes: int = 3,
+                 input_dim: int = 2) -> tuple:
+    """A random batch and parameters ``(X, T, W1, b1, W2, b2)`` drawn from ``rng``: ``n``
+    points of the plane, one-hot targets, non-zero biases."""
+    params = network.init_parameters(input_dim, hidden_dim, n_classes, rng)
+    params["b1"] = 0.5 * rng.normal(size=hidden_dim)
+    params["b2"] = 0.5 * rng.normal(size=n_classes)
+    X = rng.uniform(-1.0, 1.0, size=(n, input_dim))
+    T = np.eye(n_classes)[rng.integers(n_classes, size=n)]
+    return (X, T, params["W1"], params["b1"], params["W2"], params["b2"])
+
+
+def random_batches(n_cases: int = HIDDEN_CASES, rng: np.random.Generator | None = None) -> list:
+    """``n_cases`` random batches of the sizes CASE_SIZES, in turn (fresh draws unless ``rng``
+    is given; the grader's hidden cases are drawn from seeds only it knows)."""
+    rng = np.random.default_rng() if rng is None else rng
+    return [random_batch(rng, CASE_SIZES[i % len(CASE_SIZES)]) for i in range(n_cases)]
+
+
+# ---- the visible checks (the judge runs the same verdicts on hidden cases) ----------------------
+
+
+def check_step(name: str, backprop: Callable, X, T, W1, b1, W2, b2) -> None:
+    """Test one step of ``backprop`` on one batch; raise AssertionError with advice if it is
+    wrong."""
+    lab1.warn_about_notebook_variables(backprop, PROVIDED_CONSTANTS)
+    run, truth, isolated = lab1.judged_run(backprop, X, T, W1, b1, W2, b2, spec=LAB2)
+    returns_right = lab1.returns_verdict([run], [truth], [], "", spec=LAB2)[0]
+    passed, message = lab1.step_verdict(name, [run], [truth], isolated, returns_right,
+                                        "for this batch", spec=LAB2)
+    if not passed:
+        raise AssertionError(message)
+
+
+def check_backprop_gradients(backprop: Callable, X, T, W1, b1, W2, b2) -> None:
+    """Test the four mean gradients ``backprop`` returns for one batch."""
+    run, truth, isolated = lab1.judged_run(backprop, X, T, W1, b1, W2, b2, spec=LAB2)
+    failing = [n for n in STEP_NAMES
+               if not lab1.step_verdict(n, [run], [truth], isolated, False, "", spec=LAB2)[0]]
+    passed, message = lab1.returns_verdict([run], [truth], failing, "for this batch", spec=LAB2)
+    if not passed:
+        raise AssertionError(message)
+
+
+def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
+                               n_cases: int = HIDDEN_CASES) -> None:
+    """Test one step on several random batches (sizes CASE_SIZES). When grading, the judge
+    runs the same check on the hidden batches ``seed`` names, and only its verdict counts."""
+    for case in random_batches(n_cases):
+        check_step(name, backprop, *case)
+
+
+def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
+                                             n_cases: int = HIDDEN_CASES) -> None:
+    """:func:`check_backprop_gradients` on several random batches (see
+    :func:`check_step_on_hidden_cases`)."""
+    for case in random_batches(n_cases):
+        check_backprop_gradients(backprop, *case)
+
+
+# ---- no loop over samples ----------------------------------------------------------------------
+
+LINE_COUNT_SIZES = (4, 32)
+LINE_COUNT_SEED = 2
+
+
+def line_count_batches(sizes: tuple[int, int] = LINE_COUNT_SIZES) -> list[dict]:
+    """The two batches the loop check runs ``backprop`` on, by argument name."""
+    rng = np.random.default_rng(LINE_COUNT_SEED)
+    return [dict(zip(ARGUMENTS, random_batch(rng, n), strict=True)) for n in sizes]
+
+
+def loop_verdict(counts: list | None, error: str | None,
+                 sizes: tuple[int, int] = LINE_COUNT_SIZES) -> tuple[bool, str]:
+    """Whether the line counts of ``backprop`` on the two batch sizes show no Python loop over
+    samples: ``(passed, message)``."""
+    if error:
+        return False, (f"backprop raised {error} on a batch of {sizes[0]}, so whether it loops "
+                       "over samples could not be checked.")
+    if not (isinstance(counts, list) and len(counts) == 2
+            and all(isinstance(c, int) and not isinstance(c, bool) for c in counts)):
+        return False, "Not graded: the line counts did not come back."
+    small, large = counts
+    if large > small:
+        return False, (f"backprop runs {small} lines of Python on a batch of {sizes[0]} "
+                       f"samples and {large} on a batch of {sizes[1]}: it loops over the "
+                       "samples (a for loop, a comprehension, map, np.vectorize or "
+                       "apply_along_axis). Use matrix operations on the whole batch.")
+    return True, (f"backprop runs the same {small} lines of Python on batches of "
+                  f"{sizes[0]} and {sizes[1]} samples: no loop over samples.")
+
+
+def count_lines(backprop: Callable) -> tuple[list[int] | None, str | None]:
+    """``backprop``'s Python line counts on the two line-count batches, or why they are
+    missing (what it raised)."""
+    counts = []
+    for arguments in line_count_batches():
+        try:
+            with quiet_numerics():
+                counts.append(tracing.lines_run(backprop, **arguments))
+        except Exception as error:  # student code
+            return None, describe_error(error)
+    return counts, None
+
+
+def check_no_loop_over_samples(backprop: Callable) -> None:
+    """Raise AssertionError if ``backprop`` runs more Python lines on a larger batch."""
+    passed, message = loop_verdict(*count_lines(backprop))
+    if not passed:
+        raise AssertionError(message)
+
+
+# ---- training ----------------------------------------------------------------------------------
+
+TRAINING_POINTS = 300
+TRAINING_EPOCHS = 30
+TRAINING_BATCH = 20
+TRAINING_RATE = 1.0
+TRAINING_SEED = 7
+
+
+def training_request() -> dict:
+    """The judge's training run, as the runner (helpers.recheck) is asked for it."""
+    X, T, params = training_problem()
+    return {"X": X.tolist(), "T": T.tolist(), "epochs": TRAINING_EPOCHS,
+            "batch_size": TRAINING_BATCH, "rate": TRAINING_RATE, "seed": TRAINING_SEED,
+            "params": {k: v.tolist() for k, v in params.items()}}
+
+
+def training_problem(n_points: int = TRAINING_POINTS, seed: int = TRAINING_SEED):
+    """The training test's data and starting point: ``(X, T, params)`` for a fresh 10-unit
+    network on a small Annuli set."""
+    ds = datasets.Annuli(n=n_points, noise=1.0, seed=seed)
+    params = network.init_parameters(ds.input_dim, 10, ds.n_classes, np.random.default_rng(seed))
+    return ds.inputs(), ds.targets(), params
+
+
+def check_training(backprop: Callable) -> None:
+    """Train briefly with mini-batch SGD and ``backprop``; raise unless the loss fell and the
+    accuracy rose. Not in a kernel the judge grades: the judge trains outside it."""
+    if os.environ.get(JUDGED_VARIABLE):
+        print(JUDGED_OUTSIDE)
+        return
+    X, T, params = training_problem()
+    try:
+        trained = minibatch_sgd(backprop, X, T, params, TRAINING_EPOCHS, TRAINING_BATCH,
+                                TRAINING_RATE, TRAINING_SEED)
+    except AssertionError:
+        raise
+    except Exception as error:  # student code
+        raise AssertionError(
+            f"Training with your backprop failed: it raised {describe_error(error)}") from None
+    lab1.judge_training(lab1.training_result(X, T, params, trained))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 
 import pytest
 
+from course.grade import labs_of
+from course.labs import load_lab
 from tests.conftest import LAB, ROOT, make_scratch_course, run_course, run_nbgrader, tool_env
 
 
@@ -68,7 +71,26 @@ def test_the_demo_is_quiet_grades_as_planted_and_leaves_git_clean(tmp_path):
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "WARNING" not in demo.stdout + demo.stderr, demo.stderr[-3000:]
     assert "without encryption" not in demo.stdout + demo.stderr
-    assert "of 28 graded as expected" in demo.stdout and "NOT AS EXPECTED" not in demo.stdout
+    assert "NOT AS EXPECTED" not in demo.stdout
+    for lab in labs_of(clone):  # every lab's synthetic cohort, graded as planted
+        cohort = load_lab(clone, lab).demo.cohort
+        assert f"of {len(cohort)} graded as expected" in demo.stdout, lab
+        assert f"\n{len(cohort)} students; median" in demo.stdout, lab
+    # the demo course's gradebook holds both labs: one row per student, every lab's columns
+    demo_course = clone / "build" / "demo-course"
+    run_nbgrader("export", "--to", str(tmp_path / "all.csv"), cwd=demo_course)
+    with (tmp_path / "all.csv").open() as exported:
+        rows = list(csv.DictReader(exported))
+    students = [row["student_id"] for row in rows]
+    assert len(students) == len(set(students))
+    cohorts = {lab: {s.student for s in load_lab(clone, lab).demo.cohort} for lab in labs_of(clone)}
+    assert set(students) == set().union(*cohorts.values())
+    assert {"lab1:test_dloss_dy", "lab2:test_A", "lab2:test_no_loop_over_samples", "lab1:total",
+            "lab2:total"} <= set(rows[0])
+    by_student = {row["student_id"]: row for row in rows}
+    assert "looped" not in cohorts["lab1"]  # a lab2 student only: lab1 scores 0, lab2 its own
+    assert float(by_student["looped"]["lab1:total"]) == 0
+    assert float(by_student["looped"]["lab2:total"]) == 24
     run_nbgrader("export", cwd=clone)
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
                             cwd=clone, capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,173 @@
+"""Lab 2's checks, as students meet them in the kernel and as the judge runs them.
+
+The visible checks (helpers.lab2) on the instructor's solution and on the synthetic cohort's
+mistakes; the loop check on loops of every kind; and the judge (sandbox, runner, verdicts,
+without nbgrader) on the submissions whose grading depends on the runner's handling of a
+batch: a whole number from the given part (``np.ones(n)``), a run that crashes before the
+later steps, a broadcast that crashes, and a loop over the samples.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import nbformat
+import numpy as np
+import pytest
+
+from course.cleanroom import judge_submission
+from course.notebooks import cell_by_grade_id
+from helpers import lab2
+from labs import cohorts
+from labs.lab2.cohort import DEMO_COHORT, LOOP_TEST
+from tests.conftest import ROOT
+
+SOURCE = ROOT / "source" / "lab2" / "vectorized.ipynb"
+RELEASE = ROOT / "release" / "lab2" / "vectorized.ipynb"
+BY_NAME = {s.student: s for s in DEMO_COHORT}
+
+
+def _backprop(tmp_path, submission):
+    """The ``backprop`` of a synthetic student, imported from a file (as a notebook's cells
+    would define it: its source can be read, so its steps are run one by one)."""
+    source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
+    nb = cohorts.build_submission(source, release, submission, "backprop")
+    code = ("import numpy as np\n\n" + cell_by_grade_id(source, "provided_functions").source
+            + "\n\n" + cell_by_grade_id(nb, "backprop").source + "\n")
+    path = tmp_path / f"{submission.student}.py"
+    path.write_text(code)
+    spec = importlib.util.spec_from_file_location(submission.student, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.backprop
+
+
+def _batch(n=6, seed=0):
+    return lab2.random_batch(np.random.default_rng(seed), n)
+
+
+def test_the_solution_passes_every_visible_check(tmp_path):
+    backprop = _backprop(tmp_path, BY_NAME["correct"])
+    for name in lab2.STEP_NAMES:
+        lab2.check_step(name, backprop, *_batch())
+    lab2.check_backprop_gradients(backprop, *_batch(n=1))
+    lab2.check_no_loop_over_samples(backprop)
+    lab2.check_training(backprop)
+
+
+@pytest.mark.parametrize("student", [s.student for s in DEMO_COHORT if s.misconception
+                                     and s.misconception != "flat_against_rows"])
+def test_each_planted_mistake_fails_its_own_visible_check_only(tmp_path, student):
+    submission = BY_NAME[student]
+    backprop = _backprop(tmp_path, submission)
+    failing = set()
+    for name in lab2.STEP_NAMES:
+        try:
+            lab2.check_step(name, backprop, *_batch(n=7))
+        except AssertionError as failure:
+            failing.add(f"test_{name}")
+            assert f"Step {name} " in str(failure)
+    assert failing == {t for t in submission.expected_failures if t.removeprefix("test_")
+                       in lab2.STEP_NAMES}
+
+
+def _looped_rows(X, T, W1, b1, W2, b2):
+    return np.array([W1 @ x + b1 for x in X])
+
+
+def _vectorize(X, T, W1, b1, W2, b2):
+    return np.vectorize(lambda v: v * 2.0)(X)
+
+
+def _along_axis(X, T, W1, b1, W2, b2):
+    return np.apply_along_axis(lambda row: row.sum(), 1, X)
+
+
+def _mapped(X, T, W1, b1, W2, b2):
+    return list(map(lambda row: row @ W1.T, X))
+
+
+def _helper_loop(X, T, W1, b1, W2, b2):
+    def each(rows):
+        total = 0.0
+        for row in rows:
+            total += row.sum()
+        return total
+    return each(X)
+
+
+def _while_loop(X, T, W1, b1, W2, b2):
+    i, total = 0, 0.0
+    while i < len(X):
+        total += X[i].sum()
+        i += 1
+    return total
+
+
+def _vectorized(X, T, W1, b1, W2, b2):
+    A = X @ W1.T + b1
+    for _ in range(3):  # a loop over something other than the samples
+        A = A * 1.0
+    return A.sum(axis=0)
+
+
+@pytest.mark.parametrize("function", [_looped_rows, _vectorize, _along_axis, _mapped,
+                                      _helper_loop, _while_loop])
+def test_every_kind_of_loop_over_samples_is_seen(function):
+    with pytest.raises(AssertionError, match="loops over the samples"):
+        lab2.check_no_loop_over_samples(function)
+
+
+def test_loops_over_other_things_are_not_loops_over_samples():
+    lab2.check_no_loop_over_samples(_vectorized)
+
+
+def test_a_function_that_raises_fails_the_loop_check_saying_why():
+    def blank(X, T, W1, b1, W2, b2):
+        raise NotImplementedError()
+    with pytest.raises(AssertionError, match=r"NotImplementedError.*could not be checked"):
+        lab2.check_no_loop_over_samples(blank)
+
+
+@pytest.mark.parametrize("student", ["alternative_forms", "forward_A_transposed",
+                                     "row_sums_flat", "looped"])
+def test_the_judge_grades_batch_submissions_as_planted(student):
+    submission = BY_NAME[student]
+    source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
+    judgement = judge_submission(SOURCE, cohorts.build_submission(source, release, submission,
+                                                                  "backprop"))
+    failed = {grade_id for grade_id, verdict in judgement.verdicts.items() if not verdict.passed}
+    assert failed == set(submission.expected_failures)
+    assert judgement.problems == []
+    if submission.misconception:
+        assert submission.misconception in judgement.misconceptions.values()
+    if LOOP_TEST in failed and student == "looped":
+        assert "loops over the samples" in judgement.verdicts[LOOP_TEST].message
+
+
+HIDDEN_LOOPS = {
+    # the tracer switched off around a loop over the samples
+    "tracer_off": ("import sys\n\n\ndef row_sums(M):\n    tracer = sys.gettrace()\n"
+                   "    sys.settrace(None)\n    sys._getframe().f_trace = None\n"
+                   "    out = np.array([r.sum() for r in M])\n    sys.settrace(tracer)\n"
+                   "    return out\n"),
+    # a loop compiled under a library's file name, whose lines are not the student's
+    "library_name": ("_space = {'np': np}\nrow_sums = (exec(compile('def row_sums(M):\\n    "
+                     "return np.array([r.sum() for r in M])\\n', np.__file__, 'exec'), "
+                     "_space), _space['row_sums'])[1]\n"),
+}
+
+
+@pytest.mark.parametrize("trick", sorted(HIDDEN_LOOPS))
+def test_a_loop_hidden_from_the_line_count_is_flagged_and_earns_nothing(trick):
+    """A student's own cell hides a loop over the samples from the tracer; backprop calls it.
+    The judge flags the student and credits neither the steps nor the loop test."""
+    source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
+    looped = cohorts.Submission(
+        trick, "hides a loop", own_cell=HIDDEN_LOOPS[trick],
+        edits=(("dloss_db2 = dloss_dB.sum(axis=0)", "dloss_db2 = row_sums(dloss_dB.T)"),))
+    judgement = judge_submission(SOURCE, cohorts.build_submission(source, release, looped,
+                                                                  "backprop"))
+    assert any("may not be the student's own work" in p for p in judgement.problems)
+    assert not judgement.verdicts[LOOP_TEST].passed
+    assert not judgement.verdicts["test_dloss_db2"].passed

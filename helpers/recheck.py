@@ -24,16 +24,18 @@ numbers, where no student code runs.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import ModuleType
 
 import numpy as np
 
-from helpers.tracing import lines_run
+from helpers.tracing import CountInterfered, lines_run
 from helpers.training import minibatch_sgd
 
 RECORD = "__course_record__"
@@ -85,27 +87,24 @@ def _uses(line: str, name: str) -> bool:
 
 
 def _copies(variables: dict) -> dict:
-    """Copies of the numbers and arrays of numbers among ``variables``, by name, each of its
-    own type (a count stays a whole number: ``np.ones(n)`` needs one)."""
+    """Copies of ``variables`` (a frame's locals), by name, each of its own type: arrays and
+    containers copied (so a later in-place change cannot alter what a step computed),
+    numbers, functions and modules as they are (a count stays a whole number: ``np.ones(n)``
+    needs one; a helper defined inside the function stays callable)."""
     kept = {}
     for name, value in variables.items():
-        if name.startswith("__") or callable(value):
+        if name.startswith("__"):
             continue
-        if isinstance(value, int | float | complex | np.number):
+        if isinstance(value, np.ndarray):
+            kept[name] = value.copy()
+        elif callable(value) or isinstance(value, ModuleType | int | float | complex | str
+                                           | bytes | np.number | type(None)):
             kept[name] = value
-            continue
-        try:
-            with np.errstate(all="ignore"):
-                array = np.array(value, copy=True)
-        except Exception:  # not numbers: never needed by a step
-            continue
-        if array.dtype.kind in "biufc":
-            kept[name] = array
-        elif array.dtype == object:
+        else:
             try:
-                kept[name] = array.astype(np.float64)
-            except (TypeError, ValueError):
-                continue
+                kept[name] = copy.deepcopy(value)
+            except Exception:  # whatever a student keeps: by reference, then
+                kept[name] = value
     return kept
 
 
@@ -186,16 +185,22 @@ def run_full(namespace: dict, request: dict, case: dict,
     full["changed_arguments"] = [name for name, value in given.items()
                                  if not np.array_equal(value, arguments[name])]
     reported = request.get("report")  # names worth sending back (all when not said)
-    full["states"] = {str(i): {n: as_numbers(v) for n, v in state.items()
+    # The last block's record (each holds every local so far) and the one taken as the
+    # function returned: what the function left in each name, wherever it stopped.
+    last = [i for i in (max((i for i in states if i != FINAL_STATE), default=None),
+                        FINAL_STATE) if i in states]
+    full["states"] = {str(i): {n: as_numbers(v) for n, v in states[i].items()
                                if reported is None or n in reported}
-                      for i, state in states.items()}
+                      for i in last}
     return full, states
 
 
 def run_step(namespace: dict, index: int, name: str, case: dict, states: dict,
-             truth: dict) -> dict | None:
+             truth: dict, replayed: dict | None = None) -> dict | None:
     """Step ``index`` (defining ``name``) alone, given what the student's own run had bound
-    before it, overridden by the case's inputs and the true values known so far (those of the
+    before it, overridden by what the earlier steps bound when they were run this way
+    (``replayed``, updated here: a helper value computed beside an earlier step, from correct
+    inputs), overridden by the case's inputs and the true values known so far (those of the
     given forward pass and of the steps before it). Plain data ``{"value", "defined",
     "error"}``; None when the function has no such step."""
     step_function = namespace.get(f"__course_step_{index}__")
@@ -204,6 +209,7 @@ def run_step(namespace: dict, index: int, name: str, case: dict, states: dict,
     bound = {}  # everything the student's own run had bound by the end of each earlier block
     for earlier in sorted(i for i in states if i < index):
         bound.update(states[earlier])
+    bound.update(replayed or {})
     given = {**bound, **_arrays(case["args"]), **_arrays(truth)}
     parameters = step_function.__code__.co_varnames[:step_function.__code__.co_argcount]
     given = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in given.items()
@@ -211,6 +217,8 @@ def run_step(namespace: dict, index: int, name: str, case: dict, states: dict,
     try:
         with np.errstate(all="ignore"):
             produced = step_function(**given)
+        if replayed is not None:
+            replayed.update(_copies(produced))
         return {"value": as_numbers(produced.get(name)) if name in produced else None,
                 "defined": name in produced, "error": None}
     except BaseException as error:
@@ -227,13 +235,15 @@ def run_steps(namespace: dict, request: dict, cases: list[dict], runs: list[tupl
     previous step's results are out, that step's (``[{name: value}, ...]``, one per case).
     ``runs``: :func:`run_full`'s result for each case."""
     known = [dict(case.get("truth") or {}) for case in cases]
+    replayed: list[dict] = [{} for _ in cases]
     names = list(request.get("steps") or [])
     for index, name in enumerate(names, start=1):
         if index > 1:
             for truth, revealed in zip(known, reveal(names[index - 2]), strict=True):
                 truth.update(revealed)
-        yield index, name, [run_step(namespace, index, name, case, states, truth)
-                            for case, (_, states), truth in zip(cases, runs, known, strict=True)]
+        yield index, name, [run_step(namespace, index, name, case, states, truth, done)
+                            for case, (_, states), truth, done
+                            in zip(cases, runs, known, replayed, strict=True)]
 
 
 def run_case(namespace: dict, request: dict, case: dict) -> dict:
@@ -327,17 +337,25 @@ def main() -> None:
             result = {"error": describe_error(error)}
         send({"phase": "training", "training": result})
     if request.get("line_counts"):
-        send({"phase": "lines", **count_lines(function, request["line_counts"])})
+        def interfered(why: str) -> None:  # the count is over: say so before the call runs
+            send({"phase": "lines", "lines": None, "error": None, "interfered": why})
+            os._exit(0)
+
+        send({"phase": "lines", **count_lines(function, request["line_counts"], interfered)})
 
 
-def count_lines(function, batches: list[dict]) -> dict:
+def count_lines(function, batches: list[dict],
+                on_interference: Callable[[str], None] | None = None) -> dict:
     """The Python lines ``function`` runs on each batch of arguments (helpers.tracing):
     ``{"lines": [...]}``, or ``{"error": ...}`` with what it raised."""
     counts = []
     for arguments in batches:
         try:
             with np.errstate(all="ignore"):
-                counts.append(lines_run(function, **_arrays(arguments)))
+                counts.append(lines_run(function, **_arrays(arguments),
+                                        on_interference=on_interference))
+        except CountInterfered as why:
+            return {"lines": None, "error": None, "interfered": str(why)}
         except BaseException as error:  # student code
             return {"lines": None, "error": describe_error(error)}
     return {"lines": counts, "error": None}

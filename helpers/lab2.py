@@ -68,8 +68,8 @@ FORWARD_NAMES = tuple(step.name for step in FORWARD_STEPS)
 ARGUMENTS = ("X", "T", "W1", "b1", "W2", "b2")
 PROVIDED_CONSTANTS = ("PROBABILITY_FLOOR",)  # the notebook's own: backprop may read them
 HIDDEN_CASES = 4
-# Batch sizes of the cases, in turn: n = k (3) lets a sum over the wrong axis keep its shape,
-# n = 1 is a batch of one, which a correct backprop handles like any other.
+# Batch sizes of the visible checks' random cases, in turn: n = k (3) lets a sum over the wrong
+# axis keep its shape, n = 1 is a batch of one, which a correct backprop handles like any other.
 CASE_SIZES = (3, 7, 1, 12)
 
 # Each batched gradient and the Lab 1 step it gathers: rows (one per sample, over n) or the mean.
@@ -121,11 +121,12 @@ def random_batch(rng: np.random.Generator, n: int, hidden_dim: int = 5, n_classe
     return (X, T, params["W1"], params["b1"], params["W2"], params["b2"])
 
 
-def random_batches(n_cases: int = HIDDEN_CASES, rng: np.random.Generator | None = None) -> list:
-    """``n_cases`` random batches of the sizes CASE_SIZES, in turn (fresh draws unless ``rng``
-    is given; the grader's hidden cases are drawn from seeds only it knows)."""
+def random_batches(n_cases: int = HIDDEN_CASES, rng: np.random.Generator | None = None,
+                   sizes: tuple[int, ...] = CASE_SIZES) -> list:
+    """``n_cases`` random batches of ``sizes``, in turn (fresh draws unless ``rng`` is given;
+    the grader's hidden cases are drawn from seeds and sizes only it knows)."""
     rng = np.random.default_rng() if rng is None else rng
-    return [random_batch(rng, CASE_SIZES[i % len(CASE_SIZES)]) for i in range(n_cases)]
+    return [random_batch(rng, sizes[i % len(sizes)]) for i in range(n_cases)]
 
 
 # ---- the visible checks (the judge runs the same verdicts on hidden cases) ----------------------
@@ -171,20 +172,28 @@ def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
 
 # ---- no loop over samples ----------------------------------------------------------------------
 
-LINE_COUNT_SIZES = (4, 32)
+LINE_COUNT_SIZES = (4, 32)  # the visible check's; the judge's are its own (labs/lab2/hidden.py)
 LINE_COUNT_SEED = 2
+# A backprop of matrix operations runs 10 to 50 lines of Python (numpy's own included); one
+# that loops over its hidden units, about 100. More is a loop of its own, or numerical
+# differentiation (hundreds of forward passes).
+MAX_LINES = 150
 
 
-def line_count_batches(sizes: tuple[int, int] = LINE_COUNT_SIZES) -> list[dict]:
+def line_count_batches(sizes: tuple[int, int] = LINE_COUNT_SIZES,
+                       seed: int = LINE_COUNT_SEED) -> list[dict]:
     """The two batches the loop check runs ``backprop`` on, by argument name."""
-    rng = np.random.default_rng(LINE_COUNT_SEED)
+    rng = np.random.default_rng(seed)
     return [dict(zip(ARGUMENTS, random_batch(rng, n), strict=True)) for n in sizes]
 
 
-def loop_verdict(counts: list | None, error: str | None,
-                 sizes: tuple[int, int] = LINE_COUNT_SIZES) -> tuple[bool, str]:
-    """Whether the line counts of ``backprop`` on the two batch sizes show no Python loop over
-    samples: ``(passed, message)``."""
+def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
+                 interfered: str | None = None) -> tuple[bool, str]:
+    """Whether the line counts of ``backprop`` on batches of ``sizes`` show no Python loop:
+    ``(passed, message)``."""
+    if interfered:
+        return False, (f"Not credited: {interfered}, which could stop or fake the check. "
+                       "The instructor will review it.")
     if error:
         return False, (f"backprop raised {error} on a batch of {sizes[0]}, so whether it loops "
                        "over samples could not be checked.")
@@ -197,26 +206,35 @@ def loop_verdict(counts: list | None, error: str | None,
                        f"samples and {large} on a batch of {sizes[1]}: it loops over the "
                        "samples (a for loop, a comprehension, map, np.vectorize or "
                        "apply_along_axis). Use matrix operations on the whole batch.")
+    if small > MAX_LINES:
+        return False, (f"backprop runs {small} lines of Python on a batch of {sizes[0]} "
+                       f"samples, more than matrix operations need (at most {MAX_LINES}): "
+                       "does it loop a fixed number of times?")
     return True, (f"backprop runs the same {small} lines of Python on batches of "
                   f"{sizes[0]} and {sizes[1]} samples: no loop over samples.")
 
 
-def count_lines(backprop: Callable) -> tuple[list[int] | None, str | None]:
-    """``backprop``'s Python line counts on the two line-count batches, or why they are
-    missing (what it raised)."""
+def count_lines(backprop: Callable, sizes: tuple[int, int] = LINE_COUNT_SIZES
+                ) -> tuple[list[int] | None, str | None, str | None]:
+    """``backprop``'s Python line counts on the two line-count batches; or why they are
+    missing: what it raised, or how it interfered with the count."""
     counts = []
-    for arguments in line_count_batches():
+    for arguments in line_count_batches(sizes):
         try:
             with quiet_numerics():
                 counts.append(tracing.lines_run(backprop, **arguments))
+        except tracing.CountInterfered as why:
+            return None, None, str(why)
         except Exception as error:  # student code
-            return None, describe_error(error)
-    return counts, None
+            return None, describe_error(error), None
+    return counts, None, None
 
 
 def check_no_loop_over_samples(backprop: Callable) -> None:
-    """Raise AssertionError if ``backprop`` runs more Python lines on a larger batch."""
-    passed, message = loop_verdict(*count_lines(backprop))
+    """Raise AssertionError if ``backprop`` runs more Python lines on a larger batch, or more
+    than matrix operations need."""
+    counts, error, interfered = count_lines(backprop)
+    passed, message = loop_verdict(counts, error, LINE_COUNT_SIZES, interfered)
     if not passed:
         raise AssertionError(message)
 

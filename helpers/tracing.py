@@ -1,48 +1,121 @@
 """How much Python a function runs: a check for loops over samples that needs no clock.
 
 A function vectorized over a batch runs the same Python lines whatever the batch's size (numpy
-does the per-sample work); one that loops over samples, directly, in a comprehension, through
-``map``, ``np.vectorize`` or ``np.apply_along_axis``, or in a helper of its own, runs more lines
-as the batch grows. Counting line events on two batch sizes tells them apart on any machine,
-however loaded, where a timing would not.
+does the per-sample work in C); one that loops over samples, directly, in a comprehension,
+through ``map``, ``np.vectorize`` or ``np.apply_along_axis``, or in a helper of its own, runs
+more lines as the batch grows. Counting line events on two batch sizes tells them apart on any
+machine, however loaded, where a timing would not. Every Python line counts, numpy's own
+included (``np.apply_along_axis`` loops in Python), but for this module's.
+
+The count runs in the process of the code it counts, which could switch the counting off. So
+while it counts, a profile hook watches every call of the functions that would (the tracer's
+and profiler's setters, frame access, writing to or closing descriptors, ending the process)
+and every frame entered must be seen to return: a count with any of these is reported as
+interfered with (:class:`CountInterfered`), and the judge's runner ends the process at once
+(``on_interference``), before the call can take effect.
 """
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-# Code of these folders is the library's, not the student's: its lines are not counted.
+THIS_FILE = str(Path(__file__).resolve())
+# Calls that stop, restore, hide or fake a count, from any frame (the library's too:
+# threading.settrace is Python code that calls sys.settrace).
+GUARDED = tuple(f for f in (
+    sys.settrace, sys.setprofile, sys.gettrace, sys.getprofile, threading.settrace,
+    threading.setprofile,
+    getattr(threading, "settrace_all_threads", None),
+    getattr(threading, "setprofile_all_threads", None),
+    os._exit, os.write, getattr(os, "writev", None), os.kill, getattr(os, "killpg", None),
+    getattr(os, "fork", None), os.dup, os.dup2, os.close, os.closerange, os.execv, os.execve,
+    os.abort) if f is not None)
+# Calls that reach frames or run code built from strings, from the counted code's own frames.
+GUARDED_IN_OWN_CODE = (sys._getframe, getattr, setattr, delattr, exec, eval, compile,
+                       builtins.__import__)
 LIBRARY_FOLDERS = tuple(
     str(Path(folder).resolve()) + os.sep
-    for folder in {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).parent)})
+    for folder in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+
+
+class CountInterfered(RuntimeError):
+    """The counted code did something that could stop or fake the count."""
 
 
 def _is_library(filename: str) -> bool:
     return filename.startswith(LIBRARY_FOLDERS) or filename.startswith("<frozen")
 
 
-def lines_run(function: Callable, *args, **kwargs) -> int:
-    """The Python lines run by one call ``function(*args, **kwargs)`` outside the library
-    (its own code and any code of the notebook it calls), counted as line events."""
+def _name(function) -> str:
+    module = getattr(function, "__module__", None) or getattr(
+        getattr(function, "__self__", None), "__name__", "")
+    return f"{module}.{function.__name__}" if module else function.__name__
+
+
+def lines_run(function: Callable, *args, on_interference: Callable[[str], None] | None = None,
+              **kwargs) -> int:
+    """The Python lines run by one call ``function(*args, **kwargs)``, counted as line events
+    (this module's excepted). Raises CountInterfered when the call did something that could
+    stop or fake the count (``on_interference(why)`` is called first, at the moment it tries:
+    the judge's runner ends its process there). An exception from the function propagates."""
     count = 0
+    entered: dict[int, int] = {}  # frames seen to start and not yet seen to return, by id
+    interference: list[str] = []
+
+    def interfered(why: str) -> None:
+        interference.append(why)
+        if on_interference is not None:
+            on_interference(why)
 
     def trace(frame, event, arg):
         nonlocal count
-        if _is_library(frame.f_code.co_filename):
-            return None  # nor anything this frame runs line by line
-        if event == "line":
+        if frame.f_code.co_filename == THIS_FILE:
+            return None
+        if event == "call":
+            entered[id(frame)] = entered.get(id(frame), 0) + 1
+        elif event == "return":
+            left = entered.get(id(frame), 0) - 1
+            if left > 0:
+                entered[id(frame)] = left
+            else:
+                entered.pop(id(frame), None)
+        elif event == "line":
             count += 1
         return trace
 
-    previous = sys.gettrace()
+    def watch(frame, event, arg):
+        if event != "c_call" or frame.f_code.co_filename == THIS_FILE:
+            return
+        if any(arg is guarded for guarded in GUARDED) or (
+                not _is_library(frame.f_code.co_filename)
+                and any(arg is guarded for guarded in GUARDED_IN_OWN_CODE)):
+            interfered(f"it calls {_name(arg)} while its lines are counted")
+
+    previous_trace, previous_profile = sys.gettrace(), sys.getprofile()
+    sys.setprofile(watch)
     sys.settrace(trace)
     try:
-        function(*args, **kwargs)
-    finally:
-        sys.settrace(previous)
+        try:
+            function(*args, **kwargs)
+        finally:
+            current_trace, current_profile = sys.gettrace(), sys.getprofile()
+            sys.settrace(previous_trace)
+            sys.setprofile(previous_profile)
+    except BaseException:
+        if interference:  # what it tried explains the error it ended with
+            raise CountInterfered(interference[0]) from None
+        raise
+    if current_trace is not trace or current_profile is not watch:
+        interfered("the line count was switched off")
+    if entered:
+        interfered("some of its frames stopped being traced")
+    if interference:
+        raise CountInterfered(interference[0])
     return count
 
 

@@ -86,7 +86,7 @@ ORACLE_PATTERNS = (
     (re.compile(r"\bhelpers\.(recheck|steps|{withheld})\b|"
                 r"from\s+helpers\s+import\s+[^\n]*\b(recheck|steps|{withheld})\b"),
      "it imports the course's checking code"),
-    (re.compile(r"_getframe|\bf_back\b|\binspect\.(currentframe|stack|getouterframes)|"
+    (re.compile(r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
                 r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b"),
      "it inspects its callers or the interpreter"),
     (re.compile(r"numerical_(gradient|vjp)|true_gradients|hidden_case"),
@@ -419,8 +419,8 @@ class Conversation:
                 result is None or isinstance(result, dict) for result in results)
         if phase == "lines":
             lines = message.get("lines")
-            return (lines is None or isinstance(lines, list)) and isinstance(
-                message.get("error") or "", str)
+            return (lines is None or isinstance(lines, list)) and all(
+                isinstance(message.get(key) or "", str) for key in ("error", "interfered"))
         return isinstance(message.get("training"), dict)
 
     def answers(self) -> list[dict]:

@@ -145,7 +145,14 @@ def test_the_judge_grades_batch_submissions_as_planted(student):
         assert "loops over the samples" in judgement.verdicts[LOOP_TEST].message
 
 
+N = "n = X.shape[0]  # samples in the batch"
 HIDDEN_LOOPS = {
+    # forges the runner's answer on its descriptor, whatever the batch, and leaves
+    "forged_answer": ("import os\n\n\ndef row_sums(M):\n    if len(M[0]) in (6, 45, 4, 32):\n"
+                      "        for fd in range(3, 8):\n"
+                      "            os.write(fd, b'{\"phase\": \"lines\", \"lines\": [7, 7]}\\n')\n"
+                      "        os._exit(0)\n"
+                      "    return np.array([r.sum() for r in M])\n"),
     # the tracer switched off around a loop over the samples
     "tracer_off": ("import sys\n\n\ndef row_sums(M):\n    tracer = sys.gettrace()\n"
                    "    sys.settrace(None)\n    sys._getframe().f_trace = None\n"
@@ -171,3 +178,52 @@ def test_a_loop_hidden_from_the_line_count_is_flagged_and_earns_nothing(trick):
     assert any("may not be the student's own work" in p for p in judgement.problems)
     assert not judgement.verdicts[LOOP_TEST].passed
     assert not judgement.verdicts["test_dloss_db2"].passed
+
+
+# Correct code that keeps helpers beside its steps: each later step gets them as the student's
+# code computed them from correct inputs (not from the student's own, possibly wrong, run).
+KEPT_BESIDE = {
+    "helper_defined_inside": ((N, N + "\n\n    def slope(S):\n        return S * (1.0 - S)"),
+                              ("dloss_dA = dloss_dH * H * (1.0 - H)",
+                               "dloss_dA = dloss_dH * slope(H)")),
+    "import_inside": ((N, N + "\n    import numpy as np"),),
+    "dict_kept": (("H = logistic(A)", "H = logistic(A)\n    cache = {'H': H}"),
+                  ("dloss_dA = dloss_dH * H * (1.0 - H)",
+                   "dloss_dA = dloss_dH * cache['H'] * (1.0 - cache['H'])")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEPT_BESIDE))
+def test_helpers_kept_beside_the_steps_cost_nothing(name):
+    source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
+    kept = cohorts.Submission(name, "", edits=KEPT_BESIDE[name])
+    judgement = judge_submission(SOURCE, cohorts.build_submission(source, release, kept,
+                                                                  "backprop"))
+    assert all(v.passed for v in judgement.verdicts.values()), judgement.verdicts
+
+
+def test_one_upstream_mistake_costs_no_later_step_that_reuses_a_helper_from_it():
+    """A slope cached beside H, and A wrong: dloss_dA (which uses the cache) is still right,
+    since it is given the cache as computed from the true A."""
+    source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
+    cached = cohorts.Submission("cached_slope", "", edits=(
+        ("A = X @ W1.T + b1", "A = X @ W1.T"),
+        ("H = logistic(A)", "H = logistic(A)\n    slope = H * (1.0 - H)"),
+        ("dloss_dA = dloss_dH * H * (1.0 - H)", "dloss_dA = dloss_dH * slope")))
+    judgement = judge_submission(SOURCE, cohorts.build_submission(source, release, cached,
+                                                                  "backprop"))
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert failed == {"test_A", "test_backprop_returns_parameter_gradients",
+                      "test_training_lowers_loss"}
+
+
+def test_apply_along_axis_fails_the_loop_check_only_and_is_not_flagged():
+    source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
+    along = cohorts.Submission("along_axis", "", edits=(
+        ("dloss_dB = Y * (dloss_dY - np.sum(dloss_dY * Y, axis=1, keepdims=True))",
+         "jacobians = np.apply_along_axis(np.diag, 1, Y) - Y[:, :, None] * Y[:, None, :]\n"
+         "    dloss_dB = np.einsum('nij,nj->ni', jacobians, dloss_dY)"),))
+    judgement = judge_submission(SOURCE, cohorts.build_submission(source, release, along,
+                                                                  "backprop"))
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert failed == {LOOP_TEST} and judgement.problems == []

@@ -19,8 +19,8 @@ MISCONCEPTIONS = (
     Misconception("dy_no_division", "dloss_dy", lambda v: -v["t"],
                   "What is the derivative of log(y) with respect to y?"),
     Misconception("dy_is_dbeta", "dloss_dy", lambda v: v["y"] - v["t"],
-                  "That is the gradient with respect to beta, one step further: this step "
-                  "stops at y."),
+                  "This step differentiates the loss with respect to y itself, the softmax's "
+                  "output: what is the derivative of -t log y?"),
     Misconception("dbeta_diagonal_only", "dloss_dbeta",
                   lambda v: v["dloss_dy"] * v["y"] * (1 - v["y"]),
                   "Does y_j depend only on beta_j? The softmax couples every output to every "

@@ -1,6 +1,7 @@
-"""Lab 2's hidden cases: batches drawn like helpers.lab2.random_batches, from seeds nobody else
-has. Instructor-only (never installed for students, never inside a sandbox). A hidden test's
-``seed=N`` names the batches it is judged on; changing DRAW changes every hidden case."""
+"""Lab 2's hidden cases: batches drawn like helpers.lab2.random_batches, from seeds and sizes
+nobody else has. Instructor-only (never installed for students, never inside a sandbox). A
+hidden test's ``seed=N`` names the batches it is judged on; changing DRAW changes every hidden
+case."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ import numpy as np
 from helpers.lab2 import HIDDEN_CASES, random_batches
 
 DRAW = 0x5EED_1AB2  # part of every hidden case's seed
+# n = k (3) lets a sum over the wrong axis keep its shape (so the mistake is named); a batch of
+# one; a batch larger than any the notebook shows (a loop of a fixed length falls short).
+CASE_SIZES = (3, 7, 1, 40)
+# The loop check's two batches: not the notebook's (4, 32), so that no code can tell them.
+LINE_COUNT_SIZES = (6, 45)
+LINE_COUNT_SEED = 0x11E5
 
 
 def hidden_cases(seed: int, n_cases: int = HIDDEN_CASES) -> list[tuple]:
     """The ``n_cases`` batches ``(X, T, W1, b1, W2, b2)`` of a hidden test's seed."""
-    return random_batches(n_cases, np.random.default_rng((DRAW, seed)))
+    return random_batches(n_cases, np.random.default_rng((DRAW, seed)), CASE_SIZES)

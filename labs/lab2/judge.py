@@ -1,14 +1,14 @@
 """Lab 2's part of the trusted judge: a batched backprop, judged step by step as Lab 1's
 (``labs.backprop_judge``) on the hidden batches of ``labs/lab2/hidden.py``, and one more check:
 that it runs no Python loop over the samples (``helpers.lab2.check_no_loop_over_samples``,
-counted by the runner on two batch sizes)."""
+counted by the runner on two batch sizes of the judge's own)."""
 
 from __future__ import annotations
 
 from course.cleanroom import CheckPlan, Verdict
 from helpers import lab2
 from labs.backprop_judge import BackpropJudge
-from labs.lab2.hidden import hidden_cases
+from labs.lab2.hidden import LINE_COUNT_SEED, LINE_COUNT_SIZES, hidden_cases
 from labs.lab2.misconceptions import MISCONCEPTIONS
 
 
@@ -28,8 +28,9 @@ class Lab2Judge(BackpropJudge):
         """Lab 1's request, and the two batches whose lines the runner counts."""
         request = super().request(plan, graded)
         if any(kind == "vectorized" for kind, *_ in plan.cells.values()):
-            request["line_counts"] = [{k: v.tolist() for k, v in batch.items()}
-                                      for batch in lab2.line_count_batches()]
+            request["line_counts"] = [
+                {k: v.tolist() for k, v in batch.items()}
+                for batch in lab2.line_count_batches(LINE_COUNT_SIZES, LINE_COUNT_SEED)]
         return request
 
     def later_verdict(self, kind: str, later: dict[str, dict], problem: str | None) -> Verdict:
@@ -37,8 +38,26 @@ class Lab2Judge(BackpropJudge):
             return super().later_verdict(kind, later, problem)
         if "lines" not in later:
             return Verdict(False, f"Not graded: {problem or 'the line count never came'}.")
-        return Verdict(*lab2.loop_verdict(later["lines"].get("lines"),
-                                          later["lines"].get("error")))
+        answer = later["lines"]
+        return Verdict(*lab2.loop_verdict(answer.get("lines"), answer.get("error"),
+                                          LINE_COUNT_SIZES, answer.get("interfered")))
+
+    def suspicions(self, answers: list[dict]) -> list[str]:
+        """Lab 1's, and a line count interfered with, or too long for matrix operations."""
+        found = super().suspicions(answers)
+        for answer in answers:
+            if answer.get("phase") != "lines":
+                continue
+            if answer.get("interfered"):
+                found.append(f"{answer['interfered']} (the loop check's line count)")
+            lines = answer.get("lines")
+            # as many lines for the larger batch, and too many: a loop of a fixed length, or
+            # numerical differentiation (a loop over the samples only fails the loop check)
+            if isinstance(lines, list) and len(lines) == 2 and all(
+                    isinstance(c, int) for c in lines) and lab2.MAX_LINES < lines[0] >= lines[1]:
+                found.append(f"it runs {lines[0]} lines of Python per call, more than matrix "
+                             "operations need (a loop of its own, or numerical differentiation?)")
+        return found
 
 
 JUDGE = Lab2Judge()

@@ -31,8 +31,8 @@ MISCONCEPTIONS = (
     Misconception("dY_sign", "dloss_dY", lambda v: v["T"] / v["Y"] / _n(v),
                   "Check the sign: the loss is minus the mean of sum(T log Y)."),
     Misconception("dY_is_dB", "dloss_dY", lambda v: (v["Y"] - v["T"]) / _n(v),
-                  "That is the gradient with respect to B, one step further: this step stops "
-                  "at Y."),
+                  "This step differentiates the mean loss with respect to Y itself, the "
+                  "softmax's output: what is the derivative of -t log y?"),
     Misconception("dB_row_sums_flat", "dloss_dB", _row_sums_flat,
                   "Each row's sum is one number per sample, shape (n,): against an (n, k) "
                   "array, which axis does numpy line it up with? (keepdims)"),

@@ -15,7 +15,7 @@ setup: $(STAMP)
 
 # Rebuild the environment whenever the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml Makefile
-	bash scripts/install-system-packages.sh bubblewrap util-linux
+	bash scripts/install-system-packages.sh bubblewrap util-linux postgresql
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
 # Left out on purpose (see requirements.txt), but older pins installed them.

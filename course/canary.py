@@ -56,15 +56,17 @@ def environment_digest(root: Path, lab: str, sandbox: bool = True) -> str:
 
 
 def check_grading_environment(root: Path, lab: str, student_timeout: float,
-                              sandbox: bool) -> None:
-    """Grade the solution and the blank as students; raise CanaryFailed, saying what came out,
-    unless the solution gets full marks and the blank none."""
+                              sandbox: bool, client=None, remembered: bool = True) -> None:
+    """Grade the solution and the blank as students (on ``client``'s Dask cluster, or a local
+    one); raise CanaryFailed, saying what came out, unless the solution gets full marks and the
+    blank none. With ``remembered``, a pass is kept for this environment and not run again
+    (not for a remote cluster, whose environment this machine cannot see)."""
     from course.grade import reports_dir, run_workers  # grade runs the canary: import late
 
     cache = reports_dir(root, lab) / CACHE_FILE
     key = environment_digest(root, lab, sandbox)  # a trusted run's pass says nothing of bwrap
     try:
-        if json.loads(cache.read_text()).get("digest") == key:
+        if remembered and json.loads(cache.read_text()).get("digest") == key:
             return
     except (OSError, ValueError):
         pass
@@ -77,7 +79,7 @@ def check_grading_environment(root: Path, lab: str, student_timeout: float,
             for notebook in sorted((course / folder / lab).glob("*.ipynb")):
                 shutil.copy2(notebook, target / notebook.name)
         outcomes = {o.student: o for o in run_workers(course, lab, [SOLUTION, BLANK], 2,
-                                                      student_timeout, False, sandbox)}
+                                                      student_timeout, False, sandbox, client)}
         problems = _problems(course, lab, outcomes)
     if problems:
         raise CanaryFailed(
@@ -85,7 +87,8 @@ def check_grading_environment(root: Path, lab: str, student_timeout: float,
             "instructor's own notebooks wrong (" + "; ".join(problems) + "). Check that the "
             "course is installed where the sandbox can import it (make setup), that "
             f"source/{lab} runs cleanly (course execute {lab}), and grade again.")
-    write_atomic(cache, json.dumps({"digest": key}))
+    if remembered:
+        write_atomic(cache, json.dumps({"digest": key}))
 
 
 def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:

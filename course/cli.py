@@ -79,7 +79,7 @@ def cmd_collect(root: Path, args) -> int:
 def cmd_grade(root: Path, args) -> int:
     outcomes = grade_cohort(root, args.lab, workers=args.workers, force=args.force,
                             student_timeout=args.student_timeout, progress=not args.quiet,
-                            sandbox=not args.no_sandbox)
+                            sandbox=not args.no_sandbox, scheduler=args.scheduler)
     attention = [o for o in outcomes.values() if o.needs_attention]
     print(f"{len(outcomes)} students; feedback in {root / 'feedback'}; grades in "
           f"{root / 'reports' / args.lab / 'grades.csv'}")
@@ -124,7 +124,7 @@ def cmd_demo(root: Path, args) -> int:
         cmd_collect(demo, argparse.Namespace(lab=lab, path=incoming, replace=False))
         cmd_grade(demo, argparse.Namespace(lab=lab, workers=args.workers, force=False,
                                            student_timeout=args.student_timeout, quiet=False,
-                                           no_sandbox=False))
+                                           no_sandbox=False, scheduler=None))
         print()
         cmd_report(demo, argparse.Namespace(lab=lab))
         rows = cohort.compare(demo, lab, cohort.cohort)
@@ -172,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--student-timeout", type=float, default=DEFAULT_STUDENT_TIMEOUT,
                        help=timeout_help)
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on the Dask cluster of this scheduler (tcp://host:8786) "
+                            "instead of worker processes started here")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="trusted run: no sandbox and no clean-room re-check "
                             "(only for submissions you trust)")

@@ -1,10 +1,11 @@
-"""Grade a whole cohort: nbgrader autograde in parallel worker processes, then feedback and CSV.
+"""Grade a whole cohort: nbgrader autograde on Dask workers, then feedback and CSV.
 
-nbgrader has no parallel mode, so N worker processes (``python -m course.worker``) grade the
-students through nbgrader's API, each given the next student as soon as it is free; separate
-processes on disjoint students share the SQLite gradebook safely. This process supervises
-them: it shows progress, stops a student whose grading runs past the wall-clock limit, and
-starts a new worker when one dies or is stopped, so one submission never stops the others.
+nbgrader has no parallel mode. Each student is a Dask task (``course.distributed``): a
+grading process on a worker (``course.worker``) autogrades them with nbgrader's API in a
+scratch course of its own, the trusted judge re-checks them, and the graded notebooks,
+feedback pages and outcome come back as data. This process alone writes them into the course
+folder and the gradebook (:func:`record_result`), as they arrive. The cluster is a LocalCluster
+started here by default, or an existing one (``--scheduler``): one code path for both.
 
 A student counts as graded when ``autograded/<student>/<lab>/`` holds our marker with the
 digest of the submitted files: a run that was interrupted, or a resubmission, is graded again;
@@ -14,28 +15,26 @@ autograde leaves that folder behind half-written.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import re
 import resource
-import selectors
-import signal
-import subprocess
-import sys
-import tempfile
+import shutil
 import time
-from collections import deque
+import warnings
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import MissingEntry
 from nbgrader.apps import NbGraderAPI
-from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from course import cgroups
 from course.cleanroom import plan_from_source
 from course.diagnosis import explain_low_score
 from course.export import write_per_test_csv
@@ -46,18 +45,15 @@ from course.judge_cells import JudgeGradeCells
 from course.kernels import GradingKernelManager
 from course.labs import load_lab
 from course.nbgrader_setup import load_config, make_api
+from course.remote import WORKER_START_TIMEOUT
 from course.sandbox import (
-    FONT_CACHE_VARIABLE,
     SandboxedKernelManager,
-    build_matplotlib_font_cache,
     check_sandbox,
-    remove_stale_runtime_folders,
 )
 from course.submissions import name_problem, tree_problem
 
 MARKER = ".course-graded.json"
 DEFAULT_STUDENT_TIMEOUT = 120.0
-WORKER_START_TIMEOUT = 120.0  # from being given a student to starting on it (imports included)
 OUTCOMES_FILE = "grading-outcomes.json"
 
 
@@ -329,177 +325,97 @@ def _summarise(lines: list[str], limit: int = 500) -> str:
     return text[:limit] or "unknown error (see nbgrader's log)"
 
 
-@dataclass
-class _Worker:
-    process: subprocess.Popen
-    student: str | None = None  # the student it was last given and has not finished
-    given_at: float = 0.0
-    started_at: float | None = None  # when it said it started on that student
-    started_wall: float = 0.0  # the same, by the wall clock
-    pending: bytes = b""  # bytes read from the worker that do not yet end a line
-
-    def read_messages(self) -> list[dict] | None:
-        """Every complete message the worker has sent since the last call; None at its end.
-
-        Reads the pipe directly: a buffered readline would leave later lines in a buffer that
-        select() cannot see.
-        """
-        chunk = os.read(self.process.stdout.fileno(), 65536)
-        if not chunk:
-            return None
-        *lines, self.pending = (self.pending + chunk).split(b"\n")
-        return [message for line in lines if (message := _parse_message(line)) is not None]
-
-    def give(self, student: str | None) -> None:
-        """Hand the worker its next student, or (None) tell it there are no more."""
-        self.student, self.given_at, self.started_at = student, time.monotonic(), None
-        try:
-            if student is None:
-                self.process.stdin.close()
-            else:  # as JSON: any folder name, even one with a newline, is one line
-                self.process.stdin.write(json.dumps(student).encode() + b"\n")
-                self.process.stdin.flush()
-        except OSError:  # it has died: its end of the pipe is read next
-            pass
-
-
-def _parse_message(line: bytes) -> dict | None:
-    """A worker's protocol message, or None for anything else that reached the pipe."""
-    try:
-        message = json.loads(line)
-    except ValueError:
-        return None
-    return message if isinstance(message, dict) and "event" in message else None
-
-
-def _spawn(root: Path, lab: str, sandbox: bool, env: dict) -> _Worker:
-    flags = [] if sandbox else ["--no-sandbox"]
-    # Its own process group, so killing it kills it and its clean-room processes. Its kernels
-    # have sessions of their own and die with it: sandboxed ones through bwrap's
-    # --die-with-parent, trusted ones through ipykernel's watch on its parent.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "course.worker", str(root), lab, *flags],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0,
-        cwd=root, env=env, start_new_session=True,
-    )
-    return _Worker(process)
-
-
-def _kill(worker: _Worker) -> None:
-    try:
-        os.killpg(worker.process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    worker.process.wait()
-
-
 def run_workers(root: Path, lab: str, students: list[str], workers: int,
-                student_timeout: float, progress: bool = True,
-                sandbox: bool = True) -> list[Outcome]:
-    """Grade ``students`` in ``workers`` processes, each given the next student as soon as it
-    is free, so one slow submission holds up no one else's.
+                student_timeout: float, progress: bool = True, sandbox: bool = True,
+                client=None) -> list[Outcome]:
+    """Grade ``students`` on Dask (``course.distributed``): on ``client``'s cluster, or on a
+    LocalCluster of ``workers`` processes started for the purpose. Each result is written
+    into the course folder and the gradebook here, as it arrives; returns the outcomes.
 
-    ``student_timeout`` counts from when a worker starts on a student. A worker that dies (or
-    hangs for WORKER_START_TIMEOUT) before starting on the student it was given has the
-    student given to another worker, once; then the student is reported as failed.
+    ``student_timeout`` counts from when a grading process starts on a student; past it, the
+    process and everything it started are killed and the student's outcome is a timeout.
     """
-    with tempfile.TemporaryDirectory(prefix="course-mplcache-") as fonts:
-        env = dict(os.environ)
-        if sandbox:  # one font list for all the workers' kernels, removed whatever happens
-            env[FONT_CACHE_VARIABLE] = str(build_matplotlib_font_cache(Path(fonts)))
-        try:
-            return _supervise(root, lab, students, workers, student_timeout, progress,
-                              sandbox, env)
-        finally:
-            cgroups.remove_stale()  # those of workers killed with a student
-            remove_stale_runtime_folders()
+    from course.distributed import grade_remotely, grading_client  # Dask: imported when grading
 
-
-def _supervise(root: Path, lab: str, students: list[str], workers: int, student_timeout: float,
-               progress: bool, sandbox: bool, env: dict) -> list[Outcome]:
-    waiting = deque(students)
-    handed_back: set[str] = set()
-    selector = selectors.DefaultSelector()
-    active: list[_Worker] = []
     outcomes: list[Outcome] = []
     bar = tqdm(total=len(students), desc=f"grading {lab}", unit="student", disable=not progress)
-
-    def start_worker() -> None:
-        worker = _spawn(root, lab, sandbox, env)
-        active.append(worker)
-        selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
-        worker.give(waiting.popleft() if waiting else None)
-
-    def finish(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        bar.update(1)
-        if outcome.needs_attention and progress:
-            bar.write(f"{outcome.student}: {outcome.describe()}")
-
-    def lost_before_start(worker: _Worker, why: str) -> None:
-        if worker.student in handed_back:
-            finish(Outcome(worker.student, "failed",
-                           f"the grading process {why} before starting on it, twice"))
-        else:
-            handed_back.add(worker.student)
-            waiting.appendleft(worker.student)
-
-    def retire(worker: _Worker) -> None:
-        """Forget a dead or killed worker; a fresh one takes over if students are waiting."""
-        selector.unregister(worker.process.stdout)
-        worker.process.stdin.close()
-        worker.process.stdout.close()
-        active.remove(worker)
-        if waiting:
-            start_worker()
-
-    for _ in range(min(workers, len(students))):
-        start_worker()
-    while active:
-        for key, _ in selector.select(timeout=1.0):
-            worker = key.data
-            messages = worker.read_messages()
-            if messages is None:  # the worker ended
-                code = worker.process.wait()
-                if worker.student is not None and worker.started_at is None:
-                    lost_before_start(worker, f"died (exit status {code})")
-                elif worker.student is not None:
-                    finish(Outcome(worker.student, "failed",
-                                   f"the grading process died (exit status {code})",
-                                   time.monotonic() - worker.started_at, worker.started_wall))
-                retire(worker)
-                continue
-            for message in messages:
-                about = message.get("student") or message.get("outcome", {}).get("student")
-                if about != worker.student:
-                    continue  # cannot happen; and a report on anyone else is no grade
-                if message["event"] == "start":
-                    worker.started_at, worker.started_wall = time.monotonic(), time.time()
-                elif message["event"] == "done":
-                    finish(Outcome(**message["outcome"]))
-                    worker.give(waiting.popleft() if waiting else None)
-        now = time.monotonic()
-        for worker in list(active):
-            if worker.student is None:
-                continue
-            if worker.started_at is None and now - worker.given_at > WORKER_START_TIMEOUT:
-                _kill(worker)
-                lost_before_start(worker, f"did not start within {WORKER_START_TIMEOUT:.0f} s")
-            elif worker.started_at is not None and now - worker.started_at > student_timeout:
-                _kill(worker)
-                write_timeout_page(root, lab, worker.student, expected_notebooks(root, lab),
-                                   student_timeout)
-                finish(Outcome(worker.student, "timeout",
-                               f"grading took longer than {student_timeout:.0f} s "
-                               "(a loop that never ends?); stopped",
-                               now - worker.started_at, worker.started_wall,
-                               digest=submission_digest(root, lab, worker.student)))
-            else:
-                continue
-            worker.student = None
-            retire(worker)
+    with (nullcontext(client) if client is not None
+          else grading_client(None, workers)) as cluster:
+        api = make_api(root)
+        for student, result in grade_remotely(cluster, root, lab, students, student_timeout,
+                                              sandbox):
+            outcome = record_result(root, lab, student, result, api, student_timeout)
+            outcomes.append(outcome)
+            bar.update(1)
+            if outcome.needs_attention and progress:
+                bar.write(f"{outcome.student}: {outcome.describe()}")
     bar.close()
     return outcomes
+
+
+def record_result(root: Path, lab: str, student: str, result: dict, api: NbGraderAPI,
+                  student_timeout: float) -> Outcome:
+    """Write one student's grading result (course.worker's, or how it was lost) into the
+    course folder and the gradebook; return their outcome."""
+    digest = submission_digest(root, lab, student)
+    lost = result.get("lost")
+    if lost == "timeout":
+        write_timeout_page(root, lab, student, expected_notebooks(root, lab), student_timeout)
+        return Outcome(student, "timeout",
+                       f"grading took longer than {student_timeout:.0f} s (a loop that never "
+                       "ends?); stopped", result.get("seconds", student_timeout),
+                       result.get("started_at", 0.0), digest=digest)
+    if lost:
+        why = {"died": f"the grading process died (exit status {result.get('status')})",
+               "never started": f"the grading process did not start within "
+                                f"{WORKER_START_TIMEOUT:.0f} s",
+               "worker": f"the grading workers kept dying ({result.get('why', '')})"}
+        return Outcome(student, "failed", why.get(lost, str(lost)), result.get("seconds", 0.0))
+    outcome = Outcome(**result["outcome"])
+    notebooks = {name: nbformat.reads(text, as_version=4)
+                 for name, text in (result.get("autograded") or {}).items()}
+    with api.gradebook as gradebook:  # so exports list the student, with zeros if need be
+        gradebook.update_or_create_student(student)
+    if not notebooks:
+        return outcome
+    graded = root / "autograded" / student / lab
+    shutil.rmtree(graded, ignore_errors=True)
+    for name, text in result["autograded"].items():
+        write_atomic(graded / name, text)
+    feedback = root / "feedback" / student / lab
+    shutil.rmtree(feedback, ignore_errors=True)
+    for name, data in (result.get("feedback") or {}).items():
+        write_atomic(feedback / name, base64.b64decode(data))
+    save_grades(api, root, lab, student, notebooks)
+    record_flag(api, root, lab, student, result.get("findings") or [])
+    if outcome.status in ("graded", "flagged"):
+        write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
+    outcome.digest = digest
+    return outcome
+
+
+def save_grades(api: NbGraderAPI, root: Path, lab: str, student: str,
+                notebooks: dict[str, nbformat.NotebookNode]) -> None:
+    """Record the graded ``notebooks`` (by file name) in the gradebook as nbgrader's autograde
+    does: the submission with its timestamp, then its own SaveAutoGrades and the configured
+    late penalty, run on the notebooks the grading process produced."""
+    timestamp = api.coursedir.get_existing_timestamp(
+        str(root / "submitted" / student / lab))
+    config = load_config(root)
+    # nbgrader 0.9.6's gradebook code makes SQLAlchemy 2 warn on every new submission (its
+    # autograde does too, in its own process); the rows are written all the same.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        with api.gradebook as gradebook:
+            if timestamp:
+                gradebook.update_or_create_submission(lab, student, timestamp=timestamp)
+            else:
+                gradebook.update_or_create_submission(lab, student)
+        for name, notebook in notebooks.items():
+            resources = {"nbgrader": {"notebook": Path(name).stem, "assignment": lab,
+                                      "student": student, "db_url": api.coursedir.db_url}}
+            for step in (SaveAutoGrades, AssignLatePenalties):
+                step(config=config).preprocess(notebook, resources)
 
 
 def _timed_out(outcome: Outcome | None, root: Path, lab: str, student: str) -> bool:
@@ -524,7 +440,8 @@ def save_outcomes(root: Path, lab: str, outcomes: dict[str, Outcome]) -> None:
 
 def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool = False,
                  student_timeout: float = DEFAULT_STUDENT_TIMEOUT,
-                 progress: bool = True, sandbox: bool = True) -> dict[str, Outcome]:
+                 progress: bool = True, sandbox: bool = True,
+                 scheduler: str | None = None) -> dict[str, Outcome]:
     """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
 
     With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and every
@@ -533,7 +450,8 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     neither. Before grading anyone, the canary (``course.canary``) grades the solution and the
     blank; raises CanaryFailed when they do not get full marks and nothing.
     Returns every submitted student's latest outcome (this run's or a recorded one), and
-    writes them and the per-test CSV under ``reports/<lab>/``.
+    writes them and the per-test CSV under ``reports/<lab>/``. ``scheduler``: the address of
+    the Dask cluster to grade on (default: a LocalCluster of ``workers`` processes, here).
     """
     if sandbox:
         check_sandbox()
@@ -554,11 +472,15 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
         force or not (is_graded(root, lab, s) or _timed_out(outcomes.get(s), root, lab, s)))]
     if todo:
         from course.canary import check_grading_environment  # the canary grades: import late
+        from course.distributed import grading_client
 
-        check_grading_environment(root, lab, student_timeout, sandbox)
-        for outcome in run_workers(root, lab, todo, min(workers, len(todo)), student_timeout,
-                                   progress, sandbox):
-            outcomes[outcome.student] = outcome
+        with grading_client(scheduler, min(workers, len(todo))) as client:
+            # on the workers that will grade: a cluster's environment is not this machine's
+            check_grading_environment(root, lab, student_timeout, sandbox, client,
+                                      remembered=scheduler is None)
+            for outcome in run_workers(root, lab, todo, min(workers, len(todo)),
+                                       student_timeout, progress, sandbox, client):
+                outcomes[outcome.student] = outcome
     save_outcomes(root, lab, outcomes)
     with make_api(root).gradebook as gradebook:
         write_per_test_csv(gradebook, lab, reports_dir(root, lab) / "grades.csv")

@@ -8,14 +8,11 @@ misconceptions, its synthetic cohort) is read from its declaration.
 from __future__ import annotations
 
 import importlib
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from course.nbgrader_setup import CONFIG_FILE
 
 
 def import_lab_module(root: Path, lab: str, name: str):
@@ -55,15 +52,9 @@ def load_lab(root: Path, lab: str) -> LabDeclaration:
 
 
 def copy_course(root: Path, target: Path, lab: str) -> Path:
-    """A scratch copy of what grading ``lab`` needs from the course at ``root``: the config,
-    the lab's source and (when present) release notebooks, and its instructor-only material.
-    Returns ``target``."""
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(root / CONFIG_FILE, target / CONFIG_FILE)
-    for folder in ("source", "release", "labs"):
-        if (root / folder / lab).is_dir():
-            shutil.copytree(root / folder / lab, target / folder / lab, dirs_exist_ok=True)
-    for shared in sorted((root / "labs").glob("*.py")):  # what every lab may build on
-        (target / "labs").mkdir(exist_ok=True)
-        shutil.copy2(shared, target / "labs" / shared.name)
-    return target
+    """A scratch copy of what grading ``lab`` needs from the course at ``root`` (course.kit:
+    the config, the lab's source and release notebooks, its instructor-only material), with a
+    gradebook of its own. Returns ``target``."""
+    from course.kit import grading_kit, scratch_course
+
+    return scratch_course(grading_kit(root, lab), target)

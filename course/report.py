@@ -126,7 +126,9 @@ def build_report(root: Path, lab: str) -> Report:
     folder.mkdir(parents=True, exist_ok=True)
     with make_api(root).gradebook as gradebook:
         columns = grade_columns(gradebook, lab)
-        rows = per_test_rows(gradebook, lab, submitters(gradebook, lab))
+        # whoever handed the lab in (an unreadable notebook too), not the whole class
+        handed_in = sorted(set(submitted_students(root, lab)) | set(submitters(gradebook, lab)))
+        rows = per_test_rows(gradebook, lab, handed_in)
         attention = students_needing_attention(root, lab, gradebook)
     tests = summarise_tests(rows, columns)
     totals = {row["student_id"]: row["total"] for row in rows}

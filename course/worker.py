@@ -1,25 +1,74 @@
-"""A grading worker: ``python -m course.worker ROOT LAB [--no-sandbox]``.
+"""A grading process: ``python -m course.worker COURSE LAB [--no-sandbox]``.
 
-Reads the students to grade from stdin, one JSON string per line, and grades each as it
-arrives, until stdin ends. Reports on stdout, one JSON line per event:
-``{"event": "start", "student": ...}`` then ``{"event": "done", "outcome": {...}}``.
-Everything nbgrader or a kernel prints goes to stderr, never into that protocol.
+Started by a grading task (``course.remote``) in a scratch course of its own (``course.kit``),
+which it adds ``LAB`` to the gradebook of first. Then it reads students from stdin, one JSON
+object per line, ``{"student": ..., "files": {path: base64}}`` (their submitted folder), and
+grades each as it arrives, until stdin ends. It reports on stdout, one JSON line per event:
+``{"event": "start", "student": ..., "at": time}``, then ``{"event": "done", "outcome": {...},
+"autograded": {notebook: text}, "feedback": {file: base64}, "findings": [...]}``, and forgets
+the student (their folders and gradebook entries) before the next. Everything nbgrader or a
+kernel prints goes to stderr, never into that protocol.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import shutil
 import sys
+import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 
-from course.grade import Outcome, grade_student, grading_api, peak_memory_mb
+from course.grade import (
+    Outcome,
+    grade_student,
+    grading_api,
+    judge_findings,
+    peak_memory_mb,
+)
+from course.kit import unpack
+from course.nbgrader_setup import make_api
 from course.sandbox import use_private_mounts
 
 
+def results(root: Path, lab: str, student: str) -> dict:
+    """What grading left of ``student``: graded notebooks (text) and feedback files (base64)."""
+    graded = root / "autograded" / student / lab
+    feedback = root / "feedback" / student / lab
+    return {
+        "autograded": {p.name: p.read_text() for p in sorted(graded.glob("*.ipynb"))},
+        "feedback": {p.relative_to(feedback).as_posix(): base64.b64encode(p.read_bytes()).decode()
+                     for p in sorted(feedback.rglob("*")) if p.is_file()},
+        "findings": judge_findings(root, lab, student),
+    }
+
+
+def forget(root: Path, lab: str, student: str, api) -> None:
+    """Remove ``student``'s folders and gradebook entries from the scratch course."""
+    for folder in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(root / folder / student, ignore_errors=True)
+    with api.gradebook as gradebook:
+        try:
+            gradebook.remove_submission(lab, student)
+        except Exception:  # never graded: nothing to remove
+            pass
+
+
+def _end_with_parent(scratch: Path) -> None:
+    """End this process (its kernels and sandboxes follow) once the process that started it,
+    a Dask worker, is gone, removing its scratch folder: nothing is left behind."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    shutil.rmtree(scratch, ignore_errors=True)
+    os._exit(1)
+
+
 def main(argv: list[str]) -> int:
-    root, lab = Path(argv[0]), argv[1]
+    root, lab = Path(argv[0]).resolve(), argv[1]
     sandbox = "--no-sandbox" not in argv[2:]
     if sandbox:  # before any thread starts: the kernels' socket folders are mounted in it
         use_private_mounts()
@@ -32,23 +81,40 @@ def main(argv: list[str]) -> int:
     os.dup2(nothing, 0)
     os.close(nothing)
     sys.stdout = sys.stderr
+    os.chdir(root)
+    # course.remote makes the scratch course in a temporary folder of its own
+    scratch = root.parent if root.parent.name.startswith("course-worker-") else root
+    threading.Thread(target=_end_with_parent, args=(scratch,), daemon=True).start()
+    make_api(root).generate_assignment(lab, force=True)  # the scratch gradebook knows the lab
     api = grading_api(root, sandbox)
+
+    def say(message: dict) -> None:
+        protocol.write(json.dumps(message) + "\n")
+        protocol.flush()
+
     for line in requests:
         try:
-            student = json.loads(line)
-        except ValueError:
+            request = json.loads(line)
+            student, files = request["student"], request["files"]
+        except (ValueError, KeyError, TypeError):
             continue
-        if not isinstance(student, str):
+        if not isinstance(student, str) or not isinstance(files, dict):
             continue
-        protocol.write(json.dumps({"event": "start", "student": student}) + "\n")
-        protocol.flush()
+        say({"event": "start", "student": student, "at": time.time()})
+        found: dict = {"autograded": {}, "feedback": {}, "findings": []}
         try:
+            target = root / "submitted" / student / lab
+            shutil.rmtree(root / "submitted" / student, ignore_errors=True)
+            target.mkdir(parents=True)
+            unpack({name: base64.b64decode(data) for name, data in files.items()}, target)
             outcome = grade_student(root, lab, student, api, sandbox)
+            found = results(root, lab, student)
         except Exception as error:  # one student's failure must not stop the others
             outcome = Outcome(student, "failed", f"{type(error).__name__}: {error}")
         outcome.worker_peak_mb = peak_memory_mb()
-        protocol.write(json.dumps({"event": "done", "outcome": asdict(outcome)}) + "\n")
-        protocol.flush()
+        say({"event": "done", "outcome": asdict(outcome), **found})
+        forget(root, lab, student, api)
+    shutil.rmtree(scratch, ignore_errors=True)  # no more students: the Dask worker is done
     return 0
 
 

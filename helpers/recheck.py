@@ -36,7 +36,7 @@ from types import ModuleType
 import numpy as np
 
 from helpers.tracing import CountInterfered, lines_run
-from helpers.training import minibatch_sgd
+from helpers.training import gradient_descent
 
 RECORD = "__course_record__"
 STEPS_FILE = "<your backprop, step by step>"  # what the step functions are compiled as
@@ -261,13 +261,12 @@ def run_case(namespace: dict, request: dict, case: dict) -> dict:
 
 
 def train(function, problem: dict) -> dict:
-    """Train with the lab's loop on the problem given: mini-batch SGD when it names a
-    ``batch_size`` (helpers.training), else Lab 1's full-batch gradient descent over samples."""
-    if problem.get("batch_size"):
-        return {name: as_numbers(p) for name, p in minibatch_sgd(
+    """Train with the lab's loop on the problem given: gradient descent with a batched backprop
+    when it says ``batched`` (helpers.training), else Lab 1's loop over samples."""
+    if problem.get("batched"):
+        return {name: as_numbers(p) for name, p in gradient_descent(
             function, problem["X"], problem["T"], _arrays(problem["params"]),
-            problem["epochs"], problem["batch_size"], problem["rate"],
-            problem["seed"]).items()}
+            problem["epochs"], problem["rate"]).items()}
     X, T = np.array(problem["X"]), np.array(problem["T"])
     params = _arrays(problem["params"])
     names = list(params)

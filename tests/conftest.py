@@ -14,9 +14,10 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from course.labs import copy_course
+from course.nbgrader_setup import make_api
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.hostile import (
     OUTSIDE_SECRET,
@@ -67,7 +68,7 @@ def make_scratch_course(folder: Path) -> Path:
 
 def grade_ids_by_student(course: Path) -> dict[str, dict[str, tuple[float, float]]]:
     """Every graded student's :func:`scores`."""
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with make_api(course).gradebook as gradebook:  # the course's own (SQLite or PostgreSQL)
         students = [s.id for s in gradebook.students]
     graded = {}
     for student in students:
@@ -86,7 +87,7 @@ def recorded_outcomes(course: Path) -> dict[str, dict]:
 
 def scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
     """``{grade_id: (score, max_score)}`` of one student's lab, read from the gradebook."""
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with make_api(course).gradebook as gradebook:
         notebook = gradebook.find_submission_notebook(NOTEBOOK, LAB, student)
         return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
 

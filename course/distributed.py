@@ -1,0 +1,68 @@
+"""Grading a cohort on Dask: an embedded LocalCluster by default, or the cluster whose
+scheduler ``--scheduler ADDRESS`` names, through one code path.
+
+Each student is one task (``course.remote.grade_task``) that carries their submission and the
+course kit (``course.kit``) and returns their graded notebooks, feedback pages and outcome as
+data; workers share no filesystem with the course. This process alone writes the course folder
+and the gradebook, as results arrive (nbgrader's gradebook code finds, then inserts, without
+locks: one writer). Dask hands a dead worker's student to another; a student whose grading
+runs past the wall-clock limit has their grading process killed by the task itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dask
+from distributed import Client, LocalCluster, as_completed
+
+from course.kit import grading_kit, submission_files
+from course.remote import grade_task
+
+# A task whose worker died mid-student is handed to another worker, up to this many times.
+ALLOWED_FAILURES = 2
+SCHEDULER_TIMEOUT = "30s"
+
+
+@contextmanager
+def grading_client(scheduler: str | None, workers: int) -> Iterator[Client]:
+    """A Dask client: of the cluster at ``scheduler``, or of a LocalCluster of ``workers``
+    single-threaded worker processes started here (and stopped on leaving)."""
+    settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                "distributed.comm.timeouts.connect": SCHEDULER_TIMEOUT,
+                "distributed.worker.daemon": False}  # workers start grading processes
+    with dask.config.set(settings):
+        if scheduler:
+            with Client(scheduler, timeout=SCHEDULER_TIMEOUT) as client:
+                yield client
+            return
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None, memory_limit=0,
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+
+
+def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
+                   student_timeout: float, sandbox: bool) -> Iterator[tuple[str, dict]]:
+    """Send every student of ``students`` to the cluster; yield ``(student, result)`` as each
+    result arrives (see course.remote.grade_task), or ``{"lost": "worker", ...}`` when the
+    workers grading them kept dying."""
+    kit = client.scatter(grading_kit(root, lab), broadcast=True, hash=False)
+    futures, run = {}, uuid.uuid4().hex[:8]
+    for student in students:
+        future = client.submit(grade_task, kit, lab, student,
+                               submission_files(root, lab, student), student_timeout, sandbox,
+                               pure=False, key=f"grade-{lab}-{run}-{student}")
+        futures[future] = student
+    for future in as_completed(futures):
+        student = futures[future]
+        try:
+            yield student, future.result()
+        except Exception as error:  # KilledWorker: the cluster gave up on this student
+            yield student, {"lost": "worker", "why": f"{type(error).__name__}: {error}"}
+        finally:
+            future.release()

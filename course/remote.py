@@ -1,0 +1,141 @@
+"""A grading task as a Dask worker runs it: one student's submission in, their graded
+notebooks, feedback pages and outcome out, as data (``course.distributed`` sends the tasks and
+alone writes the course folder and the gradebook).
+
+The grading itself runs in a grading process of the worker's own (``python -m
+course.worker``), one per worker thread and course kit, kept from task to task so that its
+imports and its scratch course are paid for once. A task waits for its student's result for at
+most the wall-clock limit; past it, the grading process and everything it started (kernels,
+sandboxes, the judge's runner: its whole process group) are killed, and the next task starts a
+fresh one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from course import cgroups
+from course.kit import kit_digest, scratch_course
+from course.sandbox import (
+    FONT_CACHE_VARIABLE,
+    build_matplotlib_font_cache,
+    remove_stale_runtime_folders,
+)
+
+WORKER_START_TIMEOUT = 120.0  # from a student's being sent to its grading starting
+_PROCESSES: dict[tuple, GradingProcess] = {}
+_LOCK = threading.Lock()
+
+
+class GradingProcess:
+    """A ``course.worker`` grading students of one lab in a scratch course of its own."""
+
+    def __init__(self, kit: dict[str, bytes], lab: str, sandbox: bool, command=None):
+        """Start one for ``lab`` in a scratch course made from ``kit`` (``command(root, lab,
+        sandbox)``, default :meth:`command`, gives the program to run)."""
+        self.folder = Path(tempfile.mkdtemp(prefix="course-worker-"))
+        root = scratch_course(kit, self.folder / "scratch-course")
+        self.env = dict(os.environ)
+        if sandbox:  # one font list for the kernels of this grading process
+            self.env[FONT_CACHE_VARIABLE] = str(build_matplotlib_font_cache(self.folder / "fonts"))
+        # Its own process group, so that killing it kills its kernels and sandboxes too (and
+        # it ends itself when the Dask worker that started it is gone: course.worker).
+        self.process = subprocess.Popen(
+            (command or self.command)(root, lab, sandbox),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            bufsize=0, cwd=root, start_new_session=True, env=self.env)
+        self.pending = b""
+
+    @staticmethod
+    def command(root: Path, lab: str, sandbox: bool) -> list[str]:
+        """``python -m course.worker ROOT LAB [--no-sandbox]``."""
+        return [sys.executable, "-m", "course.worker", str(root), lab,
+                *([] if sandbox else ["--no-sandbox"])]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """End it and everything it started, and remove its scratch course."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        cgroups.remove_stale()  # those of the kernels killed with it
+        remove_stale_runtime_folders()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _next_message(self, deadline: float) -> dict | None:
+        """The next protocol line before ``deadline`` (monotonic); None when it ended or the
+        deadline passed."""
+        while b"\n" not in self.pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.process.stdout], [], [], left)[0]:
+                return None
+            chunk = os.read(self.process.stdout.fileno(), 1 << 20)
+            if not chunk:
+                return None
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return self._next_message(deadline)
+        return message if isinstance(message, dict) else self._next_message(deadline)
+
+    def grade(self, student: str, files: dict[str, bytes], student_timeout: float) -> dict:
+        """Grade one student: the worker's ``done`` message, or ``{"lost": why}`` when it
+        ended, never started, or ran past ``student_timeout`` (then it has been killed)."""
+        request = {"student": student,
+                   "files": {name: base64.b64encode(data).decode() for name, data in files.items()}}
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        except OSError:
+            return {"lost": "died", "status": self.process.wait()}
+        started = self._next_message(time.monotonic() + WORKER_START_TIMEOUT)
+        if not started or started.get("event") != "start":
+            self.kill()
+            return {"lost": "never started"}
+        start = time.monotonic()
+        done = self._next_message(start + student_timeout)
+        if done and done.get("event") == "done":
+            return done
+        timed_out = self.alive()
+        self.kill()
+        if timed_out:
+            return {"lost": "timeout", "seconds": time.monotonic() - start,
+                    "started_at": started.get("at", time.time())}
+        return {"lost": "died", "status": self.process.returncode,
+                "seconds": time.monotonic() - start}
+
+
+def grade_task(kit: dict[str, bytes], lab: str, student: str, files: dict[str, bytes],
+               student_timeout: float, sandbox: bool) -> dict:
+    """A Dask task: grade ``student``'s ``files`` (their submitted folder of ``lab``) with the
+    course ``kit`` (course.kit). Returns the grading process's result (see course.worker), or
+    ``{"lost": ...}`` when the student's grading ended without one."""
+    key = (kit_digest(kit), lab, sandbox, threading.get_ident())
+    for _ in range(2):  # a grading process lost before it started on the student: once more
+        with _LOCK:
+            process = _PROCESSES.get(key)
+            if process is None or not process.alive():
+                process = _PROCESSES[key] = GradingProcess(kit, lab, sandbox)
+        result = process.grade(student, files, student_timeout)
+        if not process.alive():
+            with _LOCK:
+                _PROCESSES.pop(key, None)
+        if result.get("lost") != "never started":
+            break
+    return result

@@ -1,0 +1,77 @@
+"""course.remote's grading process, driven through its pipes. The grading programs here are
+small stand-in scripts (the real one, course.worker, is exercised by the cohort tests), so
+each way a grading process can behave is shown in a second: finishing, dying before it
+starts, running past the time limit with children of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pytest
+
+from course.remote import GradingProcess
+
+KIT = {"nbgrader_config.py": b"c = get_config()  # noqa: F821\n"}
+FINISHES = """
+import base64, json, sys
+for line in sys.stdin:
+    request = json.loads(line)
+    student = request["student"]
+    print(json.dumps({"event": "start", "student": student}), flush=True)
+    files = {k: base64.b64decode(v).decode() for k, v in request["files"].items()}
+    outcome = {"student": student, "status": "graded", "reason": files["note.txt"]}
+    print(json.dumps({"event": "done", "outcome": outcome}), flush=True)
+"""
+DIES_AT_START = "import sys; sys.exit(3)"
+HANGS_WITH_A_CHILD = """
+import json, subprocess, sys, time
+request = json.loads(sys.stdin.readline())
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+open(PID_FILE, "w").write(str(child.pid))
+print(json.dumps({"event": "start", "student": request["student"]}), flush=True)
+time.sleep(600)
+"""
+
+
+def process_running(script: str) -> GradingProcess:
+    return GradingProcess(KIT, "lab1", sandbox=False,
+                          command=lambda root, lab, sandbox: [sys.executable, "-c", script])
+
+
+def test_every_name_and_file_reaches_the_grading_process_intact():
+    process = process_running(FINISHES)
+    try:
+        for name in ["plain", " spaced ", "two\nlines", "accentué", "x" * 200]:
+            done = process.grade(name, {"note.txt": f"for {name}".encode()}, 30.0)
+            assert done["outcome"] == {"student": name, "status": "graded",
+                                       "reason": f"for {name}"}
+        assert process.alive()  # one process for every student: imports paid for once
+    finally:
+        process.kill()
+
+
+def test_a_grading_process_that_dies_before_starting_is_reported_as_such():
+    process = process_running(DIES_AT_START)
+    assert process.grade("a", {}, 30.0)["lost"] == "never started"
+    assert not process.alive() and not process.folder.exists()  # its scratch course is gone
+
+
+def test_past_the_time_limit_the_grading_process_and_its_children_are_killed(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    process = process_running(f"PID_FILE = {str(pid_file)!r}\n" + HANGS_WITH_A_CHILD)
+    start = time.monotonic()
+    result = process.grade("slow", {}, 2.0)
+    assert result["lost"] == "timeout" and 2.0 <= time.monotonic() - start < 10.0
+    assert not process.alive()
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    with pytest.raises(ProcessLookupError):  # killed with its grading process's group
+        os.kill(child, 0)

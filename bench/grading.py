@@ -4,9 +4,12 @@ All in one run, on the same synthetic cohort (Lab 1's cohort repeated to >= 40 s
 
   (i)   stock serial `nbgrader autograde lab1`
   (ii)  `course grade lab1 --workers 2` (sandboxed autograde, the trusted judge, feedback
-        and the grades CSV), once the canary has passed (it is timed on its own: it runs once
-        per change of the lab or the environment); also (ii-t), the same as a trusted run
-        (`--no-sandbox`: neither sandbox nor judge), for their cost (target <= 30 %)
+        and the grades CSV, on an embedded Dask LocalCluster of two workers), once the canary
+        has passed (it is timed on its own: it runs once per change of the lab or the
+        environment); also (ii-t), the same as a trusted run (`--no-sandbox`: neither sandbox
+        nor judge), for their cost (target <= 30 %); and (ii-s), the same on a running
+        `dask scheduler` with two `dask worker` processes, through `--scheduler` (target:
+        its cost per submission within 10 % of (ii)'s)
   (iii) the floor: start a kernel and execute one graded notebook once with nbclient
   (iv)  one full student run of the notebook (500 epochs, no NBGRADER_EXECUTION)
 
@@ -31,10 +34,12 @@ from nbclient import NotebookClient
 from notebook_code import ROOT
 
 from course.canary import check_grading_environment
+from course.distributed import grading_client
 from course.kernels import LocalKernelManager
 from course.labs import copy_course
 from course.nbgrader_setup import put_environment_on_path
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
+from tests.servers import DaskCluster
 
 LAB = "lab1"
 put_environment_on_path()  # nbgrader and course run this environment's tools by name
@@ -69,10 +74,12 @@ def timed(command: list[str], cwd: Path, n: int) -> float:
     return seconds
 
 
-def timed_canary(course: Path, sandbox: bool) -> float:
-    """Seconds the canary takes in ``course`` (after which it is remembered there)."""
+def timed_canary(course: Path, sandbox: bool, scheduler: str | None = None) -> float:
+    """Seconds the canary takes in ``course`` (after which it is remembered there), on the
+    cluster at ``scheduler`` or a local one."""
     start = time.perf_counter()
-    check_grading_environment(course, LAB, 120.0, sandbox)
+    with grading_client(scheduler, 2) as client:
+        check_grading_environment(course, LAB, 120.0, sandbox, client)
     return time.perf_counter() - start
 
 
@@ -108,10 +115,12 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     students = cohort(n)
     with (tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b,
-          tempfile.TemporaryDirectory() as c):
+          tempfile.TemporaryDirectory() as c, tempfile.TemporaryDirectory() as d,
+          tempfile.TemporaryDirectory() as e):
         stock_course = scratch_course(Path(a), students)
         course_course = scratch_course(Path(b), students)
         trusted_course = scratch_course(Path(c), students)
+        cluster_course = scratch_course(Path(d), students)
         graded_notebook = stock_course / "submitted" / students[0].student / LAB / (
             "classification.ipynb")
         floor = min(execute_once(graded_notebook, {**ENV, "NBGRADER_EXECUTION": "autograde"})
@@ -127,12 +136,21 @@ def main() -> None:
                      course_course, n)
         trusted = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2",
                          "--quiet", "--no-sandbox"], trusted_course, n)
+        cluster = DaskCluster(Path(e), workers=2, env=ENV)  # as a university's would be
+        try:
+            cluster.wait_for_workers(2)
+            timed_canary(cluster_course, sandbox=True, scheduler=cluster.address)
+            remote = timed([sys.executable, "-m", "course", "grade", LAB, "--scheduler",
+                            cluster.address, "--quiet"], cluster_course, n)
+        finally:
+            cluster.stop()
     per_submission = ours / n
     scaling = cpu_scaling()
     print(f"cohort: {n} submissions")
     print(f"(i)   stock serial nbgrader autograde: {stock:7.1f} s ({stock / n:.2f} s each)")
     print(f"(ii)  course grade --workers 2:        {ours:7.1f} s ({per_submission:.2f} s each)")
     print(f"(ii-t) trusted run (--no-sandbox):     {trusted:7.1f} s ({trusted / n:.2f} s each)")
+    print(f"(ii-s) --scheduler, 2 dask workers:    {remote:7.1f} s ({remote / n:.2f} s each)")
     print(f"(iii) floor, kernel + one execution:   {floor:7.2f} s")
     print(f"(iv)  full student run (500 epochs):   {full:7.2f} s")
     print(f"canary (solution + blank, once per change of lab or environment): {canary:5.1f} s")
@@ -142,6 +160,7 @@ def main() -> None:
     print(f"(iv)/(ii) per submission = {full / per_submission:5.2f}  (target >= 8)")
     print(f"(i)/(ii-t)               = {stock / trusted:5.2f}")
     print(f"sandbox + re-check cost  = {ours / trusted - 1:+6.1%}  (target <= +30%)")
+    print(f"(ii-s)/(ii) per submission = {remote / ours:5.2f}  (target within 10%: 0.90-1.10)")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import helpers
 from course.files import write_atomic
+from course.kit import grading_kit
 from course.labs import copy_course
-from course.nbgrader_setup import CONFIG_FILE
 from course.release import generate_release
 
 SOLUTION, BLANK = "canary-solution", "canary-blank"
@@ -34,39 +34,49 @@ class CanaryFailed(RuntimeError):
     """The grading environment would grade the instructor's solution or the blank wrong."""
 
 
-def environment_digest(root: Path, lab: str, sandbox: bool = True) -> str:
-    """A digest of what grading depends on: the lab's source and release, the config, the
-    course and helpers code, and the Python running it with its installed packages (not
-    ``sys.path``, which changes with the folder a command is run from)."""
+def worker_environment() -> str:
+    """A digest of the grading environment of this process (run on every Dask worker): the
+    Python and its installed packages, and the ``course`` and ``helpers`` code it imports
+    (not ``sys.path``, which changes with the folder a command is run from)."""
     site = sysconfig.get_paths()
     installed = sorted({f"{d.metadata['Name']}=={d.version}"
                         for d in distributions(path=[site["purelib"], site["platlib"]])})
     digest = hashlib.sha256("\n".join([str(Path(sys.prefix).resolve()), sys.version,
-                                       f"sandbox={sandbox}", *installed]).encode())
-    folders = (root / "source" / lab, root / "release" / lab, root / "labs" / lab,
-               Path(helpers.__file__).parent, Path(__file__).parent)
-    # Sources only: the __pycache__ files beside them change whenever a process imports them.
-    files = [root / CONFIG_FILE, *sorted((root / "labs").glob("*.py")),
-             *(p for folder in folders for p in sorted(folder.rglob("*"))
-               if p.suffix in SOURCE_SUFFIXES and p.is_file())]
-    for path in files:
-        if path.is_file():
-            digest.update(str(path).encode() + b"\0" + path.read_bytes())
+                                       *installed]).encode())
+    for folder in (Path(helpers.__file__).parent, Path(__file__).parent):
+        # Sources only: the __pycache__ files beside them change whenever a process imports.
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in SOURCE_SUFFIXES and path.is_file():
+                digest.update(path.relative_to(folder.parent).as_posix().encode() + b"\0"
+                              + path.read_bytes())
+    return digest.hexdigest()
+
+
+def environment_digest(root: Path, lab: str, sandbox: bool = True, client=None) -> str:
+    """A digest of what grading depends on: the lab's files (course.kit: its source and
+    release, the config, its instructor-only material), whether it is sandboxed, and the
+    environment of every worker that grades it (``client``'s Dask workers; this process's
+    when None)."""
+    environments = (sorted(set(client.run(worker_environment).values())) if client is not None
+                    else [worker_environment()])
+    digest = hashlib.sha256("\n".join([f"sandbox={sandbox}", *environments]).encode())
+    for name, content in sorted(grading_kit(root, lab).items()):
+        digest.update(name.encode() + b"\0" + content)
     return digest.hexdigest()
 
 
 def check_grading_environment(root: Path, lab: str, student_timeout: float,
-                              sandbox: bool, client=None, remembered: bool = True) -> None:
+                              sandbox: bool, client=None) -> None:
     """Grade the solution and the blank as students (on ``client``'s Dask cluster, or a local
     one); raise CanaryFailed, saying what came out, unless the solution gets full marks and the
-    blank none. With ``remembered``, a pass is kept for this environment and not run again
-    (not for a remote cluster, whose environment this machine cannot see)."""
+    blank none. A pass is remembered against :func:`environment_digest`."""
     from course.grade import reports_dir, run_workers  # grade runs the canary: import late
 
     cache = reports_dir(root, lab) / CACHE_FILE
-    key = environment_digest(root, lab, sandbox)  # a trusted run's pass says nothing of bwrap
+    # a trusted run's pass says nothing of bwrap; one machine's, nothing of another's
+    key = environment_digest(root, lab, sandbox, client)
     try:
-        if remembered and json.loads(cache.read_text()).get("digest") == key:
+        if json.loads(cache.read_text()).get("digest") == key:
             return
     except (OSError, ValueError):
         pass
@@ -87,8 +97,7 @@ def check_grading_environment(root: Path, lab: str, student_timeout: float,
             "instructor's own notebooks wrong (" + "; ".join(problems) + "). Check that the "
             "course is installed where the sandbox can import it (make setup), that "
             f"source/{lab} runs cleanly (course execute {lab}), and grade again.")
-    if remembered:
-        write_atomic(cache, json.dumps({"digest": key}))
+    write_atomic(cache, json.dumps({"digest": key}))
 
 
 def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import dask
 from distributed import Client, LocalCluster, as_completed
 
-from course.kit import grading_kit, submission_files
+from course.kit import grading_kit, pack, submission_files
 from course.remote import grade_task
 
 # A task whose worker died mid-student is handed to another worker, up to this many times.
@@ -51,7 +51,11 @@ def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
     """Send every student of ``students`` to the cluster; yield ``(student, result)`` as each
     result arrives (see course.remote.grade_task), or ``{"lost": "worker", ...}`` when the
     workers grading them kept dying."""
-    kit = client.scatter(grading_kit(root, lab), broadcast=True, hash=False)
+    # By value in every task (about 100 KB packed), not scattered: a task that depends on no
+    # data waits in the scheduler's queue until a worker is free, so a slow student holds up
+    # no one (a task depending on scattered data is assigned to a worker up front, and may
+    # wait behind a slow one while another is idle).
+    kit = pack(grading_kit(root, lab))
     futures, run = {}, uuid.uuid4().hex[:8]
     for student in students:
         future = client.submit(grade_task, kit, lab, student,

@@ -359,6 +359,8 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
     course folder and the gradebook; return their outcome."""
     digest = submission_digest(root, lab, student)
     lost = result.get("lost")
+    with api.gradebook as gradebook:  # so exports list the student (with zeros if need be)
+        gradebook.update_or_create_student(student)
     if lost == "timeout":
         write_timeout_page(root, lab, student, expected_notebooks(root, lab), student_timeout)
         return Outcome(student, "timeout",
@@ -374,8 +376,6 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
     outcome = Outcome(**result["outcome"])
     notebooks = {name: nbformat.reads(text, as_version=4)
                  for name, text in (result.get("autograded") or {}).items()}
-    with api.gradebook as gradebook:  # so exports list the student, with zeros if need be
-        gradebook.update_or_create_student(student)
     if not notebooks:
         return outcome
     graded = root / "autograded" / student / lab
@@ -476,8 +476,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
 
         with grading_client(scheduler, min(workers, len(todo))) as client:
             # on the workers that will grade: a cluster's environment is not this machine's
-            check_grading_environment(root, lab, student_timeout, sandbox, client,
-                                      remembered=scheduler is None)
+            check_grading_environment(root, lab, student_timeout, sandbox, client)
             for outcome in run_workers(root, lab, todo, min(workers, len(todo)),
                                        student_timeout, progress, sandbox, client):
                 outcomes[outcome.student] = outcome

@@ -5,7 +5,9 @@ grade in a scratch course of their own, and send the results back (``course.remo
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import json
+import zlib
 from pathlib import Path, PurePosixPath
 
 from course.nbgrader_setup import CONFIG_FILE
@@ -20,10 +22,10 @@ OWN_GRADEBOOK = ("\n# A scratch copy (course.kit): its own gradebook, never the 
 
 def lab_files(root: Path, lab: str) -> list[str]:
     """The course files grading ``lab`` needs, relative to ``root`` (POSIX paths): the
-    configuration, the lab's source and (when present) release folders, and the instructor-only
-    material of ``labs/`` (what every lab shares, and the lab's own folder)."""
+    configuration, the lab's source folder (its release is generated from it), and the
+    instructor-only material of ``labs/`` (what every lab shares, and the lab's own folder)."""
     found = [CONFIG_FILE]
-    for folder in (root / "source" / lab, root / "release" / lab, root / "labs" / lab):
+    for folder in (root / "source" / lab, root / "labs" / lab):
         if folder.is_dir():
             found += [p.relative_to(root).as_posix() for p in sorted(folder.rglob("*"))
                       if p.is_file() and not set(SKIPPED) & set(p.relative_to(root).parts)]
@@ -32,16 +34,30 @@ def lab_files(root: Path, lab: str) -> list[str]:
 
 
 def grading_kit(root: Path, lab: str) -> dict[str, bytes]:
-    """:func:`lab_files` with their contents, by relative path."""
-    return {name: (root / name).read_bytes() for name in lab_files(root, lab)}
+    """:func:`lab_files` with their contents, by relative path; notebooks without their stored
+    outputs (plots, mostly: grading runs every cell afresh and reads none of them)."""
+    return {name: _without_outputs((root / name).read_bytes()) if name.endswith(".ipynb")
+            else (root / name).read_bytes() for name in lab_files(root, lab)}
 
 
-def kit_digest(kit: dict[str, bytes]) -> str:
-    """SHA-256 over a kit's names and contents: the same kit, the same scratch course."""
-    digest = hashlib.sha256()
-    for name in sorted(kit):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(kit[name]).digest())
-    return digest.hexdigest()
+def _without_outputs(notebook: bytes) -> bytes:
+    content = json.loads(notebook)
+    for cell in content.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return json.dumps(content, indent=1, ensure_ascii=False).encode() + b"\n"
+
+
+def pack(kit: dict[str, bytes]) -> bytes:
+    """A kit as one compressed blob, for a task to carry (notebooks compress about fivefold)."""
+    return zlib.compress(json.dumps({name: base64.b64encode(data).decode()
+                                     for name, data in kit.items()}).encode(), 6)
+
+
+def unpack_kit(blob: bytes) -> dict[str, bytes]:
+    """The kit :func:`pack` made ``blob`` of."""
+    return {name: base64.b64decode(data)
+            for name, data in json.loads(zlib.decompress(blob)).items()}
 
 
 def unpack(files: dict[str, bytes], target: Path) -> Path:

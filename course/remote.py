@@ -13,6 +13,7 @@ fresh one.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import select
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 from course import cgroups
-from course.kit import kit_digest, scratch_course
+from course.kit import scratch_course, unpack_kit
 from course.sandbox import (
     FONT_CACHE_VARIABLE,
     build_matplotlib_font_cache,
@@ -121,17 +122,17 @@ class GradingProcess:
                 "seconds": time.monotonic() - start}
 
 
-def grade_task(kit: dict[str, bytes], lab: str, student: str, files: dict[str, bytes],
+def grade_task(packed_kit: bytes, lab: str, student: str, files: dict[str, bytes],
                student_timeout: float, sandbox: bool) -> dict:
     """A Dask task: grade ``student``'s ``files`` (their submitted folder of ``lab``) with the
-    course ``kit`` (course.kit). Returns the grading process's result (see course.worker), or
-    ``{"lost": ...}`` when the student's grading ended without one."""
-    key = (kit_digest(kit), lab, sandbox, threading.get_ident())
+    course kit (``course.kit.pack``). Returns the grading process's result (see
+    course.worker), or ``{"lost": ...}`` when the student's grading ended without one."""
+    key = (hashlib.sha256(packed_kit).hexdigest(), lab, sandbox, threading.get_ident())
     for _ in range(2):  # a grading process lost before it started on the student: once more
         with _LOCK:
             process = _PROCESSES.get(key)
             if process is None or not process.alive():
-                process = _PROCESSES[key] = GradingProcess(kit, lab, sandbox)
+                process = _PROCESSES[key] = GradingProcess(unpack_kit(packed_kit), lab, sandbox)
         result = process.grade(student, files, student_timeout)
         if not process.alive():
             with _LOCK:

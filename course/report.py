@@ -127,7 +127,9 @@ def build_report(root: Path, lab: str) -> Report:
     with make_api(root).gradebook as gradebook:
         columns = grade_columns(gradebook, lab)
         # whoever handed the lab in (an unreadable notebook too), not the whole class
-        handed_in = sorted(set(submitted_students(root, lab)) | set(submitters(gradebook, lab)))
+        in_class = {student.id for student in gradebook.students}
+        handed_in = sorted((set(submitted_students(root, lab)) | set(submitters(gradebook, lab)))
+                           & in_class)
         rows = per_test_rows(gradebook, lab, handed_in)
         attention = students_needing_attention(root, lab, gradebook)
     tests = summarise_tests(rows, columns)

@@ -116,7 +116,9 @@ def exit_status(cohort) -> int:
 
 
 def worker_processes(parent: psutil.Process) -> list[psutil.Process]:
-    return [p for p in parent.children() if "course.worker" in " ".join(p.cmdline())]
+    """The grading processes under ``parent`` (a `course grade`: they run on its Dask workers)."""
+    return [p for p in parent.children(recursive=True)
+            if "course.worker" in " ".join(p.cmdline())]
 
 
 @pytest.mark.slow

@@ -47,7 +47,8 @@ def _feedback(course, student):
     """A student's feedback pages, with the training loop's progress rates (which differ from
     run to run) left out."""
     folder = course / "feedback" / student / LAB
-    return {p.name: re.sub(r"[\d.]+ ?(it/s|s/it)", "RATE", p.read_text())
+    return {p.name: re.sub(r"\[[\d:]+&lt;[\d:?]+, *[\d.?]+ ?(it/s|s/it)\]", "[TIMING]",
+                           p.read_text())
             for p in sorted(folder.glob("*.html"))}
 
 

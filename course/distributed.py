@@ -31,7 +31,7 @@ SCHEDULER_TIMEOUT = "30s"
 @contextmanager
 def grading_client(scheduler: str | None, workers: int) -> Iterator[Client]:
     """A Dask client: of the cluster at ``scheduler``, or of a LocalCluster of ``workers``
-    single-threaded worker processes started here (and stopped on leaving)."""
+    single-threaded workers started here (and stopped on leaving)."""
     settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                 "distributed.comm.timeouts.connect": SCHEDULER_TIMEOUT,
                 "distributed.worker.daemon": False}  # workers start grading processes
@@ -40,7 +40,9 @@ def grading_client(scheduler: str | None, workers: int) -> Iterator[Client]:
             with Client(scheduler, timeout=SCHEDULER_TIMEOUT) as client:
                 yield client
             return
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+        # Workers as threads of this process: each task's work happens in a grading process
+        # of its own (course.remote), so worker processes would only add their start-up.
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
                           dashboard_address=None, memory_limit=0,
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client

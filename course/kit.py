@@ -36,8 +36,12 @@ def lab_files(root: Path, lab: str) -> list[str]:
 def grading_kit(root: Path, lab: str) -> dict[str, bytes]:
     """:func:`lab_files` with their contents, by relative path; notebooks without their stored
     outputs (plots, mostly: grading runs every cell afresh and reads none of them)."""
-    return {name: _without_outputs((root / name).read_bytes()) if name.endswith(".ipynb")
-            else (root / name).read_bytes() for name in lab_files(root, lab)}
+    kit = {name: _without_outputs((root / name).read_bytes()) if name.endswith(".ipynb")
+           else (root / name).read_bytes() for name in lab_files(root, lab)}
+    # A scratch copy's configuration is the course's, its own gradebook aside (which every
+    # scratch course gets anyway): the same kit, so workers reuse their grading processes.
+    kit[CONFIG_FILE] = kit[CONFIG_FILE].removesuffix(OWN_GRADEBOOK.encode())
+    return kit
 
 
 def _without_outputs(notebook: bytes) -> bytes:

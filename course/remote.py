@@ -28,11 +28,7 @@ from pathlib import Path
 
 from course import cgroups
 from course.kit import scratch_course, unpack_kit
-from course.sandbox import (
-    FONT_CACHE_VARIABLE,
-    build_matplotlib_font_cache,
-    remove_stale_runtime_folders,
-)
+from course.sandbox import FONT_CACHE_VARIABLE, remove_stale_runtime_folders
 
 WORKER_START_TIMEOUT = 120.0  # from a student's being sent to its grading starting
 _PROCESSES: dict[tuple, GradingProcess] = {}
@@ -48,8 +44,8 @@ class GradingProcess:
         self.folder = Path(tempfile.mkdtemp(prefix="course-worker-"))
         root = scratch_course(kit, self.folder / "scratch-course")
         self.env = dict(os.environ)
-        if sandbox:  # one font list for the kernels of this grading process
-            self.env[FONT_CACHE_VARIABLE] = str(build_matplotlib_font_cache(self.folder / "fonts"))
+        if sandbox:  # one font list for the kernels of this grading process (built by it)
+            self.env[FONT_CACHE_VARIABLE] = str(self.folder / "fonts")
         # Its own process group, so that killing it kills its kernels and sandboxes too (and
         # it ends itself when the Dask worker that started it is gone: course.worker).
         self.process = subprocess.Popen(

@@ -31,7 +31,11 @@ from course.grade import (
 )
 from course.kit import unpack
 from course.nbgrader_setup import make_api
-from course.sandbox import use_private_mounts
+from course.sandbox import (
+    FONT_CACHE_VARIABLE,
+    build_matplotlib_font_cache,
+    use_private_mounts,
+)
 
 
 def results(root: Path, lab: str, student: str) -> dict:
@@ -85,8 +89,14 @@ def main(argv: list[str]) -> int:
     # course.remote makes the scratch course in a temporary folder of its own
     scratch = root.parent if root.parent.name.startswith("course-worker-") else root
     threading.Thread(target=_end_with_parent, args=(scratch,), daemon=True).start()
+    fonts = os.environ.get(FONT_CACHE_VARIABLE)
+    font_list = threading.Thread(target=build_matplotlib_font_cache, args=(Path(fonts),))
+    if fonts:  # built while the gradebook is made: both are needed before the first kernel
+        font_list.start()
     make_api(root).generate_assignment(lab, force=True)  # the scratch gradebook knows the lab
     api = grading_api(root, sandbox)
+    if fonts:
+        font_list.join()
 
     def say(message: dict) -> None:
         protocol.write(json.dumps(message) + "\n")

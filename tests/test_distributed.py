@@ -30,8 +30,8 @@ from tests.conftest import (
 from tests.servers import DaskCluster, postgres_binary, postgres_server
 
 # Every status but a time-out (whose cost is the limit itself; the local run covers it).
-STUDENTS = ("correct", "blank", "alternative_forms", "wrong_dy_sign", "transposed_dW2",
-            "wrong_db2", "fair_numerical", "fair_oracle", "stray_parenthesis", "broken_notebook")
+STUDENTS = ("correct", "blank", "alternative_forms", "wrong_dy_sign", "fair_oracle",
+            "stray_parenthesis", "broken_notebook")
 
 pytestmark = pytest.mark.skipif(postgres_binary("initdb") is None,
                                 reason="PostgreSQL's server is not installed (make installs it)")
@@ -44,12 +44,16 @@ def postgres():
 
 
 def _feedback(course, student):
-    """A student's feedback pages, with the training loop's progress rates (which differ from
-    run to run) left out."""
+    """What a student's feedback pages say: their text, without the training loop's progress
+    rates (which differ from run to run) and without the markup (a kernel's output arrives in
+    chunks that differ from run to run, and each chunk is a block of its own)."""
     folder = course / "feedback" / student / LAB
-    return {p.name: re.sub(r"\[[\d:]+&lt;[\d:?]+, *[\d.?]+ ?(it/s|s/it)\]", "[TIMING]",
-                           p.read_text())
-            for p in sorted(folder.glob("*.html"))}
+    pages = {}
+    for page in sorted(folder.glob("*.html")):
+        text = re.sub(r"\[[\d:]+&lt;[\d:?]+, *[\d.?]+ ?(it/s|s/it)\]", "[TIMING]",
+                      page.read_text())
+        pages[page.name] = " ".join(re.sub(r"<[^>]+>", " ", text).split())
+    return pages
 
 
 @pytest.mark.slow
@@ -100,7 +104,7 @@ def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(graded_course
         assert sorted(submissions) == sorted(set(submissions))
         flagged = {s.student.id for s in gradebook.find_assignment(LAB).submissions
                    if any(n.flagged for n in s.notebooks)}
-    assert flagged == {"fair_numerical", "fair_oracle"}
+    assert flagged == {"fair_oracle"}
 
     # what instructors do next works on the PostgreSQL gradebook too
     assert run_course("report", LAB, cwd=course).returncode == 1  # students need attention

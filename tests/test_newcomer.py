@@ -66,7 +66,8 @@ def test_the_demo_is_quiet_grades_as_planted_and_leaves_git_clean(tmp_path):
     subprocess.run(["git", "-C", str(clone), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t",
                     "commit", "--quiet", "--allow-empty", "-m", "as tested"], check=True)
-    demo = subprocess.run([sys.executable, "-m", "course", "demo"], cwd=clone,
+    demo = subprocess.run([sys.executable, "-m", "course", "demo", "--student-timeout", "25"],
+                          cwd=clone,
                           capture_output=True, text=True, timeout=900, env=tool_env())
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "WARNING" not in demo.stdout + demo.stderr, demo.stderr[-3000:]

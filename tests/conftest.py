@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,6 +30,11 @@ from tests.hostile import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+# Passed canaries are remembered machine-wide (course.canary.passes_folder): the tests share a
+# folder of their own, never the user's, so that one session's passes serve its other courses.
+if "COURSE_CACHE_DIR" not in os.environ:
+    os.environ["COURSE_CACHE_DIR"] = tempfile.mkdtemp(prefix="course-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["COURSE_CACHE_DIR"], True)
 LAB = "lab1"
 NOTEBOOK = "classification"
 SOURCE_NOTEBOOK = ROOT / "source" / LAB / f"{NOTEBOOK}.ipynb"

@@ -373,10 +373,6 @@ def returns_verdict(runs: list[dict], truths: list[dict], failing_steps: list[st
     return True, f"backprop returns the right four gradients {where}.{note}"
 
 
-def _returns_right(runs: list[dict], truths: list[dict]) -> bool:
-    return returns_verdict(runs, truths, [], "")[0]
-
-
 def notebook_variables_read(backprop: Callable) -> list[str]:
     """Data that ``backprop`` reads from the notebook rather than from its arguments (arrays
     and numbers among its global names): right for X[0], wrong for the hidden cases."""
@@ -404,24 +400,38 @@ def warn_about_notebook_variables(backprop: Callable, provided: tuple[str, ...] 
               "be wrong. (A constant of your own is fine: then ignore this note.)")
 
 
-def check_step(name: str, backprop: Callable, x, t, W1, b1, W2, b2) -> None:
-    """Test one backprop step on one sample; raise AssertionError with advice if it is wrong."""
-    warn_about_notebook_variables(backprop)
-    run, truth, isolated = judged_run(backprop, x, t, W1, b1, W2, b2)
-    passed, message = step_verdict(name, [run], [truth], isolated,
-                                   _returns_right([run], [truth]), "for this sample")
+def verify_step(spec: Backprop, where: str, name: str, backprop: Callable, arguments: tuple,
+                provided: tuple[str, ...] = ()) -> None:
+    """Test one step of ``backprop`` on one case (``arguments`` in ``spec``'s order) as the
+    judge does; raise AssertionError with advice if it is wrong. ``where`` names the case in
+    the message (``for this sample``); ``provided``: the notebook's own constants."""
+    warn_about_notebook_variables(backprop, provided)
+    run, truth, isolated = judged_run(backprop, *arguments, spec=spec)
+    returns_right = returns_verdict([run], [truth], [], "", spec=spec)[0]
+    passed, message = step_verdict(name, [run], [truth], isolated, returns_right, where,
+                                   spec=spec)
     if not passed:
         raise AssertionError(message)
+
+
+def verify_returned(spec: Backprop, where: str, backprop: Callable, arguments: tuple) -> None:
+    """Test the gradients ``backprop`` returns for one case; raise AssertionError if wrong."""
+    run, truth, isolated = judged_run(backprop, *arguments, spec=spec)
+    failing = [n for n in spec.step_names
+               if not step_verdict(n, [run], [truth], isolated, False, "", spec=spec)[0]]
+    passed, message = returns_verdict([run], [truth], failing, where, spec=spec)
+    if not passed:
+        raise AssertionError(message)
+
+
+def check_step(name: str, backprop: Callable, x, t, W1, b1, W2, b2) -> None:
+    """Test one backprop step on one sample; raise AssertionError with advice if it is wrong."""
+    verify_step(LAB1, "for this sample", name, backprop, (x, t, W1, b1, W2, b2))
 
 
 def check_backprop_gradients(backprop: Callable, x, t, W1, b1, W2, b2) -> None:
     """Test the four gradients backprop returns for one sample; raise AssertionError if wrong."""
-    run, truth, isolated = judged_run(backprop, x, t, W1, b1, W2, b2)
-    failing = [n for n in STEP_NAMES
-               if not step_verdict(n, [run], [truth], isolated, False, "")[0]]
-    passed, message = returns_verdict([run], [truth], failing, "for this sample")
-    if not passed:
-        raise AssertionError(message)
+    verify_returned(LAB1, "for this sample", backprop, (x, t, W1, b1, W2, b2))
 
 
 def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,

@@ -136,23 +136,13 @@ def random_batches(n_cases: int = HIDDEN_CASES, rng: np.random.Generator | None 
 def check_step(name: str, backprop: Callable, X, T, W1, b1, W2, b2) -> None:
     """Test one step of ``backprop`` on one batch; raise AssertionError with advice if it is
     wrong."""
-    lab1.warn_about_notebook_variables(backprop, PROVIDED_CONSTANTS)
-    run, truth, isolated = lab1.judged_run(backprop, X, T, W1, b1, W2, b2, spec=LAB2)
-    returns_right = lab1.returns_verdict([run], [truth], [], "", spec=LAB2)[0]
-    passed, message = lab1.step_verdict(name, [run], [truth], isolated, returns_right,
-                                        "for this batch", spec=LAB2)
-    if not passed:
-        raise AssertionError(message)
+    lab1.verify_step(LAB2, "for this batch", name, backprop, (X, T, W1, b1, W2, b2),
+                     PROVIDED_CONSTANTS)
 
 
 def check_backprop_gradients(backprop: Callable, X, T, W1, b1, W2, b2) -> None:
     """Test the four mean gradients ``backprop`` returns for one batch."""
-    run, truth, isolated = lab1.judged_run(backprop, X, T, W1, b1, W2, b2, spec=LAB2)
-    failing = [n for n in STEP_NAMES
-               if not lab1.step_verdict(n, [run], [truth], isolated, False, "", spec=LAB2)[0]]
-    passed, message = lab1.returns_verdict([run], [truth], failing, "for this batch", spec=LAB2)
-    if not passed:
-        raise AssertionError(message)
+    lab1.verify_returned(LAB2, "for this batch", backprop, (X, T, W1, b1, W2, b2))
 
 
 def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,

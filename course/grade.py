@@ -369,8 +369,10 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
                        result.get("started_at", 0.0), digest=digest)
     if lost:
         why = {"died": f"the grading process died (exit status {result.get('status')})",
-               "never started": f"the grading process did not start within "
-                                f"{WORKER_START_TIMEOUT:.0f} s",
+               "never started": (f"the grading process ended before starting on it (exit "
+                                 f"status {result['status']})" if "status" in result else
+                                 f"the grading process did not start within "
+                                 f"{WORKER_START_TIMEOUT:.0f} s"),
                "worker": f"the grading workers kept dying ({result.get('why', '')})"}
         return Outcome(student, "failed", why.get(lost, str(lost)), result.get("seconds", 0.0))
     outcome = Outcome(**result["outcome"])

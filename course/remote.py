@@ -103,7 +103,10 @@ class GradingProcess:
             return {"lost": "died", "status": self.process.wait()}
         started = self._next_message(time.monotonic() + WORKER_START_TIMEOUT)
         if not started or started.get("event") != "start":
+            ended = not self.alive()
             self.kill()
+            if ended:
+                return {"lost": "never started", "status": self.process.returncode}
             return {"lost": "never started"}
         start = time.monotonic()
         done = self._next_message(start + student_timeout)

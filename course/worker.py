@@ -89,8 +89,8 @@ def main(argv: list[str]) -> int:
     # course.remote makes the scratch course in a temporary folder of its own
     scratch = root.parent if root.parent.name.startswith("course-worker-") else root
     threading.Thread(target=_end_with_parent, args=(scratch,), daemon=True).start()
-    fonts = os.environ.get(FONT_CACHE_VARIABLE)
-    font_list = threading.Thread(target=build_matplotlib_font_cache, args=(Path(fonts),))
+    fonts = os.environ.get(FONT_CACHE_VARIABLE)  # set for sandboxed kernels (course.remote)
+    font_list = threading.Thread(target=build_matplotlib_font_cache, args=(Path(fonts or "."),))
     if fonts:  # built while the gradebook is made: both are needed before the first kernel
         font_list.start()
     make_api(root).generate_assignment(lab, force=True)  # the scratch gradebook knows the lab

@@ -109,6 +109,19 @@ def test_one_worker_gives_exactly_the_grades_of_two(graded_course, tmp_path):
         assert scores(course, student) == scores(graded_course.root, student)
 
 
+@pytest.mark.slow
+def test_a_trusted_run_grades_honest_work_alike(graded_course, tmp_path):
+    """`--no-sandbox` (no sandbox, no judge: the kernel's own verdicts) gives honest students
+    the grades the sandboxed, judged run gives them."""
+    course = make_scratch_course(tmp_path)
+    cohort = tuple(s for s in LAB1_COHORT if s.student in SUBSET)
+    write_cohort(course, LAB, course / "submitted", cohort)
+    result = run_course("grade", LAB, "--no-sandbox", "--quiet", cwd=course)
+    assert result.returncode == exit_status(cohort), result.stdout + result.stderr
+    for student in SUBSET:
+        assert scores(course, student) == scores(graded_course.root, student)
+
+
 def exit_status(cohort) -> int:
     """`course grade`'s exit status for a cohort graded without trouble: 1 when a student
     scores (almost) nothing, since the grader then says why and lists them for attention."""

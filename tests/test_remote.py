@@ -54,7 +54,7 @@ def test_every_name_and_file_reaches_the_grading_process_intact():
 
 def test_a_grading_process_that_dies_before_starting_is_reported_as_such():
     process = process_running(DIES_AT_START)
-    assert process.grade("a", {}, 30.0)["lost"] == "never started"
+    assert process.grade("a", {}, 30.0) == {"lost": "never started", "status": 3}
     assert not process.alive() and not process.folder.exists()  # its scratch course is gone
 
 

@@ -53,6 +53,7 @@ class GradingProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             bufsize=0, cwd=root, start_new_session=True, env=self.env)
         self.pending = b""
+        self.ended = False  # its output ended: it is gone, or going
 
     @staticmethod
     def command(root: Path, lab: str, sandbox: bool) -> list[str]:
@@ -83,6 +84,7 @@ class GradingProcess:
                 return None
             chunk = os.read(self.process.stdout.fileno(), 1 << 20)
             if not chunk:
+                self.ended = True
                 return None
             self.pending += chunk
         line, self.pending = self.pending.split(b"\n", 1)
@@ -103,7 +105,7 @@ class GradingProcess:
             return {"lost": "died", "status": self.process.wait()}
         started = self._next_message(time.monotonic() + WORKER_START_TIMEOUT)
         if not started or started.get("event") != "start":
-            ended = not self.alive()
+            ended = self.ended
             self.kill()
             if ended:
                 return {"lost": "never started", "status": self.process.returncode}
@@ -112,7 +114,7 @@ class GradingProcess:
         done = self._next_message(start + student_timeout)
         if done and done.get("event") == "done":
             return done
-        timed_out = self.alive()
+        timed_out = not self.ended  # the deadline passed; otherwise it died
         self.kill()
         if timed_out:
             return {"lost": "timeout", "seconds": time.monotonic() - start,

@@ -21,8 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from helpers import datasets, lab1, network, tracing
-from helpers.gradcheck import quiet_numerics
+from helpers import datasets, lab1, network, recheck
 from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from helpers.lab1 import Backprop, Step
 from helpers.recheck import describe_error
@@ -207,18 +206,13 @@ def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
 
 def count_lines(backprop: Callable, sizes: tuple[int, int] = LINE_COUNT_SIZES
                 ) -> tuple[list[int] | None, str | None, str | None]:
-    """``backprop``'s Python line counts on the two line-count batches; or why they are
-    missing: what it raised, or how it interfered with the count."""
-    counts = []
-    for arguments in line_count_batches(sizes):
-        try:
-            with quiet_numerics():
-                counts.append(tracing.lines_run(backprop, **arguments))
-        except tracing.CountInterfered as why:
-            return None, None, str(why)
-        except Exception as error:  # student code
-            return None, describe_error(error), None
-    return counts, None, None
+    """``backprop``'s Python line counts on the two line-count batches (the judge's runner
+    counts them the same way, ``helpers.recheck.count_lines``); or why they are missing: what
+    it raised, or how it interfered with the count."""
+    batches = [{name: value.tolist() for name, value in batch.items()}
+               for batch in line_count_batches(sizes)]
+    counted = recheck.count_lines(backprop, batches)
+    return counted["lines"], counted["error"], counted.get("interfered")
 
 
 def check_no_loop_over_samples(backprop: Callable) -> None:

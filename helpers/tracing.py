@@ -36,7 +36,8 @@ GUARDED = tuple(f for f in (
     getattr(os, "fork", None), os.dup, os.dup2, os.close, os.closerange, os.execv, os.execve,
     os.abort) if f is not None)
 # Calls that reach frames or run code built from strings, from the counted code's own frames.
-GUARDED_IN_OWN_CODE = (sys._getframe, getattr, setattr, delattr, exec, eval, compile,
+# (Not getattr: harmless alone, and honest code uses it; what it could fetch is guarded.)
+GUARDED_IN_OWN_CODE = (sys._getframe, setattr, delattr, exec, eval, compile,
                        builtins.__import__)
 LIBRARY_FOLDERS = tuple(
     str(Path(folder).resolve()) + os.sep

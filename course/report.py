@@ -16,7 +16,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 
 from course.diagnosis import NOT_GRADED, TEST_OUTCOMES, outcome_of_test
-from course.export import grade_columns, per_test_rows, submitters
+from course.export import grade_columns, per_test_rows, submitters, write_per_test_csv
 from course.files import write_atomic, write_csv
 from course.grade import load_outcomes, reports_dir, submitted_students
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
@@ -131,6 +131,8 @@ def build_report(root: Path, lab: str) -> Report:
         handed_in = sorted((set(submitted_students(root, lab)) | set(submitters(gradebook, lab)))
                            & in_class)
         rows = per_test_rows(gradebook, lab, handed_in)
+        # written again, so that a score given by hand in the formgrader since grading shows
+        grades_csv = write_per_test_csv(gradebook, lab, folder / "grades.csv")
         attention = students_needing_attention(root, lab, gradebook)
     tests = summarise_tests(rows, columns)
     totals = {row["student_id"]: row["total"] for row in rows}
@@ -163,7 +165,7 @@ def build_report(root: Path, lab: str) -> Report:
                              [[g, *(outcomes[g][kind] for kind in TEST_OUTCOMES)]
                               for _, g, _ in columns])
     graded = len({p.parent.parent.name for p in root.glob(f"autograded/*/{lab}/*.ipynb")})
-    csvs = [folder / "grades.csv", per_test_csv, outcomes_csv, misconceptions_csv,
+    csvs = [grades_csv, per_test_csv, outcomes_csv, misconceptions_csv,
             attention_csv]
     summary = Summary(lab, len(submitted_students(root, lab)), graded, totals, max_total)
     page = write_atomic(folder / "report.html", _html(

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from helpers.failures import CheckFailed
+
 DEFAULT_STEP = 1e-5
 DEFAULT_TOLERANCE = 1e-7
 RELATIVE_ERROR_FLOOR = 1e-8
@@ -194,7 +196,7 @@ class GradCheck:
     def raise_if_failed(self) -> GradCheck:
         """Raise ``AssertionError(self.message)`` when the check failed; return self otherwise."""
         if not self.passed:
-            raise AssertionError(self.message)
+            raise CheckFailed(self.message)
         return self
 
     def __bool__(self) -> bool:

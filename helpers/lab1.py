@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers import datasets, network
+from helpers.failures import CheckFailed
 from helpers.gradcheck import (
     numerical_gradient,
     numerical_vjp,
@@ -411,7 +412,7 @@ def verify_step(spec: Backprop, where: str, name: str, backprop: Callable, argum
     passed, message = step_verdict(name, [run], [truth], isolated, returns_right, where,
                                    spec=spec)
     if not passed:
-        raise AssertionError(message)
+        raise CheckFailed(message)
 
 
 def verify_returned(spec: Backprop, where: str, backprop: Callable, arguments: tuple) -> None:
@@ -421,7 +422,7 @@ def verify_returned(spec: Backprop, where: str, backprop: Callable, arguments: t
                if not step_verdict(n, [run], [truth], isolated, False, "", spec=spec)[0]]
     passed, message = returns_verdict([run], [truth], failing, where, spec=spec)
     if not passed:
-        raise AssertionError(message)
+        raise CheckFailed(message)
 
 
 def check_step(name: str, backprop: Callable, x, t, W1, b1, W2, b2) -> None:
@@ -458,7 +459,7 @@ def _returned_gradients(result) -> list:
     except TypeError:
         returned = []
     if len(returned) != 4:
-        raise AssertionError(
+        raise CheckFailed(
             "backprop must return four gradients, (dloss_dW1, dloss_db1, dloss_dW2, dloss_db2); "
             f"it returned {type(result).__name__}"
             + (f" of length {len(returned)}" if returned else "")
@@ -529,12 +530,12 @@ def judge_training(result: TrainingResult) -> None:
     progress = (f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}, accuracy "
                 f"{result.accuracy_before:.0%} -> {result.accuracy_after:.0%}")
     if not np.isfinite(result.loss_after) or result.loss_after > 0.9 * result.loss_before:
-        raise AssertionError(
+        raise CheckFailed(
             f"Training with your backprop did not lower the loss enough ({progress}). "
             "Check the signs of your gradients and that each has its parameter's shape."
         )
     if result.accuracy_after < result.accuracy_before + 0.1:
-        raise AssertionError(
+        raise CheckFailed(
             f"Training with your backprop did not improve the accuracy enough ({progress})."
         )
 
@@ -551,7 +552,7 @@ def check_training(backprop: Callable) -> None:
     except AssertionError:
         raise
     except Exception as error:  # student code
-        raise AssertionError(
+        raise CheckFailed(
             f"Training with your backprop failed: it raised {describe_error(error)}"
         ) from None
     judge_training(training_result(X, T, params, trained))

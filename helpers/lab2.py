@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from helpers import datasets, lab1, network, recheck
+from helpers.failures import CheckFailed
 from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from helpers.lab1 import Backprop, Step
 from helpers.recheck import describe_error
@@ -221,7 +222,7 @@ def check_no_loop_over_samples(backprop: Callable) -> None:
     counts, error, interfered = count_lines(backprop)
     passed, message = loop_verdict(counts, error, LINE_COUNT_SIZES, interfered)
     if not passed:
-        raise AssertionError(message)
+        raise CheckFailed(message)
 
 
 # ---- training ----------------------------------------------------------------------------------
@@ -261,6 +262,6 @@ def check_training(backprop: Callable) -> None:
     except AssertionError:
         raise
     except Exception as error:  # student code
-        raise AssertionError(
+        raise CheckFailed(
             f"Training with your backprop failed: it raised {describe_error(error)}") from None
     lab1.judge_training(lab1.training_result(X, T, params, trained))

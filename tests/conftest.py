@@ -170,6 +170,23 @@ def graded_course(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's browser, launched from Debian's Chromium (``make`` installs it)."""
+    from tests.browser import CHROMIUM, CHROMIUM_FLAGS
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    from tests.browser import VIEWPORT
+
+    return {**browser_context_args, "viewport": VIEWPORT}
+
+
+@pytest.fixture(scope="session")
 def source_nb() -> nbformat.NotebookNode:
     return nbformat.read(SOURCE_NOTEBOOK, as_version=4)
 

@@ -9,13 +9,13 @@ STAMP := $(VENV)/.installed
 # nbgrader and the tests run tools (alembic, jupyter) by name: use the environment's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint setup bench clean
+.PHONY: demo test lint setup bench clean screenshots
 
 setup: $(STAMP)
 
 # Rebuild the environment whenever the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml Makefile
-	bash scripts/install-system-packages.sh bubblewrap util-linux postgresql
+	bash scripts/install-system-packages.sh bubblewrap util-linux postgresql chromium
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
 # Left out on purpose (see requirements.txt), but older pins installed them.
@@ -39,6 +39,10 @@ lint: $(STAMP)
 
 test: lint
 	$(PY) -m pytest
+
+# Refresh the screenshots the README shows: the browser tests write them to docs/screenshots.
+screenshots: $(STAMP)
+	COURSE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_student_browser.py tests/test_instructor_browser.py
 
 bench: $(STAMP)
 	$(PY) bench/gradcheck.py

@@ -28,3 +28,10 @@ def test_the_optional_iri_checker_is_left_out():
     """rfc3987-syntax would add 2.5 s to every import of nbformat (see requirements.txt)."""
     assert "rfc3987-syntax" not in pins()
     assert importlib.util.find_spec("rfc3987_syntax") is None
+
+
+def test_every_picture_the_readme_shows_is_committed():
+    readme = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert len(pictures) >= 5  # the lab, a failing test, Validate, the report, the formgrader
+    assert [p for p in pictures if not (ROOT / p).is_file()] == []

@@ -169,3 +169,14 @@ def test_non_numeric_answers_fail_cleanly():
 def test_scalar_function_required():
     with pytest.raises(ValueError, match="use numerical_vjp"):
         numerical_gradient(lambda v: v * 2, np.ones(3))
+
+
+def test_a_failed_check_is_an_assertion_error_shown_as_its_message_alone():
+    """IPython prints ``_render_traceback_`` instead of the frames inside the helpers; every
+    tool that reads the error's name (nbgrader, course.diagnosis) reads AssertionError."""
+    failed = check_gradient(sum_of_squares, np.ones(3), np.zeros(3))
+    with pytest.raises(AssertionError) as raised:
+        failed.raise_if_failed()
+    assert type(raised.value).__name__ == "AssertionError"
+    assert raised.value._render_traceback_() == [
+        f"\x1b[0;31mAssertionError\x1b[0m: {failed.message}"]

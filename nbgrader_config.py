@@ -22,6 +22,19 @@ c.LockCells.lock_all_cells = False
 c.LockCells.lock_grade_cells = True
 c.LockCells.lock_readonly_cells = True
 
+# Late submissions (course/late.py). Each lab's due date, with its UTC offset: `course release`
+# and `course grade` write it into the gradebook, where nbgrader's late penalty reads it. A
+# submission's time is its timestamp.txt, which `course collect` writes from the LMS's zip
+# (whose file times are in c.Deadlines.zip_timezone). Without a due date nothing is late.
+c.Deadlines.due = {}  # e.g. {"lab1": "2026-10-16 23:59 +01:00", "lab2": "2026-11-06 23:59 +01:00"}
+c.Deadlines.zip_timezone = "UTC"
+# The penalty: 10 % of the score per day late or part of a day, counted from the due date,
+# after 15 minutes' grace, at most 50 %.
+c.AssignLatePenalties.plugin_class = "course.late.PercentPerDay"
+c.PercentPerDay.percent_per_day = 10.0
+c.PercentPerDay.cap_percent = 50.0
+c.PercentPerDay.grace_minutes = 15.0
+
 # Files next to the notebooks that must never reach students.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 

@@ -113,6 +113,8 @@ class Judgement:
     problems: list[str] = field(default_factory=list)
     misconceptions: dict[str, str] = field(default_factory=dict)  # grade_id: misconception key
     cause: str = ""  # one reason every verdict failed (the graded cell cannot run), if any
+    # grade_id: answer_digest of its first wrong value (course.similarity: identical mistakes)
+    wrong_answers: dict[str, str] = field(default_factory=dict)
 
 
 class LabJudge(Protocol):

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from course.canary import CanaryFailed
-from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort, require_lab
+from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort, reports_dir, require_lab
 from course.labs import copy_course, load_lab
 from course.nbgrader_setup import find_course_root
 from course.release import ReleaseError, generate_release, release_differences
@@ -96,9 +96,34 @@ def cmd_report(root: Path, args) -> int:
         print(f"nothing of {args.lab} is graded yet: collect the submissions and run "
               f"`course grade {args.lab}` first", file=sys.stderr)
         return 2
-    report = build_report(root, args.lab)
+    past = getattr(args, "past", None)
+    if past and not Path(past).is_dir():
+        raise FileNotFoundError(f"{past} is not a folder: give the folder that holds past "
+                                "cohorts' notebooks (any layout)")
+    report = build_report(root, args.lab, Path(past) if past else None)
     print(format_summary(report))
     return 1 if report.attention else 0
+
+
+def cmd_export(root: Path, args) -> int:
+    from course.lms import feedback_zip, read_roster, write_import
+
+    require_lab(root, args.lab)
+    roster = read_roster(Path(args.roster), args.lms)
+    target = Path(args.output) if args.output else reports_dir(root, args.lab) / (
+        f"{args.lms}-import.csv")
+    matching = write_import(root, args.lab, roster, target, args.column, args.per_step)
+    print(f"{args.lms} grade import for {args.lab}: {target} ({len(roster.rows)} roster rows, "
+          f"{len(matching.by_row)} with a graded submission, the others 0)")
+    pages = target.with_name(f"{args.lms}-feedback.zip")
+    left_out = feedback_zip(root, args.lab, pages)
+    print(f"feedback pages, named for the LMS's bulk upload: {pages}")
+    for student in left_out:
+        print(f"no LMS file name for {student} (not collected from an LMS zip): "
+              "their feedback page is not in the zip")
+    for student, why in matching.unmatched:
+        print(f"NOT in the import: {student}: {why}")
+    return 1 if matching.unmatched else 0
 
 
 def cmd_demo(root: Path, args) -> int:
@@ -127,6 +152,14 @@ def cmd_demo(root: Path, args) -> int:
                                            no_sandbox=False, scheduler=None))
         print()
         cmd_report(demo, argparse.Namespace(lab=lab))
+        from course.lms import write_sample_roster
+
+        roster = write_sample_roster(demo / "incoming" / f"{lab}-canvas-roster.csv",
+                                     [s.student for s in cohort.cohort[1:]])
+        print(f"\nCanvas's grade import for a sample roster ({roster}; its first student "
+              "is left out on purpose, to show how an unmatched student is reported):")
+        cmd_export(demo, argparse.Namespace(lab=lab, lms="canvas", roster=roster, column=None,
+                                            per_step=False, output=None))
         rows = cohort.compare(demo, lab, cohort.cohort)
         print(f"\nthe synthetic students of {lab}, as planted and as graded:")
         print(f"  {'student':<34}{'expected':<18}{'got':<18}")
@@ -180,8 +213,24 @@ def build_parser() -> argparse.ArgumentParser:
                             "(only for submissions you trust)")
     grade.set_defaults(run=cmd_grade)
 
+    export = commands.add_parser(
+        "export", help="grades as the LMS imports them, and the feedback zip it hands out")
+    export.add_argument("lab")
+    export.add_argument("--lms", choices=("canvas", "moodle"), required=True)
+    export.add_argument("--roster", required=True,
+                        help="the LMS's own export (Canvas: gradebook CSV; Moodle: grades CSV)")
+    export.add_argument("--column", default=None,
+                        help="the LMS's column for the lab (default: the roster's column "
+                             "named after the lab, else the lab's name)")
+    export.add_argument("--per-step", action="store_true", help="a column per test as well")
+    export.add_argument("--output", default=None,
+                        help="default: reports/LAB/<lms>-import.csv (the zip goes beside it)")
+    export.set_defaults(run=cmd_export)
+
     report = commands.add_parser("report", help="summarise a graded lab")
     report.add_argument("lab")
+    report.add_argument("--past", default=None, metavar="FOLDER",
+                        help="also compare the students' code with past cohorts' notebooks")
     report.set_defaults(run=cmd_report)
 
     demo = commands.add_parser("demo", help="the whole path on a synthetic cohort")

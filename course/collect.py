@@ -11,30 +11,44 @@ File names understood (the notebook name must be one of the lab's, e.g. ``classi
   renamed ``classification-1.ipynb``; the highest resubmission number wins);
 * Moodle: ``Jane Doe_12345_assignsubmission_file_classification.ipynb``;
 * plain: ``<student_id>.ipynb`` for a lab with one notebook.
+
+From an LMS's names it keeps the student's name in the gradebook, and from a zip each file's
+time, which nbgrader writes as the submission's ``timestamp.txt`` (course.late reads it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import shutil
+import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
-from course.nbgrader_setup import load_config, put_environment_on_path
+from course.files import write_atomic
+from course.late import deadlines, timestamp_text
+from course.nbgrader_setup import load_config, make_api, put_environment_on_path
 from course.submissions import SAFE_NAME
 
-PATTERNS = (
-    re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_"
-               r"(?P<file_id>.+?)(?:-(?P<resubmission>\d+))?\.ipynb$"),
-    re.compile(r"^(?P<name>[^_]+)_(?P<student_id>\d+)_assignsubmission_file_"
-               r"(?P<file_id>.+?)\.ipynb$"),
-)
+# Each LMS's names, by LMS; ``prefix`` is what the LMS put before the student's own file name,
+# which a feedback file must start with for the LMS to hand it to that student.
+PATTERNS = {
+    "canvas": re.compile(
+        r"^(?P<prefix>(?P<name>[^_]+)_(?P<late>LATE_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_)"
+        r"(?P<file_id>.+?)(?:-(?P<resubmission>\d+))?\.ipynb$"),
+    "moodle": re.compile(
+        r"^(?P<prefix>(?P<name>[^_]+)_(?P<student_id>\d+)_assignsubmission_file_)"
+        r"(?P<file_id>.+?)\.ipynb$"),
+}
+RECORD_FILE = "collected.json"  # in downloaded/<lab>/: what each student's LMS file said
 PLAIN = re.compile(rf"^(?P<student_id>{SAFE_NAME.pattern})\.ipynb$")
 
 
@@ -45,13 +59,28 @@ class ParsedName:
     student_id: str
     file_id: str
     resubmission: int = 0
+    lms: str = ""  # "canvas", "moodle", or "" for a plain <student_id>.ipynb
+    name: str = ""  # the student's name as the LMS wrote it
+    prefix: str = ""  # what the LMS put before the notebook's name
+    marked_late: bool = False  # Canvas's _LATE_
+
+    def first_and_last_name(self) -> tuple[str | None, str | None]:
+        """The name as the gradebook keeps it: Moodle's "First Last" split at the last space;
+        Canvas's name (its sortable name with the punctuation dropped, "doejane") cannot be
+        split, so it is kept whole as the last name."""
+        if not self.name:
+            return None, None
+        if self.lms == "moodle" and " " in self.name.strip():
+            first, last = self.name.strip().rsplit(" ", 1)
+            return first, last
+        return None, self.name
 
 
 def parse_name(filename: str, notebooks: list[str]) -> ParsedName | str:
     """Parse an LMS file name; return the parsed name, or a reason it is not understood."""
     if not filename.endswith(".ipynb"):
         return "not a notebook"
-    for pattern in PATTERNS:
+    for lms, pattern in PATTERNS.items():
         match = pattern.match(filename)
         if match:
             file_id = match["file_id"]
@@ -59,7 +88,9 @@ def parse_name(filename: str, notebooks: list[str]) -> ParsedName | str:
                 return (f"notebook name {file_id!r} is not one of this lab's "
                         f"({', '.join(notebooks)})")
             return ParsedName(match["student_id"], file_id,
-                              int(match.groupdict().get("resubmission") or 0))
+                              int(match.groupdict().get("resubmission") or 0), lms=lms,
+                              name=match["name"], prefix=match["prefix"],
+                              marked_late=bool(match.groupdict().get("late")))
     match = PLAIN.match(filename)
     if match and len(notebooks) == 1:
         return ParsedName(match["student_id"], notebooks[0])
@@ -73,11 +104,13 @@ class CollectReport:
 
     collected: dict[str, list[str]] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # collected, but worth a look
 
     def lines(self) -> list[str]:
         out = [f"collected {student}: {', '.join(files)}"
                for student, files in sorted(self.collected.items())]
         out += [f"NOT collected {name}: {reason}" for name, reason in self.problems]
+        out += [f"CHECK {line}" for line in self.checks]
         return out
 
 
@@ -133,11 +166,19 @@ class PlannedCollector(FileNameCollectorPlugin):
         super().__init__(**kwargs)
         self.plan: dict[Path, ParsedName] = {}
 
+        self.times: dict[Path, datetime] = {}
+
     def collect(self, submitted_file: str) -> dict | None:
         parsed = self.plan.get(Path(submitted_file))
         if parsed is None:
             return None
-        return {"student_id": parsed.student_id, "file_id": parsed.file_id}
+        found = {"student_id": parsed.student_id, "file_id": parsed.file_id}
+        first, last = parsed.first_and_last_name()
+        found.update({key: value for key, value in (("first_name", first), ("last_name", last))
+                      if value})
+        if Path(submitted_file) in self.times:  # nbgrader writes it as timestamp.txt
+            found["timestamp"] = timestamp_text(self.times[Path(submitted_file)])
+        return found
 
 
 def collect(root: Path, lab: str, source: Path, replace: bool = False) -> CollectReport:
@@ -171,6 +212,7 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     else:
         shutil.copy2(source, archive / source.name)
 
+    times = zip_times(source, deadlines(root).zip_timezone) if source.is_file() else {}
     app.init_plugins()
     app.extract_archive_files()
     extracted = Path(app._format_collect_path(app.extracted_directory))
@@ -178,5 +220,72 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     submitted = Path(app.coursedir.root) / app.coursedir.submitted_directory
     plan, report = plan_collection(files, notebooks, submitted, lab, replace)
     app.collector_plugin_inst.plan = plan
+    app.collector_plugin_inst.times = {path: times[path.name] for path in plan
+                                       if path.name in times}
     app.process_extracted_files()
+    keep_names(root, lab, {path: parsed for path, parsed in plan.items()},
+               app.collector_plugin_inst.times)
+    report.checks += lateness_checks(root, lab, plan, app.collector_plugin_inst.times)
     return report
+
+
+def zip_times(source: Path, timezone: str) -> dict[str, datetime]:
+    """The time of each file in the zip ``source``, by file name: an LMS writes each
+    submission's time there (as local time in ``timezone``; a zip has no zone)."""
+    if not zipfile.is_zipfile(source):
+        return {}
+    zone = ZoneInfo(timezone)
+    with zipfile.ZipFile(source) as archive:
+        return {Path(info.filename).name: datetime(*info.date_time, tzinfo=zone).astimezone(UTC)
+                for info in archive.infolist() if not info.is_dir()}
+
+
+def keep_names(root: Path, lab: str, plan: dict[Path, ParsedName],
+               times: dict[Path, datetime]) -> None:
+    """Put each collected student's name, as the LMS wrote it, in the gradebook (the
+    formgrader and the exports show it), and record what their LMS file was called, when it
+    was handed in and whether the LMS marked it late in ``downloaded/<lab>/collected.json``
+    (the feedback zip names each page after it; course.lms)."""
+    path = record_path(root, lab)
+    record = json.loads(path.read_text()) if path.exists() else {}
+    with make_api(root).gradebook as gradebook:
+        for file, parsed in sorted(plan.items()):
+            first, last = parsed.first_and_last_name()
+            names = {k: v for k, v in (("first_name", first), ("last_name", last)) if v}
+            gradebook.update_or_create_student(parsed.student_id, **names)
+            entry = record.setdefault(parsed.student_id, {"files": {}})
+            entry.update(lms=parsed.lms, name=parsed.name, prefix=parsed.prefix)
+            entry["files"][parsed.file_id] = {
+                "file": file.name, "marked_late": parsed.marked_late,
+                "submitted_at": times[file].isoformat() if file in times else None}
+    write_atomic(path, json.dumps(record, indent=1, sort_keys=True))
+
+
+def record_path(root: Path, lab: str) -> Path:
+    """Where :func:`keep_names` keeps what the LMS said of each student's files."""
+    return root / "downloaded" / lab / RECORD_FILE
+
+
+def collected_record(root: Path, lab: str) -> dict[str, dict]:
+    """What :func:`keep_names` recorded, by student ({} before any LMS collection)."""
+    path = record_path(root, lab)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def lateness_checks(root: Path, lab: str, plan: dict[Path, ParsedName],
+                    times: dict[Path, datetime]) -> list[str]:
+    """Where the LMS's late marker and the submission's time disagree about the due date:
+    the penalty follows the time (or, without one, nothing), so the instructor should look."""
+    due = deadlines(root).due_date(lab)
+    checks = []
+    for file, parsed in sorted(plan.items()):
+        when = times.get(file)
+        if parsed.marked_late and when is None:
+            checks.append(f"{file.name}: the LMS marks it late but gives no time, so no "
+                          f"penalty applies; write its time in submitted/{parsed.student_id}/"
+                          f"{lab}/timestamp.txt to apply one")
+        elif parsed.marked_late and due is not None and when <= due:
+            checks.append(f"{file.name}: the LMS marks it late but it was handed in at "
+                          f"{when:%Y-%m-%d %H:%M} UTC, before the due date in "
+                          f"nbgrader_config.py ({due:%Y-%m-%d %H:%M} UTC): is that date right?")
+    return checks

@@ -14,6 +14,7 @@ from nbgrader.plugins import ExportPlugin
 from course.files import write_csv
 
 DEFAULT_FILE = "grades.csv"
+LAB_SUMS = ("raw", "late_penalty", "total")  # a lab's columns after its grade cells
 
 
 def grade_columns(gradebook: Gradebook, lab: str) -> list[tuple[str, str, float]]:
@@ -28,9 +29,18 @@ def grade_columns(gradebook: Gradebook, lab: str) -> list[tuple[str, str, float]
     return columns
 
 
+def late_penalty(gradebook: Gradebook, lab: str, student: str) -> float:
+    """The points nbgrader's late penalty took from the student's lab (0 when none)."""
+    try:
+        return float(gradebook.find_submission(lab, student).late_submission_penalty or 0.0)
+    except MissingEntry:
+        return 0.0
+
+
 def per_test_rows(gradebook: Gradebook, lab: str, students: list[str] | None = None) -> list[dict]:
-    """One dict per student: ``student_id``, each grade cell's score, ``total``, ``max``.
-    ``students`` defaults to every student of the class (who submitted nothing scores 0)."""
+    """One dict per student: ``student_id``, each grade cell's score, ``raw`` (their sum),
+    ``late_penalty``, ``total`` (raw less the penalty: the grade) and ``max``. ``students``
+    defaults to every student of the class (who submitted nothing scores 0)."""
     columns = grade_columns(gradebook, lab)
     wanted = students or sorted(s.id for s in gradebook.students)
     rows = []
@@ -42,7 +52,9 @@ def per_test_rows(gradebook: Gradebook, lab: str, students: list[str] | None = N
                 row[grade_id] = grade.score or 0.0
             except MissingEntry:
                 row[grade_id] = 0.0
-        row["total"] = sum(row[grade_id] for _, grade_id, _ in columns)
+        row["raw"] = sum(row[grade_id] for _, grade_id, _ in columns)
+        row["late_penalty"] = late_penalty(gradebook, lab, student)
+        row["total"] = row["raw"] - row["late_penalty"]
         row["max"] = sum(max_score for *_, max_score in columns)
         rows.append(row)
     return rows
@@ -58,25 +70,27 @@ def write_per_test_csv(gradebook: Gradebook, lab: str, path: Path,
     """Write :func:`per_test_rows` as CSV to ``path``; return it."""
     rows = per_test_rows(gradebook, lab, students)
     header = ["student_id", *(grade_id for _, grade_id, _ in grade_columns(gradebook, lab)),
-              "total", "max"]
+              "raw", "late_penalty", "total", "max"]
     return write_csv(path, header, rows)
 
 
 def write_course_csv(gradebook: Gradebook, labs: list[str], path: Path,
                      students: list[str] | None = None) -> Path:
     """One row per student over several labs: each lab's grade cells as ``<lab>:<grade_id>``
-    and its ``<lab>:total``, then the course ``total`` and ``max``; write it to ``path``."""
+    and its ``<lab>:raw``, ``<lab>:late_penalty`` and ``<lab>:total``, then the course
+    ``total`` and ``max``; write it to ``path``."""
     wanted = students or sorted(s.id for s in gradebook.students)
     rows = {student: {"student_id": student} for student in wanted}
     header, maximum = ["student_id"], 0.0
     for lab in labs:
         columns = grade_columns(gradebook, lab)
-        header += [*(f"{lab}:{grade_id}" for _, grade_id, _ in columns), f"{lab}:total"]
+        header += [*(f"{lab}:{grade_id}" for _, grade_id, _ in columns),
+                   *(f"{lab}:{name}" for name in LAB_SUMS)]
         maximum += sum(max_score for *_, max_score in columns)
         for row in per_test_rows(gradebook, lab, wanted):
             rows[row["student_id"]].update(
                 {f"{lab}:{grade_id}": row[grade_id] for _, grade_id, _ in columns},
-                **{f"{lab}:total": row["total"]})
+                **{f"{lab}:{name}": row[name] for name in LAB_SUMS})
     for row in rows.values():
         row["total"] = sum(row[f"{lab}:total"] for lab in labs)
         row["max"] = maximum

@@ -44,6 +44,7 @@ from course.judge_cells import METADATA_KEY as JUDGE_METADATA
 from course.judge_cells import JudgeGradeCells
 from course.kernels import GradingKernelManager
 from course.labs import load_lab
+from course.late import QUIET, apply_due_date, reapply_late_penalties
 from course.nbgrader_setup import load_config, make_api
 from course.remote import WORKER_START_TIMEOUT
 from course.sandbox import (
@@ -416,8 +417,8 @@ def save_grades(api: NbGraderAPI, root: Path, lab: str, student: str,
         for name, notebook in notebooks.items():
             resources = {"nbgrader": {"notebook": Path(name).stem, "assignment": lab,
                                       "student": student, "db_url": api.coursedir.db_url}}
-            for step in (SaveAutoGrades, AssignLatePenalties):
-                step(config=config).preprocess(notebook, resources)
+            SaveAutoGrades(config=config).preprocess(notebook, resources)
+            AssignLatePenalties(config=config, log=QUIET).preprocess(notebook, resources)
 
 
 def _timed_out(outcome: Outcome | None, root: Path, lab: str, student: str) -> bool:
@@ -465,6 +466,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     with make_api(root).gradebook as gradebook:
         if lab not in {a.name for a in gradebook.assignments}:
             raise ValueError(f"{lab} is not in the gradebook yet: run `course release {lab}`")
+    apply_due_date(root, lab)  # the configured one, whatever the gradebook had
     students = submitted_students(root, lab)
     outcomes = {s: o for s, o in load_outcomes(root, lab).items() if s in students}
     refused = {s: problem for s in students if (problem := admission_problem(root, s))}
@@ -483,6 +485,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
                                        student_timeout, progress, sandbox, client):
                 outcomes[outcome.student] = outcome
     save_outcomes(root, lab, outcomes)
+    reapply_late_penalties(root, lab)  # everyone's, also those graded before this run
     with make_api(root).gradebook as gradebook:
         write_per_test_csv(gradebook, lab, reports_dir(root, lab) / "grades.csv")
     return outcomes

@@ -112,5 +112,6 @@ class JudgeGradeCells(NbGraderPreprocessor):
         nb.metadata[METADATA_KEY] = {"problems": judgement.problems,
                                      "disagreements": disagreements,
                                      "misconceptions": judgement.misconceptions,
+                                     "wrong_answers": judgement.wrong_answers,
                                      "cause": judgement.cause}
         return nb, resources

@@ -9,6 +9,7 @@ across the cohort. One holds for every lab: a column vector where a flat one is 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,19 @@ class Misconception:
 COLUMN = Misconception("column_vector", "", lambda v: None,
                        "A column vector where a flat vector is expected: what shape is the "
                        "parameter itself?")
+
+
+def answer_digest(value) -> str | None:
+    """A short fingerprint of a step's numeric answer, equal for answers equal to 7
+    significant digits: two students with the same wrong numbers on the same hidden case
+    share it (course.similarity lists them), whatever code produced them. None when the
+    answer is not an array of numbers."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    text = f"{array.shape}:" + ",".join(f"{x:.6e}" for x in array.ravel())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def identify_crash(step: str, error: str,

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from course.late import apply_due_date
 from course.nbgrader_setup import CONFIG_FILE, make_api
 
 
@@ -28,6 +29,7 @@ def generate_release(root: Path, lab: str) -> Path:
     if not result["success"]:
         details = "\n".join(filter(None, (result.get("log"), result.get("error"))))
         raise ReleaseError(f"nbgrader could not generate {lab}:\n{details}")
+    apply_due_date(root, lab)
     return root / "release" / lab
 
 

@@ -24,6 +24,14 @@ from course.labs import load_lab
 from course.misconceptions import COLUMN
 from course.nbgrader_setup import make_api
 from course.notebooks import cells_by_grade_id
+from course.similarity import (
+    SameMistake,
+    SimilarPair,
+    cohort_code,
+    past_code,
+    same_mistakes,
+    similar_pairs,
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ class Report:
     misconceptions: list[tuple[str, str, int]]  # (grade_id, misconception, students), most first
     outcomes: dict[str, Counter]  # grade_id: how many students' tests went each way
     graded: int  # students with a graded notebook
+    late: list[dict]  # per_test_rows of the students a late penalty was taken from
+    similar: list[SimilarPair]  # most similar first (course.similarity)
+    same_mistakes: list[SameMistake]
 
 
 def step_outcomes(root: Path, lab: str, columns, rows: list[dict]) -> dict[str, Counter]:
@@ -120,8 +131,10 @@ def count_misconceptions(root: Path, lab: str) -> list[tuple[str, str, int]]:
             sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
-def build_report(root: Path, lab: str) -> Report:
-    """Write per-test CSV, totals histogram (PNG) and an HTML page under reports/<lab>/."""
+def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
+    """Write grades.csv (the gradebook as it is now), per-test CSV, totals histogram (PNG),
+    the similarity lists and an HTML page under reports/<lab>/. ``past``: a folder of past
+    cohorts' notebooks to compare the students' code with as well."""
     folder = reports_dir(root, lab)
     folder.mkdir(parents=True, exist_ok=True)
     with make_api(root).gradebook as gradebook:
@@ -165,15 +178,65 @@ def build_report(root: Path, lab: str) -> Report:
                              [[g, *(outcomes[g][kind] for kind in TEST_OUTCOMES)]
                               for _, g, _ in columns])
     graded = len({p.parent.parent.name for p in root.glob(f"autograded/*/{lab}/*.ipynb")})
+    late = [row for row in rows if row["late_penalty"] > 0]
+    code, template = cohort_code(root, lab)
+    similar = similar_pairs({s: c for s, c in code.items() if s in set(handed_in)},
+                            past_code(past, root, lab) if past else None, template)
+    mistakes = same_mistakes(root, lab)
+    similarity_csv = write_csv(
+        folder / "similarity.csv", ["student", "other", "similarity", "matching_tokens"],
+        [[p.first, p.second, f"{p.similarity:.2f}", p.overlap] for p in similar])
+    mistakes_csv = write_csv(
+        folder / "same-wrong-answers.csv", ["grade_id", "students", "misconception"],
+        [[m.grade_id, " ".join(m.students), m.misconception] for m in mistakes])
     csvs = [grades_csv, per_test_csv, outcomes_csv, misconceptions_csv,
-            attention_csv]
+            attention_csv, similarity_csv, mistakes_csv]
     summary = Summary(lab, len(submitted_students(root, lab)), graded, totals, max_total)
     page = write_atomic(folder / "report.html", _html(
         summary, tests, attention, histogram.name, misconceptions, questions, outcomes,
-        columns, [p for p in csvs if p.exists()]))
+        columns, [p for p in csvs if p.exists()])
+        .replace("<h2>Files</h2>", _late_html(late) + _similarity_html(similar, mistakes)
+                 + "<h2>Files</h2>"))
     return Report(tests, totals, max_total, attention,
-                  [per_test_csv, outcomes_csv, attention_csv, misconceptions_csv, histogram,
-                   page], misconceptions, outcomes, graded)
+                  [per_test_csv, outcomes_csv, attention_csv, misconceptions_csv,
+                   similarity_csv, mistakes_csv, histogram, page],
+                  misconceptions, outcomes, graded, late, similar, mistakes)
+
+
+def _late_html(late: list[dict]) -> str:
+    """The late students: raw score, the penalty nbgrader's late policy took, the grade."""
+    return ("<h2>Late submissions</h2><p>The penalty follows the policy in "
+            "<code>nbgrader_config.py</code> (course/late.py); the total is the grade.</p>"
+            + _table(["student", "raw", "late penalty", "total"],
+                     [[r["student_id"], f"{r['raw']:g}", f"{r['late_penalty']:g}",
+                       f"{r['total']:g}"] for r in late], "none late"))
+
+
+def _similarity_html(similar: list[SimilarPair], mistakes: list[SameMistake]) -> str:
+    """The similarity lists, each pair with its two students' own code side by side
+    (matching code marked). For review: no grade depends on them."""
+    pairs = "".join(
+        f"<details><summary>{html.escape(p.first)} and {html.escape(p.second)}: "
+        f"{p.similarity:.0%} of their own code matches ({p.overlap} tokens)</summary>"
+        "<div class='side'>"
+        f"<div><h3>{html.escape(p.first)}</h3><pre>{p.first_code}</pre></div>"
+        f"<div><h3>{html.escape(p.second)}</h3><pre>{p.second_code}</pre></div>"
+        "</div></details>" for p in similar)
+    return (
+        "<h2>Similar code, for review</h2><p>Only what each student wrote is compared (the "
+        "released notebook's code left out); code that many students wrote alike counts for "
+        "nothing, as boilerplate does. A pair here is a reason to look, not a finding: no "
+        "grade changes.</p>"
+        + _table(["student", "other", "own code matching", "matching tokens"],
+                 [[p.first, p.second, f"{p.similarity:.0%}", p.overlap] for p in similar],
+                 "no pair above the threshold")
+        + pairs
+        + "<h2>Identical wrong answers</h2><p>Students whose answer to a test was the same "
+        "wrong numbers on the same hidden case. A named misconception explains a shared "
+        "mistake; the others come first.</p>"
+        + _table(["test", "students", "misconception"],
+                 [[m.grade_id, ", ".join(m.students), m.misconception or "none named"]
+                  for m in mistakes], "none"))
 
 
 @dataclass(frozen=True)
@@ -219,7 +282,10 @@ def _html(summary: Summary, tests: list[TestSummary], attention, image: str,
         f"<title>{lab} grading report</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:left;"
-        "border-bottom:1px solid #ddd}td:nth-child(n+2){text-align:right}</style></head><body>"
+        "border-bottom:1px solid #ddd}td:nth-child(n+2){text-align:right}"
+        ".side{display:flex;gap:1em}.side>div{flex:1;min-width:0}"
+        "pre{background:#f6f6f6;padding:.5em;overflow-x:auto}mark{background:#ffe08a}"
+        "</style></head><body>"
         f"<h1>{lab}: grading report</h1>"
         f"<p class='summary'>{html.escape(summary.sentence())}</p>"
         f"<img src='{html.escape(image)}' alt='histogram of the students&#39; totals'>"
@@ -252,6 +318,17 @@ def format_summary(report: Report) -> str:
         lines.append("\nmisconceptions, most frequent first:")
         lines += [f"  {grade_id}: {key} ({n} student{'s' if n > 1 else ''})"
                   for grade_id, key, n in report.misconceptions]
+    if report.late:
+        lines.append("\nlate (raw - penalty = total):")
+        lines += [f"  {r['student_id']}: {r['raw']:g} - {r['late_penalty']:g} = {r['total']:g}"
+                  for r in report.late]
+    lines.append("\nsimilar code, for review (no grade changes):")
+    lines += [f"  {p.first:<28} {p.second:<28} {p.similarity:4.0%} of own code, "
+              f"{p.overlap} tokens" for p in report.similar] or ["  no pair above the threshold"]
+    unexplained = [m for m in report.same_mistakes if not m.misconception]
+    if unexplained:
+        lines.append("identical wrong answers not explained by a known misconception:")
+        lines += [f"  {m.grade_id}: {', '.join(m.students)}" for m in unexplained]
     lines.append(f"\nneeds attention ({len(report.attention)}):")
     lines += [f"  {student}: {reason}" for student, reason in report.attention] or ["  nobody"]
     lines.append("\nwritten: " + ", ".join(str(p) for p in report.files))

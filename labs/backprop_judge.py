@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from course.cleanroom import CheckPlan, Judgement, PlanError, Verdict
-from course.misconceptions import Misconception, identify, identify_crash
+from course.misconceptions import Misconception, answer_digest, identify, identify_crash
 from helpers import lab1
 from helpers.lab1 import Backprop
 from helpers.steps import split_steps
@@ -120,7 +120,7 @@ class BackpropJudge:
         spec = self.spec
         returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN, spec=spec)[0]
                             for c, t in by_seed.values())
-        verdicts, step_verdicts, misconceptions = {}, {}, {}
+        verdicts, step_verdicts, misconceptions, wrong_answers = {}, {}, {}, {}
         for grade_id, (kind, *args) in plan.cells.items():
             if kind != "step":
                 continue
@@ -132,6 +132,10 @@ class BackpropJudge:
                     name, c, t, arguments[seed][0], isolated)):
                 misconceptions[grade_id] = found.key
                 verdict = Verdict(False, f"{verdict.message} {found.question}")
+            if (not verdict.passed
+                    and (wrong := _first_wrong(name, c, t, arguments[seed][0], isolated))
+                    and wrong[0] == "value" and (digest := answer_digest(wrong[1]))):
+                wrong_answers[grade_id] = digest
             step_verdicts[name] = verdicts[grade_id] = verdict
         failing = [name for name in spec.step_names
                    if name in step_verdicts and not step_verdicts[name].passed]
@@ -142,7 +146,8 @@ class BackpropJudge:
                                                                    spec=spec))
             elif kind != "step":
                 verdicts[grade_id] = self.later_verdict(kind, later, problem)
-        return Judgement(verdicts, [problem] if problem else [], misconceptions)
+        return Judgement(verdicts, [problem] if problem else [], misconceptions,
+                         wrong_answers=wrong_answers)
 
     def later_verdict(self, kind: str, later: dict[str, dict], problem: str | None) -> Verdict:
         """The verdict of a cell judged on a later phase of the re-check (``training``)."""
@@ -171,19 +176,31 @@ class BackpropJudge:
 
     def _misconception(self, name: str, runs: list[dict], truths: list[dict],
                        arguments: list[dict], isolated: bool) -> Misconception | None:
-        """The named misconception the step's first wrong value matches, if any."""
-        for run, truth, args in zip(runs, truths, arguments, strict=True):
-            ran = run.get("steps", {}).get(name) if isolated else None
-            if ran and ran.get("error"):
-                return identify_crash(name, str(ran["error"]), self.misconceptions)
-            value = (ran.get("value") if ran and ran.get("defined")
-                     else lab1.final_value(run, name))
-            if value is None:
-                return None
-            if lab1.compare_values(name, np.asarray(truth[name]), value, "") is not None:
-                return identify(name, value, {**args, **truth}, lab1.TOLERANCE,
-                                self.misconceptions)
-        return None
+        """The named misconception the step's first wrong answer matches, if any."""
+        wrong = _first_wrong(name, runs, truths, arguments, isolated)
+        if wrong is None:
+            return None
+        kind, answer, args, truth = wrong
+        if kind == "crash":
+            return identify_crash(name, answer, self.misconceptions)
+        return identify(name, answer, {**args, **truth}, lab1.TOLERANCE, self.misconceptions)
+
+
+def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: list[dict],
+                 isolated: bool) -> tuple[str, object, dict, dict] | None:
+    """The step's first wrong answer over the cases: ``("crash", error, args, truth)`` or
+    ``("value", value, args, truth)``; None when there is none, or no value to tell."""
+    for run, truth, args in zip(runs, truths, arguments, strict=True):
+        ran = run.get("steps", {}).get(name) if isolated else None
+        if ran and ran.get("error"):
+            return "crash", str(ran["error"]), args, truth
+        value = (ran.get("value") if ran and ran.get("defined")
+                 else lab1.final_value(run, name))
+        if value is None:
+            return None
+        if lab1.compare_values(name, np.asarray(truth[name]), value, "") is not None:
+            return "value", value, args, truth
+    return None
 
 
 def _verdict(result: tuple[bool, str]) -> Verdict:

@@ -116,3 +116,4 @@ def expected_against_graded(root: Path, lab: str,
         got = f"{status} {totals.get(submission.student, 0.0):g}/{top:g}"
         rows.append((submission.student, expected, got, expected == got))
     return rows
+

@@ -94,5 +94,15 @@ def test_the_report_page_renders_with_its_images_and_no_console_error(page, grad
     assert images and all(width > 100 for width in images), images
     steps = page.locator("h2", has_text="Each test").locator("xpath=following-sibling::table[1]")
     assert steps.locator("tr").count() == 1 + len(scores(course, DEMO_COHORT[0].student))
+    # the similarity list: among the demo cohort, only its planted near-copies pair up
+    with (course / "reports" / LAB / "similarity.csv").open(newline="") as handle:
+        demo = {s.student for s in DEMO_COHORT}
+        pairs = [(row["student"], row["other"]) for row in csv.DictReader(handle)
+                 if row["student"] in demo and row["other"] in demo]
+    assert pairs == [("unusual_jacobian", "unusual_jacobian_renamed")]
+    side_by_side = page.locator("details", has_text="unusual_jacobian and unusual_jacobian_renamed")
+    side_by_side.locator("summary").click()
+    expect(side_by_side.locator("pre")).to_have_count(2)
+    expect(side_by_side.locator("pre mark").first).to_be_visible()
     assert problems == []
     screenshot(page, "instructor-report", page.locator("body"))

@@ -78,8 +78,19 @@ def test_the_demo_is_quiet_grades_as_planted_and_leaves_git_clean(tmp_path):
         cohort = load_lab(clone, lab).demo.cohort
         assert f"of {len(cohort)} graded as expected" in demo.stdout, lab
         assert f"\n{len(cohort)} students; median" in demo.stdout, lab
-    # the demo course's gradebook holds both labs: one row per student, every lab's columns
+    # Lab 1's similarity table (the first printed) lists its planted near-copies first
+    similar = demo.stdout[demo.stdout.index("similar code, for review"):].splitlines()
+    assert similar[1].split()[:2] == ["unusual_jacobian", "unusual_jacobian_renamed"], similar
     demo_course = clone / "build" / "demo-course"
+    # Canvas's import file for the sample roster: every roster row (all the cohort but its
+    # first student, left out on purpose and reported, plus one who handed nothing in)
+    canvas = (demo_course / "reports" / LAB / "canvas-import.csv").read_text().splitlines()
+    lab1_cohort = load_lab(clone, LAB).demo.cohort
+    assert canvas[:2] == ["Student,ID,SIS User ID,SIS Login ID,Section,lab1",
+                          "    Points Possible,,,,,20"]
+    assert len(canvas) == 2 + len(lab1_cohort)
+    assert f"NOT in the import: {lab1_cohort[0].student}: no roster row" in demo.stdout
+    # the demo course's gradebook holds both labs: one row per student, every lab's columns
     run_nbgrader("export", "--to", str(tmp_path / "all.csv"), cwd=demo_course)
     with (tmp_path / "all.csv").open() as exported:
         rows = list(csv.DictReader(exported))

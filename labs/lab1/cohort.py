@@ -228,6 +228,66 @@ FAIRNESS = (
 )
 
 
+# An unusual correct backprop (an explicit softmax Jacobian, einsum everywhere, copies made by
+# list comprehensions), and a near-copy of it: its helper names changed and two of its lines
+# swapped. course.similarity must list the two as the most similar pair of the demo cohort.
+UNUSUAL = """\
+def backprop(x, t, W1, b1, W2, b2):
+    \"\"\"Gradients of the loss for one sample x (d,) with target t (k,).
+
+    Returns (dloss_dW1, dloss_db1, dloss_dW2, dloss_db2), each the shape of its parameter.
+    \"\"\"
+    # Forward pass (given)
+    alpha = W1 @ x + b1    # input -> alpha
+    h = logistic(alpha)    # alpha -> h
+    beta = W2 @ h + b2     # h -> beta
+    y = softmax(beta)      # beta -> y
+
+    # dloss_dy: gradient of the loss with respect to y, shape (k,)
+    safe_y = np.clip(y, 1e-300, None)
+    dloss_dy = -(t / safe_y)
+
+    # dloss_dbeta: gradient of the loss with respect to beta, shape (k,)
+    jac_diag = np.diag(y)
+    jac_outer = np.outer(y, y)
+    jacobian = jac_diag - jac_outer
+    dloss_dbeta = np.einsum("ij,i->j", jacobian, dloss_dy)
+
+    # dloss_dW2: gradient of the loss with respect to W2, shape (k, m)
+    dloss_dW2 = np.einsum("i,j->ij", dloss_dbeta, h)
+
+    # dloss_db2: gradient of the loss with respect to b2, shape (k,)
+    dloss_db2 = np.array([float(g) for g in dloss_dbeta])
+
+    # dloss_dh: gradient of the loss with respect to h, shape (m,)
+    dloss_dh = np.einsum("ij,i->j", W2, dloss_dbeta)
+
+    # dloss_dalpha: gradient of the loss with respect to alpha, shape (m,)
+    slope = h - np.square(h)
+    dloss_dalpha = np.multiply(slope, dloss_dh)
+
+    # dloss_dW1: gradient of the loss with respect to W1, shape (m, d)
+    dloss_dW1 = np.einsum("i,j->ij", dloss_dalpha, x)
+
+    # dloss_db1: gradient of the loss with respect to b1, shape (m,)
+    dloss_db1 = np.array([float(g) for g in dloss_dalpha])
+
+    return dloss_dW1, dloss_db1, dloss_dW2, dloss_db2
+"""
+NEAR_COPY = (UNUSUAL.replace("safe_y", "clipped").replace("jacobian", "J")
+             .replace("slope", "sig_prime").replace("for g in", "for v in")
+             .replace("float(g)", "float(v)")
+             .replace("    jac_diag = np.diag(y)\n    jac_outer = np.outer(y, y)\n",
+                      "    yy = np.outer(y, y)\n    diagonal = np.diag(y)\n")
+             .replace("jac_diag - jac_outer", "diagonal - yy"))
+NEAR_COPIES = (
+    Submission("unusual_jacobian", "correct, in an unusual way: the softmax Jacobian, einsum",
+               whole_cell=UNUSUAL),
+    Submission("unusual_jacobian_renamed", "a near-copy of unusual_jacobian: helpers renamed, "
+               "two lines swapped (the similarity report's top pair)", whole_cell=NEAR_COPY),
+)
+
+
 BROKEN_AND_LOOPING = (
     Submission("broken_notebook", "a notebook cut off halfway through (invalid JSON)",
                corrupt=True, expected_status="failed",
@@ -247,7 +307,7 @@ BROKEN_AND_LOOPING = (
                         "unmatched ')'",
     ),
 )
-DEMO_COHORT = (*LAB1_COHORT, *FAIRNESS, *BROKEN_AND_LOOPING)
+DEMO_COHORT = (*LAB1_COHORT, *FAIRNESS, *NEAR_COPIES, *BROKEN_AND_LOOPING)
 
 
 def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,

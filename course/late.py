@@ -1,0 +1,152 @@
+"""Late submissions: each lab's due date and the course's penalty, set in ``nbgrader_config.py``.
+
+nbgrader already applies a late penalty while grading: ``AssignLatePenalties`` compares the
+submission's time (``timestamp.txt`` beside the notebooks, which ``course collect`` writes from
+the LMS's zip) with the assignment's due date in the gradebook, and asks a
+``LateSubmissionPlugin`` for the penalty. This module gives it the two things it lacks:
+
+* :class:`Deadlines`: the due date of each lab, as configuration
+  (``c.Deadlines.due = {"lab1": "2026-10-16 23:59 +01:00"}``), written into the gradebook by
+  :func:`apply_due_date` before grading;
+* :class:`PercentPerDay`: a penalty of a percentage of the score per day late (or part of a
+  day), after a grace period, up to a cap
+  (``c.AssignLatePenalties.plugin_class = "course.late.PercentPerDay"``).
+
+The penalty is nbgrader's own (``late_submission_penalty`` of each graded notebook), so the
+formgrader, ``nbgrader export`` and the course's CSVs all read the same number.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nbgrader.plugins import LateSubmissionPlugin
+from traitlets import Dict, Float, Unicode
+from traitlets.config import Configurable
+
+from course.nbgrader_setup import load_config, make_api
+
+DAY = 24 * 3600
+# nbgrader's AssignLatePenalties logs a warning for every late notebook: the CSVs and the
+# report say it once, better.
+QUIET = logging.getLogger("course.late")
+QUIET.addHandler(logging.NullHandler())
+QUIET.propagate = False
+# What nbgrader writes in timestamp.txt and reads back (nbgrader.utils.parse_utc reads it).
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
+
+
+class Deadlines(Configurable):
+    """When each lab is due."""
+
+    due = Dict(
+        key_trait=Unicode(), value_trait=Unicode(),
+        help="Due date of each lab, by lab name: an ISO 8601 date and time with its UTC "
+             "offset, e.g. '2026-10-16 23:59 +01:00' (a time without one is refused: "
+             "a deadline must not depend on the grading machine's time zone).",
+    ).tag(config=True)
+
+    zip_timezone = Unicode(
+        "UTC",
+        help="The time zone of the file times in an LMS's submission zip, which are the "
+             "submission times (a zip stores local times with no zone).",
+    ).tag(config=True)
+
+    def due_date(self, lab: str) -> datetime | None:
+        """``lab``'s due date in UTC (None when it has none); ValueError when unreadable."""
+        text = self.due.get(lab)
+        if text is None:
+            return None
+        return parse_moment(text, f"c.Deadlines.due[{lab!r}]")
+
+
+def parse_moment(text: str, where: str) -> datetime:
+    """An ISO 8601 date and time with its offset, as an aware UTC datetime."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{where} = {text!r} is not a date and time: write it as "
+                         "'2026-10-16 23:59 +01:00'") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{where} = {text!r} has no UTC offset: add one, e.g. "
+                         f"'{text.strip()} +00:00'")
+    return moment.astimezone(UTC)
+
+
+def penalty_fraction(seconds_late: float, percent_per_day: float, cap_percent: float,
+                     grace_minutes: float) -> float:
+    """The share of the score (0 to 1) taken for a submission ``seconds_late`` after the due
+    date: nothing within the grace period; otherwise ``percent_per_day`` for each day or part
+    of a day late, counted from the due date, never more than ``cap_percent``."""
+    if seconds_late <= grace_minutes * 60:
+        return 0.0
+    days = math.ceil(seconds_late / DAY)
+    return min(percent_per_day * days, cap_percent) / 100
+
+
+class PercentPerDay(LateSubmissionPlugin):
+    """nbgrader late-penalty plugin: a percentage of the notebook's score per day late."""
+
+    percent_per_day = Float(10.0, help="Percent of the score taken per day late, or part "
+                                       "of a day.").tag(config=True)
+    cap_percent = Float(100.0, help="Never take more than this percent of the score.").tag(
+        config=True)
+    grace_minutes = Float(0.0, help="A submission this many minutes late or less is on "
+                                    "time.").tag(config=True)
+
+    def late_submission_penalty(self, student_id: str, score: float,
+                                total_seconds_late: float) -> float:
+        """Points taken from ``score`` (see :func:`penalty_fraction`)."""
+        return score * penalty_fraction(total_seconds_late, self.percent_per_day,
+                                        self.cap_percent, self.grace_minutes)
+
+
+def deadlines(root: Path) -> Deadlines:
+    """The course's :class:`Deadlines`, read from its ``nbgrader_config.py``."""
+    return Deadlines(config=load_config(root))
+
+
+def apply_due_date(root: Path, lab: str) -> datetime | None:
+    """Write ``lab``'s configured due date into the gradebook (where nbgrader's late penalty
+    reads it), or clear it when none is configured; return it."""
+    due = deadlines(root).due_date(lab)
+    with make_api(root).gradebook as gradebook:
+        assignment = gradebook.find_assignment(lab)
+        assignment.duedate = due.replace(tzinfo=None) if due else None  # naive UTC, as nbgrader
+        gradebook.db.commit()
+    return due
+
+
+def timestamp_text(moment: datetime) -> str:
+    """``moment`` as nbgrader writes it in ``timestamp.txt``."""
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def reapply_late_penalties(root: Path, lab: str) -> int:
+    """Set every graded submission's time from its ``timestamp.txt`` and have nbgrader's
+    ``AssignLatePenalties`` assign its penalty again, so that a due date or policy changed
+    since grading (or a score given by hand) is reflected without regrading; return how many
+    submissions it looked at."""
+    import nbformat
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    api = make_api(root)
+    config = load_config(root)
+    with api.gradebook as gradebook:
+        graded = [(s.student.id, [n.name for n in s.notebooks])
+                  for s in gradebook.find_assignment(lab).submissions]
+        for student, _ in graded:
+            timestamp = api.coursedir.get_existing_timestamp(
+                str(root / api.coursedir.submitted_directory / student / lab))
+            gradebook.find_submission(lab, student).timestamp = timestamp
+        gradebook.db.commit()
+    for student, notebooks in graded:
+        for notebook in notebooks:
+            resources = {"nbgrader": {"notebook": notebook, "assignment": lab,
+                                      "student": student, "db_url": api.coursedir.db_url}}
+            AssignLatePenalties(config=config, log=QUIET).preprocess(
+                nbformat.v4.new_notebook(), resources)
+    return len(graded)

@@ -1,0 +1,200 @@
+"""Grades and feedback back into the LMS: Canvas's gradebook import and Moodle's grade import,
+from the LMS's own roster, and one zip of feedback pages the LMS hands out to each student.
+
+A student is matched to a roster row only by what identifies them for sure, never by a guess:
+
+* Canvas: the student's id in the gradebook is the Canvas user ID that ``course collect`` read
+  from the submission zip's file names; it must equal the roster's ``ID`` (or, for notebooks
+  collected as ``<id>.ipynb``, its ``SIS User ID`` or ``SIS Login ID``);
+* Moodle: its zip names carry the student's full name (and an id of the submission, not of the
+  student), so the name ``course collect`` kept must equal exactly one roster row's
+  ``First name`` + ``Last name`` (case and spacing aside); or the student's id equals the row's
+  ``ID number`` or ``Email address``.
+
+Whoever is graded but matches no row, or several, is listed and left out of the file; every
+roster row without a graded student gets 0 (nothing handed in).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course.collect import collected_record
+from course.export import grade_columns, per_test_rows
+from course.files import write_atomic, write_csv
+from course.nbgrader_setup import make_api
+
+POINTS_POSSIBLE = "    Points Possible"  # Canvas's own second row, as its export writes it
+CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
+CANVAS_KEYS = ("ID", "SIS User ID", "SIS Login ID")
+MOODLE_IDENTITY = ("First name", "Last name", "ID number", "Email address")
+MOODLE_KEYS = ("ID number", "Email address")
+
+
+@dataclass
+class Roster:
+    """An LMS's roster (its own grade export): the header and the student rows, in order."""
+
+    lms: str
+    header: list[str]
+    rows: list[dict[str, str]]
+    points_possible: dict[str, str] | None = None  # Canvas's second row, when it has one
+
+
+@dataclass
+class Matching:
+    """Which graded student each roster row is (by row index), and who could not be placed."""
+
+    by_row: dict[int, str] = field(default_factory=dict)
+    unmatched: list[tuple[str, str]] = field(default_factory=list)  # (student, why)
+
+
+def read_roster(path: Path, lms: str) -> Roster:
+    """Read the roster the LMS exported (Canvas: its gradebook export; Moodle: its grade
+    export or participants list). ValueError when it is not one, saying what is missing."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")  # Canvas writes a byte-order mark
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} does not exist: export the roster from {lms} "
+                                "(its gradebook export) and give its path") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip() for name in reader.fieldnames or []]
+    rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    required = ("Student", "ID") if lms == "canvas" else ("First name", "Last name")
+    missing = [name for name in required if name not in header]
+    keys = CANVAS_KEYS if lms == "canvas" else MOODLE_KEYS
+    if missing or not any(key in header for key in keys):
+        raise ValueError(
+            f"{path} is not a {lms} roster: it has no {', '.join(missing or keys)} column "
+            f"(its columns: {', '.join(header) or 'none'}); export the "
+            f"{'gradebook' if lms == 'canvas' else 'grades (or participants)'} from {lms} "
+            "as CSV and give that file")
+    points = None
+    if lms == "canvas" and rows and rows[0].get("Student", "").strip() == "Points Possible":
+        points = rows.pop(0)
+    return Roster(lms, header, rows, points)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def match_students(roster: Roster, students: dict[str, str]) -> Matching:
+    """Place each graded student (``{student_id: name as the LMS wrote it}``) on one roster
+    row, as the module says; list the rest with the reason."""
+    matching = Matching()
+    keys = CANVAS_KEYS if roster.lms == "canvas" else MOODLE_KEYS
+    for student, name in sorted(students.items()):
+        rows = [i for i, row in enumerate(roster.rows)
+                if any(row.get(key) and row[key] == student for key in keys)]
+        if not rows and roster.lms == "moodle" and name:
+            rows = [i for i, row in enumerate(roster.rows)
+                    if _name_key(f"{row['First name']} {row['Last name']}") == _name_key(name)]
+        taken = [i for i in rows if i in matching.by_row]
+        if len(rows) == 1 and not taken:
+            matching.by_row[rows[0]] = student
+        elif not rows:
+            what = "their ID" if roster.lms == "canvas" else "their name or ID"
+            matching.unmatched.append((student, f"no roster row has {what} ({name or student})"))
+        else:
+            matching.unmatched.append(
+                (student, f"{len(rows)} roster rows could be them ({name or student}): "
+                          "left out rather than guessed"))
+    return matching
+
+
+def graded_students(root: Path, lab: str) -> dict[str, str]:
+    """Every student of the gradebook with a submission of ``lab``, with the name the LMS's
+    zip gave (from course.collect's record; else the gradebook's name)."""
+    record = collected_record(root, lab)
+    with make_api(root).gradebook as gradebook:
+        submitted = {s.student for s in gradebook.find_assignment(lab).submissions}
+        return {s.id: record.get(s.id, {}).get("name") or " ".join(
+                    filter(None, (s.first_name, s.last_name)))
+                for s in submitted}
+
+
+def assignment_column(roster: Roster, lab: str, column: str | None) -> str:
+    """The roster's column for ``lab`` (Canvas: ``lab1 (1234)`` once the assignment exists),
+    ``column`` when given, or the lab's name (the LMS then creates the assignment)."""
+    if column:
+        return column
+    for name in roster.header:
+        if name == lab or name.startswith(f"{lab} ("):
+            return name
+    return lab
+
+
+def write_import(root: Path, lab: str, roster: Roster, target: Path,
+                 column: str | None = None, per_step: bool = False) -> Matching:
+    """Write the LMS's grade import file for ``lab`` to ``target``; return the matching.
+
+    Canvas: the roster's identity columns, then the lab's (the final score: raw less the late
+    penalty), with Canvas's "Points Possible" row. Moodle: names, ID number, email, then the
+    lab's. ``per_step`` adds a column per grade cell."""
+    with make_api(root).gradebook as gradebook:
+        columns = grade_columns(gradebook, lab)
+        scores = {row["student_id"]: row for row in per_test_rows(gradebook, lab)}
+    matching = match_students(roster, graded_students(root, lab))
+    title = assignment_column(roster, lab, column)
+    steps = [(grade_id, f"{title}: {grade_id}") for _, grade_id, _ in columns] if per_step else []
+    identity = [name for name in (CANVAS_IDENTITY if roster.lms == "canvas"
+                                  else MOODLE_IDENTITY) if name in roster.header]
+    header = [*identity, title, *(name for _, name in steps)]
+    lines = []
+    if roster.lms == "canvas":
+        maximum = {grade_id: top for _, grade_id, top in columns}
+        lines.append({"Student": POINTS_POSSIBLE, title: _number(sum(maximum.values())),
+                      **{name: _number(maximum[g]) for g, name in steps}})
+    for i, row in enumerate(roster.rows):
+        score = scores.get(matching.by_row.get(i), {})
+        lines.append({**{name: row.get(name, "") for name in identity},
+                      title: _number(score.get("total", 0.0)),
+                      **{name: _number(score.get(g, 0.0)) for g, name in steps}})
+    write_csv(target, header, lines)
+    return matching
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def feedback_zip(root: Path, lab: str, target: Path) -> list[str]:
+    """Zip every student's feedback pages of ``lab`` to ``target``, each named as the LMS
+    named their submission (``doejane_12345_67890_classification.html`` for Canvas, the
+    ``Jane Doe_12345_assignsubmission_file_`` prefix for Moodle), so that the LMS's bulk
+    upload hands each page to its student. Returns the students left out: those whose
+    submission did not come from an LMS zip (no name to give their page)."""
+    record = collected_record(root, lab)
+    left_out = []
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for folder in sorted((root / "feedback").glob(f"*/{lab}")):
+            student = folder.parent.name
+            prefix = record.get(student, {}).get("prefix")
+            if not prefix:
+                left_out.append(student)
+                continue
+            for page in sorted(folder.glob("*.html")):
+                archive.writestr(prefix + page.name, page.read_bytes())
+    write_atomic(target, buffer.getvalue())
+    return left_out
+
+
+def write_sample_roster(path: Path, students: list[str], missing: str = "no_show") -> Path:
+    """A roster as Canvas's gradebook export writes it, for the demo: one row per student
+    (Canvas user ID 1001, 1002, ...; the student's id as SIS Login ID, which is how
+    ``course export`` matches notebooks collected as ``<id>.ipynb``), plus ``missing``, a
+    student of the class who handed nothing in."""
+    lines = ["Student,ID,SIS User ID,SIS Login ID,Section",
+             "    Points Possible,,,,"]
+    for number, student in enumerate([*students, missing], start=1001):
+        lines.append(f'"{student.replace("_", " ").title()}",{number},S{number},{student},'
+                     "Section 1")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,183 @@
+"""Which students' code is suspiciously alike, for the instructor to look at before grades go out.
+
+Two signals, each a reason to review and never a change of grade:
+
+* **Similar code.** Only what each student wrote is compared: their solution cells and cells
+  of their own, without any line of the released notebook (the template, the given code).
+  copydetect tokenises it (names, strings and layout do not count, so renaming variables or
+  re-spacing changes nothing), takes winnowed fingerprints of every run of tokens, and
+  measures how much of each student's code is covered by fingerprints the other student
+  shares. Code that many students write alike is weighted down to nothing, as boilerplate
+  is: a fingerprint found in more than ``common_share`` of the cohort (and at least
+  ``MIN_COMMON`` students) counts for no one, so the canonical one-line answers that most of a
+  class writes do not make every pair of them look copied. Past cohorts (a folder of their
+  notebooks) are compared with the current one, not with each other.
+* **Identical wrong answers.** The judge keeps a fingerprint of each failing step's numbers on
+  the first hidden case it got wrong (``course.misconceptions.answer_digest``); students who
+  share one made the same numeric mistake. A mistake the judge names as a known
+  misconception is common by nature, so such groups are marked as such.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from course.judge_cells import METADATA_KEY as JUDGE_METADATA
+
+K = 25  # copydetect's noise threshold: matches shorter than this many tokens are noise
+WINDOW = 6  # winnowing window (copydetect's guarantee threshold 30 = K + WINDOW - 1)
+COMMON_SHARE = 0.2  # a fingerprint in more than this share of the students is common code
+MIN_COMMON = 3  # ... but a fingerprint two or three students share is never common
+THRESHOLD = 0.5  # a pair is listed when this share of both students' own code matches
+MIN_OVERLAP = 40  # ... and at least this many tokens of it
+
+
+@dataclass(frozen=True)
+class SimilarPair:
+    """Two students (or a student and a past one) whose own code matches."""
+
+    first: str
+    second: str
+    similarity: float  # the smaller of the two shares of own code that matches
+    overlap: int  # matching tokens
+    first_code: str  # HTML: the student's own code, matches marked <mark>
+    second_code: str
+
+
+@dataclass(frozen=True)
+class SameMistake:
+    """Students whose answer to one test was the same wrong numbers."""
+
+    grade_id: str
+    students: tuple[str, ...]
+    misconception: str  # the named misconception they share, "" when none
+
+
+def own_code(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> str:
+    """What the student wrote: the lines of their solution cells and of their own cells
+    (code cells the release does not have) that are not lines of any released code cell."""
+    released_cells = {cell.source.strip() for cell in release.cells if cell.cell_type == "code"}
+    template = {line.strip() for cell in release.cells if cell.cell_type == "code"
+                for line in cell.source.splitlines()}
+    lines = []
+    for cell in submitted.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if (meta.get("grade") and not meta.get("solution")) or meta.get("locked"):
+            continue  # tests and read-only cells: the instructor's
+        if meta.get("solution") or cell.source.strip() not in released_cells:
+            lines += [line for line in cell.source.splitlines()
+                      if line.strip() and line.strip() not in template]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _fingerprint(code: str, boilerplate: np.ndarray | None = None):
+    from copydetect.detector import CodeFingerprint  # imported when a report is built
+
+    return CodeFingerprint("answer.py", K, WINDOW, boilerplate=boilerplate,
+                           fp=io.StringIO(code))
+
+
+def similar_pairs(current: dict[str, str], past: dict[str, str] | None = None,
+                  template: str = "", threshold: float = THRESHOLD,
+                  common_share: float = COMMON_SHARE,
+                  min_common: int = MIN_COMMON) -> list[SimilarPair]:
+    """The pairs of ``current`` students (``{student: own code}``), and of a current student
+    with a ``past`` one, whose own code matches above ``threshold``, most similar first.
+    ``template``: code whose fingerprints count for no one (the released notebook's);
+    ``common_share``, ``min_common``: see the module (what counts as code many share)."""
+    from copydetect.detector import compare_files
+    from copydetect.utils import highlight_overlap
+
+    past = past or {}
+    documents = {**{("now", s): code for s, code in current.items() if code.strip()},
+                 **{("past", s): code for s, code in past.items() if code.strip()}}
+    raw = {key: _fingerprint(code) for key, code in documents.items()}
+    counts = Counter(h for fingerprint in raw.values() for h in fingerprint.hashes)
+    limit = max(min_common, math.ceil(common_share * len(documents)))
+    common = {h for h, n in counts.items() if n > limit}
+    common |= _fingerprint(template).hashes if template.strip() else set()
+    boilerplate = np.array(sorted(common), dtype=np.int64)
+    prints = {key: _fingerprint(code, boilerplate) for key, code in documents.items()}
+    now = sorted(key for key in prints if key[0] == "now")
+    candidates = list(combinations(now, 2)) + [
+        (a, b) for a in now for b in sorted(prints) if b[0] == "past"]
+    pairs = []
+    for a, b in candidates:
+        overlap, (share_a, share_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
+        similarity = float(min(share_a, share_b))
+        if overlap < MIN_OVERLAP or similarity < threshold:
+            continue
+        code_a, _ = highlight_overlap(prints[a].raw_code, slices_a, "<mark>", "</mark>",
+                                      escape_html=True)
+        code_b, _ = highlight_overlap(prints[b].raw_code, slices_b, "<mark>", "</mark>",
+                                      escape_html=True)
+        label_b = b[1] if b[0] == "now" else f"{b[1]} (past cohort)"
+        pairs.append(SimilarPair(a[1], label_b, similarity, int(overlap), code_a, code_b))
+    return sorted(pairs, key=lambda p: (-p.similarity, -p.overlap, p.first, p.second))
+
+
+def same_mistakes(root: Path, lab: str) -> list[SameMistake]:
+    """Groups of two or more students whose graded notebooks carry the same wrong-answer
+    fingerprint for a test, those not explained by a named misconception first."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    named: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for notebook in sorted((root / "autograded").glob(f"*/{lab}/*.ipynb")):
+        student = notebook.parent.parent.name
+        judged = nbformat.read(notebook, as_version=4).metadata.get(JUDGE_METADATA, {})
+        for grade_id, digest in sorted(judged.get("wrong_answers", {}).items()):
+            groups[grade_id, digest].append(student)
+            named[grade_id, digest][judged.get("misconceptions", {}).get(grade_id, "")] += 1
+    found = []
+    for (grade_id, digest), students in groups.items():
+        if len(students) < 2:
+            continue
+        misconception, count = named[grade_id, digest].most_common(1)[0]
+        found.append(SameMistake(grade_id, tuple(sorted(students)),
+                                 misconception if count == len(students) else ""))
+    return sorted(found, key=lambda m: (m.misconception != "", -len(m.students), m.grade_id))
+
+
+def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
+    """Every submitted student's own code for ``lab`` (all its notebooks), and the released
+    notebooks' code (the template)."""
+    releases = {p.name: nbformat.read(p, as_version=4)
+                for p in sorted((root / "release" / lab).glob("*.ipynb"))}
+    code: dict[str, str] = defaultdict(str)
+    for name, release in releases.items():
+        for path in sorted((root / "submitted").glob(f"*/{lab}/{name}")):
+            try:
+                submitted = nbformat.read(path, as_version=4)
+            except Exception:  # an unreadable notebook: grading already reported it
+                continue
+            code[path.parent.parent.name] += own_code(submitted, release)
+    template = "\n".join(cell.source for release in releases.values()
+                         for cell in release.cells if cell.cell_type == "code")
+    return dict(code), template
+
+
+def past_code(folder: Path, root: Path, lab: str) -> dict[str, str]:
+    """Own code of each past submission of ``lab`` under ``folder`` (any layout: every
+    notebook named as one of the lab's), labelled by its path there."""
+    releases = {p.name: nbformat.read(p, as_version=4)
+                for p in sorted((root / "release" / lab).glob("*.ipynb"))}
+    found = {}
+    for path in sorted(Path(folder).rglob("*.ipynb")):
+        release = next((nb for name, nb in releases.items() if path.name.endswith(name)), None)
+        if release is None:  # an LMS's name ends with the notebook's
+            continue
+        try:
+            found[str(path.relative_to(folder))] = own_code(
+                nbformat.read(path, as_version=4), release)
+        except Exception:
+            continue
+    return found

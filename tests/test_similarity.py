@@ -1,0 +1,59 @@
+"""course.similarity: near-copies are found however renamed or reordered; what most of the class
+writes alike is not; the template never counts; identical wrong numbers are grouped."""
+
+from __future__ import annotations
+
+import nbformat
+
+from course.misconceptions import answer_digest
+from course.similarity import own_code, similar_pairs
+from labs.lab1.cohort import LAB1_COHORT, NEAR_COPIES, build_submission
+from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
+
+
+def cohort_code(cohort) -> tuple[dict[str, str], str]:
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    code = {s.student: own_code(build_submission(source, release, s), release) for s in cohort}
+    template = "\n".join(c.source for c in release.cells if c.cell_type == "code")
+    return code, template
+
+
+def test_only_the_planted_near_copies_are_paired_and_the_canonical_answers_are_not():
+    code, template = cohort_code((*LAB1_COHORT, *NEAR_COPIES))
+    pairs = similar_pairs(code, template=template)
+    assert [(p.first, p.second) for p in pairs] == [
+        ("unusual_jacobian", "unusual_jacobian_renamed")]
+    assert pairs[0].similarity > 0.8
+    assert "<mark>" in pairs[0].first_code and "<mark>" in pairs[0].second_code
+    # Without weighting down what many wrote alike, the canonical answers pair up en masse:
+    # the weighting, not a lack of matches, is what keeps them out.
+    unweighted = similar_pairs(code, template=template, common_share=1.0,
+                               min_common=len(code))
+    assert len(unweighted) > 10
+
+
+def test_own_code_holds_no_line_of_the_released_notebook():
+    code, template = cohort_code(NEAR_COPIES)
+    released = {line.strip() for line in template.splitlines() if line.strip()}
+    assert code["unusual_jacobian"].strip()
+    assert not {line.strip() for line in code["unusual_jacobian"].splitlines()} & released
+
+
+def test_a_past_cohorts_copy_is_found_and_past_students_are_not_compared_together():
+    code, template = cohort_code((*LAB1_COHORT, NEAR_COPIES[0]))
+    past = {"2025/alex/lab1/classification.ipynb": code["unusual_jacobian"],
+            "2025/blair/lab1/classification.ipynb": code["unusual_jacobian"]}
+    pairs = similar_pairs({"now": cohort_code(NEAR_COPIES[1:])[0]["unusual_jacobian_renamed"],
+                           **{s: c for s, c in code.items() if s != "unusual_jacobian"}},
+                          past, template)
+    assert {(p.first, p.second) for p in pairs} == {
+        ("now", "2025/alex/lab1/classification.ipynb (past cohort)"),
+        ("now", "2025/blair/lab1/classification.ipynb (past cohort)")}
+
+
+def test_the_same_wrong_numbers_have_the_same_digest_whatever_their_form():
+    assert answer_digest([1.0, 2.0]) == answer_digest((1.0 + 1e-12, 2.0))
+    assert answer_digest([1.0, 2.0]) != answer_digest([1.0, 2.001])
+    assert answer_digest([[1.0, 2.0]]) != answer_digest([1.0, 2.0])  # the shape counts
+    assert answer_digest([[1.0], [2.0, 3.0]]) is None  # not numbers: no digest

@@ -169,6 +169,13 @@ def graded_course(tmp_path_factory):
                            probe_connections=probe.connections)
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: pytest-playwright's sync API keeps an asyncio event loop
+    running in the main thread until the session ends, and a test that calls asyncio.run()
+    after it would fail for that alone."""
+    items.sort(key=lambda item: "page" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """pytest-playwright's browser, launched from Debian's Chromium (``make`` installs it)."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from course.canary import CanaryFailed
 from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort, reports_dir, require_lab
 from course.labs import copy_course, load_lab
+from course.late import check_deadlines
 from course.nbgrader_setup import find_course_root
 from course.release import ReleaseError, generate_release, release_differences
 from course.sandbox import SandboxUnavailable
@@ -39,6 +40,7 @@ def _labs(root: Path) -> list[str]:
 
 def cmd_release(root: Path, args) -> int:
     require_lab(root, args.lab)
+    check_deadlines(root)
     if args.check:
         differences = release_differences(root, args.lab)
         for line in differences:
@@ -71,12 +73,14 @@ def cmd_execute(root: Path, args) -> int:
 def cmd_collect(root: Path, args) -> int:
     from course.collect import collect
 
+    check_deadlines(root)
     report = collect(root, args.lab, Path(args.path), replace=args.replace)
     print("\n".join(report.lines()))
     return 1 if report.problems else 0
 
 
 def cmd_grade(root: Path, args) -> int:
+    check_deadlines(root)
     outcomes = grade_cohort(root, args.lab, workers=args.workers, force=args.force,
                             student_timeout=args.student_timeout, progress=not args.quiet,
                             sandbox=not args.no_sandbox, scheduler=args.scheduler)
@@ -114,7 +118,11 @@ def cmd_export(root: Path, args) -> int:
         f"{args.lms}-import.csv")
     matching = write_import(root, args.lab, roster, target, args.column, args.per_step)
     print(f"{args.lms} grade import for {args.lab}: {target} ({len(roster.rows)} roster rows, "
-          f"{len(matching.by_row)} with a graded submission, the others 0)")
+          f"{len(matching.by_row)} with a graded submission)")
+    for i in matching.no_submission:
+        print(f"no submission, 0: {roster.describe(i)}")
+    for i, why in sorted(matching.blank_rows.items()):
+        print(f"left blank (the LMS keeps its grade): {roster.describe(i)}: {why}")
     pages = target.with_name(f"{args.lms}-feedback.zip")
     left_out = feedback_zip(root, args.lab, pages)
     print(f"feedback pages, named for the LMS's bulk upload: {pages}")

@@ -27,14 +27,13 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
 from course.files import write_atomic
-from course.late import deadlines, timestamp_text
+from course.late import deadlines, timestamp_text, zone
 from course.nbgrader_setup import load_config, make_api, put_environment_on_path
 from course.submissions import SAFE_NAME
 
@@ -92,6 +91,9 @@ def parse_name(filename: str, notebooks: list[str]) -> ParsedName | str:
                               name=match["name"], prefix=match["prefix"],
                               marked_late=bool(match.groupdict().get("late")))
     match = PLAIN.match(filename)
+    if match and match["student_id"] in notebooks:
+        return (f"{filename} is the lab's own notebook name, with no student's name or ID: "
+                "name it <student_id>.ipynb, or collect the LMS's zip as downloaded")
     if match and len(notebooks) == 1:
         return ParsedName(match["student_id"], notebooks[0])
     return ("file name not recognised: expected Canvas (name_12345_67890_notebook.ipynb), "
@@ -128,7 +130,10 @@ def plan_collection(files: list[Path], notebooks: list[str], submitted: Path, la
     report = CollectReport()
     candidates: dict[tuple[str, str], list[tuple[Path, ParsedName]]] = {}
     for path in files:
-        parsed = parse_name(path.name, notebooks)
+        name = path.name
+        if path.parent.name.endswith("_assignsubmission_file"):  # Moodle's "in folders"
+            name = f"{path.parent.name}_{path.name}"
+        parsed = parse_name(name, notebooks)
         if isinstance(parsed, str):
             report.problems.append((path.name, parsed))
         else:
@@ -212,13 +217,20 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     else:
         shutil.copy2(source, archive / source.name)
 
-    times = zip_times(source, deadlines(root).zip_timezone) if source.is_file() else {}
+    times, unreadable = (zip_times(source, deadlines(root).zip_timezone) if source.is_file()
+                         else ({}, []))
     app.init_plugins()
     app.extract_archive_files()
     extracted = Path(app._format_collect_path(app.extracted_directory))
     files = sorted(p for p in extracted.rglob("*") if p.is_file())
     submitted = Path(app.coursedir.root) / app.coursedir.submitted_directory
     plan, report = plan_collection(files, notebooks, submitted, lab, replace)
+    extracted_names = {p.name for p in files}
+    report.problems += [(name, "not extracted: its path in the zip leaves the zip's folder "
+                               "(../ or /); take it out of the zip by hand and collect it")
+                        for name in zip_members(source)
+                        if Path(name).name not in extracted_names]
+    report.checks += unreadable
     app.collector_plugin_inst.plan = plan
     app.collector_plugin_inst.times = {path: times[path.name] for path in plan
                                        if path.name in times}
@@ -229,15 +241,32 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     return report
 
 
-def zip_times(source: Path, timezone: str) -> dict[str, datetime]:
-    """The time of each file in the zip ``source``, by file name: an LMS writes each
-    submission's time there (as local time in ``timezone``; a zip has no zone)."""
+def zip_times(source: Path, timezone: str) -> tuple[dict[str, datetime], list[str]]:
+    """The time of each file in the zip ``source``, by file name (an LMS writes each
+    submission's time there, as local time in ``timezone``; a zip has no zone), and a line
+    for each file whose time cannot be read (it then has none)."""
     if not zipfile.is_zipfile(source):
-        return {}
-    zone = ZoneInfo(timezone)
+        return {}, []
+    times, unreadable, where = {}, [], zone(timezone)
     with zipfile.ZipFile(source) as archive:
-        return {Path(info.filename).name: datetime(*info.date_time, tzinfo=zone).astimezone(UTC)
-                for info in archive.infolist() if not info.is_dir()}
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            try:
+                times[Path(info.filename).name] = datetime(
+                    *info.date_time, tzinfo=where).astimezone(UTC)
+            except ValueError:  # a zero or impossible date
+                unreadable.append(f"{info.filename}: its time in the zip ({info.date_time}) "
+                                  "is not a date, so it has none and no late penalty applies")
+    return times, unreadable
+
+
+def zip_members(source: Path) -> list[str]:
+    """The names of the files in the zip ``source`` ([] when it is not a zip)."""
+    if not zipfile.is_zipfile(source):
+        return []
+    with zipfile.ZipFile(source) as archive:
+        return [info.filename for info in archive.infolist() if not info.is_dir()]
 
 
 def keep_names(root: Path, lab: str, plan: dict[Path, ParsedName],
@@ -278,8 +307,17 @@ def lateness_checks(root: Path, lab: str, plan: dict[Path, ParsedName],
     the penalty follows the time (or, without one, nothing), so the instructor should look."""
     due = deadlines(root).due_date(lab)
     checks = []
+    if times and due is None:
+        checks.append(f"{lab} has no due date (c.Deadlines.due in nbgrader_config.py): "
+                      "nothing will be late")
     for file, parsed in sorted(plan.items()):
         when = times.get(file)
+        if (parsed.lms == "canvas" and not parsed.marked_late and when is not None
+                and due is not None and when > due):
+            checks.append(f"{file.name}: the LMS does not mark it late but its time, "
+                          f"{when:%Y-%m-%d %H:%M} UTC, is after the due date "
+                          f"({due:%Y-%m-%d %H:%M} UTC), so it will be penalised: is "
+                          "c.Deadlines.zip_timezone the zone the LMS writes its zip in?")
         if parsed.marked_late and when is None:
             checks.append(f"{file.name}: the LMS marks it late but gives no time, so no "
                           f"penalty applies; write its time in submitted/{parsed.student_id}/"

@@ -22,6 +22,7 @@ import logging
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Dict, Float, Unicode
@@ -71,8 +72,9 @@ def parse_moment(text: str, where: str) -> datetime:
         raise ValueError(f"{where} = {text!r} is not a date and time: write it as "
                          "'2026-10-16 23:59 +01:00'") from None
     if moment.tzinfo is None:
-        raise ValueError(f"{where} = {text!r} has no UTC offset: add one, e.g. "
-                         f"'{text.strip()} +00:00'")
+        example = text.strip() if ":" in text else f"{text.strip()} 23:59"
+        raise ValueError(f"{where} = {text!r} has no UTC offset: write the time and its "
+                         f"offset, e.g. '{example} +00:00'")
     return moment.astimezone(UTC)
 
 
@@ -107,6 +109,30 @@ class PercentPerDay(LateSubmissionPlugin):
 def deadlines(root: Path) -> Deadlines:
     """The course's :class:`Deadlines`, read from its ``nbgrader_config.py``."""
     return Deadlines(config=load_config(root))
+
+
+def check_deadlines(root: Path) -> None:
+    """Raise ValueError when ``c.Deadlines`` names a lab the course does not have (a typo
+    would silently leave that lab with no due date) or a time zone that does not exist."""
+    configured = deadlines(root)
+    labs = sorted(p.name for p in (root / "source").iterdir() if p.is_dir())
+    unknown = sorted(set(configured.due) - set(labs))
+    if unknown:
+        raise ValueError(f"c.Deadlines.due in nbgrader_config.py names {', '.join(unknown)}, "
+                         f"which {'is not a lab' if len(unknown) == 1 else 'are not labs'} of "
+                         f"this course (its labs: {', '.join(labs)}): correct the name")
+    for lab in configured.due:
+        configured.due_date(lab)  # raises, saying how to write it, if unreadable
+    zone(configured.zip_timezone)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The time zone ``name`` (``c.Deadlines.zip_timezone``); ValueError if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"c.Deadlines.zip_timezone = {name!r} is not a time zone: use a name "
+                         "such as 'UTC' or 'Europe/London'") from None
 
 
 def apply_due_date(root: Path, lab: str) -> datetime | None:

@@ -11,8 +11,9 @@ A student is matched to a roster row only by what identifies them for sure, neve
   ``First name`` + ``Last name`` (case and spacing aside); or the student's id equals the row's
   ``ID number`` or ``Email address``.
 
-Whoever is graded but matches no row, or several, is listed and left out of the file; every
-roster row without a graded student gets 0 (nothing handed in).
+Whoever is graded but matches no row, or several, is listed and left out of the file, and a
+row that could be theirs is written with no score (the LMS keeps what it has); every other
+roster row without a graded student gets 0 (nothing handed in), and is listed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,14 @@ class Roster:
     rows: list[dict[str, str]]
     points_possible: dict[str, str] | None = None  # Canvas's second row, when it has one
 
+    def describe(self, i: int) -> str:
+        """Row ``i`` as a person reads it: the name, and the IDs it has."""
+        row = self.rows[i]
+        name = row.get("Student") or f"{row.get('First name', '')} {row.get('Last name', '')}"
+        keys = CANVAS_KEYS if self.lms == "canvas" else MOODLE_KEYS
+        ids = ", ".join(row[key] for key in keys if row.get(key))
+        return f"{name.strip()} ({ids or 'no ID'})"
+
 
 @dataclass
 class Matching:
@@ -51,6 +61,8 @@ class Matching:
 
     by_row: dict[int, str] = field(default_factory=dict)
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # (student, why)
+    blank_rows: dict[int, str] = field(default_factory=dict)  # row: why it gets no score
+    no_submission: list[int] = field(default_factory=list)  # rows scored 0: nothing handed in
 
 
 def read_roster(path: Path, lms: str) -> Roster:
@@ -61,8 +73,15 @@ def read_roster(path: Path, lms: str) -> Roster:
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} does not exist: export the roster from {lms} "
                                 "(its gradebook export) and give its path") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text: export it from {lms} again, or save it "
+                         "as \"CSV UTF-8\" if a spreadsheet program opened it") from None
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in reader.fieldnames or []]
+    doubled = sorted({name for name in header if name and header.count(name) > 1})
+    if doubled:
+        raise ValueError(f"{path} has the column {', '.join(doubled)} more than once: which "
+                         "one holds the students' IDs? Keep one and export again")
     rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
     required = ("Student", "ID") if lms == "canvas" else ("First name", "Last name")
     missing = [name for name in required if name not in header]
@@ -83,39 +102,77 @@ def _name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def match_students(roster: Roster, students: dict[str, str]) -> Matching:
-    """Place each graded student (``{student_id: name as the LMS wrote it}``) on one roster
-    row, as the module says; list the rest with the reason."""
+@dataclass(frozen=True)
+class Graded:
+    """A graded student as the LMS knows them."""
+
+    student: str  # their id in the gradebook
+    lms: str  # the LMS their file came from; "" when collected as <id>.ipynb
+    name: str  # the name the LMS wrote in the file's name
+
+
+def candidate_rows(roster: Roster, graded: Graded) -> list[int]:
+    """The roster rows that are ``graded`` by what identifies them for sure: a Canvas file's
+    user ID against Canvas's ``ID``; a Moodle file's name (its number identifies the
+    submission, not the student) against ``First name`` + ``Last name``; the id of a
+    notebook collected as ``<id>.ipynb`` against the roster's IDs (``ID``, ``SIS User ID``,
+    ``SIS Login ID``; Moodle: ``ID number``, ``Email address``)."""
+    if graded.lms and graded.lms != roster.lms:
+        return []  # another LMS's ids and names say nothing about this roster's rows
+    if graded.lms == "moodle":
+        return [i for i, row in enumerate(roster.rows)
+                if _name_key(f"{row['First name']} {row['Last name']}") == _name_key(graded.name)]
+    keys = ("ID",) if graded.lms == "canvas" else (
+        CANVAS_KEYS if roster.lms == "canvas" else MOODLE_KEYS)
+    return [i for i, row in enumerate(roster.rows)
+            if any(row.get(key) == graded.student for key in keys)]
+
+
+def match_students(roster: Roster, students: list[Graded]) -> Matching:
+    """Place each graded student on the one roster row that is them (:func:`candidate_rows`);
+    list the rest with the reason. A row two students could be, or that could be a student
+    left unplaced, is left blank rather than given anyone's score (or 0)."""
     matching = Matching()
-    keys = CANVAS_KEYS if roster.lms == "canvas" else MOODLE_KEYS
-    for student, name in sorted(students.items()):
-        rows = [i for i, row in enumerate(roster.rows)
-                if any(row.get(key) and row[key] == student for key in keys)]
-        if not rows and roster.lms == "moodle" and name:
-            rows = [i for i, row in enumerate(roster.rows)
-                    if _name_key(f"{row['First name']} {row['Last name']}") == _name_key(name)]
-        taken = [i for i in rows if i in matching.by_row]
-        if len(rows) == 1 and not taken:
-            matching.by_row[rows[0]] = student
-        elif not rows:
-            what = "their ID" if roster.lms == "canvas" else "their name or ID"
-            matching.unmatched.append((student, f"no roster row has {what} ({name or student})"))
+    candidates = {graded.student: candidate_rows(roster, graded) for graded in students}
+    claims = Counter(i for rows in candidates.values() for i in rows)
+    for graded in sorted(students, key=lambda g: g.student):
+        rows, shown = candidates[graded.student], graded.name or graded.student
+        if len(rows) == 1 and claims[rows[0]] == 1:
+            matching.by_row[rows[0]] = graded.student
+            continue
+        if not rows:
+            what = {"canvas": "their Canvas ID", "moodle": "their name"}.get(
+                graded.lms, "their ID")
+            why = f"no roster row has {what} ({shown})"
+        elif len(rows) > 1:
+            why = f"{len(rows)} roster rows could be them ({shown}): left out rather than guessed"
         else:
-            matching.unmatched.append(
-                (student, f"{len(rows)} roster rows could be them ({name or student}): "
-                          "left out rather than guessed"))
+            why = (f"another graded student could be the same roster row ({shown}): "
+                   "left out rather than guessed")
+        matching.unmatched.append((graded.student, why))
+        for i in rows:
+            matching.blank_rows[i] = f"could be {graded.student}"
+    for i, row in enumerate(roster.rows):
+        if i in matching.by_row or i in matching.blank_rows:
+            continue
+        keys = CANVAS_KEYS if roster.lms == "canvas" else MOODLE_KEYS
+        if not any(row.get(key) for key in keys):
+            matching.blank_rows[i] = "the row has no ID to import it by"
+        else:
+            matching.no_submission.append(i)
     return matching
 
 
-def graded_students(root: Path, lab: str) -> dict[str, str]:
-    """Every student of the gradebook with a submission of ``lab``, with the name the LMS's
-    zip gave (from course.collect's record; else the gradebook's name)."""
+def graded_students(root: Path, lab: str) -> list[Graded]:
+    """Every student of the gradebook with a submission of ``lab``, with the LMS and name
+    that course.collect recorded from the LMS's zip (else the gradebook's name)."""
     record = collected_record(root, lab)
     with make_api(root).gradebook as gradebook:
         submitted = {s.student for s in gradebook.find_assignment(lab).submissions}
-        return {s.id: record.get(s.id, {}).get("name") or " ".join(
-                    filter(None, (s.first_name, s.last_name)))
-                for s in submitted}
+        return [Graded(s.id, record.get(s.id, {}).get("lms", ""),
+                       record.get(s.id, {}).get("name")
+                       or " ".join(filter(None, (s.first_name, s.last_name))))
+                for s in sorted(submitted, key=lambda s: s.id)]
 
 
 def assignment_column(roster: Roster, lab: str, column: str | None) -> str:
@@ -151,10 +208,12 @@ def write_import(root: Path, lab: str, roster: Roster, target: Path,
         lines.append({"Student": POINTS_POSSIBLE, title: _number(sum(maximum.values())),
                       **{name: _number(maximum[g]) for g, name in steps}})
     for i, row in enumerate(roster.rows):
-        score = scores.get(matching.by_row.get(i), {})
-        lines.append({**{name: row.get(name, "") for name in identity},
-                      title: _number(score.get("total", 0.0)),
-                      **{name: _number(score.get(g, 0.0)) for g, name in steps}})
+        line = {name: row.get(name, "") for name in identity}
+        if i not in matching.blank_rows:  # a blank score leaves the LMS's grade as it is
+            score = scores.get(matching.by_row.get(i), {})
+            line.update({title: _number(score.get("total", 0.0)),
+                         **{name: _number(score.get(g, 0.0)) for g, name in steps}})
+        lines.append(line)
     write_csv(target, header, lines)
     return matching
 

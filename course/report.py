@@ -28,6 +28,7 @@ from course.similarity import (
     SameMistake,
     SimilarPair,
     cohort_code,
+    identical_groups,
     past_code,
     same_mistakes,
     similar_pairs,
@@ -56,6 +57,7 @@ class Report:
     graded: int  # students with a graded notebook
     late: list[dict]  # per_test_rows of the students a late penalty was taken from
     similar: list[SimilarPair]  # most similar first (course.similarity)
+    identical: list[tuple[str, ...]]  # groups with the same own code, smallest first
     same_mistakes: list[SameMistake]
 
 
@@ -180,27 +182,31 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
     graded = len({p.parent.parent.name for p in root.glob(f"autograded/*/{lab}/*.ipynb")})
     late = [row for row in rows if row["late_penalty"] > 0]
     code, template = cohort_code(root, lab)
-    similar = similar_pairs({s: c for s, c in code.items() if s in set(handed_in)},
-                            past_code(past, root, lab) if past else None, template)
+    handed_in_code = {s: c for s, c in code.items() if s in set(handed_in)}
+    similar = similar_pairs(handed_in_code, past_code(past, root, lab) if past else None,
+                            template)
+    identical = identical_groups(handed_in_code)
     mistakes = same_mistakes(root, lab)
     similarity_csv = write_csv(
         folder / "similarity.csv", ["student", "other", "similarity", "matching_tokens"],
         [[p.first, p.second, f"{p.similarity:.2f}", p.overlap] for p in similar])
+    identical_csv = write_csv(folder / "identical-code.csv", ["students", "group_size"],
+                              [[" ".join(g), len(g)] for g in identical])
     mistakes_csv = write_csv(
         folder / "same-wrong-answers.csv", ["grade_id", "students", "misconception"],
         [[m.grade_id, " ".join(m.students), m.misconception] for m in mistakes])
     csvs = [grades_csv, per_test_csv, outcomes_csv, misconceptions_csv,
-            attention_csv, similarity_csv, mistakes_csv]
+            attention_csv, similarity_csv, identical_csv, mistakes_csv]
     summary = Summary(lab, len(submitted_students(root, lab)), graded, totals, max_total)
     page = write_atomic(folder / "report.html", _html(
         summary, tests, attention, histogram.name, misconceptions, questions, outcomes,
         columns, [p for p in csvs if p.exists()])
-        .replace("<h2>Files</h2>", _late_html(late) + _similarity_html(similar, mistakes)
-                 + "<h2>Files</h2>"))
+        .replace("<h2>Files</h2>", _late_html(late)
+                 + _similarity_html(similar, identical, mistakes) + "<h2>Files</h2>"))
     return Report(tests, totals, max_total, attention,
                   [per_test_csv, outcomes_csv, attention_csv, misconceptions_csv,
-                   similarity_csv, mistakes_csv, histogram, page],
-                  misconceptions, outcomes, graded, late, similar, mistakes)
+                   similarity_csv, identical_csv, mistakes_csv, histogram, page],
+                  misconceptions, outcomes, graded, late, similar, identical, mistakes)
 
 
 def _late_html(late: list[dict]) -> str:
@@ -212,7 +218,8 @@ def _late_html(late: list[dict]) -> str:
                        f"{r['total']:g}"] for r in late], "none late"))
 
 
-def _similarity_html(similar: list[SimilarPair], mistakes: list[SameMistake]) -> str:
+def _similarity_html(similar: list[SimilarPair], identical: list[tuple[str, ...]],
+                     mistakes: list[SameMistake]) -> str:
     """The similarity lists, each pair with its two students' own code side by side
     (matching code marked). For review: no grade depends on them."""
     pairs = "".join(
@@ -231,6 +238,11 @@ def _similarity_html(similar: list[SimilarPair], mistakes: list[SameMistake]) ->
                  [[p.first, p.second, f"{p.similarity:.0%}", p.overlap] for p in similar],
                  "no pair above the threshold")
         + pairs
+        + "<h2>Identical own code</h2><p>Students whose own code is the same once names, "
+        "strings and layout are set aside, smallest groups first (a ring of copiers large "
+        "enough to look like common code shows here; the largest group is usually the "
+        "canonical answer, written alike by honest students).</p>"
+        + _table(["students", "how many"], [[", ".join(g), len(g)] for g in identical], "none")
         + "<h2>Identical wrong answers</h2><p>Students whose answer to a test was the same "
         "wrong numbers on the same hidden case. A named misconception explains a shared "
         "mistake; the others come first.</p>"
@@ -325,6 +337,9 @@ def format_summary(report: Report) -> str:
     lines.append("\nsimilar code, for review (no grade changes):")
     lines += [f"  {p.first:<28} {p.second:<28} {p.similarity:4.0%} of own code, "
               f"{p.overlap} tokens" for p in report.similar] or ["  no pair above the threshold"]
+    if report.identical:
+        lines.append("identical own code (the largest group is usually the canonical answer):")
+        lines += [f"  {len(g)}: {', '.join(g)}" for g in report.identical]
     unexplained = [m for m in report.same_mistakes if not m.misconception]
     if unexplained:
         lines.append("identical wrong answers not explained by a known misconception:")

@@ -2,8 +2,8 @@
 
 Two signals, each a reason to review and never a change of grade:
 
-* **Similar code.** Only what each student wrote is compared: their solution cells and cells
-  of their own, without any line of the released notebook (the template, the given code).
+* **Similar code.** Only what each student wrote is compared: the lines of their code cells
+  that are not lines of the released notebook (the template, the given code).
   copydetect tokenises it (names, strings and layout do not count, so renaming variables or
   re-spacing changes nothing), takes winnowed fingerprints of every run of tokens, and
   measures how much of each student's code is covered by fingerprints the other student
@@ -11,7 +11,9 @@ Two signals, each a reason to review and never a change of grade:
   is: a fingerprint found in more than ``common_share`` of the cohort (and at least
   ``MIN_COMMON`` students) counts for no one, so the canonical one-line answers that most of a
   class writes do not make every pair of them look copied. Past cohorts (a folder of their
-  notebooks) are compared with the current one, not with each other.
+  notebooks) are compared with the current one, not with each other, and never make code
+  common. Since a ring of copiers large enough would look common, students whose own code is
+  identical are also listed as groups (:func:`identical_groups`).
 * **Identical wrong answers.** The judge keeps a fingerprint of each failing step's numbers on
   the first hidden case it got wrong (``course.misconceptions.answer_digest``); students who
   share one made the same numeric mistake. A mistake the judge names as a known
@@ -62,21 +64,14 @@ class SameMistake:
 
 
 def own_code(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> str:
-    """What the student wrote: the lines of their solution cells and of their own cells
-    (code cells the release does not have) that are not lines of any released code cell."""
-    released_cells = {cell.source.strip() for cell in release.cells if cell.cell_type == "code"}
+    """What the student wrote: every line of their notebook's code cells that is not a line
+    of a released code cell. The submission's cell metadata is not read: it is the student's
+    to change, and a cell relabelled as a test must not hide the code in it."""
     template = {line.strip() for cell in release.cells if cell.cell_type == "code"
                 for line in cell.source.splitlines()}
-    lines = []
-    for cell in submitted.cells:
-        if cell.cell_type != "code":
-            continue
-        meta = cell.metadata.get("nbgrader", {})
-        if (meta.get("grade") and not meta.get("solution")) or meta.get("locked"):
-            continue  # tests and read-only cells: the instructor's
-        if meta.get("solution") or cell.source.strip() not in released_cells:
-            lines += [line for line in cell.source.splitlines()
-                      if line.strip() and line.strip() not in template]
+    lines = [line for cell in submitted.cells if cell.cell_type == "code"
+             for line in str(cell.source).splitlines()
+             if line.strip() and line.strip() not in template]
     return "\n".join(lines) + "\n" if lines else ""
 
 
@@ -101,9 +96,10 @@ def similar_pairs(current: dict[str, str], past: dict[str, str] | None = None,
     past = past or {}
     documents = {**{("now", s): code for s, code in current.items() if code.strip()},
                  **{("past", s): code for s, code in past.items() if code.strip()}}
-    raw = {key: _fingerprint(code) for key, code in documents.items()}
+    # what the current class writes alike; a past cohort's code never makes code common
+    raw = {key: _fingerprint(code) for key, code in documents.items() if key[0] == "now"}
     counts = Counter(h for fingerprint in raw.values() for h in fingerprint.hashes)
-    limit = max(min_common, math.ceil(common_share * len(documents)))
+    limit = max(min_common, math.ceil(common_share * len(raw)))
     common = {h for h, n in counts.items() if n > limit}
     common |= _fingerprint(template).hashes if template.strip() else set()
     boilerplate = np.array(sorted(common), dtype=np.int64)
@@ -124,6 +120,23 @@ def similar_pairs(current: dict[str, str], past: dict[str, str] | None = None,
         label_b = b[1] if b[0] == "now" else f"{b[1]} (past cohort)"
         pairs.append(SimilarPair(a[1], label_b, similarity, int(overlap), code_a, code_b))
     return sorted(pairs, key=lambda p: (-p.similarity, -p.overlap, p.first, p.second))
+
+
+def identical_groups(current: dict[str, str]) -> list[tuple[str, ...]]:
+    """Groups of two or more students whose own code is the same once names, strings and
+    layout are set aside (at least MIN_OVERLAP tokens of it), smallest groups first. Common
+    code is weighted down in :func:`similar_pairs`, so a ring of copiers large enough to look
+    common would vanish there; here it shows as a group (the largest group is usually the
+    canonical answer, written alike by honest students)."""
+    from copydetect.utils import filter_code
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    for student, code in current.items():
+        filtered, _ = filter_code(code, "answer.py")
+        if len(filtered) >= MIN_OVERLAP:
+            groups[filtered].append(student)
+    return sorted((tuple(sorted(g)) for g in groups.values() if len(g) > 1),
+                  key=lambda g: (len(g), g))
 
 
 def same_mistakes(root: Path, lab: str) -> list[SameMistake]:

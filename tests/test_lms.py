@@ -38,14 +38,14 @@ def test_the_late_penalty_at_its_edges(seconds_late, fraction):
     assert penalty_fraction(seconds_late, 10, 50, 15) == pytest.approx(fraction)
 
 
-def _zip(path, files: dict[str, datetime]):
+def _zip(path, files: dict[str, datetime | tuple]):
     """A zip of the release notebook under each name, with that file time (in UTC, the
-    zone the course's configuration gives for LMS zips)."""
+    zone the course's configuration gives for LMS zips; a tuple is written as it is)."""
     notebook = RELEASE_NOTEBOOK.read_bytes()
     with zipfile.ZipFile(path, "w") as archive:
         for name, when in files.items():
-            info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
-            archive.writestr(info, notebook)
+            stamp = when if isinstance(when, tuple) else when.timetuple()[:6]
+            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), notebook)
     return path
 
 
@@ -97,12 +97,23 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
         "kimsue_LATE_1005_5005_classification.ipynb": at("2026-10-27 09:00:00"),  # capped
         "nguyenbao_1004_5004_classification.ipynb": at("2026-10-16 21:00:00"),  # not listed
         "parkmin_LATE_1007_5007_classification.ipynb": at("2026-10-16 22:00:00"),  # marker
+        "ortizluis_1008_5008_classification.ipynb": at("2026-10-17 08:00:00"),  # no marker
+        "zerodate_1009_5009_classification.ipynb": (1980, 0, 0, 0, 0, 0),  # no time at all
+        "../outside_1010_5010_classification.ipynb": at("2026-10-16 20:00:00"),
     })
     collected = run_course("collect", LAB, str(archive), cwd=course)
-    assert collected.returncode == 0, collected.stdout + collected.stderr
-    # Canvas says late, the time says on time: the penalty follows the time, and says so
+    assert collected.returncode == 1, collected.stdout + collected.stderr  # one left out:
+    assert ("NOT collected ../outside_1010_5010_classification.ipynb: not extracted: its path "
+            "in the zip leaves the zip's folder") in collected.stdout
+    # Canvas's marker and the time disagree (either way): the penalty follows the time, and
+    # the instructor is told
     assert ("CHECK parkmin_LATE_1007_5007_classification.ipynb: the LMS marks it late but "
             "it was handed in at 2026-10-16 22:00 UTC, before the due date") in collected.stdout
+    assert ("CHECK ortizluis_1008_5008_classification.ipynb: the LMS does not mark it late but "
+            "its time, 2026-10-17 08:00 UTC, is after the due date") in collected.stdout
+    assert "CHECK zerodate_1009_5009_classification.ipynb: its time in the zip" in (
+        collected.stdout)
+    assert not (course / "submitted" / "1009" / LAB / "timestamp.txt").exists()
     assert (course / "submitted" / "1002" / LAB / "timestamp.txt").read_text().startswith(
         "2026-10-18 10:00:00")
     with make_api(course).gradebook as gradebook:
@@ -126,11 +137,18 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
         '"Lee, Ann",1003,S3,alee,Section B,,\n'
         '"Kim, Sue",1005,S5,skim,Section B,7,70\n'
         '"Absent, Al",1006,S6,aabsent,Section B,,\n'
-        '"Park, Min",1007,S7,mpark,Section A,10,100\n')
+        '"Park, Min",1007,S7,mpark,Section A,10,100\n'
+        '"Ortiz, Luis",1008,S8,lortiz,Section A,,\n'
+        '"Zero, Date",1009,S9,zdate,Section A,,\n'
+        '"Kim, Sue (again)",1005,S10,skim2,Section B,,\n'  # two rows with one ID
+        '"Test, Student",,,,Section A,,\n')  # Canvas's test student: no ID
     exported = run_course("export", LAB, "--lms", "canvas", "--roster", str(roster),
                           cwd=course)
     assert exported.returncode == 1  # someone could not be placed
-    assert "NOT in the import: 1004: no roster row has their ID (nguyenbao)" in exported.stdout
+    assert ("NOT in the import: 1004: no roster row has their Canvas ID (nguyenbao)"
+            in exported.stdout)
+    assert "NOT in the import: 1005: 2 roster rows could be them (kimsue)" in exported.stdout
+    assert "no submission, 0: Absent, Al (1006, S6, aabsent)" in exported.stdout
     written = (course / "reports" / LAB / "canvas-import.csv").read_text()
     assert written.splitlines() == [  # checked by hand: 20 points, less the late penalty
         "Student,ID,SIS User ID,SIS Login ID,Section,lab1",
@@ -138,17 +156,25 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
         '"Doe, Jane",1001,S1,jdoe,Section A,20',
         '"Smith, John",1002,S2,jsmith,Section A,16',  # 34 h late: 2 days, 20 %
         '"Lee, Ann",1003,S3,alee,Section B,20',  # 11 minutes late: grace
-        '"Kim, Sue",1005,S5,skim,Section B,10',  # 10 days late: the 50 % cap
+        '"Kim, Sue",1005,S5,skim,Section B,',  # two rows could be her: neither is given
         '"Absent, Al",1006,S6,aabsent,Section B,0',  # in the class, handed nothing in
         '"Park, Min",1007,S7,mpark,Section A,20',
+        '"Ortiz, Luis",1008,S8,lortiz,Section A,18',  # 8 hours late: 10 %
+        '"Zero, Date",1009,S9,zdate,Section A,20',  # no time: nothing to be late by
+        '"Kim, Sue (again)",1005,S10,skim2,Section B,',
+        '"Test, Student",,,,Section A,',  # nothing to import it by
     ]
     with zipfile.ZipFile(course / "reports" / LAB / "canvas-feedback.zip") as pages:
         assert sorted(pages.namelist()) == [
-            "doejane_1001_5001_classification.html", "kimsue_LATE_1005_5005_classification.html",
+            "doejane_1001_5001_classification.html",
+            "kimsue_LATE_1005_5005_classification.html",
             "leeann_LATE_1003_5003_classification.html",
             "nguyenbao_1004_5004_classification.html",
+            "ortizluis_1008_5008_classification.html",
             "parkmin_LATE_1007_5007_classification.html",
-            "smithjohn_LATE_1002_5002_classification.html"]
+            "smithjohn_LATE_1002_5002_classification.html",
+            "zerodate_1009_5009_classification.html",
+        ]
         assert pages.read("smithjohn_LATE_1002_5002_classification.html") == (
             b"<p>feedback for 1002</p>")
 
@@ -157,6 +183,7 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
     assert [rows["1002"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "4.0", "16.0"]
     assert [rows["1005"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "10.0", "10.0"]
+    assert [rows["1003"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "0.0", "20.0"]
 
 
 @pytest.mark.slow
@@ -166,9 +193,20 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
         "Ann Marie Lee_312_assignsubmission_file_classification.ipynb": at(
             "2026-10-19 12:00:00"),  # 3 days late: 30 %
         "Sam Lee_313_assignsubmission_file_classification.ipynb": at("2026-10-16 12:00:00"),
+        # Moodle's "download submissions in folders"
+        "Bo Chen_314_assignsubmission_file/classification.ipynb": at("2026-10-16 12:00:00"),
     })
+    config = course / "nbgrader_config.py"
+    policy = config.read_text()
+    config.write_text(policy + 'c.Deadlines.due = {"Lab1": "2026-10-16 23:59 +00:00"}\n')
+    refused = run_course("collect", LAB, str(archive), cwd=course)  # a typo: no due date?
+    assert refused.returncode == 2
+    assert "c.Deadlines.due in nbgrader_config.py names Lab1, which is not a lab" in (
+        refused.stderr)
+    config.write_text(policy)
     collected = run_course("collect", LAB, str(archive), cwd=course)
     assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert "collected 314: classification.ipynb" in collected.stdout
     with make_api(course).gradebook as gradebook:
         student = gradebook.find_student("312")
         assert (student.first_name, student.last_name) == ("Ann Marie", "Lee")
@@ -180,7 +218,10 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
         "ann marie,LEE,u002,Uni,CS,ann@uni.example\n"
         "Sam,Lee,u003,Uni,CS,sam.lee@uni.example\n"
         "Sam,Lee,u004,Uni,Maths,sam.lee2@uni.example\n"  # two Sam Lees: never guessed
-        "Bo,Chen,u005,Uni,CS,bo@uni.example\n")
+        "Bo,Chen,u005,Uni,CS,bo@uni.example\n"
+        # Moodle's file number of Ann Marie's submission is this student's ID number: a
+        # submission's number says nothing of who the student is
+        "Carl,Poe,312,Uni,CS,carl@uni.example\n")
     exported = run_course("export", LAB, "--lms", "moodle", "--roster", str(roster),
                           cwd=course)
     assert exported.returncode == 1
@@ -191,9 +232,10 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
         "First name,Last name,ID number,Email address,lab1",
         "Jane,Doe,u001,jane@uni.example,20",
         "ann marie,LEE,u002,ann@uni.example,14",
-        "Sam,Lee,u003,sam.lee@uni.example,0",
-        "Sam,Lee,u004,sam.lee2@uni.example,0",
-        "Bo,Chen,u005,bo@uni.example,0",
+        "Sam,Lee,u003,sam.lee@uni.example,",  # either could be the Sam Lee who handed in
+        "Sam,Lee,u004,sam.lee2@uni.example,",
+        "Bo,Chen,u005,bo@uni.example,20",
+        "Carl,Poe,312,carl@uni.example,0",
     ]
     with zipfile.ZipFile(course / "reports" / LAB / "moodle-feedback.zip") as pages:
         assert "Ann Marie Lee_312_assignsubmission_file_classification.html" in pages.namelist()

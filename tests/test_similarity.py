@@ -6,7 +6,7 @@ from __future__ import annotations
 import nbformat
 
 from course.misconceptions import answer_digest
-from course.similarity import own_code, similar_pairs
+from course.similarity import identical_groups, own_code, similar_pairs
 from labs.lab1.cohort import LAB1_COHORT, NEAR_COPIES, build_submission
 from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 
@@ -57,3 +57,26 @@ def test_the_same_wrong_numbers_have_the_same_digest_whatever_their_form():
     assert answer_digest([1.0, 2.0]) != answer_digest([1.0, 2.001])
     assert answer_digest([[1.0, 2.0]]) != answer_digest([1.0, 2.0])  # the shape counts
     assert answer_digest([[1.0], [2.0, 3.0]]) is None  # not numbers: no digest
+
+
+def test_a_cell_relabelled_as_a_test_does_not_hide_the_code_in_it():
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    honest = build_submission(source, release, NEAR_COPIES[0])
+    disguised = build_submission(source, release, NEAR_COPIES[0])
+    for cell in disguised.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.metadata["nbgrader"].update(locked=True, grade=True, solution=False)
+    assert own_code(disguised, release) == own_code(honest, release) != ""
+
+
+def test_a_ring_of_identical_copies_shows_as_a_group_and_past_copies_never_make_code_common():
+    code, template = cohort_code(LAB1_COHORT)
+    unusual = cohort_code(NEAR_COPIES[:1])[0]["unusual_jacobian"]
+    ring = {f"ring_{i}": unusual for i in range(5)}  # common enough to be weighted down
+    assert ("ring_0", "ring_1", "ring_2", "ring_3", "ring_4") in identical_groups(
+        {**code, **ring})
+    past = {f"2025/{i}.ipynb": unusual for i in range(3)}
+    pairs = similar_pairs({**code, "copier": unusual}, past, template)
+    assert {p.second for p in pairs if p.first == "copier"} == {
+        f"2025/{i}.ipynb (past cohort)" for i in range(3)}

@@ -60,11 +60,14 @@ class JupyterServer:
     """``jupyter lab`` serving ``folder`` (its working directory too, so nbgrader's server
     extensions read the course configuration there, if any) until the ``with`` block ends.
 
-    ``home``: an empty folder to be the server's HOME (JupyterLab settings, notebook secrets).
+    ``home``: an empty folder to be the server's HOME (JupyterLab settings, notebook secrets);
+    ``environment``: variables set for the server and the kernels it starts.
     """
 
-    def __init__(self, folder: Path, home: Path, startup_timeout: float = 90):
+    def __init__(self, folder: Path, home: Path, startup_timeout: float = 90,
+                 environment: dict[str, str] | None = None):
         self.folder, self.home, self.startup_timeout = folder, home, startup_timeout
+        self.environment = environment or {}
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.process: subprocess.Popen | None = None
 
@@ -94,7 +97,7 @@ class JupyterServer:
                 cwd=self.folder, stdout=log, stderr=subprocess.STDOUT, text=True,
                 start_new_session=True,
                 env={**tool_env(), "HOME": str(self.home),
-                     "JUPYTERLAB_SETTINGS_DIR": str(settings)})
+                     "JUPYTERLAB_SETTINGS_DIR": str(settings), **self.environment})
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline and self.process.poll() is None:
             if "is running at" in self.text():

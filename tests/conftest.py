@@ -99,7 +99,9 @@ def scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
         return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
 
 
-STUDENT_TIMEOUT = "30"  # seconds; a normal student takes under 10 s with two workers
+# seconds; a normal student takes under 10 s with two workers, the slowest hostile ones that
+# must still be graded (output floods, a numerical gradient) under 20 s
+STUDENT_TIMEOUT = "25"
 
 
 class LoopbackProbe:

@@ -115,9 +115,10 @@ def check_deadlines(root: Path) -> None:
     """Raise ValueError when ``c.Deadlines`` names a lab the course does not have (a typo
     would silently leave that lab with no due date) or a time zone that does not exist."""
     configured = deadlines(root)
-    labs = sorted(p.name for p in (root / "source").iterdir() if p.is_dir())
+    labs = sorted({p.name for folder in ("source", "release") if (root / folder).is_dir()
+                   for p in (root / folder).iterdir() if p.is_dir()})
     unknown = sorted(set(configured.due) - set(labs))
-    if unknown:
+    if unknown and labs:  # with no lab at all, the command itself says what is missing
         raise ValueError(f"c.Deadlines.due in nbgrader_config.py names {', '.join(unknown)}, "
                          f"which {'is not a lab' if len(unknown) == 1 else 'are not labs'} of "
                          f"this course (its labs: {', '.join(labs)}): correct the name")

@@ -21,6 +21,7 @@ from course.files import write_atomic, write_csv
 from course.grade import load_outcomes, reports_dir, submitted_students
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
 from course.labs import load_lab
+from course.late import reapply_late_penalties
 from course.misconceptions import COLUMN
 from course.nbgrader_setup import make_api
 from course.notebooks import cells_by_grade_id
@@ -134,11 +135,13 @@ def count_misconceptions(root: Path, lab: str) -> list[tuple[str, str, int]]:
 
 
 def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
-    """Write grades.csv (the gradebook as it is now), per-test CSV, totals histogram (PNG),
+    """Assign the late penalties again (on the scores as they are now), then write
+    grades.csv (the gradebook as it is now), per-test CSV, totals histogram (PNG),
     the similarity lists and an HTML page under reports/<lab>/. ``past``: a folder of past
     cohorts' notebooks to compare the students' code with as well."""
     folder = reports_dir(root, lab)
     folder.mkdir(parents=True, exist_ok=True)
+    reapply_late_penalties(root, lab)  # a score given by hand since grading changes it
     with make_api(root).gradebook as gradebook:
         columns = grade_columns(gradebook, lab)
         # whoever handed the lab in (an unreadable notebook too), not the whole class

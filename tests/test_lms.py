@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import SAWarning
 
+from course.export import per_test_rows
 from course.labs import copy_course
 from course.late import DAY, penalty_fraction, reapply_late_penalties
 from course.nbgrader_setup import make_api
@@ -184,6 +185,16 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     assert [rows["1002"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "4.0", "16.0"]
     assert [rows["1005"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "10.0", "10.0"]
     assert [rows["1003"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "0.0", "20.0"]
+
+    # A score taken away by hand after grading: the penalty follows it once reassigned (as
+    # `course report` and `course grade` do), 20 % of 18 rather than of 20
+    with make_api(course).gradebook as gradebook:
+        gradebook.find_grade("test_training_lowers_loss", NOTEBOOK, LAB, "1002").manual_score = 0
+        gradebook.db.commit()
+    reapply_late_penalties(course, LAB)
+    with make_api(course).gradebook as gradebook:
+        row = per_test_rows(gradebook, LAB, ["1002"])[0]
+    assert (row["raw"], row["late_penalty"], row["total"]) == pytest.approx((18, 3.6, 14.4))
 
 
 @pytest.mark.slow

@@ -95,6 +95,7 @@ def test_the_report_page_renders_with_its_images_and_no_console_error(page, grad
     assert images and all(width > 100 for width in images), images
     steps = page.locator("h2", has_text="Each test").locator("xpath=following-sibling::table[1]")
     assert steps.locator("tr").count() == 1 + len(scores(course, DEMO_COHORT[0].student))
+    screenshot(page, "instructor-report")  # the top: summary, histogram, tests by outcome
     # the similarity list: among the demo cohort, only its planted near-copies pair up
     with (course / "reports" / LAB / "similarity.csv").open(newline="") as handle:
         demo = {s.student for s in DEMO_COHORT}
@@ -106,4 +107,4 @@ def test_the_report_page_renders_with_its_images_and_no_console_error(page, grad
     expect(side_by_side.locator("pre")).to_have_count(2)
     expect(side_by_side.locator("pre mark").first).to_be_visible()
     assert problems == []
-    screenshot(page, "instructor-report", page.locator("body"))
+    screenshot(page, "instructor-similar-pair", side_by_side)

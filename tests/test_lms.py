@@ -16,7 +16,9 @@ from sqlalchemy.exc import SAWarning
 from course.export import per_test_rows
 from course.labs import copy_course
 from course.late import DAY, penalty_fraction, reapply_late_penalties
+from course.lms import read_roster, write_import
 from course.nbgrader_setup import make_api
+from course.report import build_report
 from tests.conftest import LAB, NOTEBOOK, RELEASE_NOTEBOOK, ROOT, run_course, run_nbgrader
 
 DUE = "2026-10-16 23:59:00+00:00"  # 10 % a day or part of one, 15 minutes' grace, cap 50 %
@@ -185,6 +187,23 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     assert [rows["1002"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "4.0", "16.0"]
     assert [rows["1005"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "10.0", "10.0"]
     assert [rows["1003"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "0.0", "20.0"]
+
+    # the report shows raw, penalty and grade of each late student
+    report = build_report(course, LAB)
+    assert {r["student_id"]: (r["raw"], r["late_penalty"], r["total"]) for r in report.late} == {
+        "1002": (20, 4, 16), "1005": (20, 10, 10), "1008": (20, 2, 18)}
+    page = (course / "reports" / LAB / "report.html").read_text()
+    assert "<h2>Late submissions</h2>" in page and "<td>1002</td><td>20</td><td>4</td>" in page
+    # per-step columns, on request, with their points possible
+    write_import(course, LAB, read_roster(roster, "canvas"), tmp_path / "steps.csv",
+                 per_step=True)
+    header, points, *_ = (tmp_path / "steps.csv").read_text().splitlines()
+    assert header.endswith(",lab1,lab1: test_dloss_dy,lab1: test_dloss_dbeta,lab1: test_dloss_dW2,"
+                           "lab1: test_dloss_db2,lab1: test_dloss_dh,lab1: test_dloss_dalpha,"
+                           "lab1: test_dloss_dW1,lab1: test_dloss_db1,"
+                           "lab1: test_backprop_returns_parameter_gradients,"
+                           "lab1: test_training_lowers_loss")
+    assert points == "    Points Possible,,,,,20" + ",2" * 10
 
     # A score taken away by hand after grading: the penalty follows it once reassigned (as
     # `course report` and `course grade` do), 20 % of 18 rather than of 20

@@ -47,6 +47,7 @@ PATTERNS = {
         r"^(?P<prefix>(?P<name>[^_]+)_(?P<student_id>\d+)_assignsubmission_file_)"
         r"(?P<file_id>.+?)\.ipynb$"),
 }
+ARCHIVES = (".zip", ".gz", ".tar", ".tgz")  # unpacked by nbgrader into a folder of their own
 RECORD_FILE = "collected.json"  # in downloaded/<lab>/: what each student's LMS file said
 PLAIN = re.compile(rf"^(?P<student_id>{SAFE_NAME.pattern})\.ipynb$")
 
@@ -170,7 +171,6 @@ class PlannedCollector(FileNameCollectorPlugin):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.plan: dict[Path, ParsedName] = {}
-
         self.times: dict[Path, datetime] = {}
 
     def collect(self, submitted_file: str) -> dict | None:
@@ -225,24 +225,32 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     files = sorted(p for p in extracted.rglob("*") if p.is_file())
     submitted = Path(app.coursedir.root) / app.coursedir.submitted_directory
     plan, report = plan_collection(files, notebooks, submitted, lab, replace)
-    extracted_names = {p.name for p in files}
+    # nbgrader extracts a zip into a folder named after it, keeping the paths inside it
+    inside = {_path_in(path, extracted / source.stem): path for path in files}
     report.problems += [(name, "not extracted: its path in the zip leaves the zip's folder "
                                "(../ or /); take it out of the zip by hand and collect it")
                         for name in zip_members(source)
-                        if Path(name).name not in extracted_names]
+                        if name not in inside and Path(name).suffix not in ARCHIVES]
     report.checks += unreadable
     app.collector_plugin_inst.plan = plan
-    app.collector_plugin_inst.times = {path: times[path.name] for path in plan
-                                       if path.name in times}
+    app.collector_plugin_inst.times = {path: times[name] for name, path in inside.items()
+                                       if path in plan and name in times}
     app.process_extracted_files()
-    keep_names(root, lab, {path: parsed for path, parsed in plan.items()},
-               app.collector_plugin_inst.times)
+    keep_names(root, lab, plan, app.collector_plugin_inst.times)
     report.checks += lateness_checks(root, lab, plan, app.collector_plugin_inst.times)
     return report
 
 
+def _path_in(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` (POSIX), or its name when it is not inside."""
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return path.name
+
+
 def zip_times(source: Path, timezone: str) -> tuple[dict[str, datetime], list[str]]:
-    """The time of each file in the zip ``source``, by file name (an LMS writes each
+    """The time of each file in the zip ``source``, by its path there (an LMS writes each
     submission's time there, as local time in ``timezone``; a zip has no zone), and a line
     for each file whose time cannot be read (it then has none)."""
     if not zipfile.is_zipfile(source):
@@ -253,7 +261,7 @@ def zip_times(source: Path, timezone: str) -> tuple[dict[str, datetime], list[st
             if info.is_dir():
                 continue
             try:
-                times[Path(info.filename).name] = datetime(
+                times[info.filename] = datetime(
                     *info.date_time, tzinfo=where).astimezone(UTC)
             except ValueError:  # a zero or impossible date
                 unreadable.append(f"{info.filename}: its time in the zip ({info.date_time}) "

@@ -225,6 +225,7 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
         "Sam Lee_313_assignsubmission_file_classification.ipynb": at("2026-10-16 12:00:00"),
         # Moodle's "download submissions in folders"
         "Bo Chen_314_assignsubmission_file/classification.ipynb": at("2026-10-16 12:00:00"),
+        "Cy Dee_315_assignsubmission_file/classification.ipynb": at("2026-10-18 12:00:00"),
     })
     config = course / "nbgrader_config.py"
     policy = config.read_text()
@@ -237,6 +238,8 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
     collected = run_course("collect", LAB, str(archive), cwd=course)
     assert collected.returncode == 0, collected.stdout + collected.stderr
     assert "collected 314: classification.ipynb" in collected.stdout
+    assert (course / "submitted" / "312" / LAB / "timestamp.txt").read_text().startswith(
+        "2026-10-19 12:00:00")  # each file its own time, whatever folder holds it
     with make_api(course).gradebook as gradebook:
         student = gradebook.find_student("312")
         assert (student.first_name, student.last_name) == ("Ann Marie", "Lee")
@@ -249,6 +252,7 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
         "Sam,Lee,u003,Uni,CS,sam.lee@uni.example\n"
         "Sam,Lee,u004,Uni,Maths,sam.lee2@uni.example\n"  # two Sam Lees: never guessed
         "Bo,Chen,u005,Uni,CS,bo@uni.example\n"
+        "Cy,Dee,u006,Uni,CS,cy@uni.example\n"
         # Moodle's file number of Ann Marie's submission is this student's ID number: a
         # submission's number says nothing of who the student is
         "Carl,Poe,312,Uni,CS,carl@uni.example\n")
@@ -264,7 +268,8 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
         "ann marie,LEE,u002,ann@uni.example,14",
         "Sam,Lee,u003,sam.lee@uni.example,",  # either could be the Sam Lee who handed in
         "Sam,Lee,u004,sam.lee2@uni.example,",
-        "Bo,Chen,u005,bo@uni.example,20",
+        "Bo,Chen,u005,bo@uni.example,20",  # on time, in the folder beside Cy's late one
+        "Cy,Dee,u006,cy@uni.example,16",  # 36 hours late: 20 %
         "Carl,Poe,312,carl@uni.example,0",
     ]
     with zipfile.ZipFile(course / "reports" / LAB / "moodle-feedback.zip") as pages:

@@ -3,13 +3,13 @@ from the LMS's own roster, and one zip of feedback pages the LMS hands out to ea
 
 A student is matched to a roster row only by what identifies them for sure, never by a guess:
 
-* Canvas: the student's id in the gradebook is the Canvas user ID that ``course collect`` read
-  from the submission zip's file names; it must equal the roster's ``ID`` (or, for notebooks
-  collected as ``<id>.ipynb``, its ``SIS User ID`` or ``SIS Login ID``);
-* Moodle: its zip names carry the student's full name (and an id of the submission, not of the
-  student), so the name ``course collect`` kept must equal exactly one roster row's
-  ``First name`` + ``Last name`` (case and spacing aside); or the student's id equals the row's
-  ``ID number`` or ``Email address``.
+* a Canvas file: the student's id in the gradebook is the Canvas user ID that ``course collect``
+  read from the zip's file name; it must equal the roster's ``ID``;
+* a Moodle file: its name carries the student's full name (and a number of the submission,
+  not of the student), so the name ``course collect`` kept must equal exactly one roster row's
+  ``First name`` + ``Last name`` (case and spacing aside);
+* a notebook collected as ``<id>.ipynb``: the id must equal one of the roster's IDs (Canvas:
+  ``ID``, ``SIS User ID``, ``SIS Login ID``; Moodle: ``ID number``, ``Email address``).
 
 Whoever is graded but matches no row, or several, is listed and left out of the file, and a
 row that could be theirs is written with no score (the LMS keeps what it has); every other

@@ -26,6 +26,17 @@ from helpers.judging import JUDGED_OUTSIDE
 METADATA_KEY = "course_judge"
 
 
+def judged_notebooks(root: Path, lab: str):
+    """``(student, judge's metadata)`` of every graded notebook of ``lab``, by path order;
+    a graded notebook nbgrader left half-written is skipped (nothing the judge said in it)."""
+    for notebook in sorted((root / "autograded").glob(f"*/{lab}/*.ipynb")):
+        try:
+            metadata = nbformat.read(notebook, as_version=4).metadata
+        except Exception:
+            continue
+        yield notebook.parent.parent.name, metadata.get(METADATA_KEY, {})
+
+
 # A kernel that ran out of time says nothing about the answer (a slow but correct function
 # may pass the judge's larger budgets): not a disagreement.
 UNDECIDED = ("KeyboardInterrupt", "CellTimeoutError", "TimeoutError", "DeadKernelError")

@@ -19,7 +19,7 @@ from course.diagnosis import NOT_GRADED, TEST_OUTCOMES, outcome_of_test
 from course.export import grade_columns, per_test_rows, submitters, write_per_test_csv
 from course.files import write_atomic, write_csv
 from course.grade import load_outcomes, reports_dir, submitted_students
-from course.judge_cells import METADATA_KEY as JUDGE_METADATA
+from course.judge_cells import judged_notebooks
 from course.labs import load_lab
 from course.late import reapply_late_penalties
 from course.misconceptions import COLUMN
@@ -124,11 +124,7 @@ def count_misconceptions(root: Path, lab: str) -> list[tuple[str, str, int]]:
     """``(grade_id, misconception, students)`` across the cohort's graded notebooks, most
     frequent first: the list to read before the next lecture."""
     counts: Counter = Counter()
-    for notebook in sorted((root / "autograded").glob(f"*/{lab}/*.ipynb")):
-        try:
-            judged = nbformat.read(notebook, as_version=4).metadata.get(JUDGE_METADATA, {})
-        except Exception:  # a graded notebook nbgrader left half-written: nothing to count
-            continue
+    for _, judged in judged_notebooks(root, lab):
         counts.update(judged.get("misconceptions", {}).items())
     return [(grade_id, key, n) for (grade_id, key), n in
             sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
@@ -185,7 +181,7 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
     graded = len({p.parent.parent.name for p in root.glob(f"autograded/*/{lab}/*.ipynb")})
     late = [row for row in rows if row["late_penalty"] > 0]
     code, template = cohort_code(root, lab)
-    handed_in_code = {s: c for s, c in code.items() if s in set(handed_in)}
+    handed_in_code = {s: code[s] for s in handed_in if s in code}
     similar = similar_pairs(handed_in_code, past_code(past, root, lab) if past else None,
                             template)
     identical = identical_groups(handed_in_code)
@@ -203,9 +199,8 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
     summary = Summary(lab, len(submitted_students(root, lab)), graded, totals, max_total)
     page = write_atomic(folder / "report.html", _html(
         summary, tests, attention, histogram.name, misconceptions, questions, outcomes,
-        columns, [p for p in csvs if p.exists()])
-        .replace("<h2>Files</h2>", _late_html(late)
-                 + _similarity_html(similar, identical, mistakes) + "<h2>Files</h2>"))
+        columns, [p for p in csvs if p.exists()],
+        _late_html(late) + _similarity_html(similar, identical, mistakes)))
     return Report(tests, totals, max_total, attention,
                   [per_test_csv, outcomes_csv, attention_csv, misconceptions_csv,
                    similarity_csv, identical_csv, mistakes_csv, histogram, page],
@@ -285,7 +280,8 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
 
 def _html(summary: Summary, tests: list[TestSummary], attention, image: str,
           misconceptions: list[tuple[str, str, int]], questions: dict[str, str],
-          outcomes: dict[str, Counter], columns, csvs: list[Path]) -> str:
+          outcomes: dict[str, Counter], columns, csvs: list[Path], sections: str = "") -> str:
+    """The report page; ``sections``: HTML (already escaped) put before the list of files."""
     lab = html.escape(summary.lab)
     by_id = {t.grade_id: t for t in tests}
     step_rows = [[g, f"{by_id[g].mean_score:.2f} / {by_id[g].max_score:g}",
@@ -314,6 +310,7 @@ def _html(summary: Summary, tests: list[TestSummary], attention, image: str,
         + "<h2>Misconceptions, most frequent first</h2>"
         + _table(["test", "misconception", "students", "question it raises"],
                  [[g, k, n, questions.get(k, "")] for g, k, n in misconceptions], "none found")
+        + sections
         + f"<h2>Files</h2><p>{links}</p></body></html>"
     )
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from course.judge_cells import METADATA_KEY as JUDGE_METADATA
+from course.judge_cells import judged_notebooks
 
 K = 25  # copydetect's noise threshold: matches shorter than this many tokens are noise
 WINDOW = 6  # winnowing window (copydetect's guarantee threshold 30 = K + WINDOW - 1)
@@ -144,9 +144,7 @@ def same_mistakes(root: Path, lab: str) -> list[SameMistake]:
     fingerprint for a test, those not explained by a named misconception first."""
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     named: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    for notebook in sorted((root / "autograded").glob(f"*/{lab}/*.ipynb")):
-        student = notebook.parent.parent.name
-        judged = nbformat.read(notebook, as_version=4).metadata.get(JUDGE_METADATA, {})
+    for student, judged in judged_notebooks(root, lab):
         for grade_id, digest in sorted(judged.get("wrong_answers", {}).items()):
             groups[grade_id, digest].append(student)
             named[grade_id, digest][judged.get("misconceptions", {}).get(grade_id, "")] += 1
@@ -162,12 +160,17 @@ def same_mistakes(root: Path, lab: str) -> list[SameMistake]:
 
 def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
     """Every submitted student's own code for ``lab`` (all its notebooks), and the released
-    notebooks' code (the template)."""
+    notebooks' code (the template). A submission grading would not read (a link, a special or
+    oversized file: course.grade.admission_problem) is not read here either."""
+    from course.grade import admission_problem
+
     releases = {p.name: nbformat.read(p, as_version=4)
                 for p in sorted((root / "release" / lab).glob("*.ipynb"))}
     code: dict[str, str] = defaultdict(str)
     for name, release in releases.items():
         for path in sorted((root / "submitted").glob(f"*/{lab}/{name}")):
+            if admission_problem(root, path.parent.parent.name):
+                continue
             try:
                 submitted = nbformat.read(path, as_version=4)
             except Exception:  # an unreadable notebook: grading already reported it

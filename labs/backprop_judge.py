@@ -128,13 +128,12 @@ class BackpropJudge:
             c, t = by_seed[seed]
             verdict = _verdict(lab1.step_verdict(name, c, t, isolated, returns_right, HIDDEN,
                                                  spec=spec))
-            if not verdict.passed and (found := self._misconception(
-                    name, c, t, arguments[seed][0], isolated)):
+            wrong = None if verdict.passed else _first_wrong(
+                name, c, t, arguments[seed][0], isolated)
+            if wrong and (found := self._misconception(name, wrong)):
                 misconceptions[grade_id] = found.key
                 verdict = Verdict(False, f"{verdict.message} {found.question}")
-            if (not verdict.passed
-                    and (wrong := _first_wrong(name, c, t, arguments[seed][0], isolated))
-                    and wrong[0] == "value" and (digest := answer_digest(wrong[1]))):
+            if wrong and wrong[0] == "value" and (digest := answer_digest(wrong[1])):
                 wrong_answers[grade_id] = digest
             step_verdicts[name] = verdicts[grade_id] = verdict
         failing = [name for name in spec.step_names
@@ -174,12 +173,10 @@ class BackpropJudge:
                     "(differentiating numerically?)"]
         return []
 
-    def _misconception(self, name: str, runs: list[dict], truths: list[dict],
-                       arguments: list[dict], isolated: bool) -> Misconception | None:
-        """The named misconception the step's first wrong answer matches, if any."""
-        wrong = _first_wrong(name, runs, truths, arguments, isolated)
-        if wrong is None:
-            return None
+    def _misconception(self, name: str, wrong: tuple[str, object, dict, dict]
+                       ) -> Misconception | None:
+        """The named misconception the step's first wrong answer (:func:`_first_wrong`)
+        matches, if any."""
         kind, answer, args, truth = wrong
         if kind == "crash":
             return identify_crash(name, answer, self.misconceptions)

@@ -86,8 +86,12 @@ def test_the_demo_is_quiet_grades_as_planted_and_leaves_git_clean(tmp_path):
     # first student, left out on purpose and reported, plus one who handed nothing in)
     canvas = (demo_course / "reports" / LAB / "canvas-import.csv").read_text().splitlines()
     lab1_cohort = load_lab(clone, LAB).demo.cohort
-    assert canvas[:2] == ["Student,ID,SIS User ID,SIS Login ID,Section,lab1",
-                          "    Points Possible,,,,,20"]
+    lab1_points = sum(c.metadata["nbgrader"]["points"]
+                      for nb in (clone / "source" / LAB).glob("*.ipynb")
+                      for c in nbformat.read(nb, as_version=4).cells
+                      if c.metadata.get("nbgrader", {}).get("grade"))
+    assert canvas[:2] == [f"Student,ID,SIS User ID,SIS Login ID,Section,{LAB}",
+                          f"    Points Possible,,,,,{lab1_points:g}"]
     assert len(canvas) == 2 + len(lab1_cohort)
     assert f"NOT in the import: {lab1_cohort[0].student}: no roster row" in demo.stdout
     # the demo course's gradebook holds both labs: one row per student, every lab's columns

@@ -6,6 +6,7 @@ from __future__ import annotations
 import nbformat
 
 from course.misconceptions import answer_digest
+from course.similarity import cohort_code as cohort_code_of
 from course.similarity import identical_groups, own_code, similar_pairs
 from labs.lab1.cohort import LAB1_COHORT, NEAR_COPIES, build_submission
 from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
@@ -80,3 +81,20 @@ def test_a_ring_of_identical_copies_shows_as_a_group_and_past_copies_never_make_
     pairs = similar_pairs({**code, "copier": unusual}, past, template)
     assert {p.second for p in pairs if p.first == "copier"} == {
         f"2025/{i}.ipynb (past cohort)" for i in range(3)}
+
+
+def test_the_report_reads_no_submission_that_grading_would_refuse(tmp_path):
+    """A link in submitted/ could put any file's text, another student's code or the
+    instructor's solution, beside a student's name in report.html."""
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    (tmp_path / "release" / "lab1").mkdir(parents=True)
+    nbformat.write(release, tmp_path / "release" / "lab1" / RELEASE_NOTEBOOK.name)
+    honest = tmp_path / "submitted" / "honest" / "lab1" / RELEASE_NOTEBOOK.name
+    honest.parent.mkdir(parents=True)
+    nbformat.write(build_submission(source, release, NEAR_COPIES[0]), honest)
+    linked = tmp_path / "submitted" / "linked" / "lab1" / RELEASE_NOTEBOOK.name
+    linked.parent.mkdir(parents=True)
+    linked.symlink_to(honest)
+    code, _ = cohort_code_of(tmp_path, "lab1")
+    assert list(code) == ["honest"] and code["honest"].strip()

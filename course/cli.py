@@ -100,11 +100,10 @@ def cmd_report(root: Path, args) -> int:
         print(f"nothing of {args.lab} is graded yet: collect the submissions and run "
               f"`course grade {args.lab}` first", file=sys.stderr)
         return 2
-    past = getattr(args, "past", None)
-    if past and not Path(past).is_dir():
-        raise FileNotFoundError(f"{past} is not a folder: give the folder that holds past "
-                                "cohorts' notebooks (any layout)")
-    report = build_report(root, args.lab, Path(past) if past else None)
+    if args.past and not Path(args.past).is_dir():
+        raise FileNotFoundError(f"{args.past} is not a folder: give the folder that holds "
+                                "past cohorts' notebooks (any layout)")
+    report = build_report(root, args.lab, Path(args.past) if args.past else None)
     print(format_summary(report))
     return 1 if report.attention else 0
 
@@ -159,7 +158,7 @@ def cmd_demo(root: Path, args) -> int:
                                            student_timeout=args.student_timeout, quiet=False,
                                            no_sandbox=False, scheduler=None))
         print()
-        cmd_report(demo, argparse.Namespace(lab=lab))
+        cmd_report(demo, argparse.Namespace(lab=lab, past=None))
         from course.lms import write_sample_roster
 
         roster = write_sample_roster(demo / "incoming" / f"{lab}-canvas-roster.csv",

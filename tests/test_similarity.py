@@ -7,7 +7,7 @@ import nbformat
 
 from course.misconceptions import answer_digest
 from course.similarity import cohort_code as cohort_code_of
-from course.similarity import identical_groups, own_code, similar_pairs
+from course.similarity import identical_groups, own_code, past_code, similar_pairs
 from labs.lab1.cohort import LAB1_COHORT, NEAR_COPIES, build_submission
 from tests.conftest import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 
@@ -98,3 +98,18 @@ def test_the_report_reads_no_submission_that_grading_would_refuse(tmp_path):
     linked.symlink_to(honest)
     code, _ = cohort_code_of(tmp_path, "lab1")
     assert list(code) == ["honest"] and code["honest"].strip()
+
+
+def test_past_cohorts_are_read_in_any_layout_by_the_lab_notebooks_name(tmp_path):
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    (tmp_path / "release" / "lab1").mkdir(parents=True)
+    nbformat.write(release, tmp_path / "release" / "lab1" / RELEASE_NOTEBOOK.name)
+    past = tmp_path / "past" / "2025"
+    past.mkdir(parents=True)
+    submission = build_submission(source, release, NEAR_COPIES[0])
+    nbformat.write(submission, past / f"doejane_1001_5001_{RELEASE_NOTEBOOK.name}")
+    nbformat.write(submission, past / "notes.ipynb")  # not the lab's notebook
+    found = past_code(tmp_path / "past", tmp_path, "lab1")
+    assert found == {f"2025/doejane_1001_5001_{RELEASE_NOTEBOOK.name}":
+                     own_code(submission, release)}

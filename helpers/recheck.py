@@ -346,7 +346,8 @@ def main() -> None:
 def count_lines(function, batches: list[dict],
                 on_interference: Callable[[str], None] | None = None) -> dict:
     """The Python lines ``function`` runs on each batch of arguments (helpers.tracing):
-    ``{"lines": [...]}``, or ``{"error": ...}`` with what it raised."""
+    ``{"lines": [...], "own_lines": [...]}`` (all of them, and those of its own code), or
+    ``{"error": ...}`` with what it raised."""
     counts = []
     for arguments in batches:
         try:
@@ -357,7 +358,8 @@ def count_lines(function, batches: list[dict],
             return {"lines": None, "error": None, "interfered": str(why)}
         except BaseException as error:  # student code
             return {"lines": None, "error": describe_error(error)}
-    return {"lines": counts, "error": None}
+    return {"lines": [c.total for c in counts], "own_lines": [c.own for c in counts],
+            "error": None}
 
 
 if __name__ == "__main__":

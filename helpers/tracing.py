@@ -23,6 +23,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 THIS_FILE = str(Path(__file__).resolve())
 # Calls that stop, restore, hide or fake a count, from any frame (the library's too:
@@ -58,13 +59,23 @@ def _name(function) -> str:
     return f"{module}.{function.__name__}" if module else function.__name__
 
 
+class LineCount(NamedTuple):
+    """Python lines one call ran: all of them (numpy's own included, so that a loop numpy runs
+    for the caller, like ``apply_along_axis``, counts), and those of the caller's own code
+    (outside the libraries: how long its own code is, whatever numpy does inside a call)."""
+
+    total: int
+    own: int
+
+
 def lines_run(function: Callable, *args, on_interference: Callable[[str], None] | None = None,
-              **kwargs) -> int:
+              **kwargs) -> LineCount:
     """The Python lines run by one call ``function(*args, **kwargs)``, counted as line events
     (this module's excepted). Raises CountInterfered when the call did something that could
     stop or fake the count (``on_interference(why)`` is called first, at the moment it tries:
     the judge's runner ends its process there). An exception from the function propagates."""
-    count = 0
+    count = own = 0
+    library: dict[str, bool] = {}  # by file name: whether it is a library's
     entered: dict[int, int] = {}  # frames seen to start and not yet seen to return, by id
     interference: list[str] = []
 
@@ -74,7 +85,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
             on_interference(why)
 
     def trace(frame, event, arg):
-        nonlocal count
+        nonlocal count, own
         if frame.f_code.co_filename == THIS_FILE:
             return None
         if event == "call":
@@ -87,6 +98,10 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
                 entered.pop(id(frame), None)
         elif event == "line":
             count += 1
+            name = frame.f_code.co_filename
+            if name not in library:
+                library[name] = _is_library(name)
+            own += not library[name]
         return trace
 
     def watch(frame, event, arg):
@@ -117,7 +132,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
         interfered("some of its frames stopped being traced")
     if interference:
         raise CountInterfered(interference[0])
-    return count
+    return LineCount(count, own)
 
 
 def loops_over_samples(function: Callable, arguments: Callable[[int], tuple],
@@ -125,5 +140,5 @@ def loops_over_samples(function: Callable, arguments: Callable[[int], tuple],
     """Whether ``function`` runs more Python lines on a larger batch: ``(grows, lines at
     sizes[0], lines at sizes[1])``. ``arguments(n)`` gives the call's arguments for a batch
     of ``n`` samples. An exception from the function propagates."""
-    small, large = (lines_run(function, *arguments(n)) for n in sizes)
+    small, large = (lines_run(function, *arguments(n)).total for n in sizes)
     return large > small, small, large

@@ -227,3 +227,36 @@ def test_apply_along_axis_fails_the_loop_check_only_and_is_not_flagged():
                                                                   "backprop"))
     failed = {g for g, v in judgement.verdicts.items() if not v.passed}
     assert failed == {LOOP_TEST} and judgement.problems == []
+
+
+# Correct batch code whose numpy calls run many lines of numpy's own Python: only the lines of
+# the student's own code may count against the "more than matrix operations need" limit.
+LIBRARY_HEAVY = {
+    "tensordot": (("dloss_dW2 = dloss_dB.T @ H",
+                   "dloss_dW2 = np.tensordot(dloss_dB, H, axes=(0, 0))"),
+                  ("dloss_dW1 = dloss_dA.T @ X",
+                   "dloss_dW1 = np.tensordot(dloss_dA, X, axes=(0, 0))")),
+    "einsum_optimized": (("dloss_dW2 = dloss_dB.T @ H",
+                          "dloss_dW2 = np.einsum('nk,nm->km', dloss_dB, H, optimize=True)"),),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_HEAVY))
+def test_numpys_own_lines_never_count_against_correct_batch_code(name):
+    source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
+    heavy = cohorts.Submission(name, "", edits=LIBRARY_HEAVY[name])
+    submitted = cohorts.build_submission(source, release, heavy, "backprop")
+    counted = lab2.count_lines(_backprop_of(submitted))
+    assert counted["lines"][0] > lab2.MAX_LINES >= counted["own_lines"][0], counted
+    lab2.check_no_loop_over_samples(_backprop_of(submitted))
+    judgement = judge_submission(SOURCE, submitted)
+    assert [g for g, v in judgement.verdicts.items() if not v.passed] == []
+    assert judgement.problems == []
+
+
+def _backprop_of(notebook):
+    space = {"np": np}
+    source = nbformat.read(SOURCE, as_version=4)
+    exec(cell_by_grade_id(source, "provided_functions").source, space)
+    exec(cell_by_grade_id(notebook, "backprop").source, space)
+    return space["backprop"]

@@ -40,7 +40,8 @@ class Lab2Judge(BackpropJudge):
             return Verdict(False, f"Not graded: {problem or 'the line count never came'}.")
         answer = later["lines"]
         return Verdict(*lab2.loop_verdict(answer.get("lines"), answer.get("error"),
-                                          LINE_COUNT_SIZES, answer.get("interfered")))
+                                          LINE_COUNT_SIZES, answer.get("interfered"),
+                                          answer.get("own_lines")))
 
     def suspicions(self, answers: list[dict]) -> list[str]:
         """Lab 1's, and a line count interfered with, or too long for matrix operations."""
@@ -50,13 +51,15 @@ class Lab2Judge(BackpropJudge):
                 continue
             if answer.get("interfered"):
                 found.append(f"{answer['interfered']} (the loop check's line count)")
-            lines = answer.get("lines")
-            # as many lines for the larger batch, and too many: a loop of a fixed length, or
-            # numerical differentiation (a loop over the samples only fails the loop check)
-            if isinstance(lines, list) and len(lines) == 2 and all(
-                    isinstance(c, int) for c in lines) and lab2.MAX_LINES < lines[0] >= lines[1]:
-                found.append(f"it runs {lines[0]} lines of Python per call, more than matrix "
-                             "operations need (a loop of its own, or numerical differentiation?)")
+            own = answer.get("own_lines")
+            # as many lines of its own for the larger batch, and too many: a loop of a fixed
+            # length, or numerical differentiation (a loop over the samples only fails the loop
+            # check; what numpy runs inside a call is no one's suspicion)
+            if isinstance(own, list) and len(own) == 2 and all(
+                    isinstance(c, int) for c in own) and lab2.MAX_LINES < own[0] >= own[1]:
+                found.append(f"it runs {own[0]} lines of its own Python per call, more than "
+                             "matrix operations need (a loop of its own, or numerical "
+                             "differentiation?)")
         return found
 
 

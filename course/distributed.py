@@ -20,7 +20,7 @@ from pathlib import Path
 import dask
 from distributed import Client, LocalCluster, as_completed
 
-from course.kit import grading_kit, pack, submission_files
+from course.kit import files_digest, grading_kit, pack, submission_files
 from course.remote import grade_task
 
 # A task whose worker died mid-student is handed to another worker, up to this many times.
@@ -58,17 +58,19 @@ def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
     # no one (a task depending on scattered data is assigned to a worker up front, and may
     # wait behind a slow one while another is idle).
     kit = pack(grading_kit(root, lab))
-    futures, run = {}, uuid.uuid4().hex[:8]
+    futures, sent, run = {}, {}, uuid.uuid4().hex[:8]
     for student in students:
-        future = client.submit(grade_task, kit, lab, student,
-                               submission_files(root, lab, student), student_timeout, sandbox,
+        files = submission_files(root, lab, student)
+        sent[student] = files_digest(files)
+        future = client.submit(grade_task, kit, lab, student, files, student_timeout, sandbox,
                                pure=False, key=f"grade-{lab}-{run}-{student}")
         futures[future] = student
     for future in as_completed(futures):
         student = futures[future]
         try:
-            yield student, future.result()
+            result = future.result()
         except Exception as error:  # KilledWorker: the cluster gave up on this student
-            yield student, {"lost": "worker", "why": f"{type(error).__name__}: {error}"}
+            result = {"lost": "worker", "why": f"{type(error).__name__}: {error}"}
         finally:
             future.release()
+        yield student, {**result, "sent_digest": sent[student]}

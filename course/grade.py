@@ -16,7 +16,6 @@ autograde leaves that folder behind half-written.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
@@ -43,6 +42,7 @@ from course.files import write_atomic
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
 from course.judge_cells import JudgeGradeCells
 from course.kernels import GradingKernelManager
+from course.kit import files_digest
 from course.labs import load_lab
 from course.late import QUIET, apply_due_date, reapply_late_penalties
 from course.nbgrader_setup import load_config, make_api
@@ -122,13 +122,10 @@ def admission_problem(root: Path, student: str) -> str | None:
 
 
 def submission_digest(root: Path, lab: str, student: str) -> str:
-    """SHA-256 over the names and contents of a student's submitted files."""
-    digest = hashlib.sha256()
+    """SHA-256 over the names and contents of a student's submitted files (course.kit)."""
     folder = root / "submitted" / student / lab
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return files_digest({str(p.relative_to(folder)): p.read_bytes()
+                         for p in folder.rglob("*") if p.is_file()})
 
 
 def marker_path(root: Path, lab: str, student: str) -> Path:
@@ -357,8 +354,10 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
 def record_result(root: Path, lab: str, student: str, result: dict, api: NbGraderAPI,
                   student_timeout: float) -> Outcome:
     """Write one student's grading result (course.worker's, or how it was lost) into the
-    course folder and the gradebook; return their outcome."""
-    digest = submission_digest(root, lab, student)
+    course folder and the gradebook; return their outcome. Its marker records the digest of
+    the files that were sent to be graded (``result["sent_digest"]``), not of what is in
+    submitted/ now: a resubmission collected meanwhile is graded at the next run."""
+    digest = result.get("sent_digest") or submission_digest(root, lab, student)
     lost = result.get("lost")
     with api.gradebook as gradebook:  # so exports list the student (with zeros if need be)
         gradebook.update_or_create_student(student)

@@ -6,6 +6,7 @@ grade in a scratch course of their own, and send the results back (``course.remo
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import zlib
 from pathlib import Path, PurePosixPath
@@ -15,6 +16,9 @@ from course.nbgrader_setup import CONFIG_FILE
 SKIPPED = ("__pycache__", ".ipynb_checkpoints")
 # A scratch course keeps its own gradebook, whatever the course's configuration names (a
 # PostgreSQL server, say): appended to the copied configuration.
+# The temporary folder a grading process's scratch course is made in (course.remote);
+# course.worker, which removes what it grades, grades nowhere else.
+SCRATCH_PREFIX = "course-worker-"
 OWN_GRADEBOOK = ("\n# A scratch copy (course.kit): its own gradebook, never the course's.\n"
                  'c.CourseDirectory.db_url = "sqlite:///" + __import__("os").path.join('
                  '__import__("os").path.dirname(__file__), "gradebook.db")\n')
@@ -84,6 +88,16 @@ def scratch_course(kit: dict[str, bytes], target: Path) -> Path:
     if not config.read_text().endswith(OWN_GRADEBOOK):  # the last word on the gradebook
         config.write_text(config.read_text() + OWN_GRADEBOOK)
     return target
+
+
+def files_digest(files: dict[str, bytes]) -> str:
+    """SHA-256 over the names (paths relative to the submission's folder) and contents of a
+    submission's files: what the markers of course.grade compare."""
+    digest = hashlib.sha256()
+    for name, content in sorted(files.items(), key=lambda item: Path(item[0])):
+        digest.update(name.encode() + b"\0")
+        digest.update(content)
+    return digest.hexdigest()
 
 
 def submission_files(root: Path, lab: str, student: str) -> dict[str, bytes]:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from course import cgroups
-from course.kit import scratch_course, unpack_kit
+from course.kit import SCRATCH_PREFIX, scratch_course, unpack_kit
 from course.sandbox import FONT_CACHE_VARIABLE, remove_stale_runtime_folders
 
 WORKER_START_TIMEOUT = 120.0  # from a student's being sent to its grading starting
@@ -41,7 +41,7 @@ class GradingProcess:
     def __init__(self, kit: dict[str, bytes], lab: str, sandbox: bool, command=None):
         """Start one for ``lab`` in a scratch course made from ``kit`` (``command(root, lab,
         sandbox)``, default :meth:`command`, gives the program to run)."""
-        self.folder = Path(tempfile.mkdtemp(prefix="course-worker-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
         root = scratch_course(kit, self.folder / "scratch-course")
         self.env = dict(os.environ)
         if sandbox:  # one font list for the kernels of this grading process (built by it)

@@ -29,7 +29,7 @@ from course.grade import (
     judge_findings,
     peak_memory_mb,
 )
-from course.kit import unpack
+from course.kit import SCRATCH_PREFIX, unpack
 from course.nbgrader_setup import make_api
 from course.sandbox import (
     FONT_CACHE_VARIABLE,
@@ -73,6 +73,12 @@ def _end_with_parent(scratch: Path) -> None:
 
 def main(argv: list[str]) -> int:
     root, lab = Path(argv[0]).resolve(), argv[1]
+    if not root.parent.name.startswith(SCRATCH_PREFIX):
+        # it removes each student's folders, then the whole course: never a real one
+        print(f"course.worker grades only in a scratch course that course.remote makes (in a "
+              f"{SCRATCH_PREFIX}* folder), never in {root}: use `course grade`",
+              file=sys.stderr)
+        return 2
     sandbox = "--no-sandbox" not in argv[2:]
     if sandbox:  # before any thread starts: the kernels' socket folders are mounted in it
         use_private_mounts()
@@ -86,8 +92,7 @@ def main(argv: list[str]) -> int:
     os.close(nothing)
     sys.stdout = sys.stderr
     os.chdir(root)
-    # course.remote makes the scratch course in a temporary folder of its own
-    scratch = root.parent if root.parent.name.startswith("course-worker-") else root
+    scratch = root.parent  # course.remote's temporary folder, with the scratch course in it
     threading.Thread(target=_end_with_parent, args=(scratch,), daemon=True).start()
     fonts = os.environ.get(FONT_CACHE_VARIABLE)  # set for sandboxed kernels (course.remote)
     font_list = threading.Thread(target=build_matplotlib_font_cache, args=(Path(fonts or "."),))

@@ -272,3 +272,21 @@ def test_collect_a_canvas_zip_with_odd_names(tmp_path):
     again = run_course("collect", LAB, str(archive), cwd=course)
     assert "22222 already has a different classification" in again.stdout
     assert (course / "submitted" / "22222" / LAB / "classification.ipynb").read_text() == "edited"
+
+
+@pytest.mark.slow
+def test_a_result_is_recorded_against_the_files_that_were_sent_not_those_there_now(tmp_path):
+    """A resubmission collected while its author waited in the cluster's queue must not be
+    taken as graded: the marker holds the digest of what was sent."""
+    from course.grade import record_result, submission_digest
+    from course.nbgrader_setup import make_api
+
+    course = make_scratch_course(tmp_path)
+    notebook = course / "submitted" / "queued" / LAB / SOURCE_NOTEBOOK.name
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text("{}")
+    sent = submission_digest(course, LAB, "queued")
+    notebook.write_text('{"resubmitted": true}')  # collected again while it was queued
+    outcome = record_result(course, LAB, "queued", {"lost": "timeout", "sent_digest": sent},
+                            make_api(course), 10)
+    assert outcome.digest == sent != submission_digest(course, LAB, "queued")

@@ -6,6 +6,7 @@ starts, running past the time limit with children of its own."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 
@@ -75,3 +76,16 @@ def test_past_the_time_limit_the_grading_process_and_its_children_are_killed(tmp
         time.sleep(0.05)
     with pytest.raises(ProcessLookupError):  # killed with its grading process's group
         os.kill(child, 0)
+
+
+def test_the_grading_process_refuses_a_course_it_did_not_make(tmp_path):
+    """course.worker removes each student's folders and, at the end, its whole course: pointed
+    at a real course, it must leave it as it is."""
+    course = tmp_path / "course"
+    (course / "submitted" / "alice" / "lab1").mkdir(parents=True)
+    (course / "submitted" / "alice" / "lab1" / "classification.ipynb").write_text("{}")
+    ran = subprocess.run([sys.executable, "-m", "course.worker", str(course), "lab1"],
+                         input="", capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert ran.returncode == 2
+    assert "grades only in a scratch course" in ran.stderr
+    assert (course / "submitted" / "alice" / "lab1" / "classification.ipynb").read_text() == "{}"

@@ -284,7 +284,34 @@ def train(function, problem: dict) -> dict:
     return {name: as_numbers(p) for name, p in params.items()}
 
 
+def _trusted_code() -> list[tuple[ModuleType, str, object]]:
+    """Every name of this runner and of the line counter (helpers.tracing), and every function
+    of the modules its answers go through, with what it is now: taken before any student code
+    runs, so that :func:`_changed` can tell whether student code replaced one (say, the line
+    count with a function that returns 20)."""
+    import helpers.tracing
+
+    runner = sys.modules[__name__]
+    found = [(module, name, value) for module in (runner, helpers.tracing)
+             for name, value in vars(module).items()]
+    found += [(module, name, value) for module in (json, os)
+              for name, value in vars(module).items() if callable(value)]
+    return found
+
+
+def _changed(trusted: list[tuple[ModuleType, str, object]]) -> str | None:
+    """How student code changed the runner's trusted code, if it did."""
+    for module, name, value in trusted:
+        if vars(module).get(name, _MISSING) is not value:
+            return f"it replaced the grader's {module.__name__}.{name}"
+    return None
+
+
+_MISSING = object()
+
+
 def main() -> None:
+    trusted = _trusted_code()
     # Both taken before any student code runs, which could replace sys.stdin and sys.stdout.
     channel = os.fdopen(os.dup(1), "w")
     grader = os.fdopen(os.dup(0), "r")
@@ -340,6 +367,8 @@ def main() -> None:
             send({"phase": "lines", "lines": None, "error": None, "interfered": why})
             os._exit(0)
 
+        if why := _changed(trusted):  # a count by replaced code would count for nothing
+            interfered(why)
         send({"phase": "lines", **count_lines(function, request["line_counts"], interfered)})
 
 

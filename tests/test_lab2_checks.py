@@ -158,6 +158,10 @@ HIDDEN_LOOPS = {
                    "    sys.settrace(None)\n    sys._getframe().f_trace = None\n"
                    "    out = np.array([r.sum() for r in M])\n    sys.settrace(tracer)\n"
                    "    return out\n"),
+    # the runner's own line count replaced, before the count, by one that says "20"
+    "runner_patched": ("import __main__\n__main__.lines_run = lambda function, *a, "
+                       "on_interference=None, **k: 20\n\n\ndef row_sums(M):\n"
+                       "    return np.array([r.sum() for r in M])\n"),
     # a loop compiled under a library's file name, whose lines are not the student's
     "library_name": ("_space = {'np': np}\nrow_sums = (exec(compile('def row_sums(M):\\n    "
                      "return np.array([r.sum() for r in M])\\n', np.__file__, 'exec'), "

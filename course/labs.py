@@ -53,8 +53,8 @@ def load_lab(root: Path, lab: str) -> LabDeclaration:
 
 def copy_course(root: Path, target: Path, lab: str) -> Path:
     """A scratch copy of what grading ``lab`` needs from the course at ``root`` (course.kit:
-    the config, the lab's source and release notebooks, its instructor-only material), with a
-    gradebook of its own. Returns ``target``."""
+    the config, the lab's source notebooks, its instructor-only material), with a gradebook of
+    its own and no release yet (generate it). Returns ``target``."""
     from course.kit import grading_kit, scratch_course
 
     return scratch_course(grading_kit(root, lab), target)

@@ -85,7 +85,6 @@ STEPS = (
     Step("dloss_db1", "b1", "dloss_dalpha",
          "alpha = W1 @ x + b1: how much does alpha[j] change when b1[j] does?"),
 )
-STEP_BY_NAME = {step.name: step for step in STEPS}
 
 
 STEP_NAMES = tuple(step.name for step in STEPS)

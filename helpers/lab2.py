@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from helpers import datasets, lab1, network, recheck
+from helpers import lab1, network, recheck
 from helpers.failures import CheckFailed
 from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from helpers.lab1 import Backprop, Step
@@ -64,7 +64,6 @@ GRADIENT_STEPS = (
 )
 STEPS = (*FORWARD_STEPS, *GRADIENT_STEPS)
 STEP_NAMES = tuple(step.name for step in STEPS)
-FORWARD_NAMES = tuple(step.name for step in FORWARD_STEPS)
 ARGUMENTS = ("X", "T", "W1", "b1", "W2", "b2")
 PROVIDED_CONSTANTS = ("PROBABILITY_FLOOR",)  # the notebook's own: backprop may read them
 HIDDEN_CASES = 4
@@ -247,11 +246,9 @@ def training_request() -> dict:
 
 
 def training_problem(n_points: int = TRAINING_POINTS, seed: int = TRAINING_SEED):
-    """The training test's data and starting point: ``(X, T, params)`` for a fresh 10-unit
-    network on a small Annuli set."""
-    ds = datasets.Annuli(n=n_points, noise=1.0, seed=seed)
-    params = network.init_parameters(ds.input_dim, 10, ds.n_classes, np.random.default_rng(seed))
-    return ds.inputs(), ds.targets(), params
+    """Lab 1's training problem (a fresh 10-unit network on a small Annuli set), with Lab 2's
+    size and seed: ``(X, T, params)``."""
+    return lab1.training_problem(n_points, seed)
 
 
 def check_training(backprop: Callable) -> None:

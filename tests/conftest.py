@@ -67,8 +67,7 @@ def run_course(*args: str, cwd: Path, timeout: float = 900) -> subprocess.Comple
 
 def make_scratch_course(folder: Path) -> Path:
     """A copy of the course (config and lab sources) in ``folder``, with the lab generated."""
-    copy_course(ROOT, folder, LAB)
-    shutil.rmtree(folder / "release", ignore_errors=True)  # generated afresh below
+    copy_course(ROOT, folder, LAB)  # no release: generated below
     run_nbgrader("generate_assignment", LAB, "--force", cwd=folder)
     return folder
 

@@ -21,7 +21,7 @@ import dask
 from distributed import Client, LocalCluster, as_completed
 
 from course.kit import files_digest, grading_kit, pack, submission_files
-from course.remote import grade_task
+from course.remote import grade_task, kit_key, stop_grading_processes
 
 # A task whose worker died mid-student is handed to another worker, up to this many times.
 ALLOWED_FAILURES = 2
@@ -74,3 +74,7 @@ def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
         finally:
             future.release()
         yield student, {**result, "sent_digest": sent[student]}
+    try:  # the run is over: its grading processes would only wait, holding scratch courses
+        client.run(stop_grading_processes, kit_key(kit))
+    except Exception:  # a worker gone meanwhile took its processes with it
+        pass

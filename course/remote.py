@@ -123,12 +123,27 @@ class GradingProcess:
                 "seconds": time.monotonic() - start}
 
 
+def kit_key(packed_kit: bytes) -> str:
+    """What tells one course kit's grading processes from another's."""
+    return hashlib.sha256(packed_kit).hexdigest()
+
+
+def stop_grading_processes(kit: str) -> int:
+    """Kill this worker's grading processes of the kit ``kit`` (:func:`kit_key`) and remove
+    their scratch courses, once a run has no more students for them; return how many."""
+    with _LOCK:
+        stopping = [_PROCESSES.pop(key) for key in list(_PROCESSES) if key[0] == kit]
+    for process in stopping:
+        process.kill()
+    return len(stopping)
+
+
 def grade_task(packed_kit: bytes, lab: str, student: str, files: dict[str, bytes],
                student_timeout: float, sandbox: bool) -> dict:
     """A Dask task: grade ``student``'s ``files`` (their submitted folder of ``lab``) with the
     course kit (``course.kit.pack``). Returns the grading process's result (see
     course.worker), or ``{"lost": ...}`` when the student's grading ended without one."""
-    key = (hashlib.sha256(packed_kit).hexdigest(), lab, sandbox, threading.get_ident())
+    key = (kit_key(packed_kit), lab, sandbox, threading.get_ident())
     for _ in range(2):  # a grading process lost before it started on the student: once more
         with _LOCK:
             process = _PROCESSES.get(key)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from course.grade import marker_path
@@ -85,6 +86,10 @@ def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(graded_course
             time.sleep(0.05)
         cluster.kill_worker(0)  # mid-batch: its student is handed to the other worker
         _, stderr = grading.communicate(timeout=600)
+        # the run is over: the worker that lives on keeps no grading process of it
+        survivor = psutil.Process(cluster.workers[1].pid)
+        assert [p.pid for p in survivor.children(recursive=True)
+                if "course.worker" in " ".join(p.cmdline())] == []
     finally:
         cluster.stop()
     assert grading.returncode in (0, 1), stderr[-3000:]  # 1: some students need attention

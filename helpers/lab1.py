@@ -38,6 +38,7 @@ from helpers.gradcheck import (
 from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from helpers.recheck import STEPS_FILE, describe_error, run_case
 from helpers.steps import split_steps
+from helpers.training import returned_gradients
 
 # Every comparison: symmetric relative error with a floor (helpers.gradcheck). Correct float64
 # forms are within about 1e-7 of the finite-difference truth and float32 arithmetic within
@@ -454,16 +455,9 @@ def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
 def _returned_gradients(result) -> list:
     """What backprop returned, as a list of four; raise AssertionError if it is not four."""
     try:
-        returned = list(result)
-    except TypeError:
-        returned = []
-    if len(returned) != 4:
-        raise CheckFailed(
-            "backprop must return four gradients, (dloss_dW1, dloss_db1, dloss_dW2, dloss_db2); "
-            f"it returned {type(result).__name__}"
-            + (f" of length {len(returned)}" if returned else "")
-        )
-    return returned
+        return returned_gradients(result)
+    except ValueError as error:
+        raise CheckFailed(str(error)) from None
 
 
 @dataclass(frozen=True)

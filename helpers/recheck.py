@@ -36,7 +36,7 @@ from types import ModuleType
 import numpy as np
 
 from helpers.tracing import CountInterfered, lines_run
-from helpers.training import gradient_descent
+from helpers.training import gradient_descent, returned_gradients
 
 RECORD = "__course_record__"
 STEPS_FILE = "<your backprop, step by step>"  # what the step functions are compiled as
@@ -274,9 +274,8 @@ def train(function, problem: dict) -> dict:
         for _ in range(problem["epochs"]):
             totals = {name: np.zeros_like(p) for name, p in params.items()}
             for x, t in zip(X, T, strict=True):
-                gradients = list(function(x.copy(), t.copy(), *(p.copy() for p in params.values())))
-                if len(gradients) != len(names):
-                    raise ValueError(f"returned {len(gradients)} values, not {len(names)}")
+                gradients = returned_gradients(
+                    function(x.copy(), t.copy(), *(p.copy() for p in params.values())))
                 for name, gradient in zip(names, gradients, strict=True):
                     totals[name] += np.asarray(gradient, dtype=np.float64)
             for name in names:

@@ -9,16 +9,18 @@ from collections.abc import Callable
 
 import numpy as np
 
+RETURNED = ("dloss_dW1", "dloss_db1", "dloss_dW2", "dloss_db2")
 
-def returned_gradients(result, count: int = 4) -> list:
-    """What backprop returned, as a list of ``count``; ValueError if it is not that many."""
+
+def returned_gradients(result) -> list:
+    """What backprop returned, as a list of the four gradients; ValueError if it is not four."""
     try:
         returned = list(result)
     except TypeError:
         returned = []
-    if len(returned) != count:
-        raise ValueError(f"backprop must return {count} gradients, (dloss_dW1, dloss_db1, "
-                         f"dloss_dW2, dloss_db2); it returned {type(result).__name__}"
+    if len(returned) != len(RETURNED):
+        raise ValueError(f"backprop must return four gradients, ({', '.join(RETURNED)}); "
+                         f"it returned {type(result).__name__}"
                          + (f" of length {len(returned)}" if returned else ""))
     return returned
 
@@ -34,8 +36,7 @@ def gradient_descent(backprop: Callable, X, T, params: dict, n_epochs: int,
     with np.errstate(all="ignore"):
         for _ in range(n_epochs):
             gradients = returned_gradients(
-                backprop(X.copy(), T.copy(), *(p.copy() for p in params.values())),
-                len(params))
+                backprop(X.copy(), T.copy(), *(p.copy() for p in params.values())))
             for name, gradient in zip(list(params), gradients, strict=True):
                 params[name] = params[name] - rate * np.asarray(gradient, dtype=np.float64)
     return params

@@ -23,9 +23,9 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import CodeType
 from typing import NamedTuple
 
-THIS_FILE = str(Path(__file__).resolve())
 # Calls that stop, restore, hide or fake a count, from any frame (the library's too:
 # threading.settrace is Python code that calls sys.settrace).
 GUARDED = tuple(f for f in (
@@ -86,7 +86,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
 
     def trace(frame, event, arg):
         nonlocal count, own
-        if frame.f_code.co_filename == THIS_FILE:
+        if frame.f_code in THIS_CODE:
             return None
         if event == "call":
             entered[id(frame)] = entered.get(id(frame), 0) + 1
@@ -105,7 +105,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
         return trace
 
     def watch(frame, event, arg):
-        if event != "c_call" or frame.f_code.co_filename == THIS_FILE:
+        if event != "c_call" or frame.f_code in THIS_CODE:
             return
         if any(arg is guarded for guarded in GUARDED) or (
                 not _is_library(frame.f_code.co_filename)
@@ -142,3 +142,18 @@ def loops_over_samples(function: Callable, arguments: Callable[[int], tuple],
     of ``n`` samples. An exception from the function propagates."""
     small, large = (lines_run(function, *arguments(n)).total for n in sizes)
     return large > small, small, large
+
+
+def _code_objects(*functions: Callable) -> frozenset:
+    """The code objects of ``functions`` and of every function defined inside them."""
+    found, pending = set(), [f.__code__ for f in functions]
+    while pending:
+        code = pending.pop()
+        found.add(code)
+        pending += [c for c in code.co_consts if isinstance(c, CodeType)]
+    return frozenset(found)
+
+
+# This module's own frames, told by their code objects (not their file name, which any code
+# compiled under it would share): the count skips them, and the guard lets them switch it off.
+THIS_CODE = _code_objects(lines_run)

@@ -91,7 +91,8 @@ ORACLE_PATTERNS = (
      "it inspects its callers or the interpreter"),
     (re.compile(r"numerical_(gradient|vjp)|true_gradients|hidden_case"),
      "it calls the graders' numerical gradients"),
-    # code compiled under a library's file name, or rewritten, is hidden from the line count
+    # code compiled under a library's file name passes for the library's, not the student's
+    # own (helpers.tracing's own-line limit), and code rewritten at run time is not what ran
     (re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
      "it compiles or rewrites code at run time"),
 )

@@ -38,14 +38,36 @@ def grading_client(scheduler: str | None, workers: int) -> Iterator[Client]:
     with dask.config.set(settings):
         if scheduler:
             with Client(scheduler, timeout=SCHEDULER_TIMEOUT) as client:
-                yield client
+                with stopping_grading_processes(client):
+                    yield client
             return
         # Workers as threads of this process: each task's work happens in a grading process
         # of its own (course.remote), so worker processes would only add their start-up.
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
                           dashboard_address=None, memory_limit=0,
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            yield client
+            with stopping_grading_processes(client):
+                yield client
+
+
+_KITS_SENT: dict[int, set[str]] = {}  # by client: the kits its tasks were sent (kit_key)
+
+
+@contextmanager
+def stopping_grading_processes(client: Client) -> Iterator[None]:
+    """Once the block is over (the run has no more students: the canary's and the cohort's,
+    which share grading processes when their kits are the same), stop the grading processes
+    of the kits it sent, with their scratch courses, on every worker: on a long-lived worker
+    they would only wait. Another run's processes, of another kit, are left alone."""
+    _KITS_SENT[id(client)] = set()
+    try:
+        yield
+    finally:
+        for kit in _KITS_SENT.pop(id(client), set()):
+            try:
+                client.run(stop_grading_processes, kit)
+            except Exception:  # a worker gone meanwhile took its processes with it
+                pass
 
 
 def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
@@ -58,6 +80,7 @@ def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
     # no one (a task depending on scattered data is assigned to a worker up front, and may
     # wait behind a slow one while another is idle).
     kit = pack(grading_kit(root, lab))
+    _KITS_SENT.setdefault(id(client), set()).add(kit_key(kit))  # stopped when the run ends
     futures, sent, run = {}, {}, uuid.uuid4().hex[:8]
     for student in students:
         files = submission_files(root, lab, student)
@@ -74,7 +97,3 @@ def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
         finally:
             future.release()
         yield student, {**result, "sent_digest": sent[student]}
-    try:  # the run is over: its grading processes would only wait, holding scratch courses
-        client.run(stop_grading_processes, kit_key(kit))
-    except Exception:  # a worker gone meanwhile took its processes with it
-        pass

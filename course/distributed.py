@@ -34,7 +34,12 @@ def grading_client(scheduler: str | None, workers: int) -> Iterator[Client]:
     single-threaded workers started here (and stopped on leaving)."""
     settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                 "distributed.comm.timeouts.connect": SCHEDULER_TIMEOUT,
-                "distributed.worker.daemon": False}  # workers start grading processes
+                "distributed.worker.daemon": False,  # workers start grading processes
+                # No statistical profiler in a LocalCluster's workers: they are threads of the
+                # coordinator, and its sys._current_frames() every 10 ms can deadlock CPython
+                # 3.11 against a garbage collection in another thread (seen here: the
+                # coordinator hung for good in the middle of writing a grade).
+                "distributed.worker.profile.enabled": False}
     with dask.config.set(settings):
         if scheduler:
             with Client(scheduler, timeout=SCHEDULER_TIMEOUT) as client:

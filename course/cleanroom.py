@@ -81,16 +81,16 @@ BUDGETS = (30.0, 90.0, 120.0)
 LATER_PHASES = (("training", "training"), ("lines", "line_counts"))
 STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
     "Import", "ImportFrom", "FunctionDef", "ClassDef", "Assign", "AnnAssign", "AugAssign")
-# Reaching into the grader from a graded function: flagged for review, and no step points.
-ORACLE_PATTERNS = (
+# What the graded function's code, and the code of the student's it calls, may do that a
+# reviewer should see: flagged for review, never points withheld on its own (points are
+# withheld only for what the function was seen to do while judged: LabJudge.suspicions).
+REVIEW_PATTERNS = (
     (re.compile(r"\bhelpers\.(recheck|steps|{withheld})\b|"
                 r"from\s+helpers\s+import\s+[^\n]*\b(recheck|steps|{withheld})\b"),
      "it imports the course's checking code"),
     (re.compile(r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
                 r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b"),
      "it inspects its callers or the interpreter"),
-    (re.compile(r"numerical_(gradient|vjp)|true_gradients|hidden_case"),
-     "it calls the graders' numerical gradients"),
     # code compiled under a library's file name passes for the library's, not the student's
     # own (helpers.tracing's own-line limit), and code rewritten at run time is not what ran
     (re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
@@ -306,14 +306,66 @@ def student_setup(source_nb: nbformat.NotebookNode, submitted: nbformat.Notebook
     return setup, graded
 
 
-def oracle_use(code: str, withheld: tuple[str, ...] = ()) -> list[str]:
-    """Why the graded cell's code looks like it reaches into the grader, if it does: its
-    code, comments left out, names the judge's own modules or the lab's ``withheld`` ones
-    (file names of helpers), inspects the interpreter, or calls the checks' gradients."""
+def review_reasons(code: str, withheld: tuple[str, ...] = ()) -> list[str]:
+    """Why ``code`` (the graded function and what it calls, :func:`code_reached`) should be
+    read by a reviewer, if it should: its code, comments left out, names the judge's own
+    modules or the lab's ``withheld`` ones (file names of helpers), inspects the interpreter,
+    or compiles code at run time."""
     names = "|".join(re.escape(Path(name).stem) for name in withheld) or "recheck"
     code = _without_comments(code)
-    return [why for pattern, why in ORACLE_PATTERNS
+    return [why for pattern, why in REVIEW_PATTERNS
             if re.search(pattern.pattern.replace("{withheld}", names), code)]
+
+
+def code_reached(setup: list[list[str]], function: str) -> str:
+    """The code of the student's that the graded ``function`` can reach: its own definition
+    and the graded cell's other top-level statements that are not definitions, then every
+    definition of the student's cells (``setup``'s, the graded cell last) whose name the code
+    so far mentions, until no new name is mentioned. A gradient checker or anything else the
+    student wrote but the function never names is not part of it."""
+    definitions: dict[str, list[str]] = {}
+    roots: list[str] = []
+    for number, (_, code) in enumerate(setup):
+        graded = number == len(setup) - 1
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            if graded:
+                roots.append(code)
+            continue
+        for node in tree.body:
+            segment = ast.get_source_segment(code, node) or ""
+            bound = _defined_names(node)
+            if graded and (function in bound or not bound
+                           or isinstance(node, ast.Import | ast.ImportFrom)):
+                roots.append(segment)
+            for name in bound:
+                definitions.setdefault(name, []).append(segment)
+    reached, pending, seen = list(roots), list(roots), set()
+    while pending:
+        for name in _mentioned(pending.pop()) - seen:
+            seen.add(name)
+            for segment in definitions.get(name, []):
+                reached.append(segment)
+                pending.append(segment)
+    return "\n".join(reached)
+
+
+def _defined_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
+
+
+def _mentioned(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set(re.findall(r"[A-Za-z_]\w*", code))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
 def _without_comments(code: str) -> str:
@@ -415,7 +467,9 @@ class Conversation:
                     and isinstance(message.get("definition_error") or "", str)
                     and isinstance(full, list) and all(isinstance(f, dict) for f in full)
                     and (bool(message.get("definition_error")) or len(full) == self.cases)
-                    and all(isinstance(f.get("forward_calls", 0), int) for f in full))
+                    and all(isinstance(f.get("forward_calls", 0), int)
+                            and isinstance(f.get("most_called", ""), str)
+                            and isinstance(f.get("withheld_call", ""), str) for f in full))
         if phase == "step":
             results = message.get("results")
             return isinstance(results, list) and len(results) == self.cases and all(
@@ -586,15 +640,17 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
     except Exception as error:  # a malformed answer is itself suspicious
         suspicions = [f"its re-check answered in a shape the judge does not expect "
                       f"({type(error).__name__})"]
-    # the student's own cells too: the graded function may call what they define
-    own_code = "\n".join(code for _, code in setup)
-    oracle = oracle_use(own_code, plan.judge.withheld_helpers) + suspicions
-    if oracle:
-        reason = f"{cell} may not be the student's own work: " + "; ".join(oracle)
+    # Seen while judged (LabJudge.suspicions): points withheld, and a flag naming it.
+    if suspicions:
+        reason = f"{cell} may not be the student's own work: " + "; ".join(suspicions)
         judgement.problems.append(reason)
         if oracle_costs_points and not judgement.cause:  # a cause already explains every zero
             for grade_id, (kind, *_) in plan.cells.items():
                 if kind in plan.judge.own_work_kinds:
                     judgement.verdicts[grade_id] = Verdict(
                         False, f"Not credited: {reason}. The instructor will review it.")
+    # Read in its code (and the code of the student's it calls): a flag for review only.
+    if reasons := review_reasons(code_reached(setup, plan.judge.function),
+                                 plan.judge.withheld_helpers):
+        judgement.problems.append(f"for review, {cell}'s code: " + "; ".join(reasons))
     return judgement

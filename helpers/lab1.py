@@ -36,8 +36,8 @@ from helpers.gradcheck import (
     relative_errors,
 )
 from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
-from helpers.recheck import STEPS_FILE, describe_error, run_case
-from helpers.steps import split_steps
+from helpers.recheck import describe_error, run_case
+from helpers.steps import STEPS_FILE, compile_plan, split_steps
 from helpers.training import returned_gradients
 
 # Every comparison: symmetric relative error with a floor (helpers.gradcheck). Correct float64
@@ -122,14 +122,13 @@ LAB1 = Backprop(("x", "t", "W1", "b1", "W2", "b2"), STEPS, FORWARD_NAMES, RETURN
                 _sample_truth)
 
 
-def judged_run(backprop: Callable, *arguments, spec: Backprop = LAB1) -> tuple[dict, dict, bool]:
+def judged_run(backprop: Callable, *arguments, spec: Backprop = LAB1) -> tuple[dict, dict]:
     """Run ``backprop`` on one case (``arguments`` in the order of ``spec.arguments``: for
     Lab 1 one sample ``x, t, W1, b1, W2, b2``) as the judge does (``helpers.recheck.run_case``).
 
-    Returns ``(run, truth, isolated)``: the runner's record of the whole function and of each
-    step run on the true upstream values; the true forward and step values; and whether the
-    step comments could be found (otherwise only the whole function was run). Exceptions from
-    student code are recorded, never raised.
+    Returns ``(run, truth)``: the runner's record of the whole function and of each step it
+    writes, run on the true values of everything before it; and the true forward and step
+    values. Exceptions from student code are recorded, never raised.
     """
     if not (callable(backprop) and hasattr(backprop, "__code__")):
         raise TypeError("backprop must be the Python function defined in the notebook")
@@ -148,41 +147,42 @@ def judged_run(backprop: Callable, *arguments, spec: Backprop = LAB1) -> tuple[d
 _RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _judged_run(backprop: Callable, values: tuple, spec: Backprop) -> tuple[dict, dict, bool]:
+def _judged_run(backprop: Callable, values: tuple, spec: Backprop) -> tuple[dict, dict]:
     arguments = {name: np.array(value, dtype=np.float64, copy=True)
                  for name, value in zip(spec.arguments, values, strict=True)}
     truth = spec.truth(arguments)
     try:
         source = textwrap.dedent(inspect.getsource(backprop))
-        plan = split_steps(source, backprop.__name__, spec.step_names)
     except (OSError, TypeError):
-        plan = None
+        source = ""
+    functions = _kernel_functions(backprop, source, spec)
+    request = {"function": backprop.__name__, "steps": list(spec.step_names)}
+    run = run_case(backprop, functions, request, {"args": arguments, "truth": truth}, source)
+    return run, truth
+
+
+def _kernel_functions(backprop: Callable, source: str, spec: Backprop) -> dict:
+    """The recording copy and step functions of the kernel's ``backprop`` (as the judge's
+    runner makes them, from the function's own source), in a copy of its namespace."""
+    plan = split_steps(source, backprop.__name__, spec.step_names, spec.forward)
+    if plan is None:
+        return {}
     namespace = dict(backprop.__globals__)
     namespace[backprop.__name__] = backprop
-    if plan is not None:
-        try:
-            exec(compile(plan.instrumented, "<your backprop>", "exec"), namespace)
-            exec(compile(plan.step_functions, STEPS_FILE, "exec"), namespace)
-            namespace["__course_step_source__"] = plan.step_functions
-        except SyntaxError:
-            plan = None
-            namespace[backprop.__name__] = backprop
-    request = {"function": backprop.__name__, "steps": list(spec.step_names) if plan else []}
-    run = run_case(namespace, request, {"args": arguments, "truth": truth})
-    return run, truth, plan is not None
+    return compile_plan(plan, STEPS_FILE, namespace)
 
 
 def backprop_intermediates(backprop: Callable, x, t, W1, b1, W2, b2) -> dict:
-    """Every variable inside your ``backprop`` for one sample, by name (for printing).
+    """Every forward value and step of your ``backprop`` for one sample, by name (as each
+    was right after its last assignment; for printing).
 
     Raises an error naming what ``backprop`` raised, so an unfilled blank shows where it is.
     """
-    run, _, _ = judged_run(backprop, x, t, W1, b1, W2, b2)
+    run, _ = judged_run(backprop, x, t, W1, b1, W2, b2)
     if run["full"]["error"]:
         raise RuntimeError(f"backprop raised {run['full']['error']}")
-    states = run["full"]["states"]
-    final = states[max(states, key=int)] if states else {}
-    return {name: np.array(value) for name, value in final.items() if value is not None}
+    return {name: np.array(value) for name, value in run["full"]["values"].items()
+            if value is not None}
 
 
 # ---- the chain rule through each operation, for one sample ------------------------------------
@@ -300,26 +300,33 @@ def compare_values(name: str, truth: np.ndarray, value, where: str) -> str | Non
 
 
 def final_value(run: dict, name: str):
-    """The last value the whole function left in ``name`` (from its recorded states)."""
-    states = run.get("full", {}).get("states", {})
-    for index in sorted(states, key=int, reverse=True):
-        if states[index].get(name) is not None:
-            return states[index][name]
-    return None
+    """The value the whole function left in ``name`` right after its last assignment (None
+    when it never assigns it)."""
+    values = run.get("full", {}).get("values")
+    return values.get(name) if isinstance(values, dict) else None
 
 
-def step_verdict(name: str, runs: list[dict], truths: list[dict], isolated: bool,
-                 returns_right: bool, where: str, spec: Backprop = LAB1) -> tuple[bool, str]:
-    """One step over several cases: ``(passed, message)``."""
+def step_verdict(name: str, runs: list[dict], truths: list[dict], returns_right: bool,
+                 where: str, spec: Backprop = LAB1) -> tuple[bool, str]:
+    """One step over several cases: ``(passed, message)``. Each case's step is judged as
+    run on the true values of everything before it; only where the function never assigns
+    the step's name, by the gradients it returns (``returns_right``). A value wrong on some
+    of several cases says on how many (``on 3 of 4 hidden cases``), its first wrong one's
+    error."""
     step = spec.step(name)
     label = step.title
+    problems = []
     for run, truth in zip(runs, truths, strict=True):
-        ran = run.get("steps", {}).get(name) if isolated else None
+        ran = run.get("steps", {}).get(name)
         if ran and ran.get("error"):
             return False, (f"{label}: your code for this step raised {ran['error']} when run "
                            f"on correct values of everything before it. Hint: {step.hint}")
-        value = ran.get("value") if ran and ran.get("defined") else None
-        if value is None:
+        if ran is not None:
+            value = ran.get("value") if ran.get("defined") else None
+            if value is None:
+                problems.append(f"{name} is not an array of numbers {where}")
+                continue
+        else:
             value = final_value(run, name)
         if value is None:
             if returns_right:
@@ -329,10 +336,16 @@ def step_verdict(name: str, runs: list[dict], truths: list[dict], isolated: bool
                                f"computing {name}. Fill in the blank for {name} in backprop.")
             return False, (f"{label}: backprop never assigns a variable called {name}. "
                            f"Fill in the blank for {name} in backprop.")
-        problem = compare_values(name, np.asarray(truth[name]), value, where)
-        if problem:
-            return False, f"{label}: {problem}. Hint: {step.hint}"
-    return True, f"{label}: correct {where}."
+        if problem := compare_values(name, np.asarray(truth[name]), value, where):
+            problems.append(problem)
+    if not problems:
+        return True, f"{label}: correct {where}."
+    first = problems[0]
+    if len(runs) > 1:
+        cases = (f"on every one of {len(runs)} hidden cases" if len(problems) == len(runs)
+                 else f"on {len(problems)} of {len(runs)} hidden cases")
+        first = first.replace(where, cases, 1)
+    return False, f"{label}: {first}. Hint: {step.hint}"
 
 
 def returns_verdict(runs: list[dict], truths: list[dict], failing_steps: list[str],
@@ -407,19 +420,18 @@ def verify_step(spec: Backprop, where: str, name: str, backprop: Callable, argum
     judge does; raise AssertionError with advice if it is wrong. ``where`` names the case in
     the message (``for this sample``); ``provided``: the notebook's own constants."""
     warn_about_notebook_variables(backprop, provided)
-    run, truth, isolated = judged_run(backprop, *arguments, spec=spec)
+    run, truth = judged_run(backprop, *arguments, spec=spec)
     returns_right = returns_verdict([run], [truth], [], "", spec=spec)[0]
-    passed, message = step_verdict(name, [run], [truth], isolated, returns_right, where,
-                                   spec=spec)
+    passed, message = step_verdict(name, [run], [truth], returns_right, where, spec=spec)
     if not passed:
         raise CheckFailed(message)
 
 
 def verify_returned(spec: Backprop, where: str, backprop: Callable, arguments: tuple) -> None:
     """Test the gradients ``backprop`` returns for one case; raise AssertionError if wrong."""
-    run, truth, isolated = judged_run(backprop, *arguments, spec=spec)
+    run, truth = judged_run(backprop, *arguments, spec=spec)
     failing = [n for n in spec.step_names
-               if not step_verdict(n, [run], [truth], isolated, False, "", spec=spec)[0]]
+               if not step_verdict(n, [run], [truth], False, "", spec=spec)[0]]
     passed, message = returns_verdict([run], [truth], failing, where, spec=spec)
     if not passed:
         raise CheckFailed(message)

@@ -2,7 +2,7 @@
 
 It knows nothing about the lab or the tests. It reads one JSON request line on stdin: code to
 set up (the instructor's provided functions, then the student's own cells), the name of the
-graded function, optionally an instrumented copy of it and one function per step (see
+graded function, its declared steps and forward values (split from the graded cell's source by
 ``helpers.steps``), and the inputs of each hidden case with the true values that are no step's
 answer (the given forward pass). It runs them and writes back plain numbers and error
 descriptions, one JSON line per phase:
@@ -24,23 +24,19 @@ numbers, where no student code runs.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from types import ModuleType
 
 import numpy as np
 
+from helpers.steps import FAILED, RECORD, STEPS_FILE, TRUE_VALUE, compile_plan, split_steps
 from helpers.tracing import CountInterfered, lines_run
 from helpers.training import gradient_descent, returned_gradients
-
-RECORD = "__course_record__"
-STEPS_FILE = "<your backprop, step by step>"  # what the step functions are compiled as
-FINAL_STATE = 999  # the index under which a function's locals are kept as it returns
 
 
 def as_numbers(value):
@@ -60,7 +56,7 @@ def describe_error(error: BaseException) -> str:
 
 def describe_crash(error: BaseException, filename: str, source: str) -> str:
     """:func:`describe_error`, with the line of ``source`` (compiled as ``filename``) where it
-    happened and the shapes of the arrays that line uses, when it happened there."""
+    happened and the shapes of the arrays that line reads, when it happened there."""
     text = describe_error(error)
     frames = [tb for tb in _walk(error.__traceback__) if tb.tb_frame.f_code.co_filename == filename]
     if not frames:
@@ -70,10 +66,23 @@ def describe_crash(error: BaseException, filename: str, source: str) -> str:
     if not 0 < frame.tb_lineno <= len(lines):
         return text
     line = lines[frame.tb_lineno - 1].strip()
+    read = names_read(source, frame.tb_lineno)
     shapes = [f"{name} has shape {np.shape(value)}"
               for name, value in frame.tb_frame.f_locals.items()
-              if isinstance(value, np.ndarray) and _uses(line, name)]
+              if isinstance(value, np.ndarray) and name in read]
     return f"{text}, at `{line}`" + (f" (where {', '.join(shapes)})" if shapes else "")
+
+
+def names_read(source: str, line: int) -> set[str]:
+    """The variables the code on ``line`` of ``source`` reads, from its syntax tree: names,
+    not attributes (``W2.T`` reads ``W2``, not a ``T``) nor keyword arguments."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+            and node.lineno <= line <= (node.end_lineno or node.lineno)}
 
 
 def _walk(traceback):
@@ -82,59 +91,22 @@ def _walk(traceback):
         traceback = traceback.tb_next
 
 
-def _uses(line: str, name: str) -> bool:
-    return re.search(rf"\b{re.escape(name)}\b", line) is not None
-
-
-def _copies(variables: dict) -> dict:
-    """Copies of ``variables`` (a frame's locals), by name, each of its own type: arrays and
-    containers copied (so a later in-place change cannot alter what a step computed),
-    numbers, functions and modules as they are (a count stays a whole number: ``np.ones(n)``
-    needs one; a helper defined inside the function stays callable)."""
-    kept = {}
-    for name, value in variables.items():
-        if name.startswith("__"):
-            continue
-        if isinstance(value, np.ndarray):
-            kept[name] = value.copy()
-        elif callable(value) or isinstance(value, ModuleType | int | float | complex | str
-                                           | bytes | np.number | type(None)):
-            kept[name] = value
-        else:
-            try:
-                kept[name] = copy.deepcopy(value)
-            except Exception:  # whatever a student keeps: by reference, then
-                kept[name] = value
-    return kept
+def _copy(value):
+    """A copy of ``value`` that a later in-place change cannot alter, of its own type (a
+    number stays a number: ``np.ones(n)`` needs one; a function or module as it is)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if callable(value) or isinstance(value, ModuleType | int | float | complex | str | bytes
+                                     | np.number | type(None)):
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # whatever a student keeps: by reference, then
+        return value
 
 
 def _arrays(values: dict) -> dict:
     return {name: np.array(value, dtype=np.float64) for name, value in values.items()}
-
-
-@contextmanager
-def _locals_on_return(code, states: dict):
-    """Keep copies of the locals of the outermost call of ``code`` as it returns or raises
-    (under FINAL_STATE in ``states``): what a function without step comments computed."""
-    entered = []
-
-    def on_line(frame, event, arg):
-        if event == "return" and frame is entered[0]:
-            states[FINAL_STATE] = _copies(frame.f_locals)
-        return on_line
-
-    def on_call(frame, event, arg):
-        if event == "call" and frame.f_code is code and not entered:
-            entered.append(frame)
-            return on_line
-        return None
-
-    previous = sys.gettrace()
-    sys.settrace(on_call)
-    try:
-        yield
-    finally:
-        sys.settrace(previous)
 
 
 FORWARD_COUNTED = ("logistic", "softmax", "categorical_ce")  # provided forward functions
@@ -159,105 +131,143 @@ def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED,
     return counts
 
 
-def run_full(namespace: dict, request: dict, case: dict,
-             counts: dict | None = None) -> tuple[dict, dict]:
-    """The (instrumented) graded function once on a hidden case's inputs (``case["args"]``).
+def judged_functions(function, source: str, filename: str, steps: tuple[str, ...],
+                     forward: tuple[str, ...]) -> dict:
+    """The recording copy and the step functions (``helpers.steps``) of ``function``, whose
+    definition is the last in ``source`` (compiled as ``filename``); ``{}`` when that
+    definition is not the one ``function`` runs (a decorator's wrapper, a reassigned name)
+    or cannot be split."""
+    plan = split_steps(source, function.__name__, steps, forward)
+    code = getattr(function, "__code__", None)
+    if plan is None or code is None or code.co_filename != filename or (
+            code.co_firstlineno != min([plan.node.lineno,
+                                        *(d.lineno for d in plan.node.decorator_list)])):
+        return {}
+    return compile_plan(plan, STEPS_FILE, function.__globals__)
 
-    Returns plain data ``{"returned", "error", "forward_calls", "changed_arguments",
-    "states"}`` and the recorded locals by block (for the steps); exceptions from student
-    code are recorded, never raised."""
+
+def withheld_call(error: BaseException, withheld: tuple[str, ...]) -> str | None:
+    """``helpers.lab1.true_gradients`` when ``error`` was raised by a function of a helpers
+    file withheld from the judged process (``course.sandbox.WITHHELD_MODULE``: every one of
+    its functions raises): the graded code called the checks' own answers while judged."""
+    frames = list(_walk(error.__traceback__))
+    if not frames or not withheld:
+        return None
+    code = frames[-1].tb_frame.f_code
+    for name in withheld:
+        if code.co_name == "withheld" and code.co_filename.endswith(f"/helpers/{name}"):
+            called = frames[-1].tb_frame.f_locals.get("name")
+            return f"helpers.{name.removesuffix('.py')}.{called}"
+    return None
+
+
+def run_full(function, functions: dict, case: dict, counts: dict | None = None,
+             withheld: tuple[str, ...] = ()) -> dict:
+    """The graded function once on a hidden case's inputs (``case["args"]``), through its
+    recording copy when there is one (``functions[""]``).
+
+    Returns plain data ``{"returned", "error", "forward_calls", "most_called",
+    "changed_arguments", "values"}`` (and ``withheld_call`` when it raised in a ``withheld``
+    helpers file, :func:`withheld_call`): ``forward_calls`` is how often it called the
+    counted function it called most (``most_called``); ``values`` holds, by name, each forward
+    value and step as the function left it right after its last write. Exceptions from
+    student code are recorded, never raised."""
     arguments = _arrays(case["args"])
-    states: dict[int, dict] = {}
-    namespace[RECORD] = lambda index, variables: states.__setitem__(index, _copies(variables))
+    recorded: dict = {}
     full: dict = {"error": None, "returned": None}
-    function = namespace[request["function"]]
     given = _arrays(arguments)
     counts = {} if counts is None else counts  # calls of the forward functions, counted
     for name in counts:
         counts[name] = 0
+    recording = functions.get("")
     try:
-        with np.errstate(all="ignore"), _locals_on_return(function.__code__, states):
-            returned = function(**given)
+        with np.errstate(all="ignore"):
+            if recording is None:
+                returned = function(**given)
+            else:
+                returned = recording(**given, **{RECORD: _recorder(recorded)})
         full["returned"] = [as_numbers(v) for v in returned]
     except BaseException as error:  # student code: any failure is data
         full["error"] = describe_error(error)
+        if called := withheld_call(error, withheld):
+            full["withheld_call"] = called
     full["forward_calls"] = int(max(counts.values(), default=0))
+    full["most_called"] = max(counts, key=counts.get, default="")
     full["changed_arguments"] = [name for name, value in given.items()
                                  if not np.array_equal(value, arguments[name])]
-    reported = request.get("report")  # names worth sending back (all when not said)
-    # The last block's record (each holds every local so far) and the one taken as the
-    # function returned: what the function left in each name, wherever it stopped.
-    last = [i for i in (max((i for i in states if i != FINAL_STATE), default=None),
-                        FINAL_STATE) if i in states]
-    full["states"] = {str(i): {n: as_numbers(v) for n, v in states[i].items()
-                               if reported is None or n in reported}
-                      for i in last}
-    return full, states
+    full["values"] = {name: as_numbers(value) for name, value in recorded.items()}
+    return full
 
 
-def run_step(namespace: dict, index: int, name: str, case: dict, states: dict,
-             truth: dict, replayed: dict | None = None) -> dict | None:
-    """Step ``index`` (defining ``name``) alone, given what the student's own run had bound
-    before it, overridden by what the earlier steps bound when they were run this way
-    (``replayed``, updated here: a helper value computed beside an earlier step, from correct
-    inputs), overridden by the case's inputs and the true values known so far (those of the
-    given forward pass and of the steps before it). Plain data ``{"value", "defined",
-    "error"}``; None when the function has no such step."""
-    step_function = namespace.get(f"__course_step_{index}__")
+def _recorder(recorded: dict):
+    def record(names, variables):
+        for name in names:
+            if name in variables:
+                recorded[name] = _copy(variables[name])
+    return record
+
+
+def run_step(functions: dict, name: str, case: dict, truth: dict,
+             source: str = "") -> dict | None:
+    """Step ``name`` alone (its step function, ``helpers.steps``) on a case's inputs and the
+    true values known so far (``truth``: the given forward pass and the steps before it).
+    Plain data ``{"value", "defined", "error"}``; None when the function never writes it.
+    ``source``: the graded function's source, for the line of a crash."""
+    step_function = functions.get(name)
     if step_function is None:
         return None
-    bound = {}  # everything the student's own run had bound by the end of each earlier block
-    for earlier in sorted(i for i in states if i < index):
-        bound.update(states[earlier])
-    bound.update(replayed or {})
-    given = {**bound, **_arrays(case["args"]), **_arrays(truth)}
-    parameters = step_function.__code__.co_varnames[:step_function.__code__.co_argcount]
-    given = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in given.items()
-             if k in parameters}
+    recorded: dict = {}
+    failures: list[BaseException] = []
+
+    def true_value(known: str):
+        return np.array(truth[known], dtype=np.float64)
+
+    def failed(error: BaseException, owns: bool) -> None:
+        if owns:
+            failures.append(error)
+
     try:
         with np.errstate(all="ignore"):
-            produced = step_function(**given)
-        if replayed is not None:
-            replayed.update(_copies(produced))
-        return {"value": as_numbers(produced.get(name)) if name in produced else None,
-                "defined": name in produced, "error": None}
-    except BaseException as error:
+            step_function(**_arrays(case["args"]), **{
+                TRUE_VALUE: true_value, RECORD: _recorder(recorded), FAILED: failed})
+    except BaseException as error:  # raised outside any statement: a return, say
+        failures.append(error)
+    if failures:
         return {"value": None, "defined": False,
-                "error": describe_crash(error, STEPS_FILE,
-                                        namespace.get("__course_step_source__", ""))}
+                "error": describe_crash(failures[0], STEPS_FILE, source)}
+    return {"value": as_numbers(recorded[name]) if name in recorded else None,
+            "defined": name in recorded, "error": None}
 
 
-def run_steps(namespace: dict, request: dict, cases: list[dict], runs: list[tuple],
-              reveal: Callable[[str], list[dict]]) -> Iterator[tuple[int, str, list]]:
+def run_steps(functions: dict, request: dict, cases: list[dict],
+              reveal: Callable[[str], list[dict]], source: str = ""
+              ) -> Iterator[tuple[int, str, list]]:
     """Each step in turn over every case: ``(index, name, results)``, one result per case
-    (None where the function has no such step). A step is given the true values known so
-    far: the cases' own (those of no step) and, from ``reveal(name)`` called once the
-    previous step's results are out, that step's (``[{name: value}, ...]``, one per case).
-    ``runs``: :func:`run_full`'s result for each case."""
+    (None where the function never writes the step). A step is given the true values known so
+    far: the cases' own (those of no step) and, from ``reveal(name)`` called once the previous
+    step's results are out, that step's (``[{name: value}, ...]``, one per case)."""
     known = [dict(case.get("truth") or {}) for case in cases]
-    replayed: list[dict] = [{} for _ in cases]
     names = list(request.get("steps") or [])
     for index, name in enumerate(names, start=1):
         if index > 1:
             for truth, revealed in zip(known, reveal(names[index - 2]), strict=True):
                 truth.update(revealed)
-        yield index, name, [run_step(namespace, index, name, case, states, truth, done)
-                            for case, (_, states), truth, done
-                            in zip(cases, runs, known, replayed, strict=True)]
+        yield index, name, [run_step(functions, name, case, truth, source)
+                            for case, truth in zip(cases, known, strict=True)]
 
 
-def run_case(namespace: dict, request: dict, case: dict) -> dict:
+def run_case(function, functions: dict, request: dict, case: dict, source: str = "") -> dict:
     """One case as the judge runs it, all at once: the full run, then each step on the true
     values (``case["truth"]``) of everything before it. For a notebook's own visible checks,
     where the student's kernel holds the case anyway: ``{"full": ..., "steps": {name: ...}}``."""
     steps = set(request.get("steps") or [])
     given = dict(case, truth={k: v for k, v in (case.get("truth") or {}).items()
                               if k not in steps})
-    run = run_full(namespace, request, given)
+    full = run_full(function, functions, given)
     results = {name: result for _, name, (result,) in run_steps(
-        namespace, request, [given], [run], lambda name: [{name: case["truth"][name]}])
+        functions, request, [given], lambda name: [{name: case["truth"][name]}], source)
         if result is not None}
-    return {"full": run[0], "steps": results}
+    return {"full": full, "steps": results}
 
 
 def train(function, problem: dict) -> dict:
@@ -340,21 +350,19 @@ def main() -> None:
                                       or f"the cell does not define {request['function']}")
         send(answer)
         return
-    for label, code in (("<instrumented>", request.get("instrumented")),
-                        (STEPS_FILE, request.get("step_functions"))):
-        if code:
-            exec(compile(code, label, "exec"), namespace)
-    namespace["__course_step_source__"] = request.get("step_functions") or ""
+    graded = dict(request["setup"]).get(request["graded_label"], "")
+    functions = judged_functions(function, graded, request["graded_label"],
+                                 tuple(request.get("steps") or ()),
+                                 tuple(request.get("forward") or ()))
     cases = request["cases"]
-    runs = [run_full(namespace, request, case, counts) for case in cases]
-    answer["full"] = [full for full, _ in runs]
+    withheld = tuple(request.get("withheld") or ())
+    answer["full"] = [run_full(function, functions, case, counts, withheld) for case in cases]
     send(answer)
     # each step's true values come from the grader once the step's answers have reached it
-    for index, name, results in run_steps(namespace, request, cases, runs,
-                                          lambda _: json.loads(grader.readline())["truth"]):
+    for index, name, results in run_steps(functions, request, cases,
+                                          lambda _: json.loads(grader.readline())["truth"],
+                                          graded):
         send({"phase": "step", "index": index, "name": name, "results": results})
-    if request.get("instrumented"):
-        namespace[request["function"]] = function  # training uses the student's own
     if request.get("training"):
         try:
             result = {"params": train(function, request["training"])}

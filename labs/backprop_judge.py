@@ -18,7 +18,6 @@ from course.cleanroom import CheckPlan, Judgement, PlanError, Verdict
 from course.misconceptions import Misconception, answer_digest, identify, identify_crash
 from helpers import lab1
 from helpers.lab1 import Backprop
-from helpers.steps import split_steps
 
 HIDDEN = "on every hidden case"
 # A backprop calls each provided forward function once or twice; numerical differentiation
@@ -91,17 +90,13 @@ class BackpropJudge:
     def request(self, plan: CheckPlan, graded: str) -> dict:
         """The lab's part of the runner's request: the step plan, every case of every seed,
         and the training problem when a cell checks training."""
-        steps = self.spec.step_names
-        step_plan = split_steps(graded, self.function, steps)
         cases = [{"args": {k: v.tolist() for k, v in arguments.items()},
                   "truth": {k: v.tolist() for k, v in truth.items()}}
                  for seed in plan.seeds for arguments, truth in self.cases(seed)]
         kinds = {kind for kind, *_ in plan.cells.values()}
         return {
-            "instrumented": step_plan.instrumented if step_plan else None,
-            "step_functions": step_plan.step_functions if step_plan else None,
-            "steps": list(steps) if step_plan else [],
-            "report": [*self.spec.forward, *steps],
+            "steps": list(self.spec.step_names),
+            "forward": list(self.spec.forward),
             "cases": cases,
             "training": self.helpers.training_request() if "training" in kinds else None,
         }
@@ -116,7 +111,6 @@ class BackpropJudge:
         arguments = _by_seed(plan, [{k: np.array(v, dtype=np.float64)
                                      for k, v in case["args"].items()}
                                     for case in request["cases"]], truths, self.cases)
-        isolated = bool(request.get("steps"))
         spec = self.spec
         returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN, spec=spec)[0]
                             for c, t in by_seed.values())
@@ -126,10 +120,8 @@ class BackpropJudge:
                 continue
             name, seed = args
             c, t = by_seed[seed]
-            verdict = _verdict(lab1.step_verdict(name, c, t, isolated, returns_right, HIDDEN,
-                                                 spec=spec))
-            wrong = None if verdict.passed else _first_wrong(
-                name, c, t, arguments[seed][0], isolated)
+            verdict = _verdict(lab1.step_verdict(name, c, t, returns_right, HIDDEN, spec=spec))
+            wrong = None if verdict.passed else _first_wrong(name, c, t, arguments[seed][0])
             if wrong and (found := self._misconception(name, wrong)):
                 misconceptions[grade_id] = found.key
                 verdict = Verdict(False, f"{verdict.message} {found.question}")
@@ -165,13 +157,18 @@ class BackpropJudge:
         return _trained_verdict(X, T, before, training)
 
     def suspicions(self, answers: list[dict]) -> list[str]:
-        """Why the graded function looks like it differentiates numerically, if it does."""
-        calls = max((case.get("full", {}).get("forward_calls", 0) for answer in answers
-                     for case in answer.get("cases", [])), default=0)
+        """What the graded function was seen to do while judged that makes it not the
+        student's own work: call the checks' withheld answers, or run the network's forward
+        functions as often as numerical differentiation does."""
+        runs = [case.get("full", {}) for answer in answers for case in answer.get("cases", [])]
+        found = sorted({f"it called {run['withheld_call']} (the graders' own answers) while "
+                        "judged" for run in runs if isinstance(run.get("withheld_call"), str)})
+        calls, most = max(((run.get("forward_calls", 0), str(run.get("most_called") or ""))
+                           for run in runs), default=(0, ""))
         if calls > self.max_forward_calls:
-            return [f"it runs the network's forward functions {calls} times per call "
-                    "(differentiating numerically?)"]
-        return []
+            found.append(f"it called {most or 'the forward functions'} {calls} times in one "
+                         "call (differentiating numerically?)")
+        return found
 
     def _misconception(self, name: str, wrong: tuple[str, object, dict, dict]
                        ) -> Misconception | None:
@@ -183,12 +180,12 @@ class BackpropJudge:
         return identify(name, answer, {**args, **truth}, lab1.TOLERANCE, self.misconceptions)
 
 
-def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: list[dict],
-                 isolated: bool) -> tuple[str, object, dict, dict] | None:
+def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: list[dict]
+                 ) -> tuple[str, object, dict, dict] | None:
     """The step's first wrong answer over the cases: ``("crash", error, args, truth)`` or
     ``("value", value, args, truth)``; None when there is none, or no value to tell."""
     for run, truth, args in zip(runs, truths, arguments, strict=True):
-        ran = run.get("steps", {}).get(name) if isolated else None
+        ran = run.get("steps", {}).get(name)
         if ran and ran.get("error"):
             return "crash", str(ran["error"]), args, truth
         value = (ran.get("value") if ran and ran.get("defined")

@@ -172,14 +172,22 @@ HIDDEN_LOOPS = {
 @pytest.mark.parametrize("trick", sorted(HIDDEN_LOOPS))
 def test_a_loop_hidden_from_the_line_count_is_flagged_and_earns_nothing(trick):
     """A student's own cell hides a loop over the samples from the tracer; backprop calls it.
-    The judge flags the student and credits neither the steps nor the loop test."""
+    What the judge sees while judging (a forged answer, the count switched off or replaced)
+    flags the student and credits neither the steps nor the loop test."""
     source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
     looped = cohorts.Submission(
         trick, "hides a loop", own_cell=HIDDEN_LOOPS[trick],
         edits=(("dloss_db2 = dloss_dB.sum(axis=0)", "dloss_db2 = row_sums(dloss_dB.T)"),))
     judgement = judge_submission(SOURCE, cohorts.build_submission(source, release, looped,
                                                                   "backprop"))
-    assert any("may not be the student's own work" in p for p in judgement.problems)
+    if trick == "library_name":
+        # row_sums(dloss_dB.T) loops over the classes, which is no loop over the samples, and
+        # nothing was seen while judged: the code compiled at run time is flagged for review
+        assert any("for review" in p and "compiles" in p for p in judgement.problems)
+        return
+    # seen while judged: forged, interfered with, or the runner's code replaced
+    assert any("may not be the student's own work" in p or "Not graded" in p
+               for p in judgement.problems), judgement.problems
     assert not judgement.verdicts[LOOP_TEST].passed
     assert not judgement.verdicts["test_dloss_db2"].passed
 

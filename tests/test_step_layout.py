@@ -1,0 +1,213 @@
+"""Steps are found by what the code assigns, not by its layout.
+
+Submissions are derived from each lab's solution by its syntax tree (course.derive): without
+comments, compacted, reordered, two steps a line, tuple assignments. Each earns full marks from
+the judge. Each named misconception, planted in a comment-free solution, fails its own step's
+visible check and no other step's; single mistakes of the kinds students make, graded by the
+judge, cost their own step (and only the whole-function and training tests besides).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+
+import nbformat
+import numpy as np
+import pytest
+
+from course.cleanroom import judge_submission
+from course.derive import LAYOUTS, without_comments
+from course.notebooks import cell_by_grade_id
+from helpers import lab1, lab2
+from labs import cohorts
+from labs.lab1.judge import JUDGE as LAB1_JUDGE
+from labs.lab2.judge import JUDGE as LAB2_JUDGE
+from tests.conftest import ROOT
+
+NOTEBOOKS = {"lab1": "classification.ipynb", "lab2": "vectorized.ipynb"}
+JUDGES = {"lab1": LAB1_JUDGE, "lab2": LAB2_JUDGE}
+WHOLE = "test_backprop_returns_parameter_gradients"
+TRAINING = "test_training_lowers_loss"
+
+
+def _notebooks(lab: str):
+    source = nbformat.read(ROOT / "source" / lab / NOTEBOOKS[lab], as_version=4)
+    release = nbformat.read(ROOT / "release" / lab / NOTEBOOKS[lab], as_version=4)
+    return source, release
+
+
+def _solution(lab: str) -> str:
+    source, _ = _notebooks(lab)
+    return cohorts.solution_code(cell_by_grade_id(source, "backprop").source)
+
+
+def _judged(lab: str, cell: str, own_cell: str = ""):
+    source, release = _notebooks(lab)
+    submission = cohorts.Submission("derived", "", whole_cell=cell, own_cell=own_cell)
+    notebook = cohorts.build_submission(source, release, submission, "backprop")
+    return judge_submission(ROOT / "source" / lab / NOTEBOOKS[lab], notebook)
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("lab", sorted(NOTEBOOKS))
+def test_the_solution_in_any_layout_earns_full_marks_unflagged(lab, layout):
+    cell = LAYOUTS[layout](_solution(lab), "backprop")
+    assert cell != _solution(lab)
+    judgement = _judged(lab, cell)
+    assert {g: v.message for g, v in judgement.verdicts.items() if not v.passed} == {}
+    assert judgement.problems == []
+
+
+def _with_step(code: str, step: str, expression: str) -> str:
+    """``code`` with the last statement assigning ``step`` in ``backprop`` replaced by
+    ``step = expression`` (written on that statement's lines)."""
+    tree = ast.parse(code)
+    function = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    statement = [s for s in function.body if isinstance(s, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == step for t in s.targets)][-1]
+    lines = code.splitlines()
+    indent = lines[statement.lineno - 1][:statement.col_offset]
+    lines[statement.lineno - 1:statement.end_lineno] = [f"{indent}{step} = {expression}"]
+    return "\n".join(lines) + "\n"
+
+
+def _kernel_backprop(tmp_path, lab: str, code: str, formula):
+    """``backprop`` from ``code``, defined in a module as a notebook defines it (its source
+    readable), with ``_misconception`` in its namespace."""
+    source, _ = _notebooks(lab)
+    path = tmp_path / f"{lab}_derived.py"
+    path.write_text("import numpy as np\n\n" + cell_by_grade_id(source, "provided_functions").source
+                    + "\n\n" + code)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    module._misconception = formula
+    spec.loader.exec_module(module)
+    return module.backprop
+
+
+def _visible_failures(lab: str, backprop, seed: int) -> set[str]:
+    helpers = {"lab1": lab1, "lab2": lab2}[lab]
+    rng = np.random.default_rng(seed)
+    case = lab1.random_case(rng) if lab == "lab1" else lab2.random_batch(rng, 6)
+    failed = set()
+    for name in JUDGES[lab].spec.step_names:
+        try:
+            helpers.check_step(name, backprop, *case)
+        except AssertionError:
+            failed.add(name)
+    return failed
+
+
+MISCONCEPTIONS = [(lab, m) for lab in sorted(JUDGES) for m in JUDGES[lab].misconceptions
+                  if m.step and not m.crash]
+
+
+@pytest.mark.parametrize(("lab", "misconception"), MISCONCEPTIONS,
+                         ids=[f"{lab}-{m.key}" for lab, m in MISCONCEPTIONS])
+def test_a_misconception_without_comments_fails_its_own_step_only(tmp_path, lab, misconception):
+    code = _with_step(without_comments(_solution(lab)), misconception.step,
+                      "_misconception(locals())")
+    assert "#" not in code
+    backprop = _kernel_backprop(tmp_path, lab, code,
+                                lambda v: misconception.formula(dict(v)))
+    assert _visible_failures(lab, backprop, seed=3) == {misconception.step}
+
+
+# Single mistakes as students write them, in a comment-free solution: (old, new) edits.
+LAB1_MISTAKES = {
+    "dloss_dy": ("categorical_ce_grad(y, t)", "-categorical_ce_grad(y, t)"),
+    "dloss_dbeta": ("y * (dloss_dy - dloss_dy @ y)", "dloss_dy * y * (1 - y)"),
+    "dloss_dh": ("W2.T @ dloss_dbeta", "W2.T @ dloss_dy"),
+    "dloss_dalpha": ("dloss_dh * h * (1.0 - h)", "dloss_dh"),
+    "dloss_dW1": ("dloss_dalpha[:, None] * x", "dloss_dalpha[:, None] * x * 2"),
+}
+
+
+@pytest.mark.parametrize("step", sorted(LAB1_MISTAKES))
+def test_one_mistake_without_comments_costs_its_step_alone(step):
+    old, new = LAB1_MISTAKES[step]
+    code = without_comments(_solution("lab1"))
+    assert code.count(old) == 1
+    judgement = _judged("lab1", code.replace(old, new))
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert f"test_{step}" in failed
+    assert failed <= {f"test_{step}", WHOLE, TRAINING}, failed
+    assert judgement.problems == []
+
+
+def test_a_step_that_raises_costs_that_step_and_names_only_the_arrays_it_reads():
+    code = without_comments(_solution("lab2")).replace("dloss_dB @ W2", "dloss_dB @ W2.T")
+    judgement = _judged("lab2", code)
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert failed <= {"test_dloss_dH", WHOLE, TRAINING, "test_no_loop_over_samples"}
+    assert "test_dloss_dH" in failed
+    message = judgement.verdicts["test_dloss_dH"].message
+    assert "W2 has shape" in message and "dloss_dB has shape" in message
+    assert "T has shape" not in message  # W2.T is W2 transposed, not the targets
+
+
+def test_an_array_reused_in_place_is_judged_as_it_was_when_assigned():
+    """``dloss_dalpha = dloss_dh; dloss_dalpha *= ...`` changes dloss_dh's array after it was
+    assigned: each step is judged as it was right after its own assignment."""
+    code = without_comments(_solution("lab1")).replace(
+        "dloss_dalpha = dloss_dh * h * (1.0 - h)",
+        "dloss_dalpha = dloss_dh\n    dloss_dalpha *= h * (1 - h)")
+    judgement = _judged("lab1", code)
+    assert all(v.passed for v in judgement.verdicts.values()), judgement.verdicts
+
+
+def test_a_gradient_checker_of_the_students_own_costs_nothing_and_is_not_flagged():
+    """CS231n's eval_numerical_gradient in a cell of the student's own, run there on their
+    own function, never called by backprop."""
+    checker = '''
+def eval_numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        x[ix] = old + h
+        fxph = f(x)
+        x[ix] = old - h
+        fxmh = f(x)
+        x[ix] = old
+        grad[ix] = (fxph - fxmh) / (2 * h)
+        it.iternext()
+    return grad
+
+
+print(eval_numerical_gradient(lambda w: float(np.sum(w ** 2)), np.ones(3)))
+'''
+    judgement = _judged("lab2", _solution("lab2"), own_cell=checker)
+    assert all(v.passed for v in judgement.verdicts.values()), judgement.verdicts
+    assert judgement.problems == []
+
+
+def test_a_backprop_that_differentiates_numerically_is_flagged_naming_the_call():
+    checker = '''
+def numeric(f, x, h=1e-5):
+    grad = np.zeros_like(x)
+    for ix in np.ndindex(x.shape):
+        old = x[ix]
+        x[ix] = old + h
+        up = f()
+        x[ix] = old - h
+        down = f()
+        x[ix] = old
+        grad[ix] = (up - down) / (2 * h)
+    return grad
+'''
+    cell = '''
+def backprop(x, t, W1, b1, W2, b2):
+    def loss():
+        return categorical_ce(softmax(W2 @ logistic(W1 @ x + b1) + b2), t)
+    W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
+    return numeric(loss, W1), numeric(loss, b1), numeric(loss, W2), numeric(loss, b2)
+'''
+    judgement = _judged("lab1", cell, own_cell=checker)
+    (problem,) = judgement.problems
+    assert "may not be the student's own work" in problem
+    assert re.search(r"it called (logistic|softmax|categorical_ce) \d{3,} times in one call",
+                     problem), problem

@@ -34,7 +34,15 @@ from types import ModuleType
 
 import numpy as np
 
-from helpers.steps import FAILED, RECORD, STEPS_FILE, TRUE_VALUE, compile_plan, split_steps
+from helpers.steps import (
+    FAILED,
+    RECORD,
+    STEPS_FILE,
+    TRUE_VALUE,
+    JudgedFunctions,
+    compile_plan,
+    split_steps,
+)
 from helpers.tracing import CountInterfered, lines_run
 from helpers.training import gradient_descent, returned_gradients
 
@@ -132,9 +140,9 @@ def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED,
 
 
 def judged_functions(function, source: str, filename: str, steps: tuple[str, ...],
-                     forward: tuple[str, ...]) -> dict:
+                     forward: tuple[str, ...]) -> JudgedFunctions | None:
     """The recording copy and the step functions (``helpers.steps``) of ``function``, whose
-    definition is the last in ``source`` (compiled as ``filename``); ``{}`` when that
+    definition is the last in ``source`` (compiled as ``filename``); None when that
     definition is not the one ``function`` runs (a decorator's wrapper, a reassigned name)
     or cannot be split."""
     plan = split_steps(source, function.__name__, steps, forward)
@@ -142,7 +150,7 @@ def judged_functions(function, source: str, filename: str, steps: tuple[str, ...
     if plan is None or code is None or code.co_filename != filename or (
             code.co_firstlineno != min([plan.node.lineno,
                                         *(d.lineno for d in plan.node.decorator_list)])):
-        return {}
+        return None
     return compile_plan(plan, STEPS_FILE, function.__globals__)
 
 
@@ -161,25 +169,26 @@ def withheld_call(error: BaseException, withheld: tuple[str, ...]) -> str | None
     return None
 
 
-def run_full(function, functions: dict, case: dict, counts: dict | None = None,
-             withheld: tuple[str, ...] = ()) -> dict:
+def run_full(function, functions: JudgedFunctions | None, case: dict,
+             counts: dict | None = None, withheld: tuple[str, ...] = ()) -> dict:
     """The graded function once on a hidden case's inputs (``case["args"]``), through its
-    recording copy when there is one (``functions[""]``).
+    recording copy when there is one.
 
     Returns plain data ``{"returned", "error", "forward_calls", "most_called",
-    "changed_arguments", "values"}`` (and ``withheld_call`` when it raised in a ``withheld``
-    helpers file, :func:`withheld_call`): ``forward_calls`` is how often it called the
-    counted function it called most (``most_called``); ``values`` holds, by name, each forward
-    value and step as the function left it right after its last write. Exceptions from
-    student code are recorded, never raised."""
+    "changed_arguments", "values", "judged_at"}`` (and ``withheld_call`` when it raised in a
+    ``withheld`` helpers file, :func:`withheld_call`): ``forward_calls`` is how often it called
+    the counted function it called most (``most_called``); ``values`` holds, by name, each
+    forward value and step as it was at its judge point (``judged_at``, by step:
+    ``helpers.steps.StepPlan.judge_points``). Exceptions from student code are recorded,
+    never raised."""
     arguments = _arrays(case["args"])
-    recorded: dict = {}
+    recorded: dict[str, list] = {}
     full: dict = {"error": None, "returned": None}
     given = _arrays(arguments)
     counts = {} if counts is None else counts  # calls of the forward functions, counted
     for name in counts:
         counts[name] = 0
-    recording = functions.get("")
+    recording = functions.recording if functions is not None else None
     try:
         with np.errstate(all="ignore"):
             if recording is None:
@@ -195,25 +204,46 @@ def run_full(function, functions: dict, case: dict, counts: dict | None = None,
     full["most_called"] = max(counts, key=counts.get, default="")
     full["changed_arguments"] = [name for name, value in given.items()
                                  if not np.array_equal(value, arguments[name])]
-    full["values"] = {name: as_numbers(value) for name, value in recorded.items()}
+    points = functions.plan.judge_points() if functions is not None else {}
+    full["judged_at"] = points
+    if functions is not None and (aliased := _aliased(functions.plan.steps, recorded)):
+        full["also_judged_at"] = functions.plan.judge_points(aliased)
+    full["values"] = {}
+    for name, snapshots in recorded.items():
+        at = [value for index, value, _ in snapshots if index <= points.get(name, index)]
+        if at:
+            full["values"][name] = as_numbers(at[-1])
     return full
 
 
 def _recorder(recorded: dict):
-    def record(names, variables):
+    """What the recording function calls after each statement ``index`` that writes declared
+    ``names``: keeps ``(index, a copy, the object's id)`` of each, by name."""
+    def record(index, names, variables):
         for name in names:
             if name in variables:
-                recorded[name] = _copy(variables[name])
+                value = variables[name]
+                recorded.setdefault(name, []).append((index, _copy(value), id(value)))
     return record
 
 
-def run_step(functions: dict, name: str, case: dict, truth: dict,
-             source: str = "") -> dict | None:
+def _aliased(steps: tuple[str, ...], recorded: dict) -> frozenset[str]:
+    """The steps whose array, as last written, is the array a later step ended with (see
+    ``helpers.steps``: ``dloss_dh *= slope; dloss_dalpha = dloss_dh``)."""
+    final = {name: snapshots[-1][2] for name, snapshots in recorded.items() if snapshots}
+    return frozenset(name for position, name in enumerate(steps) if name in final and any(
+        final.get(later) == final[name] for later in steps[position + 1:]))
+
+
+def run_step(functions: JudgedFunctions | None, name: str, case: dict, truth: dict,
+             points: dict[str, int], source: str = "") -> dict | None:
     """Step ``name`` alone (its step function, ``helpers.steps``) on a case's inputs and the
-    true values known so far (``truth``: the given forward pass and the steps before it).
-    Plain data ``{"value", "defined", "error"}``; None when the function never writes it.
-    ``source``: the graded function's source, for the line of a crash."""
-    step_function = functions.get(name)
+    true values known so far (``truth``: the given forward pass and the steps before it),
+    taken at its judge point (``points``, from the full run's ``judged_at``). Plain data
+    ``{"value", "defined", "error"}`` (and ``"alternative"``, the same for the other reading
+    of an aliased array: :func:`run_steps`); None when the function never writes it. ``source``:
+    the graded function's source, for the line of a crash."""
+    step_function = functions.step(name, points) if functions is not None else None
     if step_function is None:
         return None
     recorded: dict = {}
@@ -235,28 +265,43 @@ def run_step(functions: dict, name: str, case: dict, truth: dict,
     if failures:
         return {"value": None, "defined": False,
                 "error": describe_crash(failures[0], STEPS_FILE, source)}
-    return {"value": as_numbers(recorded[name]) if name in recorded else None,
+    value = recorded[name][-1][1] if recorded.get(name) else None
+    return {"value": as_numbers(value) if name in recorded else None,
             "defined": name in recorded, "error": None}
 
 
-def run_steps(functions: dict, request: dict, cases: list[dict],
-              reveal: Callable[[str], list[dict]], source: str = ""
+def run_steps(functions: JudgedFunctions | None, request: dict, cases: list[dict],
+              runs: list[dict], reveal: Callable[[str], list[dict]], source: str = ""
               ) -> Iterator[tuple[int, str, list]]:
     """Each step in turn over every case: ``(index, name, results)``, one result per case
     (None where the function never writes the step). A step is given the true values known so
     far: the cases' own (those of no step) and, from ``reveal(name)`` called once the previous
-    step's results are out, that step's (``[{name: value}, ...]``, one per case)."""
+    step's results are out, that step's (``[{name: value}, ...]``, one per case). ``runs``:
+    :func:`run_full`'s result for each case (its judge points)."""
     known = [dict(case.get("truth") or {}) for case in cases]
     names = list(request.get("steps") or [])
     for index, name in enumerate(names, start=1):
         if index > 1:
             for truth, revealed in zip(known, reveal(names[index - 2]), strict=True):
                 truth.update(revealed)
-        yield index, name, [run_step(functions, name, case, truth, source)
-                            for case, truth in zip(cases, known, strict=True)]
+        yield index, name, [_step_readings(functions, name, case, truth, run, source)
+                            for case, truth, run in zip(cases, known, runs, strict=True)]
 
 
-def run_case(function, functions: dict, request: dict, case: dict, source: str = "") -> dict:
+def _step_readings(functions: JudgedFunctions | None, name: str, case: dict, truth: dict,
+                   run: dict, source: str) -> dict | None:
+    """:func:`run_step` at the full run's judge points; with the other reading of an aliased
+    array (``also_judged_at``) as ``"alternative"`` when it gives another result."""
+    result = run_step(functions, name, case, truth, run.get("judged_at") or {}, source)
+    if result is not None and run.get("also_judged_at"):
+        other = run_step(functions, name, case, truth, run["also_judged_at"], source)
+        if other is not None and other != result:
+            result["alternative"] = other
+    return result
+
+
+def run_case(function, functions: JudgedFunctions | None, request: dict, case: dict,
+             source: str = "") -> dict:
     """One case as the judge runs it, all at once: the full run, then each step on the true
     values (``case["truth"]``) of everything before it. For a notebook's own visible checks,
     where the student's kernel holds the case anyway: ``{"full": ..., "steps": {name: ...}}``."""
@@ -265,8 +310,8 @@ def run_case(function, functions: dict, request: dict, case: dict, source: str =
                               if k not in steps})
     full = run_full(function, functions, given)
     results = {name: result for _, name, (result,) in run_steps(
-        functions, request, [given], lambda name: [{name: case["truth"][name]}], source)
-        if result is not None}
+        functions, request, [given], [full], lambda name: [{name: case["truth"][name]}],
+        source) if result is not None}
     return {"full": full, "steps": results}
 
 
@@ -359,7 +404,7 @@ def main() -> None:
     answer["full"] = [run_full(function, functions, case, counts, withheld) for case in cases]
     send(answer)
     # each step's true values come from the grader once the step's answers have reached it
-    for index, name, results in run_steps(functions, request, cases,
+    for index, name, results in run_steps(functions, request, cases, answer["full"],
                                           lambda _: json.loads(grader.readline())["truth"],
                                           graded):
         send({"phase": "step", "index": index, "name": name, "results": results})

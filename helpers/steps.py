@@ -10,15 +10,23 @@ Comments and blank lines play no part: the same code judges the same with or wit
 From the function's syntax tree this module compiles, in the function's own namespace:
 
 * a **recording** copy of the function, which keeps a copy of each declared name right after
-  the last statement that writes it (so a later in-place change or a reused array never
-  alters what a step computed), and
+  each statement that writes it (so a later in-place change or a reused array never alters
+  what a step computed), and
 * one **step function** per step the function writes, which runs the body on the true values
   of everything before that step: the given forward values once the statements before the
   first step have run, and the true value of each earlier step in place of the statements
   that compute only earlier steps. Every other statement runs as the student wrote it (a
   helper value computed beside an earlier step is computed from true inputs); one that raises
-  without writing the step is passed over. The step's value is taken right after its last
-  write; an error in a statement that writes it is the step's own.
+  without writing the step is passed over. An error in a statement that writes the step is
+  the step's own.
+
+A step's value is the one it has right after its last write (its *judge point*). Where its
+array went on to become a later step's value (the recording run sees both names holding one
+array), the code alone cannot say which step the writes after its last fresh assignment
+compute: in ``dloss_dh *= slope; dloss_dalpha = dloss_dh`` they are the later step's, in
+``dloss_dalpha = dloss_dh; dloss_dalpha *= slope; dloss_db1 = dloss_dalpha`` the step's own.
+Such a function is also run with those steps judged right after their last fresh assignment
+(:meth:`StepPlan.judge_points`), and the judge takes whichever reading is right.
 
 A step the function never writes has no step function; the caller judges the returned
 gradients instead.
@@ -117,39 +125,61 @@ class StepPlan:
         found = [i for i, names in enumerate(self.writes) if name in names]
         return found[-1] if found else None
 
+    def last_fresh_assignment(self, name: str) -> int | None:
+        """The index of the last statement that binds ``name`` to a new value (a plain or
+        tuple assignment to the name itself, not an in-place change); None when none does."""
+        found = [i for i, statement in enumerate(self.node.body)
+                 if name in _rebound_names(statement)]
+        return found[-1] if found else None
+
+    def judge_points(self, scratch: frozenset[str] = frozenset()) -> dict[str, int]:
+        """Each written step's judge point: the statement right after which its value is
+        taken. Its last write, or for a step in ``scratch`` (its array went on to become a
+        later step's), its last fresh assignment before that."""
+        points = {}
+        for name in self.written_steps:
+            last = self.last_write(name)
+            fresh = self.last_fresh_assignment(name) if name in scratch else None
+            points[name] = fresh if fresh is not None and fresh <= last else last
+        return points
+
     def recording_function(self) -> ast.Module:
         """``def _course_recording_(<the function's parameters>, *, _course_record_)``: the
-        function as written, calling ``_course_record_(names, locals())`` right after the
-        last write of each declared name (``names``: those written last there)."""
+        function as written, calling ``_course_record_(index, names, locals())`` right after
+        each statement ``index`` that writes declared ``names``."""
         declared = (*self.forward, *self.steps)
         body: list[ast.stmt] = []
         for index, statement in enumerate(self.node.body):
             body.append(statement)
-            done = [name for name in declared if self.last_write(name) == index]
-            if done:
-                body.append(_call_statement(RECORD, ast.Constant(tuple(done)), _locals()))
+            written = [name for name in declared if name in self.writes[index]]
+            if written:
+                body.append(_call_statement(RECORD, ast.Constant(index),
+                                            ast.Constant(tuple(written)), _locals()))
         return self._module(RECORDING, body, (RECORD,))
 
-    def step_function(self, name: str) -> ast.Module:
+    def step_function(self, name: str, points: dict[str, int]) -> ast.Module:
         """``def _course_step_<name>_(<parameters>, *, _course_true_, _course_record_,
         _course_failed_)``: the body run on the true values of everything before step
-        ``name`` (see the module's docstring), returning right after the step's last write."""
-        last = self.last_write(name)
-        if last is None:
+        ``name`` (see the module's docstring), returning right after its judge point
+        (``points``: :meth:`judge_points`)."""
+        if name not in points:
             raise ValueError(f"the function never writes {name}")
         earlier = set(self.steps[:self.steps.index(name)])
         given = [n for n in self.forward if n in self.local_names]
         body: list[ast.stmt] = []
-        for index, statement in enumerate(self.node.body[:last + 1]):
+        for index, statement in enumerate(self.node.body[:points[name] + 1]):
             writes = self.writes[index]
+            # earlier steps this statement computes (not one it changes past its judge point:
+            # that change is part of a later step)
+            computes = {n for n in writes & earlier if index <= points.get(n, -1)}
             if index == self.prefix:  # the forward pass is done: its true values from here
                 body += [_bind_true(n) for n in (*given, *sorted(earlier & self.local_names))]
-            if index >= self.prefix and writes and writes <= earlier:
+            if index >= self.prefix and writes and writes == computes:
                 continue  # computes only earlier steps, whose true values are bound
-            owns = name in writes
-            body.append(_guarded(statement, stop=owns))
-            body += [_bind_true(n) for n in sorted(writes & earlier)]
-        body.append(_call_statement(RECORD, ast.Constant((name,)), _locals()))
+            body.append(_guarded(statement, stop=name in writes))
+            body += [_bind_true(n) for n in sorted(computes)]
+        body.append(_call_statement(RECORD, ast.Constant(points[name]), ast.Constant((name,)),
+                                    _locals()))
         return self._module(STEP_FUNCTION.format(name=name), body, (TRUE_VALUE, RECORD, FAILED))
 
     def _module(self, function_name: str, body: list[ast.stmt],
@@ -170,6 +200,26 @@ class StepPlan:
         node.body = [*copy.deepcopy(body), *never] or [ast.Pass()]
         module = ast.Module([node], type_ignores=[])
         return ast.fix_missing_locations(module)
+
+
+def _rebound_names(statement: ast.stmt) -> set[str]:
+    """The names a top-level assignment binds to a new value: ``a = ...``, ``a, b = ...``,
+    ``a: T = ...`` (not ``a += ...`` or ``a[i] = ...``, which change the value in place)."""
+    targets: list[ast.expr] = []
+    if isinstance(statement, ast.Assign):
+        targets = list(statement.targets)
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        targets = [statement.target]
+    names: set[str] = set()
+    while targets:
+        target = targets.pop()
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+        elif isinstance(target, ast.Tuple | ast.List):
+            targets += target.elts
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
+    return names
 
 
 def _locals() -> ast.Call:
@@ -238,18 +288,38 @@ def split_steps(cell_source: str, function: str, steps: tuple[str, ...],
     return StepPlan(node, tuple(steps), tuple(forward), writes, prefix, local_names)
 
 
-def compile_plan(plan: StepPlan, filename: str, namespace: dict) -> dict[str, Callable]:
-    """Define the plan's functions in ``namespace`` (the graded function's globals), compiled
-    as ``filename``: ``{"": recording function, step name: step function}``. Steps whose code
-    does not compile (a ``global`` statement moved past a use, say) are left out."""
-    functions: dict[str, Callable] = {}
-    for key, module, defined in (("", plan.recording_function(), RECORDING),
-                                 *((name, plan.step_function(name),
-                                    STEP_FUNCTION.format(name=name))
-                                   for name in plan.written_steps)):
+class JudgedFunctions:
+    """A plan's functions, compiled in the graded function's namespace as ``filename``: the
+    recording copy, and each step's function for given judge points (compiled when first
+    asked for). A function whose code does not compile (a ``global`` statement moved past a
+    use, say) is None."""
+
+    def __init__(self, plan: StepPlan, filename: str, namespace: dict):
+        self.plan = plan
+        self.filename = filename
+        self.namespace = namespace
+        self.recording = self._define(plan.recording_function(), RECORDING)
+        self._steps: dict[tuple, Callable | None] = {}
+
+    def step(self, name: str, points: dict[str, int]) -> Callable | None:
+        """Step ``name``'s function for judge ``points``; None when it never writes it."""
+        if name not in points:
+            return None
+        key = (name, tuple(sorted(points.items())))
+        if key not in self._steps:
+            self._steps[key] = self._define(self.plan.step_function(name, points),
+                                            STEP_FUNCTION.format(name=name))
+        return self._steps[key]
+
+    def _define(self, module: ast.Module, defined: str) -> Callable | None:
         try:
-            exec(compile(module, filename, "exec"), namespace)
+            exec(compile(module, self.filename, "exec"), self.namespace)
         except SyntaxError:
-            continue
-        functions[key] = namespace.pop(defined)
-    return functions
+            return None
+        return self.namespace.pop(defined)
+
+
+def compile_plan(plan: StepPlan, filename: str, namespace: dict) -> JudgedFunctions:
+    """The plan's functions (:class:`JudgedFunctions`), defined in ``namespace`` (the graded
+    function's globals) and compiled as ``filename``."""
+    return JudgedFunctions(plan, filename, namespace)

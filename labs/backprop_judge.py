@@ -130,6 +130,17 @@ class BackpropJudge:
             step_verdicts[name] = verdicts[grade_id] = verdict
         failing = [name for name in spec.step_names
                    if name in step_verdicts and not step_verdicts[name].passed]
+        step_cells = {args[0]: (grade_id, args[1]) for grade_id, (kind, *args)
+                      in plan.cells.items() if kind == "step"}
+        if scales := lab1.moved_scale({name: by_seed[step_cells[name][1]] for name in failing},
+                                      returns_right):
+            for name, verdict in lab1.moved_scale_messages(scales, spec).items():
+                grade_id = step_cells[name][0]
+                verdicts[grade_id] = step_verdicts[name] = Verdict(*verdict)
+                if verdict[0]:
+                    misconceptions.pop(grade_id, None)
+                    wrong_answers.pop(grade_id, None)
+            failing = [name for name in failing if not step_verdicts[name].passed]
         for grade_id, (kind, *args) in plan.cells.items():
             if kind == "whole":
                 c, t = by_seed[args[0]]

@@ -148,14 +148,30 @@ def test_a_step_that_raises_costs_that_step_and_names_only_the_arrays_it_reads()
     assert "T has shape" not in message  # W2.T is W2 transposed, not the targets
 
 
-def test_an_array_reused_in_place_is_judged_as_it_was_when_assigned():
-    """``dloss_dalpha = dloss_dh; dloss_dalpha *= ...`` changes dloss_dh's array after it was
-    assigned: each step is judged as it was right after its own assignment."""
+# An array reused in place for the next step, either way round, in a comment-free solution.
+REUSED = {
+    "later_step_takes_the_array": "dloss_dalpha = dloss_dh\n    dloss_dalpha *= h * (1 - h)",
+    "array_changed_then_handed_on": "dloss_dh *= h * (1.0 - h)\n    dloss_dalpha = dloss_dh",
+}
+
+
+@pytest.mark.parametrize("reuse", sorted(REUSED))
+def test_an_array_reused_in_place_for_the_next_step_costs_nothing(reuse):
+    """Each step is judged as it was when complete, not after the array was changed for the
+    next step (``dloss_db1 = dloss_dalpha`` also hands ``dloss_dalpha``'s array on)."""
     code = without_comments(_solution("lab1")).replace(
-        "dloss_dalpha = dloss_dh * h * (1.0 - h)",
-        "dloss_dalpha = dloss_dh\n    dloss_dalpha *= h * (1 - h)")
+        "dloss_dalpha = dloss_dh * h * (1.0 - h)", REUSED[reuse])
     judgement = _judged("lab1", code)
     assert all(v.passed for v in judgement.verdicts.values()), judgement.verdicts
+
+
+def test_a_mistake_after_an_array_is_handed_on_costs_that_step_alone():
+    code = without_comments(_solution("lab1")).replace(
+        "dloss_dalpha = dloss_dh * h * (1.0 - h)",
+        "dloss_dh *= h\n    dloss_dalpha = dloss_dh")
+    judgement = _judged("lab1", code)
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert "test_dloss_dalpha" in failed and failed <= {"test_dloss_dalpha", WHOLE, TRAINING}
 
 
 def test_a_gradient_checker_of_the_students_own_costs_nothing_and_is_not_flagged():
@@ -211,3 +227,21 @@ def backprop(x, t, W1, b1, W2, b2):
     assert "may not be the student's own work" in problem
     assert re.search(r"it called (logistic|softmax|categorical_ce) \d{3,} times in one call",
                      problem), problem
+
+
+def test_the_mean_taken_at_the_end_costs_one_step_and_says_where_the_notebook_puts_it(tmp_path):
+    """Lab 2 with the 1/n applied to the four parameter gradients instead of dloss_dY: the
+    returned gradients are exact, so it is one deviation from the notebook's convention."""
+    code = without_comments(_solution("lab2"))
+    code = code.replace("-T / np.maximum(Y, PROBABILITY_FLOOR) / n",
+                        "-T / np.maximum(Y, PROBABILITY_FLOOR)")
+    for product in ("dloss_dB.T @ H", "dloss_dB.sum(axis=0)", "dloss_dA.T @ X",
+                    "dloss_dA.sum(axis=0)"):
+        code = code.replace(product, f"{product} / n")
+    judgement = _judged("lab2", code)
+    failed = {g: v.message for g, v in judgement.verdicts.items() if not v.passed}
+    assert set(failed) == {"test_dloss_dY"}, failed
+    assert "The notebook puts this factor in dloss_dY" in failed["test_dloss_dY"]
+    assert "averaged twice" not in " ".join(v.message for v in judgement.verdicts.values())
+    backprop = _kernel_backprop(tmp_path, "lab2", code, None)
+    assert _visible_failures("lab2", backprop, seed=5) == {"dloss_dY"}

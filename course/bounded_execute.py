@@ -1,4 +1,10 @@
-"""nbgrader's Execute, with each cell's output cut while it streams in.
+"""nbgrader's Execute, with each cell's output cut while it streams in and its time limit
+counted in CPU seconds.
+
+A cell may use ``Execute.timeout`` seconds of CPU time (the kernel and what it starts,
+``course.cputime``), however busy the machine is; past it the kernel is interrupted and the
+cell ends with an error that says so. The wall clock is only a backstop, ``wall_clock_factor``
+times the limit, for a cell that waits rather than computes.
 
 nbgrader's own output limits (and the course's ``LimitOutputSize``) run after the whole notebook
 has executed, so until then every byte a submission prints is held in the grading process. Here
@@ -9,9 +15,12 @@ is dropped, and one note says so. Single messages are bounded before they arrive
 
 from __future__ import annotations
 
+from jupyter_core.utils import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from traitlets import Bool, Float, Integer
+
+from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 
 TRUNCATION_NOTE = "\n... output cut: this cell printed more than {limit:,} characters ...\n"
 
@@ -51,6 +60,53 @@ class BoundedExecute(Execute):
                 text=TRUNCATION_NOTE.format(limit=self.max_cell_chars)))
         return out
 
+    wall_clock_factor = Float(
+        WALL_CLOCK_FACTOR, help="the wall-clock backstop of a cell, as a multiple of its CPU "
+        "time limit (Execute.timeout)").tag(config=True)
+    check_seconds = Float(0.5, help="how often a running cell's CPU time is read")
+
     def preprocess(self, nb, resources=None, km=None):
         self._cell_output_chars: dict[int, int] = {}
         return super().preprocess(nb, resources, km)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None,
+                                 store_history=True):
+        self._cell_clock = self._kernel_clock()
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                    store_history)
+        finally:
+            self._cell_clock = None
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its own at class level
+
+    def _kernel_clock(self) -> CpuClock:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        pid = getattr(process, "pid", None)
+        return CpuClock(pid if pid else None)
+
+    def _get_timeout(self, cell):
+        """While a cell runs, nbclient waits this long for its reply before calling
+        :meth:`_async_handle_timeout`, which reads the cell's CPU time and waits again until a
+        limit is passed; for anything else, the limit itself."""
+        limit = super()._get_timeout(cell)
+        if limit is None or getattr(self, "_cell_clock", None) is None:
+            return limit
+        return min(self.check_seconds, limit)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        limit = super()._get_timeout(cell)
+        clock = getattr(self, "_cell_clock", None)
+        if clock is None:  # not a cell's reply: nbclient's own handling
+            return await super()._async_handle_timeout(timeout, cell)
+        over = None if limit is None else clock.over(limit, self.wall_clock_factor)
+        if over is None:
+            return None  # still within its limits: wait again
+        why = (f"this cell used more than {limit:g} s of CPU time (a loop that never ends?)"
+               if over == "cpu" else
+               f"this cell waited more than {self.wall_clock_factor * limit:g} s while using "
+               f"{clock.cpu():.1f} s of CPU time")
+        self.log.error("Interrupting the kernel: %s", why)
+        await self.km.interrupt_kernel()
+        return {"content": {"status": "error", "ename": "CellTimeoutError", "evalue": why,
+                            "traceback": [f"CellTimeoutError: {why}"]}}

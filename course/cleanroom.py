@@ -30,7 +30,6 @@ import selectors
 import subprocess
 import sys
 import threading
-import time
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from typing import Protocol
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
+from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.diagnosis import describe_definition_error
 from course.kernels import SINGLE_THREADED
 from course.labs import load_lab
@@ -74,9 +74,11 @@ def get_ipython():
 
 '''
 MAX_RESPONSE_BYTES = 4 * 1024**2
-# Seconds from the start: the hidden cases' answer must arrive by the first, training by the
-# second, the line counts by the third. A correct function of up to 10 ms per call fits all.
+# CPU seconds from the start (course.cputime): the hidden cases' answer must arrive by the
+# first, training by the second, the line counts by the third. A correct function of up to
+# 10 ms per call fits all.
 BUDGETS = (30.0, 90.0, 120.0)
+CHECK_SECONDS = 0.25  # how often the runner's CPU time is read while its answer is awaited
 # The runner's phases after the steps, in the order they come (each when the request asks).
 LATER_PHASES = (("training", "training"), ("lines", "line_counts"))
 STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
@@ -524,10 +526,12 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     ``hear`` and write what that returns (if anything) to its stdin; read at most
     ``max_bytes`` in all. ``hear`` raises ConversationOver to end it.
 
-    The i-th line of output must arrive within ``budgets[i]`` seconds of the start (the last
-    budget bounds the whole run). Returns ``(problem, exit status)``; ``problem`` says why
-    the process was killed (too large, too slow). Memory stays bounded by ``max_bytes``
-    whatever the process writes.
+    The i-th line of output must arrive before the process (and what it started) has used
+    ``budgets[i]`` CPU seconds, and before WALL_CLOCK_FACTOR times that has passed on the
+    wall clock (the last budget bounds the whole run): a busy machine slows the run, not
+    its verdict. Returns ``(problem, exit status)``; ``problem`` says why the process was
+    killed (too large, too slow). Memory stays bounded by ``max_bytes`` whatever the
+    process writes.
     """
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
@@ -535,17 +539,19 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     outgoing.put(first)
     writer = threading.Thread(target=_feed, args=(process.stdin, outgoing), daemon=True)
     writer.start()
-    start = time.monotonic()
+    clock = CpuClock(process.pid)
     pending, size, lines, problem = b"", 0, 0, None
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         while True:
             budget = budgets[min(lines, len(budgets) - 1)]
-            left = start + budget - time.monotonic()
-            if left <= 0:
-                problem = f"the re-check ran past its {budget:.0f} s budget"
+            if passed := clock.over(budget):
+                problem = (f"the re-check used more than its {budget:g} s of CPU time"
+                           if passed == "cpu" else
+                           f"the re-check waited past its {WALL_CLOCK_FACTOR * budget:g} s "
+                           f"backstop, using {clock.cpu():.1f} s of CPU time")
                 break
-            if not selector.select(timeout=left):
+            if not selector.select(timeout=CHECK_SECONDS):
                 continue
             chunk = os.read(process.stdout.fileno(), 1 << 16)
             if not chunk:

@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="overwrite submissions already collected with other contents")
     collect_.set_defaults(run=cmd_collect)
 
-    timeout_help = (f"wall-clock limit for one student's grading, seconds "
+    timeout_help = (f"CPU seconds one student's grading may use: their kernel, the judge and "
+                    f"the grading process, with a wall-clock backstop five times it "
                     f"(default {DEFAULT_STUDENT_TIMEOUT:g})")
     grade = commands.add_parser("grade", help="autograde every submitted student")
     grade.add_argument("lab")

@@ -63,9 +63,10 @@ TIMEOUT_PAGE = """<!doctype html>
 <style>body{{font-family:sans-serif;max-width:45em;margin:2em auto;line-height:1.5}}</style>
 </head><body>
 <h1>{lab}: your submission was not graded</h1>
-<p>Running your notebook took longer than {limit:g} seconds, so the grader stopped it before
-any test had a result. This usually means a loop that never ends: a <code>while</code> loop whose
-condition never becomes false, or a function that calls itself forever.</p>
+<p>Running your notebook took more than {limit:g} seconds of computing time, so the grader
+stopped it before any test had a result. This usually means a loop that never ends: a
+<code>while</code> loop whose condition never becomes false, or a function that calls itself
+forever.</p>
 <p>Run your notebook from the top (<em>Kernel &rarr; Restart Kernel and Run All Cells</em>) and
 check that every cell finishes, then submit it again: a new submission is graded anew.</p>
 </body></html>
@@ -75,7 +76,8 @@ check that every cell finishes, then submit it again: a new submission is graded
 def write_timeout_page(root: Path, lab: str, student: str, notebooks: list[str],
                        limit: float) -> list[Path]:
     """A feedback page for each of ``notebooks`` (names without .ipynb) saying that grading
-    ``student``'s ``lab`` ran out of ``limit`` seconds, in place of nbgrader's; returns them."""
+    ``student``'s ``lab`` ran out of ``limit`` CPU seconds, in place of nbgrader's; returns
+    them."""
     page = TIMEOUT_PAGE.format(lab=html.escape(lab), limit=limit)
     return [write_atomic(root / "feedback" / student / lab / f"{name}.html", page)
             for name in notebooks]

@@ -35,6 +35,7 @@ from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
 from course.cleanroom import plan_from_source
+from course.cputime import WALL_CLOCK_FACTOR
 from course.diagnosis import explain_low_score
 from course.export import write_per_test_csv
 from course.feedback import write_timeout_page
@@ -330,7 +331,8 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
     LocalCluster of ``workers`` processes started for the purpose. Each result is written
     into the course folder and the gradebook here, as it arrives; returns the outcomes.
 
-    ``student_timeout`` counts from when a grading process starts on a student; past it, the
+    ``student_timeout`` is the CPU seconds a grading process and what it starts may use on a
+    student (``course.cputime``: with a wall-clock backstop five times it); past it, the
     process and everything it started are killed and the student's outcome is a timeout.
     """
     from course.distributed import grade_remotely, grading_client  # Dask: imported when grading
@@ -351,6 +353,19 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
     return outcomes
 
 
+def timeout_reason(result: dict, student_timeout: float) -> str:
+    """Why a student's grading was stopped (``course.remote``'s lost result): past its CPU
+    limit, or past the wall-clock backstop while using little CPU time, with the CPU seconds
+    it used."""
+    cpu = float(result.get("cpu_seconds") or 0.0)
+    if result.get("limit") == "wall":
+        return (f"grading took {float(result.get('seconds') or 0.0):.0f} s of wall-clock time, "
+                f"past its backstop of {WALL_CLOCK_FACTOR * student_timeout:.0f} s, while using "
+                f"{cpu:.1f} CPU seconds (waiting for something that never came?); stopped")
+    return (f"grading used {cpu:.1f} CPU seconds, more than its limit of {student_timeout:g} "
+            "(a loop that never ends?); stopped")
+
+
 def record_result(root: Path, lab: str, student: str, result: dict, api: NbGraderAPI,
                   student_timeout: float) -> Outcome:
     """Write one student's grading result (course.worker's, or how it was lost) into the
@@ -363,10 +378,9 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
         gradebook.update_or_create_student(student)
     if lost == "timeout":
         write_timeout_page(root, lab, student, expected_notebooks(root, lab), student_timeout)
-        return Outcome(student, "timeout",
-                       f"grading took longer than {student_timeout:.0f} s (a loop that never "
-                       "ends?); stopped", result.get("seconds", student_timeout),
-                       result.get("started_at", 0.0), digest=digest)
+        return Outcome(student, "timeout", timeout_reason(result, student_timeout),
+                       result.get("seconds", student_timeout), result.get("started_at", 0.0),
+                       digest=digest)
     if lost:
         why = {"died": f"the grading process died (exit status {result.get('status')})",
                "never started": (f"the grading process ended before starting on it (exit "

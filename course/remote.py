@@ -4,8 +4,9 @@ alone writes the course folder and the gradebook).
 
 The grading itself runs in a grading process of the worker's own (``python -m
 course.worker``), one per worker thread and course kit, kept from task to task so that its
-imports and its scratch course are paid for once. A task waits for its student's result for at
-most the wall-clock limit; past it, the grading process and everything it started (kernels,
+imports and its scratch course are paid for once. A task waits for its student's result while
+the grading process and what it started have used at most the student's CPU-time limit (and a
+wall-clock backstop five times it, ``course.cputime``); past it, everything it started (kernels,
 sandboxes, the judge's runner: its whole process group) are killed, and the next task starts a
 fresh one.
 """
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 from course import cgroups
+from course.cputime import CpuClock
 from course.kit import SCRATCH_PREFIX, scratch_course, unpack_kit
 from course.sandbox import FONT_CACHE_VARIABLE, remove_stale_runtime_folders
 
@@ -94,9 +96,14 @@ class GradingProcess:
             return self._next_message(deadline)
         return message if isinstance(message, dict) else self._next_message(deadline)
 
+    CHECK_SECONDS = 0.25  # how often a student's CPU time is read while it is graded
+
     def grade(self, student: str, files: dict[str, bytes], student_timeout: float) -> dict:
         """Grade one student: the worker's ``done`` message, or ``{"lost": why}`` when it
-        ended, never started, or ran past ``student_timeout`` (then it has been killed)."""
+        ended, never started, or used more than ``student_timeout`` CPU seconds (the grading
+        process and everything it started, from the student's start; or the wall-clock
+        backstop, ``course.cputime``): then it has been killed, and the result says which
+        limit (``limit``: ``cpu`` or ``wall``) and how much CPU time was used."""
         request = {"student": student,
                    "files": {name: base64.b64encode(data).decode() for name, data in files.items()}}
         try:
@@ -110,17 +117,20 @@ class GradingProcess:
             if ended:
                 return {"lost": "never started", "status": self.process.returncode}
             return {"lost": "never started"}
-        start = time.monotonic()
-        done = self._next_message(start + student_timeout)
-        if done and done.get("event") == "done":
-            return done
-        timed_out = not self.ended  # the deadline passed; otherwise it died
+        clock = CpuClock(self.process.pid)
+        while True:
+            done = self._next_message(time.monotonic() + self.CHECK_SECONDS)
+            if done and done.get("event") == "done":
+                return done
+            if self.ended:
+                break
+            if limit := clock.over(student_timeout):
+                cpu = clock.cpu()
+                self.kill()
+                return {"lost": "timeout", "limit": limit, "cpu_seconds": cpu,
+                        "seconds": clock.wall(), "started_at": started.get("at", time.time())}
         self.kill()
-        if timed_out:
-            return {"lost": "timeout", "seconds": time.monotonic() - start,
-                    "started_at": started.get("at", time.time())}
-        return {"lost": "died", "status": self.process.returncode,
-                "seconds": time.monotonic() - start}
+        return {"lost": "died", "status": self.process.returncode, "seconds": clock.wall()}
 
 
 def kit_key(packed_kit: bytes) -> str:

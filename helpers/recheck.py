@@ -229,7 +229,7 @@ def _recorder(recorded: dict):
 
 def _aliased(steps: tuple[str, ...], recorded: dict) -> frozenset[str]:
     """The steps whose array, as last written, is the array a later step ended with (see
-    ``helpers.steps``: ``dloss_dh *= slope; dloss_dalpha = dloss_dh``)."""
+    ``helpers.steps``: with steps ``a`` then ``b``, ``a *= s; b = a``)."""
     final = {name: snapshots[-1][2] for name, snapshots in recorded.items() if snapshots}
     return frozenset(name for position, name in enumerate(steps) if name in final and any(
         final.get(later) == final[name] for later in steps[position + 1:]))

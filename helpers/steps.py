@@ -23,8 +23,8 @@ From the function's syntax tree this module compiles, in the function's own name
 A step's value is the one it has right after its last write (its *judge point*). Where its
 array went on to become a later step's value (the recording run sees both names holding one
 array), the code alone cannot say which step the writes after its last fresh assignment
-compute: in ``dloss_dh *= slope; dloss_dalpha = dloss_dh`` they are the later step's, in
-``dloss_dalpha = dloss_dh; dloss_dalpha *= slope; dloss_db1 = dloss_dalpha`` the step's own.
+compute: with steps ``a`` then ``b`` then ``c``, in ``a *= s; b = a`` they are the later
+step's, in ``b = a; b *= s; c = b`` the step's own.
 Such a function is also run with those steps judged right after their last fresh assignment
 (:meth:`StepPlan.judge_points`), and the judge takes whichever reading is right.
 

@@ -11,7 +11,15 @@ import pytest
 
 from course.grade import labs_of
 from course.labs import load_lab
-from tests.conftest import LAB, ROOT, make_scratch_course, run_course, run_nbgrader, tool_env
+from tests.conftest import (
+    LAB,
+    ROOT,
+    STUDENT_TIMEOUT,
+    make_scratch_course,
+    run_course,
+    run_nbgrader,
+    tool_env,
+)
 
 
 def test_grades_and_student_files_never_show_up_in_git():
@@ -67,8 +75,8 @@ def test_the_demo_is_quiet_grades_as_planted_and_leaves_git_clean(tmp_path):
     subprocess.run(["git", "-C", str(clone), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t",
                     "commit", "--quiet", "--allow-empty", "-m", "as tested"], check=True)
-    demo = subprocess.run([sys.executable, "-m", "course", "demo", "--student-timeout", "25"],
-                          cwd=clone,
+    demo = subprocess.run([sys.executable, "-m", "course", "demo", "--student-timeout",
+                           STUDENT_TIMEOUT], cwd=clone,
                           capture_output=True, text=True, timeout=900, env=tool_env())
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "WARNING" not in demo.stdout + demo.stderr, demo.stderr[-3000:]

@@ -60,11 +60,14 @@ def test_a_grading_process_that_dies_before_starting_is_reported_as_such():
 
 
 def test_past_the_time_limit_the_grading_process_and_its_children_are_killed(tmp_path):
+    """A grading process that waits forever: stopped by the wall-clock backstop (five times
+    the CPU limit, course.cputime), with the child it started."""
     pid_file = tmp_path / "child.pid"
     process = process_running(f"PID_FILE = {str(pid_file)!r}\n" + HANGS_WITH_A_CHILD)
     start = time.monotonic()
-    result = process.grade("slow", {}, 2.0)
-    assert result["lost"] == "timeout" and 2.0 <= time.monotonic() - start < 10.0
+    result = process.grade("slow", {}, 0.4)
+    assert result["lost"] == "timeout" and result["limit"] == "wall"
+    assert 2.0 <= time.monotonic() - start < 10.0
     assert not process.alive()
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5

@@ -297,7 +297,7 @@ BROKEN_AND_LOOPING = (
         edits=(("    # Forward pass (given)",
                 "    while True:  # waiting for something that never happens\n"
                 "        pass\n    # Forward pass (given)"),),
-        expected_status="timeout", expected_reason="longer than",
+        expected_status="timeout", expected_reason="more than its limit",
     ),
     Submission(
         "stray_parenthesis", "one ) too many: the backprop cell does not even compile",

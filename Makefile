@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) bench/training.py
 	$(PY) bench/vectorized.py
 	$(PY) bench/grading.py
+	$(PY) bench/tolerance.py
 
 clean:
 	rm -rf $(VENV) build reports gradebook.db submitted autograded/*/ feedback

@@ -22,7 +22,9 @@ GRADING_BACKEND = "module://helpers.grading_backend"
 # One BLAS thread per process: the grading workers already keep every core busy, and BLAS's
 # extra threads would only compete with them (and spin while they wait).
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-GRADING_ENVIRONMENT = {"MPLBACKEND": GRADING_BACKEND, **SINGLE_THREADED}
+# No progress bars while grading: how many a cell prints depends on how fast the machine is,
+# and a graded notebook, its feedback and its checks must not (tqdm reads TQDM_* settings).
+GRADING_ENVIRONMENT = {"MPLBACKEND": GRADING_BACKEND, "TQDM_DISABLE": "1", **SINGLE_THREADED}
 # A kernel is student code: a message larger than this is dropped by zmq before it is read,
 # and at most RECEIVE_QUEUE messages wait unread, so what one kernel can make the grading
 # process hold is bounded (about 64 MB) whatever it sends.

@@ -159,7 +159,7 @@ def _judged_run(backprop: Callable, values: tuple, spec: Backprop) -> tuple[dict
     functions = _kernel_functions(backprop, source, spec)
     request = {"function": backprop.__name__, "steps": list(spec.step_names)}
     run = run_case(backprop, functions, request, {"args": arguments, "truth": truth}, source)
-    return run, truth
+    return chosen_reading(run, truth, spec), truth
 
 
 def _kernel_functions(backprop: Callable, source: str, spec: Backprop
@@ -169,7 +169,7 @@ def _kernel_functions(backprop: Callable, source: str, spec: Backprop
     plan = split_steps(source, backprop.__name__, spec.step_names, spec.forward)
     if plan is None:
         return None
-    namespace = dict(backprop.__globals__)
+    namespace = dict(inspect.unwrap(backprop).__globals__)  # a decorator's wrapper's are not
     namespace[backprop.__name__] = backprop
     return compile_plan(plan, STEPS_FILE, namespace)
 
@@ -324,27 +324,23 @@ def final_value(run: dict, name: str):
 
 def step_verdict(name: str, runs: list[dict], truths: list[dict], returns_right: bool,
                  where: str, spec: Backprop = LAB1) -> tuple[bool, str]:
-    """One step over several cases: ``(passed, message)``. Each case's step is judged as
-    run on the true values of everything before it (where its array became a later step's,
-    either reading of the code that is right: ``helpers.steps``); only where the function
-    never assigns the step's name, by the gradients it returns (``returns_right``). A value
-    wrong on some of several cases says on how many (``on 3 of 4 hidden cases``), its first
-    wrong one's error."""
+    """One step over several cases (``runs``, each read as :func:`chosen_reading` reads
+    it): ``(passed, message)``. Each case's step is judged as run on the true values of
+    everything before it; only where the function never assigns the step's name, by the
+    gradients it returns (``returns_right``). A value wrong on some of several cases says on
+    how many (``on 3 of 4 hidden cases``), its first wrong one's error."""
     step = spec.step(name)
     label = step.title
     problems = []
     for run, truth in zip(runs, truths, strict=True):
         ran = run.get("steps", {}).get(name)
         if ran is not None:
-            readings = [ran, *([ran["alternative"]] if isinstance(ran.get("alternative"), dict)
-                               else [])]
-            found = [_reading_problem(name, reading, truth, where) for reading in readings]
-            if any(problem is None for problem in found):
-                continue
-            if found[0].startswith("raised "):
-                return False, (f"{label}: your code for this step {found[0]} when run on "
+            problem = _reading_problem(name, ran, truth, where)
+            if problem is not None and problem.startswith("raised "):
+                return False, (f"{label}: your code for this step {problem} when run on "
                                f"correct values of everything before it. Hint: {step.hint}")
-            problems.append(found[0])
+            if problem is not None:
+                problems.append(problem)
             continue
         value = final_value(run, name)
         if value is None:
@@ -365,6 +361,26 @@ def step_verdict(name: str, runs: list[dict], truths: list[dict], returns_right:
                  else f"on {len(problems)} of {len(runs)} hidden cases")
         first = first.replace(where, cases, 1)
     return False, f"{label}: {first}. Hint: {step.hint}"
+
+
+def chosen_reading(run: dict, truth: dict, spec: Backprop = LAB1) -> dict:
+    """``run`` (one case) with each step's result of one reading of the code: where a step's
+    array became a later step's, the runner ran the steps both ways (``"alternative"``,
+    ``helpers.steps``); of the two, the one under which more steps are right, the first on
+    a tie. One reading for every step of the case: no change is left uncharged by judging
+    one step one way and the next the other."""
+    steps = run.get("steps") or {}
+    if not any(isinstance(ran, dict) and isinstance(ran.get("alternative"), dict)
+               for ran in steps.values()):
+        return run
+    readings = [{name: ran for name, ran in steps.items()},
+                {name: ran.get("alternative") if isinstance(ran.get("alternative"), dict)
+                 else ran for name, ran in steps.items()}]
+    right = [sum(_reading_problem(name, ran, truth, "") is None for name, ran in reading.items()
+                 if name in truth and name in spec.step_names) for reading in readings]
+    chosen = readings[1] if right[1] > right[0] else readings[0]
+    return {**run, "steps": {name: {k: v for k, v in ran.items() if k != "alternative"}
+                             for name, ran in chosen.items()}}
 
 
 def _reading_problem(name: str, ran: dict, truth: dict, where: str) -> str | None:

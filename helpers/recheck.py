@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import json
 import os
 import sys
@@ -143,8 +144,9 @@ def judged_functions(function, source: str, filename: str, steps: tuple[str, ...
                      forward: tuple[str, ...]) -> JudgedFunctions | None:
     """The recording copy and the step functions (``helpers.steps``) of ``function``, whose
     definition is the last in ``source`` (compiled as ``filename``); None when that
-    definition is not the one ``function`` runs (a decorator's wrapper, a reassigned name)
-    or cannot be split."""
+    definition is not the one ``function`` runs (a reassigned name) or cannot be split. A
+    decorated function is judged as the function its decorator wraps."""
+    function = inspect.unwrap(function)  # a decorator's wrapper: the function it wraps
     plan = split_steps(source, function.__name__, steps, forward)
     code = getattr(function, "__code__", None)
     if plan is None or code is None or code.co_filename != filename or (
@@ -228,11 +230,22 @@ def _recorder(recorded: dict):
 
 
 def _aliased(steps: tuple[str, ...], recorded: dict) -> frozenset[str]:
-    """The steps whose array, as last written, is the array a later step ended with (see
-    ``helpers.steps``: with steps ``a`` then ``b``, ``a *= s; b = a``)."""
-    final = {name: snapshots[-1][2] for name, snapshots in recorded.items() if snapshots}
+    """The steps whose value, as last written, is what a later step ended with: the same
+    array, or an equal one (see ``helpers.steps``: with steps ``a`` then ``b``,
+    ``a *= s; b = a`` or ``b = a.copy()``)."""
+    final = {name: snapshots[-1] for name, snapshots in recorded.items() if snapshots}
+
+    def same(one, other) -> bool:
+        if one[2] == other[2]:
+            return True
+        try:
+            return bool(np.shape(one[1]) == np.shape(other[1]) and np.size(one[1]) > 1
+                        and np.array_equal(one[1], other[1]))
+        except Exception:  # whatever a student keeps in a step's name
+            return False
+
     return frozenset(name for position, name in enumerate(steps) if name in final and any(
-        final.get(later) == final[name] for later in steps[position + 1:]))
+        later in final and same(final[name], final[later]) for later in steps[position + 1:]))
 
 
 def run_step(functions: JudgedFunctions | None, name: str, case: dict, truth: dict,

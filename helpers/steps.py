@@ -25,8 +25,10 @@ array went on to become a later step's value (the recording run sees both names 
 array), the code alone cannot say which step the writes after its last fresh assignment
 compute: with steps ``a`` then ``b`` then ``c``, in ``a *= s; b = a`` they are the later
 step's, in ``b = a; b *= s; c = b`` the step's own.
-Such a function is also run with those steps judged right after their last fresh assignment
-(:meth:`StepPlan.judge_points`), and the judge takes whichever reading is right.
+Where a step's value equals a later step's (the same array, or a copy of it), the function is
+also run with such steps judged right after their last fresh assignment
+(:meth:`StepPlan.judge_points`); the judge reads each case one way for every step, the way
+under which more steps are right (``helpers.lab1.chosen_reading``).
 
 A step the function never writes has no step function; the caller judges the returned
 gradients instead.
@@ -53,8 +55,8 @@ def written_names(statement: ast.stmt) -> frozenset[str]:
     """The names of the function's own scope that ``statement`` may write or change in place:
     assignment targets (a subscript or attribute target changes its base name), loop and
     ``with`` targets, ``out=`` arguments, and the arrays a bare call statement is given or
-    called on (``np.copyto(a, b)``, ``a.fill(0)``). Names inside nested functions, classes,
-    lambdas and comprehensions are their own scope's."""
+    called on (``np.copyto(a, b)``, ``a.fill(0)``); not ``del`` (it writes no value). Names
+    inside nested functions, classes, lambdas and comprehensions are their own scope's."""
     names: set[str] = set()
 
     def base(node: ast.expr) -> None:
@@ -67,7 +69,7 @@ def written_names(statement: ast.stmt) -> frozenset[str]:
                 base(element)
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif isinstance(node, ast.Assign):
             for target in node.targets:
@@ -251,6 +253,42 @@ def _guarded(statement: ast.stmt, stop: bool) -> ast.Try:
     return located
 
 
+def _normalised(node: ast.FunctionDef, declared: set[str]) -> ast.FunctionDef:
+    """The function as the plan reads it: declared names never ``global`` or ``nonlocal``
+    (a step left in the notebook's namespace is still the function's value), and a top-level
+    ``with`` block without ``as`` that writes several declared names split into one block per
+    statement (``with np.errstate(...):`` around the whole body), so each step is its own."""
+    node = copy.deepcopy(node)
+
+    class Undeclare(ast.NodeTransformer):
+        def visit_FunctionDef(self, inner):  # nested scopes keep their own declarations
+            return inner if inner is not node else self.generic_visit(inner)
+
+        visit_AsyncFunctionDef = visit_FunctionDef
+
+        def visit_ClassDef(self, inner):
+            return inner
+
+        def visit_Global(self, statement):
+            statement.names = [n for n in statement.names if n not in declared]
+            return statement if statement.names else ast.copy_location(ast.Pass(), statement)
+
+        visit_Nonlocal = visit_Global
+
+    Undeclare().visit(node)
+    body: list[ast.stmt] = []
+    for statement in node.body:
+        if (isinstance(statement, ast.With) and len(statement.body) > 1
+                and all(item.optional_vars is None for item in statement.items)
+                and sum(bool(written_names(s) & declared) for s in statement.body) > 1):
+            body += [ast.copy_location(ast.With(statement.items, [inner]), inner)
+                     for inner in statement.body]
+        else:
+            body.append(statement)
+    node.body = body
+    return node
+
+
 def _function(tree: ast.Module, name: str) -> ast.FunctionDef | None:
     found = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
     return found[-1] if found else None
@@ -279,6 +317,7 @@ def split_steps(cell_source: str, function: str, steps: tuple[str, ...],
     node = _function(tree, function)
     if node is None or not node.body:
         return None
+    node = _normalised(node, {*steps, *forward})
     writes = tuple(written_names(statement) for statement in node.body)
     prefix = next((i for i, names in enumerate(writes) if names & set(steps)), len(writes))
     try:

@@ -107,6 +107,8 @@ class BackpropJudge:
         (one per case of the request) and its training answer (None if it never came)."""
         truths = [{k: np.array(v, dtype=np.float64) for k, v in case["truth"].items()}
                   for case in request["cases"]]
+        cases = [lab1.chosen_reading(case, truth, self.spec)
+                 for case, truth in zip(cases, truths, strict=True)]
         by_seed = _by_seed(plan, cases, truths, self.cases)
         arguments = _by_seed(plan, [{k: np.array(v, dtype=np.float64)
                                      for k, v in case["args"].items()}

@@ -23,6 +23,15 @@ from course.bounded_execute import BoundedExecute
 from course.cleanroom import run_bounded
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.remote import GradingProcess
+from labs.lab1.cohort import LAB1_COHORT, write_cohort
+from tests.conftest import (
+    LAB,
+    STUDENT_TIMEOUT,
+    make_scratch_course,
+    recorded_outcomes,
+    run_course,
+    scores,
+)
 
 KIT = {"nbgrader_config.py": b"c = get_config()  # noqa: F821\n"}
 BURN = "import sys, time\nend = time.process_time() + float(sys.argv[1])\n" \
@@ -167,3 +176,33 @@ def test_a_cell_that_waits_is_stopped_by_the_wall_clock_backstop():
     assert "waited more than 5 s while using" in error.evalue
     assert time.monotonic() - start < 30
 
+
+
+# Honest, wrong and numerically differentiating work: the last uses most of its CPU limit.
+BUSY_COHORT = ("correct", "fair_numerical", "fair_scratch_reuse", "dbeta_diagonal_only")
+
+
+@pytest.mark.slow
+def test_a_busy_machine_grades_exactly_as_a_quiet_one(graded_course, tmp_path, busy_machine):
+    """The same students graded with four CPU-bound processes beside the workers get the
+    statuses, reasons, scores and judge's messages of the quiet run."""
+    course = make_scratch_course(tmp_path)
+    cohort = tuple(s for s in LAB1_COHORT if s.student in BUSY_COHORT)
+    assert len(cohort) == len(BUSY_COHORT)
+    write_cohort(course, LAB, course / "submitted", cohort)
+    run_course("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet",
+               cwd=course)
+    busy, quiet = recorded_outcomes(course), recorded_outcomes(graded_course.root)
+    for student in BUSY_COHORT:
+        assert (busy[student]["status"], busy[student]["reason"]) == (
+            quiet[student]["status"], quiet[student]["reason"]), student
+        assert scores(course, student) == scores(graded_course.root, student), student
+        assert judge_messages(course, student) == judge_messages(graded_course.root, student)
+
+
+def judge_messages(course, student: str) -> list[str]:
+    """The error messages of a student's graded notebook, in order (the judge's verdicts)."""
+    (graded,) = (course / "autograded" / student / LAB).glob("*.ipynb")
+    notebook = nbformat.read(graded, as_version=4)
+    return [output.get("evalue", "") for cell in notebook.cells
+            for output in cell.get("outputs", []) if output.get("output_type") == "error"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import inspect
 import re
 
 import nbformat
@@ -177,22 +178,12 @@ def test_a_mistake_after_an_array_is_handed_on_costs_that_step_alone():
 def test_a_gradient_checker_of_the_students_own_costs_nothing_and_is_not_flagged():
     """CS231n's eval_numerical_gradient in a cell of the student's own, run there on their
     own function, never called by backprop."""
-    checker = '''
-def eval_numerical_gradient(f, x, h=1e-5):
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
-        grad[ix] = (fxph - fxmh) / (2 * h)
-        it.iternext()
-    return grad
-
+    bench = importlib.util.spec_from_file_location("bench_gradcheck",
+                                                    ROOT / "bench" / "gradcheck.py")
+    module = importlib.util.module_from_spec(bench)
+    bench.loader.exec_module(module)
+    checker = inspect.getsource(module.cs231n_numerical_gradient).replace(
+        "cs231n_numerical_gradient", "eval_numerical_gradient") + '''
 
 print(eval_numerical_gradient(lambda w: float(np.sum(w ** 2)), np.ones(3)))
 '''
@@ -245,3 +236,51 @@ def test_the_mean_taken_at_the_end_costs_one_step_and_says_where_the_notebook_pu
     assert "averaged twice" not in " ".join(v.message for v in judgement.verdicts.values())
     backprop = _kernel_backprop(tmp_path, "lab2", code, None)
     assert _visible_failures("lab2", backprop, seed=5) == {"dloss_dY"}
+
+
+# Found by a hostile review: each is (lab, old, new) on a comment-free solution, and the test
+# cells that must fail (the whole-function and training tests may fail besides).
+REVIEWED = {
+    # a change after the assignment, to an array a later step takes: charged to that step
+    "changed_after_it_is_handed_on": (
+        "lab1", "dloss_dbeta = y * (dloss_dy - dloss_dy @ y)",
+        "dloss_dbeta = y * (dloss_dy - dloss_dy @ y)\n    dloss_dbeta *= 3.0",
+        {"test_dloss_dbeta"}),
+    "global_declaration": (
+        "lab1", "    dloss_dy = ", "    global dloss_dbeta\n    dloss_dy = ", set()),
+    "copy_after_an_in_place_change": (
+        "lab1", "dloss_dalpha = dloss_dh * h * (1.0 - h)",
+        "dloss_dh *= h * (1.0 - h)\n    dloss_dalpha = dloss_dh.copy()", set()),
+    "deleted_after_its_last_use": (
+        "lab2", "    dloss_dW1 = ", "    del dloss_dY\n    dloss_dW1 = ", set()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REVIEWED))
+def test_reviewed_forms_are_charged_to_their_own_step(case):
+    lab, old, new, must_fail = REVIEWED[case]
+    code = without_comments(_solution(lab))
+    assert code.count(old) == 1
+    judgement = _judged(lab, code.replace(old, new))
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert must_fail <= failed <= must_fail | {WHOLE, TRAINING}, failed
+    assert judgement.problems == []
+
+
+def _indented_under(line: str, code: str) -> str:
+    """``code``'s backprop with its body under ``line`` (a ``with`` or a decorator)."""
+    head, body = code.split('    """', 1)[0], code.split('    """', 2)[2]
+    body = body.split("\n", 1)[1]
+    if line.startswith("@"):
+        return f"{line}\n{head}{body}"
+    return head + f"    {line}\n" + "\n".join(f"    {row}" if row else row
+                                              for row in body.splitlines()) + "\n"
+
+
+@pytest.mark.parametrize("wrapper", ["with np.errstate(all='ignore'):",
+                                     "@np.errstate(divide='ignore')"])
+def test_a_body_under_a_with_block_or_a_decorator_keeps_its_steps_apart(wrapper):
+    code = without_comments(_solution("lab2")).replace("dloss_dB @ W2", "dloss_dB @ W2 * 2")
+    judgement = _judged("lab2", _indented_under(wrapper, code))
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert "test_dloss_dH" in failed and failed <= {"test_dloss_dH", WHOLE, TRAINING}, failed

@@ -152,18 +152,23 @@ def _judged_run(backprop: Callable, values: tuple, spec: Backprop) -> tuple[dict
     arguments = {name: np.array(value, dtype=np.float64, copy=True)
                  for name, value in zip(spec.arguments, values, strict=True)}
     truth = spec.truth(arguments)
-    try:
-        source = textwrap.dedent(inspect.getsource(backprop))
-    except (OSError, TypeError):
-        source = ""
-    functions = _kernel_functions(backprop, source, spec)
+    source = function_source(backprop)
+    functions = kernel_functions(backprop, source, spec)
     request = {"function": backprop.__name__, "steps": list(spec.step_names)}
     run = run_case(backprop, functions, request, {"args": arguments, "truth": truth}, source)
     return chosen_reading(run, truth, spec), truth
 
 
-def _kernel_functions(backprop: Callable, source: str, spec: Backprop
-                      ) -> JudgedFunctions | None:
+def function_source(function: Callable) -> str:
+    """The source of ``function``'s definition, dedented; empty when there is none."""
+    try:
+        return textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        return ""
+
+
+def kernel_functions(backprop: Callable, source: str, spec: Backprop
+                     ) -> JudgedFunctions | None:
     """The recording copy and step functions of the kernel's ``backprop`` (as the judge's
     runner makes them, from the function's own source), in a copy of its namespace."""
     plan = split_steps(source, backprop.__name__, spec.step_names, spec.forward)

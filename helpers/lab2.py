@@ -11,7 +11,7 @@ Steps are judged as in Lab 1 (``helpers.lab1``, same verdicts, same judge): each
 values of everything before it. The true gradients are built from Lab 1's, which come from
 finite differences through the chain: importing this module gives no formula away. One more
 check needs no clock: :func:`check_no_loop_over_samples` counts the Python lines ``backprop``
-runs on two batch sizes (``helpers.tracing``).
+runs and the arrays it makes on two batch sizes far apart (``helpers.tracing``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from helpers.failures import CheckFailed
 from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from helpers.lab1 import Backprop, Step
 from helpers.recheck import describe_error
+from helpers.tracing import LineCount, loops_per_sample
 from helpers.training import gradient_descent
 
 FORWARD_STEPS = (
@@ -162,7 +163,7 @@ def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
 
 # ---- no loop over samples ----------------------------------------------------------------------
 
-LINE_COUNT_SIZES = (4, 32)  # the visible check's; the judge's are its own (labs/lab2/hidden.py)
+LINE_COUNT_SIZES = (16, 640)  # the visible check's; the judge's are its own (labs/lab2/hidden.py)
 LINE_COUNT_SEED = 2
 # A backprop of matrix operations runs 10 to 30 lines of its own Python (what numpy runs inside
 # a call is not counted here: np.einsum(..., optimize=True) alone runs hundreds); one that loops
@@ -178,53 +179,76 @@ def line_count_batches(sizes: tuple[int, int] = LINE_COUNT_SIZES,
     return [dict(zip(ARGUMENTS, random_batch(rng, n), strict=True)) for n in sizes]
 
 
-def _two_counts(counts) -> bool:
-    return (isinstance(counts, list) and len(counts) == 2
-            and all(isinstance(c, int) and not isinstance(c, bool) for c in counts))
+def line_count_truths(batches: list[dict]) -> list[dict]:
+    """The true values of every step on the loop check's batches (a backprop that raises is
+    counted step by step on them), as lists by name."""
+    return [{name: value.tolist() for name, value in LAB2.truth(
+        {name: np.asarray(value, dtype=np.float64) for name, value in batch.items()}).items()}
+        for batch in batches]
+
+
+def _counts(values) -> bool:
+    return (isinstance(values, list) and len(values) == 2
+            and all(isinstance(c, int) and not isinstance(c, bool) for c in values))
 
 
 def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
-                 interfered: str | None = None, own: list | None = None) -> tuple[bool, str]:
-    """Whether the line counts of ``backprop`` on batches of ``sizes`` show no Python loop:
-    ``(passed, message)``. ``counts``: all the lines it ran (numpy's included: a loop numpy
-    runs for it grows them); ``own``: the lines of its own code (too many is a fixed loop)."""
+                 interfered: str | None = None, own: list | None = None,
+                 arrays: list | None = None) -> tuple[bool, str]:
+    """Whether ``backprop``'s counts on batches of ``sizes`` show no loop over the samples
+    (``helpers.tracing.loops_per_sample``): ``(passed, message)``. ``counts``: all the lines it
+    ran (numpy's included: a loop numpy runs for it grows them); ``own``: the lines of its own
+    code (too many is a fixed loop); ``arrays``: the arrays it made (a loop run in C makes one a
+    row)."""
     if interfered:
         return False, (f"Not credited: {interfered}, which could stop or fake the check. "
                        "The instructor will review it.")
     if error:
         return False, (f"backprop raised {error} on a batch of {sizes[0]}, so whether it loops "
                        "over samples could not be checked.")
-    if not (_two_counts(counts) and _two_counts(own)):
+    if not (_counts(counts) and _counts(own) and _counts(arrays)):
         return False, "Not graded: the line counts did not come back."
-    small, large = counts
-    if large > small:
-        return False, (f"backprop runs {small} lines of Python on a batch of {sizes[0]} "
-                       f"samples and {large} on a batch of {sizes[1]}: it loops over the "
-                       "samples (a for loop, a comprehension, map, np.vectorize or "
-                       "apply_along_axis). Use matrix operations on the whole batch.")
+    small, large = (LineCount(*c) for c in zip(counts, own, arrays, strict=True))
+    if loops_per_sample(small, large, sizes):
+        return False, (f"backprop runs {small.total} lines of Python and makes {small.arrays} "
+                       f"arrays on a batch of {sizes[0]} samples, and {large.total} lines and "
+                       f"{large.arrays} arrays on a batch of {sizes[1]}: it loops over the "
+                       "samples (a for loop, a comprehension, map, sum or reduce over rows, "
+                       "np.vectorize or apply_along_axis). Use matrix operations on the whole "
+                       "batch.")
     if own[0] > MAX_LINES:
         return False, (f"backprop runs {own[0]} lines of its own Python on a batch of "
                        f"{sizes[0]} samples, more than matrix operations need (at most "
                        f"{MAX_LINES}): does it loop a fixed number of times?")
-    return True, (f"backprop runs the same {small} lines of Python on batches of "
-                  f"{sizes[0]} and {sizes[1]} samples: no loop over samples.")
+    return True, (f"backprop runs as many lines of Python and makes as many arrays on a batch "
+                  f"of {sizes[1]} samples as on a batch of {sizes[0]}: no loop over samples.")
 
 
 def count_lines(backprop: Callable, sizes: tuple[int, int] = LINE_COUNT_SIZES) -> dict:
-    """``backprop``'s Python line counts on the two line-count batches, as the judge's runner
-    counts them (``helpers.recheck.count_lines``: ``lines``, ``own_lines``, or the ``error``
-    it raised, or how it ``interfered`` with the count)."""
+    """``backprop``'s counts on the two loop-check batches, as the judge's runner takes them
+    (``helpers.recheck.count_lines``: ``lines``, ``own_lines``, ``arrays``, or the ``error``
+    it raised, or how it ``interfered`` with the count). A backprop that raises is counted
+    step by step on the true values, as the judge counts it."""
     batches = [{name: value.tolist() for name, value in batch.items()}
                for batch in line_count_batches(sizes)]
-    return recheck.count_lines(backprop, batches)
+    counted = recheck.count_lines(backprop, batches)
+    if not counted.get("error"):
+        return counted
+    functions = lab1.kernel_functions(backprop, lab1.function_source(backprop), LAB2)
+    if functions is None:
+        return counted
+    return recheck.count_lines(backprop, batches, functions=functions,
+                               truths=line_count_truths(batches))
 
 
 def check_no_loop_over_samples(backprop: Callable) -> None:
-    """Raise AssertionError if ``backprop`` runs more Python lines on a larger batch, or more
-    of its own than matrix operations need."""
+    """Raise AssertionError if ``backprop`` loops over the samples (it runs more Python lines
+    or makes more arrays on a larger batch), or runs more of its own lines than matrix
+    operations need."""
     counted = count_lines(backprop)
     passed, message = loop_verdict(counted["lines"], counted["error"], LINE_COUNT_SIZES,
-                                   counted.get("interfered"), counted.get("own_lines"))
+                                   counted.get("interfered"), counted.get("own_lines"),
+                                   counted.get("arrays"))
     if not passed:
         raise CheckFailed(message)
 

@@ -10,7 +10,7 @@ descriptions, one JSON line per phase:
     {"phase": "full", "setup_errors": {...}, "definition_error": ..., "full": [...]}
     {"phase": "step", "index": 1, "name": ..., "results": [...]}    (one per step, in order)
     {"phase": "training", "training": {"params": {...}} or {"error": ...}}
-    {"phase": "lines", "lines": [count, ...] or "error": ...}   (Python lines run per batch)
+    {"phase": "lines", "lines": [count, ...], "arrays": [...] or "error": ...}   (per batch)
 
 A step is run on the true values of the steps before it, and nothing in this process ever
 holds a step's true value before its answer has left: after each step's line, the grader
@@ -44,7 +44,7 @@ from helpers.steps import (
     compile_plan,
     split_steps,
 )
-from helpers.tracing import CountInterfered, lines_run
+from helpers.tracing import CountInterfered, LineCount, counted, lines_run
 from helpers.training import gradient_descent, returned_gradients
 
 
@@ -353,15 +353,18 @@ def train(function, problem: dict) -> dict:
 
 def _trusted_code() -> list[tuple[ModuleType, str, object]]:
     """Every name of this runner and of the line counter (helpers.tracing), and every function
-    of the modules its answers go through, with what it is now: taken before any student code
-    runs, so that :func:`_changed` can tell whether student code replaced one (say, the line
-    count with a function that returns 20)."""
+    of the modules its answers go through (numpy's and the builtins too), with what it is now:
+    taken before any student code runs, so that :func:`_changed` can tell whether student code
+    replaced one (say, the line count with a function that returns 20, or ``np.errstate``
+    with one that writes a count of its own)."""
+    import builtins
+
     import helpers.tracing
 
     runner = sys.modules[__name__]
     found = [(module, name, value) for module in (runner, helpers.tracing)
              for name, value in vars(module).items()]
-    found += [(module, name, value) for module in (json, os)
+    found += [(module, name, value) for module in (json, os, np, builtins)
               for name, value in vars(module).items() if callable(value)]
     return found
 
@@ -434,26 +437,112 @@ def main() -> None:
 
         if why := _changed(trusted):  # a count by replaced code would count for nothing
             interfered(why)
-        send({"phase": "lines", **count_lines(function, request["line_counts"], interfered)})
+        send({"phase": "lines", **count_lines(
+            function, request["line_counts"], interfered, functions,
+            request.get("line_count_truths"))})
 
 
 def count_lines(function, batches: list[dict],
-                on_interference: Callable[[str], None] | None = None) -> dict:
-    """The Python lines ``function`` runs on each batch of arguments (helpers.tracing):
-    ``{"lines": [...], "own_lines": [...]}`` (all of them, and those of its own code), or
-    ``{"error": ...}`` with what it raised."""
+                on_interference: Callable[[str], None] | None = None,
+                functions: JudgedFunctions | None = None,
+                truths: list[dict] | None = None) -> dict:
+    """The Python lines ``function`` runs, and the arrays it makes, on each batch of arguments
+    (``helpers.tracing``, the arrays given as ``CountedArray``): ``{"lines": [...],
+    "own_lines": [...], "arrays": [...]}`` (all lines, those of its own code, arrays made), or
+    ``{"error": ...}`` with what it raised, or ``{"interfered": ...}`` with how it interfered
+    with the count (returning other values when counted is one way).
+
+    When ``function`` raises and its step functions (``functions``) and each batch's true
+    values (``truths``) are given, the counts are those of every step run on the true values
+    of the steps before it (``helpers.steps``): a step that raises is that step's mistake, and
+    the loops of all the others are still seen."""
     counts = []
-    for arguments in batches:
+    for number, arguments in enumerate(batches):
         try:
-            with np.errstate(all="ignore"):
-                counts.append(lines_run(function, **_arrays(arguments),
-                                        on_interference=on_interference))
+            try:
+                count = _counted_call(function, arguments, on_interference)
+            except CountInterfered:
+                raise
+            except BaseException as error:  # student code
+                count = None if functions is None or truths is None else _counted_steps(
+                    functions, arguments, truths[number], on_interference)
+                if count is None:
+                    return {"lines": None, "error": describe_error(error)}
         except CountInterfered as why:
             return {"lines": None, "error": None, "interfered": str(why)}
-        except BaseException as error:  # student code
-            return {"lines": None, "error": describe_error(error)}
+        counts.append(count)
     return {"lines": [c.total for c in counts], "own_lines": [c.own for c in counts],
-            "error": None}
+            "arrays": [c.arrays for c in counts], "error": None}
+
+
+def _counted_call(function, arguments: dict,
+                  on_interference: Callable[[str], None] | None) -> LineCount:
+    """``function`` on ``arguments`` once as it is, once counted (both guarded: see
+    ``helpers.tracing.lines_run``): the count. Raises what it raises, and CountInterfered when
+    the counted call returns something else."""
+    plain: list = []
+    returned: list = []
+    with np.errstate(all="ignore"):
+        lines_run(function, on_interference=on_interference, returned=plain, count_lines=False,
+                  **_arrays(arguments))
+        count = lines_run(function, on_interference=on_interference, returned=returned,
+                          **{name: counted(value) for name, value in _arrays(arguments).items()})
+    if not _same_result(plain[0], returned[0]):
+        why = "it returns other values while its lines are counted"
+        if on_interference is not None:
+            on_interference(why)
+        raise CountInterfered(why)
+    return count
+
+
+def _same_result(one, other) -> bool:
+    """Whether two results of one call agree, array by array (NaN equal to NaN)."""
+    try:
+        if len(one) != len(other):
+            return False
+        for a, b in zip(one, other, strict=True):
+            a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            if a.shape != b.shape:
+                return False
+            scale = float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
+            if not np.allclose(a, b, rtol=1e-6, atol=1e-9 * (1.0 + scale), equal_nan=True):
+                return False
+    except Exception:  # not a sequence of arrays: the same only when equal as objects
+        try:
+            return bool(one == other)
+        except Exception:
+            return False
+    return True
+
+
+def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
+                   on_interference: Callable[[str], None] | None) -> LineCount | None:
+    """The counts of every step function of ``functions`` on ``arguments`` and the true values
+    ``truth`` (a step's own error is passed over: the step is judged on its own): lines and
+    arrays added up, as a loop grows them; own lines those of the longest step function (each
+    runs the function's code up to its step, at most the lines of one whole call). None when
+    some step is written nowhere (its code, which is not there, cannot be counted)."""
+    points = functions.plan.judge_points()
+    if any(name not in points for name in functions.plan.steps):
+        return None
+    total = LineCount(0, 0, 0)
+    for name in functions.plan.steps:
+        step_function = functions.step(name, points)
+        if step_function is None:
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                count = lines_run(step_function, on_interference=on_interference, **{
+                    name: counted(value) for name, value in _arrays(arguments).items()}, **{
+                    TRUE_VALUE: lambda known: counted(truth[known]),
+                    RECORD: lambda *_: None, FAILED: lambda *_: None})
+        except CountInterfered:
+            raise
+        except BaseException:  # raised outside any statement: this step counts nothing
+            continue
+        total = LineCount(total.total + count.total, max(total.own, count.own),
+                          total.arrays + count.arrays)
+    return total
 
 
 if __name__ == "__main__":

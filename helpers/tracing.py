@@ -1,11 +1,18 @@
-"""How much Python a function runs: a check for loops over samples that needs no clock.
+"""How much Python a function runs and how many arrays it makes: a check for loops over
+samples that needs no clock.
 
-A function vectorized over a batch runs the same Python lines whatever the batch's size (numpy
-does the per-sample work in C); one that loops over samples, directly, in a comprehension,
-through ``map``, ``np.vectorize`` or ``np.apply_along_axis``, or in a helper of its own, runs
-more lines as the batch grows. Counting line events on two batch sizes tells them apart on any
-machine, however loaded, where a timing would not. Every Python line counts, numpy's own
-included (``np.apply_along_axis`` loops in Python), but for this module's.
+A function vectorized over a batch runs the same Python lines and makes the same arrays whatever
+the batch's size (numpy does the per-sample work in C); one that loops over samples, directly,
+in a comprehension, through ``map``, ``np.vectorize`` or ``np.apply_along_axis``, or in a helper
+of its own, runs more lines as the batch grows; one whose loop runs in C (``sum(rows)``,
+``map(f, rows)``, ``functools.reduce(np.add, rows)``, ``list(X)``) makes an array per row. So the
+counted arguments are :class:`CountedArray` views, whose every new array (a row, a view, a
+result) is seen as it is made, and line events and arrays are counted on two batch sizes far
+apart (:func:`loops_per_sample`): numpy's planning of a call may differ by a few hundred lines
+between shapes (``np.einsum(optimize=True)``), a loop adds one per sample at least. This tells
+them apart on any machine, however loaded, where a timing would not: a row of numpy work costs
+about what a sample of vectorized work does. Every Python line counts, numpy's own included
+(``np.apply_along_axis`` loops in Python), but for this module's.
 
 The count runs in the process of the code it counts, which could switch the counting off. So
 while it counts, a profile hook watches every call of the functions that would (the tracer's
@@ -17,6 +24,7 @@ interfered with (:class:`CountInterfered`), and the judge's runner ends the proc
 
 from __future__ import annotations
 
+import _thread
 import builtins
 import os
 import sys
@@ -25,6 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
 from typing import NamedTuple
+
+import numpy as np
 
 # Calls that stop, restore, hide or fake a count, from any frame (the library's too:
 # threading.settrace is Python code that calls sys.settrace).
@@ -35,7 +45,10 @@ GUARDED = tuple(f for f in (
     getattr(threading, "setprofile_all_threads", None),
     os._exit, os.write, getattr(os, "writev", None), os.kill, getattr(os, "killpg", None),
     getattr(os, "fork", None), os.dup, os.dup2, os.close, os.closerange, os.execv, os.execve,
-    os.abort) if f is not None)
+    os.abort,
+    # a thread's lines are not traced: a loop run in one would go uncounted
+    _thread.start_new_thread, getattr(_thread, "start_joinable_thread", None),
+    ) if f is not None)
 # Calls that reach frames or run code built from strings, from the counted code's own frames.
 # (Not getattr: harmless alone, and honest code uses it; what it could fetch is guarded.)
 GUARDED_IN_OWN_CODE = (sys._getframe, setattr, delattr, exec, eval, compile,
@@ -59,22 +72,56 @@ def _name(function) -> str:
     return f"{module}.{function.__name__}" if module else function.__name__
 
 
+class CountedArray(np.ndarray):
+    """An array like any other, but for one thing: every array made from it (a row, a view, a
+    result of arithmetic with it) runs :meth:`__array_finalize__`, which the count sees."""
+
+    def __array_finalize__(self, obj) -> None:
+        return None
+
+
+def counted(value) -> CountedArray:
+    """``value`` as a :class:`CountedArray` (a view when it is an array already)."""
+    return np.asarray(value).view(CountedArray)
+
+
+ARRAY_MADE = CountedArray.__array_finalize__.__code__
+
+
 class LineCount(NamedTuple):
     """Python lines one call ran: all of them (numpy's own included, so that a loop numpy runs
-    for the caller, like ``apply_along_axis``, counts), and those of the caller's own code
-    (outside the libraries: how long its own code is, whatever numpy does inside a call)."""
+    for the caller, like ``apply_along_axis``, counts), those of the caller's own code
+    (outside the libraries: how long its own code is, whatever numpy does inside a call), and
+    the arrays made from its :class:`CountedArray` arguments (a loop in C makes one a row)."""
 
     total: int
     own: int
+    arrays: int = 0
+
+
+# A loop over samples adds at least one line or array per sample; half of one per sample,
+# between sizes a thousand samples apart, is beyond any difference in numpy's own planning.
+GROWTH_PER_SAMPLE = 0.5
+
+
+def loops_per_sample(small: LineCount, large: LineCount, sizes: tuple[int, int]) -> bool:
+    """Whether the counts of one function on batches of ``sizes`` (smaller first) grow as a
+    loop over the samples makes them grow."""
+    growth = (large.total + large.arrays) - (small.total + small.arrays)
+    return growth >= GROWTH_PER_SAMPLE * (sizes[1] - sizes[0])
 
 
 def lines_run(function: Callable, *args, on_interference: Callable[[str], None] | None = None,
-              **kwargs) -> LineCount:
+              returned: list | None = None, count_lines: bool = True, **kwargs) -> LineCount:
     """The Python lines run by one call ``function(*args, **kwargs)``, counted as line events
-    (this module's excepted). Raises CountInterfered when the call did something that could
-    stop or fake the count (``on_interference(why)`` is called first, at the moment it tries:
-    the judge's runner ends its process there). An exception from the function propagates."""
-    count = own = 0
+    (this module's excepted), and the arrays it made from :class:`CountedArray` arguments.
+    What the call returns is appended to ``returned`` when given. With ``count_lines`` false
+    nothing is counted (the count is zero) but the call is guarded all the same: a run to
+    compare the counted one with. Raises CountInterfered when
+    the call did something that could stop or fake the count (``on_interference(why)`` is
+    called first, at the moment it tries: the judge's runner ends its process there). An
+    exception from the function propagates."""
+    count = own = arrays = 0
     library: dict[str, bool] = {}  # by file name: whether it is a library's
     entered: dict[int, int] = {}  # frames seen to start and not yet seen to return, by id
     interference: list[str] = []
@@ -85,8 +132,11 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
             on_interference(why)
 
     def trace(frame, event, arg):
-        nonlocal count, own
+        nonlocal count, own, arrays
         if frame.f_code in THIS_CODE:
+            return None
+        if frame.f_code is ARRAY_MADE:
+            arrays += 1
             return None
         if event == "call":
             entered[id(frame)] = entered.get(id(frame), 0) + 1
@@ -112,12 +162,13 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
                 and any(arg is guarded for guarded in GUARDED_IN_OWN_CODE)):
             interfered(f"it calls {_name(arg)} while its lines are counted")
 
+    tracer = trace if count_lines else None
     previous_trace, previous_profile = sys.gettrace(), sys.getprofile()
     sys.setprofile(watch)
-    sys.settrace(trace)
+    sys.settrace(tracer)
     try:
         try:
-            function(*args, **kwargs)
+            value = function(*args, **kwargs)
         finally:
             current_trace, current_profile = sys.gettrace(), sys.getprofile()
             sys.settrace(previous_trace)
@@ -126,22 +177,26 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
         if interference:  # what it tried explains the error it ended with
             raise CountInterfered(interference[0]) from None
         raise
-    if current_trace is not trace or current_profile is not watch:
+    if current_trace is not tracer or current_profile is not watch:
         interfered("the line count was switched off")
     if entered:
         interfered("some of its frames stopped being traced")
     if interference:
         raise CountInterfered(interference[0])
-    return LineCount(count, own)
+    if returned is not None:
+        returned.append(value)
+    return LineCount(count, own, arrays)
 
 
 def loops_over_samples(function: Callable, arguments: Callable[[int], tuple],
-                       sizes: tuple[int, int] = (4, 32)) -> tuple[bool, int, int]:
-    """Whether ``function`` runs more Python lines on a larger batch: ``(grows, lines at
-    sizes[0], lines at sizes[1])``. ``arguments(n)`` gives the call's arguments for a batch
-    of ``n`` samples. An exception from the function propagates."""
-    small, large = (lines_run(function, *arguments(n)).total for n in sizes)
-    return large > small, small, large
+                       sizes: tuple[int, int] = (16, 1040)) -> tuple[bool, LineCount, LineCount]:
+    """Whether ``function`` runs a loop over samples (:func:`loops_per_sample`): ``(loops,
+    count at sizes[0], count at sizes[1])``. ``arguments(n)`` gives the call's arguments for a
+    batch of ``n`` samples (arrays among them are counted as :class:`CountedArray`). An
+    exception from the function propagates."""
+    small, large = (lines_run(function, *(counted(a) if isinstance(a, np.ndarray) else a
+                                          for a in arguments(n))) for n in sizes)
+    return loops_per_sample(small, large, sizes), small, large
 
 
 def _code_objects(*functions: Callable) -> frozenset:

@@ -23,7 +23,7 @@ from course.bounded_execute import BoundedExecute
 from course.cleanroom import run_bounded
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.remote import GradingProcess
-from labs.lab1.cohort import LAB1_COHORT, write_cohort
+from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.conftest import (
     LAB,
     STUDENT_TIMEOUT,
@@ -179,7 +179,7 @@ def test_a_cell_that_waits_is_stopped_by_the_wall_clock_backstop():
 
 
 # Honest, wrong and numerically differentiating work: the last uses most of its CPU limit.
-BUSY_COHORT = ("correct", "fair_numerical", "fair_scratch_reuse", "dbeta_diagonal_only")
+BUSY_COHORT = ("correct", "fair_numerical", "fair_scratch_reuse", "wrong_dbeta")
 
 
 @pytest.mark.slow
@@ -187,7 +187,7 @@ def test_a_busy_machine_grades_exactly_as_a_quiet_one(graded_course, tmp_path, b
     """The same students graded with four CPU-bound processes beside the workers get the
     statuses, reasons, scores and judge's messages of the quiet run."""
     course = make_scratch_course(tmp_path)
-    cohort = tuple(s for s in LAB1_COHORT if s.student in BUSY_COHORT)
+    cohort = tuple(s for s in DEMO_COHORT if s.student in BUSY_COHORT)
     assert len(cohort) == len(BUSY_COHORT)
     write_cohort(course, LAB, course / "submitted", cohort)
     run_course("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet",

@@ -20,6 +20,7 @@ from course.notebooks import cell_by_grade_id
 from helpers import lab2
 from labs import cohorts
 from labs.lab2.cohort import DEMO_COHORT, LOOP_TEST
+from labs.lab2.hidden import LINE_COUNT_SIZES as JUDGE_SIZES
 from tests.conftest import ROOT
 
 SOURCE = ROOT / "source" / "lab2" / "vectorized.ipynb"
@@ -148,7 +149,8 @@ def test_the_judge_grades_batch_submissions_as_planted(student):
 N = "n = X.shape[0]  # samples in the batch"
 HIDDEN_LOOPS = {
     # forges the runner's answer on its descriptor, whatever the batch, and leaves
-    "forged_answer": ("import os\n\n\ndef row_sums(M):\n    if len(M[0]) in (6, 45, 4, 32):\n"
+    "forged_answer": ("import os\n\n\ndef row_sums(M):\n"
+                      f"    if len(M[0]) in {(*JUDGE_SIZES, *lab2.LINE_COUNT_SIZES)}:\n"
                       "        for fd in range(3, 8):\n"
                       "            os.write(fd, b'{\"phase\": \"lines\", \"lines\": [7, 7]}\\n')\n"
                       "        os._exit(0)\n"
@@ -162,6 +164,18 @@ HIDDEN_LOOPS = {
     "runner_patched": ("import __main__\n__main__.lines_run = lambda function, *a, "
                        "on_interference=None, **k: 20\n\n\ndef row_sums(M):\n"
                        "    return np.array([r.sum() for r in M])\n"),
+    # a numpy function the runner calls replaced, to write a count of its own and leave
+    "numpy_patched": ("import os, sys\n_errstate = np.errstate\n\n\n"
+                      "def _forging(*args, **kwargs):\n"
+                      "    if sys._getframe(1).f_code.co_name == '_counted_call':\n"
+                      "        for fd in range(3, 8):\n"
+                      "            os.write(fd, b'{\"phase\": \"lines\", \"lines\": [9, 9], '\n"
+                      "                     b'\"own_lines\": [9, 9], \"arrays\": [9, 9], '\n"
+                      "                     b'\"error\": null}\\n')\n"
+                      "        os._exit(0)\n"
+                      "    return _errstate(*args, **kwargs)\n\n\n"
+                      "np.errstate = _forging\n\n\n"
+                      "def row_sums(M):\n    return np.array([r.sum() for r in M])\n"),
     # a loop compiled under a library's file name, whose lines are not the student's
     "library_name": ("_space = {'np': np}\nrow_sums = (exec(compile('def row_sums(M):\\n    "
                      "return np.array([r.sum() for r in M])\\n', np.__file__, 'exec'), "
@@ -272,3 +286,86 @@ def _backprop_of(notebook):
     exec(cell_by_grade_id(source, "provided_functions").source, space)
     exec(cell_by_grade_id(notebook, "backprop").source, space)
     return space["backprop"]
+
+
+# Right values, with one step's loop over the samples run in C (no Python line per sample):
+# each fails the loop check, the visible one and the judge's alike.
+DB, DH = ("dloss_dB = Y * (dloss_dY - np.sum(dloss_dY * Y, axis=1, keepdims=True))",
+          "dloss_dH = dloss_dB @ W2")
+LOOPS_IN_C = {
+    "builtin_sum": (("dloss_db2 = dloss_dB.sum(axis=0)", "dloss_db2 = sum(dloss_dB)"),),
+    "mapped_method": ((DH, "dloss_dH = np.array(list(map(W2.T.dot, dloss_dB)))"),),
+    "reduced": ((N, N + "\n    import functools"),
+                ("dloss_db1 = dloss_dA.sum(axis=0)",
+                 "dloss_db1 = functools.reduce(np.add, dloss_dA)")),
+    "listed": (("dloss_dW1 = dloss_dA.T @ X", "dloss_dW1 = np.array(list(dloss_dA)).T @ X"),),
+    "from_iterator": ((DB, "dloss_dB = Y * (dloss_dY - np.fromiter(map(np.sum, dloss_dY * Y), "
+                           "float)[:, None])"),),
+}
+# Right values without a loop over the samples: numpy planning in Python, a loop over classes.
+NO_LOOP = {
+    "einsum_planned": (
+        (DH, "dloss_dH = np.einsum('nk,km->nm', dloss_dB, W2, optimize=True)"),
+        ("dloss_dA = dloss_dH * H * (1.0 - H)",
+         "dloss_dA = np.einsum('nm,nm,nm->nm', dloss_dH, H, 1.0 - H, optimize=True)"),
+        ("dloss_dW1 = dloss_dA.T @ X",
+         "dloss_dW1 = np.einsum('nk,km,nm,nd->md', dloss_dB, W2, H * (1.0 - H), X, "
+         "optimize='greedy')")),
+    "over_classes": ((DH, "dloss_dH = np.zeros_like(H)\n    for c in range(W2.shape[0]):\n"
+                          "        dloss_dH += dloss_dB[:, [c]] * W2[c]"),),
+}
+
+
+def _submitted(name: str, edits) -> nbformat.NotebookNode:
+    source, release = (nbformat.read(p, as_version=4) for p in (SOURCE, RELEASE))
+    return cohorts.build_submission(source, release, cohorts.Submission(name, "", edits=edits),
+                                    "backprop")
+
+
+@pytest.mark.parametrize("name", sorted(LOOPS_IN_C))
+def test_a_loop_over_the_samples_run_in_c_fails_the_visible_check(name):
+    with pytest.raises(AssertionError, match="loops over the samples"):
+        lab2.check_no_loop_over_samples(_backprop_of(_submitted(name, LOOPS_IN_C[name])))
+
+
+@pytest.mark.parametrize("name", sorted(NO_LOOP))
+def test_numpys_planning_and_a_loop_over_classes_pass_the_visible_check(name):
+    lab2.check_no_loop_over_samples(_backprop_of(_submitted(name, NO_LOOP[name])))
+
+
+@pytest.mark.parametrize("name", ["builtin_sum", "reduced", "einsum_planned"])
+def test_the_judge_gives_the_visible_checks_verdict_on_the_loop(name):
+    edits = {**LOOPS_IN_C, **NO_LOOP}[name]
+    judgement = judge_submission(SOURCE, _submitted(name, edits))
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert failed == ({LOOP_TEST} if name in LOOPS_IN_C else set()), judgement.verdicts
+    assert judgement.problems == []
+
+
+def test_a_step_that_raises_does_not_fail_the_loop_check_and_a_blank_does(tmp_path):
+    """Counted step by step on true values: the raise is its step's mistake alone."""
+    def backprop(name, edits):
+        return _backprop(tmp_path, cohorts.Submission(name, "", edits=edits))
+
+    lab2.check_no_loop_over_samples(backprop("dH_raises", ((DH, "dloss_dH = W2 @ dloss_dB"),)))
+    looping = backprop("dH_raises_db2_loops", (
+        (DH, "dloss_dH = W2 @ dloss_dB"),
+        ("dloss_db2 = dloss_dB.sum(axis=0)", "dloss_db2 = sum(dloss_dB)")))
+    with pytest.raises(AssertionError, match="loops over the samples"):
+        lab2.check_no_loop_over_samples(looping)
+    with pytest.raises(AssertionError, match="could not be checked"):
+        lab2.check_no_loop_over_samples(_backprop(tmp_path, BY_NAME["blank"]))
+
+
+def test_a_backprop_that_answers_otherwise_when_counted_is_not_credited():
+    """Told apart by the type of its arguments: the count's run and the plain run differ."""
+    space = {"np": np}
+    exec(cell_by_grade_id(nbformat.read(SOURCE, as_version=4), "provided_functions").source,
+         space)
+    exec("def backprop(X, T, W1, b1, W2, b2):\n"
+         "    if type(X) is not np.ndarray:\n"
+         "        return np.zeros_like(W1), np.zeros_like(b1), np.zeros_like(W2), "
+         "np.zeros_like(b2)\n"
+         "    return [sum(row) for row in (X, X, X, X)]\n", space)
+    with pytest.raises(AssertionError, match="other values while its lines are counted"):
+        lab2.check_no_loop_over_samples(space["backprop"])

@@ -1,9 +1,11 @@
 """Lab 2's part of the trusted judge: a batched backprop, judged step by step as Lab 1's
 (``labs.backprop_judge``) on the hidden batches of ``labs/lab2/hidden.py``, and one more check:
-that it runs no Python loop over the samples (``helpers.lab2.check_no_loop_over_samples``,
-counted by the runner on two batch sizes of the judge's own)."""
+that it runs no loop over the samples (``helpers.lab2.check_no_loop_over_samples``: lines and
+arrays counted by the runner on two batch sizes of the judge's own)."""
 
 from __future__ import annotations
+
+import functools
 
 from course.cleanroom import CheckPlan, Verdict
 from helpers import lab2
@@ -28,9 +30,7 @@ class Lab2Judge(BackpropJudge):
         """Lab 1's request, and the two batches whose lines the runner counts."""
         request = super().request(plan, graded)
         if any(kind == "vectorized" for kind, *_ in plan.cells.values()):
-            request["line_counts"] = [
-                {k: v.tolist() for k, v in batch.items()}
-                for batch in lab2.line_count_batches(LINE_COUNT_SIZES, LINE_COUNT_SEED)]
+            request["line_counts"], request["line_count_truths"] = _line_count_batches()
         return request
 
     def later_verdict(self, kind: str, later: dict[str, dict], problem: str | None) -> Verdict:
@@ -41,7 +41,7 @@ class Lab2Judge(BackpropJudge):
         answer = later["lines"]
         return Verdict(*lab2.loop_verdict(answer.get("lines"), answer.get("error"),
                                           LINE_COUNT_SIZES, answer.get("interfered"),
-                                          answer.get("own_lines")))
+                                          answer.get("own_lines"), answer.get("arrays")))
 
     def suspicions(self, answers: list[dict]) -> list[str]:
         """Lab 1's, and a line count interfered with, or too long for matrix operations."""
@@ -61,6 +61,15 @@ class Lab2Judge(BackpropJudge):
                              "matrix operations need (a loop of its own, or numerical "
                              "differentiation?)")
         return found
+
+
+@functools.cache
+def _line_count_batches() -> tuple[list[dict], list[dict]]:
+    """The loop check's batches and their true values (the same for every student: made once
+    per grading process)."""
+    batches = lab2.line_count_batches(LINE_COUNT_SIZES, LINE_COUNT_SEED)
+    return ([{k: v.tolist() for k, v in batch.items()} for batch in batches],
+            lab2.line_count_truths(batches))
 
 
 JUDGE = Lab2Judge()

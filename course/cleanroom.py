@@ -10,7 +10,8 @@ verdicts are computed in this process, where no student code runs:
   values of everything upstream and compared with the true value, so one mistake costs that
   step only and a step that raises or has the wrong shape fails alone; where the step comments
   are gone, the value the whole function leaves in the step's variable is judged instead;
-* the returned gradients against the true ones, and a short training run.
+* the returned gradients against the true ones, and a short training run, which this process
+  runs (``course.judged_training``): the runner only sums the gradients of each epoch's calls.
 
 The judge fails closed: no answer, a timeout, an oversized or malformed answer fails every
 affected cell and says why in :attr:`Judgement.problems`, which the grader turns into a flag.
@@ -41,6 +42,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.diagnosis import describe_definition_error
+from course.judged_training import JudgedTraining, well_formed
 from course.kernels import SINGLE_THREADED
 from course.labs import load_lab
 from course.notebooks import cells_by_grade_id
@@ -91,7 +93,8 @@ REVIEW_PATTERNS = (
                 r"from\s+helpers\s+import\s+[^\n]*\b(recheck|steps|{withheld})\b"),
      "it imports the course's checking code"),
     (re.compile(r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
-                r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b"),
+                r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b|"
+                r"__closure__|cell_contents|__kwdefaults__|__wrapped__"),
      "it inspects its callers or the interpreter"),
     # code compiled under a library's file name passes for the library's, not the student's
     # own (helpers.tracing's own-line limit), and code rewritten at run time is not what ran
@@ -422,7 +425,11 @@ class Conversation:
                                              if k not in hidden}}
             for case in request["cases"]])
         self.truths = [case["truth"] for case in request["cases"]]
-        self.later_due = [phase for phase, key in LATER_PHASES if request.get(key)]
+        # the runner's later phases (training is the grader's: self.training)
+        self.later_due = [phase for phase, key in LATER_PHASES
+                          if request.get(key) and phase != "training"]
+        self.training_problem = request.get("training")
+        self.training: JudgedTraining | None = None
         self.full: dict | None = None
         self.step_results: list[list] = []
         self.later: dict[str, dict] = {}
@@ -435,6 +442,8 @@ class Conversation:
             return None
         if len(self.step_results) < len(self.steps):
             return "step"
+        if self.training_problem and (self.training is None or self.training.result is None):
+            return "gradients"
         return next((phase for phase in self.later_due if phase not in self.later), None)
 
     def hear(self, line: bytes) -> bytes | None:
@@ -450,6 +459,8 @@ class Conversation:
             raise ConversationOver("the re-check's answers were unreadable or out of order")
         if phase == "full":
             self.full = message
+        elif phase == "gradients":
+            return _line(self._training().take(message))
         elif phase != "step":
             self.later[phase] = message
         else:
@@ -457,9 +468,27 @@ class Conversation:
             done = len(self.step_results)
             if done < len(self.steps):  # the next step needs this one's true value
                 name = self.steps[done - 1]
-                reply = {"truth": [{name: truth[name]} for truth in self.truths]}
-                return json.dumps(reply).encode() + b"\n"
+                return _line({"truth": [{name: truth[name]} for truth in self.truths]})
+        if self.expected() == "gradients":  # the steps are in: the grader's training begins
+            return _line(self._training().first())
         return None
+
+    def _training(self) -> JudgedTraining:
+        if self.training is None:
+            assert self.full is not None and self.training_problem
+            judged = (self.full.get("full") or [None])[0]
+            self.training = JudgedTraining(
+                self.training_problem, self.first["cases"][0]["args"] if judged else None,
+                judged)
+        return self.training
+
+    def training_answer(self) -> dict | None:
+        """The training phase as the judge reads it (made here, from the grader's own
+        training), or None while it is not over."""
+        if self.training is None or self.training.result is None:
+            return None
+        return {"phase": "training", "training": self.training.result,
+                "answers_otherwise": self.training.answers_otherwise}
 
     def _well_formed(self, phase: str, message: dict) -> bool:
         """Whether ``message`` has the shape of its phase (the judge reads nothing else)."""
@@ -476,6 +505,8 @@ class Conversation:
             results = message.get("results")
             return isinstance(results, list) and len(results) == self.cases and all(
                 result is None or isinstance(result, dict) for result in results)
+        if phase == "gradients":
+            return well_formed(message, self._training().probing)
         if phase == "lines":
             lines = message.get("lines")
             return (lines is None or isinstance(lines, list)) and all(
@@ -496,7 +527,13 @@ class Conversation:
                     case["steps"][name] = result
         answers = [{"phase": "cases", "setup_errors": self.full.get("setup_errors") or {},
                     "definition_error": None, "cases": cases}]
+        if (training := self.training_answer()) is not None:
+            answers.append(training)
         return answers + [self.later[phase] for phase in self.later_due if phase in self.later]
+
+
+def _line(message: dict) -> bytes:
+    return json.dumps(message).encode() + b"\n"
 
 
 def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = ()) -> tuple[
@@ -508,8 +545,11 @@ def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = ()) -> tupl
     argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
                                        env={**os.environ, **SINGLE_THREADED},
                                        withheld=tuple(request.get("withheld") or ())))
-    cases_budget, *later_budgets = BUDGETS
-    budgets = (cases_budget,) * (1 + len(conversation.steps)) + tuple(later_budgets)
+    cases_budget, training_budget, lines_budget = BUDGETS
+    training = request.get("training")
+    training_lines = (2 + int(training["epochs"])) if training else 0  # the probe, each epoch
+    budgets = ((cases_budget,) * (1 + len(conversation.steps))
+               + (training_budget,) * training_lines + (lines_budget,))
     try:
         problem, status = run_bounded(argv, json.dumps(conversation.first).encode() + b"\n",
                                       conversation.hear, MAX_RESPONSE_BYTES, budgets)

@@ -38,7 +38,7 @@ from helpers.gradcheck import (
 from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from helpers.recheck import describe_error, run_case
 from helpers.steps import STEPS_FILE, JudgedFunctions, compile_plan, split_steps
-from helpers.training import returned_gradients
+from helpers.training import WrongReturn, returned_gradients, train
 
 # Every step comparison (step_errors): a symmetric relative error whose floor is SCALE_FLOOR of
 # the largest true magnitude, at most TOLERANCE. Measured by bench/tolerance.py (README): correct
@@ -621,28 +621,20 @@ def training_request() -> dict:
     """The judge's training run, as the runner (helpers.recheck) is asked for it."""
     X, T, params = training_problem()
     return {"X": X.tolist(), "T": T.tolist(), "epochs": TRAINING_EPOCHS, "rate": 1.0,
-            "params": {k: v.tolist() for k, v in params.items()}}
+            "batched": False, "params": {k: v.tolist() for k, v in params.items()}}
 
 
 def train_parameters(backprop: Callable, X, T, params: dict, n_epochs: int = TRAINING_EPOCHS,
                      kappa: float = 1.0) -> dict:
-    """Full-batch gradient descent with the lab's loop: per epoch, ``backprop`` for every
-    sample, then each parameter moves against the averaged gradient, scaled by ``kappa``.
-    Returns the trained parameters (``params`` itself is not changed; ``backprop`` gets copies,
-    so changing its arguments in place changes nothing here)."""
-    params = {name: np.array(p, dtype=np.float64) for name, p in params.items()}
-    X, T = np.array(X, dtype=np.float64), np.array(T, dtype=np.float64)
+    """Full-batch gradient descent with the lab's loop (``helpers.training``): per epoch,
+    ``backprop`` for every sample, then each parameter moves against the averaged gradient,
+    scaled by ``kappa``. Returns the trained parameters (``params`` itself is not changed;
+    ``backprop`` gets copies, so changing its arguments in place changes nothing here)."""
     with quiet_numerics():
-        for _ in range(n_epochs):
-            totals = {name: np.zeros_like(p) for name, p in params.items()}
-            for x, t in zip(X, T, strict=True):
-                arguments = (p.copy() for p in params.values())
-                gradients = _returned_gradients(backprop(x.copy(), t.copy(), *arguments))
-                for name, gradient in zip(params, gradients, strict=True):
-                    totals[name] += np.asarray(gradient, dtype=np.float64)
-            for name in params:
-                params[name] = params[name] - kappa * totals[name] / len(X)
-    return params
+        try:
+            return train(backprop, X, T, params, n_epochs, kappa, batched=False)
+        except WrongReturn as error:
+            raise CheckFailed(str(error)) from None
 
 
 def training_result(X, T, before: dict, after: dict) -> TrainingResult:

@@ -9,7 +9,8 @@ descriptions, one JSON line per phase:
 
     {"phase": "full", "setup_errors": {...}, "definition_error": ..., "full": [...]}
     {"phase": "step", "index": 1, "name": ..., "results": [...]}    (one per step, in order)
-    {"phase": "training", "training": {"params": {...}} or {"error": ...}}
+    {"phase": "gradients", "totals": {...}, "calls": n} or {"returned": [...]} or {"error": ...}
+        (one per training message of the grader, which runs the training: serve_training)
     {"phase": "lines", "lines": [count, ...], "arrays": [...] or "error": ...}   (per batch)
 
 A step is run on the true values of the steps before it, and nothing in this process ever
@@ -45,7 +46,7 @@ from helpers.steps import (
     split_steps,
 )
 from helpers.tracing import CountInterfered, LineCount, counted, lines_run
-from helpers.training import gradient_descent, returned_gradients
+from helpers.training import epoch_calls, same_returns, summed
 
 
 def as_numbers(value):
@@ -133,11 +134,17 @@ def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED,
         counts.setdefault(name, 0)
         function = namespace.get(name)
         if callable(function):
-            def counted(*args, _name=name, _function=function, **kwargs):
-                counts[_name] += 1
-                return _function(*args, **kwargs)
-            namespace[name] = counted
+            namespace[name] = _counting(function, name, counts)
     return counts
+
+
+def _counting(function, name: str, counts: dict):
+    """``function``, each call counted in ``counts[name]``. A closure, not keyword defaults:
+    the function it wraps is not one attribute away (``__kwdefaults__``) from student code."""
+    def counted(*args, **kwargs):
+        counts[name] += 1
+        return function(*args, **kwargs)
+    return counted
 
 
 def judged_functions(function, source: str, filename: str, steps: tuple[str, ...],
@@ -172,7 +179,8 @@ def withheld_call(error: BaseException, withheld: tuple[str, ...]) -> str | None
 
 
 def run_full(function, functions: JudgedFunctions | None, case: dict,
-             counts: dict | None = None, withheld: tuple[str, ...] = ()) -> dict:
+             counts: dict | None = None, withheld: tuple[str, ...] = (),
+             own_files: frozenset[str] | None = None) -> dict:
     """The graded function once on a hidden case's inputs (``case["args"]``), through its
     recording copy when there is one.
 
@@ -181,8 +189,11 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
     ``withheld`` helpers file, :func:`withheld_call`): ``forward_calls`` is how often it called
     the counted function it called most (``most_called``); ``values`` holds, by name, each
     forward value and step as it was at its judge point (``judged_at``, by step:
-    ``helpers.steps.StepPlan.judge_points``). Exceptions from student code are recorded,
-    never raised."""
+    ``helpers.steps.StepPlan.judge_points``). With ``own_files`` (the file names the
+    student's code is compiled as), also ``own_calls`` and ``own_most_called``: how often it
+    called the function of the student's own it called most, and that function's name (a
+    loss evaluated once or twice per parameter entry is numerical differentiation).
+    Exceptions from student code are recorded, never raised."""
     arguments = _arrays(case["args"])
     recorded: dict[str, list] = {}
     full: dict = {"error": None, "returned": None}
@@ -191,17 +202,27 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
     for name in counts:
         counts[name] = 0
     recording = functions.recording if functions is not None else None
+    own_calls: dict = {}
+    previous_profile = sys.getprofile()
     try:
+        if own_files is not None:
+            sys.setprofile(_call_counter(own_files, own_calls))
         with np.errstate(all="ignore"):
             if recording is None:
                 returned = function(**given)
             else:
                 returned = recording(**given, **{RECORD: _recorder(recorded)})
+        sys.setprofile(previous_profile)
         full["returned"] = [as_numbers(v) for v in returned]
     except BaseException as error:  # student code: any failure is data
+        sys.setprofile(previous_profile)
         full["error"] = describe_error(error)
         if called := withheld_call(error, withheld):
             full["withheld_call"] = called
+    if own_files is not None:
+        most = max(own_calls, key=own_calls.get, default=None)
+        full["own_calls"] = own_calls.get(most, 0)
+        full["own_most_called"] = most.co_name if most is not None else ""
     full["forward_calls"] = int(max(counts.values(), default=0))
     full["most_called"] = max(counts, key=counts.get, default="")
     full["changed_arguments"] = [name for name, value in given.items()
@@ -216,6 +237,17 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
         if at:
             full["values"][name] = as_numbers(at[-1])
     return full
+
+
+def _call_counter(files: frozenset[str], calls: dict):
+    """A profile function counting, in ``calls`` by code object, the calls of Python
+    functions compiled as one of ``files`` (not comprehensions and generator expressions,
+    whose every resumption is a call event)."""
+    def profile(frame, event, arg):
+        code = frame.f_code
+        if event == "call" and code.co_filename in files and not code.co_name.startswith("<"):
+            calls[code] = calls.get(code, 0) + 1
+    return profile
 
 
 def _recorder(recorded: dict):
@@ -328,27 +360,33 @@ def run_case(function, functions: JudgedFunctions | None, request: dict, case: d
     return {"full": full, "steps": results}
 
 
-def train(function, problem: dict) -> dict:
-    """Train with the lab's loop on the problem given: gradient descent with a batched backprop
-    when it says ``batched`` (helpers.training), else Lab 1's loop over samples."""
-    if problem.get("batched"):
-        return {name: as_numbers(p) for name, p in gradient_descent(
-            function, problem["X"], problem["T"], _arrays(problem["params"]),
-            problem["epochs"], problem["rate"]).items()}
-    X, T = np.array(problem["X"]), np.array(problem["T"])
-    params = _arrays(problem["params"])
-    names = list(params)
-    with np.errstate(all="ignore"):
-        for _ in range(problem["epochs"]):
-            totals = {name: np.zeros_like(p) for name, p in params.items()}
-            for x, t in zip(X, T, strict=True):
-                gradients = returned_gradients(
-                    function(x.copy(), t.copy(), *(p.copy() for p in params.values())))
-                for name, gradient in zip(names, gradients, strict=True):
-                    totals[name] += np.asarray(gradient, dtype=np.float64)
-            for name in names:
-                params[name] = params[name] - problem["rate"] * totals[name] / len(X)
-    return {name: as_numbers(p) for name, p in params.items()}
+def serve_training(function, problem: dict, receive: Callable[[], dict],
+                   send: Callable[[dict], None]) -> None:
+    """Answer the grader's training run (``helpers.training.descent``, which the grader runs):
+    each message ``{"params": ...}`` is answered with the sums of what ``function`` returned
+    for one epoch at those parameters (``{"phase": "gradients", "totals": ..., "calls": n}``),
+    a message ``{"probe": arguments}`` with what one call on those arguments returned
+    (``"returned"``), either with ``"error"`` instead when it raised; until a message with
+    neither. ``problem``: the training set (``X``, ``T``) and whether ``function`` is
+    ``batched``."""
+    X, T = np.array(problem["X"], dtype=np.float64), np.array(problem["T"], dtype=np.float64)
+    batched = bool(problem.get("batched"))
+    while "params" in (message := receive()) or "probe" in message:
+        answer: dict = {"phase": "gradients"}
+        try:
+            if "probe" in message:
+                with np.errstate(all="ignore"):  # called and read as run_full does
+                    returned = function(**_arrays(message["probe"]))
+                answer["returned"] = [as_numbers(value) for value in returned]
+            else:
+                params = _arrays(message["params"])
+                calls = epoch_calls(function, X, T, params, batched)
+                answer["totals"] = {name: as_numbers(total)
+                                    for name, total in summed(calls, params).items()}
+                answer["calls"] = len(calls)
+        except BaseException as error:  # student code: any failure is data
+            answer = {"phase": "gradients", "error": describe_error(error)}
+        send(answer)
 
 
 def _trusted_code() -> list[tuple[ModuleType, str, object]]:
@@ -417,7 +455,11 @@ def main() -> None:
                                  tuple(request.get("forward") or ()))
     cases = request["cases"]
     withheld = tuple(request.get("withheld") or ())
-    answer["full"] = [run_full(function, functions, case, counts, withheld) for case in cases]
+    # the student's cells (the first is the instructor's provided functions) and the copies of
+    # the graded function the judge runs
+    own_files = frozenset([label for label, _ in request["setup"][1:]] + [STEPS_FILE])
+    answer["full"] = [run_full(function, functions, case, counts, withheld, own_files)
+                      for case in cases]
     send(answer)
     # each step's true values come from the grader once the step's answers have reached it
     for index, name, results in run_steps(functions, request, cases, answer["full"],
@@ -425,11 +467,8 @@ def main() -> None:
                                           graded):
         send({"phase": "step", "index": index, "name": name, "results": results})
     if request.get("training"):
-        try:
-            result = {"params": train(function, request["training"])}
-        except BaseException as error:
-            result = {"error": describe_error(error)}
-        send({"phase": "training", "training": result})
+        serve_training(function, request["training"], lambda: json.loads(grader.readline()),
+                       send)
     if request.get("line_counts"):
         def interfered(why: str) -> None:  # the count is over: say so before the call runs
             send({"phase": "lines", "lines": None, "error": None, "interfered": why})
@@ -487,32 +526,12 @@ def _counted_call(function, arguments: dict,
                   **_arrays(arguments))
         count = lines_run(function, on_interference=on_interference, returned=returned,
                           **{name: counted(value) for name, value in _arrays(arguments).items()})
-    if not _same_result(plain[0], returned[0]):
+    if not same_returns(plain[0], returned[0]):
         why = "it returns other values while its lines are counted"
         if on_interference is not None:
             on_interference(why)
         raise CountInterfered(why)
     return count
-
-
-def _same_result(one, other) -> bool:
-    """Whether two results of one call agree, array by array (NaN equal to NaN)."""
-    try:
-        if len(one) != len(other):
-            return False
-        for a, b in zip(one, other, strict=True):
-            a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-            if a.shape != b.shape:
-                return False
-            scale = float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
-            if not np.allclose(a, b, rtol=1e-6, atol=1e-9 * (1.0 + scale), equal_nan=True):
-                return False
-    except Exception:  # not a sequence of arrays: the same only when equal as objects
-        try:
-            return bool(one == other)
-        except Exception:
-            return False
-    return True
 
 
 def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,

@@ -1,42 +1,118 @@
-"""Gradient descent with a lab's batched backprop: the one loop both the notebook's training
-check and the judge's runner (``helpers.recheck``, where the lab's checking modules are
-withheld) use. Full-batch, so that it gives away nothing of the notebook's own exercise
-(mini-batch SGD with shuffling)."""
+"""Gradient descent with a lab's backprop: the one loop the notebooks' training checks and the
+judge use. Full-batch, so that it gives away nothing of the notebook's own exercise (mini-batch
+SGD with shuffling).
+
+The loop is a conversation (:func:`descent`): it hands out each epoch's parameters and is given
+what backprop returned for them, summed. In a notebook, :func:`train` answers it by calling
+backprop there; the judge answers it with the sums of the calls its sandboxed runner made
+(``helpers.recheck``), so the parameters, the training and its verdict stay with the grader,
+where no student code runs. The arithmetic is the same code on both sides: the judge's training
+ends where the notebook's does, to the last bit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import numpy as np
 
 RETURNED = ("dloss_dW1", "dloss_db1", "dloss_dW2", "dloss_db2")
 
 
+class WrongReturn(ValueError):
+    """backprop returned something other than its four gradients."""
+
+
 def returned_gradients(result) -> list:
-    """What backprop returned, as a list of the four gradients; ValueError if it is not four."""
+    """What backprop returned, as a list of the four gradients; WrongReturn if it is not four."""
     try:
         returned = list(result)
     except TypeError:
         returned = []
     if len(returned) != len(RETURNED):
-        raise ValueError(f"backprop must return four gradients, ({', '.join(RETURNED)}); "
-                         f"it returned {type(result).__name__}"
-                         + (f" of length {len(returned)}" if returned else ""))
+        raise WrongReturn(f"backprop must return four gradients, ({', '.join(RETURNED)}); "
+                          f"it returned {type(result).__name__}"
+                          + (f" of length {len(returned)}" if returned else ""))
     return returned
+
+
+def descent(params: dict, n_epochs: int, rate: float
+            ) -> Generator[dict, tuple[dict, int], dict]:
+    """``n_epochs`` steps of full-batch gradient descent, as a generator: it yields each epoch's
+    parameters by name (fresh copies) and is sent what backprop returned for them, summed
+    (:func:`summed`) with the number of calls (one call on the whole set, or one per sample);
+    each parameter moves against the mean gradient, scaled by ``rate``. Returns (as
+    StopIteration's value) the trained parameters. Raises ValueError or TypeError when a sum
+    is not numbers."""
+    params = {name: np.array(p, dtype=np.float64) for name, p in params.items()}
+    for _ in range(n_epochs):
+        totals, calls = yield {name: p.copy() for name, p in params.items()}
+        with np.errstate(all="ignore"):
+            params = {name: p - rate * np.asarray(totals[name], dtype=np.float64) / calls
+                      for name, p in params.items()}
+    return params
+
+
+def summed(calls: list, params: dict) -> dict:
+    """The gradients of ``calls`` (what backprop returned, one item per call) added up, by the
+    name of the parameter ``params`` has in the same place. Raises WrongReturn when a call's
+    answer is not four gradients, and ValueError or TypeError when one is not numbers."""
+    totals = {name: np.zeros_like(np.asarray(p, dtype=np.float64)) for name, p in params.items()}
+    with np.errstate(all="ignore"):
+        for returned in calls:
+            for name, gradient in zip(params, returned_gradients(returned), strict=True):
+                totals[name] = totals[name] + np.asarray(gradient, dtype=np.float64)
+    return totals
+
+
+def epoch_calls(backprop: Callable, X, T, params: dict, batched: bool) -> list:
+    """What ``backprop`` returns for one epoch at ``params``: one call on the whole set ``X
+    (n, d)``, ``T (n, k)`` when ``batched``, else one per sample; each gets copies."""
+    X, T = np.asarray(X, dtype=np.float64), np.asarray(T, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        if batched:
+            return [backprop(X.copy(), T.copy(), *(p.copy() for p in params.values()))]
+        return [backprop(x.copy(), t.copy(), *(p.copy() for p in params.values()))
+                for x, t in zip(X, T, strict=True)]
+
+
+def train(backprop: Callable, X, T, params: dict, n_epochs: int, rate: float,
+          batched: bool) -> dict:
+    """:func:`descent` answered by calling ``backprop`` here (:func:`epoch_calls`). Returns the
+    trained parameters by name (``params`` and the data are not changed)."""
+    conversation = descent(params, n_epochs, rate)
+    current = next(conversation)
+    try:
+        while True:
+            calls = epoch_calls(backprop, X, T, current, batched)
+            current = conversation.send((summed(calls, current), len(calls)))
+    except StopIteration as done:
+        return done.value
 
 
 def gradient_descent(backprop: Callable, X, T, params: dict, n_epochs: int,
                      rate: float) -> dict:
-    """``n_epochs`` steps of full-batch gradient descent: each moves every parameter against
-    the mean gradient ``backprop(X, T, *params)`` returns for the whole set ``X (n, d)``,
-    ``T (n, k)``, scaled by ``rate``. Returns the trained parameters by name (``params`` and
-    the data are not changed; backprop gets copies)."""
-    params = {name: np.array(p, dtype=np.float64) for name, p in params.items()}
-    X, T = np.array(X, dtype=np.float64), np.array(T, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        for _ in range(n_epochs):
-            gradients = returned_gradients(
-                backprop(X.copy(), T.copy(), *(p.copy() for p in params.values())))
-            for name, gradient in zip(list(params), gradients, strict=True):
-                params[name] = params[name] - rate * np.asarray(gradient, dtype=np.float64)
-    return params
+    """``n_epochs`` steps of full-batch gradient descent with a batched ``backprop(X, T,
+    *params)``. Returns the trained parameters by name."""
+    return train(backprop, X, T, params, n_epochs, rate, batched=True)
+
+
+def same_returns(one, other) -> bool:
+    """Whether two results of one call agree, array by array (NaN equal to NaN; arrays as
+    nested lists too)."""
+    try:
+        if len(one) != len(other):
+            return False
+        for a, b in zip(one, other, strict=True):
+            a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            if a.shape != b.shape:
+                return False
+            scale = float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
+            if not np.allclose(a, b, rtol=1e-6, atol=1e-9 * (1.0 + scale), equal_nan=True):
+                return False
+    except Exception:  # not a sequence of arrays: the same only when equal as objects
+        try:
+            return bool(one == other)
+        except Exception:
+            return False
+    return True

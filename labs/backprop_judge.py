@@ -16,7 +16,7 @@ import numpy as np
 
 from course.cleanroom import CheckPlan, Judgement, PlanError, Verdict
 from course.misconceptions import Misconception, answer_digest, identify, identify_crash
-from helpers import lab1
+from helpers import lab1, network
 from helpers.lab1 import Backprop
 
 HIDDEN = "on every hidden case"
@@ -150,8 +150,11 @@ class BackpropJudge:
                                                                    spec=spec))
             elif kind != "step":
                 verdicts[grade_id] = self.later_verdict(kind, later, problem)
-        return Judgement(verdicts, [problem] if problem else [], misconceptions,
-                         wrong_answers=wrong_answers)
+        problems = [problem] if problem else []
+        if later.get("training", {}).get("answers_otherwise"):
+            problems.append(ANSWERS_OTHERWISE)
+        problems += _numerical_for_review(cases, request["cases"])
+        return Judgement(verdicts, problems, misconceptions, wrong_answers=wrong_answers)
 
     def later_verdict(self, kind: str, later: dict[str, dict], problem: str | None) -> Verdict:
         """The verdict of a cell judged on a later phase of the re-check (``training``)."""
@@ -160,6 +163,9 @@ class BackpropJudge:
         if "training" not in later:
             why = problem or "the re-check ended before training"
             return Verdict(False, f"Not graded: {why}.")
+        if later["training"].get("answers_otherwise"):
+            return Verdict(False, f"Not credited: {ANSWERS_OTHERWISE}. The instructor will "
+                                  "review it.")
         return self._training_verdict(later["training"].get("training"))
 
     def _training_verdict(self, training: dict | None) -> Verdict:
@@ -213,6 +219,31 @@ def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: lis
 def _verdict(result: tuple[bool, str]) -> Verdict:
     passed, message = result
     return Verdict(passed, message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"))
+
+
+def _numerical_for_review(cases: list[dict], requested: list[dict]) -> list[str]:
+    """A flag for review (no points withheld) when the graded function called a function of
+    the student's own at least once per parameter entry in one call, as a numerical
+    differentiation calls its loss: forward functions of the student's own are not the
+    graders', so they cannot be told from any other helper by name."""
+    for case, asked in zip(cases, requested, strict=False):
+        full = case.get("full") or {}
+        calls, name = full.get("own_calls"), full.get("own_most_called")
+        entries = sum(np.size(asked["args"][p]) for p in network.PARAMETER_NAMES
+                      if p in asked["args"])
+        if isinstance(calls, int) and entries and calls >= entries:
+            # the runner's answer is the student's to forge: a name only if it is a name
+            called = (f"{name}()" if isinstance(name, str) and name.isidentifier()
+                      and len(name) <= 40 else "function")
+            return [f"for review, backprop called its own {called} {calls} times in one call, "
+                    f"at least once for each of the {entries} parameter entries "
+                    "(differentiating numerically?)"]
+    return []
+
+
+# Seen while judged: the training's first call repeats a hidden case's (helpers.training).
+ANSWERS_OTHERWISE = ("backprop answered the training's calls otherwise than it answered while "
+                     "judged, on the same inputs")
 
 
 def _trained_verdict(X, T, before: dict, training: dict) -> Verdict:

@@ -214,10 +214,55 @@ def backprop(x, t, W1, b1, W2, b2):
     return numeric(loss, W1), numeric(loss, b1), numeric(loss, W2), numeric(loss, b2)
 '''
     judgement = _judged("lab1", cell, own_cell=checker)
-    (problem,) = judgement.problems
-    assert "may not be the student's own work" in problem
+    (problem,) = [p for p in judgement.problems if "may not be the student's own work" in p]
     assert re.search(r"it called (logistic|softmax|categorical_ce) \d{3,} times in one call",
                      problem), problem
+
+
+# A numerical differentiation that calls none of the graders' forward functions: the loss
+# written out in the student's own code, or the provided functions reached around the
+# judge's counting wrapper.
+OWN_LOSS = {
+    "own_forward": "-np.sum(T * np.log(np.exp(B) / np.sum(np.exp(B), axis=1, keepdims=True)))",
+    "around_the_counter": "-np.sum(T * np.log(_raw(B)))",
+}
+
+
+@pytest.mark.parametrize("how", sorted(OWN_LOSS))
+def test_numerical_differentiation_with_a_loss_of_its_own_is_flagged_for_review(how):
+    """Not the graders' functions, so no points are withheld on a name: the instructor sees
+    the count of calls of the student's own loss, once per parameter entry at least (Lab 2,
+    whose training calls backprop once an epoch)."""
+    cell = f'''
+def backprop(X, T, W1, b1, W2, b2):
+    params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
+    cells = softmax.__closure__ or ()
+    _raw = ([c.cell_contents for c in cells if callable(c.cell_contents)] or [softmax])[0]
+
+    def loss():
+        H = 1.0 / (1.0 + np.exp(-(X @ params[0].T + params[1])))
+        B = H @ params[2].T + params[3]
+        return {OWN_LOSS[how]} / len(X)
+
+    gradients = []
+    for p in params:
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            kept = p[i]
+            p[i] = kept + 1e-6
+            up = loss()
+            p[i] = kept - 1e-6
+            down = loss()
+            p[i] = kept
+            g[i] = (up - down) / 2e-6
+        gradients.append(g)
+    return tuple(gradients)
+'''
+    judgement = _judged("lab2", cell)
+    assert any(re.search(r"for review, backprop called its own loss\(\) \d{2,} times in one "
+                         r"call, at least once for each of the \d+ parameter entries", p)
+               for p in judgement.problems), judgement.problems
+    assert any("inspects its callers or the interpreter" in p for p in judgement.problems)
 
 
 def test_the_mean_taken_at_the_end_costs_one_step_and_says_where_the_notebook_puts_it(tmp_path):

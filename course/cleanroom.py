@@ -6,10 +6,10 @@ the submission's graded cell, with the student's own helper cells above it, is r
 sandboxed process (``helpers.recheck``) on hidden cases; plain JSON numbers come back, and the
 verdicts are computed in this process, where no student code runs:
 
-* each step on its own: the student's block for that step (``helpers.steps``) is run on the true
-  values of everything upstream and compared with the true value, so one mistake costs that
-  step only and a step that raises or has the wrong shape fails alone; where the step comments
-  are gone, the value the whole function leaves in the step's variable is judged instead;
+* each step on its own: the statements that assign the step's name (``helpers.steps``, whatever
+  the comments) are run on the true values of everything upstream and compared with the true
+  value, so one mistake costs that step only and a step that raises or has the wrong shape
+  fails alone; a function without the step's variable is judged on what it returns;
 * the returned gradients against the true ones, and a short training run, which this process
   runs (``course.judged_training``): the runner only sums the gradients of each epoch's calls.
 
@@ -488,7 +488,8 @@ class Conversation:
         if self.training is None or self.training.result is None:
             return None
         return {"phase": "training", "training": self.training.result,
-                "answers_otherwise": self.training.answers_otherwise}
+                "answers_otherwise": self.training.answers_otherwise,
+                "interfered": self.training.interfered, **self.training.calls_seen}
 
     def _well_formed(self, phase: str, message: dict) -> bool:
         """Whether ``message`` has the shape of its phase (the judge reads nothing else)."""

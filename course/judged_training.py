@@ -15,12 +15,16 @@ say) is not credited for training, and the flag says so.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from helpers.training import descent, same_returns
 
 DONE = {"done": True}  # what the runner is told once training is over
-NOT_NUMBERS = "TypeError: the gradients it returned are not arrays of numbers"
+NOT_NUMBERS = ("TypeError: the gradients it returned are not arrays of numbers that fit "
+               "their parameters")
+MAX_ENTRIES = 10**6  # a parameter that grows past this by broadcasting is not trained here
 
 
 class JudgedTraining:
@@ -32,11 +36,16 @@ class JudgedTraining:
         ``rate``, ``batched``); ``probe``: a hidden case's arguments, and ``judged``: the full
         run's answer on them (``returned`` or ``error``), or None for no probe."""
         self.calls = 1 if problem.get("batched") else len(problem["X"])
-        self.names = list(problem["params"])
+        self.shapes = {name: np.shape(p) for name, p in problem["params"].items()}
         self.descent = descent(problem["params"], problem["epochs"], problem["rate"])
         self.probe, self.judged = probe, judged
         self.result: dict | None = None  # {"params": ...} or {"error": ...}, once over
         self.answers_otherwise = False
+        self.interfered = ""  # how the runner's code was changed before training, if it was
+        # per call, at most, in an epoch: the counted forward function called most, how often;
+        # the same for the function of the student's own (as the runner counted them)
+        self.calls_seen = {"forward_calls": 0, "most_called": "", "own_calls": 0,
+                           "own_most_called": ""}
         self._probing = probe is not None
 
     def first(self) -> dict:
@@ -48,6 +57,12 @@ class JudgedTraining:
     def take(self, answer: dict) -> dict:
         """The runner's answer to the last message; the next message (:data:`DONE` once the
         training is over)."""
+        if isinstance(answer.get("interfered"), str):
+            self.result = {"error": "it interfered with the training"}
+            # the runner's text is the student's to forge: only a name of the grader's code
+            said = re.fullmatch(r"it replaced the grader's [\w.]{1,80}", answer["interfered"])
+            self.interfered = said.group() if said else "it changed the grader's code"
+            return DONE
         if self._probing:
             self._probing = False
             self.answers_otherwise = not _agrees(answer, self.judged or {})
@@ -55,14 +70,28 @@ class JudgedTraining:
         if answer.get("error"):
             self.result = {"error": str(answer["error"])}
             return DONE
+        self._count_calls(answer)
         try:
-            totals = {name: _numbers(answer["totals"][name]) for name in self.names}
-            return self._params(self.descent.send((totals, self.calls)))
+            totals = {name: _numbers(answer["totals"][name], shape)
+                      for name, shape in self.shapes.items()}
+            params = self.descent.send((totals, self.calls))
+            self.shapes = {name: p.shape for name, p in params.items()}
+            return self._params(params)
         except StopIteration as done:
             self.result = {"params": {name: p.tolist() for name, p in done.value.items()}}
-        except (KeyError, TypeError, ValueError):
+        except Exception:  # whatever the runner sent: training fails, closed
             self.result = {"error": NOT_NUMBERS}
         return DONE
+
+    def _count_calls(self, answer: dict) -> None:
+        for calls, name in (("forward_calls", "most_called"), ("own_calls", "own_most_called")):
+            seen = answer.get(calls)
+            if isinstance(seen, int) and seen > self.calls_seen[calls]:
+                said = answer.get(name)
+                self.calls_seen[calls] = seen
+                # a name only if it is one: the runner's text is the student's to forge
+                self.calls_seen[name] = (said if isinstance(said, str) and said.isidentifier()
+                                         and len(said) <= 40 else "")
 
     @property
     def probing(self) -> bool:
@@ -74,12 +103,16 @@ class JudgedTraining:
         return {"params": {name: p.tolist() for name, p in params.items()}}
 
 
-def _numbers(value) -> np.ndarray:
-    """``value`` (nested lists of numbers) as an array; TypeError when it is none (the runner
-    sends None for what is not numbers)."""
-    if value is None:
+def _numbers(value, shape: tuple) -> np.ndarray:
+    """``value`` (nested lists of numbers) as an array that the parameter of ``shape`` can
+    move against (numpy broadcasts a gradient of another shape, as the notebook's training
+    does) without growing past :data:`MAX_ENTRIES`; TypeError when it is not."""
+    if value is None:  # what the runner sends for what is not numbers
         raise TypeError("not numbers")
-    return np.asarray(value, dtype=np.float64)
+    array = np.asarray(value, dtype=np.float64)
+    if np.prod(np.broadcast_shapes(shape, array.shape), dtype=float) > MAX_ENTRIES:
+        raise TypeError(f"shape {array.shape} would grow a parameter of shape {shape}")
+    return array
 
 
 def _agrees(probe: dict, judged: dict) -> bool:
@@ -92,6 +125,8 @@ def _agrees(probe: dict, judged: dict) -> bool:
 
 def well_formed(answer: dict, probing: bool) -> bool:
     """Whether a runner's training answer has the shape the grader reads."""
+    if "interfered" in answer:
+        return isinstance(answer["interfered"], str)
     if answer.get("error"):
         return isinstance(answer["error"], str)
     if probing:

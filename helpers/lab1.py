@@ -1,13 +1,12 @@
 """The checks behind Lab 1's test cells: one per backprop step, end to end, and training.
 
-Each step is judged on its own: the student's code for that step (the statements under its
-comment in ``backprop``, found by ``helpers.steps``) is run on the *true* values of everything
-before it and compared with the true value, found by finite differences through the chain. So
-one mistake costs that step only, a step that raises or has the wrong shape fails alone, and
-zeros earn nothing. Values are recorded at the end of each step's statements, so later in-place
-changes do not alter them. Where the step comments are gone, the value ``backprop`` leaves in
-the step's variable is judged instead (and a function written without the named variables
-passes its steps when the gradients it returns are right).
+Each step is judged on its own: the student's code for that step (the statements of
+``backprop`` that assign its name, found by ``helpers.steps`` whatever the comments) is run on
+the *true* values of everything before it and compared with the true value, found by finite
+differences through the chain. So one mistake costs that step only, a step that raises or has
+the wrong shape fails alone, and zeros earn nothing. Values are recorded right after each
+step's last assignment, so later in-place changes do not alter them. A function written
+without the named variables passes its steps when the gradients it returns are right.
 
 The visible test cells call these functions in the student's kernel; the grader's judge
 (``course.cleanroom``) runs the same code (``helpers.recheck``) in a sandbox on hidden cases

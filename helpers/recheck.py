@@ -361,14 +361,18 @@ def run_case(function, functions: JudgedFunctions | None, request: dict, case: d
 
 
 def serve_training(function, problem: dict, receive: Callable[[], dict],
-                   send: Callable[[dict], None]) -> None:
+                   send: Callable[[dict], None], counts: dict | None = None,
+                   own_files: frozenset[str] = frozenset()) -> None:
     """Answer the grader's training run (``helpers.training.descent``, which the grader runs):
     each message ``{"params": ...}`` is answered with the sums of what ``function`` returned
     for one epoch at those parameters (``{"phase": "gradients", "totals": ..., "calls": n}``),
     a message ``{"probe": arguments}`` with what one call on those arguments returned
     (``"returned"``), either with ``"error"`` instead when it raised; until a message with
     neither. ``problem``: the training set (``X``, ``T``) and whether ``function`` is
-    ``batched``."""
+    ``batched``. An epoch's answer also says how often, per call, ``function`` called the
+    counted forward function it called most (``forward_calls``, ``most_called``: ``counts``,
+    see :func:`count_calls`) and the function of the student's own (``own_calls``,
+    ``own_most_called``: code compiled as one of ``own_files``), as :func:`run_full` does."""
     X, T = np.array(problem["X"], dtype=np.float64), np.array(problem["T"], dtype=np.float64)
     batched = bool(problem.get("batched"))
     while "params" in (message := receive()) or "probe" in message:
@@ -380,10 +384,24 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
                 answer["returned"] = [as_numbers(value) for value in returned]
             else:
                 params = _arrays(message["params"])
-                calls = epoch_calls(function, X, T, params, batched)
+                counts = {} if counts is None else counts
+                for name in counts:
+                    counts[name] = 0
+                own: dict = {}
+                previous_profile = sys.getprofile()
+                sys.setprofile(_call_counter(own_files, own))
+                try:
+                    calls = epoch_calls(function, X, T, params, batched)
+                finally:
+                    sys.setprofile(previous_profile)
                 answer["totals"] = {name: as_numbers(total)
                                     for name, total in summed(calls, params).items()}
                 answer["calls"] = len(calls)
+                answer["most_called"] = max(counts, key=counts.get, default="")
+                answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
+                most = max(own, key=own.get, default=None)
+                answer["own_most_called"] = most.co_name if most is not None else ""
+                answer["own_calls"] = own.get(most, 0) // len(calls)
         except BaseException as error:  # student code: any failure is data
             answer = {"phase": "gradients", "error": describe_error(error)}
         send(answer)
@@ -467,8 +485,11 @@ def main() -> None:
                                           graded):
         send({"phase": "step", "index": index, "name": name, "results": results})
     if request.get("training"):
+        if why := _changed(trusted):  # the training would be served by replaced code
+            send({"phase": "gradients", "interfered": why})
+            os._exit(0)
         serve_training(function, request["training"], lambda: json.loads(grader.readline()),
-                       send)
+                       send, counts, own_files)
     if request.get("line_counts"):
         def interfered(why: str) -> None:  # the count is over: say so before the call runs
             send({"phase": "lines", "lines": None, "error": None, "interfered": why})
@@ -489,7 +510,8 @@ def count_lines(function, batches: list[dict],
     (``helpers.tracing``, the arrays given as ``CountedArray``): ``{"lines": [...],
     "own_lines": [...], "arrays": [...]}`` (all lines, those of its own code, arrays made), or
     ``{"error": ...}`` with what it raised, or ``{"interfered": ...}`` with how it interfered
-    with the count (returning other values when counted is one way).
+    with the count. Each call is made twice, as it is and counted: one that raises, fails or
+    returns otherwise when counted interferes (code that tells the two apart).
 
     When ``function`` raises and its step functions (``functions``) and each batch's true
     values (``truths``) are given, the counts are those of every step run on the true values
@@ -499,7 +521,7 @@ def count_lines(function, batches: list[dict],
     for number, arguments in enumerate(batches):
         try:
             try:
-                count = _counted_call(function, arguments, on_interference)
+                plain = _guarded_run(function, arguments, on_interference)
             except CountInterfered:
                 raise
             except BaseException as error:  # student code
@@ -507,6 +529,8 @@ def count_lines(function, batches: list[dict],
                     functions, arguments, truths[number], on_interference)
                 if count is None:
                     return {"lines": None, "error": describe_error(error)}
+            else:
+                count = _counted_run(function, arguments, plain, on_interference)
         except CountInterfered as why:
             return {"lines": None, "error": None, "interfered": str(why)}
         counts.append(count)
@@ -514,24 +538,38 @@ def count_lines(function, batches: list[dict],
             "arrays": [c.arrays for c in counts], "error": None}
 
 
-def _counted_call(function, arguments: dict,
-                  on_interference: Callable[[str], None] | None) -> LineCount:
-    """``function`` on ``arguments`` once as it is, once counted (both guarded: see
-    ``helpers.tracing.lines_run``): the count. Raises what it raises, and CountInterfered when
-    the counted call returns something else."""
-    plain: list = []
+def _guarded_run(function, arguments: dict, on_interference):
+    """``function`` on plain copies of ``arguments``, guarded but uncounted
+    (``helpers.tracing.lines_run``): what it returns."""
     returned: list = []
     with np.errstate(all="ignore"):
-        lines_run(function, on_interference=on_interference, returned=plain, count_lines=False,
-                  **_arrays(arguments))
-        count = lines_run(function, on_interference=on_interference, returned=returned,
-                          **{name: counted(value) for name, value in _arrays(arguments).items()})
-    if not same_returns(plain[0], returned[0]):
-        why = "it returns other values while its lines are counted"
-        if on_interference is not None:
-            on_interference(why)
-        raise CountInterfered(why)
+        lines_run(function, on_interference=on_interference, returned=returned,
+                  count_lines=False, **_arrays(arguments))
+    return returned[0]
+
+
+def _counted_run(function, arguments: dict, plain, on_interference) -> LineCount:
+    """``function`` counted on ``arguments``: the count. Raises CountInterfered when it
+    raises, or returns other than ``plain``, what it returned uncounted."""
+    returned: list = []
+    try:
+        with np.errstate(all="ignore"):
+            count = lines_run(function, on_interference=on_interference, returned=returned,
+                              **{name: counted(value)
+                                 for name, value in _arrays(arguments).items()})
+    except CountInterfered:
+        raise
+    except BaseException:  # student code
+        _interfered("it raises only while its lines are counted", on_interference)
+    if not same_returns(plain, returned[0]):
+        _interfered("it returns other values while its lines are counted", on_interference)
     return count
+
+
+def _interfered(why: str, on_interference) -> None:
+    if on_interference is not None:
+        on_interference(why)
+    raise CountInterfered(why)
 
 
 def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
@@ -540,7 +578,9 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
     ``truth`` (a step's own error is passed over: the step is judged on its own): lines and
     arrays added up, as a loop grows them; own lines those of the longest step function (each
     runs the function's code up to its step, at most the lines of one whole call). None when
-    some step is written nowhere (its code, which is not there, cannot be counted)."""
+    some step is written nowhere (its code, which is not there, cannot be counted). Each step
+    runs as it is and counted, and must fail the same way and leave the same value both
+    times."""
     points = functions.plan.judge_points()
     if any(name not in points for name in functions.plan.steps):
         return None
@@ -549,16 +589,31 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
         step_function = functions.step(name, points)
         if step_function is None:
             return None
-        try:
-            with np.errstate(all="ignore"):
-                count = lines_run(step_function, on_interference=on_interference, **{
-                    name: counted(value) for name, value in _arrays(arguments).items()}, **{
-                    TRUE_VALUE: lambda known: counted(truth[known]),
-                    RECORD: lambda *_: None, FAILED: lambda *_: None})
-        except CountInterfered:
-            raise
-        except BaseException:  # raised outside any statement: this step counts nothing
-            continue
+        runs = []
+        for wrap in (np.asarray, counted):
+            failures: list[str] = []
+            recorded: dict = {}
+            count = LineCount(0, 0, 0)
+            try:
+                with np.errstate(all="ignore"):
+                    count = lines_run(
+                        step_function, on_interference=on_interference,
+                        count_lines=wrap is counted,
+                        **{n: wrap(value) for n, value in _arrays(arguments).items()},
+                        **{TRUE_VALUE: lambda known, wrap=wrap: wrap(np.array(truth[known])),
+                           RECORD: _recorder(recorded),
+                           FAILED: lambda error, owns, failures=failures: failures.append(
+                               type(error).__name__)})
+            except CountInterfered:
+                raise
+            except BaseException as error:  # raised outside any statement: no value
+                failures.append(type(error).__name__)
+            value = recorded[name][-1][1] if recorded.get(name) else None
+            runs.append((failures, as_numbers(value), count))
+        (plain_failures, plain_value, _), (failures, value, count) = runs
+        if failures != plain_failures or not same_returns([plain_value], [value]):
+            _interfered("its steps compute otherwise while their lines are counted",
+                        on_interference)
         total = LineCount(total.total + count.total, max(total.own, count.own),
                           total.arrays + count.arrays)
     return total

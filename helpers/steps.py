@@ -134,14 +134,14 @@ class StepPlan:
                  if name in _rebound_names(statement)]
         return found[-1] if found else None
 
-    def judge_points(self, scratch: frozenset[str] = frozenset()) -> dict[str, int]:
+    def judge_points(self, aliased: frozenset[str] = frozenset()) -> dict[str, int]:
         """Each written step's judge point: the statement right after which its value is
-        taken. Its last write, or for a step in ``scratch`` (its array went on to become a
+        taken. Its last write, or for a step in ``aliased`` (its array went on to become a
         later step's), its last fresh assignment before that."""
         points = {}
         for name in self.written_steps:
             last = self.last_write(name)
-            fresh = self.last_fresh_assignment(name) if name in scratch else None
+            fresh = self.last_fresh_assignment(name) if name in aliased else None
             points[name] = fresh if fresh is not None and fresh <= last else last
         return points
 

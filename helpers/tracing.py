@@ -131,13 +131,29 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
         if on_interference is not None:
             on_interference(why)
 
+    formatting = 0  # numpy's array-formatting frames open (printing is not computing)
+
+    def is_library(name: str) -> bool:
+        if name not in library:
+            library[name] = _is_library(name)
+        return library[name]
+
     def trace(frame, event, arg):
-        nonlocal count, own, arrays
-        if frame.f_code in THIS_CODE:
+        nonlocal count, own, arrays, formatting
+        code = frame.f_code
+        if code in THIS_CODE:
             return None
-        if frame.f_code is ARRAY_MADE:
-            arrays += 1
+        if code is ARRAY_MADE:
+            made_by = frame.f_back
+            if not (formatting and made_by is not None
+                    and is_library(made_by.f_code.co_filename)):
+                arrays += 1
             return None
+        if event == "call" and code.co_filename == FORMATTING_FILE:
+            formatting += 1
+            return formatted
+        if formatting and is_library(code.co_filename):
+            return None  # numpy's own work for a formatting (student code in it still counts)
         if event == "call":
             entered[id(frame)] = entered.get(id(frame), 0) + 1
         elif event == "return":
@@ -148,11 +164,14 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
                 entered.pop(id(frame), None)
         elif event == "line":
             count += 1
-            name = frame.f_code.co_filename
-            if name not in library:
-                library[name] = _is_library(name)
-            own += not library[name]
+            own += not is_library(code.co_filename)
         return trace
+
+    def formatted(frame, event, arg):
+        nonlocal formatting
+        if event == "return":
+            formatting -= 1
+        return formatted
 
     def watch(frame, event, arg):
         if event != "c_call" or frame.f_code in THIS_CODE:
@@ -208,6 +227,14 @@ def _code_objects(*functions: Callable) -> frozenset:
         pending += [c for c in code.co_consts if isinstance(c, CodeType)]
     return frozenset(found)
 
+
+# numpy's array formatting (str, repr, print of an array) loops over the entries in Python:
+# a debug print in a student's function is no loop of its own.
+try:
+    from numpy._core import arrayprint as _arrayprint
+except ImportError:  # numpy 1
+    from numpy.core import arrayprint as _arrayprint
+FORMATTING_FILE = _arrayprint.__file__
 
 # This module's own frames, told by their code objects (not their file name, which any code
 # compiled under it would share): the count skips them, and the guard lets them switch it off.

@@ -153,7 +153,10 @@ class BackpropJudge:
         problems = [problem] if problem else []
         if later.get("training", {}).get("answers_otherwise"):
             problems.append(ANSWERS_OTHERWISE)
-        problems += _numerical_for_review(cases, request["cases"])
+        problems += _numerical_for_review(
+            [case.get("full") or {} for case in cases] + [later.get("training") or {}],
+            [case["args"] for case in request["cases"]]
+            + [(request.get("training") or {}).get("params") or {}])
         return Judgement(verdicts, problems, misconceptions, wrong_answers=wrong_answers)
 
     def later_verdict(self, kind: str, later: dict[str, dict], problem: str | None) -> Verdict:
@@ -166,6 +169,9 @@ class BackpropJudge:
         if later["training"].get("answers_otherwise"):
             return Verdict(False, f"Not credited: {ANSWERS_OTHERWISE}. The instructor will "
                                   "review it.")
+        if interfered := later["training"].get("interfered"):
+            return Verdict(False, f"Not credited: {interfered} before training. The "
+                                  "instructor will review it.")
         return self._training_verdict(later["training"].get("training"))
 
     def _training_verdict(self, training: dict | None) -> Verdict:
@@ -180,10 +186,13 @@ class BackpropJudge:
         student's own work: call the checks' withheld answers, or run the network's forward
         functions as often as numerical differentiation does."""
         runs = [case.get("full", {}) for answer in answers for case in answer.get("cases", [])]
+        runs += [answer for answer in answers if answer.get("phase") == "training"]
         found = sorted({f"it called {run['withheld_call']} (the graders' own answers) while "
                         "judged" for run in runs if isinstance(run.get("withheld_call"), str)})
         calls, most = max(((run.get("forward_calls", 0), str(run.get("most_called") or ""))
                            for run in runs), default=(0, ""))
+        found += [f"{answer['interfered']} before training" for answer in answers
+                  if answer.get("phase") == "training" and answer.get("interfered")]
         if calls > self.max_forward_calls:
             found.append(f"it called {most or 'the forward functions'} {calls} times in one "
                          "call (differentiating numerically?)")
@@ -221,16 +230,15 @@ def _verdict(result: tuple[bool, str]) -> Verdict:
     return Verdict(passed, message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"))
 
 
-def _numerical_for_review(cases: list[dict], requested: list[dict]) -> list[str]:
+def _numerical_for_review(runs: list[dict], arguments: list[dict]) -> list[str]:
     """A flag for review (no points withheld) when the graded function called a function of
-    the student's own at least once per parameter entry in one call, as a numerical
-    differentiation calls its loss: forward functions of the student's own are not the
-    graders', so they cannot be told from any other helper by name."""
-    for case, asked in zip(cases, requested, strict=False):
-        full = case.get("full") or {}
-        calls, name = full.get("own_calls"), full.get("own_most_called")
-        entries = sum(np.size(asked["args"][p]) for p in network.PARAMETER_NAMES
-                      if p in asked["args"])
+    the student's own at least once per parameter entry in one call (``runs``: the full runs
+    and the training, with the arguments of each), as a numerical differentiation calls its
+    loss: forward functions of the student's own are not the graders', so they cannot be told
+    from any other helper by name."""
+    for run, given in zip(runs, arguments, strict=True):
+        calls, name = run.get("own_calls"), run.get("own_most_called")
+        entries = sum(np.size(given[p]) for p in network.PARAMETER_NAMES if p in given)
         if isinstance(calls, int) and entries and calls >= entries:
             # the runner's answer is the student's to forge: a name only if it is a name
             called = (f"{name}()" if isinstance(name, str) and name.isidentifier()

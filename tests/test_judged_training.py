@@ -7,6 +7,7 @@ backprop that answers training otherwise than it answered while judged is not cr
 from __future__ import annotations
 
 import json
+import re
 
 import nbformat
 import numpy as np
@@ -62,13 +63,32 @@ def test_the_graders_training_ends_where_the_notebooks_does(lab):
 
 
 def test_answers_that_are_not_numbers_end_the_training_with_a_reason():
+    """Whatever the runner sends (its code is the student's to replace), the grader fails the
+    training closed: no exception, no parameter grown without bound."""
     problem = lab1.training_request()
-    for answer in ({"totals": {"W1": "x"}}, {"totals": {}}, {"totals": {"W1": None, "b1": None,
-                                                                        "W2": None, "b2": None}}):
+    names = list(problem["params"])
+    growing = [{name: np.zeros((10**4, 1, 1)).tolist() for name in names},
+               {name: np.zeros((10**2, 1, 1, 1)).tolist() for name in names}]
+    for answers in ([{"totals": {"W1": "x"}}], [{"totals": {}}],
+                    [{"totals": dict.fromkeys(names)}],
+                    [{"totals": {name: [10**400] for name in names}}],
+                    [{"totals": totals} for totals in growing]):
         training = JudgedTraining(problem)
         training.first()
-        assert training.take(answer) is DONE
+        replies = [training.take(answer) for answer in answers]
+        assert replies[-1] is DONE, answers
         assert training.result == {"error": NOT_NUMBERS}
+
+
+def test_a_gradient_of_another_shape_is_broadcast_as_the_notebooks_training_does():
+    """A bias gradient summed to a number moves every bias alike, in the notebook and here."""
+    problem = lab1.training_request()
+    training = JudgedTraining(problem)
+    params = training.first()["params"]
+    totals = {name: np.zeros(np.shape(value)).tolist() for name, value in params.items()}
+    totals["b2"] = 1.5
+    moved = training.take({"totals": totals})["params"]
+    assert np.allclose(np.array(moved["b2"]), np.array(params["b2"]) - 1.5 / len(problem["X"]))
 
 
 def _judged(lab: str, submission: cohorts.Submission):
@@ -145,3 +165,61 @@ def test_a_backprop_that_trains_otherwise_than_it_answered_when_judged_is_not_cr
     honest = judged(0)
     assert honest.verdicts[TRAINING_TEST["lab1"]].passed, honest.verdicts
     assert ANSWERS_OTHERWISE not in honest.problems
+
+
+# The runner's training server replaced by the student's cell, to answer with sums of its own.
+SERVER_REPLACED = '''import __main__
+
+
+def _serve(function, problem, receive, send):
+    while "params" in (message := receive()) or "probe" in message:
+        send({"phase": "gradients", "error": "NotImplementedError"})
+
+
+_replaced = setattr(__main__, "serve_training", _serve)
+'''
+
+
+def test_a_runner_whose_training_server_was_replaced_is_not_credited_and_flagged():
+    judgement = _judged("lab1", cohorts.Submission("server_replaced", "",
+                                                   own_cell=SERVER_REPLACED))
+    training = judgement.verdicts[TRAINING_TEST["lab1"]]
+    assert not training.passed and "Not credited: it replaced the grader's __main__." \
+        "serve_training" in training.message, training
+    assert any("may not be the student's own work" in p and "before training" in p
+               for p in judgement.problems), judgement.problems
+
+
+# Raises on every batch but the training set's, and trains by finite differences of the
+# provided functions: what it calls while training is counted as while judged.
+TRAINS_NUMERICALLY = '''def backprop(X, T, W1, b1, W2, b2):
+    if len(X) != {size}:
+        raise NotImplementedError()
+    params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
+
+    def loss():
+        Y = softmax(logistic(X @ params[0].T + params[1]) @ params[2].T + params[3])
+        return -np.sum(T * np.log(Y)) / len(X)
+
+    gradients = []
+    for p in params:
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            kept = p[i]
+            p[i] = kept + 1e-6
+            up = loss()
+            p[i] = kept - 1e-6
+            down = loss()
+            p[i] = kept
+            g[i] = (up - down) / 2e-6
+        gradients.append(g)
+    return tuple(gradients)
+'''
+
+
+def test_numerical_differentiation_only_while_training_is_flagged_naming_the_call():
+    cell = TRAINS_NUMERICALLY.format(size=lab2.TRAINING_POINTS)
+    judgement = _judged("lab2", cohorts.Submission("trains_numerically", "", whole_cell=cell))
+    assert any("may not be the student's own work" in p and re.search(
+        r"it called (logistic|softmax) \d{3,} times in one call", p)
+        for p in judgement.problems), judgement.problems

@@ -176,6 +176,10 @@ HIDDEN_LOOPS = {
                       "    return _errstate(*args, **kwargs)\n\n\n"
                       "np.errstate = _forging\n\n\n"
                       "def row_sums(M):\n    return np.array([r.sum() for r in M])\n"),
+    # a loop over the rows that raises when its arguments are the count's own arrays
+    "raises_when_counted": ("def row_sums(M):\n    if type(M) is not np.ndarray:\n"
+                            "        raise TypeError('an ndarray, please')\n"
+                            "    return np.array([r.sum() for r in M])\n"),
     # a loop compiled under a library's file name, whose lines are not the student's
     "library_name": ("_space = {'np': np}\nrow_sums = (exec(compile('def row_sums(M):\\n    "
                      "return np.array([r.sum() for r in M])\\n', np.__file__, 'exec'), "

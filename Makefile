@@ -14,14 +14,16 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 setup: $(STAMP)
 
 # Rebuild the environment whenever the pins or the package metadata change.
-$(STAMP): requirements.txt pyproject.toml Makefile
-	bash scripts/install-system-packages.sh bubblewrap util-linux postgresql chromium
+$(STAMP): requirements.txt pyproject.toml Makefile helpers/_allocations.c scripts/build_allocations.py
+	bash scripts/install-system-packages.sh bubblewrap util-linux postgresql chromium gcc
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
 # Left out on purpose (see requirements.txt), but older pins installed them.
 	if $(PY) -m pip show --quiet rfc3987-syntax 2>/dev/null; then $(PY) -m pip uninstall --quiet --yes rfc3987-syntax lark; fi
 	$(PY) -m pip check
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+# The loop check's count of object allocations, a C extension (helpers/_allocations.c).
+	$(PY) scripts/build_allocations.py
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 # The course has no nbgrader exchange (instructors collect with `course collect`): the student
 # panels that list assignments and courses from it are turned off, with their server parts.
@@ -52,4 +54,4 @@ bench: $(STAMP)
 	$(PY) bench/tolerance.py
 
 clean:
-	rm -rf $(VENV) build reports gradebook.db submitted autograded/*/ feedback
+	rm -rf $(VENV) build reports gradebook.db submitted autograded/*/ feedback helpers/_allocations.so

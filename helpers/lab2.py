@@ -194,28 +194,31 @@ def _counts(values) -> bool:
 
 def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
                  interfered: str | None = None, own: list | None = None,
-                 arrays: list | None = None) -> tuple[bool, str]:
+                 arrays: list | None = None, allocations: list | None = None
+                 ) -> tuple[bool, str]:
     """Whether ``backprop``'s counts on batches of ``sizes`` show no loop over the samples
     (``helpers.tracing.loops_per_sample``): ``(passed, message)``. ``counts``: all the lines it
     ran (numpy's included: a loop numpy runs for it grows them); ``own``: the lines of its own
     code (too many is a fixed loop); ``arrays``: the arrays it made (a loop run in C makes one a
-    row)."""
+    row); ``allocations``: the Python objects it allocated (a loop in C over plain arrays or
+    lists allocates one a row)."""
     if interfered:
         return False, (f"Not credited: {interfered}, which could stop or fake the check. "
                        "The instructor will review it.")
     if error:
         return False, (f"backprop raised {error} on a batch of {sizes[0]}, so whether it loops "
                        "over samples could not be checked.")
-    if not (_counts(counts) and _counts(own) and _counts(arrays)):
+    if not (_counts(counts) and _counts(own) and _counts(arrays) and _counts(allocations)):
         return False, "Not graded: the line counts did not come back."
-    small, large = (LineCount(*c) for c in zip(counts, own, arrays, strict=True))
+    small, large = (LineCount(*c) for c in zip(counts, own, arrays, allocations, strict=True))
     if loops_per_sample(small, large, sizes):
-        return False, (f"backprop runs {small.total} lines of Python and makes {small.arrays} "
-                       f"arrays on a batch of {sizes[0]} samples, and {large.total} lines and "
-                       f"{large.arrays} arrays on a batch of {sizes[1]}: it loops over the "
-                       "samples (a for loop, a comprehension, map, sum or reduce over rows, "
-                       "np.vectorize or apply_along_axis). Use matrix operations on the whole "
-                       "batch.")
+        return False, (f"backprop runs {small.total} lines of Python, makes {small.arrays} "
+                       f"arrays and allocates {small.allocations} objects on a batch of "
+                       f"{sizes[0]} samples, and {large.total} lines, {large.arrays} arrays "
+                       f"and {large.allocations} objects on a batch of {sizes[1]}: it loops "
+                       "over the samples (a for loop, a comprehension, map, sum or reduce "
+                       "over rows, tolist, np.vectorize or apply_along_axis). Use matrix "
+                       "operations on the whole batch.")
     if own[0] > MAX_LINES:
         return False, (f"backprop runs {own[0]} lines of its own Python on a batch of "
                        f"{sizes[0]} samples, more than matrix operations need (at most "
@@ -248,7 +251,7 @@ def check_no_loop_over_samples(backprop: Callable) -> None:
     counted = count_lines(backprop)
     passed, message = loop_verdict(counted["lines"], counted["error"], LINE_COUNT_SIZES,
                                    counted.get("interfered"), counted.get("own_lines"),
-                                   counted.get("arrays"))
+                                   counted.get("arrays"), counted.get("allocations"))
     if not passed:
         raise CheckFailed(message)
 

@@ -437,6 +437,10 @@ _MISSING = object()
 
 
 def main() -> None:
+    # The loop check's object count (helpers.tracing): without it a loop run in C over plain
+    # arrays goes unseen, so the runner does not run without it (the canary stops the run).
+    from helpers import _allocations  # noqa: F401
+
     trusted = _trusted_code()
     # Both taken before any student code runs, which could replace sys.stdin and sys.stdout.
     channel = os.fdopen(os.dup(1), "w")
@@ -508,7 +512,8 @@ def count_lines(function, batches: list[dict],
                 truths: list[dict] | None = None) -> dict:
     """The Python lines ``function`` runs, and the arrays it makes, on each batch of arguments
     (``helpers.tracing``, the arrays given as ``CountedArray``): ``{"lines": [...],
-    "own_lines": [...], "arrays": [...]}`` (all lines, those of its own code, arrays made), or
+    "own_lines": [...], "arrays": [...], "allocations": [...]}`` (all lines, those of its own
+    code, arrays made, Python objects allocated), or
     ``{"error": ...}`` with what it raised, or ``{"interfered": ...}`` with how it interfered
     with the count. Each call is made twice, as it is and counted: one that raises, fails or
     returns otherwise when counted interferes (code that tells the two apart).
@@ -535,7 +540,8 @@ def count_lines(function, batches: list[dict],
             return {"lines": None, "error": None, "interfered": str(why)}
         counts.append(count)
     return {"lines": [c.total for c in counts], "own_lines": [c.own for c in counts],
-            "arrays": [c.arrays for c in counts], "error": None}
+            "arrays": [c.arrays for c in counts],
+            "allocations": [c.allocations for c in counts], "error": None}
 
 
 def _guarded_run(function, arguments: dict, on_interference):
@@ -584,7 +590,8 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
     points = functions.plan.judge_points()
     if any(name not in points for name in functions.plan.steps):
         return None
-    total = LineCount(0, 0, 0)
+    truth = _arrays(truth)  # converted before counting: a conversion from lists is per entry
+    total = LineCount(0, 0, 0, 0)
     for name in functions.plan.steps:
         step_function = functions.step(name, points)
         if step_function is None:
@@ -593,14 +600,14 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
         for wrap in (np.asarray, counted):
             failures: list[str] = []
             recorded: dict = {}
-            count = LineCount(0, 0, 0)
+            count = LineCount(0, 0, 0, 0)
             try:
                 with np.errstate(all="ignore"):
                     count = lines_run(
                         step_function, on_interference=on_interference,
                         count_lines=wrap is counted,
                         **{n: wrap(value) for n, value in _arrays(arguments).items()},
-                        **{TRUE_VALUE: lambda known, wrap=wrap: wrap(np.array(truth[known])),
+                        **{TRUE_VALUE: lambda known, wrap=wrap: wrap(truth[known].copy()),
                            RECORD: _recorder(recorded),
                            FAILED: lambda error, owns, failures=failures: failures.append(
                                type(error).__name__)})
@@ -615,7 +622,7 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
             _interfered("its steps compute otherwise while their lines are counted",
                         on_interference)
         total = LineCount(total.total + count.total, max(total.own, count.own),
-                          total.arrays + count.arrays)
+                          total.arrays + count.arrays, total.allocations + count.allocations)
     return total
 
 

@@ -36,6 +36,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+try:  # built by `make setup` (scripts/build_allocations.py); the judge's runner requires it
+    from helpers import _allocations
+except ImportError:
+    _allocations = None
+
 # Calls that stop, restore, hide or fake a count, from any frame (the library's too:
 # threading.settrace is Python code that calls sys.settrace).
 GUARDED = tuple(f for f in (
@@ -97,17 +102,21 @@ class LineCount(NamedTuple):
     total: int
     own: int
     arrays: int = 0
+    allocations: int = 0  # Python objects allocated (helpers/_allocations.c), when counted
 
 
-# A loop over samples adds at least one line or array per sample; half of one per sample,
-# between sizes a thousand samples apart, is beyond any difference in numpy's own planning.
+# A loop over samples adds at least one line, array or object per sample; half of one per
+# sample, between sizes hundreds of samples apart, is beyond any difference in numpy's own
+# planning.
 GROWTH_PER_SAMPLE = 0.5
 
 
 def loops_per_sample(small: LineCount, large: LineCount, sizes: tuple[int, int]) -> bool:
     """Whether the counts of one function on batches of ``sizes`` (smaller first) grow as a
-    loop over the samples makes them grow."""
-    growth = (large.total + large.arrays) - (small.total + small.arrays)
+    loop over the samples makes them grow: its lines and arrays, or the objects it
+    allocates (a loop in C over plain arrays or lists allocates one a row at least)."""
+    growth = max((large.total + large.arrays) - (small.total + small.arrays),
+                 large.allocations - small.allocations)
     return growth >= GROWTH_PER_SAMPLE * (sizes[1] - sizes[0])
 
 
@@ -151,6 +160,8 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
             return None
         if event == "call" and code.co_filename == FORMATTING_FILE:
             formatting += 1
+            if _allocations is not None and count_lines:
+                _allocations.pause()
             return formatted
         if formatting and is_library(code.co_filename):
             return None  # numpy's own work for a formatting (student code in it still counts)
@@ -171,6 +182,8 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
         nonlocal formatting
         if event == "return":
             formatting -= 1
+            if not formatting and _allocations is not None and count_lines:
+                _allocations.resume()
         return formatted
 
     def watch(frame, event, arg):
@@ -182,13 +195,17 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
             interfered(f"it calls {_name(arg)} while its lines are counted")
 
     tracer = trace if count_lines else None
+    counting_allocations = _allocations is not None and count_lines
     previous_trace, previous_profile = sys.gettrace(), sys.getprofile()
     sys.setprofile(watch)
     sys.settrace(tracer)
     try:
         try:
+            if counting_allocations:
+                _allocations.start()
             value = function(*args, **kwargs)
         finally:
+            allocated = _allocations.stop() if counting_allocations else 0
             current_trace, current_profile = sys.gettrace(), sys.getprofile()
             sys.settrace(previous_trace)
             sys.setprofile(previous_profile)
@@ -204,7 +221,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
         raise CountInterfered(interference[0])
     if returned is not None:
         returned.append(value)
-    return LineCount(count, own, arrays)
+    return LineCount(count, own, arrays, allocated)
 
 
 def loops_over_samples(function: Callable, arguments: Callable[[int], tuple],

@@ -305,6 +305,13 @@ LOOPS_IN_C = {
     "listed": (("dloss_dW1 = dloss_dA.T @ X", "dloss_dW1 = np.array(list(dloss_dA)).T @ X"),),
     "from_iterator": ((DB, "dloss_dB = Y * (dloss_dY - np.fromiter(map(np.sum, dloss_dY * Y), "
                            "float)[:, None])"),),
+    # the same on plain arrays and lists: no line, no CountedArray, only objects allocated
+    "plain_sum": (("dloss_db2 = dloss_dB.sum(axis=0)", "dloss_db2 = sum(np.asarray(dloss_dB))"),),
+    "plain_outer": (("dloss_dW2 = dloss_dB.T @ H",
+                     "dloss_dW2 = sum(map(np.multiply.outer, np.asarray(dloss_dB), "
+                     "np.asarray(H)))"),),
+    "listed_columns": (("dloss_db2 = dloss_dB.sum(axis=0)",
+                        "dloss_db2 = np.array(list(map(sum, zip(*dloss_dB.tolist()))))"),),
 }
 # Right values without a loop over the samples: numpy planning in Python, a loop over classes.
 NO_LOOP = {
@@ -337,7 +344,7 @@ def test_numpys_planning_and_a_loop_over_classes_pass_the_visible_check(name):
     lab2.check_no_loop_over_samples(_backprop_of(_submitted(name, NO_LOOP[name])))
 
 
-@pytest.mark.parametrize("name", ["builtin_sum", "reduced", "einsum_planned"])
+@pytest.mark.parametrize("name", ["builtin_sum", "reduced", "plain_outer", "einsum_planned"])
 def test_the_judge_gives_the_visible_checks_verdict_on_the_loop(name):
     edits = {**LOOPS_IN_C, **NO_LOOP}[name]
     judgement = judge_submission(SOURCE, _submitted(name, edits))

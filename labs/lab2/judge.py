@@ -41,7 +41,8 @@ class Lab2Judge(BackpropJudge):
         answer = later["lines"]
         return Verdict(*lab2.loop_verdict(answer.get("lines"), answer.get("error"),
                                           LINE_COUNT_SIZES, answer.get("interfered"),
-                                          answer.get("own_lines"), answer.get("arrays")))
+                                          answer.get("own_lines"), answer.get("arrays"),
+                                          answer.get("allocations")))
 
     def suspicions(self, answers: list[dict]) -> list[str]:
         """Lab 1's, and a line count interfered with, or too long for matrix operations."""

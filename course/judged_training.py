@@ -60,7 +60,8 @@ class JudgedTraining:
         if isinstance(answer.get("interfered"), str):
             self.result = {"error": "it interfered with the training"}
             # the runner's text is the student's to forge: only a name of the grader's code
-            said = re.fullmatch(r"it replaced the grader's [\w.]{1,80}", answer["interfered"])
+            said = re.fullmatch(r"it replaced the grader's [\w.]{1,80}|it started a thread of "
+                                r"its own", answer["interfered"])
             self.interfered = said.group() if said else "it changed the grader's code"
             return DONE
         if self._probing:

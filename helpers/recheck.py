@@ -25,6 +25,7 @@ numbers, where no student code runs.
 
 from __future__ import annotations
 
+import _thread
 import ast
 import copy
 import inspect
@@ -426,10 +427,13 @@ def _trusted_code() -> list[tuple[ModuleType, str, object]]:
 
 
 def _changed(trusted: list[tuple[ModuleType, str, object]]) -> str | None:
-    """How student code changed the runner's trusted code, if it did."""
+    """How student code changed the runner's trusted code, if it did, or left a thread of its
+    own running (whose work no count of this thread sees, and which could answer for it)."""
     for module, name, value in trusted:
         if vars(module).get(name, _MISSING) is not value:
             return f"it replaced the grader's {module.__name__}.{name}"
+    if _thread._count():  # the runner starts none
+        return "it started a thread of its own"
     return None
 
 

@@ -180,6 +180,13 @@ HIDDEN_LOOPS = {
     "raises_when_counted": ("def row_sums(M):\n    if type(M) is not np.ndarray:\n"
                             "        raise TypeError('an ndarray, please')\n"
                             "    return np.array([r.sum() for r in M])\n"),
+    # a worker thread started by the cell, which backprop hands the loop to
+    "worker_thread": ("import queue, threading\n_jobs, _done = queue.Queue(), queue.Queue()\n\n\n"
+                      "def _work():\n    while True:\n        M = _jobs.get()\n"
+                      "        _done.put(np.array([r.sum() for r in M]))\n\n\n"
+                      "_worker = threading.Thread(target=_work, daemon=True)\n"
+                      "_started = _worker.start()\n\n\n"
+                      "def row_sums(M):\n    _jobs.put(M)\n    return _done.get()\n"),
     # a loop compiled under a library's file name, whose lines are not the student's
     "library_name": ("_space = {'np': np}\nrow_sums = (exec(compile('def row_sums(M):\\n    "
                      "return np.array([r.sum() for r in M])\\n', np.__file__, 'exec'), "

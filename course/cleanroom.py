@@ -94,7 +94,8 @@ REVIEW_PATTERNS = (
      "it imports the course's checking code"),
     (re.compile(r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
                 r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b|"
-                r"__closure__|cell_contents|__kwdefaults__|__wrapped__|\bctypes\b|\btracemalloc\b"),
+                r"__closure__|cell_contents|__kwdefaults__|__wrapped__|\bctypes\b|\btracemalloc\b|"
+                r"_allocations\b|\bmemoryview\b"),
      "it inspects its callers or the interpreter"),
     # code compiled under a library's file name passes for the library's, not the student's
     # own (helpers.tracing's own-line limit), and code rewritten at run time is not what ran

@@ -1,25 +1,36 @@
-/* How many Python objects a piece of code allocates: a count no Python code can see or skip.
+/* How many Python objects a piece of code allocates, C code's allocations included.
  *
  * The object allocator (PYMEM_DOMAIN_OBJ: every Python object, every numpy array object, a
- * row of an array iterated in C included) is wrapped once, at import, by one that counts its
- * allocations while counting is on and passes every call through. helpers.tracing turns the
- * count on around one call of a function: a loop over the rows of an array, even one run in
- * C (sum, map, functools.reduce, list, tolist), allocates an object or more per row, while
- * vectorized numpy allocates the same few objects for any size. */
+ * row of an array iterated in C included) is wrapped once, at import, by one that counts the
+ * allocations of one thread while counting is on and passes every call through.
+ * helpers.tracing turns the count on around one call of a function (and guards these
+ * switches while it counts): a loop over the rows of an array, even one run in C (sum, map,
+ * functools.reduce, list, tolist), allocates an object or more per row, while vectorized
+ * numpy allocates the same few objects for any size. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 static PyMemAllocatorEx wrapped;
 static unsigned long long allocations = 0;
 static int counting = 0;
+/* Only the thread that started the count is counted: a kernel's own threads (ipykernel's
+ * I/O, heartbeat and history threads) allocate while the counted call runs, the more the
+ * longer it runs, which would make a larger batch look like a loop. */
+static unsigned long counted_thread = 0;
+
+static void count(void) {
+    if (counting && PyThread_get_thread_ident() == counted_thread) {
+        allocations++;
+    }
+}
 
 static void *counted_malloc(void *ctx, size_t size) {
-    allocations += counting;
+    count();
     return wrapped.malloc(wrapped.ctx, size);
 }
 
 static void *counted_calloc(void *ctx, size_t n, size_t size) {
-    allocations += counting;
+    count();
     return wrapped.calloc(wrapped.ctx, n, size);
 }
 
@@ -33,6 +44,7 @@ static void counted_free(void *ctx, void *pointer) {
 
 static PyObject *start(PyObject *module, PyObject *unused) {
     allocations = 0;
+    counted_thread = PyThread_get_thread_ident();
     counting = 1;
     Py_RETURN_NONE;
 }

@@ -242,13 +242,16 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
 
 def _call_counter(files: frozenset[str], calls: dict):
     """A profile function counting, in ``calls`` by code object, the calls of Python
-    functions compiled as one of ``files`` (not comprehensions and generator expressions,
-    whose every resumption is a call event)."""
+    functions compiled as one of ``files``, lambdas included (not comprehensions and generator
+    expressions, whose every resumption is a call event)."""
     def profile(frame, event, arg):
         code = frame.f_code
-        if event == "call" and code.co_filename in files and not code.co_name.startswith("<"):
+        if event == "call" and code.co_filename in files and code.co_name not in COMPREHENSIONS:
             calls[code] = calls.get(code, 0) + 1
     return profile
+
+
+COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
 
 
 def _recorder(recorded: dict):
@@ -519,7 +522,7 @@ def count_lines(function, batches: list[dict],
     "own_lines": [...], "arrays": [...], "allocations": [...]}`` (all lines, those of its own
     code, arrays made, Python objects allocated), or
     ``{"error": ...}`` with what it raised, or ``{"interfered": ...}`` with how it interfered
-    with the count. Each call is made twice, as it is and counted: one that raises, fails or
+    with the count. Each call is made twice, counted and as it is: one that raises, fails or
     returns otherwise when counted interferes (code that tells the two apart).
 
     When ``function`` raises and its step functions (``functions``) and each batch's true
@@ -529,17 +532,13 @@ def count_lines(function, batches: list[dict],
     counts = []
     for number, arguments in enumerate(batches):
         try:
-            try:
-                plain = _guarded_run(function, arguments, on_interference)
-            except CountInterfered:
-                raise
-            except BaseException as error:  # student code
+            count = _counted_then_plain(function, arguments, on_interference)
+            if isinstance(count, BaseException):  # raised either way: a step's own mistake
+                error = count
                 count = None if functions is None or truths is None else _counted_steps(
                     functions, arguments, truths[number], on_interference)
                 if count is None:
                     return {"lines": None, "error": describe_error(error)}
-            else:
-                count = _counted_run(function, arguments, plain, on_interference)
         except CountInterfered as why:
             return {"lines": None, "error": None, "interfered": str(why)}
         counts.append(count)
@@ -548,30 +547,34 @@ def count_lines(function, batches: list[dict],
             "allocations": [c.allocations for c in counts], "error": None}
 
 
-def _guarded_run(function, arguments: dict, on_interference):
-    """``function`` on plain copies of ``arguments``, guarded but uncounted
-    (``helpers.tracing.lines_run``): what it returns."""
-    returned: list = []
-    with np.errstate(all="ignore"):
-        lines_run(function, on_interference=on_interference, returned=returned,
-                  count_lines=False, **_arrays(arguments))
-    return returned[0]
-
-
-def _counted_run(function, arguments: dict, plain, on_interference) -> LineCount:
-    """``function`` counted on ``arguments``: the count. Raises CountInterfered when it
-    raises, or returns other than ``plain``, what it returned uncounted."""
-    returned: list = []
-    try:
-        with np.errstate(all="ignore"):
-            count = lines_run(function, on_interference=on_interference, returned=returned,
-                              **{name: counted(value)
-                                 for name, value in _arrays(arguments).items()})
-    except CountInterfered:
-        raise
-    except BaseException:  # student code
-        _interfered("it raises only while its lines are counted", on_interference)
-    if not same_returns(plain, returned[0]):
+def _counted_then_plain(function, arguments: dict, on_interference
+                        ) -> LineCount | BaseException:
+    """``function`` counted on ``arguments``, then as it is (both guarded: see
+    ``helpers.tracing.lines_run``): the count, or what it raised both times. Counted first, so
+    that nothing it computed uncounted can be kept and handed back while counted. Raises
+    CountInterfered when the two runs differ: one raises and the other does not, or they
+    return other values."""
+    outcomes = []
+    for count_lines in (True, False):
+        returned: list = []
+        try:
+            with np.errstate(all="ignore"):
+                count = lines_run(function, on_interference=on_interference,
+                                  returned=returned, count_lines=count_lines, **{
+                                      name: counted(value) if count_lines else value
+                                      for name, value in _arrays(arguments).items()})
+            outcomes.append((count, returned[0], None))
+        except CountInterfered:
+            raise
+        except BaseException as error:  # student code
+            outcomes.append((None, None, error))
+    (count, value, error), (_, plain, plain_error) = outcomes
+    if (error is None) != (plain_error is None):
+        _interfered("it raises only while its lines are counted" if error else
+                    "it raises only while its lines are not counted", on_interference)
+    if error is not None:
+        return error
+    if not same_returns(plain, value):
         _interfered("it returns other values while its lines are counted", on_interference)
     return count
 
@@ -601,7 +604,7 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
         if step_function is None:
             return None
         runs = []
-        for wrap in (np.asarray, counted):
+        for wrap in (counted, np.asarray):  # counted first: see _counted_then_plain
             failures: list[str] = []
             recorded: dict = {}
             count = LineCount(0, 0, 0, 0)
@@ -621,7 +624,7 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
                 failures.append(type(error).__name__)
             value = recorded[name][-1][1] if recorded.get(name) else None
             runs.append((failures, as_numbers(value), count))
-        (plain_failures, plain_value, _), (failures, value, count) = runs
+        (failures, value, count), (plain_failures, plain_value, _) = runs
         if failures != plain_failures or not same_returns([plain_value], [value]):
             _interfered("its steps compute otherwise while their lines are counted",
                         on_interference)

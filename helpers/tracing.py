@@ -1,18 +1,20 @@
-"""How much Python a function runs and how many arrays it makes: a check for loops over
-samples that needs no clock.
+"""How much Python a function runs, how many arrays and objects it makes: a check for loops
+over samples that needs no clock.
 
 A function vectorized over a batch runs the same Python lines and makes the same arrays whatever
 the batch's size (numpy does the per-sample work in C); one that loops over samples, directly,
 in a comprehension, through ``map``, ``np.vectorize`` or ``np.apply_along_axis``, or in a helper
 of its own, runs more lines as the batch grows; one whose loop runs in C (``sum(rows)``,
-``map(f, rows)``, ``functools.reduce(np.add, rows)``, ``list(X)``) makes an array per row. So the
-counted arguments are :class:`CountedArray` views, whose every new array (a row, a view, a
-result) is seen as it is made, and line events and arrays are counted on two batch sizes far
-apart (:func:`loops_per_sample`): numpy's planning of a call may differ by a few hundred lines
-between shapes (``np.einsum(optimize=True)``), a loop adds one per sample at least. This tells
-them apart on any machine, however loaded, where a timing would not: a row of numpy work costs
-about what a sample of vectorized work does. Every Python line counts, numpy's own included
-(``np.apply_along_axis`` loops in Python), but for this module's.
+``map(f, rows)``, ``functools.reduce(np.add, rows)``, ``list(X)``, ``tolist()``) makes an array
+or an object per row. So the counted arguments are :class:`CountedArray` views, whose every new
+array (a row, a view, a result) is seen as it is made, the Python objects allocated are counted
+(``helpers/_allocations.c``), and line events, arrays and objects are counted on two batch
+sizes far apart (:func:`loops_per_sample`): a loop adds one per sample at least. numpy's own
+Python whose length depends on the shapes but that does no work per sample (formatting an
+array, planning an ``einsum``) is not counted. This tells them apart on any machine, however
+loaded, where a timing would not: a row of numpy work costs about what a sample of vectorized
+work does. Every other Python line counts, numpy's own included (``np.apply_along_axis`` loops
+in Python), but for this module's.
 
 The count runs in the process of the code it counts, which could switch the counting off. So
 while it counts, a profile hook watches every call of the functions that would (the tracer's
@@ -53,6 +55,9 @@ GUARDED = tuple(f for f in (
     os.abort,
     # a thread's lines are not traced: a loop run in one would go uncounted
     _thread.start_new_thread, getattr(_thread, "start_joinable_thread", None),
+    # the object count's own switches (this module turns them, from frames the watch skips)
+    *((_allocations.start, _allocations.stop, _allocations.pause, _allocations.resume)
+      if _allocations is not None else ()),
     ) if f is not None)
 # Calls that reach frames or run code built from strings, from the counted code's own frames.
 # (Not getattr: harmless alone, and honest code uses it; what it could fetch is guarded.)
@@ -140,7 +145,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
         if on_interference is not None:
             on_interference(why)
 
-    formatting = 0  # numpy's array-formatting frames open (printing is not computing)
+    formatting = 0  # frames of NOT_COUNTED_FILES open (numpy formatting or planning)
 
     def is_library(name: str) -> bool:
         if name not in library:
@@ -158,7 +163,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
                     and is_library(made_by.f_code.co_filename)):
                 arrays += 1
             return None
-        if event == "call" and code.co_filename == FORMATTING_FILE:
+        if event == "call" and code.co_filename in NOT_COUNTED_FILES:
             formatting += 1
             if _allocations is not None and count_lines:
                 _allocations.pause()
@@ -225,7 +230,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
 
 
 def loops_over_samples(function: Callable, arguments: Callable[[int], tuple],
-                       sizes: tuple[int, int] = (16, 1040)) -> tuple[bool, LineCount, LineCount]:
+                       sizes: tuple[int, int] = (16, 240)) -> tuple[bool, LineCount, LineCount]:
     """Whether ``function`` runs a loop over samples (:func:`loops_per_sample`): ``(loops,
     count at sizes[0], count at sizes[1])``. ``arguments(n)`` gives the call's arguments for a
     batch of ``n`` samples (arrays among them are counted as :class:`CountedArray`). An
@@ -245,13 +250,18 @@ def _code_objects(*functions: Callable) -> frozenset:
     return frozenset(found)
 
 
-# numpy's array formatting (str, repr, print of an array) loops over the entries in Python:
-# a debug print in a student's function is no loop of its own.
+# numpy's own Python that does no work per sample but whose length depends on the shapes: the
+# formatting of an array (str, repr, print) loops over the entries shown, and einsum plans its
+# contraction order with costs computed from the sizes. Neither is a loop of the student's: the
+# lines they run, the arrays and objects they make are not counted (a function of the student's
+# they call, a formatter, still is).
 try:
     from numpy._core import arrayprint as _arrayprint
+    from numpy._core import einsumfunc as _einsumfunc
 except ImportError:  # numpy 1
     from numpy.core import arrayprint as _arrayprint
-FORMATTING_FILE = _arrayprint.__file__
+    from numpy.core import einsumfunc as _einsumfunc
+NOT_COUNTED_FILES = frozenset({_arrayprint.__file__, _einsumfunc.__file__})
 
 # This module's own frames, told by their code objects (not their file name, which any code
 # compiled under it would share): the count skips them, and the guard lets them switch it off.

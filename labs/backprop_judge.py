@@ -232,19 +232,20 @@ def _verdict(result: tuple[bool, str]) -> Verdict:
 
 def _numerical_for_review(runs: list[dict], arguments: list[dict]) -> list[str]:
     """A flag for review (no points withheld) when the graded function called a function of
-    the student's own at least once per parameter entry in one call (``runs``: the full runs
-    and the training, with the arguments of each), as a numerical differentiation calls its
-    loss: forward functions of the student's own are not the graders', so they cannot be told
-    from any other helper by name."""
+    the student's own more often than there are parameter entries, in one call (``runs``: the
+    full runs and the training, with the arguments of each), as a numerical differentiation
+    calls its loss: forward functions of the student's own are not the graders', so they
+    cannot be told from any other helper by name."""
     for run, given in zip(runs, arguments, strict=True):
         calls, name = run.get("own_calls"), run.get("own_most_called")
         entries = sum(np.size(given[p]) for p in network.PARAMETER_NAMES if p in given)
-        if isinstance(calls, int) and entries and calls >= entries:
+        # more calls than entries: a per-entry helper of the student's is called once each
+        if isinstance(calls, int) and entries and calls > entries:
             # the runner's answer is the student's to forge: a name only if it is a name
             called = (f"{name}()" if isinstance(name, str) and name.isidentifier()
                       and len(name) <= 40 else "function")
             return [f"for review, backprop called its own {called} {calls} times in one call, "
-                    f"at least once for each of the {entries} parameter entries "
+                    f"more than once for each of the {entries} parameter entries "
                     "(differentiating numerically?)"]
     return []
 

@@ -284,7 +284,9 @@ def test_numpys_own_lines_never_count_against_correct_batch_code(name):
     heavy = cohorts.Submission(name, "", edits=LIBRARY_HEAVY[name])
     submitted = cohorts.build_submission(source, release, heavy, "backprop")
     counted = lab2.count_lines(_backprop_of(submitted))
-    assert counted["lines"][0] > lab2.MAX_LINES >= counted["own_lines"][0], counted
+    assert lab2.MAX_LINES >= counted["own_lines"][0], counted
+    if name == "tensordot":  # numpy's own Python runs, counted, and counts against no one
+        assert counted["lines"][0] > lab2.MAX_LINES, counted
     lab2.check_no_loop_over_samples(_backprop_of(submitted))
     judgement = judge_submission(SOURCE, submitted)
     assert [g for g, v in judgement.verdicts.items() if not v.passed] == []
@@ -319,6 +321,14 @@ LOOPS_IN_C = {
                      "np.asarray(H)))"),),
     "listed_columns": (("dloss_db2 = dloss_dB.sum(axis=0)",
                         "dloss_db2 = np.array(list(map(sum, zip(*dloss_dB.tolist()))))"),),
+    # the loop's result kept from the run before, keyed by the arguments, handed back later
+    "kept_from_before": (("def backprop(", "_KEPT = {}\n\n\ndef backprop("),
+                         (N, N + "\n    key = tuple(a.tobytes() for a in (X, T, W1, b1, W2, b2))\n"
+                             "    if key in _KEPT:\n        return _KEPT.pop(key)"),
+                         ("dloss_db2 = dloss_dB.sum(axis=0)", "dloss_db2 = sum(dloss_dB)"),
+                         ("return dloss_dW1, dloss_db1, dloss_dW2, dloss_db2",
+                          "_KEPT[key] = (dloss_dW1, dloss_db1, dloss_dW2, dloss_db2)\n"
+                          "    return dloss_dW1, dloss_db1, dloss_dW2, dloss_db2")),
 }
 # Right values without a loop over the samples: numpy planning in Python, a loop over classes.
 NO_LOOP = {
@@ -331,6 +341,12 @@ NO_LOOP = {
          "optimize='greedy')")),
     "over_classes": ((DH, "dloss_dH = np.zeros_like(H)\n    for c in range(W2.shape[0]):\n"
                           "        dloss_dH += dloss_dB[:, [c]] * W2[c]"),),
+    # an index from range(n): numpy makes it from Python's whole numbers, one object each
+    # above 256
+    "range_index": (("dloss_dY = -T / np.maximum(Y, PROBABILITY_FLOOR) / n",
+                     "labels = T.argmax(axis=1)\n    dloss_dY = np.zeros_like(Y)\n"
+                         "    dloss_dY[range(n), labels] = "
+                         "-1.0 / np.maximum(Y[range(n), labels], PROBABILITY_FLOOR) / n"),),
 }
 
 
@@ -387,3 +403,24 @@ def test_a_backprop_that_answers_otherwise_when_counted_is_not_credited():
          "    return [sum(row) for row in (X, X, X, X)]\n", space)
     with pytest.raises(AssertionError, match="other values while its lines are counted"):
         lab2.check_no_loop_over_samples(space["backprop"])
+
+
+def test_setting_the_object_count_back_is_caught_as_it_is_tried():
+    reset = _backprop_of(_submitted("count_reset", (
+        ("dloss_db2 = dloss_dB.sum(axis=0)",
+         "dloss_db2 = sum(np.asarray(dloss_dB))\n    from helpers import _allocations\n"
+         "    _allocations.start()"),)))
+    with pytest.raises(AssertionError, match=r"Not credited: it calls .*start while its lines "
+                                             r"are counted"):
+        lab2.check_no_loop_over_samples(reset)
+
+
+def test_a_loop_in_c_over_a_memoryview_is_flagged_for_review():
+    """A memoryview's floats come from Python's free list: nothing is allocated per sample, so
+    the count cannot see the loop; the code that makes one is shown to the instructor."""
+    judgement = judge_submission(SOURCE, _submitted("memoryview", (
+        ("dloss_db2 = dloss_dB.sum(axis=0)",
+         "dloss_db2 = np.array([sum(memoryview(np.ascontiguousarray(dloss_dB[:, c])))\n"
+         "                          for c in range(dloss_dB.shape[1])])"),)))
+    assert any(p.startswith("for review") and "inspects its callers or the interpreter" in p
+               for p in judgement.problems), judgement.problems

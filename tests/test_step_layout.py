@@ -260,7 +260,7 @@ def backprop(X, T, W1, b1, W2, b2):
 '''
     judgement = _judged("lab2", cell)
     assert any(re.search(r"for review, backprop called its own loss\(\) \d{2,} times in one "
-                         r"call, at least once for each of the \d+ parameter entries", p)
+                         r"call, more than once for each of the \d+ parameter entries", p)
                for p in judgement.problems), judgement.problems
     assert any("inspects its callers or the interpreter" in p for p in judgement.problems)
 
@@ -329,3 +329,30 @@ def test_a_body_under_a_with_block_or_a_decorator_keeps_its_steps_apart(wrapper)
     judgement = _judged("lab2", _indented_under(wrapper, code))
     failed = {g for g, v in judgement.verdicts.items() if not v.passed}
     assert "test_dloss_dH" in failed and failed <= {"test_dloss_dH", WHOLE, TRAINING}, failed
+
+
+def test_a_loss_written_as_a_lambda_is_counted_as_a_function_of_the_students_own():
+    cell = '''
+def backprop(X, T, W1, b1, W2, b2):
+    params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
+    loss = lambda: -np.sum(T * np.log(np.exp(
+        (1.0 / (1.0 + np.exp(-(X @ params[0].T + params[1])))) @ params[2].T + params[3])
+        / np.sum(np.exp((1.0 / (1.0 + np.exp(-(X @ params[0].T + params[1])))) @ params[2].T
+                        + params[3]), axis=1, keepdims=True))) / len(X)
+    gradients = []
+    for p in params:
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            kept = p[i]
+            p[i] = kept + 1e-6
+            up = loss()
+            p[i] = kept - 1e-6
+            down = loss()
+            p[i] = kept
+            g[i] = (up - down) / 2e-6
+        gradients.append(g)
+    return tuple(gradients)
+'''
+    judgement = _judged("lab2", cell)
+    assert any(p.startswith("for review, backprop called its own function ")
+               for p in judgement.problems), judgement.problems

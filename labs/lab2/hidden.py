@@ -13,9 +13,10 @@ DRAW = 0x5EED_1AB2  # part of every hidden case's seed
 # n = k (3) lets a sum over the wrong axis keep its shape (so the mistake is named); a batch of
 # one; a batch larger than any the notebook shows (a loop of a fixed length falls short).
 CASE_SIZES = (3, 7, 1, 40)
-# The loop check's two batches: not the notebook's (16, 640), so that no code can tell them;
-# far apart, so that a loop's one line or array per sample outgrows numpy's planning.
-LINE_COUNT_SIZES = (20, 600)
+# The loop check's two batches: not the notebook's (16, 240), so that no code can tell them;
+# far apart, so that a loop's one line, array or object per sample outgrows numpy's planning;
+# at most 256 (helpers.lab2.LINE_COUNT_SIZES says why).
+LINE_COUNT_SIZES = (20, 250)
 LINE_COUNT_SEED = 0x11E5
 
 

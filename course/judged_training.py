@@ -15,6 +15,7 @@ say) is not credited for training, and the flag says so.
 
 from __future__ import annotations
 
+import random
 import re
 
 import numpy as np
@@ -47,6 +48,10 @@ class JudgedTraining:
         self.calls_seen = {"forward_calls": 0, "most_called": "", "own_calls": 0,
                            "own_most_called": ""}
         self._probing = probe is not None
+        # the epochs whose calls the runner counts (counting every one costs a numerically
+        # differentiating function seconds): the first, and one it cannot know in advance
+        self.counted_epochs = {0, random.SystemRandom().randrange(int(problem["epochs"]))}
+        self.epoch = 0
 
     def first(self) -> dict:
         """The first message to the runner."""
@@ -99,9 +104,12 @@ class JudgedTraining:
         """Whether the runner's next answer is the probe's."""
         return self._probing
 
-    @staticmethod
-    def _params(params: dict) -> dict:
-        return {"params": {name: p.tolist() for name, p in params.items()}}
+    def _params(self, params: dict) -> dict:
+        """The next epoch's message: its parameters, and whether to count its calls."""
+        message = {"params": {name: p.tolist() for name, p in params.items()},
+                   "count": self.epoch in self.counted_epochs}
+        self.epoch += 1
+        return message
 
 
 def _numbers(value, shape: tuple) -> np.ndarray:

@@ -204,19 +204,19 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
         counts[name] = 0
     recording = functions.recording if functions is not None else None
     own_calls: dict = {}
-    previous_profile = sys.getprofile()
+    previous_trace = sys.gettrace()
     try:
         if own_files is not None:
-            sys.setprofile(_call_counter(own_files, own_calls))
+            sys.settrace(_call_counter(own_files, own_calls))
         with np.errstate(all="ignore"):
             if recording is None:
                 returned = function(**given)
             else:
                 returned = recording(**given, **{RECORD: _recorder(recorded)})
-        sys.setprofile(previous_profile)
+        sys.settrace(previous_trace)
         full["returned"] = [as_numbers(v) for v in returned]
     except BaseException as error:  # student code: any failure is data
-        sys.setprofile(previous_profile)
+        sys.settrace(previous_trace)
         full["error"] = describe_error(error)
         if called := withheld_call(error, withheld):
             full["withheld_call"] = called
@@ -241,14 +241,16 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
 
 
 def _call_counter(files: frozenset[str], calls: dict):
-    """A profile function counting, in ``calls`` by code object, the calls of Python
-    functions compiled as one of ``files``, lambdas included (not comprehensions and generator
-    expressions, whose every resumption is a call event)."""
-    def profile(frame, event, arg):
+    """A trace function counting, in ``calls`` by code object, the calls of Python functions
+    compiled as one of ``files``, lambdas included (not comprehensions and generator
+    expressions, whose every resumption is a call event). It traces no line and sees no call of
+    a C function (a profile function would: many times the cost for code that calls builtins
+    in loops)."""
+    def trace(frame, event, arg):
         code = frame.f_code
         if event == "call" and code.co_filename in files and code.co_name not in COMPREHENSIONS:
             calls[code] = calls.get(code, 0) + 1
-    return profile
+    return trace
 
 
 COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
@@ -373,7 +375,8 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
     a message ``{"probe": arguments}`` with what one call on those arguments returned
     (``"returned"``), either with ``"error"`` instead when it raised; until a message with
     neither. ``problem``: the training set (``X``, ``T``) and whether ``function`` is
-    ``batched``. An epoch's answer also says how often, per call, ``function`` called the
+    ``batched``. An epoch's answer whose message says ``count`` also says how often, per call,
+    ``function`` called the
     counted forward function it called most (``forward_calls``, ``most_called``: ``counts``,
     see :func:`count_calls`) and the function of the student's own (``own_calls``,
     ``own_most_called``: code compiled as one of ``own_files``), as :func:`run_full` does."""
@@ -392,20 +395,22 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
                 for name in counts:
                     counts[name] = 0
                 own: dict = {}
-                previous_profile = sys.getprofile()
-                sys.setprofile(_call_counter(own_files, own))
+                previous_trace = sys.gettrace()
+                if message.get("count"):  # the epochs the grader asks to see counted
+                    sys.settrace(_call_counter(own_files, own))
                 try:
                     calls = epoch_calls(function, X, T, params, batched)
                 finally:
-                    sys.setprofile(previous_profile)
+                    sys.settrace(previous_trace)
                 answer["totals"] = {name: as_numbers(total)
                                     for name, total in summed(calls, params).items()}
                 answer["calls"] = len(calls)
-                answer["most_called"] = max(counts, key=counts.get, default="")
-                answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
-                most = max(own, key=own.get, default=None)
-                answer["own_most_called"] = most.co_name if most is not None else ""
-                answer["own_calls"] = own.get(most, 0) // len(calls)
+                if message.get("count"):
+                    answer["most_called"] = max(counts, key=counts.get, default="")
+                    answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
+                    most = max(own, key=own.get, default=None)
+                    answer["own_most_called"] = most.co_name if most is not None else ""
+                    answer["own_calls"] = own.get(most, 0) // len(calls)
         except BaseException as error:  # student code: any failure is data
             answer = {"phase": "gradients", "error": describe_error(error)}
         send(answer)

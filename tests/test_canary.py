@@ -63,6 +63,23 @@ def test_a_sandbox_that_cannot_import_helpers_stops_the_run(tmp_path):
     assert not (course / "autograded" / LAB1_COHORT[0].student).exists()
 
 
+def test_helpers_without_the_object_counter_stop_the_run(tmp_path):
+    """A course whose helpers were copied without the loop check's compiled object counter
+    (``make setup`` not run): the judge's runner refuses to run, the solution would score
+    nothing, and the canary stops the run."""
+    course = make_scratch_course(tmp_path / "course")
+    write_cohort(ROOT, LAB, course / "submitted", LAB1_COHORT[:1])
+    copied = tmp_path / "copied"
+    shutil.copytree(ROOT / "helpers", copied / "helpers",
+                    ignore=shutil.ignore_patterns("_allocations.so", "__pycache__"))
+    result = subprocess.run([sys.executable, "-m", "course", "grade", LAB, "--quiet"],
+                            cwd=course, capture_output=True, text=True, timeout=600,
+                            env={**tool_env(), "PYTHONPATH": str(copied)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "grading stopped before grading anyone" in result.stderr
+    assert not (course / "autograded" / LAB1_COHORT[0].student).exists()
+
+
 def test_a_passed_canary_is_remembered_whatever_folder_the_grader_runs_from(tmp_path):
     """The canary's key is the environment, not the process: importing the lab (which writes
     __pycache__ files) or running from another folder (which changes sys.path and what

@@ -93,11 +93,8 @@ class JudgedTraining:
         for calls, name in (("forward_calls", "most_called"), ("own_calls", "own_most_called")):
             seen = answer.get(calls)
             if isinstance(seen, int) and seen > self.calls_seen[calls]:
-                said = answer.get(name)
                 self.calls_seen[calls] = seen
-                # a name only if it is one: the runner's text is the student's to forge
-                self.calls_seen[name] = (said if isinstance(said, str) and said.isidentifier()
-                                         and len(said) <= 40 else "")
+                self.calls_seen[name] = function_name(answer.get(name))
 
     @property
     def probing(self) -> bool:
@@ -110,6 +107,12 @@ class JudgedTraining:
                    "count": self.epoch in self.counted_epochs}
         self.epoch += 1
         return message
+
+
+def function_name(said) -> str:
+    """``said``, a function's name in a runner's answer, if it is one; else empty (the
+    runner's text is the student's to forge, and must not reach a message)."""
+    return said if isinstance(said, str) and said.isidentifier() and len(said) <= 40 else ""
 
 
 def _numbers(value, shape: tuple) -> np.ndarray:

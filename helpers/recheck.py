@@ -9,7 +9,7 @@ descriptions, one JSON line per phase:
 
     {"phase": "full", "setup_errors": {...}, "definition_error": ..., "full": [...]}
     {"phase": "step", "index": 1, "name": ..., "results": [...]}    (one per step, in order)
-    {"phase": "gradients", "totals": {...}, "calls": n} or {"returned": [...]} or {"error": ...}
+    {"phase": "gradients", "totals": {...}} or {"returned": [...]} or {"error": ...}
         (one per training message of the grader, which runs the training: serve_training)
     {"phase": "lines", "lines": [count, ...], "arrays": [...] or "error": ...}   (per batch)
 
@@ -221,9 +221,7 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
         if called := withheld_call(error, withheld):
             full["withheld_call"] = called
     if own_files is not None:
-        most = max(own_calls, key=own_calls.get, default=None)
-        full["own_calls"] = own_calls.get(most, 0)
-        full["own_most_called"] = most.co_name if most is not None else ""
+        full.update(_own_most_called(own_calls))
     full["forward_calls"] = int(max(counts.values(), default=0))
     full["most_called"] = max(counts, key=counts.get, default="")
     full["changed_arguments"] = [name for name, value in given.items()
@@ -238,6 +236,15 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
         if at:
             full["values"][name] = as_numbers(at[-1])
     return full
+
+
+def _own_most_called(calls: dict, per: int = 1) -> dict:
+    """``{"own_calls", "own_most_called"}``: how often, per one of ``per`` calls, the function
+    of the student's own called most (``calls``: counts by code object, :func:`_call_counter`)
+    was called, and its name."""
+    most = max(calls, key=calls.get, default=None)
+    return {"own_calls": calls.get(most, 0) // per,
+            "own_most_called": most.co_name if most is not None else ""}
 
 
 def _call_counter(files: frozenset[str], calls: dict):
@@ -371,17 +378,17 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
                    own_files: frozenset[str] = frozenset()) -> None:
     """Answer the grader's training run (``helpers.training.descent``, which the grader runs):
     each message ``{"params": ...}`` is answered with the sums of what ``function`` returned
-    for one epoch at those parameters (``{"phase": "gradients", "totals": ..., "calls": n}``),
-    a message ``{"probe": arguments}`` with what one call on those arguments returned
-    (``"returned"``), either with ``"error"`` instead when it raised; until a message with
-    neither. ``problem``: the training set (``X``, ``T``) and whether ``function`` is
-    ``batched``. An epoch's answer whose message says ``count`` also says how often, per call,
-    ``function`` called the
-    counted forward function it called most (``forward_calls``, ``most_called``: ``counts``,
-    see :func:`count_calls`) and the function of the student's own (``own_calls``,
+    for one epoch at those parameters (``{"phase": "gradients", "totals": ...}``), a message
+    ``{"probe": arguments}`` with what one call on those arguments returned (``"returned"``),
+    either with ``"error"`` instead when it raised; until a message with neither.
+    ``problem``: the training set (``X``, ``T``) and whether ``function`` is ``batched``. An
+    epoch's answer whose message says ``count`` also says how often, per call, ``function``
+    called the counted forward function it called most (``forward_calls``, ``most_called``:
+    ``counts``, see :func:`count_calls`) and the function of the student's own (``own_calls``,
     ``own_most_called``: code compiled as one of ``own_files``), as :func:`run_full` does."""
     X, T = np.array(problem["X"], dtype=np.float64), np.array(problem["T"], dtype=np.float64)
     batched = bool(problem.get("batched"))
+    counts = {} if counts is None else counts
     while "params" in (message := receive()) or "probe" in message:
         answer: dict = {"phase": "gradients"}
         try:
@@ -391,7 +398,6 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
                 answer["returned"] = [as_numbers(value) for value in returned]
             else:
                 params = _arrays(message["params"])
-                counts = {} if counts is None else counts
                 for name in counts:
                     counts[name] = 0
                 own: dict = {}
@@ -404,13 +410,10 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
                     sys.settrace(previous_trace)
                 answer["totals"] = {name: as_numbers(total)
                                     for name, total in summed(calls, params).items()}
-                answer["calls"] = len(calls)
                 if message.get("count"):
                     answer["most_called"] = max(counts, key=counts.get, default="")
                     answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
-                    most = max(own, key=own.get, default=None)
-                    answer["own_most_called"] = most.co_name if most is not None else ""
-                    answer["own_calls"] = own.get(most, 0) // len(calls)
+                    answer.update(_own_most_called(own, len(calls)))
         except BaseException as error:  # student code: any failure is data
             answer = {"phase": "gradients", "error": describe_error(error)}
         send(answer)

@@ -15,6 +15,7 @@ import functools
 import numpy as np
 
 from course.cleanroom import CheckPlan, Judgement, PlanError, Verdict
+from course.judged_training import function_name
 from course.misconceptions import Misconception, answer_digest, identify, identify_crash
 from helpers import lab1, network
 from helpers.lab1 import Backprop
@@ -189,7 +190,7 @@ class BackpropJudge:
         runs += [answer for answer in answers if answer.get("phase") == "training"]
         found = sorted({f"it called {run['withheld_call']} (the graders' own answers) while "
                         "judged" for run in runs if isinstance(run.get("withheld_call"), str)})
-        calls, most = max(((run.get("forward_calls", 0), str(run.get("most_called") or ""))
+        calls, most = max(((run.get("forward_calls", 0), function_name(run.get("most_called")))
                            for run in runs), default=(0, ""))
         found += [f"{answer['interfered']} before training" for answer in answers
                   if answer.get("phase") == "training" and answer.get("interfered")]
@@ -241,9 +242,7 @@ def _numerical_for_review(runs: list[dict], arguments: list[dict]) -> list[str]:
         entries = sum(np.size(given[p]) for p in network.PARAMETER_NAMES if p in given)
         # more calls than entries: a per-entry helper of the student's is called once each
         if isinstance(calls, int) and entries and calls > entries:
-            # the runner's answer is the student's to forge: a name only if it is a name
-            called = (f"{name}()" if isinstance(name, str) and name.isidentifier()
-                      and len(name) <= 40 else "function")
+            called = f"{name}()" if (name := function_name(name)) else "function"
             return [f"for review, backprop called its own {called} {calls} times in one call, "
                     f"more than once for each of the {entries} parameter entries "
                     "(differentiating numerically?)"]

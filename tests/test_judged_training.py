@@ -211,3 +211,16 @@ def test_numerical_differentiation_only_while_training_is_flagged_naming_the_cal
     assert any("may not be the student's own work" in p and re.search(
         r"it called (logistic|softmax) \d{3,} times in one call", p)
         for p in judgement.problems), judgement.problems
+
+
+def test_a_forged_function_name_never_reaches_a_message():
+    """The counts' names come from the runner, whose code is the student's: only a name that
+    is a Python identifier is kept."""
+    problem = lab1.training_request()
+    training = JudgedTraining(problem)
+    params = training.first()["params"]
+    zeros = {name: np.zeros(np.shape(value)).tolist() for name, value in params.items()}
+    training.take({"totals": zeros, "own_calls": 999, "own_most_called": "\x1b]52;c;owned\x07",
+                   "forward_calls": 500, "most_called": "logistic"})
+    assert training.calls_seen == {"own_calls": 999, "own_most_called": "",
+                                   "forward_calls": 500, "most_called": "logistic"}

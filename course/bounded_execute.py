@@ -22,6 +22,11 @@ from traitlets import Bool, Float, Integer
 
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 
+# resources key: indices of the cells this executor stopped (past a limit, interrupted), in
+# the notebook as executed. Recorded here, outside the kernel, because anything the kernel
+# printed (an error named CellTimeoutError included) may be the student's own.
+STOPPED_CELLS = "course_stopped_cells"
+
 TRUNCATION_NOTE = "\n... output cut: this cell printed more than {limit:,} characters ...\n"
 
 
@@ -67,11 +72,16 @@ class BoundedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._cell_output_chars: dict[int, int] = {}
-        return super().preprocess(nb, resources, km)
+        self._stopped_cells: list[int] = []
+        nb, resources = super().preprocess(nb, resources, km)
+        if resources is not None:
+            resources[STOPPED_CELLS] = list(self._stopped_cells)
+        return nb, resources
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None,
                                  store_history=True):
         self._cell_clock = self._kernel_clock()
+        self._cell_index = cell_index
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count,
                                                     store_history)
@@ -107,6 +117,7 @@ class BoundedExecute(Execute):
                f"this cell waited more than {self.wall_clock_factor * limit:g} s while using "
                f"{clock.cpu():.1f} s of CPU time")
         self.log.error("Interrupting the kernel: %s", why)
+        self._stopped_cells.append(self._cell_index)
         await self.km.interrupt_kernel()
         return {"content": {"status": "error", "ename": "CellTimeoutError", "evalue": why,
                             "traceback": [f"CellTimeoutError: {why}"]}}

@@ -20,6 +20,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade
 from traitlets import Bool
 
+from course.bounded_execute import STOPPED_CELLS
 from course.cleanroom import judge_submission
 from helpers.judging import JUDGED_OUTSIDE
 
@@ -37,20 +38,35 @@ def judged_notebooks(root: Path, lab: str):
         yield notebook.parent.parent.name, metadata.get(METADATA_KEY, {})
 
 
-# A kernel that ran out of time says nothing about the answer (a slow but correct function
-# may pass the judge's larger budgets): not a disagreement.
-UNDECIDED = ("KeyboardInterrupt", "CellTimeoutError", "TimeoutError", "DeadKernelError")
-
-
 def _kernel_outcome(cell) -> bool | None:
-    """Whether the kernel's own run of a test cell passed; None when it ran out of time or
-    left the check to the judge (helpers.judging.JUDGED_OUTSIDE)."""
-    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    if any(error.get("ename") in UNDECIDED for error in errors):
-        return None
+    """Whether the kernel's own run of a test cell passed; None when it left the check to the
+    judge (helpers.judging.JUDGED_OUTSIDE)."""
     if any(JUDGED_OUTSIDE in output.get("text", "") for output in cell.get("outputs", [])):
         return None
-    return not errors
+    return not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+def kernel_disagreements(nb, verdicts: dict, stopped: list[int]) -> list[str]:
+    """The judged test cells whose run in the student's kernel contradicts the judge, as
+    ``"grade_id (failed in the notebook, passed when judged)"``.
+
+    ``nb``: the notebook as the kernel left it; ``verdicts``: ``{grade_id: Verdict}``;
+    ``stopped``: indices of the cells the executor stopped (``BoundedExecute``). A kernel
+    stopped for time says nothing about the answer (a slow but correct function may pass the
+    judge's larger budgets), and nor does any cell it ran after that: the stopped cell never
+    finished (its functions may never have been defined).
+    """
+    first_stopped = min(stopped, default=len(nb.cells))
+    disagreements = []
+    for cell in nb.cells[:first_stopped]:
+        grade_id = _grade_id(cell)
+        if cell.cell_type != "code" or not is_grade(cell) or grade_id not in verdicts:
+            continue
+        kernel, judged = _kernel_outcome(cell), verdicts[grade_id].passed
+        if kernel is not None and kernel != judged:
+            disagreements.append(f"{grade_id} ({'passed' if kernel else 'failed'} in the "
+                                 f"notebook, {'passed' if judged else 'failed'} when judged)")
+    return disagreements
 
 
 def _grade_id(cell) -> str | None:
@@ -89,6 +105,8 @@ class JudgeGradeCells(NbGraderPreprocessor):
         source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"]))
         source_notebook = source / f"{ids['notebook']}.ipynb"
         judgement = judge_submission(source_notebook, nb, self.oracle_costs_points)
+        disagreements = kernel_disagreements(nb, judgement.verdicts,
+                                             resources.get(STOPPED_CELLS, []))
         restored = restore_deleted_cells(nb, nbformat.read(source_notebook, as_version=4),
                                          set(judgement.verdicts))
         if restored:
@@ -96,19 +114,13 @@ class JudgeGradeCells(NbGraderPreprocessor):
                 f"test cell{'s' if len(restored) > 1 else ''} {', '.join(restored)} "
                 f"{'were' if len(restored) > 1 else 'was'} deleted; restored from the "
                 "instructor's notebook and judged")
-        disagreements = []
         first_with_cause = None  # the one cell that shows a shared cause in full
         for cell in nb.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            grade_id = _grade_id(cell)
             if cell.cell_type != "code" or not is_grade(cell) or grade_id not in (
                     judgement.verdicts):
                 continue
             verdict = judgement.verdicts[grade_id]
-            kernel = None if grade_id in restored else _kernel_outcome(cell)
-            if kernel is not None and kernel != verdict.passed:
-                disagreements.append(
-                    f"{grade_id} ({'passed' if kernel else 'failed'} in the "
-                    f"notebook, {'passed' if verdict.passed else 'failed'} when judged)")
             message = verdict.message
             if judgement.cause and not verdict.passed:
                 if first_with_cause is None:

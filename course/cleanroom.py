@@ -42,10 +42,11 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.diagnosis import describe_definition_error
-from course.judged_training import JudgedTraining, well_formed
+from course.judged_training import JudgedTraining, function_name, well_formed
 from course.kernels import SINGLE_THREADED
 from course.labs import load_lab
 from course.notebooks import cells_by_grade_id
+from course.runner_text import vouched_error, vouched_interference
 from course.sandbox import DEFAULT_LIMITS, sandbox_command
 
 # What runs before the student's cells: the instructor's provided functions, with the modules
@@ -426,6 +427,9 @@ class Conversation:
                                              if k not in hidden}}
             for case in request["cases"]])
         self.truths = [case["truth"] for case in request["cases"]]
+        self.request = request
+        # the student's own code, for the lines and names a report of theirs may quote
+        self.own_code = "\n".join(code for _, code in (request.get("setup") or [])[1:])
         # the runner's later phases (training is the grader's: self.training)
         self.later_due = [phase for phase, key in LATER_PHASES
                           if request.get(key) and phase != "training"]
@@ -458,6 +462,7 @@ class Conversation:
                 phase == "step" and message.get("index") != len(self.step_results) + 1) or (
                 not self._well_formed(phase, message)):
             raise ConversationOver("the re-check's answers were unreadable or out of order")
+        self._vouch(phase, message)
         if phase == "full":
             self.full = message
         elif phase == "gradients":
@@ -473,6 +478,47 @@ class Conversation:
         if self.expected() == "gradients":  # the steps are in: the grader's training begins
             return _line(self._training().first())
         return None
+
+    def _vouch(self, phase: str, message: dict) -> None:
+        """Rewrite, in place, every text of ``message`` that may reach a message or a flag
+        with what the grader can vouch for (``course.runner_text``); an error a step raised
+        is also kept as said, under ``said``, for matching misconceptions only."""
+        own = self.own_code
+        if phase == "full":
+            labels = {label for label, _ in self.request.get("setup") or []}
+            message["setup_errors"] = {
+                label: vouched_error(said, own)
+                for label, said in (message.get("setup_errors") or {}).items()
+                if label in labels}
+            if said := message.get("definition_error"):
+                undefined = f"the cell does not define {self.request.get('function')}"
+                message["definition_error"] = (undefined if said == undefined
+                                               else vouched_error(said, own))
+            withheld = {f"helpers.{name.removesuffix('.py')}." for name in
+                        self.request.get("withheld") or ()}
+            for run in message.get("full") or []:
+                run["error"] = vouched_error(run.get("error"), own) or None
+                called = run.get("withheld_call")
+                if called is not None and not (
+                        isinstance(called, str) and any(called.startswith(prefix) and
+                                                        function_name(called[len(prefix):])
+                                                        for prefix in withheld)):
+                    run["withheld_call"] = "a withheld function of the graders'"
+        elif phase == "step":
+            step = self.steps[len(self.step_results)]
+            unknown = set(self.steps[self.steps.index(step):])
+            for index, result in enumerate(message.get("results") or []):
+                known = {**self.first["cases"][index]["args"],
+                         **{k: v for k, v in self.truths[index].items() if k not in unknown}}
+                for reading in (result, (result or {}).get("alternative")):
+                    if isinstance(reading, dict) and reading.get("error"):
+                        reading["said"] = str(reading["error"])
+                        reading["error"] = vouched_error(reading["error"], own, known)
+        elif phase in ("gradients", "lines"):
+            if message.get("error"):
+                message["error"] = vouched_error(message["error"], own)
+            if phase == "lines" and message.get("interfered"):
+                message["interfered"] = vouched_interference(message["interfered"])
 
     def _training(self) -> JudgedTraining:
         if self.training is None:

@@ -26,6 +26,7 @@ from course.late import check_deadlines
 from course.nbgrader_setup import find_course_root
 from course.release import ReleaseError, generate_release, release_differences
 from course.sandbox import SandboxUnavailable
+from course.text import PrintableStream
 
 # The execute, collect, report and demo commands import what only they need when they run
 # (the zip collector, matplotlib, the cohort): `course grade` starts a second and a half sooner.
@@ -249,7 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # whatever a command prints may quote a student's text: no escape sequence reaches the
+    # instructor's terminal (course.text)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = PrintableStream(sys.stdout), PrintableStream(sys.stderr)
+    try:
+        return _run(build_parser().parse_args(argv))
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         root = find_course_root()
         return args.run(root, args)

@@ -21,6 +21,7 @@ import os
 import re
 import resource
 import shutil
+import sys
 import time
 import warnings
 from contextlib import nullcontext
@@ -53,6 +54,7 @@ from course.sandbox import (
     check_sandbox,
 )
 from course.submissions import name_problem, tree_problem
+from course.text import printable, unfiltered
 
 MARKER = ".course-graded.json"
 DEFAULT_STUDENT_TIMEOUT = 120.0
@@ -71,6 +73,10 @@ class Outcome:
     started_at: float = 0.0  # wall clock, seconds since the epoch
     digest: str = ""  # of the submission this outcome is about (see submission_digest)
     worker_peak_mb: float = 0.0  # the grading process's peak memory once this student was done
+
+    def __post_init__(self) -> None:
+        # a reason can quote a name or a line of the student's: shown on terminals and pages
+        self.reason = printable(self.reason)
 
     @property
     def needs_attention(self) -> bool:
@@ -338,7 +344,8 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
     from course.distributed import grade_remotely, grading_client  # Dask: imported when grading
 
     outcomes: list[Outcome] = []
-    bar = tqdm(total=len(students), desc=f"grading {lab}", unit="student", disable=not progress)
+    bar = tqdm(total=len(students), desc=f"grading {lab}", unit="student", disable=not progress,
+               file=unfiltered(sys.stderr))
     with (nullcontext(client) if client is not None
           else grading_client(None, workers)) as cluster:
         api = make_api(root)

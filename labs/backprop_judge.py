@@ -216,7 +216,8 @@ def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: lis
     for run, truth, args in zip(runs, truths, arguments, strict=True):
         ran = run.get("steps", {}).get(name)
         if ran and ran.get("error"):
-            return "crash", str(ran["error"]), args, truth
+            # as the runner said it: matched against the misconceptions, never shown
+            return "crash", str(ran.get("said") or ran["error"]), args, truth
         value = (ran.get("value") if ran and ran.get("defined")
                  else lab1.final_value(run, name))
         if value is None:

@@ -14,50 +14,31 @@ import importlib.util
 import inspect
 import re
 
-import nbformat
 import numpy as np
 import pytest
 
-from course.cleanroom import judge_submission
 from course.derive import LAYOUTS, without_comments
 from course.notebooks import cell_by_grade_id
 from helpers import lab1, lab2
-from labs import cohorts
-from labs.lab1.judge import JUDGE as LAB1_JUDGE
-from labs.lab2.judge import JUDGE as LAB2_JUDGE
 from tests.conftest import ROOT
-from tests.student_code import CENTRAL_DIFFERENCES
-
-NOTEBOOKS = {"lab1": "classification.ipynb", "lab2": "vectorized.ipynb"}
-JUDGES = {"lab1": LAB1_JUDGE, "lab2": LAB2_JUDGE}
-WHOLE = "test_backprop_returns_parameter_gradients"
-TRAINING = "test_training_lowers_loss"
-
-
-def _notebooks(lab: str):
-    source = nbformat.read(ROOT / "source" / lab / NOTEBOOKS[lab], as_version=4)
-    release = nbformat.read(ROOT / "release" / lab / NOTEBOOKS[lab], as_version=4)
-    return source, release
-
-
-def _solution(lab: str) -> str:
-    source, _ = _notebooks(lab)
-    return cohorts.solution_code(cell_by_grade_id(source, "backprop").source)
-
-
-def _judged(lab: str, cell: str, own_cell: str = ""):
-    source, release = _notebooks(lab)
-    submission = cohorts.Submission("derived", "", whole_cell=cell, own_cell=own_cell)
-    notebook = cohorts.build_submission(source, release, submission, "backprop")
-    return judge_submission(ROOT / "source" / lab / NOTEBOOKS[lab], notebook)
+from tests.student_code import (
+    CENTRAL_DIFFERENCES,
+    JUDGES,
+    NOTEBOOKS,
+    TRAINING,
+    WHOLE,
+    judged,
+    notebooks,
+    solution,
+)
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("lab", sorted(NOTEBOOKS))
 def test_the_solution_in_any_layout_earns_full_marks_unflagged(lab, layout):
-    cell = LAYOUTS[layout](_solution(lab), "backprop")
-    assert cell != _solution(lab)
-    judgement = _judged(lab, cell)
+    cell = LAYOUTS[layout](solution(lab), "backprop")
+    assert cell != solution(lab)
+    judgement = judged(lab, cell)
     assert {g: v.message for g, v in judgement.verdicts.items() if not v.passed} == {}
     assert judgement.problems == []
 
@@ -78,7 +59,7 @@ def _with_step(code: str, step: str, expression: str) -> str:
 def _kernel_backprop(tmp_path, lab: str, code: str, formula):
     """``backprop`` from ``code``, defined in a module as a notebook defines it (its source
     readable), with ``_misconception`` in its namespace."""
-    source, _ = _notebooks(lab)
+    source, _ = notebooks(lab)
     path = tmp_path / f"{lab}_derived.py"
     path.write_text("import numpy as np\n\n" + cell_by_grade_id(source, "provided_functions").source
                     + "\n\n" + code)
@@ -109,7 +90,7 @@ MISCONCEPTIONS = [(lab, m) for lab in sorted(JUDGES) for m in JUDGES[lab].miscon
 @pytest.mark.parametrize(("lab", "misconception"), MISCONCEPTIONS,
                          ids=[f"{lab}-{m.key}" for lab, m in MISCONCEPTIONS])
 def test_a_misconception_without_comments_fails_its_own_step_only(tmp_path, lab, misconception):
-    code = _with_step(without_comments(_solution(lab)), misconception.step,
+    code = _with_step(without_comments(solution(lab)), misconception.step,
                       "_misconception(locals())")
     assert "#" not in code
     backprop = _kernel_backprop(tmp_path, lab, code,
@@ -130,9 +111,9 @@ LAB1_MISTAKES = {
 @pytest.mark.parametrize("step", sorted(LAB1_MISTAKES))
 def test_one_mistake_without_comments_costs_its_step_alone(step):
     old, new = LAB1_MISTAKES[step]
-    code = without_comments(_solution("lab1"))
+    code = without_comments(solution("lab1"))
     assert code.count(old) == 1
-    judgement = _judged("lab1", code.replace(old, new))
+    judgement = judged("lab1", code.replace(old, new))
     failed = {g for g, v in judgement.verdicts.items() if not v.passed}
     assert f"test_{step}" in failed
     assert failed <= {f"test_{step}", WHOLE, TRAINING}, failed
@@ -140,8 +121,8 @@ def test_one_mistake_without_comments_costs_its_step_alone(step):
 
 
 def test_a_step_that_raises_costs_that_step_and_names_only_the_arrays_it_reads():
-    code = without_comments(_solution("lab2")).replace("dloss_dB @ W2", "dloss_dB @ W2.T")
-    judgement = _judged("lab2", code)
+    code = without_comments(solution("lab2")).replace("dloss_dB @ W2", "dloss_dB @ W2.T")
+    judgement = judged("lab2", code)
     failed = {g for g, v in judgement.verdicts.items() if not v.passed}
     assert failed <= {"test_dloss_dH", WHOLE, TRAINING, "test_no_loop_over_samples"}
     assert "test_dloss_dH" in failed
@@ -161,17 +142,17 @@ REUSED = {
 def test_an_array_reused_in_place_for_the_next_step_costs_nothing(reuse):
     """Each step is judged as it was when complete, not after the array was changed for the
     next step (``dloss_db1 = dloss_dalpha`` also hands ``dloss_dalpha``'s array on)."""
-    code = without_comments(_solution("lab1")).replace(
+    code = without_comments(solution("lab1")).replace(
         "dloss_dalpha = dloss_dh * h * (1.0 - h)", REUSED[reuse])
-    judgement = _judged("lab1", code)
+    judgement = judged("lab1", code)
     assert all(v.passed for v in judgement.verdicts.values()), judgement.verdicts
 
 
 def test_a_mistake_after_an_array_is_handed_on_costs_that_step_alone():
-    code = without_comments(_solution("lab1")).replace(
+    code = without_comments(solution("lab1")).replace(
         "dloss_dalpha = dloss_dh * h * (1.0 - h)",
         "dloss_dh *= h\n    dloss_dalpha = dloss_dh")
-    judgement = _judged("lab1", code)
+    judgement = judged("lab1", code)
     failed = {g for g, v in judgement.verdicts.items() if not v.passed}
     assert "test_dloss_dalpha" in failed and failed <= {"test_dloss_dalpha", WHOLE, TRAINING}
 
@@ -188,7 +169,7 @@ def test_a_gradient_checker_of_the_students_own_costs_nothing_and_is_not_flagged
 
 print(eval_numerical_gradient(lambda w: float(np.sum(w ** 2)), np.ones(3)))
 '''
-    judgement = _judged("lab2", _solution("lab2"), own_cell=checker)
+    judgement = judged("lab2", solution("lab2"), own_cell=checker)
     assert all(v.passed for v in judgement.verdicts.values()), judgement.verdicts
     assert judgement.problems == []
 
@@ -214,7 +195,7 @@ def backprop(x, t, W1, b1, W2, b2):
     W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
     return numeric(loss, W1), numeric(loss, b1), numeric(loss, W2), numeric(loss, b2)
 '''
-    judgement = _judged("lab1", cell, own_cell=checker)
+    judgement = judged("lab1", cell, own_cell=checker)
     (problem,) = [p for p in judgement.problems if "may not be the student's own work" in p]
     assert re.search(r"it called (logistic|softmax|categorical_ce) \d{3,} times in one call",
                      problem), problem
@@ -246,7 +227,7 @@ def backprop(X, T, W1, b1, W2, b2):
         return {OWN_LOSS[how]} / len(X)
 
 ''' + CENTRAL_DIFFERENCES
-    judgement = _judged("lab2", cell)
+    judgement = judged("lab2", cell)
     assert any(re.search(r"for review, backprop called its own loss\(\) \d{2,} times in one "
                          r"call, more than once for each of the \d+ parameter entries", p)
                for p in judgement.problems), judgement.problems
@@ -256,13 +237,13 @@ def backprop(X, T, W1, b1, W2, b2):
 def test_the_mean_taken_at_the_end_costs_one_step_and_says_where_the_notebook_puts_it(tmp_path):
     """Lab 2 with the 1/n applied to the four parameter gradients instead of dloss_dY: the
     returned gradients are exact, so it is one deviation from the notebook's convention."""
-    code = without_comments(_solution("lab2"))
+    code = without_comments(solution("lab2"))
     code = code.replace("-T / np.maximum(Y, PROBABILITY_FLOOR) / n",
                         "-T / np.maximum(Y, PROBABILITY_FLOOR)")
     for product in ("dloss_dB.T @ H", "dloss_dB.sum(axis=0)", "dloss_dA.T @ X",
                     "dloss_dA.sum(axis=0)"):
         code = code.replace(product, f"{product} / n")
-    judgement = _judged("lab2", code)
+    judgement = judged("lab2", code)
     failed = {g: v.message for g, v in judgement.verdicts.items() if not v.passed}
     assert set(failed) == {"test_dloss_dY"}, failed
     assert "The notebook puts this factor in dloss_dY" in failed["test_dloss_dY"]
@@ -292,9 +273,9 @@ REVIEWED = {
 @pytest.mark.parametrize("case", sorted(REVIEWED))
 def test_reviewed_forms_are_charged_to_their_own_step(case):
     lab, old, new, must_fail = REVIEWED[case]
-    code = without_comments(_solution(lab))
+    code = without_comments(solution(lab))
     assert code.count(old) == 1
-    judgement = _judged(lab, code.replace(old, new))
+    judgement = judged(lab, code.replace(old, new))
     failed = {g for g, v in judgement.verdicts.items() if not v.passed}
     assert must_fail <= failed <= must_fail | {WHOLE, TRAINING}, failed
     assert judgement.problems == []
@@ -313,8 +294,8 @@ def _indented_under(line: str, code: str) -> str:
 @pytest.mark.parametrize("wrapper", ["with np.errstate(all='ignore'):",
                                      "@np.errstate(divide='ignore')"])
 def test_a_body_under_a_with_block_or_a_decorator_keeps_its_steps_apart(wrapper):
-    code = without_comments(_solution("lab2")).replace("dloss_dB @ W2", "dloss_dB @ W2 * 2")
-    judgement = _judged("lab2", _indented_under(wrapper, code))
+    code = without_comments(solution("lab2")).replace("dloss_dB @ W2", "dloss_dB @ W2 * 2")
+    judgement = judged("lab2", _indented_under(wrapper, code))
     failed = {g for g, v in judgement.verdicts.items() if not v.passed}
     assert "test_dloss_dH" in failed and failed <= {"test_dloss_dH", WHOLE, TRAINING}, failed
 
@@ -328,6 +309,6 @@ def backprop(X, T, W1, b1, W2, b2):
         / np.sum(np.exp((1.0 / (1.0 + np.exp(-(X @ params[0].T + params[1])))) @ params[2].T
                         + params[3]), axis=1, keepdims=True))) / len(X)
 ''' + CENTRAL_DIFFERENCES
-    judgement = _judged("lab2", cell)
+    judgement = judged("lab2", cell)
     assert any(p.startswith("for review, backprop called its own function ")
                for p in judgement.problems), judgement.problems

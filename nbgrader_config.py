@@ -54,6 +54,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 from course.bounded_execute import BoundedExecute  # noqa: E402
 from course.feedback import TEMPLATE_FOLDERS, TEMPLATE_PATHS  # noqa: E402
 from course.hide_paths import HideGraderPaths  # noqa: E402
+from course.hide_student_outputs import HideStudentOutputs  # noqa: E402
 from course.preprocessors import HideHiddenTests, LimitOutputSize  # noqa: E402
 
 # nbgrader's autograde steps, with Execute cutting each cell's output while it streams in,
@@ -71,8 +72,9 @@ c.HTMLExporter.sanitize_html = True
 # Feedback shows each test's result and message, never the hidden test code.
 # Nor the grader's file paths (course.hide_paths): cut first, so that no output quoting a hidden
 # line with paths inside it becomes that line once they are cut.
+# Nor anything the student's code printed (course.hide_student_outputs): only test results.
 c.GenerateFeedback.preprocessors = [GetGrades, HideGraderPaths, HideHiddenTests,
-                                    CSSHTMLHeaderPreprocessor]
+                                    HideStudentOutputs, CSSHTMLHeaderPreprocessor]
 # Its pages are rendered by nbconvert's HTML exporter, compiling the templates once per process.
 c.GenerateFeedback.exporter_class = "course.feedback.FeedbackHTMLExporter"
 c.FeedbackHTMLExporter.template_name = "course_feedback"  # names each test in the summary

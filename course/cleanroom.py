@@ -46,7 +46,7 @@ from course.judged_training import JudgedTraining, function_name, well_formed
 from course.kernels import SINGLE_THREADED
 from course.labs import load_lab
 from course.notebooks import cells_by_grade_id
-from course.runner_text import vouched_error, vouched_interference
+from course.runner_text import vouched_error, vouched_interference, vouched_syntax_error
 from course.sandbox import DEFAULT_LIMITS, sandbox_command
 
 # What runs before the student's cells: the instructor's provided functions, with the modules
@@ -485,15 +485,16 @@ class Conversation:
         is also kept as said, under ``said``, for matching misconceptions only."""
         own = self.own_code
         if phase == "full":
-            labels = {label for label, _ in self.request.get("setup") or []}
-            message["setup_errors"] = {
-                label: vouched_error(said, own)
-                for label, said in (message.get("setup_errors") or {}).items()
-                if label in labels}
+            codes = dict(self.request.get("setup") or [])
+            errors = {label: vouched_syntax_error(said, codes[label], label)
+                      for label, said in (message.get("setup_errors") or {}).items()
+                      if label in codes and said}
+            message["setup_errors"] = errors
             if said := message.get("definition_error"):
                 undefined = f"the cell does not define {self.request.get('function')}"
-                message["definition_error"] = (undefined if said == undefined
-                                               else vouched_error(said, own))
+                message["definition_error"] = (
+                    undefined if said == undefined else
+                    errors.get(self.request.get("graded_label"), vouched_error(said, own)))
             withheld = {f"helpers.{name.removesuffix('.py')}." for name in
                         self.request.get("withheld") or ()}
             for run in message.get("full") or []:

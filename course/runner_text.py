@@ -90,6 +90,19 @@ def vouched_error(said, own_code: str, known: dict | None = None) -> str:
     return text
 
 
+def vouched_syntax_error(said, code: str, label: str) -> str:
+    """The error a cell of the student's raised as the runner set it up (``said``), when the
+    grader's own compiling of the same ``code`` (which runs none of it) gives a syntax error:
+    that error, its line and Python's message about it; else :func:`vouched_error`."""
+    try:
+        compile(code, label, "exec")
+    except SyntaxError as error:  # IndentationError and TabError too
+        return printable(f"{type(error).__name__}: {error.msg} ({label}, line {error.lineno})")
+    except (ValueError, OverflowError, MemoryError, RecursionError):
+        pass
+    return vouched_error(said, code)
+
+
 INTERFERENCE = (
     r"it replaced the grader's [\w.]{1,80}",
     r"it started a thread of its own",

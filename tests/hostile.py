@@ -276,6 +276,22 @@ display(HTML('<b>hi</b><script>window.COURSE_XSS = 1</script>'
 """
 XSS_MARK = "COURSE_XSS"
 PRINT_HISTORY = "print('\\n'.join(In))  # every cell run so far, hidden tests included"
+# What the kernel holds and the machine shows, encoded so no filter of known text sees it; the
+# mark is built at run time, so a page holding it held the output, not the cell's code.
+ENCODED_MARK = "ENCODED-FOR-LATER"
+ENCODED_HISTORY = """
+import base64, json, zlib
+print("ENCODED" + "-FOR-LATER:" + base64.b64encode(zlib.compress(json.dumps(In).encode())).decode())
+"""
+ENCODED_ENVIRONMENT = """
+import base64, json, os
+_seen = {"env": dict(os.environ), "cwd": os.getcwd()}
+try:
+    _seen["passwd"] = open("/etc/passwd").read()
+except OSError:
+    pass
+print("ENCODED" + "-FOR-LATER:" + base64.b64encode(json.dumps(_seen).encode()).decode())
+"""
 HOOKS_QUOTE_SOURCES = """
 _seen = []
 _ip = get_ipython()
@@ -554,6 +570,10 @@ CATALOGUE = (
     # Learning the hidden tests from one's own feedback.
     Hostile("h_prints_history", "an added last cell printing every cell run (In)",
             _append_cell(PRINT_HISTORY), CLEAN, 20, min_total=20),
+    Hostile("h_encoded_history", "an added last cell printing In, compressed and encoded",
+            _append_cell(ENCODED_HISTORY), CLEAN, 20, min_total=20),
+    Hostile("h_encoded_environment", "prints the environment and /etc/passwd, encoded",
+            _with_prelude(ENCODED_ENVIRONMENT), CLEAN, 20, min_total=20),
     Hostile("h_hooks_quote_sources", "IPython hooks that print the cells' sources as they run",
             _with_prelude(HOOKS_QUOTE_SOURCES), CLEAN | FLAGGED, 20, min_total=20),
     # Reading the judge's answers in its own process.

@@ -15,7 +15,14 @@ import pytest
 from nbgrader.api import MissingEntry
 
 from tests.conftest import LAB, grade_ids_by_student, recorded_outcomes, scores
-from tests.hostile import CATALOGUE, EXIT_HANDLER_MARK, NOTEBOOK, OUTSIDE_SECRET, XSS_MARK
+from tests.hostile import (
+    CATALOGUE,
+    ENCODED_MARK,
+    EXIT_HANDLER_MARK,
+    NOTEBOOK,
+    OUTSIDE_SECRET,
+    XSS_MARK,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +75,14 @@ def test_nothing_secret_reached_any_student(graded_course):
                 assert b"SQLite format 3" not in content, path  # the gradebook
                 if folder == "feedback":  # graded notebooks hold hidden tests, by nbgrader's design
                     assert b"BEGIN HIDDEN TESTS" not in content, path
+
+
+@pytest.mark.parametrize("student", ["h_encoded_history", "h_encoded_environment"])
+def test_what_student_code_printed_encoded_reaches_no_feedback(graded_course, student):
+    graded = (graded_course.root / "autograded" / student / LAB / NOTEBOOK).read_text()
+    assert ENCODED_MARK in graded  # it ran, and printed
+    page = (graded_course.root / "feedback" / student / LAB / "classification.html").read_text()
+    assert ENCODED_MARK not in page
 
 
 def test_a_rerun_changes_no_ones_grade(graded_course):

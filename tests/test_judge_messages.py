@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import re
 
+import nbformat
 import numpy as np
 import pytest
 
-from course.runner_text import OWN_TYPE, vouched_error, vouched_interference
+from course.hide_student_outputs import NOT_SHOWN, HideStudentOutputs
+from course.runner_text import (
+    OWN_TYPE,
+    vouched_error,
+    vouched_interference,
+    vouched_syntax_error,
+)
 from course.text import printable
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from labs.lab1.hidden import hidden_cases
@@ -131,3 +138,27 @@ def test_no_control_character_reaches_the_instructors_terminal(tmp_path):
         assert "esc" in said and "homework.ipynb" in said, said
         assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202e]", said), repr(said)
     assert "was it renamed?" in recorded_outcomes(course)["esc"]["reason"]
+
+
+def test_a_syntax_error_is_told_from_the_graders_own_compiling():
+    label = "<your backprop cell>"
+    told = vouched_syntax_error("SyntaxError: 0.1234 \x1b[2K", "def f(:\n    pass\n", label)
+    assert told.startswith("SyntaxError: ") and told.endswith(f"({label}, line 1)"), told
+    assert "0.1234" not in told and "\x1b" not in told
+    # code that compiles: the runner's word is rebuilt like any other error's
+    assert vouched_syntax_error("SyntaxError: 0.1234", "x = 1\n", label) == "SyntaxError"
+
+
+def test_feedback_keeps_the_outputs_of_test_cells_only():
+    test = nbformat.v4.new_code_cell("check()", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="Passed. judge's words\n")])
+    test.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t",
+                                 "points": 1, "schema_version": 3}
+    own = nbformat.v4.new_code_cell("print(secret)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="ENCODED:abc\n")])
+    quiet = nbformat.v4.new_code_cell("x = 1")
+    nb = nbformat.v4.new_notebook(cells=[own, test, quiet])
+    nb, _ = HideStudentOutputs().preprocess(nb, {})
+    assert [o.text for o in nb.cells[0].outputs] == [NOT_SHOWN]
+    assert [o.text for o in nb.cells[1].outputs] == ["Passed. judge's words\n"]
+    assert nb.cells[2].outputs == []

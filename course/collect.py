@@ -1,9 +1,10 @@
 """Bring submissions into nbgrader's ``submitted/<student>/<lab>/`` layout.
 
 Input is a folder of notebooks or an LMS download (a zip, as Canvas or Moodle give them). The
-work is done by nbgrader's own ``zip_collect`` (its extractor plugin unzips, a collector plugin
-parses file names); this module adds the file-name patterns of the LMSs, and makes sure that no
-file is dropped or overwritten without being reported.
+work is done by nbgrader's own ``zip_collect``, with the course's extractor plugin
+(``course.extract``: limits on every file, and an archive a student uploaded is that student's
+alone) and a collector plugin that parses file names; this module adds the file-name patterns
+of the LMSs, and makes sure that no file is dropped or overwritten without being reported.
 
 File names understood (the notebook name must be one of the lab's, e.g. ``classification``):
 
@@ -32,6 +33,7 @@ from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
+from course.extract import BoundedExtractor
 from course.files import write_atomic
 from course.late import deadlines, timestamp_text, zone
 from course.nbgrader_setup import load_config, make_api, put_environment_on_path
@@ -47,7 +49,6 @@ PATTERNS = {
         r"^(?P<prefix>(?P<name>[^_]+)_(?P<student_id>\d+)_assignsubmission_file_)"
         r"(?P<file_id>.+?)\.ipynb$"),
 }
-ARCHIVES = (".zip", ".gz", ".tar", ".tgz")  # unpacked by nbgrader into a folder of their own
 RECORD_FILE = "collected.json"  # in downloaded/<lab>/: what each student's LMS file said
 PLAIN = re.compile(rf"^(?P<student_id>{SAFE_NAME.pattern})\.ipynb$")
 
@@ -202,6 +203,7 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     config.ZipCollectApp.force = True  # existing submissions are protected by the plan instead
     config.ZipCollectApp.strict = True
     config.ZipCollectApp.collector_plugin = PlannedCollector
+    config.ZipCollectApp.extractor_plugin = BoundedExtractor
     app = ZipCollectApp(config=config)
     app.coursedir = CourseDirectory(config=config, assignment_id=lab)
     app.log_level = logging.ERROR  # every skipped file is in our report; no duplicate warnings
@@ -220,33 +222,23 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     times, unreadable = (zip_times(source, deadlines(root).zip_timezone) if source.is_file()
                          else ({}, []))
     app.init_plugins()
+    extractor = app.extractor_plugin_inst
+    extractor.notebooks = notebooks
     app.extract_archive_files()
     extracted = Path(app._format_collect_path(app.extracted_directory))
     files = sorted(p for p in extracted.rglob("*") if p.is_file())
     submitted = Path(app.coursedir.root) / app.coursedir.submitted_directory
     plan, report = plan_collection(files, notebooks, submitted, lab, replace)
-    # nbgrader extracts a zip into a folder named after it, keeping the paths inside it
-    inside = {_path_in(path, extracted / source.stem): path for path in files}
-    report.problems += [(name, "not extracted: its path in the zip leaves the zip's folder "
-                               "(../ or /); take it out of the zip by hand and collect it")
-                        for name in zip_members(source)
-                        if name not in inside and Path(name).suffix not in ARCHIVES]
+    report.problems += extractor.problems
     report.checks += unreadable
     app.collector_plugin_inst.plan = plan
-    app.collector_plugin_inst.times = {path: times[name] for name, path in inside.items()
-                                       if path in plan and name in times}
+    # each file's time is its LMS entry's (an upload's notebooks take the upload's)
+    app.collector_plugin_inst.times = {path: times[extractor.origins[path]] for path in plan
+                                       if extractor.origins.get(path) in times}
     app.process_extracted_files()
     keep_names(root, lab, plan, app.collector_plugin_inst.times)
     report.checks += lateness_checks(root, lab, plan, app.collector_plugin_inst.times)
     return report
-
-
-def _path_in(path: Path, folder: Path) -> str:
-    """``path`` relative to ``folder`` (POSIX), or its name when it is not inside."""
-    try:
-        return path.relative_to(folder).as_posix()
-    except ValueError:
-        return path.name
 
 
 def zip_times(source: Path, timezone: str) -> tuple[dict[str, datetime], list[str]]:
@@ -267,14 +259,6 @@ def zip_times(source: Path, timezone: str) -> tuple[dict[str, datetime], list[st
                 unreadable.append(f"{info.filename}: its time in the zip ({info.date_time}) "
                                   "is not a date, so it has none and no late penalty applies")
     return times, unreadable
-
-
-def zip_members(source: Path) -> list[str]:
-    """The names of the files in the zip ``source`` ([] when it is not a zip)."""
-    if not zipfile.is_zipfile(source):
-        return []
-    with zipfile.ZipFile(source) as archive:
-        return [info.filename for info in archive.infolist() if not info.is_dir()]
 
 
 def keep_names(root: Path, lab: str, plan: dict[Path, ParsedName],

@@ -5,6 +5,11 @@
     course collect LAB PATH [--replace]   bring in submissions from a folder or an LMS zip
     course grade LAB [--workers N] [--force]
                                           autograde everyone, then feedback and grades CSV
+    course grade LAB --scheduler tls://HOST:8786 [--certs FOLDER]
+                                          the same, on a Dask cluster (mutual TLS)
+    course cluster-certs FOLDER [--host H]
+                                          certificates for the cluster's scheduler, workers
+                                          and course grade
     course report LAB                     per-test table, totals histogram, who needs attention
     course demo                           the whole path on a synthetic cohort
 
@@ -20,6 +25,7 @@ import sys
 from pathlib import Path
 
 from course.canary import CanaryFailed
+from course.cluster_certs import DAYS
 from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort, reports_dir, require_lab
 from course.labs import copy_course, load_lab
 from course.late import check_deadlines
@@ -84,7 +90,9 @@ def cmd_grade(root: Path, args) -> int:
     check_deadlines(root)
     outcomes = grade_cohort(root, args.lab, workers=args.workers, force=args.force,
                             student_timeout=args.student_timeout, progress=not args.quiet,
-                            sandbox=not args.no_sandbox, scheduler=args.scheduler)
+                            sandbox=not args.no_sandbox, scheduler=args.scheduler,
+                            certs=Path(args.certs) if args.certs else None,
+                            insecure_local_only=args.insecure_local_only)
     attention = [o for o in outcomes.values() if o.needs_attention]
     print(f"{len(outcomes)} students; feedback in {root / 'feedback'}; grades in "
           f"{root / 'reports' / args.lab / 'grades.csv'}")
@@ -134,6 +142,23 @@ def cmd_export(root: Path, args) -> int:
     return 1 if matching.unmatched else 0
 
 
+def cmd_cluster_certs(root: Path, args) -> int:
+    from course.cluster_certs import make_certificates
+
+    folder = Path(args.folder).resolve()
+    make_certificates(folder, args.host, args.days)
+    tls = "--tls-ca-file {0}/ca.pem --tls-cert {0}/{1}.pem --tls-key {0}/{1}-key.pem"
+    print(f"certificates in {folder} (valid {args.days} days). Start the cluster with",
+          f"  dask scheduler --protocol tls {tls.format(folder, 'scheduler')}",
+          f"  dask worker tls://SCHEDULER:8786 {tls.format(folder, 'worker')}   "
+          "(as an unprivileged user)",
+          "and grade with",
+          f"  course grade LAB --scheduler tls://SCHEDULER:8786 --certs {folder}",
+          "Copy ca.pem and the worker's pair to each worker machine, the scheduler's pair to "
+          "the scheduler's; the client's pair stays with the course.", sep="\n")
+    return 0
+
+
 def cmd_demo(root: Path, args) -> int:
     """Release and execute every lab, then grade each lab's synthetic cohort in a scratch
     course and set each student's planted outcome beside the one they got."""
@@ -157,7 +182,8 @@ def cmd_demo(root: Path, args) -> int:
         cmd_collect(demo, argparse.Namespace(lab=lab, path=incoming, replace=False))
         cmd_grade(demo, argparse.Namespace(lab=lab, workers=args.workers, force=False,
                                            student_timeout=args.student_timeout, quiet=False,
-                                           no_sandbox=False, scheduler=None))
+                                           no_sandbox=False, scheduler=None, certs=None,
+                                           insecure_local_only=False))
         print()
         cmd_report(demo, argparse.Namespace(lab=lab, past=None))
         from course.lms import write_sample_roster
@@ -215,8 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help=timeout_help)
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="grade on the Dask cluster of this scheduler (tcp://host:8786) "
+                       help="grade on the Dask cluster of this scheduler (tls://host:8786) "
                             "instead of worker processes started here")
+    grade.add_argument("--certs", default=None, metavar="FOLDER",
+                       help="the client certificates for a tls:// scheduler (default: "
+                            "cluster-certs/ in the course; see `course cluster-certs`)")
+    grade.add_argument("--insecure-local-only", action="store_true",
+                       help="allow a plain tcp:// scheduler on this machine's loopback")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="trusted run: no sandbox and no clean-room re-check "
                             "(only for submissions you trust)")
@@ -241,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--past", default=None, metavar="FOLDER",
                         help="also compare the students' code with past cohorts' notebooks")
     report.set_defaults(run=cmd_report)
+
+    certs = commands.add_parser("cluster-certs",
+                                help="certificates for grading on a Dask cluster over TLS")
+    certs.add_argument("folder", help="an empty folder to write them to")
+    certs.add_argument("--host", action="append", default=[],
+                       help="a name or address the scheduler is reached at (repeatable)")
+    certs.add_argument("--days", type=int, default=DAYS, help="how long they are valid")
+    certs.set_defaults(run=cmd_cluster_certs)
 
     demo = commands.add_parser("demo", help="the whole path on a synthetic cohort")
     demo.add_argument("--workers", type=int, default=None)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dask
 from distributed import Client, LocalCluster, as_completed
+from distributed.security import Security
 
 from course.kit import files_digest, grading_kit, pack, submission_files
 from course.remote import grade_task, kit_key, stop_grading_processes
@@ -26,12 +27,16 @@ from course.remote import grade_task, kit_key, stop_grading_processes
 # A task whose worker died mid-student is handed to another worker, up to this many times.
 ALLOWED_FAILURES = 2
 SCHEDULER_TIMEOUT = "30s"
+LOOPBACK = "127.0.0.1:0"  # a LocalCluster's web servers: this machine only, any free port
 
 
 @contextmanager
-def grading_client(scheduler: str | None, workers: int) -> Iterator[Client]:
-    """A Dask client: of the cluster at ``scheduler``, or of a LocalCluster of ``workers``
-    single-threaded workers started here (and stopped on leaving)."""
+def grading_client(scheduler: str | None, workers: int,
+                   security: Security | None = None) -> Iterator[Client]:
+    """A Dask client: of the cluster at ``scheduler`` (connecting with ``security``, see
+    ``course.cluster_certs``), or of a LocalCluster of ``workers`` single-threaded workers
+    started here (and stopped on leaving), whose web servers listen on the loopback only and
+    serve nothing (their pages would list task keys, which name students)."""
     settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                 "distributed.comm.timeouts.connect": SCHEDULER_TIMEOUT,
                 "distributed.worker.daemon": False,  # workers start grading processes
@@ -39,17 +44,20 @@ def grading_client(scheduler: str | None, workers: int) -> Iterator[Client]:
                 # coordinator, and its sys._current_frames() every 10 ms can deadlock CPython
                 # 3.11 against a garbage collection in another thread (seen here: the
                 # coordinator hung for good in the middle of writing a grade).
-                "distributed.worker.profile.enabled": False}
+                "distributed.worker.profile.enabled": False,
+                "distributed.scheduler.http.routes": [],
+                "distributed.worker.http.routes": []}
     with dask.config.set(settings):
         if scheduler:
-            with Client(scheduler, timeout=SCHEDULER_TIMEOUT) as client:
+            with Client(scheduler, timeout=SCHEDULER_TIMEOUT, security=security) as client:
                 with stopping_grading_processes(client):
                     yield client
             return
         # Workers as threads of this process: each task's work happens in a grading process
         # of its own (course.remote), so worker processes would only add their start-up.
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
-                          dashboard_address=None, memory_limit=0,
+                          dashboard_address=LOOPBACK, worker_dashboard_address=LOOPBACK,
+                          memory_limit=0,
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             with stopping_grading_processes(client):
                 yield client

@@ -26,7 +26,7 @@ import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import nbformat
 from nbgrader.api import MissingEntry
@@ -396,7 +396,11 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
                                  f"{WORKER_START_TIMEOUT:.0f} s"),
                "worker": f"the grading workers kept dying ({result.get('why', '')})"}
         return Outcome(student, "failed", why.get(lost, str(lost)), result.get("seconds", 0.0))
-    outcome = Outcome(**result["outcome"])
+    if problem := returned_names_problem(root, lab, student, result):
+        return Outcome(student, "failed", f"its grading result was refused: {problem}",
+                       result.get("seconds", 0.0), digest=digest)
+    outcome = Outcome(**{key: value for key, value in result["outcome"].items()
+                         if key in Outcome.__dataclass_fields__})
     notebooks = {name: nbformat.reads(text, as_version=4)
                  for name, text in (result.get("autograded") or {}).items()}
     if not notebooks:
@@ -415,6 +419,28 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
     outcome.digest = digest
     return outcome
+
+
+def returned_names_problem(root: Path, lab: str, student: str, result: dict) -> str | None:
+    """Why a worker's ``result`` for ``student`` may not be written, or None: it is about
+    another student, or names a file the coordinator would write outside the student's
+    folders (a worker is another machine's word: a path it returns is checked, not joined)."""
+    outcome = result.get("outcome")
+    if not isinstance(outcome, dict) or outcome.get("student") != student:
+        return "it is about another student"
+    notebooks = {f"{name}.ipynb" for name in expected_notebooks(root, lab)}
+    graded = result.get("autograded") or {}
+    if not isinstance(graded, dict) or not set(graded) <= notebooks:
+        return "it names graded notebooks the lab does not have"
+    pages = result.get("feedback") or {}
+    if not isinstance(pages, dict):
+        return "its feedback is not a set of pages"
+    for name in pages:
+        path = PurePosixPath(name) if isinstance(name, str) else None
+        if path is None or path.is_absolute() or path.suffix != ".html" or any(
+                part in ("", ".", "..") or "\\" in part for part in path.parts):
+            return f"a feedback page's name is not a page in the student's folder ({name!r})"
+    return None
 
 
 def save_grades(api: NbGraderAPI, root: Path, lab: str, student: str,
@@ -464,7 +490,8 @@ def save_outcomes(root: Path, lab: str, outcomes: dict[str, Outcome]) -> None:
 def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool = False,
                  student_timeout: float = DEFAULT_STUDENT_TIMEOUT,
                  progress: bool = True, sandbox: bool = True,
-                 scheduler: str | None = None) -> dict[str, Outcome]:
+                 scheduler: str | None = None, certs: Path | None = None,
+                 insecure_local_only: bool = False) -> dict[str, Outcome]:
     """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
 
     With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and every
@@ -474,8 +501,19 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     blank; raises CanaryFailed when they do not get full marks and nothing.
     Returns every submitted student's latest outcome (this run's or a recorded one), and
     writes them and the per-test CSV under ``reports/<lab>/``. ``scheduler``: the address of
-    the Dask cluster to grade on (default: a LocalCluster of ``workers`` processes, here).
+    the Dask cluster to grade on (default: a LocalCluster of ``workers`` processes, here):
+    ``tls://`` with the client certificates in ``certs`` (``course.cluster_certs``), or with
+    ``insecure_local_only`` a ``tcp://`` address on the loopback; ValueError saying why not
+    for any other.
     """
+    security = None
+    if scheduler:
+        from course.cluster_certs import client_security, scheduler_problem
+
+        if problem := scheduler_problem(scheduler, insecure_local_only):
+            raise ValueError(problem)
+        if scheduler.startswith("tls://"):
+            security = client_security(certs or root / "cluster-certs")
     if sandbox:
         check_sandbox()
     workers = workers or os.cpu_count() or 1
@@ -498,7 +536,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
         from course.canary import check_grading_environment  # the canary grades: import late
         from course.distributed import grading_client
 
-        with grading_client(scheduler, min(workers, len(todo))) as client:
+        with grading_client(scheduler, min(workers, len(todo)), security) as client:
             # on the workers that will grade: a cluster's environment is not this machine's
             check_grading_environment(root, lab, student_timeout, sandbox, client)
             for outcome in run_workers(root, lab, todo, min(workers, len(todo)),

@@ -63,15 +63,17 @@ def postgres_server() -> Iterator[str]:
 
 
 class DaskCluster:
-    """A ``dask scheduler`` and ``dask worker`` processes, each in an empty folder of its own."""
+    """A ``dask scheduler`` and ``dask worker`` processes, each in an empty folder of its own,
+    speaking mutual TLS with the certificates ``course cluster-certs`` made in ``certs``."""
 
-    def __init__(self, folder: Path, workers: int, env: dict):
-        self.folder, self.env = folder, env
+    def __init__(self, folder: Path, workers: int, env: dict, certs: Path):
+        self.folder, self.env, self.certs = folder, env, certs
         folder.mkdir(parents=True, exist_ok=True)
         self.scheduler_file = folder / "scheduler.json"
         dask = str(Path(sys.executable).parent / "dask")
-        self.scheduler = self._start("scheduler", [dask, "scheduler", "--host", "127.0.0.1",
-                                                   "--port", "0", "--no-dashboard",
+        self.scheduler = self._start("scheduler", [dask, "scheduler", "--protocol", "tls",
+                                                   "--host", "127.0.0.1", "--port", "0",
+                                                   "--no-dashboard", *self._tls("scheduler"),
                                                    "--scheduler-file", str(self.scheduler_file)])
         deadline = time.monotonic() + 60
         while not self.scheduler_file.exists() and time.monotonic() < deadline:
@@ -79,8 +81,13 @@ class DaskCluster:
         self.address = json.loads(self.scheduler_file.read_text())["address"]
         self.workers = [self._start(f"worker{i}", [dask, "worker", self.address, "--nthreads",
                                                    "1", "--no-nanny", "--no-dashboard",
-                                                   "--memory-limit", "0"])
+                                                   "--memory-limit", "0", *self._tls("worker")])
                         for i in range(workers)]
+
+    def _tls(self, role: str) -> list[str]:
+        return ["--tls-ca-file", str(self.certs / "ca.pem"),
+                "--tls-cert", str(self.certs / f"{role}.pem"),
+                "--tls-key", str(self.certs / f"{role}-key.pem")]
 
     def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
         cwd = self.folder / name
@@ -91,7 +98,9 @@ class DaskCluster:
     def wait_for_workers(self, count: int, timeout: float = 120) -> None:
         from distributed import Client
 
-        with Client(self.address, timeout=30) as client:
+        from course.cluster_certs import client_security
+
+        with Client(self.address, timeout=30, security=client_security(self.certs)) as client:
             client.wait_for_workers(count, timeout=timeout)
 
     def kill_worker(self, index: int) -> None:

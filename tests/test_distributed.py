@@ -70,12 +70,15 @@ def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(graded_course
     for student in STUDENTS:  # the very files the local run graded, timestamps included
         shutil.copytree(reference / "submitted" / student, course / "submitted" / student)
 
-    cluster = DaskCluster(tmp_path / "cluster", workers=2, env=tool_env())
+    certs = tmp_path / "certs"
+    made = run_course("cluster-certs", str(certs), cwd=course)
+    assert made.returncode == 0, made.stderr
+    cluster = DaskCluster(tmp_path / "cluster", workers=2, env=tool_env(), certs=certs)
     try:
         cluster.wait_for_workers(2)
         grading = subprocess.Popen(
             [sys.executable, "-m", "course", "grade", LAB, "--scheduler", cluster.address,
-             "--student-timeout", STUDENT_TIMEOUT, "--quiet"],
+             "--certs", str(certs), "--student-timeout", STUDENT_TIMEOUT, "--quiet"],
             cwd=course, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         deadline = time.monotonic() + 300

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import fcntl
 import os
 import shutil
 import subprocess
@@ -92,10 +93,32 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+SANDBOX_UIDS = range(60000, 65000)
+UID_LOCKS = Path("/run/course-sandbox-uids")  # one lock file per uid in use
+_held_uid: tuple[int, int] | None = None  # (pid, uid): this process's, with its lock kept open
+
+
 def sandbox_user() -> int:
-    """An unprivileged uid for this grading process's sandboxes. Each worker gets its own, so
-    one student's fork bomb exhausts only its own process limit, not a neighbour's."""
-    return 60000 + os.getpid() % 5000
+    """An unprivileged uid for this grading process's sandboxes, used by no other live grading
+    process on this machine (each holds a lock on its uid's file under UID_LOCKS while it
+    lives; the kernel drops the lock when it ends), so one student's fork bomb exhausts only
+    its own process limit, not a neighbour's. RuntimeError when every uid is taken."""
+    global _held_uid
+    if _held_uid is not None and _held_uid[0] == os.getpid():
+        return _held_uid[1]
+    UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    start = os.getpid() % len(SANDBOX_UIDS)  # spread the search: fewer files tried
+    for offset in range(len(SANDBOX_UIDS)):
+        uid = SANDBOX_UIDS[(start + offset) % len(SANDBOX_UIDS)]
+        descriptor = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            continue
+        _held_uid = (os.getpid(), uid)  # the descriptor stays open: the lock lives with us
+        return uid
+    raise RuntimeError(f"all {len(SANDBOX_UIDS)} sandbox uids are in use by grading processes")
 
 
 def check_sandbox() -> None:

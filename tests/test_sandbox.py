@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 import time
@@ -11,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from course import cgroups
-from course.sandbox import DEFAULT_LIMITS, WORKDIR, Limits, check_sandbox, sandbox_command
+from course.sandbox import (
+    DEFAULT_LIMITS,
+    SANDBOX_UIDS,
+    UID_LOCKS,
+    WORKDIR,
+    Limits,
+    check_sandbox,
+    sandbox_command,
+)
 from tests.conftest import ROOT, SCRIPTS, LoopbackProbe, tool_env
 
 LISTENER_PORT = 47322  # a listener on the grader's loopback, for the probe to try
@@ -139,3 +149,32 @@ def test_a_trusted_run_can_opt_out(tmp_path):
                             env=tool_env(path=str(SCRIPTS)))  # no bwrap, none asked for
     assert "bubblewrap" not in result.stderr
     assert "no lab called 'lab1'" in result.stderr  # got past the sandbox check
+
+
+TAKES_A_UID = ("import sys\nfrom course.sandbox import sandbox_user\nsys.stdin.readline()\n"
+               "uid = sandbox_user()\nassert sandbox_user() == uid\nprint(uid, flush=True)\n"
+               "sys.stdin.read()\n")
+
+
+def test_grading_processes_alive_together_never_share_a_sandbox_uid():
+    """Whatever their pids, live grading processes hold different uids (each process's limit
+    is its own): a uid another process holds is skipped, even the one a pid points to first;
+    an ended process's uid is free again."""
+    child = subprocess.Popen([sys.executable, "-c", TAKES_A_UID], cwd=ROOT, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    first_choice = SANDBOX_UIDS[child.pid % len(SANDBOX_UIDS)]
+    UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    held = os.open(UID_LOCKS / str(first_choice), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a grading process holds it
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        uid = int(child.stdout.readline())
+        assert uid != first_choice and uid in SANDBOX_UIDS
+        second = subprocess.Popen([sys.executable, "-c", TAKES_A_UID], cwd=ROOT, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        out, _ = second.communicate("go\n")
+        assert int(out) not in (uid, first_choice)
+    finally:
+        child.communicate("")
+        os.close(held)

@@ -52,6 +52,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from course.bounded_execute import BoundedExecute  # noqa: E402
+from course.escape_names import EscapeNames  # noqa: E402
 from course.feedback import TEMPLATE_FOLDERS, TEMPLATE_PATHS  # noqa: E402
 from course.hide_paths import HideGraderPaths  # noqa: E402
 from course.hide_student_outputs import HideStudentOutputs  # noqa: E402
@@ -68,6 +69,8 @@ c.Autograde.autograde_preprocessors = [
 c.SanitizeHTML.enabled = True  # nbconvert registers preprocessors disabled unless told
 # Pages rendered from notebooks (feedback, the formgrader) sanitise HTML once more.
 c.HTMLExporter.sanitize_html = True
+# And print a student's name as text (course.escape_names): the formgrader's template does not.
+c.HTMLExporter.preprocessors = [EscapeNames]
 
 # Feedback shows each test's result and message, never the hidden test code.
 # Nor the grader's file paths (course.hide_paths): cut first, so that no output quoting a hidden

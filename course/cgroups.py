@@ -18,7 +18,8 @@ import signal
 import time
 from pathlib import Path
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
+# where the cgroup hierarchies are mounted (a machine that mounts them elsewhere says so)
+CGROUP_ROOT = Path(os.environ.get("COURSE_CGROUP_ROOT", "/sys/fs/cgroup"))
 CONTROLLERS = ("cpu", "memory", "pids")
 PREFIX = "course-"
 CPU_PERIOD_US = 100_000
@@ -55,6 +56,26 @@ def _parent(controller: str) -> Path | None:
 def available() -> list[str]:
     """The controllers in which this process can create per-student groups."""
     return [c for c in CONTROLLERS if _parent(c) is not None]
+
+
+def missing_bounds(client) -> dict[str, list[str]]:
+    """The controllers each of ``client``'s Dask workers (their machine) cannot make
+    per-student groups in: ``{worker: [controller, ...]}``, only workers missing some."""
+    found = client.run(available)
+    return {worker: [c for c in CONTROLLERS if c not in have]
+            for worker, have in sorted(found.items()) if set(have) != set(CONTROLLERS)}
+
+
+def unbounded_problem(missing: dict[str, list[str]]) -> str:
+    """What :func:`missing_bounds` means for the instructor, and what to do."""
+    where = "; ".join(f"{worker}: no {', '.join(controllers)}"
+                      for worker, controllers in missing.items())
+    return (f"grading stopped before grading anyone: a student's processes would have no "
+            f"aggregate bound ({where}). Per-student control groups need a writable cgroup v1 "
+            f"hierarchy under {CGROUP_ROOT} (run `course grade` as root on such a machine); "
+            "without them only per-process rlimits apply, and a swarm of processes can slow "
+            "a classmate graded at the same time and use 64 times the memory limit. Pass "
+            "--unbounded to grade so anyway.")
 
 
 class StudentCgroup:

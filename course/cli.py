@@ -92,7 +92,8 @@ def cmd_grade(root: Path, args) -> int:
                             student_timeout=args.student_timeout, progress=not args.quiet,
                             sandbox=not args.no_sandbox, scheduler=args.scheduler,
                             certs=Path(args.certs) if args.certs else None,
-                            insecure_local_only=args.insecure_local_only)
+                            insecure_local_only=args.insecure_local_only,
+                            unbounded=args.unbounded)
     attention = [o for o in outcomes.values() if o.needs_attention]
     print(f"{len(outcomes)} students; feedback in {root / 'feedback'}; grades in "
           f"{root / 'reports' / args.lab / 'grades.csv'}")
@@ -183,7 +184,7 @@ def cmd_demo(root: Path, args) -> int:
         cmd_grade(demo, argparse.Namespace(lab=lab, workers=args.workers, force=False,
                                            student_timeout=args.student_timeout, quiet=False,
                                            no_sandbox=False, scheduler=None, certs=None,
-                                           insecure_local_only=False))
+                                           insecure_local_only=False, unbounded=False))
         print()
         cmd_report(demo, argparse.Namespace(lab=lab, past=None))
         from course.lms import write_sample_roster
@@ -248,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "cluster-certs/ in the course; see `course cluster-certs`)")
     grade.add_argument("--insecure-local-only", action="store_true",
                        help="allow a plain tcp:// scheduler on this machine's loopback")
+    grade.add_argument("--unbounded", action="store_true",
+                       help="grade even where a student's processes cannot get control groups "
+                            "of their own (per-process rlimits only)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="trusted run: no sandbox and no clean-room re-check "
                             "(only for submissions you trust)")

@@ -35,6 +35,7 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
+from course.cgroups import missing_bounds, unbounded_problem
 from course.cleanroom import plan_from_source
 from course.cputime import WALL_CLOCK_FACTOR
 from course.diagnosis import explain_low_score
@@ -51,6 +52,7 @@ from course.nbgrader_setup import load_config, make_api
 from course.remote import WORKER_START_TIMEOUT
 from course.sandbox import (
     SandboxedKernelManager,
+    SandboxUnavailable,
     check_sandbox,
 )
 from course.submissions import name_problem, tree_problem
@@ -491,7 +493,8 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
                  student_timeout: float = DEFAULT_STUDENT_TIMEOUT,
                  progress: bool = True, sandbox: bool = True,
                  scheduler: str | None = None, certs: Path | None = None,
-                 insecure_local_only: bool = False) -> dict[str, Outcome]:
+                 insecure_local_only: bool = False,
+                 unbounded: bool = False) -> dict[str, Outcome]:
     """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
 
     With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and every
@@ -504,7 +507,8 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     the Dask cluster to grade on (default: a LocalCluster of ``workers`` processes, here):
     ``tls://`` with the client certificates in ``certs`` (``course.cluster_certs``), or with
     ``insecure_local_only`` a ``tcp://`` address on the loopback; ValueError saying why not
-    for any other.
+    for any other. A sandboxed run stops (SandboxUnavailable) where a worker cannot give each
+    student control groups of their own, unless ``unbounded``.
     """
     security = None
     if scheduler:
@@ -538,6 +542,8 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
 
         with grading_client(scheduler, min(workers, len(todo)), security) as client:
             # on the workers that will grade: a cluster's environment is not this machine's
+            if sandbox and not unbounded and (missing := missing_bounds(client)):
+                raise SandboxUnavailable(unbounded_problem(missing))
             check_grading_environment(root, lab, student_timeout, sandbox, client)
             for outcome in run_workers(root, lab, todo, min(workers, len(todo)),
                                        student_timeout, progress, sandbox, client):

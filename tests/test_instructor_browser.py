@@ -10,6 +10,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
+from course.nbgrader_setup import make_api
 from labs.lab1.cohort import DEMO_COHORT
 from tests.browser import JupyterServer, screenshot
 from tests.conftest import LAB, NOTEBOOK, recorded_outcomes, run_course, run_nbgrader, scores
@@ -108,3 +109,31 @@ def test_the_report_page_renders_with_its_images_and_no_console_error(page, grad
     expect(side_by_side.locator("pre mark").first).to_be_visible()
     assert problems == []
     screenshot(page, "instructor-similar-pair", side_by_side)
+
+
+HOSTILE_NAME = ("<img src=x onerror=window.__named=1>", "<script>window.__named=2</script>Doe")
+
+
+def test_a_students_name_is_text_on_every_formgrader_page(page, graded_course, tmp_path):
+    """A name from the LMS holding markup and script (as a Moodle name can) is shown as the
+    text it is, on the submission's page and in the lists; nothing of it runs."""
+    course = copy_of(graded_course, tmp_path)
+    with make_api(course).gradebook as gradebook:
+        gradebook.update_or_create_student("correct", first_name=HOSTILE_NAME[0],
+                                           last_name=HOSTILE_NAME[1])
+        notebook = gradebook.find_submission_notebook(NOTEBOOK, LAB, "correct")
+        submission_id = notebook.id
+    with JupyterServer(course, tmp_path / "home") as server:
+        page.goto(server.login_url(f"formgrader/submissions/{submission_id}/"))
+        page.get_by_text("Submission #").first.wait_for()
+        page.evaluate("toggle_name(true)")
+        expect(page.locator("a.name-shown").first).to_have_text(
+            f"{HOSTILE_NAME[1]}, {HOSTILE_NAME[0]}")
+        assert page.evaluate("window.__named") is None
+        screenshot(page, "formgrader-hostile-name")
+        page.goto(server.url(f"formgrader/gradebook/{LAB}/{NOTEBOOK}"))
+        page.get_by_text("Show All Names").click()
+        expect(page.locator("a.name-shown", has_text="window.__named=2")).to_have_count(1)
+        page.goto(server.url("formgrader/manage_students"))
+        expect(page.locator("td", has_text="window.__named=1").first).to_be_visible()
+        assert page.evaluate("window.__named") is None

@@ -22,7 +22,17 @@ from course.sandbox import (
     check_sandbox,
     sandbox_command,
 )
-from tests.conftest import ROOT, SCRIPTS, LoopbackProbe, tool_env
+from labs.lab1.cohort import DEMO_COHORT, write_cohort
+from tests.conftest import (
+    LAB,
+    ROOT,
+    SCRIPTS,
+    STUDENT_TIMEOUT,
+    LoopbackProbe,
+    make_scratch_course,
+    recorded_outcomes,
+    tool_env,
+)
 
 LISTENER_PORT = 47322  # a listener on the grader's loopback, for the probe to try
 
@@ -178,3 +188,25 @@ def test_grading_processes_alive_together_never_share_a_sandbox_uid():
     finally:
         child.communicate("")
         os.close(held)
+
+
+@pytest.mark.slow
+def test_grading_without_per_student_control_groups_stops_unless_told(tmp_path):
+    """Where no control group can bound a student's process tree as a whole (here: the
+    hierarchy looked for where none is mounted), grading stops before anyone is graded and says
+    why and what to do; with --unbounded it grades under the per-process rlimits."""
+    course = make_scratch_course(tmp_path / "course")
+    write_cohort(course, LAB, course / "submitted",
+                 [s for s in DEMO_COHORT if s.student == "correct"])
+    env = {**tool_env(), "COURSE_CGROUP_ROOT": str(tmp_path / "no-cgroups")}
+    args = [sys.executable, "-m", "course", "grade", LAB, "--student-timeout", STUDENT_TIMEOUT,
+            "--quiet"]
+    refused = subprocess.run(args, cwd=course, capture_output=True, text=True, env=env,
+                             timeout=300)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "no cpu, memory, pids" in refused.stderr and "--unbounded" in refused.stderr
+    assert not (course / "autograded").exists()
+    graded = subprocess.run([*args, "--unbounded"], cwd=course, capture_output=True, text=True,
+                            env=env, timeout=600)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert recorded_outcomes(course)["correct"]["status"] == "graded"

@@ -87,26 +87,46 @@ def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
                    student_timeout: float, sandbox: bool) -> Iterator[tuple[str, dict]]:
     """Send every student of ``students`` to the cluster; yield ``(student, result)`` as each
     result arrives (see course.remote.grade_task), or ``{"lost": "worker", ...}`` when the
-    workers grading them kept dying."""
+    workers grading them kept dying.
+
+    At most :func:`in_flight` students are sent ahead of the results, each sent as another's
+    result arrives: a task carries the student's files, so this process holds a few
+    submissions at a time, not the cohort's."""
     # By value in every task (about 100 KB packed), not scattered: a task that depends on no
     # data waits in the scheduler's queue until a worker is free, so a slow student holds up
     # no one (a task depending on scattered data is assigned to a worker up front, and may
     # wait behind a slow one while another is idle).
     kit = pack(grading_kit(root, lab))
     _KITS_SENT.setdefault(id(client), set()).add(kit_key(kit))  # stopped when the run ends
-    futures, sent, run = {}, {}, uuid.uuid4().hex[:8]
-    for student in students:
+    waiting, sent, run = list(reversed(students)), {}, uuid.uuid4().hex[:8]
+    futures: dict = {}
+
+    def send() -> None:
+        student = waiting.pop()
         files = submission_files(root, lab, student)
         sent[student] = files_digest(files)
         future = client.submit(grade_task, kit, lab, student, files, student_timeout, sandbox,
                                pure=False, key=f"grade-{lab}-{run}-{student}")
         futures[future] = student
-    for future in as_completed(futures):
-        student = futures[future]
+        arriving.add(future)
+
+    arriving = as_completed()
+    for _ in range(min(in_flight(client), len(waiting))):
+        send()
+    for future in arriving:
+        student = futures.pop(future)
         try:
             result = future.result()
         except Exception as error:  # KilledWorker: the cluster gave up on this student
             result = {"lost": "worker", "why": f"{type(error).__name__}: {error}"}
         finally:
             future.release()
-        yield student, {**result, "sent_digest": sent[student]}
+        if waiting:
+            send()
+        yield student, {**result, "sent_digest": sent.pop(student)}
+
+
+def in_flight(client: Client) -> int:
+    """How many students to have sent at once: twice the cluster's threads (a worker that
+    finishes finds the next student already queued), at least four."""
+    return max(4, 2 * sum(client.nthreads().values()))

@@ -21,7 +21,9 @@ SAFE_NAME = re.compile(r"\w[\w.@+-]*")
 SAFE_NAME_RULE = ("letters, digits and . _ - @ + only, starting with a letter, digit or "
                   "underscore (no spaces, slashes or * ? [ ])")
 MAX_FILES = 100
-MAX_BYTES = 50 * 1024**2
+# A lab's notebook with its figures is well under a megabyte; at this size a grading process
+# and the coordinator stay under 300 MB (tests/test_memory.py).
+MAX_BYTES = 10 * 1024**2
 
 
 def name_problem(name: str) -> str | None:
@@ -73,5 +75,7 @@ def tree_problem(folder: Path, label: str) -> str | None:
             count, size = count + 1, size + info.st_size
             if count > MAX_FILES or size > MAX_BYTES:
                 return (f"{label} holds more than {MAX_FILES} files or "
-                        f"{MAX_BYTES // 1024**2} MB; keep the lab's notebooks only")
+                        f"{MAX_BYTES // 1024**2} MB; keep the lab's notebooks only, with their "
+                        "outputs cleared (Kernel > Restart Kernel and Clear Outputs) if they "
+                        "are still too large")
     return None

@@ -152,7 +152,8 @@ def cmd_cluster_certs(root: Path, args) -> int:
     print(f"certificates in {folder} (valid {args.days} days). Start the cluster with",
           f"  dask scheduler --protocol tls {tls.format(folder, 'scheduler')}",
           f"  dask worker tls://SCHEDULER:8786 {tls.format(folder, 'worker')}   "
-          "(as an unprivileged user)",
+          "(as root on its machine: each student's sandbox is mounted and run as a user of "
+          "its own)",
           "and grade with",
           f"  course grade LAB --scheduler tls://SCHEDULER:8786 --certs {folder}",
           "Copy ca.pem and the worker's pair to each worker machine, the scheduler's pair to "

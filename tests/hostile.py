@@ -450,6 +450,31 @@ if _channel is not None:
 '''
 
 
+# Every step raises an exception holding all it was given, encoded: the judge's message must
+# carry none of it out (the mark is built at run time, so the student's code shown in the
+# feedback does not hold it).
+DUMP_MARK = "LEAKED-INPUTS:"
+EXCEPTION_DUMP = """
+import base64 as _b64, json as _json
+import numpy as _np
+
+
+def _dump(**given):
+    kept = {k: _np.asarray(v).tolist() for k, v in given.items()
+            if isinstance(v, (_np.ndarray, float, int))}
+    raise ValueError("\x1b]0;" + "LEAKED" + "-INPUTS:"
+                     + _b64.b64encode(_json.dumps(kept).encode()).decode() + "\x07")
+"""
+
+
+def _exception_dump(folder, source, release):
+    nb = _notebook(source, release)
+    cell = _cell(nb, "backprop")
+    cell.source = EXCEPTION_DUMP + STEP_ASSIGNMENT.sub(
+        lambda m: f'{m["indent"]}{m["name"]} = _dump(**locals())', cell.source)
+    _save(folder, nb)
+
+
 def _whole_cell(code: str, base: str = "blank"):
     def write(folder, source, release):
         nb = _notebook(source, release, base)
@@ -570,6 +595,8 @@ CATALOGUE = (
     # Learning the hidden tests from one's own feedback.
     Hostile("h_prints_history", "an added last cell printing every cell run (In)",
             _append_cell(PRINT_HISTORY), CLEAN, 20, min_total=20),
+    Hostile("h_exception_dump", "each step raises with all it was given, encoded, behind "
+            "an escape sequence", _exception_dump, CLEAN | FLAGGED, 0),
     Hostile("h_encoded_history", "an added last cell printing In, compressed and encoded",
             _append_cell(ENCODED_HISTORY), CLEAN, 20, min_total=20),
     Hostile("h_encoded_environment", "prints the environment and /etc/passwd, encoded",

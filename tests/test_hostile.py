@@ -17,6 +17,7 @@ from nbgrader.api import MissingEntry
 from tests.conftest import LAB, grade_ids_by_student, recorded_outcomes, scores
 from tests.hostile import (
     CATALOGUE,
+    DUMP_MARK,
     ENCODED_MARK,
     EXIT_HANDLER_MARK,
     NOTEBOOK,
@@ -83,6 +84,22 @@ def test_what_student_code_printed_encoded_reaches_no_feedback(graded_course, st
     assert ENCODED_MARK in graded  # it ran, and printed
     page = (graded_course.root / "feedback" / student / LAB / "classification.html").read_text()
     assert ENCODED_MARK not in page
+
+
+def test_what_a_step_raised_reaches_no_message_page_or_record(graded_course):
+    """Each step raised with its inputs encoded: the test cells' outputs (the judge's verdicts),
+    the feedback page and the outcome hold none of it (the student's own cells, which ran on
+    the notebook's visible data in the kernel, are not the judge's words)."""
+    student = "h_exception_dump"
+    graded = json.loads((graded_course.root / "autograded" / student / LAB / NOTEBOOK)
+                        .read_text())
+    verdicts = json.dumps([cell["outputs"] for cell in graded["cells"]
+                           if cell["metadata"].get("nbgrader", {}).get("grade")])
+    page = (graded_course.root / "feedback" / student / LAB / "classification.html").read_text()
+    reason = recorded_outcomes(graded_course.root)[student]["reason"]
+    assert "raised ValueError" in page  # the judge's own words
+    for text in (verdicts, page, reason):
+        assert DUMP_MARK not in text and "\x1b" not in text and "\\u001b" not in text
 
 
 def test_a_rerun_changes_no_ones_grade(graded_course):

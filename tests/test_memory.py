@@ -34,10 +34,14 @@ def _padded(path, target_bytes: int) -> None:
     """Give the notebook at ``path`` small outputs until it is about ``target_bytes``."""
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if c.cell_type == "code")
-    size = len(nbformat.writes(nb).encode())
-    count = max(0, (target_bytes - size) // 420)
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="y" * 300 + "\n")
-                    for _ in range(count)]
+
+    def size_with(count: int) -> int:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="y" * 300 + "\n")
+                        for _ in range(count)]
+        return len(nbformat.writes(nb).encode())
+
+    base, per_output = size_with(0), (size_with(1000) - size_with(0)) / 1000
+    size_with(max(0, int((target_bytes - base) / per_output)))
     nbformat.write(nb, path)
 
 

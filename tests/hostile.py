@@ -22,6 +22,7 @@ import nbformat
 
 from course.notebooks import cell_by_grade_id as _cell
 from labs.lab1.cohort import LAB1_COHORT, build_submission
+from tests.student_code import CENTRAL_DIFFERENCES
 
 SUBMISSIONS = {s.student: s for s in LAB1_COHORT}
 NOTEBOOK = "classification.ipynb"
@@ -357,13 +358,16 @@ def _peek(name):
 '''
 
 
-def _answers_from_the_judge(folder, source, release):
-    """Every step reads its value from the judge's frames (no name a static scan knows)."""
-    nb = _notebook(source, release)
-    cell = _cell(nb, "backprop")
-    cell.source = PEEK_AT_THE_JUDGE + STEP_ASSIGNMENT.sub(
-        lambda m: f'{m["indent"]}{m["name"]} = _peek("{m["name"]}")', cell.source)
-    _save(folder, nb)
+def _every_step(prelude: str, value):
+    """A correct submission whose every step assigns ``value(name)`` instead, after
+    ``prelude`` (no name a static scan knows)."""
+    def write(folder, source, release):
+        nb = _notebook(source, release)
+        cell = _cell(nb, "backprop")
+        cell.source = prelude + STEP_ASSIGNMENT.sub(
+            lambda m: f'{m["indent"]}{m["name"]} = {value(m["name"])}', cell.source)
+        _save(folder, nb)
+    return write
 
 
 HIDDEN_ORACLE = '''
@@ -414,20 +418,10 @@ from helpers.network import loss as _loss
 def backprop(x, t, W1, b1, W2, b2):
     """Central differences of the graders' own loss (not the provided functions)."""
     params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
-    grads = []
-    for p in params:
-        g = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + 1e-6
-            up = _loss(x, t, *params)
-            p[i] = old - 1e-6
-            down = _loss(x, t, *params)
-            p[i] = old
-            g[i] = (up - down) / 2e-6
-        grads.append(g)
-    return tuple(grads)
-'''
+
+    def loss():
+        return _loss(x, t, *params)
+''' + CENTRAL_DIFFERENCES
 MALFORMED_ANSWER = '''
 import os as _os
 
@@ -465,14 +459,6 @@ def _dump(**given):
     raise ValueError("\x1b]0;" + "LEAKED" + "-INPUTS:"
                      + _b64.b64encode(_json.dumps(kept).encode()).decode() + "\x07")
 """
-
-
-def _exception_dump(folder, source, release):
-    nb = _notebook(source, release)
-    cell = _cell(nb, "backprop")
-    cell.source = EXCEPTION_DUMP + STEP_ASSIGNMENT.sub(
-        lambda m: f'{m["indent"]}{m["name"]} = _dump(**locals())', cell.source)
-    _save(folder, nb)
 
 
 def _whole_cell(code: str, base: str = "blank"):
@@ -596,7 +582,8 @@ CATALOGUE = (
     Hostile("h_prints_history", "an added last cell printing every cell run (In)",
             _append_cell(PRINT_HISTORY), CLEAN, 20, min_total=20),
     Hostile("h_exception_dump", "each step raises with all it was given, encoded, behind "
-            "an escape sequence", _exception_dump, CLEAN | FLAGGED, 0),
+            "an escape sequence", _every_step(EXCEPTION_DUMP, lambda _: "_dump(**locals())"),
+            CLEAN | FLAGGED, 0),
     Hostile("h_encoded_history", "an added last cell printing In, compressed and encoded",
             _append_cell(ENCODED_HISTORY), CLEAN, 20, min_total=20),
     Hostile("h_encoded_environment", "prints the environment and /etc/passwd, encoded",
@@ -605,7 +592,8 @@ CATALOGUE = (
             _with_prelude(HOOKS_QUOTE_SOURCES), CLEAN | FLAGGED, 20, min_total=20),
     # Reading the judge's answers in its own process.
     Hostile("h_answers_from_judge_frames", "each step reads its true value from the judge's "
-            "frames", _answers_from_the_judge, CLEAN | FLAGGED, 0),
+            "frames", _every_step(PEEK_AT_THE_JUDGE, lambda name: f'_peek("{name}")'),
+            CLEAN | FLAGGED, 0),
     Hostile("h_own_truth_as_input", "each step variable bound early, so each step is handed "
             "its own true value", _own_truth_as_input, CLEAN | FLAGGED, 0),
     Hostile("h_hidden_oracle", "each step from the checks' true gradients, imported by a "

@@ -29,7 +29,7 @@ from tests.conftest import (
     recorded_outcomes,
     run_course,
 )
-from tests.student_code import judged, solution
+from tests.judged import judged, solution
 
 # A helper of the student's own, wrapped around one step: on every case it raises with all it
 # was given, encoded, behind an escape sequence that writes the terminal's clipboard.

@@ -21,16 +21,8 @@ from course.derive import LAYOUTS, without_comments
 from course.notebooks import cell_by_grade_id
 from helpers import lab1, lab2
 from tests.conftest import ROOT
-from tests.student_code import (
-    CENTRAL_DIFFERENCES,
-    JUDGES,
-    NOTEBOOKS,
-    TRAINING,
-    WHOLE,
-    judged,
-    notebooks,
-    solution,
-)
+from tests.judged import JUDGES, NOTEBOOKS, TRAINING, WHOLE, judged, notebooks, solution
+from tests.student_code import CENTRAL_DIFFERENCES
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))

@@ -1,6 +1,7 @@
 # Two entry points, each self-installing and idempotent:
 #   make demo   set up, generate the student version and execute the instructor notebook
 #   make test   set up, then lint and run every test
+#   make check  the edit-test loop: lint and the tests not marked slow (no whole cohorts)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 # nbgrader and the tests run tools (alembic, jupyter) by name: use the environment's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint setup bench clean screenshots
+.PHONY: demo test check lint setup bench clean screenshots
 
 setup: $(STAMP)
 
@@ -41,6 +42,9 @@ lint: $(STAMP)
 
 test: lint
 	$(PY) -m pytest
+
+check: lint
+	$(PY) -m pytest -q -m "not slow" tests
 
 # Refresh the screenshots the README shows: the browser tests write them to docs/screenshots.
 screenshots: $(STAMP)

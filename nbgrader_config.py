@@ -57,6 +57,7 @@ from course.feedback import TEMPLATE_FOLDERS, TEMPLATE_PATHS  # noqa: E402
 from course.hide_paths import HideGraderPaths  # noqa: E402
 from course.hide_student_outputs import HideStudentOutputs  # noqa: E402
 from course.preprocessors import HideHiddenTests, LimitOutputSize  # noqa: E402
+from course.printable_cells import PrintableCells  # noqa: E402
 
 # nbgrader's autograde steps, with Execute cutting each cell's output while it streams in,
 # LimitOutput replaced by one that also caps characters (a single 100 MB print is one line,
@@ -69,8 +70,9 @@ c.Autograde.autograde_preprocessors = [
 c.SanitizeHTML.enabled = True  # nbconvert registers preprocessors disabled unless told
 # Pages rendered from notebooks (feedback, the formgrader) sanitise HTML once more.
 c.HTMLExporter.sanitize_html = True
-# And print a student's name as text (course.escape_names): the formgrader's template does not.
-c.HTMLExporter.preprocessors = [EscapeNames]
+# And print a student's name as text (course.escape_names): the formgrader's template does not;
+# and no control character of the student's (course.printable_cells).
+c.HTMLExporter.preprocessors = [EscapeNames, PrintableCells]
 
 # Feedback shows each test's result and message, never the hidden test code.
 # Nor the grader's file paths (course.hide_paths): cut first, so that no output quoting a hidden

@@ -9,6 +9,7 @@ goes before anything is shown.
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 
 KEPT = "\n\t"
@@ -16,9 +17,17 @@ KEPT = "\n\t"
 DROPPED = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
-def printable(text: str) -> str:
+# A terminal colour (SGR), which nbconvert renders as a coloured span of the page
+COLOUR = re.compile(r"(\x1b\[[0-9;]{0,32}m)")
+
+
+def printable(text: str, colours: bool = False) -> str:
     """``text`` without control characters (escape sequences, carriage returns, bells) or
-    format characters such as bidirectional overrides; newlines and tabs kept."""
+    format characters such as bidirectional overrides; newlines and tabs kept, and with
+    ``colours`` the colour sequences of a traceback (nothing else of the escape sequences)."""
+    if colours:
+        return "".join(piece if COLOUR.fullmatch(piece) else printable(piece)
+                       for piece in COLOUR.split(text))
     return "".join(ch for ch in text if ch in KEPT or unicodedata.category(ch) not in DROPPED)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from course.hide_student_outputs import NOT_SHOWN, HideStudentOutputs
+from course.printable_cells import PrintableCells
 from course.runner_text import (
     OWN_TYPE,
     vouched_error,
@@ -162,3 +163,13 @@ def test_feedback_keeps_the_outputs_of_test_cells_only():
     assert [o.text for o in nb.cells[0].outputs] == [NOT_SHOWN]
     assert [o.text for o in nb.cells[1].outputs] == ["Passed. judge's words\n"]
     assert nb.cells[2].outputs == []
+
+
+def test_pages_get_no_control_character_of_the_students_but_a_tracebacks_colours():
+    cell = nbformat.v4.new_code_cell('x = "\x1b]52;c;AAAA\x07"\n', outputs=[
+        nbformat.v4.new_output("error", ename="ValueError", evalue="\x1b]0;title\x07",
+                               traceback=["\x1b[0;31mValueError\x1b[0m: \x1b[2Kgone"])])
+    nb, _ = PrintableCells().preprocess(nbformat.v4.new_notebook(cells=[cell]), {})
+    assert nb.cells[0].source == 'x = "]52;c;AAAA"\n'
+    assert nb.cells[0].outputs[0].evalue == "]0;title"
+    assert nb.cells[0].outputs[0].traceback == ["\x1b[0;31mValueError\x1b[0m: [2Kgone"]

@@ -33,7 +33,7 @@ from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
-from course.extract import BoundedExtractor
+from course.extract import MOODLE_FOLDER, BoundedExtractor
 from course.files import write_atomic
 from course.late import deadlines, timestamp_text, zone
 from course.nbgrader_setup import load_config, make_api, put_environment_on_path
@@ -133,7 +133,7 @@ def plan_collection(files: list[Path], notebooks: list[str], submitted: Path, la
     candidates: dict[tuple[str, str], list[tuple[Path, ParsedName]]] = {}
     for path in files:
         name = path.name
-        if path.parent.name.endswith("_assignsubmission_file"):  # Moodle's "in folders"
+        if path.parent.name.endswith(MOODLE_FOLDER):  # Moodle's "in folders"
             name = f"{path.parent.name}_{path.name}"
         parsed = parse_name(name, notebooks)
         if isinstance(parsed, str):

@@ -34,6 +34,7 @@ MAX_FILE_BYTES = MAX_BYTES
 MAX_UPLOAD_FILES = MAX_FILES
 CHUNK = 1024**2
 UPLOADED_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
+MOODLE_FOLDER = "_assignsubmission_file"  # as course.collect reads Moodle's folders
 # What an LMS puts before the name of the file a student uploaded (course.collect.PATTERNS)
 LMS_PREFIX = re.compile(
     r"^(?P<prefix>[^_/]+_(?:LATE_)?\d+_\d+_|[^_/]+_\d+_assignsubmission_file_)"
@@ -115,7 +116,10 @@ class BoundedExtractor(ExtractorPlugin):
                                           "the zip by hand and collect it"))
                     continue
                 if info.filename.lower().endswith(UPLOADED_ARCHIVES):
-                    self._extract_upload(archive, info, folder / member.parent)
+                    # Moodle's "in folders" download names the student in the folder's name
+                    in_folder = member.parent.name.endswith(MOODLE_FOLDER)
+                    self._extract_upload(archive, info, folder, f"{member.parent.name}_"
+                                         f"{member.name}" if in_folder else member.name)
                 elif info.file_size > MAX_FILE_BYTES:
                     self.problems.append((member.name, self._too_large()))
                 else:
@@ -142,9 +146,9 @@ class BoundedExtractor(ExtractorPlugin):
         self.origins[target] = origin
 
     def _extract_upload(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-                        folder: Path) -> None:
-        """A student's uploaded archive: its notebooks, under the entry's own name."""
-        entry = PurePosixPath(info.filename).name
+                        folder: Path, entry: str) -> None:
+        """A student's uploaded archive: its notebooks, in ``folder`` under the name the LMS
+        gave the upload (``entry``)."""
         named = LMS_PREFIX.match(entry)
         if named is None:
             self.problems.append((entry, "an archive whose name names no student (not an LMS "

@@ -80,14 +80,17 @@ def test_an_upload_is_its_senders_at_its_time_whatever_it_holds(tmp_path):
     late = (2026, 3, 20, 9, 0, 0)  # 69 days after the due date
     inside = _zip({"victimjane_1002_9999_classification-7.ipynb": (_notebook("attacker"),
                                                                    (2026, 1, 1, 0, 0, 0), None)})
+    in_folder = _zip({"work/classification.ipynb": _notebook("moodle")})
     download = _zip({
         "victimjane_1002_5555_classification.ipynb": _notebook("victim"),
         "mallory_2002_6666_homework.zip": (inside, late, None),
+        "Ana Lee_3003_assignsubmission_file/lab.zip": in_folder,  # Moodle's "in folders"
     })
     result, _ = _collect(course, download)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(_submitted(course, "1002").read_bytes())["metadata"]["mark"] == "victim"
     assert json.loads(_submitted(course, "2002").read_bytes())["metadata"]["mark"] == "attacker"
+    assert json.loads(_submitted(course, "3003").read_bytes())["metadata"]["mark"] == "moodle"
     stamp = (_submitted(course, "2002").parent / "timestamp.txt").read_text().strip()
     assert datetime.fromisoformat(stamp).date().isoformat() == "2026-03-20", stamp
     assert "collected 2002: classification.ipynb" in result.stdout

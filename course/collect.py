@@ -33,7 +33,7 @@ from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
-from course.extract import MOODLE_FOLDER, BoundedExtractor
+from course.extract import MOODLE_FOLDER, UPLOADED_ARCHIVES, BoundedExtractor
 from course.files import write_atomic
 from course.late import deadlines, timestamp_text, zone
 from course.nbgrader_setup import load_config, make_api, put_environment_on_path
@@ -100,6 +100,20 @@ def parse_name(filename: str, notebooks: list[str]) -> ParsedName | str:
         return ParsedName(match["student_id"], notebooks[0])
     return ("file name not recognised: expected Canvas (name_12345_67890_notebook.ipynb), "
             "Moodle (Name_12345_assignsubmission_file_notebook.ipynb) or <student_id>.ipynb")
+
+
+def upload_prefix(name: str) -> tuple[str, str] | None:
+    """What the LMS put before the name of an archive a student uploaded (``name`` as the LMS
+    gave it), and its resubmission suffix (``-2``, or empty); None when the name is no LMS's."""
+    lowered = name.lower()
+    suffix = next((s for s in UPLOADED_ARCHIVES if lowered.endswith(s)), None)
+    if suffix is None:
+        return None
+    for pattern in PATTERNS.values():  # the LMS's names, as if it were the notebook itself
+        if match := pattern.match(name[: -len(suffix)] + ".ipynb"):
+            resubmission = match.groupdict().get("resubmission")
+            return match["prefix"], f"-{resubmission}" if resubmission else ""
+    return None
 
 
 @dataclass
@@ -223,7 +237,7 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
                          else ({}, []))
     app.init_plugins()
     extractor = app.extractor_plugin_inst
-    extractor.notebooks = notebooks
+    extractor.notebooks, extractor.lms_prefix = notebooks, upload_prefix
     app.extract_archive_files()
     extracted = Path(app._format_collect_path(app.extracted_directory))
     files = sorted(p for p in extracted.rglob("*") if p.is_file())

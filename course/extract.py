@@ -20,10 +20,10 @@ extraction goes on with the rest.
 
 from __future__ import annotations
 
-import re
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from nbgrader.plugins import ExtractorPlugin
@@ -35,12 +35,6 @@ MAX_UPLOAD_FILES = MAX_FILES
 CHUNK = 1024**2
 UPLOADED_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
 MOODLE_FOLDER = "_assignsubmission_file"  # as course.collect reads Moodle's folders
-# What an LMS puts before the name of the file a student uploaded (course.collect.PATTERNS)
-LMS_PREFIX = re.compile(
-    r"^(?P<prefix>[^_/]+_(?:LATE_)?\d+_\d+_|[^_/]+_\d+_assignsubmission_file_)"
-    r"(?P<upload>.+?)(?:-(?P<resubmission>\d+))?(?P<ext>\.zip|\.tar\.gz|\.tgz|\.tar)$")
-
-
 class TooLarge(Exception):
     """A file past :data:`MAX_FILE_BYTES` (or an upload past its member count)."""
 
@@ -91,6 +85,9 @@ class BoundedExtractor(ExtractorPlugin):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.notebooks: list[str] = []  # the lab's notebooks, set by course.collect
+        # set by course.collect: an upload's name as the LMS gave it -> (what the LMS put
+        # before the student's file name, its resubmission suffix), or None when it names no one
+        self.lms_prefix: Callable[[str], tuple[str, str] | None] = lambda name: None
         self.origins: dict[Path, str] = {}
         self.problems: list[tuple[str, str]] = []
 
@@ -149,12 +146,11 @@ class BoundedExtractor(ExtractorPlugin):
                         folder: Path, entry: str) -> None:
         """A student's uploaded archive: its notebooks, in ``folder`` under the name the LMS
         gave the upload (``entry``)."""
-        named = LMS_PREFIX.match(entry)
+        named = self.lms_prefix(entry)
         if named is None:
             self.problems.append((entry, "an archive whose name names no student (not an LMS "
                                   "download's entry): unpack it and collect the notebook"))
             return
-        resubmission = f"-{named['resubmission']}" if named["resubmission"] else ""
         with tempfile.TemporaryDirectory() as scratch:
             copy = Path(scratch) / "upload"
             try:
@@ -169,8 +165,7 @@ class BoundedExtractor(ExtractorPlugin):
                                       f"({type(error).__name__})"))
                 return
             with upload:
-                self._place_notebooks(entry, upload, folder, (named["prefix"], resubmission),
-                                      info.filename)
+                self._place_notebooks(entry, upload, folder, named, info.filename)
 
     def _place_notebooks(self, entry: str, upload: UploadedArchive, folder: Path,
                          named: tuple[str, str], origin: str) -> None:

@@ -26,7 +26,7 @@ import time
 import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import nbformat
 from nbgrader.api import MissingEntry
@@ -40,6 +40,7 @@ from course.cleanroom import plan_from_source
 from course.cputime import WALL_CLOCK_FACTOR
 from course.diagnosis import explain_low_score
 from course.export import write_per_test_csv
+from course.extract import safe_member_path
 from course.feedback import write_timeout_page
 from course.files import write_atomic
 from course.judge_cells import METADATA_KEY as JUDGE_METADATA
@@ -438,9 +439,8 @@ def returned_names_problem(root: Path, lab: str, student: str, result: dict) -> 
     if not isinstance(pages, dict):
         return "its feedback is not a set of pages"
     for name in pages:
-        path = PurePosixPath(name) if isinstance(name, str) else None
-        if path is None or path.is_absolute() or path.suffix != ".html" or any(
-                part in ("", ".", "..") or "\\" in part for part in path.parts):
+        path = safe_member_path(name) if isinstance(name, str) else None
+        if path is None or path.suffix != ".html":
             return f"a feedback page's name is not a page in the student's folder ({name!r})"
     return None
 

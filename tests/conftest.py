@@ -85,16 +85,18 @@ def grade_ids_by_student(course: Path) -> dict[str, dict[str, tuple[float, float
     return graded
 
 
-def recorded_outcomes(course: Path) -> dict[str, dict]:
-    """The outcomes ``course grade`` recorded for ``course``, by student."""
-    path = course / "reports" / LAB / "grading-outcomes.json"
+def recorded_outcomes(course: Path, lab: str = LAB) -> dict[str, dict]:
+    """The outcomes ``course grade`` recorded for ``lab`` in ``course``, by student."""
+    path = course / "reports" / lab / "grading-outcomes.json"
     return {o["student"]: o for o in json.loads(path.read_text())}
 
 
-def scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
-    """``{grade_id: (score, max_score)}`` of one student's lab, read from the gradebook."""
+def scores(course: Path, student: str, lab: str = LAB,
+           notebook: str = NOTEBOOK) -> dict[str, tuple[float, float]]:
+    """``{grade_id: (score, max_score)}`` of one student's ``lab`` (its notebook ``notebook``),
+    read from the gradebook."""
     with make_api(course).gradebook as gradebook:
-        notebook = gradebook.find_submission_notebook(NOTEBOOK, LAB, student)
+        notebook = gradebook.find_submission_notebook(notebook, lab, student)
         return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -610,12 +610,16 @@ CATALOGUE = (
 )
 
 
-def write_catalogue(source_path: Path, release_path: Path, submitted: Path, lab: str) -> None:
-    """Write every catalogue entry as ``submitted/<student>/<lab>/...`` (the entries that link
-    to a classmate's work expect ``correct`` to be in ``submitted/`` already)."""
+def write_catalogue(source_path: Path, release_path: Path, submitted: Path, lab: str,
+                    only: Collection[str] | None = None) -> None:
+    """Write every catalogue entry (or those of the students in ``only``) as
+    ``submitted/<student>/<lab>/...`` (the entries that link to a classmate's work expect
+    ``correct`` to be in ``submitted/`` already)."""
     source = nbformat.read(source_path, as_version=4)
     release = nbformat.read(release_path, as_version=4)
     for entry in CATALOGUE:
+        if only is not None and entry.student not in only:
+            continue
         entry.write(submitted / entry.student / lab, source, release)
 
 

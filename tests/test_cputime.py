@@ -11,6 +11,7 @@ the course's configuration).
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -22,16 +23,23 @@ from traitlets.config import Config
 from course.bounded_execute import BoundedExecute
 from course.cleanroom import run_bounded
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
+from course.labs import copy_course
 from course.remote import GradingProcess
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
+from labs.lab2.cohort import DEMO_COHORT as LAB2_COHORT
 from tests.conftest import (
     LAB,
+    NOTEBOOK,
+    ROOT,
+    SOURCE_NOTEBOOK,
     STUDENT_TIMEOUT,
     make_scratch_course,
     recorded_outcomes,
     run_course,
+    run_nbgrader,
     scores,
 )
+from tests.hostile import CATALOGUE, write_catalogue
 
 KIT = {"nbgrader_config.py": b"c = get_config()  # noqa: F821\n"}
 BURN = "import sys, time\nend = time.process_time() + float(sys.argv[1])\n" \
@@ -43,18 +51,27 @@ BURNER = ("import os, time\nparent, end = os.getppid(), time.monotonic() + 120\n
           "while os.getppid() == parent and time.monotonic() < end: pass\n")
 
 
-@pytest.fixture
-def busy_machine():
+@contextlib.contextmanager
+def busy():
     """Four CPU-bound processes beside the test, on the machine's two cores, each in a
     session of its own (as a grading process is: the scheduler shares the cores between
     sessions first)."""
     burners = [subprocess.Popen([sys.executable, "-c", BURNER], start_new_session=True)
                for _ in range(4)]
     time.sleep(0.2)
-    yield
-    for burner in burners:
-        burner.kill()
-        burner.wait()
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+@pytest.fixture
+def busy_machine():
+    """:func:`busy`, for the whole test."""
+    with busy():
+        yield
 
 
 def _burn(seconds: float) -> list[str]:
@@ -178,31 +195,77 @@ def test_a_cell_that_waits_is_stopped_by_the_wall_clock_backstop():
 
 
 
-# Honest, wrong and numerically differentiating work: the last uses most of its CPU limit.
-BUSY_COHORT = ("correct", "fair_numerical", "fair_scratch_reuse", "wrong_dbeta")
+# Lab 1: honest, wrong and numerically differentiating work (the last uses most of its CPU
+# limit); the hostile entries whose outcome hangs on a limit (a flood that costs the kernel about
+# its cell's CPU limit, a flood of the judge's pipe, a numerical gradient of the graders' loss, a
+# memory bomb) or that the judge must answer from its own measurements; Lab 2: a per-sample loop,
+# float32, one batching mistake, the 1/n moved. Outcomes that may differ between two quiet runs
+# (the catalogue's entries with more than one allowed status) are left out: they prove nothing.
+BUSY_LAB1 = ("correct", "fair_numerical", "fair_scratch_reuse", "wrong_dbeta")
+BUSY_HOSTILE = ("h_output_stream_flood", "h_clean_room_flood", "h_numerical_graders_loss",
+                "h_memory_bomb", "h_malformed_answer")
+BUSY_LAB2 = ("looped", "fair_float32", "dW1_averaged_twice", "forgot_1_over_n")
+LAB2, LAB2_NOTEBOOK = "lab2", "vectorized"
+
+
+def _grade(course, lab: str = LAB) -> None:
+    graded = run_course("grade", lab, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT,
+                        "--quiet", cwd=course)
+    assert graded.returncode in (0, 1), graded.stdout + graded.stderr
+
+
+def _same_grading(busy, quiet, students, lab: str = LAB, notebook: str = NOTEBOOK) -> None:
+    """Each student's status, reason, scores and judge's messages are those of the quiet run."""
+    busy_outcomes, quiet_outcomes = recorded_outcomes(busy, lab), recorded_outcomes(quiet, lab)
+    for student in students:
+        assert (busy_outcomes[student]["status"], busy_outcomes[student]["reason"]) == (
+            quiet_outcomes[student]["status"], quiet_outcomes[student]["reason"]), student
+        assert scores(busy, student, lab, notebook) == scores(quiet, student, lab, notebook), \
+            student
+        assert judge_messages(busy, student, lab) == judge_messages(quiet, student, lab), student
 
 
 @pytest.mark.slow
 def test_a_busy_machine_grades_exactly_as_a_quiet_one(graded_course, tmp_path, busy_machine):
-    """The same students graded with four CPU-bound processes beside the workers get the
-    statuses, reasons, scores and judge's messages of the quiet run."""
+    """Lab 1's students and the limit-bound hostile entries, graded with four CPU-bound
+    processes beside the workers, get the statuses, reasons, scores and judge's messages of the
+    quiet run (``graded_course``, the same submissions)."""
+    assert not {e.student for e in CATALOGUE if len(e.statuses) > 1} & set(BUSY_HOSTILE)
     course = make_scratch_course(tmp_path)
-    cohort = tuple(s for s in DEMO_COHORT if s.student in BUSY_COHORT)
-    assert len(cohort) == len(BUSY_COHORT)
+    cohort = tuple(s for s in DEMO_COHORT if s.student in BUSY_LAB1)
+    assert len(cohort) == len(BUSY_LAB1)
     write_cohort(course, LAB, course / "submitted", cohort)
-    run_course("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet",
-               cwd=course)
-    busy, quiet = recorded_outcomes(course), recorded_outcomes(graded_course.root)
-    for student in BUSY_COHORT:
-        assert (busy[student]["status"], busy[student]["reason"]) == (
-            quiet[student]["status"], quiet[student]["reason"]), student
-        assert scores(course, student) == scores(graded_course.root, student), student
-        assert judge_messages(course, student) == judge_messages(graded_course.root, student)
+    write_catalogue(SOURCE_NOTEBOOK, course / "release" / LAB / SOURCE_NOTEBOOK.name,
+                    course / "submitted", LAB, only=BUSY_HOSTILE)
+    _grade(course)
+    _same_grading(course, graded_course.root, BUSY_LAB1 + BUSY_HOSTILE)
 
 
-def judge_messages(course, student: str) -> list[str]:
-    """The error messages of a student's graded notebook, in order (the judge's verdicts)."""
-    (graded,) = (course / "autograded" / student / LAB).glob("*.ipynb")
+@pytest.mark.slow
+def test_a_busy_machine_grades_lab2_exactly_as_a_quiet_one(tmp_path):
+    """The same for Lab 2, whose loop check counts rather than times: quiet first, then with
+    four CPU-bound processes beside the workers."""
+    cohort = tuple(s for s in LAB2_COHORT if s.student in BUSY_LAB2)
+    assert len(cohort) == len(BUSY_LAB2)
+    courses = []
+    for run in ("quiet", "busy"):
+        course = copy_course(ROOT, tmp_path / run, LAB2)
+        run_nbgrader("generate_assignment", LAB2, "--force", cwd=course)
+        write_cohort(course, LAB2, course / "submitted", cohort)
+        courses.append(course)
+    _grade(courses[0], LAB2)
+    with busy():
+        _grade(courses[1], LAB2)
+    _same_grading(courses[1], courses[0], BUSY_LAB2, LAB2, LAB2_NOTEBOOK)
+    assert recorded_outcomes(courses[0], LAB2)["looped"]["status"] == "graded"
+    assert scores(courses[0], "looped", LAB2, LAB2_NOTEBOOK)["test_no_loop_over_samples"][0] == 0
+
+
+def judge_messages(course, student: str, lab: str = LAB) -> list[str]:
+    """What each grade cell of a student's graded notebook says, in order (the judge's
+    verdicts, which the feedback shows; the student's other cells' outputs it does not)."""
+    (graded,) = (course / "autograded" / student / lab).glob("*.ipynb")
     notebook = nbformat.read(graded, as_version=4)
-    return [output.get("evalue", "") for cell in notebook.cells
-            for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    return [output.get("evalue", output.get("text", "")) for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")
+            for output in cell.get("outputs", [])]

@@ -11,6 +11,9 @@
                                           certificates for the cluster's scheduler, workers
                                           and course grade
     course report LAB                     per-test table, totals histogram, who needs attention
+    course audit LAB [--n N] [--pipeline K]
+                                          check the grader on submissions derived from the
+                                          lab's solution (rewrites, one-step mutants)
     course demo                           the whole path on a synthetic cohort
 
 Exit status: 0 when all is well; 1 when some file or student needs the instructor's attention;
@@ -161,6 +164,18 @@ def cmd_cluster_certs(root: Path, args) -> int:
     return 0
 
 
+def cmd_audit(root: Path, args) -> int:
+    from course.audit import audit
+    from course.audit.report import table, write_reports
+
+    report = audit(root, args.lab, n=args.n, seed=args.seed, workers=args.workers,
+                   pipeline_sample=args.pipeline)
+    print(table(report))
+    csv_path, html_path = write_reports(report, reports_dir(root, args.lab))
+    print(f"report: {csv_path}, {html_path}")
+    return 0 if report.passed else 1
+
+
 def cmd_demo(root: Path, args) -> int:
     """Release and execute every lab, then grade each lab's synthetic cohort in a scratch
     course and set each student's planted outcome beside the one they got."""
@@ -285,6 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a name or address the scheduler is reached at (repeatable)")
     certs.add_argument("--days", type=int, default=DAYS, help="how long they are valid")
     certs.set_defaults(run=cmd_cluster_certs)
+
+    audit = commands.add_parser(
+        "audit", help="check the grader on submissions derived from a lab's solution")
+    audit.add_argument("lab")
+    audit.add_argument("--n", type=int, default=None,
+                       help="judge this many derived submissions, drawn at random (default: all)")
+    audit.add_argument("--seed", type=int, default=0, help="for the draw")
+    audit.add_argument("--workers", type=int, default=2, help="parallel judging processes")
+    audit.add_argument("--pipeline", type=int, default=6, metavar="K",
+                       help="also grade K of them through `course grade` in a scratch course "
+                            "(default 6; 0: none)")
+    audit.set_defaults(run=cmd_audit)
 
     demo = commands.add_parser("demo", help="the whole path on a synthetic cohort")
     demo.add_argument("--workers", type=int, default=None)

@@ -3,8 +3,9 @@
 Its declaration (``labs/<lab>/lab.py``) is what the tools know of it: its judge must plan
 every grade cell of its notebooks; its committed release must be in sync and hold no solution
 and no hidden test; graded through the real path (sandbox, judge), its solution must earn full
-marks and its blank nothing. (Each lab's synthetic cohort grades as planted: `course demo`,
-tests/test_newcomer.py.)
+marks and its blank nothing; and `course audit` finds no fault in its judging of the
+submissions derived from its solution. (Each lab's synthetic cohort grades as planted: `course
+demo`, tests/test_newcomer.py.)
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from course.audit import audit
+from course.audit.derived import DECLARED, MUTANT, REWRITE
+from course.audit.report import table
 from course.canary import check_grading_environment
 from course.cleanroom import plan_from_source
 from course.grade import labs_of
@@ -60,3 +64,19 @@ def test_the_solution_earns_full_marks_and_the_blank_nothing(lab, tmp_path):
     run_nbgrader("generate_assignment", lab, "--force", cwd=course)
     check_grading_environment(course, lab, 120.0, sandbox=True)  # raises CanaryFailed
     assert (course / "reports" / lab / "canary.json").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", LABS)
+def test_the_audit_finds_no_fault_in_the_judging_of_derived_submissions(lab):
+    """Every rewrite and mutant of the solution judged by two processes (and four of them
+    through `course grade` in a scratch course): each graded as its derivation implies."""
+    report = audit(ROOT, lab, workers=2, pipeline_sample=4)
+    kinds = [f.derived.kind for f in report.findings]
+    assert len(kinds) >= 200
+    assert kinds.count(REWRITE) >= 80
+    assert kinds.count(MUTANT) + kinds.count(DECLARED) >= 120
+    assert len(report.rows()) >= 12
+    assert len(report.pipeline) == 4
+    assert report.passed, table(report)
+    print(f"\n{lab}: {len(kinds)} derived submissions audited in {report.seconds:.0f} s")

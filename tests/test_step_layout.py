@@ -1,6 +1,6 @@
 """Steps are found by what the code assigns, not by its layout.
 
-Submissions are derived from each lab's solution by its syntax tree (course.derive): without
+Submissions are derived from each lab's solution by its syntax tree (course.audit.layouts): without
 comments, compacted, reordered, two steps a line, tuple assignments. Each earns full marks from
 the judge. Each named misconception, planted in a comment-free solution, fails its own step's
 visible check and no other step's; single mistakes of the kinds students make, graded by the
@@ -17,7 +17,7 @@ import re
 import numpy as np
 import pytest
 
-from course.derive import LAYOUTS, without_comments
+from course.audit.layouts import LAYOUTS, without_comments
 from course.notebooks import cell_by_grade_id
 from helpers import lab1, lab2
 from tests.conftest import ROOT

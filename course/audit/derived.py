@@ -1,0 +1,53 @@
+"""A submission derived from a lab's solution, and what its derivation implies about its grade."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from course.audit.syntax import Solution
+
+REWRITE, MUTANT, DECLARED = "rewrite", "mutant", "declared"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One derived submission.
+
+    ``kind``: a *rewrite* keeps the meaning (full marks, unflagged); a *mutant* breaks one
+    ``step`` (it loses that step, and only the whole-function and training checks besides); a
+    *declared* one is a lab's own planted submission (its ``expected_failures``, by grade id,
+    and the ``misconception`` the judge must name). ``code`` is the graded cell as handed in,
+    ``own_cell`` a cell of the student's own above it."""
+
+    kind: str
+    operator: str
+    where: str  # the site, in the solution's words
+    code: str
+    step: str = ""
+    own_cell: str = ""
+    misconception: str = ""
+    expected_failures: frozenset[str] = frozenset()
+
+    @property
+    def name(self) -> str:
+        """A short identifier, also usable as a synthetic student's ID."""
+        digest = hashlib.sha256(f"{self.code}\0{self.own_cell}".encode()).hexdigest()[:8]
+        return f"{self.operator}-{self.step or 'all'}-{digest}"
+
+
+# An operator: what it is called and the derived submissions it makes from a solution.
+Operator = tuple[str, Callable[[Solution], Iterator[Derived]]]
+
+
+def unique(derived: list[Derived], solution: str) -> list[Derived]:
+    """``derived`` without repeats (two operators may make the same code) and without those
+    whose code is the ``solution``'s own, in order."""
+    seen, kept = {(solution, "")}, []
+    for item in derived:
+        key = (item.code, item.own_cell)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept

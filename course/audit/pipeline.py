@@ -1,0 +1,98 @@
+"""A sample of the derived submissions graded through the whole pipeline (``course grade`` in a
+scratch course: nbgrader, the student's kernel, the sandboxed judge, the comparison of the
+kernel's visible tests with the judge, the gradebook), and held against the direct judging.
+
+Whatever the direct judging leaves out shows here: a rewrite whose visible tests fail in the
+student's kernel (it would be flagged as a disagreement), a cell the notebook cannot run, a
+score the gradebook records otherwise.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from course.audit.findings import Finding
+from course.audit.subject import Subject
+from course.grade import grade_cohort
+from course.labs import copy_course
+from course.nbgrader_setup import make_api
+from course.release import generate_release
+
+
+@dataclass(frozen=True)
+class PipelineCheck:
+    """One sampled submission: what ``course grade`` gave it, and how that differs from the
+    direct judging (empty when it does not)."""
+
+    finding: Finding
+    status: str
+    failed: tuple[str, ...]
+    differences: str
+
+
+def sample(findings: list[Finding], size: int, seed: int) -> list[Finding]:
+    """Up to ``size`` findings, spread over the operators (one of each first, drawn with
+    ``seed``), faults first."""
+    rng = random.Random(seed)
+    by_operator: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_operator.setdefault(finding.derived.operator, []).append(finding)
+    chosen = [f for f in findings if f.fault][:size]
+    operators = sorted(by_operator)
+    rng.shuffle(operators)
+    for operator in operators:
+        if len(chosen) >= size:
+            break
+        candidates = [f for f in by_operator[operator] if f not in chosen]
+        if candidates:
+            chosen.append(rng.choice(candidates))
+    return chosen
+
+
+def grade_through_pipeline(subject: Subject, findings: list[Finding], workers: int,
+                           student_timeout: float) -> list[PipelineCheck]:
+    """Grade each of ``findings``' submissions with ``course grade`` in a scratch copy of the
+    course (never the course's own gradebook), and compare."""
+    notebook_name = subject.source_path.name
+    with tempfile.TemporaryDirectory(prefix="course-audit-") as folder:
+        course = copy_course(subject.root, Path(folder) / "course", subject.lab)
+        generate_release(course, subject.lab)
+        students = {}
+        for number, finding in enumerate(findings):
+            student = f"audit{number:03d}"
+            students[student] = finding
+            path = course / "submitted" / student / subject.lab / notebook_name
+            path.parent.mkdir(parents=True)
+            nbformat.write(subject.notebook(finding.derived), path)
+        outcomes = grade_cohort(course, subject.lab, workers=workers, progress=False,
+                                student_timeout=student_timeout)
+        checks = []
+        with make_api(course).gradebook as gradebook:
+            for student, finding in students.items():
+                notebook = gradebook.find_submission_notebook(
+                    Path(notebook_name).stem, subject.lab, student)
+                failed = tuple(sorted(g.name for g in notebook.grades
+                                      if (g.score or 0) < g.max_score))
+                outcome = outcomes[student]
+                checks.append(PipelineCheck(finding, outcome.status, failed,
+                                            _differences(finding, outcome, failed)))
+    return checks
+
+
+def _differences(finding: Finding, outcome, failed: tuple[str, ...]) -> str:
+    found = []
+    if failed != finding.failed:
+        found.append(f"course grade failed {list(failed)}, the judge {list(finding.failed)}")
+    flagged = outcome.status == "flagged"
+    if flagged != bool(finding.problems):
+        found.append(f"course grade: {outcome.status} ({outcome.reason})"
+                     if flagged or outcome.status != "graded" else
+                     "course grade did not flag what the judge found")
+    elif outcome.status not in ("graded", "flagged"):
+        found.append(f"course grade: {outcome.status} ({outcome.reason})")
+    return "; ".join(found)

@@ -1,0 +1,301 @@
+"""Rewrites of a solution that keep what it computes: each must earn full marks, unflagged.
+
+Made from the solution's syntax tree, one site at a time, so they serve every lab: the layouts
+students write (:mod:`course.audit.layouts`), equivalent numpy spellings, in-place work on fresh
+arrays, renamed or inlined intermediates, a step computed by a helper in a cell above, float32
+inputs, sums with and without ``keepdims``, and a fixed loop over a step's last axis.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from course.audit.derived import REWRITE, Derived, Operator
+from course.audit.layouts import LAYOUTS
+from course.audit.syntax import Solution, function_node, replaced, unparsed
+from helpers.steps import written_names
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _np(attribute: str) -> ast.Attribute:
+    return ast.Attribute(ast.Name("np", ast.Load()), attribute, ast.Load())
+
+
+def _call(function: ast.expr, *args: ast.expr, **keywords: ast.expr) -> ast.Call:
+    return ast.Call(function, list(args), [ast.keyword(k, v) for k, v in keywords.items()])
+
+
+def per_site(solution: Solution, operator: str, matches: Callable[[ast.AST], bool],
+             make: Callable[[ast.AST, int], ast.AST | None]) -> Iterator[Derived]:
+    """One rewrite per node of the graded function that ``matches`` accepts: that node
+    replaced by ``make(node, statement index)`` (None: no rewrite at this site)."""
+    for index, statement in enumerate(solution.body(solution.tree)):
+        for position, node in enumerate(n for n in ast.walk(statement) if matches(n)):
+            new = make(node, index)
+            if new is None:
+                continue
+            tree = solution.tree
+            copy_statement = solution.body(tree)[index]
+            target = [n for n in ast.walk(copy_statement) if matches(n)][position]
+            replaced(copy_statement, target, new)
+            yield Derived(REWRITE, operator, ast.unparse(statement).splitlines()[0],
+                          unparsed(tree))
+
+
+def _is(kind: type, op: type | None = None) -> Callable[[ast.AST], bool]:
+    return lambda node: isinstance(node, kind) and (op is None or isinstance(node.op, op))
+
+
+def layouts(solution: Solution) -> Iterator[Derived]:
+    for name, layout in LAYOUTS.items():
+        yield Derived(REWRITE, f"layout_{name}", "the whole cell",
+                      layout(solution.code, solution.function))
+
+
+def matmul_spelled(solution: Solution) -> Iterator[Derived]:
+    """``a @ b`` as ``np.dot``, ``np.matmul`` and ``np.einsum`` (with and without
+    ``optimize``)."""
+    yield from per_site(solution, "matmul_as_dot", _is(ast.BinOp, ast.MatMult),
+                        lambda n, i: _call(_np("dot"), n.left, n.right))
+    yield from per_site(solution, "matmul_as_matmul", _is(ast.BinOp, ast.MatMult),
+                        lambda n, i: _call(_np("matmul"), n.left, n.right))
+
+    def einsum(node: ast.BinOp, index: int, optimize: bool) -> ast.AST | None:
+        left, right = (solution.shape(side, index) for side in (node.left, node.right))
+        if left is None or right is None or not (1 <= len(left) <= 2 and 1 <= len(right) <= 2):
+            return None
+        a, b = ("ij", "jk") if len(left) == 2 else ("j", "jk")
+        if len(right) == 1:
+            b = "j"
+        out = "".join(c for c in a + b if c != "j")
+        keywords = {"optimize": ast.Constant(True)} if optimize else {}
+        return _call(_np("einsum"), ast.Constant(f"{a},{b}->{out}"), node.left, node.right,
+                     **keywords)
+    yield from per_site(solution, "matmul_as_einsum", _is(ast.BinOp, ast.MatMult),
+                        lambda n, i: einsum(n, i, optimize=False))
+    yield from per_site(solution, "matmul_as_einsum_optimized", _is(ast.BinOp, ast.MatMult),
+                        lambda n, i: einsum(n, i, optimize=True))
+
+
+def _numpy_call(name: str) -> Callable[[ast.AST], bool]:
+    return lambda node: (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                         and node.func.attr == name and isinstance(node.func.value, ast.Name)
+                         and node.func.value.id == "np" and len(node.args) == 2
+                         and not node.keywords)
+
+
+def dot_spelled(solution: Solution) -> Iterator[Derived]:
+    """``np.dot(a, b)`` and ``np.matmul(a, b)`` as ``a @ b``."""
+    for name in ("dot", "matmul"):
+        yield from per_site(solution, f"{name}_as_matmul", _numpy_call(name),
+                            lambda n, i: ast.BinOp(n.args[0], ast.MatMult(), n.args[1]))
+
+
+def transpose_spelled(solution: Solution) -> Iterator[Derived]:
+    """``x.T`` as ``np.transpose(x)`` and ``x.transpose()``."""
+    is_t = lambda n: isinstance(n, ast.Attribute) and n.attr == "T"  # noqa: E731
+    yield from per_site(solution, "T_as_np_transpose", is_t,
+                        lambda n, i: _call(_np("transpose"), n.value))
+    yield from per_site(solution, "T_as_method", is_t,
+                        lambda n, i: _call(ast.Attribute(n.value, "transpose", ast.Load())))
+
+
+def elementwise_spelled(solution: Solution) -> Iterator[Derived]:
+    """``a * b`` as ``np.multiply(a, b)``; ``a * b`` and ``a + b`` with operands swapped."""
+    yield from per_site(solution, "multiply_as_function", _is(ast.BinOp, ast.Mult),
+                        lambda n, i: _call(_np("multiply"), n.left, n.right))
+    for op in (ast.Mult, ast.Add):
+        yield from per_site(solution, f"commuted_{op.__name__.lower()}", _is(ast.BinOp, op),
+                            lambda n, i: ast.BinOp(n.right, n.op, n.left))
+
+
+def out_argument(solution: Solution) -> Iterator[Derived]:
+    """``a * b`` (and ``+``, ``-``, ``/``) computed into a fresh array with ``out=``."""
+    functions = {ast.Mult: "multiply", ast.Add: "add", ast.Sub: "subtract", ast.Div: "divide"}
+
+    def make(node: ast.BinOp, index: int) -> ast.AST | None:
+        value = solution.value(node, index)
+        if not isinstance(value, np.ndarray) or value.dtype != np.float64:
+            return None
+        shape = _call(_np("broadcast_shapes"), _call(_np("shape"), copy.deepcopy(node.left)),
+                      _call(_np("shape"), copy.deepcopy(node.right)))
+        return _call(_np(functions[type(node.op)]), node.left, node.right,
+                     out=_call(_np("empty"), shape))
+    yield from per_site(solution, "out_argument",
+                        lambda n: isinstance(n, ast.BinOp) and type(n.op) in functions, make)
+
+
+def _step_assignments(solution: Solution, tree: ast.Module) -> Iterator[tuple[int, ast.Assign]]:
+    """``(index, statement)`` of each top-level ``name = value`` of a step."""
+    for index, statement in enumerate(solution.body(tree)):
+        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and statement.targets[0].id in solution.steps):
+            yield index, statement
+
+
+def in_place(solution: Solution) -> Iterator[Derived]:
+    """``s = a - b`` (and ``+``, ``*``, ``/``) as ``s = np.array(a, dtype=float); s -= b``
+    where ``a`` already has the result's shape."""
+    for index, statement in _step_assignments(solution, solution.tree):
+        value, name = statement.value, statement.targets[0].id
+        if not (isinstance(value, ast.BinOp)
+                and isinstance(value.op, ast.Sub | ast.Add | ast.Mult | ast.Div)):
+            continue
+        left, result = solution.shape(value.left, index), solution.shape(value, index)
+        if left is None or left != result:
+            continue
+        tree = solution.tree
+        body = solution.body(tree)
+        op = type(value.op).__name__
+        first = ast.parse(f"{name} = np.array(LEFT, dtype=np.float64)").body[0]
+        first.value.args[0] = value.left
+        second = ast.AugAssign(ast.Name(name, ast.Store()), getattr(ast, op)(), value.right)
+        body[index:index + 1] = [first, second]
+        yield Derived(REWRITE, "in_place_on_fresh", ast.unparse(statement), unparsed(tree))
+
+
+def _renamed(solution: Solution, old: str, new: str) -> str:
+    tree = solution.tree
+    for node in ast.walk(function_node(tree, solution.function)):
+        if isinstance(node, ast.Name) and node.id == old:
+            node.id = new
+    return unparsed(tree)
+
+
+def renamed(solution: Solution) -> Iterator[Derived]:
+    """Each local name (a step's too: then the step is judged by the returned gradients)
+    renamed everywhere in the function."""
+    node = function_node(solution.tree, solution.function)
+    parameters = {a.arg for a in node.args.args}
+    locals_ = sorted({n.id for statement in node.body for n in ast.walk(statement)
+                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - parameters)
+    for name in locals_:
+        yield Derived(REWRITE, "renamed", name, _renamed(solution, name, f"my_{name}"))
+
+
+def inlined(solution: Solution) -> Iterator[Derived]:
+    """A step assigned once and read later, its expression written where it is read and its
+    assignment removed (judged then by the returned gradients)."""
+    for index, statement in _step_assignments(solution, solution.tree):
+        name = statement.targets[0].id
+        tree = solution.tree
+        body = solution.body(tree)
+        later = body[index + 1:]
+        if any(name in written_names(s) for s in later):
+            continue
+        reads = [n for s in later for n in ast.walk(s)
+                 if isinstance(n, ast.Name) and n.id == name]
+        if not reads:
+            continue
+        for read in reads:
+            for s in later:
+                try:
+                    replaced(s, read, copy.deepcopy(body[index].value))
+                    break
+                except ValueError:
+                    continue
+        del body[index]
+        yield Derived(REWRITE, "inlined", ast.unparse(statement), unparsed(tree))
+
+
+def helper_above(solution: Solution) -> Iterator[Derived]:
+    """A step's expression computed by a function defined in a cell of the student's own,
+    above the graded cell."""
+    for index, statement in _step_assignments(solution, solution.tree):
+        name = statement.targets[0].id
+        local = solution.namespaces[index]
+        reads = sorted({n.id for n in ast.walk(statement.value)
+                        if isinstance(n, ast.Name) and n.id in local})
+        helper = f"compute_{name}"
+        own = (f"import numpy as np\n\n\ndef {helper}({', '.join(reads)}):\n"
+               f"    return {ast.unparse(statement.value)}\n")
+        tree = solution.tree
+        solution.body(tree)[index].value = ast.parse(f"{helper}({', '.join(reads)})",
+                                                     mode="eval").body
+        yield Derived(REWRITE, "helper_in_a_cell_above", ast.unparse(statement),
+                      unparsed(tree), own_cell=own)
+
+
+def float32_inputs(solution: Solution) -> Iterator[Derived]:
+    """Every floating-point array argument cast to float32 first."""
+    node = function_node(solution.tree, solution.function)
+    arrays = [a.arg for a in node.args.args
+              if isinstance(solution.namespaces[0].get(a.arg), np.ndarray)
+              and solution.namespaces[0][a.arg].dtype.kind == "f"]
+    if not arrays:
+        return
+    tree = solution.tree
+    cast = ast.parse("\n".join(f"{a} = {a}.astype(np.float32)" for a in arrays)).body
+    body = solution.body(tree)
+    docstring = int(isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant))
+    body[docstring:docstring] = cast
+    yield Derived(REWRITE, "float32_inputs", ", ".join(arrays), unparsed(tree))
+
+
+def _sum_call(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    return node.func.attr in ("sum", "mean") and any(k.arg == "axis" for k in node.keywords)
+
+
+def keepdims_spelled(solution: Solution) -> Iterator[Derived]:
+    """A sum over an axis of a matrix with ``keepdims=True`` and flattened after, or one
+    with ``keepdims=True`` written without it and the axis put back by indexing."""
+    def make(node: ast.Call, index: int) -> ast.AST | None:
+        result = solution.shape(node, index)
+        keepdims = [k for k in node.keywords if k.arg == "keepdims"]
+        axis = next(k.value for k in node.keywords if k.arg == "axis")
+        if result is None or not isinstance(axis, ast.Constant):
+            return None
+        new = copy.deepcopy(node)
+        if not keepdims and len(result) == 1:
+            new.keywords.append(ast.keyword("keepdims", ast.Constant(True)))
+            return _call(ast.Attribute(new, "ravel", ast.Load()))
+        if keepdims and len(result) == 2 and axis.value in (0, 1, -1):
+            new.keywords = [k for k in new.keywords if k.arg != "keepdims"]
+            where = "[None, :]" if axis.value == 0 else "[:, None]"
+            return ast.parse(f"({ast.unparse(new)}){where}", mode="eval").body
+        return None
+    yield from per_site(solution, "keepdims_spelled", _sum_call, make)
+
+
+def fixed_loop(solution: Solution) -> Iterator[Derived]:
+    """A step filled column by column, in a loop over its last axis (the classes or hidden
+    units: of a fixed length, never the samples)."""
+    for index, statement in _step_assignments(solution, solution.tree):
+        name = statement.targets[0].id
+        value = solution.namespaces[index + 1].get(name)
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            continue
+        whole = f"whole_{name}"
+        loop = ast.parse(f"{whole} = VALUE\n{name} = np.empty_like({whole})\n"
+                         f"for column in range({whole}.shape[-1]):\n"
+                         f"    {name}[..., column] = {whole}[..., column]\n").body
+        loop[0].value = statement.value
+        tree = solution.tree
+        solution.body(tree)[index:index + 1] = loop
+        yield Derived(REWRITE, "fixed_loop_over_last_axis", ast.unparse(statement),
+                      unparsed(tree))
+
+
+OPERATORS: tuple[Operator, ...] = (
+    ("layouts", layouts),
+    ("matmul_spelled", matmul_spelled),
+    ("dot_spelled", dot_spelled),
+    ("transpose_spelled", transpose_spelled),
+    ("elementwise_spelled", elementwise_spelled),
+    ("out_argument", out_argument),
+    ("in_place", in_place),
+    ("renamed", renamed),
+    ("inlined", inlined),
+    ("helper_above", helper_above),
+    ("float32_inputs", float32_inputs),
+    ("keepdims_spelled", keepdims_spelled),
+    ("fixed_loop", fixed_loop),
+)

@@ -1,0 +1,89 @@
+"""What the audit of one lab works from: the course's lab notebooks, the judge's plan, the
+solution as run on a hidden case, and the submissions derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from course.audit import mutants, rewrites
+from course.audit.derived import Derived, unique
+from course.audit.syntax import Solution, load_solution
+from course.cleanroom import CheckPlan, cached_plan
+from course.labs import load_lab
+from course.notebooks import cell_by_grade_id
+from course.regions import solution_delimiters, without_delimiters
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One lab of a course, ready to audit."""
+
+    root: Path
+    lab: str
+    source_path: Path  # the instructor's notebook
+    release: nbformat.NotebookNode  # the student version
+    plan: CheckPlan
+    solution: Solution
+    declaration: object  # course.labs.LabDeclaration
+
+    def cells_of(self, *kinds: str, step: str = "") -> set[str]:
+        """The grade ids of the cells whose check is of one of ``kinds`` (for ``"step"``,
+        of ``step`` only when given)."""
+        return {grade_id for grade_id, (kind, *args) in self.plan.cells.items()
+                if kind in kinds and (kind != "step" or not step or args[0] == step)}
+
+    def notebook(self, derived: Derived) -> nbformat.NotebookNode:
+        """The notebook a student handing in ``derived`` submits: the release with the
+        graded cell filled in (and the student's own cell above it)."""
+        nb = nbformat.from_dict(self.release)
+        cell = cell_by_grade_id(nb, self.plan.judge.graded_cell)
+        cell.source = derived.code
+        if derived.own_cell:
+            nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(derived.own_cell))
+        return nb
+
+    def derive(self) -> list[Derived]:
+        """Every rewrite and mutant of the solution, and the lab's declared misconceptions
+        (from its demo cohort), without repeats."""
+        found: list[Derived] = []
+        for _, operator in rewrites.OPERATORS + mutants.OPERATORS:
+            found += operator(self.solution)
+        demo = getattr(self.declaration, "demo", None)
+        if demo is not None:
+            steps = {m.key: m.step for m in self.declaration.misconceptions}
+            found += mutants.declared(self.solution, demo.cohort, _apply_edits, steps)
+        return unique(found, self.solution.code)
+
+
+def _apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:
+    for old, new in edits:
+        if code.count(old) != 1:
+            raise ValueError(f"{old!r} is not in the code exactly once")
+        code = code.replace(old, new)
+    return code
+
+
+def load_subject(root: Path, lab: str) -> Subject:
+    """The lab ``lab`` of the course at ``root``: its one source notebook, release and
+    judge's plan, and its solution run on the first hidden case."""
+    sources = sorted((root / "source" / lab).glob("*.ipynb"))
+    if len(sources) != 1:
+        raise ValueError(f"source/{lab}/ holds {len(sources)} notebooks; the audit judges a "
+                         "lab of one notebook")
+    source_path = sources[0]
+    release_path = root / "release" / lab / source_path.name
+    if not release_path.is_file():
+        raise ValueError(f"{release_path} is missing: run `nbgrader generate_assignment {lab}`")
+    plan = cached_plan(source_path)
+    judge = plan.judge
+    source = nbformat.read(source_path, as_version=4)
+    code = without_delimiters(cell_by_grade_id(source, judge.graded_cell).source,
+                              solution_delimiters())
+    arguments, _ = judge.cases(plan.seeds[0])[0]
+    solution = load_solution(code, judge.function, tuple(judge.answer_names),
+                             plan.trusted_code, arguments)
+    return Subject(root, lab, source_path, nbformat.read(release_path, as_version=4), plan,
+                   solution, load_lab(root, lab))

@@ -1,0 +1,118 @@
+"""The solution's syntax tree as the audit derives from it: the graded function's statements,
+the steps each writes, the values every name holds before each statement (from one run of the
+solution on a hidden case), and one node at a time replaced.
+
+The solution is the instructor's code: running it here, unsandboxed, is trusted.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from helpers.steps import written_names
+
+SEEN = "_course_audit_seen_"  # the instrumented function's record of its namespaces
+
+
+def function_node(tree: ast.Module, function: str) -> ast.FunctionDef:
+    """The top-level definition of ``function`` in ``tree``."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return node
+    raise ValueError(f"the solution defines no function {function!r}")
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The graded function of a lab's solution, with what it computes on one hidden case.
+
+    ``namespaces[i]``: the function's locals right before its i-th top-level statement (and
+    after the last one, at index ``len(body)``), on ``arguments``; ``globals_``: the trusted
+    code's names (numpy, the provided functions)."""
+
+    code: str
+    function: str
+    steps: tuple[str, ...]
+    globals_: dict
+    namespaces: tuple[dict, ...]
+
+    @property
+    def tree(self) -> ast.Module:
+        """A fresh copy of the solution's syntax tree (free to change)."""
+        return ast.parse(self.code)
+
+    def body(self, tree: ast.Module) -> list[ast.stmt]:
+        return function_node(tree, self.function).body
+
+    def step_statements(self) -> Iterator[tuple[int, str]]:
+        """``(index, step)`` of each top-level statement that writes a step (its last one,
+        when it writes more than one)."""
+        for index, statement in enumerate(self.body(self.tree)):
+            if written := [s for s in self.steps if s in written_names(statement)]:
+                yield index, written[-1]
+
+    def value(self, expression: ast.expr, index: int):
+        """What ``expression`` evaluates to right before top-level statement ``index`` (None
+        when it cannot be evaluated there)."""
+        try:
+            return eval(compile(ast.Expression(copy.deepcopy(expression)), "<audit>", "eval"),
+                        dict(self.globals_), dict(self.namespaces[index]))
+        except Exception:
+            return None
+
+    def shape(self, expression: ast.expr, index: int) -> tuple | None:
+        """The shape of ``expression``'s value before statement ``index``, if it is an array."""
+        value = self.value(expression, index)
+        return value.shape if isinstance(value, np.ndarray) else None
+
+
+def load_solution(code: str, function: str, steps: tuple[str, ...], trusted_code: str,
+                  arguments: dict) -> Solution:
+    """Run ``code``'s ``function`` (after ``trusted_code``) on ``arguments`` (by parameter
+    name), recording its namespace before each top-level statement."""
+    tree = ast.parse(code)
+    node = function_node(tree, function)
+    record = ast.parse(f"{SEEN}.append(dict(locals()))").body[0]
+    body = []
+    for statement in node.body:
+        body += [copy.deepcopy(record), statement]
+    returns = isinstance(node.body[-1], ast.Return)
+    node.body = body if returns else [*body, copy.deepcopy(record)]
+    namespace: dict = {}
+    exec(compile(trusted_code, "<trusted>", "exec"), namespace)
+    globals_ = dict(namespace)
+    seen: list[dict] = []
+    namespace[SEEN] = seen
+    exec(compile(ast.fix_missing_locations(tree), "<solution>", "exec"), namespace)
+    namespace[function](**arguments)
+    if returns:  # after the return statement: what it returned is not a local; none needed
+        seen.append(dict(seen[-1]))
+    return Solution(code, function, steps, globals_, tuple(seen))
+
+
+def matching_nodes(root: ast.AST, matches: Callable[[ast.AST], bool]) -> list[ast.AST]:
+    """The nodes under ``root`` (itself included) that ``matches`` accepts, in walk order."""
+    return [node for node in ast.walk(root) if matches(node)]
+
+
+def replaced(root: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    """Put ``new`` in the place of node ``old`` under ``root`` (in place)."""
+    for parent in ast.walk(root):
+        for name, value in ast.iter_fields(parent):
+            if value is old:
+                setattr(parent, name, new)
+                return
+            if isinstance(value, list) and any(item is old for item in value):
+                value[[id(item) for item in value].index(id(old))] = new
+                return
+    raise ValueError("the node to replace is not in the tree")
+
+
+def unparsed(tree: ast.Module) -> str:
+    """``tree`` as code."""
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"

@@ -19,7 +19,8 @@ import course.cleanroom
 import helpers.lab1
 from course.audit import audit
 from course.audit.derived import MUTANT, REWRITE, Derived
-from course.audit.findings import FLAGGED, MISSED, step_differs
+from course.audit.findings import FLAGGED, MISSED, changed_steps, step_differs
+from course.audit.layouts import reordered
 from course.audit.report import table
 from course.audit.subject import load_subject
 from tests.conftest import ROOT, run_course
@@ -57,7 +58,7 @@ def test_mutants_change_their_step_apart_from_a_few_equivalent_ones(subject):
     mutants = [d for d in subject.derive() if d.kind == MUTANT]
     assert len(mutants) >= 110
     assert len({d.operator for d in mutants}) >= 10
-    equivalent = [d for d in mutants if not step_differs(subject, d)]
+    equivalent = [d for d in mutants if not changed_steps(subject, d)]
     assert len(equivalent) <= len(mutants) // 20, [d.name for d in equivalent]
 
 
@@ -65,13 +66,13 @@ def test_mutants_change_their_step_apart_from_a_few_equivalent_ones(subject):
 def test_the_mutant_check_tells_a_changed_step_from_the_same_value(subject, factor, differs):
     """Apart from the judge: each step's value scaled by exactly one is the same; scaled by
     one part in a million, it is another (the equivalence check is that strict)."""
-    for index, step in subject.solution.step_statements():
+    for index, (step, *_) in subject.solution.step_statements():
         tree = subject.solution.tree
         statement = subject.solution.body(tree)[index]
         statement.value = ast.parse(f"{factor} * ({ast.unparse(statement.value)})",
                                     mode="eval").body
-        derived = Derived(MUTANT, "scaled", "", ast.unparse(tree), step=step)
-        assert step_differs(subject, derived) == differs, step
+        derived = Derived(MUTANT, "scaled", "", ast.unparse(tree), steps=(step,))
+        assert step_differs(subject, derived, step) == differs, step
 
 
 def test_a_planted_loose_tolerance_is_caught_and_each_mutant_it_lets_through_named(
@@ -120,3 +121,23 @@ def test_course_audit_prints_the_table_and_writes_its_reports(tmp_path):
     assert "<table>" in (course / "reports" / "lab1" / "audit.html").read_text()
     wrong = run_course("audit", "lab9", cwd=course)
     assert wrong.returncode == 2 and "lab9" in wrong.stderr
+
+
+def test_a_reordered_layout_never_moves_a_statement_past_an_element_write():
+    """``b[a < 0] = 0`` writes ``b``: the statement reading ``b`` after it stays after it."""
+    code = ("def f(a):\n    b = a.copy()\n    b[a < 0] = 0\n    c = b * 2\n    d = a + 1\n"
+            "    return c, d\n")
+    namespace: dict = {}
+    exec(reordered(code, "f"), namespace)
+    c, _ = namespace["f"](np.array([-1.0, 2.0]))
+    assert c.tolist() == [0.0, 4.0]
+
+
+def test_a_mutant_of_a_statement_writing_two_steps_is_judged_on_the_step_it_changes():
+    lab2 = load_subject(ROOT, "lab2")
+    code = lab2.solution.code.replace(
+        "dloss_dW2 = dloss_dB.T @ H", "dloss_dW2, dloss_db2 = dloss_dB.T @ H, "
+        "dloss_dB.sum(axis=0)").replace("dloss_db2 = dloss_dB.sum(axis=0)\n", "")
+    wrong = code.replace("dloss_dB.T @ H,", "dloss_dB.T @ (H * 2),")
+    derived = Derived(MUTANT, "scaled", "", wrong, steps=("dloss_dW2", "dloss_db2"))
+    assert changed_steps(lab2, derived) == ["dloss_dW2"]

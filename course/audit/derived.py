@@ -15,20 +15,26 @@ REWRITE, MUTANT, DECLARED = "rewrite", "mutant", "declared"
 class Derived:
     """One derived submission.
 
-    ``kind``: a *rewrite* keeps the meaning (full marks, unflagged); a *mutant* breaks one
-    ``step`` (it loses that step, and only the whole-function and training checks besides); a
-    *declared* one is a lab's own planted submission (its ``expected_failures``, by grade id,
-    and the ``misconception`` the judge must name). ``code`` is the graded cell as handed in,
-    ``own_cell`` a cell of the student's own above it."""
+    ``kind``: a *rewrite* keeps the meaning (full marks, unflagged); a *mutant* breaks the
+    ``steps`` its statement writes (it loses them, and only the whole-function and training
+    checks besides); a *declared* one is a lab's own planted submission (its
+    ``expected_failures``, by grade id, and the ``misconception`` the judge must name).
+    ``code`` is the graded cell as handed in, ``own_cell`` a cell of the student's own above
+    it."""
 
     kind: str
     operator: str
     where: str  # the site, in the solution's words
     code: str
-    step: str = ""
+    steps: tuple[str, ...] = ()  # the steps a mutant's statement writes
     own_cell: str = ""
     misconception: str = ""
     expected_failures: frozenset[str] = frozenset()
+
+    @property
+    def step(self) -> str:
+        """The mutant's step (steps, when its statement writes several)."""
+        return "+".join(self.steps)
 
     @property
     def name(self) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
+import copy
 import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -70,15 +71,13 @@ def _recording(code: str, function: str, step: str):
 
 
 def step_values(subject: Subject, code: str, own_cell: str, step: str) -> list:
-    """``step``'s value right after its last statement, on each hidden case of the step's
-    cells, when ``code`` (and ``own_cell`` above it) is run; None for a case it raised on or
+    """``step``'s value right after its last statement, on every hidden case the judge's plan
+    uses, when ``code`` (and ``own_cell`` above it) is run; None for a case it raised on or
     never wrote the step."""
-    seeds = sorted({args[-1] for kind, *args in (subject.plan.cells[g] for g in
-                                                 subject.cells_of("step", step=step))})
     function = subject.solution.function
     compiled = _recording(code, function, step)
     values = []
-    for seed in seeds:
+    for seed in subject.plan.seeds:
         for arguments, _ in subject.plan.judge.cases(seed):
             namespace = dict(subject.solution.globals_)
             recorded: list = []
@@ -88,27 +87,37 @@ def step_values(subject: Subject, code: str, own_cell: str, step: str) -> list:
                     exec(compile(own_cell, "<own cell>", "exec"), namespace)
                 exec(compiled, namespace)
                 with np.errstate(all="ignore"):
-                    namespace[function](**{k: v.copy() for k, v in arguments.items()})
+                    namespace[function](**copy.deepcopy(arguments))
             except Exception:
                 recorded = []
             values.append(np.asarray(recorded[-1], dtype=np.float64) if recorded else None)
     return values
 
 
-def step_differs(subject: Subject, derived: Derived) -> bool:
-    """Whether ``derived`` gives its step another value than the solution does on any hidden
-    case of the step's cells (raising, a different shape or a value not finite counts as
-    other). Compared with the solution run the same way, not with the judge's truth: the
-    question is what the code computes, apart from the judge."""
-    mine = step_values(subject, derived.code, derived.own_cell, derived.step)
-    theirs = step_values(subject, subject.solution.code, "", derived.step)
-    for value, true in zip(mine, theirs, strict=True):
+_SOLUTION_VALUES: dict[tuple[Path, str, str], list] = {}
+
+
+def step_differs(subject: Subject, derived: Derived, step: str) -> bool:
+    """Whether ``derived`` gives ``step`` another value than the solution does on any hidden
+    case (raising, a different shape or a value not finite counts as other). Compared with
+    the solution run the same way, not with the judge's truth: the question is what the code
+    computes, apart from the judge."""
+    key = (subject.root, subject.lab, step)
+    if key not in _SOLUTION_VALUES:
+        _SOLUTION_VALUES[key] = step_values(subject, subject.solution.code, "", step)
+    mine = step_values(subject, derived.code, derived.own_cell, step)
+    for value, true in zip(mine, _SOLUTION_VALUES[key], strict=True):
         if value is None or value.shape != true.shape or not np.all(np.isfinite(value)):
             return True
         scale = float(np.max(np.abs(true), initial=0.0)) or 1.0
         if np.max(np.abs(value - true), initial=0.0) > EQUAL_TO_SCALE * scale:
             return True
     return False
+
+
+def changed_steps(subject: Subject, derived: Derived) -> list[str]:
+    """The steps of ``derived``'s mutated statement whose value it changes."""
+    return [step for step in derived.steps if step_differs(subject, derived, step)]
 
 
 def implied(subject: Subject, derived: Derived, failed: set[str], problems: list[str],
@@ -124,13 +133,14 @@ def implied(subject: Subject, derived: Derived, failed: set[str], problems: list
             return MISNAMED, (f"named {sorted(set(misconceptions.values())) or 'none'}, "
                               f"planted {derived.misconception}")
         return AS_IMPLIED, ""
-    if derived.kind == MUTANT and step_differs(subject, derived):
-        own = subject.cells_of("step", step=derived.step)
+    changed = changed_steps(subject, derived) if derived.kind == MUTANT else []
+    if changed:
+        own = set().union(*(subject.cells_of("step", step=step) for step in changed))
         allowed = own | subject.cells_of("whole", "training")
-        if not own <= failed:
-            return MISSED, f"{derived.step} changed, and its check passed"
+        if missed := [s for s in changed if not subject.cells_of("step", step=s) <= failed]:
+            return MISSED, f"{' and '.join(missed)} changed, and its check passed"
         if failed - allowed:
-            return OVER_PENALISED, (f"one mistake in {derived.step} also failed "
+            return OVER_PENALISED, (f"one mistake in {' and '.join(changed)} also failed "
                                     f"{sorted(failed - allowed)}")
         return AS_IMPLIED, ""
     if failed:

@@ -12,6 +12,8 @@ import io
 import tokenize
 from collections.abc import Callable
 
+from helpers.steps import written_names
+
 
 def without_comments(source: str) -> str:
     """``source`` without its comments and blank lines (docstrings stay: they are code)."""
@@ -32,8 +34,8 @@ def _reads(statement: ast.stmt) -> set[str]:
 
 
 def _writes(statement: ast.stmt) -> set[str]:
-    return {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Store)}
+    """Every name the statement may write or change in place (an element, ``out=``...)."""
+    return set(written_names(statement))
 
 
 def _independent(first: ast.stmt, second: ast.stmt) -> bool:
@@ -111,10 +113,11 @@ def two_per_line(source: str, function: str) -> str:
         else:
             joined.append(lines[index])
             index += 1
-    header = "\n".join(source.splitlines()[node.lineno - 1:node.body[0].lineno - 1])
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    header = "\n".join(source.splitlines()[first - 1:node.body[0].lineno - 1])
     body = "\n".join("    " + line.replace("\n", "\n    ") for line in joined)
-    others = [ast.unparse(n) for n in tree.body if n is not node]
-    return "\n\n".join([*others, f"{header}\n{body}"]) + "\n"
+    parts = [f"{header}\n{body}" if n is node else ast.unparse(n) for n in tree.body]
+    return "\n\n".join(parts) + "\n"
 
 
 LAYOUTS: dict[str, Callable[[str, str], str]] = {

@@ -30,7 +30,7 @@ def per_step_site(solution: Solution, operator: str, matches: Callable[[ast.AST]
     """One mutant per replacement ``make(node, statement index)`` offers for each node of a
     step's statement's value that ``matches`` accepts (:func:`_whole_value`: the value
     itself)."""
-    for index, step in solution.step_statements():
+    for index, steps in solution.step_statements():
         statement = solution.body(solution.tree)[index]
         value = getattr(statement, "value", None)
         if value is None:
@@ -48,7 +48,7 @@ def per_step_site(solution: Solution, operator: str, matches: Callable[[ast.AST]
                 else:
                     replaced(copy_value, target, new)
                 yield Derived(MUTANT, operator, ast.unparse(statement), unparsed(tree),
-                              step=step)
+                              steps=steps)
 
 
 def _whole_value(node: ast.AST) -> bool:
@@ -62,10 +62,13 @@ def sign_flipped(solution: Solution) -> Iterator[Derived]:
 
 
 def scaled_by_n(solution: Solution) -> Iterator[Derived]:
-    """The step's value divided, or multiplied, by the length of the first argument (the
-    batch size; in a one-sample lab, the input's)."""
-    first = function_node(solution.tree, solution.function).args.args[0].arg
-    size = ast.parse(f"len({first})", mode="eval").body
+    """The step's value divided, or multiplied, by the length of the first array argument
+    (the batch size; in a one-sample lab, the input's)."""
+    arrays = [a.arg for a in function_node(solution.tree, solution.function).args.args
+              if isinstance(solution.namespaces[0].get(a.arg), np.ndarray)]
+    if not arrays:
+        return
+    size = ast.parse(f"len({arrays[0]})", mode="eval").body
     yield from per_step_site(solution, "scaled_by_n", _whole_value, lambda n, i: [
         ast.BinOp(copy.deepcopy(n), op, copy.deepcopy(size)) for op in (ast.Div(), ast.Mult())])
 
@@ -230,7 +233,8 @@ def declared(solution: Solution, cohort: tuple, apply_edits: Callable[[str, tupl
                 code = apply_edits(solution.code, student.edits)
         yield Derived(DECLARED, "declared_misconception" if student.misconception
                       else "declared_by_the_lab", student.student, code,
-                      step=misconception_steps.get(student.misconception, ""),
+                      steps=tuple(filter(None, [misconception_steps.get(
+                          student.misconception)])),
                       own_cell=student.own_cell, misconception=student.misconception,
                       expected_failures=frozenset(student.expected_failures))
 

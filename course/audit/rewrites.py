@@ -57,13 +57,23 @@ def layouts(solution: Solution) -> Iterator[Derived]:
                       layout(solution.code, solution.function))
 
 
+def _matrices(solution: Solution, left: ast.expr, right: ast.expr, index: int) -> bool:
+    """Whether both operands are vectors or matrices on every case (where ``@``, ``np.dot``
+    and ``np.matmul`` agree)."""
+    return all(shape is not None and 1 <= len(shape) <= 2
+               for side in (left, right) for shape in solution.shapes(side, index))
+
+
 def matmul_spelled(solution: Solution) -> Iterator[Derived]:
     """``a @ b`` as ``np.dot``, ``np.matmul`` and ``np.einsum`` (with and without
     ``optimize``)."""
+    def as_call(name: str) -> Callable[[ast.BinOp, int], ast.AST | None]:
+        return lambda n, i: (_call(_np(name), n.left, n.right)
+                             if _matrices(solution, n.left, n.right, i) else None)
     yield from per_site(solution, "matmul_as_dot", _is(ast.BinOp, ast.MatMult),
-                        lambda n, i: _call(_np("dot"), n.left, n.right))
+                        as_call("dot"))
     yield from per_site(solution, "matmul_as_matmul", _is(ast.BinOp, ast.MatMult),
-                        lambda n, i: _call(_np("matmul"), n.left, n.right))
+                        as_call("matmul"))
 
     def einsum(node: ast.BinOp, index: int, optimize: bool) -> ast.AST | None:
         left, right = (solution.shape(side, index) for side in (node.left, node.right))
@@ -93,7 +103,8 @@ def dot_spelled(solution: Solution) -> Iterator[Derived]:
     """``np.dot(a, b)`` and ``np.matmul(a, b)`` as ``a @ b``."""
     for name in ("dot", "matmul"):
         yield from per_site(solution, f"{name}_as_matmul", _numpy_call(name),
-                            lambda n, i: ast.BinOp(n.args[0], ast.MatMult(), n.args[1]))
+                            lambda n, i: ast.BinOp(n.args[0], ast.MatMult(), n.args[1])
+                            if _matrices(solution, n.args[0], n.args[1], i) else None)
 
 
 def transpose_spelled(solution: Solution) -> Iterator[Derived]:
@@ -107,11 +118,15 @@ def transpose_spelled(solution: Solution) -> Iterator[Derived]:
 
 def elementwise_spelled(solution: Solution) -> Iterator[Derived]:
     """``a * b`` as ``np.multiply(a, b)``; ``a * b`` and ``a + b`` with operands swapped."""
+    def numeric(n: ast.BinOp, i: int) -> bool:
+        return solution.is_numeric(n.left, i) and solution.is_numeric(n.right, i)
     yield from per_site(solution, "multiply_as_function", _is(ast.BinOp, ast.Mult),
-                        lambda n, i: _call(_np("multiply"), n.left, n.right))
+                        lambda n, i: _call(_np("multiply"), n.left, n.right)
+                        if numeric(n, i) else None)
     for op in (ast.Mult, ast.Add):
         yield from per_site(solution, f"commuted_{op.__name__.lower()}", _is(ast.BinOp, op),
-                            lambda n, i: ast.BinOp(n.right, n.op, n.left))
+                            lambda n, i: ast.BinOp(n.right, n.op, n.left)
+                            if numeric(n, i) else None)
 
 
 def out_argument(solution: Solution) -> Iterator[Derived]:
@@ -147,8 +162,10 @@ def in_place(solution: Solution) -> Iterator[Derived]:
         if not (isinstance(value, ast.BinOp)
                 and isinstance(value.op, ast.Sub | ast.Add | ast.Mult | ast.Div)):
             continue
-        left, result = solution.shape(value.left, index), solution.shape(value, index)
-        if left is None or left != result:
+        if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(value.right)):
+            continue  # the right side reads what the first statement would overwrite
+        left, result = solution.shapes(value.left, index), solution.shapes(value, index)
+        if None in left or left != result:
             continue
         tree = solution.tree
         body = solution.body(tree)
@@ -187,8 +204,9 @@ def inlined(solution: Solution) -> Iterator[Derived]:
         tree = solution.tree
         body = solution.body(tree)
         later = body[index + 1:]
-        if any(name in written_names(s) for s in later):
-            continue
+        reads = {n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name)}
+        if any((reads | {name}) & written_names(s) for s in later):
+            continue  # the expression would read other values where it is written out
         reads = [n for s in later for n in ast.walk(s)
                  if isinstance(n, ast.Name) and n.id == name]
         if not reads:
@@ -248,16 +266,20 @@ def keepdims_spelled(solution: Solution) -> Iterator[Derived]:
     """A sum over an axis of a matrix with ``keepdims=True`` and flattened after, or one
     with ``keepdims=True`` written without it and the axis put back by indexing."""
     def make(node: ast.Call, index: int) -> ast.AST | None:
-        result = solution.shape(node, index)
+        operand = node.func.value if not node.args else node.args[0]
+        given = solution.shape(operand, index)
         keepdims = [k for k in node.keywords if k.arg == "keepdims"]
         axis = next(k.value for k in node.keywords if k.arg == "axis")
-        if result is None or not isinstance(axis, ast.Constant):
+        if (given is None or len(given) != 2 or not isinstance(axis, ast.Constant)
+                or any(not (isinstance(k.value, ast.Constant) and k.value.value is True)
+                       for k in keepdims)):
             return None
+        result = solution.shape(node, index)
         new = copy.deepcopy(node)
-        if not keepdims and len(result) == 1:
+        if not keepdims and result is not None and len(result) == 1:
             new.keywords.append(ast.keyword("keepdims", ast.Constant(True)))
             return _call(ast.Attribute(new, "ravel", ast.Load()))
-        if keepdims and len(result) == 2 and axis.value in (0, 1, -1):
+        if keepdims and axis.value in (0, 1, -1):
             new.keywords = [k for k in new.keywords if k.arg != "keepdims"]
             where = "[None, :]" if axis.value == 0 else "[:, None]"
             return ast.parse(f"({ast.unparse(new)}){where}", mode="eval").body
@@ -265,22 +287,36 @@ def keepdims_spelled(solution: Solution) -> Iterator[Derived]:
     yield from per_site(solution, "keepdims_spelled", _sum_call, make)
 
 
+def _fresh(solution: Solution, name: str) -> str:
+    """``name``, or ``name`` with a number, not used by the solution."""
+    used, number, fresh = solution.names(), 0, name
+    while fresh in used:
+        number += 1
+        fresh = f"{name}_{number}"
+    return fresh
+
+
 def fixed_loop(solution: Solution) -> Iterator[Derived]:
-    """A step filled column by column, in a loop over its last axis (the classes or hidden
-    units: of a fixed length, never the samples)."""
+    """A step filled slice by slice, in a loop over the last of its axes whose length does
+    not change with the batch (the classes or hidden units, never the samples)."""
     for index, statement in _step_assignments(solution, solution.tree):
         name = statement.targets[0].id
-        value = solution.namespaces[index + 1].get(name)
-        if not isinstance(value, np.ndarray) or value.ndim == 0:
+        shapes = solution.shapes(ast.Name(name, ast.Load()), index + 1)
+        if None in shapes or len(shapes[0]) == 0 or len(shapes[0]) != len(shapes[1]):
             continue
-        whole = f"whole_{name}"
+        fixed = [axis for axis, (a, b) in enumerate(zip(*shapes, strict=True)) if a == b]
+        if not fixed:
+            continue
+        axis = fixed[-1]
+        whole, column = _fresh(solution, f"whole_{name}"), _fresh(solution, "column")
+        at = ":, " * axis + column
         loop = ast.parse(f"{whole} = VALUE\n{name} = np.empty_like({whole})\n"
-                         f"for column in range({whole}.shape[-1]):\n"
-                         f"    {name}[..., column] = {whole}[..., column]\n").body
+                         f"for {column} in range({whole}.shape[{axis}]):\n"
+                         f"    {name}[{at}] = {whole}[{at}]\n").body
         loop[0].value = statement.value
         tree = solution.tree
         solution.body(tree)[index:index + 1] = loop
-        yield Derived(REWRITE, "fixed_loop_over_last_axis", ast.unparse(statement),
+        yield Derived(REWRITE, "fixed_loop_over_an_axis", ast.unparse(statement),
                       unparsed(tree))
 
 

@@ -66,9 +66,14 @@ def _apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:
     return code
 
 
+def _shapes(arguments: dict) -> dict:
+    return {name: getattr(value, "shape", None) for name, value in arguments.items()}
+
+
 def load_subject(root: Path, lab: str) -> Subject:
     """The lab ``lab`` of the course at ``root``: its one source notebook, release and
-    judge's plan, and its solution run on the first hidden case."""
+    judge's plan, and its solution run on the first hidden case (and on the first of other
+    sizes)."""
     sources = sorted((root / "source" / lab).glob("*.ipynb"))
     if len(sources) != 1:
         raise ValueError(f"source/{lab}/ holds {len(sources)} notebooks; the audit judges a "
@@ -82,8 +87,10 @@ def load_subject(root: Path, lab: str) -> Subject:
     source = nbformat.read(source_path, as_version=4)
     code = without_delimiters(cell_by_grade_id(source, judge.graded_cell).source,
                               solution_delimiters())
-    arguments, _ = judge.cases(plan.seeds[0])[0]
+    cases = [arguments for seed in plan.seeds for arguments, _ in judge.cases(seed)]
+    arguments = cases[0]
+    other = next((c for c in cases[1:] if _shapes(c) != _shapes(arguments)), None)
     solution = load_solution(code, judge.function, tuple(judge.answer_names),
-                             plan.trusted_code, arguments)
+                             plan.trusted_code, arguments, other)
     return Subject(root, lab, source_path, nbformat.read(release_path, as_version=4), plan,
                    solution, load_lab(root, lab))

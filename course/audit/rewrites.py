@@ -287,6 +287,119 @@ def keepdims_spelled(solution: Solution) -> Iterator[Derived]:
     yield from per_site(solution, "keepdims_spelled", _sum_call, make)
 
 
+def outer_spelled(solution: Solution) -> Iterator[Derived]:
+    """``a[:, None] * b`` (an outer product of two vectors) as ``np.outer(a, b)``."""
+    def make(node: ast.BinOp, index: int) -> ast.AST | None:
+        left = node.left
+        if not (isinstance(left, ast.Subscript) and ast.unparse(left.slice) == "(:, None)"):
+            return None
+        vectors = [solution.shapes(side, index) for side in (left.value, node.right)]
+        if not all(shape is not None and len(shape) == 1 for pair in vectors for shape in pair):
+            return None
+        return _call(_np("outer"), left.value, node.right)
+    yield from per_site(solution, "outer_as_np_outer", _is(ast.BinOp, ast.Mult), make)
+
+
+def sum_spelled(solution: Solution) -> Iterator[Derived]:
+    """``x.sum(axis=k)`` as ``np.sum(x, axis=k)``, and a column sum of a matrix as a product
+    with a vector of ones."""
+    def as_function(node: ast.Call, index: int) -> ast.AST | None:
+        if node.args or not isinstance(node.func, ast.Attribute) or node.func.attr != "sum":
+            return None
+        return _call(_np("sum"), node.func.value, **{k.arg: k.value for k in node.keywords})
+
+    def as_product(node: ast.Call, index: int) -> ast.AST | None:
+        operand = node.func.value if not node.args else node.args[0]
+        keywords = {k.arg: k.value for k in node.keywords}
+        axis = keywords.get("axis")
+        if (set(keywords) != {"axis"} or not isinstance(axis, ast.Constant)
+                or axis.value != 0 or getattr(node.func, "attr", "") != "sum"):
+            return None
+        if not all(s is not None and len(s) == 2 for s in solution.shapes(operand, index)):
+            return None
+        ones = _call(_np("ones"), _call(ast.Name("len", ast.Load()), operand))
+        return ast.BinOp(ones, ast.MatMult(), operand)
+    yield from per_site(solution, "sum_as_np_sum", _sum_call, as_function)
+    yield from per_site(solution, "column_sum_as_product", _sum_call, as_product)
+
+
+def vector_matrix_spelled(solution: Solution) -> Iterator[Derived]:
+    """``A.T @ v`` for a vector ``v`` as ``v @ A``."""
+    def make(node: ast.BinOp, index: int) -> ast.AST | None:
+        if not (isinstance(node.left, ast.Attribute) and node.left.attr == "T"):
+            return None
+        matrix, vector = solution.shapes(node.left.value, index), solution.shapes(
+            node.right, index)
+        if not (all(s is not None and len(s) == 2 for s in matrix)
+                and all(s is not None and len(s) == 1 for s in vector)):
+            return None
+        return ast.BinOp(node.right, ast.MatMult(), node.left.value)
+    yield from per_site(solution, "vector_times_matrix", _is(ast.BinOp, ast.MatMult), make)
+
+
+def slope_spelled(solution: Solution) -> Iterator[Derived]:
+    """``h * (1 - h)`` (the logistic's slope) as ``h - h ** 2``."""
+    def make(node: ast.BinOp, index: int) -> ast.AST | None:
+        right = node.right
+        if not (isinstance(right, ast.BinOp) and isinstance(right.op, ast.Sub)
+                and isinstance(right.left, ast.Constant) and right.left.value == 1
+                and ast.dump(right.right) == ast.dump(_rightmost(node.left))):
+            return None
+        if isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Mult):
+            h = node.left.right
+            slope = ast.BinOp(h, ast.Sub(), ast.BinOp(copy.deepcopy(h), ast.Pow(),
+                                                     ast.Constant(2)))
+            return ast.BinOp(node.left.left, ast.Mult(), slope)
+        h = node.left
+        return ast.BinOp(h, ast.Sub(), ast.BinOp(copy.deepcopy(h), ast.Pow(), ast.Constant(2)))
+    yield from per_site(solution, "slope_as_difference", _is(ast.BinOp, ast.Mult), make)
+
+
+def _rightmost(node: ast.expr) -> ast.expr:
+    """The last factor of a product (``h`` of ``d * h``), or the node itself."""
+    return node.right if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) else node
+
+
+def annotated(solution: Solution) -> Iterator[Derived]:
+    """Every step assigned with a type annotation, ``s: np.ndarray = ...``."""
+    tree = solution.tree
+    body = solution.body(tree)
+    found = False
+    for index, statement in _step_assignments(solution, tree):
+        body[index] = ast.AnnAssign(ast.Name(statement.targets[0].id, ast.Store()),
+                                    _np("ndarray"), statement.value, simple=1)
+        found = True
+    if found:
+        yield Derived(REWRITE, "annotated_steps", "every step", unparsed(tree))
+
+
+def accumulated(solution: Solution) -> Iterator[Derived]:
+    """A step started from zeros and added to: ``s = np.zeros(shape); s += value``."""
+    for index, statement in _step_assignments(solution, solution.tree):
+        name = statement.targets[0].id
+        shapes = solution.shapes(ast.Name(name, ast.Load()), index + 1)
+        if None in shapes or any(n.id == name for n in ast.walk(statement.value)
+                                 if isinstance(n, ast.Name)):
+            continue
+        tree = solution.tree
+        value = ast.unparse(statement.value)
+        start = ast.parse(f"{name} = np.zeros(np.shape({value}))\n{name} += {value}").body
+        solution.body(tree)[index:index + 1] = start
+        yield Derived(REWRITE, "accumulated_from_zeros", ast.unparse(statement),
+                      unparsed(tree))
+
+
+def returned_as_list(solution: Solution) -> Iterator[Derived]:
+    """The gradients returned as a list instead of a tuple."""
+    tree = solution.tree
+    body = solution.body(tree)
+    last = body[-1]
+    if isinstance(last, ast.Return) and isinstance(last.value, ast.Tuple):
+        last.value = ast.List(last.value.elts, ast.Load())
+        yield Derived(REWRITE, "returned_as_list", ast.unparse(solution.body(
+            solution.tree)[-1]), unparsed(tree))
+
+
 def _fresh(solution: Solution, name: str) -> str:
     """``name``, or ``name`` with a number, not used by the solution."""
     used, number, fresh = solution.names(), 0, name
@@ -334,4 +447,11 @@ OPERATORS: tuple[Operator, ...] = (
     ("float32_inputs", float32_inputs),
     ("keepdims_spelled", keepdims_spelled),
     ("fixed_loop", fixed_loop),
+    ("outer_spelled", outer_spelled),
+    ("sum_spelled", sum_spelled),
+    ("vector_matrix_spelled", vector_matrix_spelled),
+    ("slope_spelled", slope_spelled),
+    ("annotated", annotated),
+    ("accumulated", accumulated),
+    ("returned_as_list", returned_as_list),
 )

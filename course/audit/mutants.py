@@ -4,8 +4,8 @@ notebook says depend on every step (the returned gradients, training) besides.
 Made from the solution's syntax tree, one site of one step's statement at a time: the sign
 flipped, an operand transposed, operands or a call's arguments swapped, a factor dropped, an
 operator replaced (``*`` for ``@``), a constant changed, an index's axes swapped, the other axis
-of a sum, ``keepdims`` lost, an off-by-n scale, a value of the wrong layer or step (another name
-holding an array of the same shape). A lab's own planted submissions (its named
+of a sum or none, ``keepdims`` lost, an off-by-n scale, a value of the wrong layer or step
+(another name holding an array of the same shape). A lab's own planted submissions (its named
 misconceptions, its correct forms) come from its declared cohort (:func:`declared`), planted in
 the solution without its comments.
 """
@@ -144,6 +144,15 @@ def wrong_axis(solution: Solution) -> Iterator[Derived]:
     yield from per_step_site(solution, "wrong_axis", _keyword_call("axis"), make)
 
 
+def axis_dropped(solution: Solution) -> Iterator[Derived]:
+    """A reduction over every entry instead of one axis."""
+    def make(node: ast.Call, index: int) -> list[ast.AST]:
+        new = copy.deepcopy(node)
+        new.keywords = [k for k in new.keywords if k.arg not in ("axis", "keepdims")]
+        return [new]
+    yield from per_step_site(solution, "axis_dropped", _keyword_call("axis"), make)
+
+
 def keepdims_lost(solution: Solution) -> Iterator[Derived]:
     def make(node: ast.Call, index: int) -> list[ast.AST]:
         new = copy.deepcopy(node)
@@ -247,6 +256,7 @@ OPERATORS: tuple[Operator, ...] = (
     ("dropped_factor", dropped_factor),
     ("wrong_axis", wrong_axis),
     ("keepdims_lost", keepdims_lost),
+    ("axis_dropped", axis_dropped),
     ("wrong_name", wrong_name),
     ("operator_replaced", operator_replaced),
     ("swapped_arguments", swapped_arguments),

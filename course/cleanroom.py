@@ -83,6 +83,9 @@ MAX_RESPONSE_BYTES = 4 * 1024**2
 # 10 ms per call fits all.
 BUDGETS = (30.0, 90.0, 120.0)
 CHECK_SECONDS = 0.25  # how often the runner's CPU time is read while its answer is awaited
+# Where the runner's stderr goes: nowhere, unless a grading process (course.worker) keeps it
+# for the student's log (None: its own stderr).
+RUNNER_STDERR: int | None = subprocess.DEVNULL
 # The runner's phases after the steps, in the order they come (each when the request asks).
 LATER_PHASES = (("training", "training"), ("lines", "line_counts"))
 STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
@@ -624,7 +627,7 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     process writes.
     """
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)
+                               stderr=RUNNER_STDERR)
     outgoing: queue.Queue = queue.Queue()
     outgoing.put(first)
     writer = threading.Thread(target=_feed, args=(process.stdin, outgoing), daemon=True)

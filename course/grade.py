@@ -352,15 +352,40 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
     with (nullcontext(client) if client is not None
           else grading_client(None, workers)) as cluster:
         api = make_api(root)
+        log = start_grading_log(root, lab, len(students))
         for student, result in grade_remotely(cluster, root, lab, students, student_timeout,
                                               sandbox):
             outcome = record_result(root, lab, student, result, api, student_timeout)
+            append_grading_log(log, outcome, result.get("log") or "")
             outcomes.append(outcome)
             bar.update(1)
             if outcome.needs_attention and progress:
                 bar.write(f"{outcome.student}: {outcome.describe()}")
     bar.close()
     return outcomes
+
+
+LOG_FILE = "grading.log"
+
+
+def start_grading_log(root: Path, lab: str, students: int) -> Path:
+    """``reports/<lab>/grading.log``, begun afresh for a run grading ``students``."""
+    path = reports_dir(root, lab) / LOG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"course grade {lab}: {students} students, from "
+                    f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n\n")
+    return path
+
+
+def append_grading_log(path: Path, outcome: Outcome, log: str) -> None:
+    """Add what a student's grading process wrote to stderr (nbgrader's log, their kernels',
+    the judge's runner's, a traceback) to the run's log under their name, without control
+    characters. Only the coordinator writes it."""
+    if not log.strip():
+        return
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(printable(f"===== {outcome.student}: {outcome.status} =====\n"
+                               f"{log.rstrip()}\n\n"))
 
 
 def timeout_reason(result: dict, student_timeout: float) -> str:

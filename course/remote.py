@@ -33,6 +33,8 @@ from course.kit import SCRATCH_PREFIX, scratch_course, unpack_kit
 from course.sandbox import FONT_CACHE_VARIABLE, remove_stale_runtime_folders
 
 WORKER_START_TIMEOUT = 120.0  # from a student's being sent to its grading starting
+LOG_BYTES = 64 * 1024  # of a grading process's stderr kept per student (the last ones)
+LOG_SETTLE_SECONDS = 0.02
 _PROCESSES: dict[tuple, GradingProcess] = {}
 _LOCK = threading.Lock()
 
@@ -52,10 +54,41 @@ class GradingProcess:
         # it ends itself when the Dask worker that started it is gone: course.worker).
         self.process = subprocess.Popen(
             (command or self.command)(root, lab, sandbox),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             bufsize=0, cwd=root, start_new_session=True, env=self.env)
         self.pending = b""
         self.ended = False  # its output ended: it is gone, or going
+        self._log = bytearray()  # what it wrote to stderr since the current student began
+        self._log_lock = threading.Lock()
+        threading.Thread(target=self._drain_log, daemon=True).start()
+
+    def _drain_log(self) -> None:
+        """Read the grading process's stderr (nbgrader's log, its kernels' and the judge's
+        runner's) as it comes, keeping the last LOG_BYTES: a flood costs a read, not memory."""
+        descriptor = self.process.stderr.fileno()
+        while True:
+            try:
+                chunk = os.read(descriptor, 1 << 20)
+            except OSError:
+                chunk = b""
+            if not chunk:  # every writer is gone: closed here, where no read can race it
+                self.process.stderr.close()
+                return
+            with self._log_lock:
+                self._log += chunk
+                if len(self._log) > 2 * LOG_BYTES:
+                    del self._log[:-LOG_BYTES]
+
+    def take_log(self, settle: bool = True) -> str:
+        """What the grading process wrote to stderr since the last call (its last
+        LOG_BYTES, as text); with ``settle``, after a moment for what it wrote just before
+        its answer to be read."""
+        if settle:
+            time.sleep(LOG_SETTLE_SECONDS)
+        with self._log_lock:
+            text = bytes(self._log[-LOG_BYTES:]).decode("utf-8", errors="replace")
+            self._log.clear()
+        return text
 
     @staticmethod
     def command(root: Path, lab: str, sandbox: bool) -> list[str]:
@@ -104,6 +137,12 @@ class GradingProcess:
         process and everything it started, from the student's start; or the wall-clock
         backstop, ``course.cputime``): then it has been killed, and the result says which
         limit (``limit``: ``cpu`` or ``wall``) and how much CPU time was used."""
+        self.take_log(settle=False)  # what came before this student is not theirs
+        result = self._grade(student, files, student_timeout)
+        result["log"] = self.take_log()
+        return result
+
+    def _grade(self, student: str, files: dict[str, bytes], student_timeout: float) -> dict:
         request = {"student": student,
                    "files": {name: base64.b64encode(data).decode() for name, data in files.items()}}
         try:

@@ -6,8 +6,9 @@ object per line, ``{"student": ..., "files": {path: base64}}`` (their submitted 
 grades each as it arrives, until stdin ends. It reports on stdout, one JSON line per event:
 ``{"event": "start", "student": ..., "at": time}``, then ``{"event": "done", "outcome": {...},
 "autograded": {notebook: text}, "feedback": {file: base64}, "findings": [...]}``, and forgets
-the student (their folders and gradebook entries) before the next. Everything nbgrader or a
-kernel prints goes to stderr, never into that protocol.
+the student (their folders and gradebook entries) before the next. Everything nbgrader, a
+kernel or the judge's runner prints goes to stderr, never into that protocol: ``course.remote``
+keeps it as the student's grading log.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import shutil
 import sys
 import threading
 import time
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 
+from course import cleanroom
 from course.grade import (
     Outcome,
     grade_student,
@@ -80,6 +83,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     sandbox = "--no-sandbox" not in argv[2:]
+    cleanroom.RUNNER_STDERR = None  # the judge's runner logs where this process does
     if sandbox:  # before any thread starts: the kernels' socket folders are mounted in it
         use_private_mounts()
     # The protocol gets a descriptor of its own; fd 1 becomes stderr, so nothing nbgrader or
@@ -125,6 +129,7 @@ def main(argv: list[str]) -> int:
             outcome = grade_student(root, lab, student, api, sandbox)
             found = results(root, lab, student)
         except Exception as error:  # one student's failure must not stop the others
+            traceback.print_exc()  # into the student's grading log (course.remote)
             outcome = Outcome(student, "failed", f"{type(error).__name__}: {error}")
         outcome.worker_peak_mb = peak_memory_mb()
         say({"event": "done", "outcome": asdict(outcome), **found})

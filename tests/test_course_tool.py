@@ -303,3 +303,24 @@ def test_a_result_is_recorded_against_the_files_that_were_sent_not_those_there_n
     outcome = record_result(course, LAB, "queued", {"lost": "timeout", "sent_digest": sent},
                             make_api(course), 10)
     assert outcome.digest == sent != submission_digest(course, LAB, "queued")
+
+
+@pytest.mark.slow
+def test_what_a_students_grading_wrote_to_stderr_is_logged_under_their_name(tmp_path):
+    """A kernel writing to its stderr (the descriptor, not IPython's stream): the run's
+    grading.log keeps it under the student's name, without its control characters."""
+    from labs.cohorts import Submission
+
+    course = make_scratch_course(tmp_path)
+    loud = Submission("loud", "correct, and writes to file descriptor 2", own_cell=(
+        "import os\nos.write(2, b'loud-marker \\x1b[2J\\x1b]0;title\\x07 done\\n')\n"))
+    write_cohort(course, LAB, course / "submitted", (*(s for s in LAB1_COHORT
+                                                       if s.student == "correct"), loud))
+    result = run_course("grade", LAB, "--workers", "1", "--quiet", cwd=course)
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = (course / "reports" / LAB / "grading.log").read_text()
+    assert log.startswith(f"course grade {LAB}: 2 students")
+    section = log.split("===== loud: graded =====\n", 1)[1].split("=====", 1)[0]
+    assert "loud-marker [2J]0;title done" in section  # the escape and bell characters gone
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", log)
+    assert "loud-marker" not in log.split("===== loud: graded =====")[0]

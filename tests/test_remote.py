@@ -55,7 +55,7 @@ def test_every_name_and_file_reaches_the_grading_process_intact():
 
 def test_a_grading_process_that_dies_before_starting_is_reported_as_such():
     process = process_running(DIES_AT_START)
-    assert process.grade("a", {}, 30.0) == {"lost": "never started", "status": 3}
+    assert process.grade("a", {}, 30.0) == {"lost": "never started", "status": 3, "log": ""}
     assert not process.alive() and not process.folder.exists()  # its scratch course is gone
 
 
@@ -92,3 +92,33 @@ def test_the_grading_process_refuses_a_course_it_did_not_make(tmp_path):
     assert ran.returncode == 2
     assert "grades only in a scratch course" in ran.stderr
     assert (course / "submitted" / "alice" / "lab1" / "classification.ipynb").read_text() == "{}"
+
+
+LOGS = """
+import json, sys
+for line in sys.stdin:
+    student = json.loads(line)["student"]
+    print(f"before {student}", file=sys.stderr, flush=True)
+    print(json.dumps({"event": "start", "student": student}), flush=True)
+    sys.stderr.write("x" * 300_000 if student == "flood" else "")
+    print(f"traceback of {student}", file=sys.stderr, flush=True)
+    print(json.dumps({"event": "done", "outcome": {"student": student, "status": "failed"}}),
+          flush=True)
+"""
+
+
+def test_what_a_grading_process_writes_to_stderr_comes_back_with_its_student():
+    """Each result carries what the grading process wrote while grading that student (its
+    last 64 KB), and nothing of the student before."""
+    process = process_running(LOGS)
+    try:
+        first = process.grade("a", {}, 30.0)
+        assert "before a" in first["log"] and "traceback of a" in first["log"]
+        flood = process.grade("flood", {}, 30.0)
+        assert "a" not in flood["log"].replace("traceback of flood", "")
+        assert flood["log"].endswith("traceback of flood\n")
+        assert 60_000 < len(flood["log"]) <= 64 * 1024  # the last 64 KB of the flood
+        last = process.grade("b", {}, 30.0)
+        assert last["log"] == "before b\ntraceback of b\n"
+    finally:
+        process.kill()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 
+from course.audit.derived import apply_edits
 from course.notebooks import cell_by_grade_id
 from course.regions import solution_delimiters, without_delimiters
 
@@ -41,15 +42,6 @@ def fails(*names: str) -> frozenset[str]:
 def solution_code(source_cell: str) -> str:
     """The solution cell's code as a student would have written it (markers removed)."""
     return without_delimiters(source_cell, solution_delimiters())
-
-
-def apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:
-    """Replace each ``old`` line fragment of ``code`` by ``new``; each must occur once."""
-    for old, new in edits:
-        if code.count(old) != 1:
-            raise ValueError(f"the solution must contain {old!r} exactly once to plant a mistake")
-        code = code.replace(old, new)
-    return code
 
 
 def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,

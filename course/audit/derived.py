@@ -43,6 +43,16 @@ class Derived:
         return f"{self.operator}-{self.step or 'all'}-{digest}"
 
 
+def apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:
+    """``code`` with each ``old`` fragment of ``edits`` replaced by ``new`` (a planted
+    mistake or form); ValueError unless each occurs exactly once."""
+    for old, new in edits:
+        if code.count(old) != 1:
+            raise ValueError(f"the solution must contain {old!r} exactly once to plant a mistake")
+        code = code.replace(old, new)
+    return code
+
+
 # An operator: what it is called and the derived submissions it makes from a solution.
 Operator = tuple[str, Callable[[Solution], Iterator[Derived]]]
 

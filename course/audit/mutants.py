@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from course.audit.derived import DECLARED, MUTANT, Derived, Operator
+from course.audit.derived import DECLARED, MUTANT, Derived, Operator, apply_edits
 from course.audit.layouts import without_comments
 from course.audit.syntax import Solution, function_node, replaced, unparsed
 
@@ -223,7 +223,7 @@ def index_swapped(solution: Solution) -> Iterator[Derived]:
         lambda n: isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Tuple), make)
 
 
-def declared(solution: Solution, cohort: tuple, apply_edits: Callable[[str, tuple], str],
+def declared(solution: Solution, cohort: tuple,
              misconception_steps: dict[str, str]) -> Iterator[Derived]:
     """The lab's planted submissions (``cohort``: its declared synthetic students) that grading
     must leave unflagged, each with the failures it plants and the misconception it names;

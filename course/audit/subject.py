@@ -54,16 +54,8 @@ class Subject:
         demo = getattr(self.declaration, "demo", None)
         if demo is not None:
             steps = {m.key: m.step for m in self.declaration.misconceptions}
-            found += mutants.declared(self.solution, demo.cohort, _apply_edits, steps)
+            found += mutants.declared(self.solution, demo.cohort, steps)
         return unique(found, self.solution.code)
-
-
-def _apply_edits(code: str, edits: tuple[tuple[str, str], ...]) -> str:
-    for old, new in edits:
-        if code.count(old) != 1:
-            raise ValueError(f"{old!r} is not in the code exactly once")
-        code = code.replace(old, new)
-    return code
 
 
 def _shapes(arguments: dict) -> dict:

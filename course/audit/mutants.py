@@ -73,16 +73,21 @@ def scaled_by_n(solution: Solution) -> Iterator[Derived]:
         ast.BinOp(copy.deepcopy(n), op, copy.deepcopy(size)) for op in (ast.Div(), ast.Mult())])
 
 
-def transposed_operand(solution: Solution) -> Iterator[Derived]:
-    """A matrix read by the step, transposed."""
-    def make(node: ast.Name, index: int) -> list[ast.AST]:
+def _transposed_matrix(solution: Solution) -> Callable[[ast.expr, int], list[ast.AST]]:
+    """Replacements of a node: its transpose, where it is a matrix."""
+    def make(node: ast.expr, index: int) -> list[ast.AST]:
         shape = solution.shape(node, index)
         if shape is None or len(shape) != 2:
             return []
         return [ast.Attribute(copy.deepcopy(node), "T", ast.Load())]
+    return make
+
+
+def transposed_operand(solution: Solution) -> Iterator[Derived]:
+    """A matrix read by the step, transposed."""
     yield from per_step_site(solution, "transposed_operand",
                              lambda n: isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load),
-                             make)
+                             _transposed_matrix(solution))
 
 
 def swapped_operands(solution: Solution) -> Iterator[Derived]:
@@ -110,12 +115,8 @@ def dropped_term(solution: Solution) -> Iterator[Derived]:
 
 def transposed_result(solution: Solution) -> Iterator[Derived]:
     """A matrix step's value transposed."""
-    def make(node: ast.expr, index: int) -> list[ast.AST]:
-        shape = solution.shape(node, index)
-        if shape is None or len(shape) != 2:
-            return []
-        return [ast.Attribute(copy.deepcopy(node), "T", ast.Load())]
-    yield from per_step_site(solution, "transposed_result", _whole_value, make)
+    yield from per_step_site(solution, "transposed_result", _whole_value,
+                             _transposed_matrix(solution))
 
 
 def column_vector(solution: Solution) -> Iterator[Derived]:

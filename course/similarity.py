@@ -3,7 +3,9 @@
 Two signals, each a reason to review and never a change of grade:
 
 * **Similar code.** Only what each student wrote is compared: the lines of their code cells
-  that are not lines of the released notebook (the template, the given code).
+  that are not lines of the released notebook (the template, the given code); and code that
+  matches the instructor's solution counts for no one (two correct students who wrote the
+  solution's lines did not copy each other).
   copydetect tokenises it (names, strings and layout do not count, so renaming variables or
   re-spacing changes nothing), takes winnowed fingerprints of every run of tokens, and
   measures how much of each student's code is covered by fingerprints the other student
@@ -75,10 +77,10 @@ def own_code(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def _fingerprint(code: str, boilerplate: np.ndarray | None = None):
+def _fingerprint(code: str, boilerplate: np.ndarray | None = None, window: int = WINDOW):
     from copydetect.detector import CodeFingerprint  # imported when a report is built
 
-    return CodeFingerprint("answer.py", K, WINDOW, boilerplate=boilerplate,
+    return CodeFingerprint("answer.py", K, window, boilerplate=boilerplate,
                            fp=io.StringIO(code))
 
 
@@ -101,7 +103,9 @@ def similar_pairs(current: dict[str, str], past: dict[str, str] | None = None,
     counts = Counter(h for fingerprint in raw.values() for h in fingerprint.hashes)
     limit = max(min_common, math.ceil(common_share * len(raw)))
     common = {h for h, n in counts.items() if n > limit}
-    common |= _fingerprint(template).hashes if template.strip() else set()
+    # every run of the template's tokens, not a winnowed sample: a student's winnowing may
+    # pick any of them
+    common |= _fingerprint(template, window=1).hashes if template.strip() else set()
     boilerplate = np.array(sorted(common), dtype=np.int64)
     prints = {key: _fingerprint(code, boilerplate) for key, code in documents.items()}
     now = sorted(key for key in prints if key[0] == "now")
@@ -159,9 +163,10 @@ def same_mistakes(root: Path, lab: str) -> list[SameMistake]:
 
 
 def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
-    """Every submitted student's own code for ``lab`` (all its notebooks), and the released
-    notebooks' code (the template). A submission grading would not read (a link, a special or
-    oversized file: course.grade.admission_problem) is not read here either."""
+    """Every submitted student's own code for ``lab`` (all its notebooks), and the code no
+    one's own code is judged by (the template): the released notebooks' and the instructor's
+    (solutions included). A submission grading would not read (a link, a special or oversized
+    file: course.grade.admission_problem) is not read here either."""
     from course.grade import admission_problem
 
     releases = {p.name: nbformat.read(p, as_version=4)
@@ -176,8 +181,12 @@ def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
             except Exception:  # an unreadable notebook: grading already reported it
                 continue
             code[path.parent.parent.name] += own_code(submitted, release)
-    template = "\n".join(cell.source for release in releases.values()
-                         for cell in release.cells if cell.cell_type == "code")
+    # the given code, and the instructor's own: two students who both wrote the solution's
+    # lines did not copy each other
+    sources = [nbformat.read(p, as_version=4) for p in sorted((root / "source" / lab).glob(
+        "*.ipynb"))]
+    template = "\n".join(cell.source for notebook in (*releases.values(), *sources)
+                         for cell in notebook.cells if cell.cell_type == "code")
     return dict(code), template
 
 

@@ -113,3 +113,30 @@ def test_past_cohorts_are_read_in_any_layout_by_the_lab_notebooks_name(tmp_path)
     found = past_code(tmp_path / "past", tmp_path, "lab1")
     assert found == {f"2025/doejane_1001_5001_{RELEASE_NOTEBOOK.name}":
                      own_code(submission, release)}
+
+
+def test_two_students_who_both_wrote_the_solution_are_not_paired_however_small_the_class(
+        tmp_path):
+    """In a class of two, nothing is common by count: both wrote the instructor's solution,
+    each with a different slip on the same line, and the solution's lines count for no one."""
+    import shutil
+
+    from labs.cohorts import Submission
+
+    for folder, notebook in (("release", RELEASE_NOTEBOOK), ("source", SOURCE_NOTEBOOK)):
+        (tmp_path / folder / "lab1").mkdir(parents=True)
+        shutil.copy(notebook, tmp_path / folder / "lab1" / notebook.name)
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
+    for student, new in (("ana", "dloss_db2 = dloss_dbeta.sum()"),
+                         ("ben", "dloss_db2 = 2 * dloss_dbeta")):
+        submission = Submission(student, "", edits=(("dloss_db2 = dloss_dbeta", new),))
+        path = tmp_path / "submitted" / student / "lab1" / RELEASE_NOTEBOOK.name
+        path.parent.mkdir(parents=True)
+        nbformat.write(build_submission(source, release, submission), path)
+    code, template = cohort_code_of(tmp_path, "lab1")
+    assert set(code) == {"ana", "ben"}
+    assert similar_pairs(code, template=template) == []
+    # with only the released notebook for a template, the solution's lines pair them up
+    released = "\n".join(c.source for c in release.cells if c.cell_type == "code")
+    assert similar_pairs(code, template=released)

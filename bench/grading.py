@@ -34,6 +34,7 @@ from nbclient import NotebookClient
 from notebook_code import ROOT
 
 from course.canary import check_grading_environment
+from course.cluster_certs import client_security, make_certificates
 from course.distributed import grading_client
 from course.kernels import LocalKernelManager
 from course.labs import copy_course
@@ -74,11 +75,13 @@ def timed(command: list[str], cwd: Path, n: int) -> float:
     return seconds
 
 
-def timed_canary(course: Path, sandbox: bool, scheduler: str | None = None) -> float:
+def timed_canary(course: Path, sandbox: bool, scheduler: str | None = None,
+                 certs: Path | None = None) -> float:
     """Seconds the canary takes in ``course`` (after which it is remembered there), on the
-    cluster at ``scheduler`` or a local one."""
+    cluster at ``scheduler`` (its client certificates in ``certs``) or a local one."""
     start = time.perf_counter()
-    with grading_client(scheduler, 2) as client:
+    security = client_security(certs) if certs is not None else None
+    with grading_client(scheduler, 2, security) as client:
         check_grading_environment(course, LAB, 120.0, sandbox, client)
     return time.perf_counter() - start
 
@@ -136,12 +139,15 @@ def main() -> None:
                      course_course, n)
         trusted = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2",
                          "--quiet", "--no-sandbox"], trusted_course, n)
-        cluster = DaskCluster(Path(e), workers=2, env=ENV)  # as a university's would be
+        certs = Path(e) / "certs"  # mutual TLS, as `course grade --scheduler` requires
+        make_certificates(certs, [])
+        cluster = DaskCluster(Path(e) / "cluster", workers=2, env=ENV, certs=certs)
         try:
             cluster.wait_for_workers(2)
-            timed_canary(cluster_course, sandbox=True, scheduler=cluster.address)
+            timed_canary(cluster_course, sandbox=True, scheduler=cluster.address, certs=certs)
             remote = timed([sys.executable, "-m", "course", "grade", LAB, "--scheduler",
-                            cluster.address, "--quiet"], cluster_course, n)
+                            cluster.address, "--certs", str(certs), "--quiet"],
+                           cluster_course, n)
         finally:
             cluster.stop()
     per_submission = ours / n

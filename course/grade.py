@@ -380,12 +380,13 @@ def start_grading_log(root: Path, lab: str, students: int) -> Path:
 def append_grading_log(path: Path, outcome: Outcome, log: str) -> None:
     """Add what a student's grading process wrote to stderr (nbgrader's log, their kernels',
     the judge's runner's, a traceback) to the run's log under their name, without control
-    characters. Only the coordinator writes it."""
+    characters, each line behind a bar. Only the coordinator writes it."""
     if not log.strip():
         return
+    # each line behind a bar: text the student's code wrote cannot pass for a header
+    body = "".join(f"| {line}\n" for line in printable(log.rstrip()).splitlines())
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(printable(f"===== {outcome.student}: {outcome.status} =====\n"
-                               f"{log.rstrip()}\n\n"))
+        handle.write(f"===== {printable(outcome.student)}: {outcome.status} =====\n{body}\n")
 
 
 def timeout_reason(result: dict, student_timeout: float) -> str:

@@ -639,14 +639,15 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
         selector.register(process.stdout, selectors.EVENT_READ)
         while True:
             budget = budgets[min(lines, len(budgets) - 1)]
-            if time.monotonic() >= next_reading and (passed := clock.over(budget)):
+            now = time.monotonic()
+            if now >= next_reading and (passed := clock.over(budget)):
                 problem = (f"the re-check used more than its {budget:g} s of CPU time"
                            if passed == "cpu" else
                            f"the re-check waited past its {WALL_CLOCK_FACTOR * budget:g} s "
                            f"backstop, using {clock.cpu():.1f} s of CPU time")
                 break
-            if time.monotonic() >= next_reading:
-                next_reading = time.monotonic() + CHECK_SECONDS
+            if now >= next_reading:
+                next_reading = now + CHECK_SECONDS
             if not selector.select(timeout=CHECK_SECONDS):
                 continue
             chunk = os.read(process.stdout.fileno(), 1 << 16)

@@ -368,12 +368,17 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
 LOG_FILE = "grading.log"
 
 
+LOG_LINE_CHARACTERS = 160  # longer logged lines are wrapped, each piece behind its bar
+
+
 def start_grading_log(root: Path, lab: str, students: int) -> Path:
-    """``reports/<lab>/grading.log``, begun afresh for a run grading ``students``."""
+    """``reports/<lab>/grading.log``, with a heading for a run grading ``students`` (earlier
+    runs' students stay above it)."""
     path = reports_dir(root, lab) / LOG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"course grade {lab}: {students} students, from "
-                    f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n\n")
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f"##### course grade {lab}: {students} students, from "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n\n")
     return path
 
 
@@ -383,8 +388,11 @@ def append_grading_log(path: Path, outcome: Outcome, log: str) -> None:
     characters, each line behind a bar. Only the coordinator writes it."""
     if not log.strip():
         return
-    # each line behind a bar: text the student's code wrote cannot pass for a header
-    body = "".join(f"| {line}\n" for line in printable(log.rstrip()).splitlines())
+    # each line behind a bar, and wrapped: text the student's code wrote cannot pass for a
+    # header, however wide the window it is read in
+    lines = printable(log.rstrip()).splitlines()
+    body = "".join(f"| {line[i:i + LOG_LINE_CHARACTERS]}\n" for line in lines
+                   for i in range(0, max(len(line), 1), LOG_LINE_CHARACTERS))
     with path.open("a", encoding="utf-8") as handle:
         handle.write(f"===== {printable(outcome.student)}: {outcome.status} =====\n{body}\n")
 

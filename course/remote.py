@@ -14,15 +14,18 @@ fresh one.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from pathlib import Path
@@ -33,8 +36,51 @@ from course.kit import SCRATCH_PREFIX, scratch_course, unpack_kit
 from course.sandbox import FONT_CACHE_VARIABLE, remove_stale_runtime_folders
 
 WORKER_START_TIMEOUT = 120.0  # from a student's being sent to its grading starting
-LOG_BYTES = 64 * 1024  # of a grading process's stderr kept per student (the last ones)
+LOG_BYTES = 64 * 1024  # of a grading process's stderr kept per student
+LOG_HEAD_BYTES = 16 * 1024  # ... its first ones; the rest are its last
+LOG_READ_BYTES = 64 * 1024
+LOG_FLOOD_PAUSE_SECONDS = 0.1
 LOG_SETTLE_SECONDS = 0.02
+LOG_SETTLE_LIMIT_SECONDS = 2.0  # waiting for a lagging flood to be read, at most
+
+
+def _unread(stream) -> int:
+    """Bytes waiting in the pipe ``stream`` reads (0 once it is closed)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(stream.fileno(), termios.FIONREAD,
+                                              b"\0\0\0\0"))[0]
+    except (OSError, ValueError):
+        return 0
+
+
+class _Log:
+    """What a grading process wrote to stderr for one student: its first LOG_HEAD_BYTES and
+    its last bytes, LOG_BYTES in all, and how much was left out between them."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._head, self._tail, self._left_out = bytearray(), bytearray(), 0
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; True once more has come than is kept (a flood)."""
+        with self._lock:
+            room = LOG_HEAD_BYTES - len(self._head)
+            self._head += chunk[:max(room, 0)]
+            self._tail += chunk[max(room, 0):]
+            keep = LOG_BYTES - LOG_HEAD_BYTES
+            if len(self._tail) > keep:
+                self._left_out += len(self._tail) - keep
+                del self._tail[:-keep]
+            return self._left_out > 0
+
+    def take(self) -> str:
+        """The text kept so far, and start again."""
+        with self._lock:
+            middle = (f"\n... {self._left_out:,} bytes left out ...\n".encode()
+                      if self._left_out else b"")
+            data = bytes(self._head) + middle + bytes(self._tail)
+            self._head, self._tail, self._left_out = bytearray(), bytearray(), 0
+        return data.decode("utf-8", errors="replace")
 _PROCESSES: dict[tuple, GradingProcess] = {}
 _LOCK = threading.Lock()
 
@@ -58,37 +104,36 @@ class GradingProcess:
             bufsize=0, cwd=root, start_new_session=True, env=self.env)
         self.pending = b""
         self.ended = False  # its output ended: it is gone, or going
-        self._log = bytearray()  # what it wrote to stderr since the current student began
-        self._log_lock = threading.Lock()
+        self._log = _Log()
         threading.Thread(target=self._drain_log, daemon=True).start()
 
     def _drain_log(self) -> None:
         """Read the grading process's stderr (nbgrader's log, its kernels' and the judge's
-        runner's) as it comes, keeping the last LOG_BYTES: a flood costs a read, not memory."""
+        runner's) as it comes into the current student's :class:`_Log`. Past its size, reads
+        slow down: the writer then waits on a full pipe, so a flood costs neither memory nor
+        this process's CPU time (which no student's limit counts)."""
         descriptor = self.process.stderr.fileno()
         while True:
             try:
-                chunk = os.read(descriptor, 1 << 20)
+                chunk = os.read(descriptor, LOG_READ_BYTES)
             except OSError:
                 chunk = b""
             if not chunk:  # every writer is gone: closed here, where no read can race it
                 self.process.stderr.close()
                 return
-            with self._log_lock:
-                self._log += chunk
-                if len(self._log) > 2 * LOG_BYTES:
-                    del self._log[:-LOG_BYTES]
+            if self._log.add(chunk):
+                time.sleep(LOG_FLOOD_PAUSE_SECONDS)
 
     def take_log(self, settle: bool = True) -> str:
-        """What the grading process wrote to stderr since the last call (its last
-        LOG_BYTES, as text); with ``settle``, after a moment for what it wrote just before
-        its answer to be read."""
+        """What the grading process wrote to stderr since the last call, as text (its first
+        and last parts, when it wrote more than LOG_BYTES); with ``settle``, after a moment
+        for what it wrote just before its answer to be read."""
         if settle:
             time.sleep(LOG_SETTLE_SECONDS)
-        with self._log_lock:
-            text = bytes(self._log[-LOG_BYTES:]).decode("utf-8", errors="replace")
-            self._log.clear()
-        return text
+            deadline = time.monotonic() + LOG_SETTLE_LIMIT_SECONDS
+            while _unread(self.process.stderr) and time.monotonic() < deadline:
+                time.sleep(LOG_SETTLE_SECONDS)  # the drain thread is behind (a flood)
+        return self._log.take()
 
     @staticmethod
     def command(root: Path, lab: str, sandbox: bool) -> list[str]:

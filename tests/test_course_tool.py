@@ -319,7 +319,7 @@ def test_what_a_students_grading_wrote_to_stderr_is_logged_under_their_name(tmp_
     result = run_course("grade", LAB, "--workers", "1", "--quiet", cwd=course)
     assert result.returncode == 0, result.stdout + result.stderr
     log = (course / "reports" / LAB / "grading.log").read_text()
-    assert log.startswith(f"course grade {LAB}: 2 students")
+    assert log.startswith(f"##### course grade {LAB}: 2 students")
     section = log.split("===== loud: graded =====\n", 1)[1].split("=====", 1)[0]
     assert "| loud-marker [2J]0;title done\n" in section  # escape and bell characters gone
     assert all(line.startswith("| ") for line in section.strip().splitlines())

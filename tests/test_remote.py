@@ -109,15 +109,17 @@ for line in sys.stdin:
 
 def test_what_a_grading_process_writes_to_stderr_comes_back_with_its_student():
     """Each result carries what the grading process wrote while grading that student (its
-    last 64 KB), and nothing of the student before."""
+    first 16 KB and last 48 KB), and nothing of the student before."""
     process = process_running(LOGS)
     try:
         first = process.grade("a", {}, 30.0)
         assert "before a" in first["log"] and "traceback of a" in first["log"]
         flood = process.grade("flood", {}, 30.0)
-        assert "a" not in flood["log"].replace("traceback of flood", "")
-        assert flood["log"].endswith("traceback of flood\n")
-        assert 60_000 < len(flood["log"]) <= 64 * 1024  # the last 64 KB of the flood
+        assert "traceback of a" not in flood["log"]
+        assert flood["log"].startswith("before flood\n")  # its first 16 KB
+        assert flood["log"].endswith("traceback of flood\n")  # and its last 48 KB
+        assert "bytes left out" in flood["log"]
+        assert 60_000 < len(flood["log"]) <= 64 * 1024 + 100
         last = process.grade("b", {}, 30.0)
         assert last["log"] == "before b\ntraceback of b\n"
     finally:

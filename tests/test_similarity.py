@@ -115,28 +115,51 @@ def test_past_cohorts_are_read_in_any_layout_by_the_lab_notebooks_name(tmp_path)
                      own_code(submission, release)}
 
 
-def test_two_students_who_both_wrote_the_solution_are_not_paired_however_small_the_class(
-        tmp_path):
-    """In a class of two, nothing is common by count: both wrote the instructor's solution,
-    each with a different slip on the same line, and the solution's lines count for no one."""
+def _small_class(folder, edits_by_student: dict) -> tuple[dict[str, str], str]:
+    """A course folder holding the lab's notebooks and one submission per student (the
+    solution with that student's edits); its own code and template, as the report reads
+    them (``course.similarity.cohort_code``: the instructor's code in the template)."""
     import shutil
 
     from labs.cohorts import Submission
 
-    for folder, notebook in (("release", RELEASE_NOTEBOOK), ("source", SOURCE_NOTEBOOK)):
-        (tmp_path / folder / "lab1").mkdir(parents=True)
-        shutil.copy(notebook, tmp_path / folder / "lab1" / notebook.name)
+    for name, notebook in (("release", RELEASE_NOTEBOOK), ("source", SOURCE_NOTEBOOK)):
+        (folder / name / "lab1").mkdir(parents=True)
+        shutil.copy(notebook, folder / name / "lab1" / notebook.name)
     source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
     release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
-    for student, new in (("ana", "dloss_db2 = dloss_dbeta.sum()"),
-                         ("ben", "dloss_db2 = 2 * dloss_dbeta")):
-        submission = Submission(student, "", edits=(("dloss_db2 = dloss_dbeta", new),))
-        path = tmp_path / "submitted" / student / "lab1" / RELEASE_NOTEBOOK.name
+    for student, edits in edits_by_student.items():
+        path = folder / "submitted" / student / "lab1" / RELEASE_NOTEBOOK.name
         path.parent.mkdir(parents=True)
-        nbformat.write(build_submission(source, release, submission), path)
-    code, template = cohort_code_of(tmp_path, "lab1")
+        nbformat.write(build_submission(source, release, Submission(student, "", edits=edits)),
+                       path)
+    return cohort_code_of(folder, "lab1")
+
+
+def test_two_students_who_both_wrote_the_solution_are_not_paired_however_small_the_class(
+        tmp_path):
+    """In a class of two, nothing is common by count: both wrote the instructor's solution,
+    each with a different slip on the same line, and the solution's lines count for no one."""
+    code, template = _small_class(tmp_path, {
+        "ana": (("dloss_db2 = dloss_dbeta", "dloss_db2 = dloss_dbeta.sum()"),),
+        "ben": (("dloss_db2 = dloss_dbeta", "dloss_db2 = 2 * dloss_dbeta"),)})
     assert set(code) == {"ana", "ben"}
     assert similar_pairs(code, template=template) == []
     # with only the released notebook for a template, the solution's lines pair them up
+    release = nbformat.read(RELEASE_NOTEBOOK, as_version=4)
     released = "\n".join(c.source for c in release.cells if c.cell_type == "code")
     assert similar_pairs(code, template=released)
+
+
+def test_the_same_wrong_lines_copied_still_pair_beside_the_solution(tmp_path):
+    """What the instructor's code leaves: three wrong lines, copied and re-spaced, pair the
+    two students who share them (and not the third, who wrote the solution)."""
+    wrong = (("dloss_dh = W2.T @ dloss_dbeta", "dloss_dh = np.abs(W2).T @ (dloss_dbeta ** 2)"),
+             ("dloss_dalpha = dloss_dh * h * (1.0 - h)",
+              "dloss_dalpha = np.tanh(dloss_dh) * (h + 0.5 * h ** 3)"),
+             ("dloss_dW1 = dloss_dalpha[:, None] * x",
+              "dloss_dW1 = np.sqrt(np.abs(dloss_dalpha))[:, None] * (x - x.mean())"))
+    spaced = tuple((old, new.replace(" ", "  ").replace("(", "( ")) for old, new in wrong)
+    code, template = _small_class(tmp_path, {"cat": wrong, "dan": spaced, "eve": ()})
+    pairs = similar_pairs(code, template=template)
+    assert [(p.first, p.second) for p in pairs] == [("cat", "dan")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,11 +137,6 @@ def _copied(value):
         return copy.copy(value)
     except Exception:
         return value
-
-
-def matching_nodes(root: ast.AST, matches: Callable[[ast.AST], bool]) -> list[ast.AST]:
-    """The nodes under ``root`` (itself included) that ``matches`` accepts, in walk order."""
-    return [node for node in ast.walk(root) if matches(node)]
 
 
 def replaced(root: ast.AST, old: ast.AST, new: ast.AST) -> None:

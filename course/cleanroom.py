@@ -83,9 +83,11 @@ MAX_RESPONSE_BYTES = 4 * 1024**2
 # 10 ms per call fits all.
 BUDGETS = (30.0, 90.0, 120.0)
 CHECK_SECONDS = 0.25  # how often the runner's CPU time is read while its answer is awaited
-# Where the runner's stderr goes: nowhere, unless a grading process (course.worker) keeps it
-# for the student's log (None: its own stderr).
-RUNNER_STDERR: int | None = subprocess.DEVNULL
+# Whether the end of the runner's stderr (what the student's code and the runner wrote there,
+# read as it comes, at the student's own cost) goes to this process's stderr once the runner
+# is done: a grading process (course.worker) keeps it for the student's log.
+RUNNER_STDERR_TO_LOG = False
+RUNNER_LOG_BYTES = 16 * 1024  # the last of the runner's stderr kept
 # The runner's phases after the steps, in the order they come (each when the request asks).
 LATER_PHASES = (("training", "training"), ("lines", "line_counts"))
 STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
@@ -627,7 +629,8 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     process writes.
     """
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=RUNNER_STDERR)
+                               stderr=subprocess.PIPE)
+    errors = bytearray()  # the last RUNNER_LOG_BYTES of its stderr
     outgoing: queue.Queue = queue.Queue()
     outgoing.put(first)
     writer = threading.Thread(target=_feed, args=(process.stdin, outgoing), daemon=True)
@@ -637,6 +640,7 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     next_reading = 0.0  # reading a process tree's CPU time scans /proc: at most every check
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
+        selector.register(process.stderr, selectors.EVENT_READ)
         while True:
             budget = budgets[min(lines, len(budgets) - 1)]
             now = time.monotonic()
@@ -648,7 +652,14 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
                 break
             if now >= next_reading:
                 next_reading = now + CHECK_SECONDS
-            if not selector.select(timeout=CHECK_SECONDS):
+            ready = {key.fileobj for key, _ in selector.select(timeout=CHECK_SECONDS)}
+            if process.stderr in ready:
+                if data := os.read(process.stderr.fileno(), 1 << 16):
+                    errors += data
+                    del errors[:-RUNNER_LOG_BYTES]
+                else:
+                    selector.unregister(process.stderr)
+            if process.stdout not in ready:
                 continue
             chunk = os.read(process.stdout.fileno(), 1 << 16)
             if not chunk:
@@ -670,6 +681,12 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     if problem:
         process.kill()
     process.stdout.close()
+    process.stderr.close()
+    if RUNNER_STDERR_TO_LOG and errors:
+        sys.stderr.write("the judge's runner wrote (its last "
+                         f"{RUNNER_LOG_BYTES // 1024} KB at most):\n"
+                         + bytes(errors).decode("utf-8", errors="replace") + "\n")
+        sys.stderr.flush()
     try:
         status = process.wait(timeout=5)
     except subprocess.TimeoutExpired:

@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     sandbox = "--no-sandbox" not in argv[2:]
-    cleanroom.RUNNER_STDERR = None  # the judge's runner logs where this process does
+    cleanroom.RUNNER_STDERR_TO_LOG = True  # the end of the judge's runner's stderr: logged
     if sandbox:  # before any thread starts: the kernels' socket folders are mounted in it
         use_private_mounts()
     # The protocol gets a descriptor of its own; fd 1 becomes stderr, so nothing nbgrader or

@@ -366,8 +366,6 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
 
 
 LOG_FILE = "grading.log"
-
-
 LOG_LINE_CHARACTERS = 160  # longer logged lines are wrapped, each piece behind its bar
 
 

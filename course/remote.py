@@ -81,6 +81,8 @@ class _Log:
             data = bytes(self._head) + middle + bytes(self._tail)
             self._head, self._tail, self._left_out = bytearray(), bytearray(), 0
         return data.decode("utf-8", errors="replace")
+
+
 _PROCESSES: dict[tuple, GradingProcess] = {}
 _LOCK = threading.Lock()
 

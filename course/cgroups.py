@@ -6,8 +6,9 @@ nothing about CPU share, so each sandboxed process tree is started inside contro
 own, nested under this process's: ``cpu`` (a quota of ``Limits.cpu_cores``, so a fork swarm
 slows no classmate graded beside it), ``memory`` (``Limits.memory_bytes`` for the whole tree,
 its tmpfs pages included) and ``pids`` (``Limits.processes``). Where the machine has no writable
-cgroup v1 hierarchy (not root, or cgroup v2 only), a :class:`StudentCgroup` has no groups and
-the sandbox's rlimits are the only bounds; :func:`available` says which case applies.
+cgroup v1 hierarchy (cgroup v2 only, or not root and no folder delegated to this user), a
+:class:`StudentCgroup` has no groups and the sandbox's rlimits are the only bounds;
+:func:`available` says which case applies.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import signal
 import time
 from pathlib import Path
 
+from course.user_namespace import outer_uid
+
 # where the cgroup hierarchies are mounted (a machine that mounts them elsewhere says so)
 CGROUP_ROOT = Path(os.environ.get("COURSE_CGROUP_ROOT", "/sys/fs/cgroup"))
 CONTROLLERS = ("cpu", "memory", "pids")
 PREFIX = "course-"
+DELEGATED_PREFIX = "course-uid-"  # a grading user's own folder: not one of PREFIX's groups
 CPU_PERIOD_US = 100_000
 _counter = itertools.count()
 
@@ -45,12 +49,19 @@ def _own_path(controller: str) -> str | None:
 
 
 def _parent(controller: str) -> Path | None:
-    own = _own_path(controller)
+    """Where this process makes groups in ``controller``'s hierarchy: its own group, if it may
+    write there (root), else the grading user's delegated folder (DELEGATED_PREFIX and its uid,
+    made by ``scripts/setup-grader-user.sh``), if any."""
     folder = CGROUP_ROOT / controller
-    if own is None or not (folder / "cgroup.procs").exists():
+    if not (folder / "cgroup.procs").exists():
         return None
-    parent = folder / own.lstrip("/")
-    return parent if os.access(parent, os.W_OK) else None
+    own = _own_path(controller)
+    candidates = [] if own is None else [folder / own.lstrip("/")]
+    candidates.append(folder / f"{DELEGATED_PREFIX}{outer_uid()}")
+    for parent in candidates:
+        if parent.is_dir() and os.access(parent, os.W_OK):
+            return parent
+    return None
 
 
 def available() -> list[str]:
@@ -72,7 +83,8 @@ def unbounded_problem(missing: dict[str, list[str]]) -> str:
                       for worker, controllers in missing.items())
     return (f"grading stopped before grading anyone: a student's processes would have no "
             f"aggregate bound ({where}). Per-student control groups need a writable cgroup v1 "
-            f"hierarchy under {CGROUP_ROOT} (run `course grade` as root on such a machine); "
+            f"hierarchy under {CGROUP_ROOT} (grade as root on such a machine, or as a user "
+            "prepared by scripts/setup-grader-user.sh); "
             "without them only per-process rlimits apply, and a swarm of processes can slow "
             "a classmate graded at the same time and use 64 times the memory limit. Pass "
             "--unbounded to grade so anyway.")

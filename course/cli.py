@@ -154,9 +154,10 @@ def cmd_cluster_certs(root: Path, args) -> int:
     tls = "--tls-ca-file {0}/ca.pem --tls-cert {0}/{1}.pem --tls-key {0}/{1}-key.pem"
     print(f"certificates in {folder} (valid {args.days} days). Start the cluster with",
           f"  dask scheduler --protocol tls {tls.format(folder, 'scheduler')}",
-          f"  dask worker tls://SCHEDULER:8786 {tls.format(folder, 'worker')}   "
-          "(as root on its machine: each student's sandbox is mounted and run as a user of "
-          "its own)",
+          f"  sudo -u course-grader dask worker tls://SCHEDULER:8786 --nthreads 1 "
+          f"{tls.format(folder, 'worker')}",
+          "  (as an unprivileged user that `scripts/setup-grader-user.sh course-grader` "
+          "prepared on its machine, never as root: a worker runs what the scheduler sends)",
           "and grade with",
           f"  course grade LAB --scheduler tls://SCHEDULER:8786 --certs {folder}",
           "Copy ca.pem and the worker's pair to each worker machine, the scheduler's pair to "

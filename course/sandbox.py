@@ -21,6 +21,7 @@ import ctypes
 import fcntl
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from pathlib import Path
 import helpers
 from course.cgroups import StudentCgroup
 from course.kernels import GRADING_ENVIRONMENT, GradingKernelManager
+from course.user_namespace import UserNamespaceUnavailable, enter, outer_uid
 from helpers.judging import JUDGED_VARIABLE
 
 BWRAP = "bwrap"
@@ -94,8 +96,28 @@ DEFAULT_LIMITS = Limits()
 
 
 SANDBOX_UIDS = range(60000, 65000)
-UID_LOCKS = Path("/run/course-sandbox-uids")  # one lock file per uid in use
+UID_LOCKS = Path("/run/course-sandbox-uids")  # one lock file per uid in use (graded as root)
 _held_uid: tuple[int, int] | None = None  # (pid, uid): this process's, with its lock kept open
+
+
+def uid_lock_folder() -> Path:
+    """Where the grading processes of this machine's grading user hold their uid locks: UID_LOCKS
+    for root; for another user (whose sandbox uids are its own subordinate ids, see
+    course.user_namespace), a folder of that user's under /var/tmp, refused unless it is a real
+    folder that only that user can write."""
+    user = outer_uid()
+    if user == 0:
+        UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return UID_LOCKS
+    folder = Path(RUNTIME_PARENT) / f"course-sandbox-uids-{user}"
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{folder} is not a private folder of this user: remove it")
+    return folder
 
 
 def sandbox_user() -> int:
@@ -106,11 +128,11 @@ def sandbox_user() -> int:
     global _held_uid
     if _held_uid is not None and _held_uid[0] == os.getpid():
         return _held_uid[1]
-    UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    locks = uid_lock_folder()
     start = os.getpid() % len(SANDBOX_UIDS)  # spread the search: fewer files tried
     for offset in range(len(SANDBOX_UIDS)):
         uid = SANDBOX_UIDS[(start + offset) % len(SANDBOX_UIDS)]
-        descriptor = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        descriptor = os.open(locks / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -121,15 +143,31 @@ def sandbox_user() -> int:
     raise RuntimeError(f"all {len(SANDBOX_UIDS)} sandbox uids are in use by grading processes")
 
 
+# A grading process's first steps, then a sandbox: what check_sandbox tries, in a process of
+# its own (entering a user namespace cannot be undone).
+PROBE = """import subprocess, sys
+from course.sandbox import SandboxUnavailable, sandbox_command, use_private_mounts
+try:
+    use_private_mounts()
+except SandboxUnavailable as problem:
+    sys.exit(str(problem))
+probe = subprocess.run(sandbox_command(["true"]), capture_output=True, text=True)
+if probe.returncode != 0:
+    sys.exit(f"bubblewrap cannot create a sandbox here ({probe.stderr.strip()[:200]}).")
+"""
+
+
 def check_sandbox() -> None:
-    """Raise SandboxUnavailable, saying how to fix it, unless a sandbox can be created here."""
+    """Raise SandboxUnavailable, saying how to fix it, unless a grading process of this user
+    can create sandboxes here (as root, or as a user prepared by
+    ``scripts/setup-grader-user.sh``)."""
     if shutil.which(BWRAP) is None:
         raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed. {INSTALL_HINT}")
-    probe = subprocess.run(sandbox_command(["true"]), capture_output=True, text=True)
+    probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True)
     if probe.returncode != 0:
-        raise SandboxUnavailable(
-            f"bubblewrap cannot create a sandbox here ({probe.stderr.strip()[:200]}). "
-            f"{INSTALL_HINT}")
+        problem = probe.stderr.strip().splitlines()[-1:] or ["the probe failed"]
+        hint = "" if "setup-grader-user" in problem[0] else f" {INSTALL_HINT}"
+        raise SandboxUnavailable(problem[0][:600] + hint)
 
 
 def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[Path, ...] = (),
@@ -205,13 +243,25 @@ _PRIVATE_MOUNTS = False
 
 def use_private_mounts() -> None:
     """Give this process a mount namespace of its own, so the tmpfs it mounts for its kernels'
-    sockets vanish with it even when it is killed. Call before any thread starts (a process
-    with threads cannot leave its mount namespace); later calls do nothing."""
+    sockets vanish with it even when it is killed; a process that is not root first becomes
+    root of a user namespace of its own (course.user_namespace), where it may mount them and
+    use the sandboxes' uids. Call before any thread starts (a process with threads cannot
+    leave its namespaces); later calls do nothing."""
     global _PRIVATE_MOUNTS
     if _PRIVATE_MOUNTS:
         return
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(_CLONE_NEWNS) != 0 or libc.mount(
+    if os.geteuid() != 0:
+        try:
+            enter(SANDBOX_UIDS.stop)
+        except UserNamespaceUnavailable as problem:
+            raise SandboxUnavailable(str(problem)) from None
+    elif libc.unshare(_CLONE_NEWNS) != 0:
+        error = ctypes.get_errno()
+        raise SandboxUnavailable(
+            f"cannot give the grading process a private mount namespace "
+            f"({os.strerror(error)}). {INSTALL_HINT}")
+    if libc.mount(
             b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         error = ctypes.get_errno()
         raise SandboxUnavailable(

@@ -21,6 +21,7 @@ from importlib.metadata import distributions
 from pathlib import Path
 
 import helpers
+from course import layout
 from course.files import write_atomic
 from course.kit import grading_kit
 from course.labs import copy_course
@@ -87,10 +88,11 @@ def check_grading_environment(root: Path, lab: str, student_timeout: float,
     with tempfile.TemporaryDirectory(prefix="course-canary-") as scratch:
         course = copy_course(root, Path(scratch), lab)
         generate_release(course, lab)
-        for student, folder in ((SOLUTION, "source"), (BLANK, "release")):
-            target = course / "submitted" / student / lab
+        for student, folder in ((SOLUTION, layout.source(course, lab)),
+                                (BLANK, layout.release(course, lab))):
+            target = layout.submitted(course, student, lab)
             target.mkdir(parents=True)
-            for notebook in sorted((course / folder / lab).glob("*.ipynb")):
+            for notebook in sorted(folder.glob("*.ipynb")):
                 shutil.copy2(notebook, target / notebook.name)
         outcomes = {o.student: o for o in run_workers(course, lab, [SOLUTION, BLANK], 2,
                                                       student_timeout, False, sandbox, client)}

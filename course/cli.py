@@ -27,6 +27,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from course import layout
 from course.canary import CanaryFailed
 from course.cluster_certs import DAYS
 from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort, reports_dir, require_lab
@@ -45,7 +46,7 @@ DEMO_DIR = Path("build") / "demo-course"
 
 
 def _labs(root: Path) -> list[str]:
-    return sorted(p.name for p in (root / "source").iterdir() if p.is_dir())
+    return sorted(p.name for p in layout.folder(root, "source").iterdir() if p.is_dir())
 
 
 def cmd_release(root: Path, args) -> int:
@@ -73,7 +74,7 @@ def cmd_execute(root: Path, args) -> int:
     from course.notebooks import execute_notebook
 
     require_lab(root, args.lab)
-    for notebook in sorted((root / "source" / args.lab).glob("*.ipynb")):
+    for notebook in sorted(layout.source(root, args.lab).glob("*.ipynb")):
         target = notebook if args.inplace else root / EXECUTED_DIR / args.lab / notebook.name
         execute_notebook(notebook, target)
         print(f"executed {notebook} -> {target}")
@@ -109,7 +110,7 @@ def cmd_report(root: Path, args) -> int:
     from course.report import build_report, format_summary
 
     require_lab(root, args.lab)
-    if not list((root / "autograded").glob(f"*/{args.lab}/*.ipynb")):
+    if not list(layout.folder(root, "autograded").glob(f"*/{args.lab}/*.ipynb")):
         print(f"nothing of {args.lab} is graded yet: collect the submissions and run "
               f"`course grade {args.lab}` first", file=sys.stderr)
         return 2

@@ -33,6 +33,7 @@ from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
+from course import layout
 from course.extract import MOODLE_FOLDER, UPLOADED_ARCHIVES, BoundedExtractor
 from course.files import write_atomic
 from course.late import deadlines, timestamp_text, zone
@@ -209,7 +210,7 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     source = Path(source)
     if not source.exists():
         raise FileNotFoundError(f"{source} does not exist: give a folder of notebooks or a zip")
-    notebooks = sorted(p.stem for p in (root / "release" / lab).glob("*.ipynb"))
+    notebooks = sorted(p.stem for p in layout.release(root, lab).glob("*.ipynb"))
     if not notebooks:
         raise ValueError(f"release/{lab} has no notebooks: run `course release {lab}` first")
     put_environment_on_path()

@@ -19,6 +19,7 @@ from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
 from nbconvert.exporters import HTMLExporter
 
+from course import layout
 from course.files import write_atomic
 
 
@@ -79,5 +80,5 @@ def write_timeout_page(root: Path, lab: str, student: str, notebooks: list[str],
     ``student``'s ``lab`` ran out of ``limit`` CPU seconds, in place of nbgrader's; returns
     them."""
     page = TIMEOUT_PAGE.format(lab=html.escape(lab), limit=limit)
-    return [write_atomic(root / "feedback" / student / lab / f"{name}.html", page)
+    return [write_atomic(layout.feedback(root, student, lab) / f"{name}.html", page)
             for name in notebooks]

@@ -35,6 +35,7 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
+from course import layout
 from course.cgroups import missing_bounds, unbounded_problem
 from course.cleanroom import plan_from_source
 from course.cputime import WALL_CLOCK_FACTOR
@@ -92,7 +93,7 @@ class Outcome:
 
 def labs_of(root: Path) -> list[str]:
     """The labs of the course at ``root``: the folders of ``source/``."""
-    folder = root / "source"
+    folder = layout.folder(root, "source")
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
@@ -104,14 +105,14 @@ def require_lab(root: Path, lab: str) -> None:
 
 
 def reports_dir(root: Path, lab: str) -> Path:
-    return root / "reports" / lab
+    return layout.reports(root, lab)
 
 
 def submitted_students(root: Path, lab: str) -> list[str]:
     """Students with a ``submitted/<student>/<lab>/`` folder, or with notebooks left directly
     in ``submitted/<student>/`` (reported as misplaced, not ignored), sorted. Symbolic links
     are listed too (never followed), so that they are refused with a reason."""
-    folder = root / "submitted"
+    folder = layout.folder(root, "submitted")
     if not folder.is_dir():
         return []
     students = []
@@ -127,19 +128,19 @@ def submitted_students(root: Path, lab: str) -> list[str]:
 def admission_problem(root: Path, student: str) -> str | None:
     """Why nothing of ``submitted/<student>/`` may be read at all (an unsafe folder name, a
     link, a special or oversized file), or None. Checked before any other step reads it."""
-    return name_problem(student) or tree_problem(root / "submitted" / student,
-                                                 f"submitted/{student}")
+    folder = layout.submitted(root, student)
+    return name_problem(student) or tree_problem(folder, layout.shown(root, folder)[:-1])
 
 
 def submission_digest(root: Path, lab: str, student: str) -> str:
     """SHA-256 over the names and contents of a student's submitted files (course.kit)."""
-    folder = root / "submitted" / student / lab
+    folder = layout.submitted(root, student, lab)
     return files_digest({str(p.relative_to(folder)): p.read_bytes()
                          for p in folder.rglob("*") if p.is_file()})
 
 
 def marker_path(root: Path, lab: str, student: str) -> Path:
-    return root / "autograded" / student / lab / MARKER
+    return layout.autograded(root, student, lab) / MARKER
 
 
 def is_graded(root: Path, lab: str, student: str) -> bool:
@@ -181,17 +182,17 @@ def _error_lines(log: str) -> list[str]:
 
 def expected_notebooks(root: Path, lab: str) -> list[str]:
     """The names (without .ipynb) of the lab's notebooks, as released."""
-    return sorted(p.stem for p in (root / "release" / lab).glob("*.ipynb"))
+    return sorted(p.stem for p in layout.release(root, lab).glob("*.ipynb"))
 
 
 def submission_problem(root: Path, lab: str, student: str) -> str | None:
     """Why a submission cannot be graded at all (missing or unreadable notebook), or None."""
-    folder = root / "submitted" / student / lab
+    folder = layout.submitted(root, student, lab)
     if not folder.is_dir():
         misplaced = sorted(p.name for p in folder.parent.glob("*.ipynb"))
-        return (f"{', '.join(misplaced)} is in submitted/{student}/, not in "
-                f"submitted/{student}/{lab}/; move it there and grade again")
-    expected = sorted(p.name for p in (root / "release" / lab).glob("*.ipynb"))
+        return (f"{', '.join(misplaced)} is in {layout.shown(root, folder.parent)}, not in "
+                f"{layout.shown(root, folder)}; move it there and grade again")
+    expected = sorted(p.name for p in layout.release(root, lab).glob("*.ipynb"))
     found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.ipynb"))
     for name in expected:
         if name not in found:
@@ -228,7 +229,7 @@ def judge_findings(root: Path, lab: str, student: str) -> list[str]:
     """What the judge recorded in the student's graded notebooks as needing a look: its own
     problems, and test cells whose kernel outcome it contradicted."""
     findings = []
-    for notebook in sorted((root / "autograded" / student / lab).glob("*.ipynb")):
+    for notebook in sorted(layout.autograded(root, student, lab).glob("*.ipynb")):
         judged = nbformat.read(notebook, as_version=4).metadata.get(JUDGE_METADATA, {})
         findings += judged.get("problems", [])
         if judged.get("disagreements"):
@@ -243,7 +244,7 @@ def record_flag(api: NbGraderAPI, root: Path, lab: str, student: str,
     as a comment on the graded cell, so the formgrader shows them. No score is touched."""
     graded_cell = load_lab(root, lab).judge.graded_cell
     with api.gradebook as gradebook:
-        for source in sorted((root / "source" / lab).glob("*.ipynb")):
+        for source in sorted(layout.source(root, lab).glob("*.ipynb")):
             try:
                 notebook = gradebook.find_submission_notebook(source.stem, lab, student)
             except MissingEntry:
@@ -303,7 +304,7 @@ def why_so_low(root: Path, lab: str, student: str, score: float, max_score: floa
     """Why the student scored almost nothing (see course.diagnosis), or "" when they did not.
     The judge's cause is read only when the judge ran (``judged``): otherwise whatever
     metadata the notebook has is the student's own."""
-    for notebook in sorted((root / "autograded" / student / lab).glob("*.ipynb")):
+    for notebook in sorted(layout.autograded(root, student, lab).glob("*.ipynb")):
         nb = nbformat.read(notebook, as_version=4)
         cause = nb.metadata.get(JUDGE_METADATA, {}).get("cause", "") if judged else ""
         if reason := explain_low_score(nb, score, max_score, cause):
@@ -440,11 +441,11 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
                  for name, text in (result.get("autograded") or {}).items()}
     if not notebooks:
         return outcome
-    graded = root / "autograded" / student / lab
+    graded = layout.autograded(root, student, lab)
     shutil.rmtree(graded, ignore_errors=True)
     for name, text in result["autograded"].items():
         write_atomic(graded / name, text)
-    feedback = root / "feedback" / student / lab
+    feedback = layout.feedback(root, student, lab)
     shutil.rmtree(feedback, ignore_errors=True)
     for name, data in (result.get("feedback") or {}).items():
         write_atomic(feedback / name, base64.b64decode(data))
@@ -483,7 +484,7 @@ def save_grades(api: NbGraderAPI, root: Path, lab: str, student: str,
     does: the submission with its timestamp, then its own SaveAutoGrades and the configured
     late penalty, run on the notebooks the grading process produced."""
     timestamp = api.coursedir.get_existing_timestamp(
-        str(root / "submitted" / student / lab))
+        str(layout.submitted(root, student, lab)))
     config = load_config(root)
     # nbgrader 0.9.6's gradebook code makes SQLAlchemy 2 warn on every new submission (its
     # autograde does too, in its own process); the rows are written all the same.
@@ -555,7 +556,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     workers = workers or os.cpu_count() or 1
     require_lab(root, lab)
     if sandbox:  # every grade cell must be one the judge decides (raises PlanError, saying why)
-        for source in sorted((root / "source" / lab).glob("*.ipynb")):
+        for source in sorted(layout.source(root, lab).glob("*.ipynb")):
             plan_from_source(source.resolve())
     with make_api(root).gradebook as gradebook:
         if lab not in {a.name for a in gradebook.assignments}:

@@ -20,6 +20,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade
 from traitlets import Bool
 
+from course import layout
 from course.bounded_execute import STOPPED_CELLS
 from course.cleanroom import judge_submission
 from helpers.judging import JUDGED_OUTSIDE
@@ -30,7 +31,7 @@ METADATA_KEY = "course_judge"
 def judged_notebooks(root: Path, lab: str):
     """``(student, judge's metadata)`` of every graded notebook of ``lab``, by path order;
     a graded notebook nbgrader left half-written is skipped (nothing the judge said in it)."""
-    for notebook in sorted((root / "autograded").glob(f"*/{lab}/*.ipynb")):
+    for notebook in sorted(layout.folder(root, "autograded").glob(f"*/{lab}/*.ipynb")):
         try:
             metadata = nbformat.read(notebook, as_version=4).metadata
         except Exception:

@@ -11,6 +11,7 @@ import json
 import zlib
 from pathlib import Path, PurePosixPath
 
+from course import layout
 from course.nbgrader_setup import CONFIG_FILE
 
 SKIPPED = ("__pycache__", ".ipynb_checkpoints")
@@ -29,7 +30,7 @@ def lab_files(root: Path, lab: str) -> list[str]:
     configuration, the lab's source folder (its release is generated from it), and the
     instructor-only material of ``labs/`` (what every lab shares, and the lab's own folder)."""
     found = [CONFIG_FILE]
-    for folder in (root / "source" / lab, root / "labs" / lab):
+    for folder in (layout.source(root, lab), root / "labs" / lab):
         if folder.is_dir():
             found += [p.relative_to(root).as_posix() for p in sorted(folder.rglob("*"))
                       if p.is_file() and not set(SKIPPED) & set(p.relative_to(root).parts)]
@@ -103,6 +104,6 @@ def files_digest(files: dict[str, bytes]) -> str:
 def submission_files(root: Path, lab: str, student: str) -> dict[str, bytes]:
     """The files of ``submitted/<student>/<lab>/``, by path relative to it (checked for
     links and sizes before, by course.submissions)."""
-    folder = root / "submitted" / student / lab
+    folder = layout.submitted(root, student, lab)
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}

@@ -28,6 +28,7 @@ from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Dict, Float, Unicode
 from traitlets.config import Configurable
 
+from course import layout
 from course.nbgrader_setup import load_config, make_api
 
 DAY = 24 * 3600
@@ -115,8 +116,9 @@ def check_deadlines(root: Path) -> None:
     """Raise ValueError when ``c.Deadlines`` names a lab the course does not have (a typo
     would silently leave that lab with no due date) or a time zone that does not exist."""
     configured = deadlines(root)
-    labs = sorted({p.name for folder in ("source", "release") if (root / folder).is_dir()
-                   for p in (root / folder).iterdir() if p.is_dir()})
+    labs = sorted({p.name for step in ("source", "release")
+                   if (folder := layout.folder(root, step)).is_dir()
+                   for p in folder.iterdir() if p.is_dir()})
     unknown = sorted(set(configured.due) - set(labs))
     if unknown and labs:  # with no lab at all, the command itself says what is missing
         raise ValueError(f"c.Deadlines.due in nbgrader_config.py names {', '.join(unknown)}, "

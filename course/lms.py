@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course import layout
 from course.collect import collected_record
 from course.export import grade_columns, per_test_rows
 from course.files import write_atomic, write_csv
@@ -232,7 +233,7 @@ def feedback_zip(root: Path, lab: str, target: Path) -> list[str]:
     left_out = []
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for folder in sorted((root / "feedback").glob(f"*/{lab}")):
+        for folder in sorted(layout.folder(root, "feedback").glob(f"*/{lab}")):
             student = folder.parent.name
             prefix = record.get(student, {}).get("prefix")
             if not prefix:

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from course import layout
 from course.late import apply_due_date
 from course.nbgrader_setup import CONFIG_FILE, make_api
 
@@ -21,8 +22,8 @@ def generate_release(root: Path, lab: str) -> Path:
     Returns the release folder ``root/release/<lab>``. Raises ReleaseError with nbgrader's
     log when generation fails.
     """
-    if not (root / "source" / lab).is_dir():
-        labs = sorted(p.name for p in (root / "source").glob("*") if p.is_dir())
+    if not layout.source(root, lab).is_dir():
+        labs = sorted(p.name for p in layout.folder(root, "source").glob("*") if p.is_dir())
         raise ReleaseError(f"there is no lab called {lab!r} in {root}: no source/{lab} folder; "
                            f"the labs are: {', '.join(labs) or 'none yet'}")
     result = make_api(root).generate_assignment(lab, force=True, create=True)
@@ -30,7 +31,7 @@ def generate_release(root: Path, lab: str) -> Path:
         details = "\n".join(filter(None, (result.get("log"), result.get("error"))))
         raise ReleaseError(f"nbgrader could not generate {lab}:\n{details}")
     apply_due_date(root, lab)
-    return root / "release" / lab
+    return layout.release(root, lab)
 
 
 def release_differences(root: Path, lab: str) -> list[str]:
@@ -39,13 +40,13 @@ def release_differences(root: Path, lab: str) -> list[str]:
     Generates in a scratch copy of the course, so nothing in ``root`` (gradebook included)
     changes. Returns a list of ``"<path>: <what differs>"``; empty when in sync.
     """
-    committed = root / "release" / lab
+    committed = layout.release(root, lab)
     with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
         scratch = Path(scratch)
         shutil.copy2(root / CONFIG_FILE, scratch / CONFIG_FILE)
-        shutil.copytree(root / "source" / lab, scratch / "source" / lab)
+        shutil.copytree(layout.source(root, lab), layout.source(scratch, lab))
         fresh = generate_release(scratch, lab)
-        return _tree_differences(fresh, committed, Path("release") / lab)
+        return _tree_differences(fresh, committed, committed.relative_to(root))
 
 
 def _tree_differences(fresh: Path, committed: Path, label: Path) -> list[str]:

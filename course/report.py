@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import nbformat
 from nbgrader.api import MissingEntry
 
+from course import layout
 from course.diagnosis import NOT_GRADED, TEST_OUTCOMES, outcome_of_test
 from course.export import grade_columns, per_test_rows, submitters, write_per_test_csv
 from course.files import write_atomic, write_csv
@@ -70,7 +71,7 @@ def step_outcomes(root: Path, lab: str, columns, rows: list[dict]) -> dict[str, 
         cells: dict[str, dict | None] = {}
         for notebook, grade_id, max_score in columns:
             if notebook not in cells:
-                path = root / "autograded" / row["student_id"] / lab / f"{notebook}.ipynb"
+                path = layout.autograded(root, row["student_id"], lab) / f"{notebook}.ipynb"
                 try:
                     cells[notebook] = cells_by_grade_id(nbformat.read(path, as_version=4))
                 except Exception:  # not graded, or left half-written: nothing to read

@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from course import layout
 from course.judge_cells import judged_notebooks
 
 K = 25  # copydetect's noise threshold: matches shorter than this many tokens are noise
@@ -170,10 +171,10 @@ def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
     from course.grade import admission_problem
 
     releases = {p.name: nbformat.read(p, as_version=4)
-                for p in sorted((root / "release" / lab).glob("*.ipynb"))}
+                for p in sorted(layout.release(root, lab).glob("*.ipynb"))}
     code: dict[str, str] = defaultdict(str)
     for name, release in releases.items():
-        for path in sorted((root / "submitted").glob(f"*/{lab}/{name}")):
+        for path in sorted(layout.folder(root, "submitted").glob(f"*/{lab}/{name}")):
             if admission_problem(root, path.parent.parent.name):
                 continue
             try:
@@ -183,7 +184,7 @@ def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
             code[path.parent.parent.name] += own_code(submitted, release)
     # the given code, and the instructor's own: two students who both wrote the solution's
     # lines did not copy each other
-    sources = [nbformat.read(p, as_version=4) for p in sorted((root / "source" / lab).glob(
+    sources = [nbformat.read(p, as_version=4) for p in sorted(layout.source(root, lab).glob(
         "*.ipynb"))]
     template = "\n".join(cell.source for notebook in (*releases.values(), *sources)
                          for cell in notebook.cells if cell.cell_type == "code")
@@ -194,7 +195,7 @@ def past_code(folder: Path, root: Path, lab: str) -> dict[str, str]:
     """Own code of each past submission of ``lab`` under ``folder`` (any layout: every
     notebook named as one of the lab's), labelled by its path there."""
     releases = {p.name: nbformat.read(p, as_version=4)
-                for p in sorted((root / "release" / lab).glob("*.ipynb"))}
+                for p in sorted(layout.release(root, lab).glob("*.ipynb"))}
     found = {}
     for path in sorted(Path(folder).rglob("*.ipynb")):
         release = next((nb for name, nb in releases.items() if path.name.endswith(name)), None)

@@ -24,7 +24,7 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from course import cleanroom
+from course import cleanroom, layout
 from course.grade import (
     Outcome,
     grade_student,
@@ -43,8 +43,8 @@ from course.sandbox import (
 
 def results(root: Path, lab: str, student: str) -> dict:
     """What grading left of ``student``: graded notebooks (text) and feedback files (base64)."""
-    graded = root / "autograded" / student / lab
-    feedback = root / "feedback" / student / lab
+    graded = layout.autograded(root, student, lab)
+    feedback = layout.feedback(root, student, lab)
     return {
         "autograded": {p.name: p.read_text() for p in sorted(graded.glob("*.ipynb"))},
         "feedback": {p.relative_to(feedback).as_posix(): base64.b64encode(p.read_bytes()).decode()
@@ -55,8 +55,8 @@ def results(root: Path, lab: str, student: str) -> dict:
 
 def forget(root: Path, lab: str, student: str, api) -> None:
     """Remove ``student``'s folders and gradebook entries from the scratch course."""
-    for folder in ("submitted", "autograded", "feedback"):
-        shutil.rmtree(root / folder / student, ignore_errors=True)
+    for step in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(layout.folder(root, step) / student, ignore_errors=True)
     with api.gradebook as gradebook:
         try:
             gradebook.remove_submission(lab, student)
@@ -122,8 +122,8 @@ def main(argv: list[str]) -> int:
         say({"event": "start", "student": student, "at": time.time()})
         found: dict = {"autograded": {}, "feedback": {}, "findings": []}
         try:
-            target = root / "submitted" / student / lab
-            shutil.rmtree(root / "submitted" / student, ignore_errors=True)
+            target = layout.submitted(root, student, lab)
+            shutil.rmtree(layout.submitted(root, student), ignore_errors=True)
             target.mkdir(parents=True)
             unpack({name: base64.b64decode(data) for name, data in files.items()}, target)
             outcome = grade_student(root, lab, student, api, sandbox)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 
+from course import layout
 from course.audit.findings import Finding
 from course.audit.subject import Subject
 from course.grade import grade_cohort
@@ -66,7 +67,7 @@ def grade_through_pipeline(subject: Subject, findings: list[Finding], workers: i
         for number, finding in enumerate(findings):
             student = f"audit{number:03d}"
             students[student] = finding
-            path = course / "submitted" / student / subject.lab / notebook_name
+            path = layout.submitted(course, student, subject.lab) / notebook_name
             path.parent.mkdir(parents=True)
             nbformat.write(subject.notebook(finding.derived), path)
         outcomes = grade_cohort(course, subject.lab, workers=workers, progress=False,

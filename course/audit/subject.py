@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 
+from course import layout
 from course.audit import mutants, rewrites
 from course.audit.derived import Derived, unique
 from course.audit.syntax import Solution, load_solution
@@ -66,12 +67,12 @@ def load_subject(root: Path, lab: str) -> Subject:
     """The lab ``lab`` of the course at ``root``: its one source notebook, release and
     judge's plan, and its solution run on the first hidden case (and on the first of other
     sizes)."""
-    sources = sorted((root / "source" / lab).glob("*.ipynb"))
+    sources = sorted(layout.source(root, lab).glob("*.ipynb"))
     if len(sources) != 1:
         raise ValueError(f"source/{lab}/ holds {len(sources)} notebooks; the audit judges a "
                          "lab of one notebook")
     source_path = sources[0]
-    release_path = root / "release" / lab / source_path.name
+    release_path = layout.release(root, lab) / source_path.name
     if not release_path.is_file():
         raise ValueError(f"{release_path} is missing: run `nbgrader generate_assignment {lab}`")
     plan = cached_plan(source_path)

@@ -39,6 +39,7 @@ from course.distributed import grading_client
 from course.kernels import LocalKernelManager
 from course.labs import copy_course
 from course.nbgrader_setup import put_environment_on_path
+from course.settings import for_course
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
 from tests.servers import DaskCluster
 
@@ -82,7 +83,8 @@ def timed_canary(course: Path, sandbox: bool, scheduler: str | None = None,
     start = time.perf_counter()
     security = client_security(certs) if certs is not None else None
     with grading_client(scheduler, 2, security) as client:
-        check_grading_environment(course, LAB, 120.0, sandbox, client)
+        check_grading_environment(course, LAB, for_course(course).student_cpu_seconds, sandbox,
+                                  client)
     return time.perf_counter() - start
 
 

@@ -40,6 +40,8 @@ from typing import Protocol
 
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
+from traitlets import Float
+from traitlets.config import Configurable
 
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.diagnosis import describe_definition_error
@@ -48,7 +50,7 @@ from course.kernels import SINGLE_THREADED
 from course.labs import load_lab
 from course.notebooks import cells_by_grade_id
 from course.runner_text import vouched_error, vouched_interference, vouched_syntax_error
-from course.sandbox import DEFAULT_LIMITS, sandbox_command
+from course.sandbox import DEFAULT_LIMITS, Limits, sandbox_command
 
 # What runs before the student's cells: the instructor's provided functions, with the modules
 # they and backprop use. Not the whole imports cell: plotting is never needed here, and
@@ -81,7 +83,7 @@ MAX_RESPONSE_BYTES = 4 * 1024**2
 # CPU seconds from the start (course.cputime): the hidden cases' answer must arrive by the
 # first, training by the second, the line counts by the third. A correct function of up to
 # 10 ms per call fits all.
-BUDGETS = (30.0, 90.0, 120.0)
+BUDGETS = (30.0, 90.0, 120.0)  # the defaults of JudgeBudgets
 CHECK_SECONDS = 0.25  # how often the runner's CPU time is read while its answer is awaited
 # Whether the end of the runner's stderr (what the student's code and the runner wrote there,
 # read as it comes, at the student's own cost) goes to this process's stderr once the runner
@@ -591,16 +593,36 @@ def _line(message: dict) -> bytes:
     return json.dumps(message).encode() + b"\n"
 
 
-def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = ()) -> tuple[
-        list[dict], str | None]:
-    """Run ``helpers.recheck`` on ``request`` (a :class:`Conversation`); the answers that
-    arrived, and why the rest did not (None when all did)."""
+class JudgeBudgets(Configurable):
+    """The CPU seconds the judge's re-check of one student may have used, counted from its
+    start, when each of its answers arrives (``c.JudgeBudgets.<name>``): past one, the
+    re-check is stopped and the cells it had not answered are not graded. A correct function
+    of up to 10 ms a call needs a fraction of each."""
+
+    cases_cpu_seconds = Float(BUDGETS[0], help="by the answers on the hidden cases"
+                              ).tag(config=True)
+    training_cpu_seconds = Float(
+        BUDGETS[1], help="by the end of training with the student's function").tag(config=True)
+    lines_cpu_seconds = Float(
+        BUDGETS[2], help="by the counts of the lines it ran (its last answer)").tag(config=True)
+
+    def budgets(self) -> tuple[float, float, float]:
+        """(cases, training, lines), as :func:`run_in_clean_room` takes them."""
+        return self.cases_cpu_seconds, self.training_cpu_seconds, self.lines_cpu_seconds
+
+
+def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = (),
+                      budgets: tuple[float, float, float] = BUDGETS,
+                      limits: Limits = DEFAULT_LIMITS) -> tuple[list[dict], str | None]:
+    """Run ``helpers.recheck`` on ``request`` (a :class:`Conversation`) in a sandbox with
+    ``limits``, within the CPU ``budgets`` (see JudgeBudgets); the answers that arrived, and
+    why the rest did not (None when all did)."""
     conversation = Conversation(request, answer_names)
-    cgroup = DEFAULT_LIMITS.cgroup()
+    cgroup = limits.cgroup()
     argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
-                                       env={**os.environ, **SINGLE_THREADED},
+                                       limits=limits, env={**os.environ, **SINGLE_THREADED},
                                        withheld=tuple(request.get("withheld") or ())))
-    cases_budget, training_budget, lines_budget = BUDGETS
+    cases_budget, training_budget, lines_budget = budgets
     training = request.get("training")
     training_lines = (2 + int(training["epochs"])) if training else 0  # the probe, each epoch
     budgets = ((cases_budget,) * (1 + len(conversation.steps))
@@ -742,8 +764,11 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
 
 
 def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
-                     oracle_costs_points: bool = True) -> Judgement:
-    """The judge's verdict on every planned grade cell of one submitted notebook."""
+                     oracle_costs_points: bool = True,
+                     budgets: tuple[float, float, float] = BUDGETS,
+                     limits: Limits = DEFAULT_LIMITS) -> Judgement:
+    """The judge's verdict on every planned grade cell of one submitted notebook (its
+    re-check run within ``budgets`` and ``limits``: see :func:`run_in_clean_room`)."""
     plan = cached_plan(source_notebook)
     cell = plan.judge.graded_cell
     source_nb = nbformat.read(source_notebook, as_version=4)
@@ -753,7 +778,7 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
         return Judgement({g: Verdict(False, message) for g in plan.cells}, [message],
                          cause=f"the submission has no {cell} cell")
     request = build_request(plan, setup, graded)
-    answers, problem = run_in_clean_room(request, plan.judge.answer_names)
+    answers, problem = run_in_clean_room(request, plan.judge.answer_names, budgets, limits)
     judgement = judge_answers(plan, request, answers, problem)
     try:
         suspicions = plan.judge.suspicions(answers)

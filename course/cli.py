@@ -30,12 +30,13 @@ from pathlib import Path
 from course import layout
 from course.canary import CanaryFailed
 from course.cluster_certs import DAYS
-from course.grade import DEFAULT_STUDENT_TIMEOUT, grade_cohort, reports_dir, require_lab
+from course.grade import grade_cohort, reports_dir, require_lab
 from course.labs import copy_course, load_lab
 from course.late import check_deadlines
-from course.nbgrader_setup import find_course_root
+from course.nbgrader_setup import CONFIG_FILE, find_course_root
 from course.release import ReleaseError, generate_release, release_differences
 from course.sandbox import SandboxUnavailable
+from course.settings import limited_to
 from course.text import PrintableStream
 
 # The execute, collect, report and demo commands import what only they need when they run
@@ -43,6 +44,7 @@ from course.text import PrintableStream
 
 EXECUTED_DIR = Path("build") / "executed"
 DEMO_DIR = Path("build") / "demo-course"
+DEMO_STUDENT_CPU_SECONDS = 40.0
 
 
 def _labs(root: Path) -> list[str]:
@@ -193,6 +195,8 @@ def cmd_demo(root: Path, args) -> int:
         if cohort is None:
             continue
         copy_course(root, demo, lab)
+        with (demo / CONFIG_FILE).open("a") as config:  # the demo's own limits, last word
+            config.write(f"\n# course demo\n{limited_to(args.student_timeout)}")
         generate_release(demo, lab)
         incoming = demo / "incoming" / lab
         cohort.write(demo, lab, incoming, cohort.cohort, flat=True)
@@ -200,7 +204,7 @@ def cmd_demo(root: Path, args) -> int:
               f"grading it in {demo}")
         cmd_collect(demo, argparse.Namespace(lab=lab, path=incoming, replace=False))
         cmd_grade(demo, argparse.Namespace(lab=lab, workers=args.workers, force=False,
-                                           student_timeout=args.student_timeout, quiet=False,
+                                           student_timeout=None, quiet=False,
                                            no_sandbox=False, scheduler=None, certs=None,
                                            insecure_local_only=False, unbounded=False))
         print()
@@ -223,10 +227,25 @@ def cmd_demo(root: Path, args) -> int:
     return 0 if as_planted else 1
 
 
+class _HelpAll(argparse.Action):
+    """``--help-all``: every setting, with its default and help (course.settings)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="list every setting nbgrader_config.py can give, and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from course.settings import help_all
+
+        print(help_all(), end="")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course", description="Instructor tooling for the course, over nbgrader.",
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--help-all", action=_HelpAll)
     commands = parser.add_subparsers(dest="command", required=True)
 
     release = commands.add_parser("release", help="generate the student version of a lab")
@@ -248,16 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
                           help="overwrite submissions already collected with other contents")
     collect_.set_defaults(run=cmd_collect)
 
-    timeout_help = (f"CPU seconds one student's grading may use: their kernel, the judge and "
-                    f"the grading process, with a wall-clock backstop five times it "
-                    f"(default {DEFAULT_STUDENT_TIMEOUT:g})")
+    timeout_help = ("CPU seconds one student's grading may use: their kernel, the judge and "
+                    "the grading process, with a wall-clock backstop five times it "
+                    "(default: c.Grading.student_cpu_seconds, see --help-all)")
     grade = commands.add_parser("grade", help="autograde every submitted student")
     grade.add_argument("lab")
     grade.add_argument("--workers", type=int, default=None,
-                       help="parallel grading processes (default: the machine's cores)")
+                       help="parallel grading processes (default: c.Grading.workers; 0 or "
+                            "unset: the machine's cores)")
     grade.add_argument("--force", action="store_true", help="regrade students already graded")
-    grade.add_argument("--student-timeout", type=float, default=DEFAULT_STUDENT_TIMEOUT,
-                       help=timeout_help)
+    grade.add_argument("--student-timeout", type=float, default=None, help=timeout_help)
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="grade on the Dask cluster of this scheduler (tls://host:8786) "
@@ -317,7 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="the whole path on a synthetic cohort")
     demo.add_argument("--workers", type=int, default=None)
-    demo.add_argument("--student-timeout", type=float, default=40.0, help=timeout_help)
+    demo.add_argument("--student-timeout", type=float, default=DEMO_STUDENT_CPU_SECONDS,
+                      help="CPU seconds one student's grading may use in the demo (the judge's "
+                           f"budgets are lowered to it; default {DEMO_STUDENT_CPU_SECONDS:g}: "
+                           "its looping students are stopped sooner than a course's would be)")
     demo.set_defaults(run=cmd_demo)
     return parser
 

@@ -57,11 +57,11 @@ from course.sandbox import (
     SandboxUnavailable,
     check_sandbox,
 )
+from course.settings import for_course
 from course.submissions import name_problem, tree_problem
 from course.text import printable, unfiltered
 
 MARKER = ".course-graded.json"
-DEFAULT_STUDENT_TIMEOUT = 120.0
 OUTCOMES_FILE = "grading-outcomes.json"
 
 
@@ -523,7 +523,7 @@ def save_outcomes(root: Path, lab: str, outcomes: dict[str, Outcome]) -> None:
 
 
 def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool = False,
-                 student_timeout: float = DEFAULT_STUDENT_TIMEOUT,
+                 student_timeout: float | None = None,
                  progress: bool = True, sandbox: bool = True,
                  scheduler: str | None = None, certs: Path | None = None,
                  insecure_local_only: bool = False,
@@ -541,8 +541,12 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     ``tls://`` with the client certificates in ``certs`` (``course.cluster_certs``), or with
     ``insecure_local_only`` a ``tcp://`` address on the loopback; ValueError saying why not
     for any other. A sandboxed run stops (SandboxUnavailable) where a worker cannot give each
-    student control groups of their own, unless ``unbounded``.
+    student control groups of their own, unless ``unbounded``. ``workers`` and
+    ``student_timeout`` (CPU seconds) override the configured ones (``course.settings``);
+    raises SettingsError, before anything else, when the settings cannot work together.
     """
+    settings = for_course(root, student_timeout, workers)
+    student_timeout = settings.student_cpu_seconds
     security = None
     if scheduler:
         from course.cluster_certs import client_security, scheduler_problem
@@ -553,7 +557,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
             security = client_security(certs or root / "cluster-certs")
     if sandbox:
         check_sandbox()
-    workers = workers or os.cpu_count() or 1
+    workers = settings.workers or os.cpu_count() or 1
     require_lab(root, lab)
     if sandbox:  # every grade cell must be one the judge decides (raises PlanError, saying why)
         for source in sorted(layout.source(root, lab).glob("*.ipynb")):

@@ -22,7 +22,8 @@ from traitlets import Bool
 
 from course import layout
 from course.bounded_execute import STOPPED_CELLS
-from course.cleanroom import judge_submission
+from course.cleanroom import JudgeBudgets, judge_submission
+from course.sandbox import SandboxLimits
 from helpers.judging import JUDGED_OUTSIDE
 
 METADATA_KEY = "course_judge"
@@ -105,7 +106,9 @@ class JudgeGradeCells(NbGraderPreprocessor):
         coursedir = CourseDirectory(config=self.config)
         source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"]))
         source_notebook = source / f"{ids['notebook']}.ipynb"
-        judgement = judge_submission(source_notebook, nb, self.oracle_costs_points)
+        judgement = judge_submission(source_notebook, nb, self.oracle_costs_points,
+                                     JudgeBudgets(config=self.config).budgets(),
+                                     SandboxLimits(config=self.config).limits())
         disagreements = kernel_disagreements(nb, judgement.verdicts,
                                              resources.get(STOPPED_CELLS, []))
         restored = restore_deleted_cells(nb, nbformat.read(source_notebook, as_version=4),

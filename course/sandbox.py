@@ -28,6 +28,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from traitlets import Float, Integer
+from traitlets.config import Configurable
+
 import helpers
 from course.cgroups import StudentCgroup
 from course.kernels import GRADING_ENVIRONMENT, GradingKernelManager
@@ -93,6 +96,40 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+class SandboxLimits(Configurable):
+    """The limits of every sandboxed process tree (a student's kernel, the judge's re-check),
+    set in ``nbgrader_config.py`` as ``c.SandboxLimits.<name>``."""
+
+    memory_bytes = Integer(
+        DEFAULT_LIMITS.memory_bytes,
+        help="address space per process, and the memory group of the whole tree"
+    ).tag(config=True)
+    cpu_seconds = Integer(
+        DEFAULT_LIMITS.cpu_seconds,
+        help="CPU seconds per process (an rlimit: the process is killed past it)"
+    ).tag(config=True)
+    processes = Integer(
+        DEFAULT_LIMITS.processes,
+        help="processes per sandbox uid (and per tree, where pids groups exist)"
+    ).tag(config=True)
+    file_bytes = Integer(DEFAULT_LIMITS.file_bytes,
+                         help="the largest file it may write").tag(config=True)
+    open_files = Integer(DEFAULT_LIMITS.open_files,
+                         help="open files per process").tag(config=True)
+    scratch_bytes = Integer(
+        DEFAULT_LIMITS.scratch_bytes,
+        help="its private scratch (/tmp and the working folder), in bytes").tag(config=True)
+    scratch_files = Integer(DEFAULT_LIMITS.scratch_files,
+                            help="files in its private scratch").tag(config=True)
+    cpu_cores = Float(DEFAULT_LIMITS.cpu_cores,
+                      help="CPU share of the whole tree, in cores, where cpu groups exist"
+                      ).tag(config=True)
+
+    def limits(self) -> Limits:
+        """These settings as :func:`sandbox_command` takes them."""
+        return Limits(**{name: getattr(self, name) for name in Limits.__dataclass_fields__})
 
 
 SANDBOX_UIDS = range(60000, 65000)
@@ -375,10 +412,11 @@ class SandboxedKernelManager(GradingKernelManager):
         # bwrap does not pass signals on to the kernel: interrupt it with a message instead.
         self.kernel_spec.interrupt_mode = "message"
         inputs = Path(kw.get("cwd") or os.getcwd()).resolve()
-        self._cgroup = DEFAULT_LIMITS.cgroup()
+        limits = SandboxLimits(config=self.config).limits()
+        self._cgroup = limits.cgroup()
         # The judge decides every judged cell of these kernels (see helpers.judging).
         return self._cgroup.wrap(sandbox_command(
-            kernel_cmd, inputs=inputs, shared=(self._runtime,),
+            kernel_cmd, inputs=inputs, shared=(self._runtime,), limits=limits,
             env={**kw["env"], JUDGED_VARIABLE: "1"}, uid=self._uid,
             fonts=matplotlib_font_cache()))
 

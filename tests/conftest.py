@@ -20,6 +20,7 @@ from nbgrader.api import MissingEntry
 
 from course.labs import copy_course
 from course.nbgrader_setup import make_api
+from course.settings import limited_to
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.hostile import (
     OUTSIDE_SECRET,
@@ -66,10 +67,21 @@ def run_course(*args: str, cwd: Path, timeout: float = 900) -> subprocess.Comple
 
 
 def make_scratch_course(folder: Path) -> Path:
-    """A copy of the course (config and lab sources) in ``folder``, with the lab generated."""
+    """A copy of the course (config and lab sources) in ``folder``, with the lab generated,
+    graded with the tests' student limit (:func:`with_test_limits`)."""
     copy_course(ROOT, folder, LAB)  # no release: generated below
+    with_test_limits(folder)
     run_nbgrader("generate_assignment", LAB, "--force", cwd=folder)
     return folder
+
+
+def with_test_limits(course: Path) -> Path:
+    """Give the course at ``course`` the tests' student limit, STUDENT_TIMEOUT, and the judge's
+    budgets lowered to it (course.settings.limited_to): a student's grading process tree
+    includes the judge's re-check, so the student limit is reached first either way."""
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write("\n# the tests' limits\n" + limited_to(float(STUDENT_TIMEOUT)))
+    return course
 
 
 def grade_ids_by_student(course: Path) -> dict[str, dict[str, tuple[float, float]]]:

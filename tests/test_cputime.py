@@ -38,6 +38,7 @@ from tests.conftest import (
     run_course,
     run_nbgrader,
     scores,
+    with_test_limits,
 )
 from tests.hostile import CATALOGUE, write_catalogue
 
@@ -249,7 +250,7 @@ def test_a_busy_machine_grades_lab2_exactly_as_a_quiet_one(tmp_path):
     assert len(cohort) == len(BUSY_LAB2)
     courses = []
     for run in ("quiet", "busy"):
-        course = copy_course(ROOT, tmp_path / run, LAB2)
+        course = with_test_limits(copy_course(ROOT, tmp_path / run, LAB2))
         run_nbgrader("generate_assignment", LAB2, "--force", cwd=course)
         write_cohort(course, LAB2, course / "submitted", cohort)
         courses.append(course)

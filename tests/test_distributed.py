@@ -27,6 +27,7 @@ from tests.conftest import (
     run_course,
     run_nbgrader,
     tool_env,
+    with_test_limits,
 )
 from tests.servers import DaskCluster, postgres_binary, postgres_server
 
@@ -62,7 +63,7 @@ def _feedback(course, student):
 def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(graded_course, postgres,
                                                                    tmp_path):
     reference = graded_course.root
-    course = copy_course(ROOT, tmp_path / "course", LAB)
+    course = with_test_limits(copy_course(ROOT, tmp_path / "course", LAB))
     with (course / "nbgrader_config.py").open("a") as config:  # the course's own choice
         config.write(f'\nc.CourseDirectory.db_url = "{postgres}"\n')
     released = run_course("release", LAB, cwd=course)

@@ -22,6 +22,7 @@ from course.grade import labs_of
 from course.labs import copy_course, load_lab
 from course.regions import hidden_test_delimiters, region_lines, solution_delimiters
 from course.release import release_differences
+from course.settings import for_course
 from tests.conftest import ROOT, run_nbgrader
 
 LABS = labs_of(ROOT)
@@ -62,7 +63,8 @@ def test_the_release_is_in_sync_and_holds_no_solution_or_hidden_test(lab):
 def test_the_solution_earns_full_marks_and_the_blank_nothing(lab, tmp_path):
     course = copy_course(ROOT, tmp_path / "course", lab)
     run_nbgrader("generate_assignment", lab, "--force", cwd=course)
-    check_grading_environment(course, lab, 120.0, sandbox=True)  # raises CanaryFailed
+    check_grading_environment(course, lab, for_course(course).student_cpu_seconds,
+                              sandbox=True)  # raises CanaryFailed
     assert (course / "reports" / lab / "canary.json").is_file()
 
 

@@ -30,7 +30,7 @@ def test_a_directory_structure_the_tools_cannot_follow_is_refused_by_name(tmp_pa
     (tmp_path / "nbgrader_config.py").write_text(
         "c = get_config()\n"
         'c.CourseDirectory.directory_structure = "{assignment_id}/{nbgrader_step}/{student_id}"\n')
-    with pytest.raises(layout.LayoutError, match="directory_structure.*remove that line"):
+    with pytest.raises(layout.LayoutError, match=r"directory_structure.*remove that line"):
         layout.folder(tmp_path, "submitted")
 
 

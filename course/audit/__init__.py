@@ -21,8 +21,6 @@ from course.audit.pipeline import grade_through_pipeline, sample
 from course.audit.report import AuditReport
 from course.audit.subject import load_subject
 
-PIPELINE_STUDENT_TIMEOUT = 120.0
-
 
 def audit(root: Path, lab: str, n: int | None = None, seed: int = 0, workers: int = 2,
           pipeline_sample: int = 0, operators: Collection[str] | None = None) -> AuditReport:
@@ -44,6 +42,6 @@ def audit(root: Path, lab: str, n: int | None = None, seed: int = 0, workers: in
     checks = []
     if pipeline_sample:
         checks = grade_through_pipeline(subject, sample(findings, pipeline_sample, seed),
-                                        workers, PIPELINE_STUDENT_TIMEOUT)
+                                        workers)
     return AuditReport(lab, subject.solution.code, findings, checks,
                        time.monotonic() - started)

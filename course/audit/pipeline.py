@@ -55,10 +55,10 @@ def sample(findings: list[Finding], size: int, seed: int) -> list[Finding]:
     return chosen
 
 
-def grade_through_pipeline(subject: Subject, findings: list[Finding], workers: int,
-                           student_timeout: float) -> list[PipelineCheck]:
+def grade_through_pipeline(subject: Subject, findings: list[Finding], workers: int
+                           ) -> list[PipelineCheck]:
     """Grade each of ``findings``' submissions with ``course grade`` in a scratch copy of the
-    course (never the course's own gradebook), and compare."""
+    course (never the course's own gradebook; the course's settings), and compare."""
     notebook_name = subject.source_path.name
     with tempfile.TemporaryDirectory(prefix="course-audit-") as folder:
         course = copy_course(subject.root, Path(folder) / "course", subject.lab)
@@ -70,8 +70,7 @@ def grade_through_pipeline(subject: Subject, findings: list[Finding], workers: i
             path = layout.submitted(course, student, subject.lab) / notebook_name
             path.parent.mkdir(parents=True)
             nbformat.write(subject.notebook(finding.derived), path)
-        outcomes = grade_cohort(course, subject.lab, workers=workers, progress=False,
-                                student_timeout=student_timeout)
+        outcomes = grade_cohort(course, subject.lab, workers=workers, progress=False)
         checks = []
         with make_api(course).gradebook as gradebook:
             for student, finding in students.items():

@@ -23,6 +23,7 @@ from pathlib import Path
 import helpers
 from course import layout
 from course.files import write_atomic
+from course.grading.run import run_workers
 from course.kit import grading_kit
 from course.labs import copy_course
 from course.release import generate_release
@@ -73,9 +74,7 @@ def check_grading_environment(root: Path, lab: str, student_timeout: float,
     """Grade the solution and the blank as students (on ``client``'s Dask cluster, or a local
     one); raise CanaryFailed, saying what came out, unless the solution gets full marks and the
     blank none. A pass is remembered against :func:`environment_digest`."""
-    from course.grade import reports_dir, run_workers  # grade runs the canary: import late
-
-    cache = reports_dir(root, lab) / CACHE_FILE
+    cache = layout.reports(root, lab) / CACHE_FILE
     # a trusted run's pass says nothing of bwrap; one machine's, nothing of another's
     key = environment_digest(root, lab, sandbox, client)
     passed = passes_folder() / f"{key}.json"  # the same lab and workers, in any copy

@@ -30,7 +30,8 @@ from pathlib import Path
 from course import layout
 from course.canary import CanaryFailed
 from course.cluster_certs import DAYS
-from course.grade import grade_cohort, reports_dir, require_lab
+from course.grading.admission import require_lab
+from course.grading.cohort import grade_cohort
 from course.labs import copy_course, load_lab
 from course.late import check_deadlines
 from course.nbgrader_setup import CONFIG_FILE, find_course_root
@@ -129,7 +130,7 @@ def cmd_export(root: Path, args) -> int:
 
     require_lab(root, args.lab)
     roster = read_roster(Path(args.roster), args.lms)
-    target = Path(args.output) if args.output else reports_dir(root, args.lab) / (
+    target = Path(args.output) if args.output else layout.reports(root, args.lab) / (
         f"{args.lms}-import.csv")
     matching = write_import(root, args.lab, roster, target, args.column, args.per_step)
     print(f"{args.lms} grade import for {args.lab}: {target} ({len(roster.rows)} roster rows, "
@@ -175,7 +176,7 @@ def cmd_audit(root: Path, args) -> int:
     report = audit(root, args.lab, n=args.n, seed=args.seed, workers=args.workers,
                    pipeline_sample=args.pipeline)
     print(table(report))
-    csv_path, html_path = write_reports(report, reports_dir(root, args.lab))
+    csv_path, html_path = write_reports(report, layout.reports(root, args.lab))
     print(f"report: {csv_path}, {html_path}")
     return 0 if report.passed else 1
 

@@ -58,7 +58,7 @@ def copy_bounded(source, target: Path, limit: int = MAX_FILE_BYTES) -> None:
 def safe_member_path(name: str) -> PurePosixPath | None:
     """``name`` as a path that stays inside the folder it is joined to (relative, no ``..``, no
     empty or dot part, no backslash or NUL), else None: an archive member's, or a file name a
-    grading worker returns (``course.grade.returned_names_problem``)."""
+    grading worker returns (``course.grading.recorder.returned_names_problem``)."""
     path = PurePosixPath(name)
     if path.is_absolute() or not path.parts or any(
             part in ("", ".", "..") or "\\" in part or "\0" in part for part in path.parts):

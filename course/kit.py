@@ -93,7 +93,7 @@ def scratch_course(kit: dict[str, bytes], target: Path) -> Path:
 
 def files_digest(files: dict[str, bytes]) -> str:
     """SHA-256 over the names (paths relative to the submission's folder) and contents of a
-    submission's files: what the markers of course.grade compare."""
+    submission's files: what the markers of course.grading.admission compare."""
     digest = hashlib.sha256()
     for name, content in sorted(files.items(), key=lambda item: Path(item[0])):
         digest.update(name.encode() + b"\0")

@@ -19,7 +19,8 @@ from course import layout
 from course.diagnosis import NOT_GRADED, TEST_OUTCOMES, outcome_of_test
 from course.export import grade_columns, per_test_rows, submitters, write_per_test_csv
 from course.files import write_atomic, write_csv
-from course.grade import load_outcomes, reports_dir, submitted_students
+from course.grading.admission import submitted_students
+from course.grading.outcome import load_outcomes
 from course.judge_cells import judged_notebooks
 from course.labs import load_lab
 from course.late import reapply_late_penalties
@@ -136,7 +137,7 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
     grades.csv (the gradebook as it is now), per-test CSV, totals histogram (PNG),
     the similarity lists and an HTML page under reports/<lab>/. ``past``: a folder of past
     cohorts' notebooks to compare the students' code with as well."""
-    folder = reports_dir(root, lab)
+    folder = layout.reports(root, lab)
     folder.mkdir(parents=True, exist_ok=True)
     reapply_late_penalties(root, lab)  # a score given by hand since grading changes it
     with make_api(root).gradebook as gradebook:

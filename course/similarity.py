@@ -167,8 +167,8 @@ def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
     """Every submitted student's own code for ``lab`` (all its notebooks), and the code no
     one's own code is judged by (the template): the released notebooks' and the instructor's
     (solutions included). A submission grading would not read (a link, a special or oversized
-    file: course.grade.admission_problem) is not read here either."""
-    from course.grade import admission_problem
+    file: course.grading.admission.admission_problem) is not read here either."""
+    from course.grading.admission import admission_problem
 
     releases = {p.name: nbformat.read(p, as_version=4)
                 for p in sorted(layout.release(root, lab).glob("*.ipynb"))}

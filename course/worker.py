@@ -25,13 +25,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from course import cleanroom, layout
-from course.grade import (
-    Outcome,
-    grade_student,
-    grading_api,
-    judge_findings,
-    peak_memory_mb,
-)
+from course.grading.outcome import Outcome
+from course.grading.student import grade_student, grading_api, judge_findings, peak_memory_mb
 from course.kit import SCRATCH_PREFIX, unpack
 from course.nbgrader_setup import make_api
 from course.sandbox import (

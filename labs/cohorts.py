@@ -28,7 +28,7 @@ class Submission:
     expected_failures: frozenset[str] = field(default_factory=frozenset)
     blank: bool = False
     corrupt: bool = False  # not even valid JSON: grading must report it, not crash
-    expected_status: str = "graded"  # what `course grade` reports (see course.grade.Outcome)
+    expected_status: str = "graded"  # what `course grade` reports (course.grading.outcome)
     own_cell: str = ""  # a code cell of the student's own, put just above the graded cell
     misconception: str = ""  # the one the judge must name (course.misconceptions)
     whole_cell: str = ""  # the graded cell written from scratch (edits are then ignored)
@@ -88,7 +88,7 @@ def expected_against_graded(root: Path, lab: str,
     """For each synthetic student graded in the course at ``root``: ``(student, expected,
     got, as_expected)``, where expected and got read "graded 18/20" (status and total)."""
     from course.export import grade_columns, per_test_rows
-    from course.grade import load_outcomes
+    from course.grading.outcome import load_outcomes
     from course.nbgrader_setup import make_api
 
     outcomes = load_outcomes(root, lab)

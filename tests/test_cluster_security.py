@@ -16,7 +16,7 @@ from distributed.security import Security
 
 from course.cluster_certs import client_security, make_certificates
 from course.distributed import grading_client
-from course.grade import returned_names_problem
+from course.grading.recorder import returned_names_problem
 from tests.conftest import LAB, ROOT, run_course, tool_env
 from tests.servers import DaskCluster
 

@@ -17,7 +17,7 @@ import psutil
 import pytest
 from nbgrader.api import Gradebook
 
-from course.grade import MARKER, submitted_students
+from course.grading.admission import MARKER, submitted_students
 from course.regions import hidden_test_delimiters, region_lines
 from labs.lab1.cohort import LAB1_COHORT, build_submission, write_cohort
 from tests.conftest import (
@@ -291,7 +291,8 @@ def test_collect_a_canvas_zip_with_odd_names(tmp_path):
 def test_a_result_is_recorded_against_the_files_that_were_sent_not_those_there_now(tmp_path):
     """A resubmission collected while its author waited in the cluster's queue must not be
     taken as graded: the marker holds the digest of what was sent."""
-    from course.grade import record_result, submission_digest
+    from course.grading.admission import submission_digest
+    from course.grading.recorder import record_result
     from course.nbgrader_setup import make_api
 
     course = make_scratch_course(tmp_path)

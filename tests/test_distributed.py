@@ -15,7 +15,7 @@ import time
 import psutil
 import pytest
 
-from course.grade import marker_path
+from course.grading.admission import marker_path
 from course.labs import copy_course
 from course.nbgrader_setup import make_api
 from tests.conftest import (

@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 
-from course.grade import labs_of
+from course.grading.admission import labs_of
 from course.labs import load_lab
 from tests.conftest import (
     LAB,

@@ -41,7 +41,11 @@ def test_the_wheel_students_install_holds_no_solution_or_hidden_test(tmp_path):
     assert len(secrets) >= 10  # the regions were found
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        assert any(name.startswith("helpers/") for name in names)  # the real package
+        # every module of both packages, subpackages included (an installed worker has
+        # nothing else to import them from)
+        modules = {path.relative_to(ROOT).as_posix() for package in ("course", "helpers")
+                   for path in (ROOT / package).rglob("*.py")}
+        assert modules <= set(names), sorted(modules - set(names))
         # and what an installed `course` needs besides code (a worker without the repository)
         assert "course/templates/course_feedback/index.html.j2" in names
         leaks = [(name, line) for name in names

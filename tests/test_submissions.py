@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from course.grade import _error_lines
+from course.grading.student import _error_lines
 from course.submissions import MAX_FILES, name_problem, tree_problem
 
 

@@ -19,7 +19,7 @@ import nbformat
 from course import layout
 from course.audit.findings import Finding
 from course.audit.subject import Subject
-from course.grade import grade_cohort
+from course.grading.cohort import grade_cohort
 from course.labs import copy_course
 from course.nbgrader_setup import make_api
 from course.release import generate_release

@@ -1,7 +1,7 @@
 """nbgrader preprocessor: the judge's verdicts become the grade cells' outputs.
 
 Runs in autograde after the notebook has executed and before ``SaveAutoGrades``: every grade
-cell the judge planned (``course.cleanroom``) gets the judge's outcome as its only output (an
+cell the judge planned (``course.judge``) gets the judge's outcome as its only output (an
 error carrying the judge's message when it failed, a line saying so when it passed), so
 nbgrader records exactly the judge's scores and the feedback shows only its messages. What the
 kernel's own test cells said is compared first: a disagreement, or anything that made the judge
@@ -22,7 +22,8 @@ from traitlets import Bool
 
 from course import layout
 from course.bounded_execute import STOPPED_CELLS
-from course.cleanroom import JudgeBudgets, judge_submission
+from course.judge.runner import JudgeBudgets
+from course.judge.verdicts import judge_submission
 from course.sandbox import SandboxLimits
 from helpers.judging import JUDGED_OUTSIDE
 

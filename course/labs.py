@@ -37,7 +37,7 @@ class LabDeclaration:
     """Everything the course's tools know of one lab."""
 
     name: str
-    judge: Any  # its part of the trusted judge (course.cleanroom.LabJudge)
+    judge: Any  # its part of the trusted judge (course.judge.api.LabJudge)
     demo: Demo | None = None
 
     @property

@@ -4,7 +4,7 @@ text, and checked together before grading (:func:`problems`): a limit that would
 one moot is an error naming both.
 
 Each setting lives on the class that obeys it: ``Grading`` (here: ``course grade``),
-``JudgeBudgets`` (``course.cleanroom``), ``SandboxLimits`` (``course.sandbox``),
+``JudgeBudgets`` (``course.judge.runner``), ``SandboxLimits`` (``course.sandbox``),
 ``JudgeGradeCells`` (``course.judge_cells``), ``PercentPerDay`` and ``Deadlines``
 (``course.late``); and nbgrader's own, such as the cell limit ``c.Execute.timeout``.
 ``python -m course --help-all`` lists them.
@@ -20,7 +20,7 @@ from pathlib import Path
 from traitlets import Float, Integer
 from traitlets.config import Config, Configurable
 
-from course.cleanroom import JudgeBudgets
+from course.judge.runner import JudgeBudgets
 from course.judge_cells import JudgeGradeCells
 from course.late import Deadlines, PercentPerDay
 from course.sandbox import Limits, SandboxLimits

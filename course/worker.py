@@ -24,9 +24,10 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from course import cleanroom, layout
+from course import layout
 from course.grading.outcome import Outcome
 from course.grading.student import grade_student, grading_api, judge_findings, peak_memory_mb
+from course.judge import runner as judge_runner
 from course.kit import SCRATCH_PREFIX, unpack
 from course.nbgrader_setup import make_api
 from course.sandbox import (
@@ -78,7 +79,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     sandbox = "--no-sandbox" not in argv[2:]
-    cleanroom.RUNNER_STDERR_TO_LOG = True  # the end of the judge's runner's stderr: logged
+    judge_runner.RUNNER_STDERR_TO_LOG = True  # the end of the judge's runner's stderr: logged
     if sandbox:  # before any thread starts: the kernels' socket folders are mounted in it
         use_private_mounts()
     # The protocol gets a descriptor of its own; fd 1 becomes stderr, so nothing nbgrader or

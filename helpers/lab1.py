@@ -9,7 +9,7 @@ step's last assignment, so later in-place changes do not alter them. A function 
 without the named variables passes its steps when the gradients it returns are right.
 
 The visible test cells call these functions in the student's kernel; the grader's judge
-(``course.cleanroom``) runs the same code (``helpers.recheck``) in a sandbox on hidden cases
+(``course.judge``) runs the same code (``helpers.recheck``) in a sandbox on hidden cases
 and decides the points with the same verdict functions. A failure raises ``AssertionError``
 with a message naming the step, the shapes, the worst entry and a hint.
 """
@@ -572,7 +572,7 @@ def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
                                n_cases: int = HIDDEN_CASES) -> None:
     """Test one step on several random samples, targets and parameters. In the notebook they
     are fresh draws; when grading, the judge runs the same check on the hidden cases ``seed``
-    names (``course.cleanroom``), and only its verdict counts."""
+    names (``course.judge``), and only its verdict counts."""
     for case in random_cases(n_cases):
         check_step(name, backprop, *case)
 

@@ -1,4 +1,4 @@
-"""The trusted judge's part (``course.cleanroom.LabJudge``) for a lab whose students write
+"""The trusted judge's part (``course.judge.api.LabJudge``) for a lab whose students write
 ``backprop`` step by step: what its checks judge, the hidden cases with their true values, what
 the runner is asked, and the verdicts on its answers. Lab 1 (one sample) and Lab 2 (a batch)
 are both such labs; each declares its own in ``labs/<lab>/judge.py``.
@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from course.cleanroom import CheckPlan, Judgement, PlanError, Verdict
+from course.judge.api import CheckPlan, Judgement, PlanError, Verdict
 from course.judged_training import function_name
 from course.misconceptions import Misconception, answer_digest, identify, identify_crash
 from helpers import lab1, network

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import nbformat
 
-from course.cleanroom import Judgement, judge_submission
+from course.judge.api import Judgement
+from course.judge.verdicts import judge_submission
 from course.notebooks import cell_by_grade_id
 from labs import cohorts
 from labs.lab1.judge import JUDGE as LAB1_JUDGE

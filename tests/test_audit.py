@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pytest
 
-import course.cleanroom
+import course.judge.review
 import helpers.lab1
 from course.audit import audit
 from course.audit.derived import MUTANT, REWRITE, Derived
@@ -94,8 +94,8 @@ def test_a_planted_text_pattern_that_flags_correct_code_is_caught(monkeypatch):
     """A review pattern that reads correct code as suspicious (``np.transpose``): each
     rewrite that spells it is reported as flagged, and no other."""
     pattern = (re.compile(r"np\.transpose"), "it transposes suspiciously")
-    monkeypatch.setattr(course.cleanroom, "REVIEW_PATTERNS",
-                        (*course.cleanroom.REVIEW_PATTERNS, pattern))
+    monkeypatch.setattr(course.judge.review, "REVIEW_PATTERNS",
+                        (*course.judge.review.REVIEW_PATTERNS, pattern))
     report = audit(ROOT, "lab2", workers=1, operators=("T_as_np_transpose", "T_as_method"))
     flagged = {f.derived.name for f in report.faults if f.outcome == FLAGGED}
     spelled = {f.derived.name for f in report.findings if "np.transpose" in f.derived.code}

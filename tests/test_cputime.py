@@ -4,7 +4,7 @@ Each limit is shown with four CPU-bound processes running beside it on the machi
 work that fits its CPU limit finishes however long it takes on the wall clock; work past it is
 stopped, saying how much CPU time it used; code that waits rather than computes is stopped by
 the wall-clock backstop (five times the limit). The limits: the per-student one
-(``course.remote``), the judge's runner (``course.cleanroom.run_bounded``), and nbgrader's
+(``course.remote``), the judge's runner (``course.judge.runner.run_bounded``), and nbgrader's
 per-cell one (``course.bounded_execute.BoundedExecute``, what ``nbgrader autograde`` runs with
 the course's configuration).
 """
@@ -21,8 +21,8 @@ import pytest
 from traitlets.config import Config
 
 from course.bounded_execute import BoundedExecute
-from course.cleanroom import run_bounded
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
+from course.judge.runner import run_bounded
 from course.labs import copy_course
 from course.remote import GradingProcess
 from labs.lab1.cohort import DEMO_COHORT, write_cohort

@@ -9,7 +9,7 @@ import nbformat
 from traitlets.config import Config
 
 from course.bounded_execute import STOPPED_CELLS, BoundedExecute
-from course.cleanroom import Verdict
+from course.judge.api import Verdict
 from course.judge_cells import kernel_disagreements
 
 DEFINES_F = "def f():\n    return 1\n"

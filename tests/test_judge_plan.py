@@ -7,7 +7,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course.cleanroom import PlanError, judged_calls, plan_from_source
+from course.judge.api import PlanError
+from course.judge.plan import judged_calls, plan_from_source
 from course.notebooks import cell_by_grade_id, cells_by_grade_id
 from labs.lab1.cohort import ALL_TESTS, LAB1_COHORT, write_cohort
 from labs.lab1.judge import JUDGE

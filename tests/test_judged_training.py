@@ -13,7 +13,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from course.cleanroom import cached_plan, judge_submission
+from course.judge.plan import cached_plan
+from course.judge.verdicts import judge_submission
 from course.judged_training import DONE, NOT_NUMBERS, JudgedTraining
 from course.notebooks import cell_by_grade_id
 from helpers import lab1, lab2

@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from course.cleanroom import judge_submission
+from course.judge.verdicts import judge_submission
 from course.notebooks import cell_by_grade_id
 from helpers import lab2
 from labs import cohorts

@@ -12,7 +12,8 @@ from course import layout
 from course.audit import mutants, rewrites
 from course.audit.derived import Derived, unique
 from course.audit.syntax import Solution, load_solution
-from course.cleanroom import CheckPlan, cached_plan
+from course.judge.api import CheckPlan
+from course.judge.plan import cached_plan
 from course.labs import load_lab
 from course.notebooks import cell_by_grade_id
 from course.regions import solution_delimiters, without_delimiters

@@ -4,8 +4,9 @@ nbgrader has no parallel mode. Each student is a Dask task (``course.distributed
 grading process on a worker (``course.worker``) autogrades them with nbgrader's API in a
 scratch course of its own, the trusted judge re-checks them, and the graded notebooks,
 feedback pages and outcome come back as data. This process alone writes them into the course
-folder and the gradebook (``course.grading.recorder``), as they arrive. The cluster is a LocalCluster
-started here by default, or an existing one (``--scheduler``): one code path for both.
+folder and the gradebook (``course.grading.recorder``), as they arrive. The cluster is a
+LocalCluster started here by default, or an existing one (``--scheduler``): one code path for
+both.
 
 A student counts as graded when ``autograded/<student>/<lab>/`` holds our marker with the
 digest of the submitted files: a run that was interrupted, or a resubmission, is graded again;

@@ -9,7 +9,6 @@ from pathlib import Path
 from course import layout
 from course.canary import check_grading_environment
 from course.cgroups import missing_bounds, unbounded_problem
-from course.cleanroom import plan_from_source
 from course.export import write_per_test_csv
 from course.grading.admission import (
     admission_problem,
@@ -20,6 +19,7 @@ from course.grading.admission import (
 )
 from course.grading.outcome import Outcome, load_outcomes, save_outcomes
 from course.grading.run import run_workers
+from course.judge.plan import plan_from_source
 from course.late import apply_due_date, reapply_late_penalties
 from course.nbgrader_setup import make_api
 from course.sandbox import (

@@ -1,7 +1,7 @@
 """Lab 1's hidden cases: drawn like helpers.lab1.random_case, from seeds nobody else has.
 
 Instructor-only (never installed for students, never inside a sandbox): the judge
-(``course.cleanroom``) imports it from the course folder. A hidden test's ``seed=N`` names the
+(``course.judge``) imports it from the course folder. A hidden test's ``seed=N`` names the
 cases it is judged on; changing DRAW below changes every hidden case of the lab.
 """
 

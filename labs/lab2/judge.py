@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 
-from course.cleanroom import CheckPlan, Verdict
+from course.judge.api import CheckPlan, Verdict
 from helpers import lab2
 from labs.backprop_judge import BackpropJudge
 from labs.lab2.hidden import LINE_COUNT_SEED, LINE_COUNT_SIZES, hidden_cases

@@ -1,0 +1,80 @@
+"""What a lab's judge declares and returns: the plug-in API ``labs/<lab>/judge.py`` imports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judge's verdict on one grade cell."""
+
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class Judgement:
+    """Every judged grade cell's verdict, and what made the judging unsure (for a flag)."""
+
+    verdicts: dict[str, Verdict]
+    problems: list[str] = field(default_factory=list)
+    misconceptions: dict[str, str] = field(default_factory=dict)  # grade_id: misconception key
+    cause: str = ""  # one reason every verdict failed (the graded cell cannot run), if any
+    # grade_id: answer_digest of its first wrong value (course.similarity: identical mistakes)
+    wrong_answers: dict[str, str] = field(default_factory=dict)
+
+
+class LabJudge(Protocol):
+    """A lab's part of the judge, declared by the lab (``labs/<lab>/judge.py``)."""
+
+    graded_cell: str  # the solution cell the judge re-runs
+    function: str  # the function that cell defines, which the checks test
+    trusted_cells: tuple[str, ...]  # the instructor's cells run before the student's
+    # every name of a hidden case's truth that a check judges (never sent before it is due)
+    answer_names: tuple[str, ...]
+    # helpers files that compute answers (true gradients, numerical ones): withheld from the
+    # process that runs the student's code for the judge (course.sandbox.WITHHELD_MODULE)
+    withheld_helpers: tuple[str, ...]
+    # check function name: (the function, for its signature; what a call judges, from its
+    # bound arguments, as a tuple whose last item is the hidden cases' seed, or a kind
+    # alone; raises PlanError for arguments it cannot judge)
+    checks: dict[str, tuple[Callable, Callable[[dict], tuple]]]
+    # the kinds of what a check judges (the first item of its tuple) that earn nothing when the
+    # graded function looks like it is not the student's own work
+    own_work_kinds: tuple[str, ...]
+
+    def cases(self, seed: int) -> tuple[tuple[dict, dict], ...]:
+        """The hidden cases of ``seed``: (arguments, true values) by name."""
+
+    def request(self, plan: CheckPlan, graded: str) -> dict:
+        """The lab's part of the runner's request (see helpers.recheck)."""
+
+    def verdicts(self, plan: CheckPlan, request: dict, cases: list[dict],
+                 later: dict[str, dict], problem: str | None) -> Judgement:
+        """Every planned cell's verdict from the runner's results: one per hidden case, and
+        the later phases' answers that came, by phase (``training``, ``lines``)."""
+
+    def suspicions(self, answers: list[dict]) -> list[str]:
+        """Why the answers suggest the graded function is not the student's own work."""
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """What to judge: the lab's judge, trusted code, and what each grade cell judges (a tuple
+    from the lab's checks: ``("step", name, seed)``, ``("whole", seed)``, ``("training",)``)."""
+
+    judge: LabJudge
+    trusted_code: str
+    cells: dict[str, tuple]
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({args[-1] for _, *args in self.cells.values() if args})
+
+
+class PlanError(ValueError):
+    """A grade cell of the instructor's notebook that the judge could not plan: grading it
+    would silently leave its points to the student's own kernel."""

@@ -1,0 +1,100 @@
+"""What a reviewer should see in the graded function's code (and the code of the student's
+it calls): flagged for review, never points withheld on its own."""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+
+# What the graded function's code, and the code of the student's it calls, may do that a
+# reviewer should see: flagged for review, never points withheld on its own (points are
+# withheld only for what the function was seen to do while judged: LabJudge.suspicions).
+REVIEW_PATTERNS = (
+    (re.compile(r"\bhelpers\.(recheck|steps|{withheld})\b|"
+                r"from\s+helpers\s+import\s+[^\n]*\b(recheck|steps|{withheld})\b"),
+     "it imports the course's checking code"),
+    (re.compile(r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
+                r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b|"
+                r"__closure__|cell_contents|__kwdefaults__|__wrapped__|\bctypes\b|\btracemalloc\b|"
+                r"_allocations\b|\bmemoryview\b"),
+     "it inspects its callers or the interpreter"),
+    # code compiled under a library's file name passes for the library's, not the student's
+    # own (helpers.tracing's own-line limit), and code rewritten at run time is not what ran
+    (re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
+     "it compiles or rewrites code at run time"),
+)
+
+
+def review_reasons(code: str, withheld: tuple[str, ...] = ()) -> list[str]:
+    """Why ``code`` (the graded function and what it calls, :func:`code_reached`) should be
+    read by a reviewer, if it should: its code, comments left out, names the judge's own
+    modules or the lab's ``withheld`` ones (file names of helpers), inspects the interpreter,
+    or compiles code at run time."""
+    names = "|".join(re.escape(Path(name).stem) for name in withheld) or "recheck"
+    code = _without_comments(code)
+    return [why for pattern, why in REVIEW_PATTERNS
+            if re.search(pattern.pattern.replace("{withheld}", names), code)]
+
+
+def code_reached(setup: list[list[str]], function: str) -> str:
+    """The code of the student's that the graded ``function`` can reach: its own definition
+    and the graded cell's other top-level statements that are not definitions, then every
+    definition of the student's cells (``setup``'s, the graded cell last) whose name the code
+    so far mentions, until no new name is mentioned. A gradient checker or anything else the
+    student wrote but the function never names is not part of it."""
+    definitions: dict[str, list[str]] = {}
+    roots: list[str] = []
+    for number, (_, code) in enumerate(setup):
+        graded = number == len(setup) - 1
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            if graded:
+                roots.append(code)
+            continue
+        for node in tree.body:
+            segment = ast.get_source_segment(code, node) or ""
+            bound = _defined_names(node)
+            if graded and (function in bound or not bound
+                           or isinstance(node, ast.Import | ast.ImportFrom)):
+                roots.append(segment)
+            for name in bound:
+                definitions.setdefault(name, []).append(segment)
+    reached, pending, seen = list(roots), list(roots), set()
+    while pending:
+        for name in _mentioned(pending.pop()) - seen:
+            seen.add(name)
+            for segment in definitions.get(name, []):
+                reached.append(segment)
+                pending.append(segment)
+    return "\n".join(reached)
+
+
+def _defined_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
+
+
+def _mentioned(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set(re.findall(r"[A-Za-z_]\w*", code))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _without_comments(code: str) -> str:
+    """``code`` without its comments (a comment naming a module is not an import of it)."""
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
+                  if t.type != tokenize.COMMENT]
+        return tokenize.untokenize(tokens)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return code

@@ -1,0 +1,82 @@
+"""The judge's verdict on one submitted notebook: its plan, its runner's answers, the lab's
+verdicts, and what it saw while judging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from course.diagnosis import describe_definition_error
+from course.judge.api import CheckPlan, Judgement, Verdict
+from course.judge.conversation import LATER_PHASES
+from course.judge.plan import cached_plan
+from course.judge.review import code_reached, review_reasons
+from course.judge.runner import BUDGETS, run_in_clean_room
+from course.judge.submission import build_request, student_setup
+from course.sandbox import DEFAULT_LIMITS, Limits
+
+
+def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
+                  problem: str | None) -> Judgement:
+    """Each planned grade cell's verdict from the runner's answer lines: the lab's verdicts
+    once the graded cell ran on every case, else one shared cause for every cell."""
+    cases_answer = next((a for a in answers if a.get("phase") == "cases"), None)
+    later = {a["phase"]: a for a in answers if a.get("phase") in dict(LATER_PHASES)}
+    problems = [problem] if problem else []
+    if cases_answer is None:
+        why = problem or "the re-check gave no answer"
+        return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
+                         problems or [why], cause=f"not graded: {why}")
+    definition_error = cases_answer.get("definition_error")
+    cases = cases_answer.get("cases") or []
+    if definition_error or len(cases) != len(request["cases"]):
+        why = definition_error or "the re-check returned the wrong number of cases"
+        cell = plan.judge.graded_cell
+        message = f"Your {cell} cell could not be run: {why}"
+        return Judgement({g: Verdict(False, message) for g in plan.cells}, problems,
+                         cause=describe_definition_error(why, cell))
+    try:
+        return plan.judge.verdicts(plan, request, cases, later, problem)
+    except Exception as error:  # numbers of a shape the lab did not expect: fail closed
+        why = f"the re-check's answer was malformed ({type(error).__name__})"
+        return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
+                         [*problems, why], cause=f"not graded: {why}")
+
+
+def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
+                     oracle_costs_points: bool = True,
+                     budgets: tuple[float, float, float] = BUDGETS,
+                     limits: Limits = DEFAULT_LIMITS) -> Judgement:
+    """The judge's verdict on every planned grade cell of one submitted notebook (its
+    re-check run within ``budgets`` and ``limits``: see :func:`run_in_clean_room`)."""
+    plan = cached_plan(source_notebook)
+    cell = plan.judge.graded_cell
+    source_nb = nbformat.read(source_notebook, as_version=4)
+    setup, graded = student_setup(source_nb, submitted, cell)
+    if graded is None:
+        message = f"Not graded: the submission has no {cell} cell."
+        return Judgement({g: Verdict(False, message) for g in plan.cells}, [message],
+                         cause=f"the submission has no {cell} cell")
+    request = build_request(plan, setup, graded)
+    answers, problem = run_in_clean_room(request, plan.judge.answer_names, budgets, limits)
+    judgement = judge_answers(plan, request, answers, problem)
+    try:
+        suspicions = plan.judge.suspicions(answers)
+    except Exception as error:  # a malformed answer is itself suspicious
+        suspicions = [f"its re-check answered in a shape the judge does not expect "
+                      f"({type(error).__name__})"]
+    # Seen while judged (LabJudge.suspicions): points withheld, and a flag naming it.
+    if suspicions:
+        reason = f"{cell} may not be the student's own work: " + "; ".join(suspicions)
+        judgement.problems.append(reason)
+        if oracle_costs_points and not judgement.cause:  # a cause already explains every zero
+            for grade_id, (kind, *_) in plan.cells.items():
+                if kind in plan.judge.own_work_kinds:
+                    judgement.verdicts[grade_id] = Verdict(
+                        False, f"Not credited: {reason}. The instructor will review it.")
+    # Read in its code (and the code of the student's it calls): a flag for review only.
+    if reasons := review_reasons(code_reached(setup, plan.judge.function),
+                                 plan.judge.withheld_helpers):
+        judgement.problems.append(f"for review, {cell}'s code: " + "; ".join(reasons))
+    return judgement

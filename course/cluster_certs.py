@@ -85,8 +85,8 @@ def client_security(folder: Path):
     missing = [name for name in CLIENT_FILES if not (Path(folder) / name).is_file()]
     if missing:
         raise ValueError(f"{', '.join(missing)} missing from {folder}: make the cluster's "
-                         f"certificates with `course cluster-certs {folder}` (README, "
-                         "*Grading on a cluster*) or pass --certs FOLDER")
+                         f"certificates with `course cluster-certs {folder}` (docs/cluster.md) "
+                         "or pass --certs FOLDER")
     return Security(tls_ca_file=str(Path(folder) / "ca.pem"),
                     tls_client_cert=str(Path(folder) / "client.pem"),
                     tls_client_key=str(Path(folder) / "client-key.pem"),

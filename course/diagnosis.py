@@ -10,40 +10,47 @@ from __future__ import annotations
 
 import re
 
+from course.outcomes import BLANK_ERROR, JUDGE_METADATA, TEST_OUTCOMES, TestOutcome
+
 LOW_SCORE_FRACTION = 0.25  # at or below this share of the points, a score is explained
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 # "unmatched ')' (624334389.py, line 22)" as Python words a syntax error's message.
 SYNTAX_POSITION = re.compile(r"^(?P<what>.*?) \((?P<file>[^()]*), line (?P<line>\d+)\)$")
-BLANK_MARK = "NotImplementedError"
+CORRECT, WRONG, CRASHED, BLANK, NOT_GRADED = TEST_OUTCOMES
 
 
-CORRECT, WRONG, CRASHED, BLANK, NOT_GRADED = (
-    "correct", "wrong value", "crashed", "blank", "not graded")
-TEST_OUTCOMES = (CORRECT, WRONG, CRASHED, BLANK, NOT_GRADED)  # how a test went, for the report
-
-
-def classify_failure(error: dict) -> str:
-    """BLANK, CRASHED, WRONG or NOT_GRADED for a failed test cell's error output: still the
-    released ``raise NotImplementedError()``, code that raised (or could not run at all), a
-    value the test found wrong, or no verdict (the judge could not finish)."""
-    message = error.get("evalue", "")
-    if BLANK_MARK in message or error.get("ename") == BLANK_MARK:
+def classify_failure(error: dict, kind: str | None = None) -> TestOutcome:
+    """How a failed test cell went: the judge's ``kind`` when it judged the cell; else (a
+    trusted run, where the kernel's own tests count) from the type of its error output only:
+    the released ``raise NotImplementedError()`` (BLANK), a check's AssertionError (WRONG), any
+    other exception (CRASHED)."""
+    if kind is not None:
+        return TestOutcome(kind)
+    name = error.get("ename", "")
+    if name == BLANK_ERROR:
         return BLANK
-    if message.startswith("Not graded"):  # the judge could not finish: no verdict on the code
-        return NOT_GRADED
-    if (error.get("ename") != "AssertionError" or " raised " in message
-            or "could not be run" in message or message.startswith("Not run")):
-        return CRASHED
-    return WRONG
+    return WRONG if name in ("AssertionError", "CheckFailed") else CRASHED
 
 
-def outcome_of_test(cell, score: float, max_score: float) -> str:
-    """How one graded test cell went: one of TEST_OUTCOMES (NOT_GRADED when the judge could
-    not finish; a student with no graded notebook is counted as such by the caller)."""
+def judged_outcomes(nb) -> dict[str, str]:
+    """The judge's kind of each test cell it judged in the graded notebook ``nb``, by grade
+    id (empty for a notebook the judge did not judge)."""
+    outcomes = nb.metadata.get(JUDGE_METADATA, {}).get("outcomes")
+    if not isinstance(outcomes, dict):
+        return {}
+    return {grade_id: kind for grade_id, kind in outcomes.items() if kind in TEST_OUTCOMES}
+
+
+def outcome_of_test(cell, score: float, max_score: float, kind: str | None = None
+                    ) -> TestOutcome:
+    """How one graded test cell went: one of TEST_OUTCOMES, the judge's ``kind`` when it
+    judged it (a student with no graded notebook is counted NOT_GRADED by the caller)."""
     if score >= max_score:
         return CORRECT
     errors = _errors(cell)
-    return classify_failure(errors[0]) if errors else WRONG
+    if kind is not None or errors:
+        return classify_failure(errors[0] if errors else {}, kind)
+    return WRONG
 
 
 def describe_syntax_error(evalue: str, cell: str) -> str:
@@ -70,7 +77,8 @@ def describe_definition_error(error: str, cell: str) -> str:
     return f"the {cell} cell could not be run: {error}"
 
 
-def explain_low_score(nb, score: float, max_score: float, cause: str = "") -> str:
+def explain_low_score(nb, score: float, max_score: float, cause: str = "",
+                      judged: bool = True) -> str:
     """Why the graded notebook ``nb`` scored ``score`` of ``max_score``, when that is at most
     LOW_SCORE_FRACTION of it ("" otherwise): the judge's ``cause`` when it found one, else
     "scored 0/20: syntax error at line 22 of the <graded> cell: unmatched ')'", "...: blank:
@@ -94,7 +102,8 @@ def explain_low_score(nb, score: float, max_score: float, cause: str = "") -> st
               for cell in tests for error in _errors(cell)[:1]]
     if not failed:
         return prefix + "every test ran without an error; see the graded notebook"
-    kinds = {grade_id: classify_failure(error) for cell in tests
+    recorded = judged_outcomes(nb) if judged else {}
+    kinds = {grade_id: classify_failure(error, recorded.get(grade_id)) for cell in tests
              for grade_id in [_nbgrader(cell).get("grade_id", "?")] for error in _errors(cell)[:1]}
     # The kind most of the failed tests share (on a tie: blank, then crashed, then wrong).
     count = {kind: sum(k == kind for k in kinds.values()) for kind in (BLANK, CRASHED, WRONG,

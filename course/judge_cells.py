@@ -24,10 +24,11 @@ from course import layout
 from course.bounded_execute import STOPPED_CELLS
 from course.judge.runner import JudgeBudgets
 from course.judge.verdicts import judge_submission
+from course.outcomes import JUDGE_METADATA
 from course.sandbox import SandboxLimits
 from helpers.judging import JUDGED_OUTSIDE
 
-METADATA_KEY = "course_judge"
+METADATA_KEY = JUDGE_METADATA  # the judge's record in a graded notebook
 
 
 def judged_notebooks(root: Path, lab: str):
@@ -138,6 +139,8 @@ class JudgeGradeCells(NbGraderPreprocessor):
                 cell.outputs = [new_output("error", ename="AssertionError", evalue=message,
                                            traceback=[f"AssertionError: {message}"])]
         nb.metadata[METADATA_KEY] = {"problems": judgement.problems,
+                                     "outcomes": {grade_id: verdict.outcome.value for grade_id,
+                                                  verdict in judgement.verdicts.items()},
                                      "disagreements": disagreements,
                                      "misconceptions": judgement.misconceptions,
                                      "wrong_answers": judgement.wrong_answers,

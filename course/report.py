@@ -16,7 +16,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 
 from course import layout
-from course.diagnosis import NOT_GRADED, TEST_OUTCOMES, outcome_of_test
+from course.diagnosis import NOT_GRADED, TEST_OUTCOMES, judged_outcomes, outcome_of_test
 from course.export import grade_columns, per_test_rows, submitters, write_per_test_csv
 from course.files import write_atomic, write_csv
 from course.grading.admission import submitted_students
@@ -70,16 +70,19 @@ def step_outcomes(root: Path, lab: str, columns, rows: list[dict]) -> dict[str, 
     counts = {grade_id: Counter() for _, grade_id, _ in columns}
     for row in rows:
         cells: dict[str, dict | None] = {}
+        kinds: dict[str, dict[str, str]] = {}  # the judge's, by notebook and grade id
         for notebook, grade_id, max_score in columns:
             if notebook not in cells:
                 path = layout.autograded(root, row["student_id"], lab) / f"{notebook}.ipynb"
                 try:
-                    cells[notebook] = cells_by_grade_id(nbformat.read(path, as_version=4))
+                    nb = nbformat.read(path, as_version=4)
+                    cells[notebook] = cells_by_grade_id(nb)
+                    kinds[notebook] = judged_outcomes(nb)
                 except Exception:  # not graded, or left half-written: nothing to read
                     cells[notebook] = None
             cell = (cells[notebook] or {}).get(grade_id)
-            counts[grade_id][NOT_GRADED if cell is None else
-                             outcome_of_test(cell, row[grade_id], max_score)] += 1
+            counts[grade_id][NOT_GRADED if cell is None else outcome_of_test(
+                cell, row[grade_id], max_score, kinds.get(notebook, {}).get(grade_id))] += 1
     return counts
 
 

@@ -195,6 +195,11 @@ def _counts(values) -> bool:
             and all(isinstance(c, int) and not isinstance(c, bool) for c in values))
 
 
+def counts_came_back(counts, own, arrays, allocations) -> bool:
+    """Whether the runner's four counts (:func:`loop_verdict`'s) are all there, as numbers."""
+    return all(_counts(found) for found in (counts, own, arrays, allocations))
+
+
 def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
                  interfered: str | None = None, own: list | None = None,
                  arrays: list | None = None, allocations: list | None = None
@@ -211,7 +216,7 @@ def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
     if error:
         return False, (f"backprop raised {error} on a batch of {sizes[0]}, so whether it loops "
                        "over samples could not be checked.")
-    if not (_counts(counts) and _counts(own) and _counts(arrays) and _counts(allocations)):
+    if not counts_came_back(counts, own, arrays, allocations):
         return False, "Not graded: the line counts did not come back."
     small, large = (LineCount(*c) for c in zip(counts, own, arrays, allocations, strict=True))
     if loops_per_sample(small, large, sizes):

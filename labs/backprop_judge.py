@@ -17,6 +17,7 @@ import numpy as np
 from course.judge.api import CheckPlan, Judgement, PlanError, Verdict
 from course.judged_training import function_name
 from course.misconceptions import Misconception, answer_digest, identify, identify_crash
+from course.outcomes import TestOutcome, error_outcome
 from helpers import lab1, network
 from helpers.lab1 import Backprop
 
@@ -123,11 +124,12 @@ class BackpropJudge:
                 continue
             name, seed = args
             c, t = by_seed[seed]
-            verdict = _verdict(lab1.step_verdict(name, c, t, returns_right, HIDDEN, spec=spec))
+            verdict = _verdict(lab1.step_verdict(name, c, t, returns_right, HIDDEN, spec=spec),
+                               _step_kind(name, c))
             wrong = None if verdict.passed else _first_wrong(name, c, t, arguments[seed][0])
             if wrong and (found := self._misconception(name, wrong)):
                 misconceptions[grade_id] = found.key
-                verdict = Verdict(False, f"{verdict.message} {found.question}")
+                verdict = Verdict(False, f"{verdict.message} {found.question}", verdict.kind)
             if wrong and wrong[0] == "value" and (digest := answer_digest(wrong[1])):
                 wrong_answers[grade_id] = digest
             step_verdicts[name] = verdicts[grade_id] = verdict
@@ -139,7 +141,8 @@ class BackpropJudge:
                                       returns_right):
             for name, verdict in lab1.moved_scale_messages(scales, spec).items():
                 grade_id = step_cells[name][0]
-                verdicts[grade_id] = step_verdicts[name] = Verdict(*verdict)
+                kind = _step_kind(name, by_seed[step_cells[name][1]][0])
+                verdicts[grade_id] = step_verdicts[name] = Verdict(*verdict, kind)
                 if verdict[0]:
                     misconceptions.pop(grade_id, None)
                     wrong_answers.pop(grade_id, None)
@@ -148,7 +151,7 @@ class BackpropJudge:
             if kind == "whole":
                 c, t = by_seed[args[0]]
                 verdicts[grade_id] = _verdict(lab1.returns_verdict(c, t, failing, HIDDEN,
-                                                                   spec=spec))
+                                                                   spec=spec), _full_kind(c))
             elif kind != "step":
                 verdicts[grade_id] = self.later_verdict(kind, later, problem)
         problems = [problem] if problem else []
@@ -166,7 +169,7 @@ class BackpropJudge:
             raise ValueError(f"this judge plans no {kind!r} check")
         if "training" not in later:
             why = problem or "the re-check ended before training"
-            return Verdict(False, f"Not graded: {why}.")
+            return Verdict(False, f"Not graded: {why}.", TestOutcome.NOT_GRADED)
         if later["training"].get("answers_otherwise"):
             return Verdict(False, f"Not credited: {ANSWERS_OTHERWISE}. The instructor will "
                                   "review it.")
@@ -178,7 +181,8 @@ class BackpropJudge:
     def _training_verdict(self, training: dict | None) -> Verdict:
         if not training or "params" not in training:
             error = (training or {}).get("error", "no result")
-            return Verdict(False, f"Training with your backprop failed: it raised {error}")
+            return Verdict(False, f"Training with your backprop failed: it raised {error}",
+                           error_outcome(error))
         X, T, before = self.helpers.training_problem()
         return _trained_verdict(X, T, before, training)
 
@@ -227,9 +231,30 @@ def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: lis
     return None
 
 
-def _verdict(result: tuple[bool, str]) -> Verdict:
+def _verdict(result: tuple[bool, str], kind: TestOutcome | None = None) -> Verdict:
     passed, message = result
-    return Verdict(passed, message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"))
+    return Verdict(passed, message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"),
+                   None if passed else kind)
+
+
+def _step_kind(name: str, runs: list[dict]) -> TestOutcome | None:
+    """How a step that failed went, from the runs: its code (or, where it never ran, the
+    whole function before it) raised, or else a value was wrong (None)."""
+    for run in runs:
+        ran = run.get("steps", {}).get(name)
+        error = ran.get("error") if isinstance(ran, dict) else run.get("full", {}).get("error")
+        if error:
+            return error_outcome(str(error))
+    return None
+
+
+def _full_kind(runs: list[dict]) -> TestOutcome | None:
+    """How the whole function's test went when it failed: it raised, or else a value was
+    wrong (None)."""
+    for run in runs:
+        if error := run.get("full", {}).get("error"):
+            return error_outcome(str(error))
+    return None
 
 
 def _numerical_for_review(runs: list[dict], arguments: list[dict]) -> list[str]:

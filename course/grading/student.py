@@ -113,6 +113,8 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
     if not result["success"]:
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
         return Outcome(student, "failed", _summarise(errors), time.monotonic() - start, started_at)
+    if not sandbox:  # no judge ran: nothing in the notebook may pass for its record
+        forget_judge_metadata(layout.autograded(root, student, lab))
     findings = judge_findings(root, lab, student) if sandbox else []
     record_flag(api, root, lab, student, findings)
     feedback = generate_feedback_pages(api, lab, student)
@@ -134,6 +136,15 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
     return Outcome(student, status, reason, time.monotonic() - start, started_at, digest=digest)
 
 
+def forget_judge_metadata(graded: Path) -> None:
+    """Remove what only the judge may write (course.judge_cells.METADATA_KEY) from the graded
+    notebooks in ``graded``: in a trusted run it can only be the student's own."""
+    for path in sorted(graded.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if nb.metadata.pop(JUDGE_METADATA, None) is not None:
+            nbformat.write(nb, path)
+
+
 def why_so_low(root: Path, lab: str, student: str, score: float, max_score: float,
                judged: bool = True) -> str:
     """Why the student scored almost nothing (see course.diagnosis), or "" when they did not.
@@ -142,7 +153,7 @@ def why_so_low(root: Path, lab: str, student: str, score: float, max_score: floa
     for notebook in sorted(layout.autograded(root, student, lab).glob("*.ipynb")):
         nb = nbformat.read(notebook, as_version=4)
         cause = nb.metadata.get(JUDGE_METADATA, {}).get("cause", "") if judged else ""
-        if reason := explain_low_score(nb, score, max_score, cause):
+        if reason := explain_low_score(nb, score, max_score, cause, judged):
             return reason
     return ""
 

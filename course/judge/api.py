@@ -6,13 +6,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from course.outcomes import TestOutcome
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """The judge's verdict on one grade cell."""
+    """The judge's verdict on one grade cell: whether it passed, what the student reads, and
+    how it went (``kind``; None: correct when it passed, a wrong value when not)."""
 
     passed: bool
     message: str = ""
+    kind: TestOutcome | None = None
+
+    @property
+    def outcome(self) -> TestOutcome:
+        """How the test went, as the report counts it."""
+        if self.passed:
+            return TestOutcome.CORRECT
+        return self.kind or TestOutcome.WRONG
 
 
 @dataclass

@@ -14,7 +14,10 @@ from course.judge.plan import cached_plan
 from course.judge.review import code_reached, review_reasons
 from course.judge.runner import BUDGETS, run_in_clean_room
 from course.judge.submission import build_request, student_setup
+from course.outcomes import TestOutcome, error_outcome
 from course.sandbox import DEFAULT_LIMITS, Limits
+
+NOT_GRADED = TestOutcome.NOT_GRADED
 
 
 def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
@@ -26,22 +29,23 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
     problems = [problem] if problem else []
     if cases_answer is None:
         why = problem or "the re-check gave no answer"
-        return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
-                         problems or [why], cause=f"not graded: {why}")
+        return Judgement({g: Verdict(False, f"Not graded: {why}.", NOT_GRADED)
+                          for g in plan.cells}, problems or [why], cause=f"not graded: {why}")
     definition_error = cases_answer.get("definition_error")
     cases = cases_answer.get("cases") or []
     if definition_error or len(cases) != len(request["cases"]):
         why = definition_error or "the re-check returned the wrong number of cases"
         cell = plan.judge.graded_cell
         message = f"Your {cell} cell could not be run: {why}"
-        return Judgement({g: Verdict(False, message) for g in plan.cells}, problems,
+        kind = error_outcome(why) if definition_error else NOT_GRADED
+        return Judgement({g: Verdict(False, message, kind) for g in plan.cells}, problems,
                          cause=describe_definition_error(why, cell))
     try:
         return plan.judge.verdicts(plan, request, cases, later, problem)
     except Exception as error:  # numbers of a shape the lab did not expect: fail closed
         why = f"the re-check's answer was malformed ({type(error).__name__})"
-        return Judgement({g: Verdict(False, f"Not graded: {why}.") for g in plan.cells},
-                         [*problems, why], cause=f"not graded: {why}")
+        return Judgement({g: Verdict(False, f"Not graded: {why}.", NOT_GRADED)
+                          for g in plan.cells}, [*problems, why], cause=f"not graded: {why}")
 
 
 def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
@@ -56,7 +60,7 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
     setup, graded = student_setup(source_nb, submitted, cell)
     if graded is None:
         message = f"Not graded: the submission has no {cell} cell."
-        return Judgement({g: Verdict(False, message) for g in plan.cells}, [message],
+        return Judgement({g: Verdict(False, message, NOT_GRADED) for g in plan.cells}, [message],
                          cause=f"the submission has no {cell} cell")
     request = build_request(plan, setup, graded)
     answers, problem = run_in_clean_room(request, plan.judge.answer_names, budgets, limits)

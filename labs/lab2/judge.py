@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 
 from course.judge.api import CheckPlan, Verdict
+from course.outcomes import TestOutcome, error_outcome
 from helpers import lab2
 from labs.backprop_judge import BackpropJudge
 from labs.lab2.hidden import LINE_COUNT_SEED, LINE_COUNT_SIZES, hidden_cases
@@ -37,12 +38,22 @@ class Lab2Judge(BackpropJudge):
         if kind != "vectorized":
             return super().later_verdict(kind, later, problem)
         if "lines" not in later:
-            return Verdict(False, f"Not graded: {problem or 'the line count never came'}.")
+            return Verdict(False, f"Not graded: {problem or 'the line count never came'}.",
+                           TestOutcome.NOT_GRADED)
         answer = later["lines"]
-        return Verdict(*lab2.loop_verdict(answer.get("lines"), answer.get("error"),
-                                          LINE_COUNT_SIZES, answer.get("interfered"),
-                                          answer.get("own_lines"), answer.get("arrays"),
-                                          answer.get("allocations")))
+        counts = (answer.get("lines"), answer.get("own_lines"), answer.get("arrays"),
+                  answer.get("allocations"))
+        passed, message = lab2.loop_verdict(counts[0], answer.get("error"), LINE_COUNT_SIZES,
+                                            answer.get("interfered"), *counts[1:])
+        if answer.get("interfered"):
+            kind = None  # not credited: counted as a wrong value
+        elif answer.get("error"):
+            kind = error_outcome(str(answer["error"]))
+        elif not lab2.counts_came_back(*counts):
+            kind = TestOutcome.NOT_GRADED
+        else:
+            kind = None
+        return Verdict(passed, message, kind)
 
     def suspicions(self, answers: list[dict]) -> list[str]:
         """Lab 1's, and a line count interfered with, or too long for matrix operations."""

@@ -26,6 +26,7 @@ from course.files import write_atomic
 from course.grading.run import run_workers
 from course.kit import grading_kit
 from course.labs import copy_course
+from course.outcomes import Status
 from course.release import generate_release
 
 SOLUTION, BLANK = "canary-solution", "canary-blank"
@@ -126,7 +127,7 @@ def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:
     with make_api(course).gradebook as gradebook:
         for student, wanted in ((SOLUTION, "full marks"), (BLANK, "nothing")):
             outcome = outcomes.get(student)
-            if outcome is None or outcome.status != "graded":
+            if outcome is None or outcome.status != Status.GRADED:
                 why = f"{outcome.status}: {outcome.reason}" if outcome else "not graded"
                 problems.append(f"the {student.split('-')[1]} was {why}")
                 continue

@@ -1,11 +1,20 @@
-"""How a test went, as the report counts it: one kind per graded test cell, decided by whoever
-judged it (the trusted judge records each verdict's kind in the graded notebook), never read
-back from the words of its message."""
+"""How grading went, as typed kinds: a student's status, and how each graded test cell went,
+decided by whoever judged it (the trusted judge records each verdict's kind in the graded
+notebook), never read back from the words of a message."""
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
+
+
+class Status(StrEnum):
+    """How grading one student went."""
+
+    GRADED = "graded"  # graded to the end, nothing to look at (a reason may say why so low)
+    FLAGGED = "flagged"  # graded, and the judge or nbgrader asks the instructor to look
+    FAILED = "failed"  # not graded: the reason says why (a bad submission, a dead worker)
+    TIMEOUT = "timeout"  # stopped at the student limit
 
 
 class TestOutcome(StrEnum):

@@ -30,6 +30,7 @@ from course.grading.student import grade_student, grading_api, judge_findings, p
 from course.judge import runner as judge_runner
 from course.kit import SCRATCH_PREFIX, unpack
 from course.nbgrader_setup import make_api
+from course.outcomes import Status
 from course.sandbox import (
     FONT_CACHE_VARIABLE,
     build_matplotlib_font_cache,
@@ -126,7 +127,7 @@ def main(argv: list[str]) -> int:
             found = results(root, lab, student)
         except Exception as error:  # one student's failure must not stop the others
             traceback.print_exc()  # into the student's grading log (course.remote)
-            outcome = Outcome(student, "failed", f"{type(error).__name__}: {error}")
+            outcome = Outcome(student, Status.FAILED, f"{type(error).__name__}: {error}")
         outcome.worker_peak_mb = peak_memory_mb()
         say({"event": "done", "outcome": asdict(outcome), **found})
         forget(root, lab, student, api)

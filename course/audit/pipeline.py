@@ -22,6 +22,7 @@ from course.audit.subject import Subject
 from course.grading.cohort import grade_cohort
 from course.labs import copy_course
 from course.nbgrader_setup import make_api
+from course.outcomes import Status
 from course.release import generate_release
 
 
@@ -88,11 +89,11 @@ def _differences(finding: Finding, outcome, failed: tuple[str, ...]) -> str:
     found = []
     if failed != finding.failed:
         found.append(f"course grade failed {list(failed)}, the judge {list(finding.failed)}")
-    flagged = outcome.status == "flagged"
+    flagged = outcome.status == Status.FLAGGED
     if flagged != bool(finding.problems):
         found.append(f"course grade: {outcome.status} ({outcome.reason})"
-                     if flagged or outcome.status != "graded" else
+                     if flagged or outcome.status != Status.GRADED else
                      "course grade did not flag what the judge found")
-    elif outcome.status not in ("graded", "flagged"):
+    elif outcome.status not in (Status.GRADED, Status.FLAGGED):
         found.append(f"course grade: {outcome.status} ({outcome.reason})")
     return "; ".join(found)

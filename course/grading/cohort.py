@@ -22,6 +22,7 @@ from course.grading.run import run_workers
 from course.judge.plan import plan_from_source
 from course.late import apply_due_date, reapply_late_penalties
 from course.nbgrader_setup import make_api
+from course.outcomes import Status
 from course.sandbox import (
     SandboxUnavailable,
     check_sandbox,
@@ -32,7 +33,7 @@ from course.settings import for_course
 def _timed_out(outcome: Outcome | None, root: Path, lab: str, student: str) -> bool:
     """True when this very submission already ran out of time: it is graded again only when
     resubmitted, or with --force, not at every run."""
-    return (outcome is not None and outcome.status == "timeout"
+    return (outcome is not None and outcome.status == Status.TIMEOUT
             and outcome.digest == submission_digest(root, lab, student))
 
 
@@ -84,7 +85,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     outcomes = {s: o for s, o in load_outcomes(root, lab).items() if s in students}
     refused = {s: problem for s in students if (problem := admission_problem(root, s))}
     for student, problem in refused.items():
-        outcomes[student] = Outcome(student, "failed", problem)
+        outcomes[student] = Outcome(student, Status.FAILED, problem)
     todo = [s for s in students if s not in refused and (
         force or not (is_graded(root, lab, s) or _timed_out(outcomes.get(s), root, lab, s)))]
     if todo:

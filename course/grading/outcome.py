@@ -9,6 +9,7 @@ from pathlib import Path
 
 from course import layout
 from course.files import write_atomic
+from course.outcomes import Status
 from course.text import printable
 
 OUTCOMES_FILE = "grading-outcomes.json"
@@ -16,11 +17,11 @@ OUTCOMES_FILE = "grading-outcomes.json"
 
 @dataclass
 class Outcome:
-    """How grading one student went. ``status``: graded, flagged, failed or timeout;
-    ``reason``: why, and for a graded student who scored almost nothing, why that is."""
+    """How grading one student went. ``status``: a Status (a recorded one's text is read as
+    one); ``reason``: why, and for a graded student who scored almost nothing, why that is."""
 
     student: str
-    status: str
+    status: Status
     reason: str = ""
     seconds: float = 0.0
     started_at: float = 0.0  # wall clock, seconds since the epoch
@@ -28,16 +29,17 @@ class Outcome:
     worker_peak_mb: float = 0.0  # the grading process's peak memory once this student was done
 
     def __post_init__(self) -> None:
+        self.status = Status(self.status)  # ValueError for a status there is not
         # a reason can quote a name or a line of the student's: shown on terminals and pages
         self.reason = printable(self.reason)
 
     @property
     def needs_attention(self) -> bool:
-        return self.status != "graded" or bool(self.reason)
+        return self.status != Status.GRADED or bool(self.reason)
 
     def describe(self) -> str:
         """"status: reason", or the reason alone for a graded student."""
-        return self.reason if self.status == "graded" else f"{self.status}: {self.reason}"
+        return self.reason if self.status == Status.GRADED else f"{self.status}: {self.reason}"
 
 
 def load_outcomes(root: Path, lab: str) -> dict[str, Outcome]:

@@ -25,6 +25,7 @@ from course.grading.admission import (
 )
 from course.grading.gradebook import record_flag, save_grades
 from course.grading.outcome import Outcome
+from course.outcomes import Status
 from course.remote import WORKER_START_TIMEOUT
 from course.text import printable
 
@@ -85,7 +86,7 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
         gradebook.update_or_create_student(student)
     if lost == "timeout":
         write_timeout_page(root, lab, student, expected_notebooks(root, lab), student_timeout)
-        return Outcome(student, "timeout", timeout_reason(result, student_timeout),
+        return Outcome(student, Status.TIMEOUT, timeout_reason(result, student_timeout),
                        result.get("seconds", student_timeout), result.get("started_at", 0.0),
                        digest=digest)
     if lost:
@@ -95,9 +96,9 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
                                  f"the grading process did not start within "
                                  f"{WORKER_START_TIMEOUT:.0f} s"),
                "worker": f"the grading workers kept dying ({result.get('why', '')})"}
-        return Outcome(student, "failed", why.get(lost, str(lost)), result.get("seconds", 0.0))
+        return Outcome(student, Status.FAILED, why.get(lost, str(lost)), result.get("seconds", 0.0))
     if problem := returned_names_problem(root, lab, student, result):
-        return Outcome(student, "failed", f"its grading result was refused: {problem}",
+        return Outcome(student, Status.FAILED, f"its grading result was refused: {problem}",
                        result.get("seconds", 0.0), digest=digest)
     outcome = Outcome(**{key: value for key, value in result["outcome"].items()
                          if key in Outcome.__dataclass_fields__})
@@ -115,7 +116,7 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
         write_atomic(feedback / name, base64.b64decode(data))
     save_grades(api, root, lab, student, notebooks)
     record_flag(api, root, lab, student, result.get("findings") or [])
-    if outcome.status in ("graded", "flagged"):
+    if outcome.status in (Status.GRADED, Status.FLAGGED):
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
     outcome.digest = digest
     return outcome

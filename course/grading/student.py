@@ -29,6 +29,7 @@ from course.judge_cells import METADATA_KEY as JUDGE_METADATA
 from course.judge_cells import JudgeGradeCells
 from course.kernels import GradingKernelManager
 from course.nbgrader_setup import load_config, make_api
+from course.outcomes import Status
 from course.sandbox import (
     SandboxedKernelManager,
 )
@@ -107,27 +108,29 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
     if problem:
         with api.gradebook as gradebook:  # so exports list the student, with zeros
             gradebook.update_or_create_student(student)
-        return Outcome(student, "failed", problem, time.monotonic() - start, started_at)
+        return Outcome(student, Status.FAILED, problem, time.monotonic() - start, started_at)
     digest = submission_digest(root, lab, student)
     result = api.autograde(lab, student, force=True, create=True)
     if not result["success"]:
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
-        return Outcome(student, "failed", _summarise(errors), time.monotonic() - start, started_at)
+        return Outcome(student, Status.FAILED, _summarise(errors), time.monotonic() - start,
+                       started_at)
     if not sandbox:  # no judge ran: nothing in the notebook may pass for its record
         forget_judge_metadata(layout.autograded(root, student, lab))
     findings = judge_findings(root, lab, student) if sandbox else []
     record_flag(api, root, lab, student, findings)
     feedback = generate_feedback_pages(api, lab, student)
-    status, reason = "graded", ""
+    status, reason = Status.GRADED, ""
     if not feedback["success"]:
-        status, reason = "failed", "feedback: " + _summarise(_error_lines(feedback.get("log", "")))
+        status = Status.FAILED
+        reason = "feedback: " + _summarise(_error_lines(feedback.get("log", "")))
     else:
         with api.gradebook as gradebook:
             submission = gradebook.find_submission(lab, student)
             if findings:
-                status, reason = "flagged", "; ".join(findings)
+                status, reason = Status.FLAGGED, "; ".join(findings)
             elif submission.needs_manual_grade:
-                status = "flagged"
+                status = Status.FLAGGED
                 reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
             else:
                 reason = why_so_low(root, lab, student, submission.score, submission.max_score,

@@ -23,8 +23,10 @@ Exit status: 0 when all is well; 1 when some file or student needs the instructo
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import sys
+import traceback
 from pathlib import Path
 
 from course import layout
@@ -248,20 +250,29 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--help-all", action=_HelpAll)
     commands = parser.add_subparsers(dest="command", required=True)
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--verbose", action="store_true",
+                        help="show what each student's grading wrote (nbgrader's log, the "
+                             "kernel's and the judge's stderr) as it arrives")
+    shared.add_argument("--debug", action="store_true",
+                        help="--verbose, and the full traceback of an error")
 
-    release = commands.add_parser("release", help="generate the student version of a lab")
+    def add_command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[shared], **kwargs)
+
+    release = add_command("release", help="generate the student version of a lab")
     release.add_argument("lab")
     release.add_argument("--check", action="store_true",
                          help="only check that the committed release matches the source")
     release.set_defaults(run=cmd_release)
 
-    execute = commands.add_parser("execute", help="run a lab's instructor notebooks")
+    execute = add_command("execute", help="run a lab's instructor notebooks")
     execute.add_argument("lab")
     execute.add_argument("--inplace", action="store_true",
                          help="store the outputs in the source notebook itself (for nbval)")
     execute.set_defaults(run=cmd_execute)
 
-    collect_ = commands.add_parser("collect", help="bring in submissions (folder or LMS zip)")
+    collect_ = add_command("collect", help="bring in submissions (folder or LMS zip)")
     collect_.add_argument("lab")
     collect_.add_argument("path", help="a folder of notebooks or a Canvas/Moodle zip")
     collect_.add_argument("--replace", action="store_true",
@@ -271,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     timeout_help = ("CPU seconds one student's grading may use: their kernel, the judge and "
                     "the grading process, with a wall-clock backstop five times it "
                     "(default: c.Grading.student_cpu_seconds, see --help-all)")
-    grade = commands.add_parser("grade", help="autograde every submitted student")
+    grade = add_command("grade", help="autograde every submitted student")
     grade.add_argument("lab")
     grade.add_argument("--workers", type=int, default=None,
                        help="parallel grading processes (default: c.Grading.workers; 0 or "
@@ -295,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(only for submissions you trust)")
     grade.set_defaults(run=cmd_grade)
 
-    export = commands.add_parser(
+    export = add_command(
         "export", help="grades as the LMS imports them, and the feedback zip it hands out")
     export.add_argument("lab")
     export.add_argument("--lms", choices=("canvas", "moodle"), required=True)
@@ -309,13 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="default: reports/LAB/<lms>-import.csv (the zip goes beside it)")
     export.set_defaults(run=cmd_export)
 
-    report = commands.add_parser("report", help="summarise a graded lab")
+    report = add_command("report", help="summarise a graded lab")
     report.add_argument("lab")
     report.add_argument("--past", default=None, metavar="FOLDER",
                         help="also compare the students' code with past cohorts' notebooks")
     report.set_defaults(run=cmd_report)
 
-    certs = commands.add_parser("cluster-certs",
+    certs = add_command("cluster-certs",
                                 help="certificates for grading on a Dask cluster over TLS")
     certs.add_argument("folder", help="an empty folder to write them to")
     certs.add_argument("--host", action="append", default=[],
@@ -323,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     certs.add_argument("--days", type=int, default=DAYS, help="how long they are valid")
     certs.set_defaults(run=cmd_cluster_certs)
 
-    audit = commands.add_parser(
+    audit = add_command(
         "audit", help="check the grader on submissions derived from a lab's solution")
     audit.add_argument("lab")
     audit.add_argument("--n", type=int, default=None,
@@ -335,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default 6; 0: none)")
     audit.set_defaults(run=cmd_audit)
 
-    demo = commands.add_parser("demo", help="the whole path on a synthetic cohort")
+    demo = add_command("demo", help="the whole path on a synthetic cohort")
     demo.add_argument("--workers", type=int, default=None)
     demo.add_argument("--student-timeout", type=float, default=DEMO_STUDENT_CPU_SECONDS,
                       help="CPU seconds one student's grading may use in the demo (the judge's "
@@ -358,10 +369,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    debug = getattr(args, "debug", False)
+    if debug or getattr(args, "verbose", False):  # the course's own logs (libraries': --debug)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger() if debug else logging.getLogger("course")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if debug else logging.INFO)
     try:
         root = find_course_root()
         return args.run(root, args)
     except (ReleaseError, SandboxUnavailable, CanaryFailed, FileNotFoundError,
             ValueError) as error:
+        if debug:
+            traceback.print_exc()
         print(f"course: {error}", file=sys.stderr)
         return 2

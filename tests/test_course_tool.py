@@ -326,3 +326,10 @@ def test_what_a_students_grading_wrote_to_stderr_is_logged_under_their_name(tmp_
     assert all(line.startswith("| ") for line in section.strip().splitlines())
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", log)
     assert "loud-marker" not in log.split("===== loud: graded =====")[0]
+    assert "loud-marker" not in result.stderr  # the terminal shows it only when asked
+    shown = run_course("grade", LAB, "--workers", "1", "--quiet", "--force", "--verbose",
+                       cwd=course)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    live = shown.stderr.split("===== loud: graded =====\n", 1)[1]
+    assert live.startswith("| ") and "| loud-marker [2J]0;title done\n" in live
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", shown.stderr.replace("\r", ""))

@@ -151,3 +151,12 @@ def test_the_configured_student_limit_stops_a_loop(tmp_path):
     assert outcomes["correct"]["status"] == "graded"
     assert outcomes["loops_forever"]["status"] == "timeout"
     assert "more than its limit of 16 " in outcomes["loops_forever"]["reason"]
+
+
+def test_debug_shows_the_traceback_of_an_error(one_student_course):
+    """The same refusal with --debug: the message, and the traceback behind it."""
+    graded = run_course("grade", LAB, "--debug", "--student-timeout", "10",
+                        cwd=one_student_course)
+    assert graded.returncode == 2
+    assert "Traceback (most recent call last)" in graded.stderr
+    assert "SettingsError" in graded.stderr and "cannot work together" in graded.stderr

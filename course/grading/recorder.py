@@ -46,19 +46,26 @@ def start_grading_log(root: Path, lab: str, students: int) -> Path:
     return path
 
 
-def append_grading_log(path: Path, outcome: Outcome, log: str) -> None:
-    """Add what a student's grading process wrote to stderr (nbgrader's log, their kernels',
-    the judge's runner's, a traceback) to the run's log under their name, without control
-    characters, each line behind a bar. Only the coordinator writes it."""
+def grading_log_section(outcome: Outcome, log: str) -> str:
+    """What a student's grading process wrote to stderr (nbgrader's log, their kernels', the
+    judge's runner's, a traceback) as a section of the run's log under their name, without
+    control characters, each line behind a bar ("" when it wrote nothing)."""
     if not log.strip():
-        return
+        return ""
     # each line behind a bar, and wrapped: text the student's code wrote cannot pass for a
     # header, however wide the window it is read in
     lines = printable(log.rstrip()).splitlines()
     body = "".join(f"| {line[i:i + LOG_LINE_CHARACTERS]}\n" for line in lines
                    for i in range(0, max(len(line), 1), LOG_LINE_CHARACTERS))
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(f"===== {printable(outcome.student)}: {outcome.status} =====\n{body}\n")
+    return f"===== {printable(outcome.student)}: {outcome.status} =====\n{body}"
+
+
+def append_grading_log(path: Path, section: str) -> None:
+    """Add a student's :func:`grading_log_section` to the run's log. Only the coordinator
+    writes it."""
+    if section:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(section + "\n")
 
 
 def timeout_reason(result: dict, student_timeout: float) -> str:

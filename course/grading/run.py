@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -9,9 +10,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from course.grading.outcome import Outcome
-from course.grading.recorder import append_grading_log, record_result, start_grading_log
+from course.grading.recorder import (
+    append_grading_log,
+    grading_log_section,
+    record_result,
+    start_grading_log,
+)
 from course.nbgrader_setup import make_api
 from course.text import unfiltered
+
+LOG = logging.getLogger(__name__)
 
 
 def run_workers(root: Path, lab: str, students: list[str], workers: int,
@@ -37,7 +45,10 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
         for student, result in grade_remotely(cluster, root, lab, students, student_timeout,
                                               sandbox):
             outcome = record_result(root, lab, student, result, api, student_timeout)
-            append_grading_log(log, outcome, result.get("log") or "")
+            section = grading_log_section(outcome, result.get("log") or "")
+            append_grading_log(log, section)
+            if section:  # shown live with --verbose
+                LOG.info("%s", section.rstrip())
             outcomes.append(outcome)
             bar.update(1)
             if outcome.needs_attention and progress:

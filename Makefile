@@ -40,6 +40,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The unprivileged user rootless grading is tested as (its control groups do not survive a
 # boot, so this runs every time; as root only).

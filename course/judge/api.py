@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from course.outcomes import TestOutcome
 
@@ -52,23 +52,23 @@ class LabJudge(Protocol):
     # check function name: (the function, for its signature; what a call judges, from its
     # bound arguments, as a tuple whose last item is the hidden cases' seed, or a kind
     # alone; raises PlanError for arguments it cannot judge)
-    checks: dict[str, tuple[Callable, Callable[[dict], tuple]]]
+    checks: dict[str, tuple[Callable[..., Any], Callable[[dict[str, Any]], tuple[Any, ...]]]]
     # the kinds of what a check judges (the first item of its tuple) that earn nothing when the
     # graded function looks like it is not the student's own work
     own_work_kinds: tuple[str, ...]
 
-    def cases(self, seed: int) -> tuple[tuple[dict, dict], ...]:
+    def cases(self, seed: int) -> tuple[tuple[dict[str, Any], dict[str, Any]], ...]:
         """The hidden cases of ``seed``: (arguments, true values) by name."""
 
-    def request(self, plan: CheckPlan, graded: str) -> dict:
+    def request(self, plan: CheckPlan, graded: str) -> dict[str, Any]:
         """The lab's part of the runner's request (see helpers.recheck)."""
 
-    def verdicts(self, plan: CheckPlan, request: dict, cases: list[dict],
-                 later: dict[str, dict], problem: str | None) -> Judgement:
+    def verdicts(self, plan: CheckPlan, request: dict[str, Any], cases: list[dict[str, Any]],
+                 later: dict[str, dict[str, Any]], problem: str | None) -> Judgement:
         """Every planned cell's verdict from the runner's results: one per hidden case, and
         the later phases' answers that came, by phase (``training``, ``lines``)."""
 
-    def suspicions(self, answers: list[dict]) -> list[str]:
+    def suspicions(self, answers: list[dict[str, Any]]) -> list[str]:
         """Why the answers suggest the graded function is not the student's own work."""
 
 
@@ -79,7 +79,7 @@ class CheckPlan:
 
     judge: LabJudge
     trusted_code: str
-    cells: dict[str, tuple]
+    cells: dict[str, tuple[Any, ...]]
 
     @property
     def seeds(self) -> list[int]:

@@ -56,6 +56,7 @@ from course.escape_names import EscapeNames  # noqa: E402
 from course.feedback import TEMPLATE_FOLDERS, TEMPLATE_PATHS  # noqa: E402
 from course.hide_paths import HideGraderPaths  # noqa: E402
 from course.hide_student_outputs import HideStudentOutputs  # noqa: E402
+from course.judge_cells import JudgeGradeCells  # noqa: E402
 from course.preprocessors import HideHiddenTests, LimitOutputSize  # noqa: E402
 from course.printable_cells import PrintableCells  # noqa: E402
 
@@ -63,10 +64,14 @@ from course.printable_cells import PrintableCells  # noqa: E402
 # LimitOutput replaced by one that also caps characters (a single 100 MB print is one line,
 # which LimitOutput alone lets into every copy of the notebook), and every output and markdown
 # cell sanitised (no script, no event handler), since the formgrader shows the graded notebook.
+# Before the scores are saved, the trusted judge decides every judged grade cell
+# (course.judge_cells): `course grade` turns it on with its sandbox; stock `nbgrader autograde`,
+# which has neither, leaves it off (and the kernel's own test results count).
 c.Autograde.autograde_preprocessors = [
     BoundedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutputSize, SanitizeHTML,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    JudgeGradeCells, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
+c.JudgeGradeCells.enabled = False
 c.SanitizeHTML.enabled = True  # nbconvert registers preprocessors disabled unless told
 # Pages rendered from notebooks (feedback, the formgrader) sanitise HTML once more.
 c.HTMLExporter.sanitize_html = True

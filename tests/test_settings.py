@@ -160,3 +160,21 @@ def test_debug_shows_the_traceback_of_an_error(one_student_course):
     assert graded.returncode == 2
     assert "Traceback (most recent call last)" in graded.stderr
     assert "SettingsError" in graded.stderr and "cannot work together" in graded.stderr
+
+
+def test_a_pipeline_without_the_judge_is_refused_before_grading(one_student_course):
+    """Grading with the sandbox but no judge in c.Autograde.autograde_preprocessors would let
+    the kernel's own test results count: refused, saying what to put back."""
+    course = one_student_course
+    config = course / "nbgrader_config.py"
+    original = config.read_text()
+    _configure(course, "c.Autograde.autograde_preprocessors = [step for step in "
+                       "c.Autograde.autograde_preprocessors if step.__name__ != "
+                       "'JudgeGradeCells']")
+    try:
+        graded = run_course("grade", LAB, cwd=course)
+    finally:
+        config.write_text(original)
+    assert graded.returncode == 2, graded.stdout + graded.stderr
+    assert "JudgeGradeCells before SaveAutoGrades" in graded.stderr
+    assert not (course / "autograded").exists()

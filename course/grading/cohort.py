@@ -19,9 +19,10 @@ from course.grading.admission import (
 )
 from course.grading.outcome import Outcome, load_outcomes, save_outcomes
 from course.grading.run import run_workers
+from course.grading.student import pipeline_problem
 from course.judge.plan import plan_from_source
 from course.late import apply_due_date, reapply_late_penalties
-from course.nbgrader_setup import make_api
+from course.nbgrader_setup import load_config, make_api
 from course.outcomes import Status
 from course.sandbox import (
     SandboxUnavailable,
@@ -71,6 +72,8 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
         if scheduler.startswith("tls://"):
             security = client_security(certs or root / "cluster-certs")
     if sandbox:
+        if problem := pipeline_problem(load_config(root)):
+            raise ValueError(problem)
         check_sandbox()
     workers = settings.workers or os.cpu_count() or 1
     require_lab(root, lab)

@@ -73,13 +73,23 @@ def grading_api(root: Path, sandbox: bool) -> NbGraderAPI:
     only spend half a second per student and hand the student's exit handlers a last turn.
     """
     manager = SandboxedKernelManager if sandbox else GradingKernelManager
-    overrides = {"Execute": {"kernel_manager_class": manager, "shutdown_kernel": "immediate"}}
-    if sandbox:
-        steps = list(load_config(root).Autograde.autograde_preprocessors)
-        steps.insert(steps.index(SaveAutoGrades), JudgeGradeCells)
-        overrides["Autograde"] = {"autograde_preprocessors": steps}
-        overrides["JudgeGradeCells"] = {"enabled": True}
+    overrides = {"Execute": {"kernel_manager_class": manager, "shutdown_kernel": "immediate"},
+                 "JudgeGradeCells": {"enabled": sandbox}}
+    if sandbox and (problem := pipeline_problem(load_config(root))):
+        raise ValueError(problem)
     return make_api(root, **overrides)
+
+
+def pipeline_problem(config) -> str | None:
+    """Why the configured autograde pipeline cannot be graded with the judge, or None: the
+    judge (JudgeGradeCells) must be in it, before the scores are saved (SaveAutoGrades)."""
+    steps = list(config.Autograde.get("autograde_preprocessors", []))
+    if JudgeGradeCells in steps and SaveAutoGrades in steps and (
+            steps.index(JudgeGradeCells) < steps.index(SaveAutoGrades)):
+        return None
+    return ("c.Autograde.autograde_preprocessors in nbgrader_config.py must hold "
+            "course.judge_cells.JudgeGradeCells before SaveAutoGrades: without it no judge "
+            "decides the grade cells and the kernel's own test results would count")
 
 
 def judge_findings(root: Path, lab: str, student: str) -> list[str]:

@@ -19,6 +19,7 @@ import signal
 import time
 from pathlib import Path
 
+from course.limits import DEFAULT_LIMITS, Limits
 from course.user_namespace import outer_uid
 
 # where the cgroup hierarchies are mounted (a machine that mounts them elsewhere says so)
@@ -64,17 +65,54 @@ def _parent(controller: str) -> Path | None:
     return None
 
 
-def available() -> list[str]:
-    """The controllers in which this process can create per-student groups."""
-    return [c for c in CONTROLLERS if _parent(c) is not None]
+class CgroupUnavailable(RuntimeError):
+    """A per-student group could not be made, or not given its limits."""
 
 
-def missing_bounds(client) -> dict[str, list[str]]:
+def available(limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """The controllers in which this process can make per-student groups with ``limits``
+    (tried: a group is made, given them, and removed)."""
+    found = []
+    for controller in CONTROLLERS:
+        parent = _parent(controller)
+        if parent is None:
+            continue
+        probe = parent / f"{PREFIX}{os.getpid()}-probe{next(_counter)}"
+        try:
+            _make(probe, _settings(limits)[controller])
+        except CgroupUnavailable:
+            continue
+        _remove(probe)
+        found.append(controller)
+    return found
+
+
+def missing_bounds(client, limits: Limits = DEFAULT_LIMITS) -> dict[str, list[str]]:
     """The controllers each of ``client``'s Dask workers (their machine) cannot make
-    per-student groups in: ``{worker: [controller, ...]}``, only workers missing some."""
-    found = client.run(available)
+    per-student groups with ``limits`` in: ``{worker: [controller, ...]}``, only workers
+    missing some."""
+    found = client.run(available, limits)
     return {worker: [c for c in CONTROLLERS if c not in have]
             for worker, have in sorted(found.items()) if set(have) != set(CONTROLLERS)}
+
+
+def _settings(limits: Limits) -> dict[str, dict]:
+    return {"cpu": {"cpu.cfs_period_us": CPU_PERIOD_US,
+                    "cpu.cfs_quota_us": int(limits.cpu_cores * CPU_PERIOD_US)},
+            "memory": {"memory.limit_in_bytes": limits.memory_bytes},
+            "pids": {"pids.max": limits.processes}}
+
+
+def _make(group: Path, settings: dict) -> None:
+    """Make ``group`` with ``settings``; raise CgroupUnavailable (leaving nothing) if not."""
+    try:
+        group.mkdir()
+        for setting, value in settings.items():
+            (group / setting).write_text(str(value))
+    except OSError as error:
+        _remove(group)
+        raise CgroupUnavailable(f"cannot make the group {group} with {settings} ({error})"
+                                ) from None
 
 
 def unbounded_problem(missing: dict[str, list[str]]) -> str:
@@ -94,28 +132,23 @@ class StudentCgroup:
     """Control groups for one sandboxed process tree; :meth:`wrap` a command to start it in
     them, :meth:`close` once it has ended."""
 
-    def __init__(self, memory_bytes: int, processes: int, cpu_cores: float):
+    def __init__(self, limits: Limits = DEFAULT_LIMITS):
+        """Groups with ``limits``'s memory, processes and CPU share. Raises CgroupUnavailable
+        (leaving no group behind) when a group cannot be made or given its limits where the
+        hierarchy is writable: never a tree silently unbounded."""
         self.groups: list[Path] = []
-        settings = {
-            "cpu": {"cpu.cfs_period_us": CPU_PERIOD_US,
-                    "cpu.cfs_quota_us": int(cpu_cores * CPU_PERIOD_US)},
-            "memory": {"memory.limit_in_bytes": memory_bytes},
-            "pids": {"pids.max": processes},
-        }
+        settings = _settings(limits)
         name = f"{PREFIX}{os.getpid()}-{next(_counter)}"
         for controller in CONTROLLERS:
             parent = _parent(controller)
             if parent is None:
                 continue
-            group = parent / name
             try:
-                group.mkdir()
-                for setting, value in settings[controller].items():
-                    (group / setting).write_text(str(value))
-            except OSError:
-                _remove(group)
-                continue
-            self.groups.append(group)
+                _make(parent / name, settings[controller])
+            except CgroupUnavailable:
+                self.close()
+                raise
+            self.groups.append(parent / name)
 
     def wrap(self, argv: list[str]) -> list[str]:
         """``argv`` started inside this tree's groups (unchanged when there are none)."""

@@ -25,7 +25,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets import Float, Integer
@@ -34,6 +33,7 @@ from traitlets.config import Configurable
 import helpers
 from course.cgroups import StudentCgroup
 from course.kernels import GRADING_ENVIRONMENT, GradingKernelManager
+from course.limits import DEFAULT_LIMITS, Limits
 from course.user_namespace import UserNamespaceUnavailable, enter, outer_uid
 from helpers.judging import JUDGED_VARIABLE
 
@@ -75,27 +75,6 @@ exec "$@"
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create a sandbox on this machine."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one sandboxed process tree."""
-
-    memory_bytes: int = 4 * 1024**3  # address space per process, and the tree's memory group
-    cpu_seconds: int = 300
-    processes: int = 64  # per sandbox user (and per tree, where pids groups exist)
-    file_bytes: int = 64 * 1024**2
-    open_files: int = 256
-    scratch_bytes: int = 256 * 1024**2  # the private scratch (/tmp), working folder included
-    scratch_files: int = 4096
-    cpu_cores: float = 1.0  # CPU share of the whole tree, where cpu groups exist
-
-    def cgroup(self) -> StudentCgroup:
-        """Control groups enforcing these limits on one process tree."""
-        return StudentCgroup(self.memory_bytes, self.processes, self.cpu_cores)
-
-
-DEFAULT_LIMITS = Limits()
 
 
 class SandboxLimits(Configurable):
@@ -140,20 +119,25 @@ _held_uid: tuple[int, int] | None = None  # (pid, uid): this process's, with its
 def uid_lock_folder() -> Path:
     """Where the grading processes of this machine's grading user hold their uid locks: UID_LOCKS
     for root; for another user (whose sandbox uids are its own subordinate ids, see
-    course.user_namespace), a folder of that user's under /var/tmp, refused unless it is a real
-    folder that only that user can write."""
+    course.user_namespace), ``/run/course-sandbox-uids-<uid>``, which only root can make
+    (``scripts/setup-grader-user.sh`` does), so no other user can take its place. Raises
+    SandboxUnavailable, saying what to do, unless it is a private folder of this user."""
     user = outer_uid()
     if user == 0:
         UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
         return UID_LOCKS
-    folder = Path(RUNTIME_PARENT) / f"course-sandbox-uids-{user}"
+    folder = Path(f"{UID_LOCKS}-{user}")
     try:
-        folder.mkdir(mode=0o700)
-    except FileExistsError:
-        pass
-    info = folder.lstat()
+        info = folder.lstat()
+    except FileNotFoundError:
+        raise SandboxUnavailable(
+            f"{folder} is missing: as root, run `scripts/setup-grader-user.sh` for this user "
+            "(once per boot: /run does not survive one)") from None
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
-        raise RuntimeError(f"{folder} is not a private folder of this user: remove it")
+        raise SandboxUnavailable(
+            f"{folder} is not a private folder of this user (owner uid {info.st_uid}, mode "
+            f"{stat.filemode(info.st_mode)}): as root, remove it and run "
+            "`scripts/setup-grader-user.sh` for this user")
     return folder
 
 
@@ -177,7 +161,8 @@ def sandbox_user() -> int:
             continue
         _held_uid = (os.getpid(), uid)  # the descriptor stays open: the lock lives with us
         return uid
-    raise RuntimeError(f"all {len(SANDBOX_UIDS)} sandbox uids are in use by grading processes")
+    raise SandboxUnavailable(
+        f"all {len(SANDBOX_UIDS)} sandbox uids are in use by grading processes")
 
 
 # A grading process's first steps, then a sandbox: what check_sandbox tries, in a process of
@@ -413,7 +398,7 @@ class SandboxedKernelManager(GradingKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         inputs = Path(kw.get("cwd") or os.getcwd()).resolve()
         limits = SandboxLimits(config=self.config).limits()
-        self._cgroup = limits.cgroup()
+        self._cgroup = StudentCgroup(limits)
         # The judge decides every judged cell of these kernels (see helpers.judging).
         return self._cgroup.wrap(sandbox_command(
             kernel_cmd, inputs=inputs, shared=(self._runtime,), limits=limits,

@@ -23,7 +23,8 @@ from traitlets.config import Config, Configurable
 from course.judge.runner import JudgeBudgets
 from course.judge_cells import JudgeGradeCells
 from course.late import Deadlines, PercentPerDay
-from course.sandbox import Limits, SandboxLimits
+from course.limits import Limits
+from course.sandbox import SandboxLimits
 
 
 class Grading(Configurable):

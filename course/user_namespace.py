@@ -20,6 +20,17 @@ SUBORDINATE_IDS = {"uid": (Path("/etc/subuid"), "newuidmap"),
                    "gid": (Path("/etc/subgid"), "newgidmap")}
 SETUP_HINT = ("As root, run `scripts/setup-grader-user.sh {user}` (it installs nothing: "
               "`apt-get install uidmap bubblewrap` first), or grade as root.")
+# What each uid inside the namespace may hold at once. The kernel charges every namespace and
+# inotify instance a student makes to the namespace's owner too, the grading user, whose
+# allowance is the whole machine's (user.max_*): without a bound of its own here, one
+# student's namespaces or inotify instances would leave none for classmates' sandboxes.
+PER_UID_LIMITS = {
+    **{f"max_{kind}_namespaces": 64
+       for kind in ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")},
+    "max_inotify_instances": 16,
+    "max_inotify_watches": 8192,
+}
+USER_SYSCTLS = Path("/proc/sys/user")
 _CLONE_NEWUSER, _CLONE_NEWNS = 0x10000000, 0x00020000
 
 
@@ -66,11 +77,16 @@ def enter(ids_needed: int) -> None:
     ranges = {}
     for kind, own in (("uid", uid), ("gid", gid)):
         found = subordinate_range(kind, user, uid)
-        if found is None or found[1] < ids_needed - 1:
-            have = "none" if found is None else f"only {found[1]}"
+        if found is None:
             raise UserNamespaceUnavailable(
                 f"grading as {user} (not root) needs {ids_needed - 1} subordinate {kind}s in "
-                f"{SUBORDINATE_IDS[kind][0]} ({have} given). {SETUP_HINT.format(user=user)}")
+                f"{SUBORDINATE_IDS[kind][0]} (none given). {SETUP_HINT.format(user=user)}")
+        if found[1] < ids_needed - 1:
+            raise UserNamespaceUnavailable(
+                f"grading as {user} (not root) needs {ids_needed - 1} subordinate {kind}s; "
+                f"{SUBORDINATE_IDS[kind][0]} gives it only {found[1]}: as root, change its "
+                f"line there to {user}:{found[0]}:65536 (if that range is free), or remove the "
+                "line and run `scripts/setup-grader-user.sh`.")
         ranges[kind] = (own, found[0])
     ready_read, ready_write = os.pipe()
     report_read, report_write = os.pipe()
@@ -84,9 +100,13 @@ def enter(ids_needed: int) -> None:
             problems = []
             for kind, (own, start) in ranges.items():
                 tool = SUBORDINATE_IDS[kind][1]
-                result = subprocess.run(
-                    [tool, str(os.getppid()), "0", str(own), "1", "1", str(start),
-                     str(ids_needed - 1)], capture_output=True, text=True)
+                try:
+                    result = subprocess.run(
+                        [tool, str(os.getppid()), "0", str(own), "1", "1", str(start),
+                         str(ids_needed - 1)], capture_output=True, text=True)
+                except OSError as error:  # missing, or not executable
+                    problems.append(f"{tool}: {error}")
+                    continue
                 if result.returncode != 0:
                     problems.append(f"{tool}: {(result.stderr or 'failed').strip()[:200]}")
             os.write(report_write, "; ".join(problems).encode())
@@ -97,7 +117,7 @@ def enter(ids_needed: int) -> None:
     os.close(report_write)
     libc = ctypes.CDLL(None, use_errno=True)
     unshared = libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS) == 0
-    error = ctypes.get_errno()
+    errno = ctypes.get_errno()
     os.write(ready_write, b"x")  # the child maps (or, if unshare failed, fails) and ends
     os.close(ready_write)
     _, status = os.waitpid(child, 0)
@@ -105,10 +125,24 @@ def enter(ids_needed: int) -> None:
     os.close(report_read)
     if not unshared:
         raise UserNamespaceUnavailable(
-            f"cannot make a user namespace ({os.strerror(error)}): the kernel must allow "
+            f"cannot make a user namespace ({os.strerror(errno)}): the kernel must allow "
             "unprivileged user namespaces (sysctl user.max_user_namespaces > 0). "
             + SETUP_HINT.format(user=user))
     if status != 0:
         raise UserNamespaceUnavailable(
             f"cannot map {user}'s subordinate ids ({report or 'the helper failed'}). "
             + SETUP_HINT.format(user=user))
+    limit_each_uid()
+
+
+def limit_each_uid(limits: dict[str, int] = PER_UID_LIMITS) -> None:
+    """Bound what each uid of this (new) user namespace may hold at once (PER_UID_LIMITS:
+    namespaces, inotify instances), as root of the namespace may. Raises
+    UserNamespaceUnavailable when a bound cannot be set: grading without it would let one
+    student starve the others."""
+    for name, value in limits.items():
+        try:
+            (USER_SYSCTLS / name).write_text(f"{value}\n")
+        except OSError as error:
+            raise UserNamespaceUnavailable(
+                f"cannot bound {name} in the grading user namespace ({error})") from None

@@ -6,7 +6,8 @@
 # It makes USER (a system user without a login shell, its home /var/lib/USER) if missing, gives it 65536 subordinate
 # uids and gids (/etc/subuid, /etc/subgid: the sandboxes' per-student uids), and a control-group
 # folder of its own in each of the cpu, memory and pids hierarchies (course-uid-<uid>), in
-# which its grading processes make each student's groups.
+# which its grading processes make each student's groups, and the folder where they lock their
+# sandbox uids (/run/course-sandbox-uids-<uid>).
 set -euo pipefail
 user=${1:-course-grader}
 count=65536
@@ -32,6 +33,13 @@ for file in /etc/subuid /etc/subgid; do
     echo "$user:$start:$count" >> "$file"
   fi
 done
+# Where its grading processes lock their sandbox uids: made here, since only root can make a
+# folder in /run, so no other user can make it first.
+locks=/run/course-sandbox-uids-$uid
+if [ -L "$locks" ] || { [ -e "$locks" ] && [ "$(stat -c %U "$locks")" != "$user" ]; }; then
+  rm -rf "$locks"
+fi
+install -d -m 0700 -o "$user" -g "$user" "$locks"
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   echo "cgroup v2 only: no per-student groups for $user (course grade refuses unless --unbounded)" >&2
   exit 0

@@ -27,6 +27,7 @@ from conftest import (
 from hostile import CATALOGUE, write_catalogue
 from test_cputime import judge_messages
 
+from course.user_namespace import PER_UID_LIMITS
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 
 GRADER_USER = "course-grader"
@@ -61,14 +62,15 @@ def _view_script(cwd: Path) -> str:
     return "\n".join(lines) + '\nexec "$@"\n'
 
 
-def as_user(user: str, argv: list[str], cwd: Path, timeout: float = 900):
+def as_user(user: str, argv: list[str], cwd: Path, timeout: float = 900, before: str = ""):
     """Run ``argv`` as ``user`` in ``cwd`` with this Python environment (reachable whatever
-    the folders above it allow) and the course code on PYTHONPATH."""
+    the folders above it allow) and the course code on PYTHONPATH; ``before``: shell lines
+    run first as root, in the same private mount namespace."""
     home = pwd.getpwnam(user).pw_dir
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
            "PYTHONPATH": str(ROOT), "HOME": home, "LANG": "C.UTF-8"}
     command = ["unshare", "--mount", "--propagation", "private", "--",
-               "sh", "-c", _view_script(cwd), "course-view",
+               "sh", "-c", before + "\n" + _view_script(cwd), "course-view",
                "runuser", "-u", user, "--", "env", "-i",
                *(f"{name}={value}" for name, value in env.items()), *argv]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
@@ -122,10 +124,10 @@ def test_an_unprivileged_user_grades_as_root_does(graded_course, grader_user, tm
 
 SANDBOX_REPORT = """import os, subprocess
 from course import cgroups
-from course.sandbox import DEFAULT_LIMITS, sandbox_command, use_private_mounts
+from course.sandbox import sandbox_command, use_private_mounts
 from course.user_namespace import outer_uid
 use_private_mounts()
-groups = DEFAULT_LIMITS.cgroup()
+groups = cgroups.StudentCgroup()
 inside = subprocess.run(groups.wrap(sandbox_command(
     ["sh", "-c", "id -u; cat /proc/self/uid_map; grep -c course-uid- /proc/self/cgroup"])),
     capture_output=True, text=True)
@@ -168,3 +170,60 @@ def test_a_user_without_subordinate_ids_is_told_what_to_do(tmp_path):
     assert "Traceback" not in message
     assert not (course / "autograded").exists()
     shutil.rmtree(course, ignore_errors=True)
+
+
+# Run in a sandbox: keep as many UTS namespaces alive as the kernel lets this uid (each held by
+# a bind mount of it, in a user and mount namespace of the student's own); print how many.
+NAMESPACE_HOG = """import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, MS_BIND = 0x10000000, 0x00020000, 0x04000000, 4096
+uid, gid = os.getuid(), os.getgid()
+assert libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0
+open("/proc/self/setgroups", "w").write("deny")
+open("/proc/self/uid_map", "w").write(f"0 {uid} 1")
+open("/proc/self/gid_map", "w").write(f"0 {gid} 1")
+os.makedirs("hold")
+assert libc.mount(b"none", b"hold", b"tmpfs", 0, None) == 0
+kept = 0
+while kept < 5000 and libc.unshare(CLONE_NEWUTS) == 0:
+    open(f"hold/{kept}", "w").close()
+    if libc.mount(b"/proc/self/ns/uts", f"hold/{kept}".encode(), None, MS_BIND, None) != 0:
+        break
+    kept += 1
+print(kept)
+"""
+RUN_HOG = """import pathlib, subprocess, sys
+from course.sandbox import sandbox_command, use_private_mounts
+use_private_mounts()
+ran = subprocess.run(sandbox_command([sys.executable, "hog.py"], inputs=pathlib.Path.cwd()),
+                     capture_output=True, text=True)
+print(ran.stdout.strip() or ran.stderr[-500:])
+"""
+
+
+def test_a_student_holds_no_more_namespaces_than_its_share(grader_user, tmp_path):
+    """Every namespace a student makes is charged to the grading user too, whose allowance is
+    the whole machine's: each sandbox uid gets a bound of its own (PER_UID_LIMITS), so one
+    student cannot leave classmates' sandboxes none (without it: about 96,000)."""
+    (tmp_path / "hog.py").write_text(NAMESPACE_HOG)
+    _give_to(grader_user, tmp_path)
+    ran = as_user(grader_user, [sys.executable, "-c", RUN_HOG], cwd=tmp_path, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().splitlines()[-1] == str(PER_UID_LIMITS["max_uts_namespaces"])
+
+
+def test_a_lock_folder_another_user_made_is_refused_naming_it(grader_user, tmp_path):
+    """Rootless grading locks its sandbox uids in /run/course-sandbox-uids-<uid>, which only
+    root can make: one made by someone else is refused, saying whose it is and what to run
+    (here in a private /run, so the machine's stays as it is)."""
+    uid = pwd.getpwnam(grader_user).pw_uid
+    before = ("mount -t tmpfs -o mode=0755 course-run /run && "
+              f"install -d -m 0700 -o nobody /run/course-sandbox-uids-{uid}")
+    ran = as_user(grader_user, [sys.executable, "-c",
+                                "from course.sandbox import check_sandbox; check_sandbox()"],
+                  cwd=tmp_path, timeout=120, before=before)
+    assert ran.returncode != 0
+    message = ran.stderr.strip().splitlines()[-1]
+    assert f"/run/course-sandbox-uids-{uid} is not a private folder of this user" in message
+    assert "owner uid 65534" in message and "setup-grader-user.sh" in message
+    assert "--no-sandbox" not in message  # the fix is the folder, not a sandbox-less run

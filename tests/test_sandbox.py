@@ -57,7 +57,7 @@ print(json.dumps(report))
 
 
 def run_sandboxed(code: str, inputs: Path | None, *args: str, limits: Limits = DEFAULT_LIMITS):
-    cgroup = limits.cgroup()
+    cgroup = cgroups.StudentCgroup(limits)
     command = cgroup.wrap(sandbox_command([sys.executable, "-c", code, *args], inputs=inputs,
                                           limits=limits, uid=61234))
     try:
@@ -140,6 +140,32 @@ def test_each_sandbox_runs_in_control_groups_of_its_own():
     groups = {line.split(":")[1]: line.split(":")[2] for line in result.stdout.splitlines() if line}
     for controller in cgroups.available():
         assert cgroups.PREFIX in groups[next(k for k in groups if controller in k.split(","))]
+
+
+def test_a_group_that_cannot_take_its_limits_is_never_dropped_silently(tmp_path, monkeypatch):
+    """A cpu hierarchy whose folder is capped below one core (as an administrator might cap a
+    grading user's): no student group can take a one-core quota there. The workers' check
+    reports cpu missing, and a student's groups are refused outright, never made without it."""
+    cpu = Path("/sys/fs/cgroup/cpu")
+    if not os.access(cpu, os.W_OK):
+        pytest.skip("no writable cgroup v1 cpu hierarchy")
+    capped = cpu / f"course-test-{os.getpid()}"
+    capped.mkdir()
+    try:
+        (capped / "cpu.cfs_quota_us").write_text("50000")  # half a core
+        fake = tmp_path / "cgroup"
+        fake.mkdir()
+        (fake / "cpu").symlink_to(capped)
+        for controller in ("memory", "pids"):
+            (fake / controller).symlink_to(Path("/sys/fs/cgroup") / controller)
+        monkeypatch.setattr(cgroups, "CGROUP_ROOT", fake)
+        monkeypatch.setattr(cgroups, "_own_path", lambda controller: "/")
+        assert cgroups.available() == ["memory", "pids"]
+        with pytest.raises(cgroups.CgroupUnavailable, match=r"cpu\.cfs_quota_us"):
+            cgroups.StudentCgroup()
+        assert not [g for g in capped.iterdir() if g.name.startswith(cgroups.PREFIX)]
+    finally:
+        capped.rmdir()
 
 
 def test_grading_without_bubblewrap_stops_and_says_how_to_install_it(tmp_path):

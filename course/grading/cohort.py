@@ -96,7 +96,7 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
 
         with grading_client(scheduler, min(workers, len(todo)), security) as client:
             # on the workers that will grade: a cluster's environment is not this machine's
-            if sandbox and not unbounded and (missing := missing_bounds(client)):
+            if sandbox and not unbounded and (missing := missing_bounds(client, settings.limits)):
                 raise SandboxUnavailable(unbounded_problem(missing))
             check_grading_environment(root, lab, student_timeout, sandbox, client)
             for outcome in run_workers(root, lab, todo, min(workers, len(todo)),

@@ -14,6 +14,7 @@ import time
 from traitlets import Float
 from traitlets.config import Configurable
 
+from course.cgroups import StudentCgroup
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.judge.conversation import Conversation, ConversationOver
 from course.kernels import SINGLE_THREADED
@@ -65,7 +66,7 @@ def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = (),
     ``limits``, within the CPU ``budgets`` (see JudgeBudgets); the answers that arrived, and
     why the rest did not (None when all did)."""
     conversation = Conversation(request, answer_names)
-    cgroup = limits.cgroup()
+    cgroup = StudentCgroup(limits)
     argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
                                        limits=limits, env={**os.environ, **SINGLE_THREADED},
                                        withheld=tuple(request.get("withheld") or ())))

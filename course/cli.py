@@ -32,7 +32,7 @@ from pathlib import Path
 from course import layout
 from course.canary import CanaryFailed
 from course.cluster_certs import DAYS
-from course.grading.admission import require_lab
+from course.grading.admission import labs_of, require_lab
 from course.grading.cohort import grade_cohort
 from course.labs import copy_course, load_lab
 from course.late import check_deadlines
@@ -49,9 +49,6 @@ EXECUTED_DIR = Path("build") / "executed"
 DEMO_DIR = Path("build") / "demo-course"
 DEMO_STUDENT_CPU_SECONDS = 40.0
 
-
-def _labs(root: Path) -> list[str]:
-    return sorted(p.name for p in layout.folder(root, "source").iterdir() if p.is_dir())
 
 
 def cmd_release(root: Path, args) -> int:
@@ -186,14 +183,14 @@ def cmd_audit(root: Path, args) -> int:
 def cmd_demo(root: Path, args) -> int:
     """Release and execute every lab, then grade each lab's synthetic cohort in a scratch
     course and set each student's planted outcome beside the one they got."""
-    for lab in _labs(root):
+    for lab in labs_of(root):
         cmd_release(root, argparse.Namespace(lab=lab, check=False))
         cmd_execute(root, argparse.Namespace(lab=lab, inplace=False))
     demo = root / DEMO_DIR
     if demo.exists():
         shutil.rmtree(demo)
     as_planted = True
-    for lab in _labs(root):
+    for lab in labs_of(root):
         cohort = load_lab(root, lab).demo
         if cohort is None:
             continue

@@ -16,7 +16,8 @@ LOW_SCORE_FRACTION = 0.25  # at or below this share of the points, a score is ex
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 # "unmatched ')' (624334389.py, line 22)" as Python words a syntax error's message.
 SYNTAX_POSITION = re.compile(r"^(?P<what>.*?) \((?P<file>[^()]*), line (?P<line>\d+)\)$")
-CORRECT, WRONG, CRASHED, BLANK, NOT_GRADED = TEST_OUTCOMES
+CORRECT, WRONG, CRASHED = TestOutcome.CORRECT, TestOutcome.WRONG, TestOutcome.CRASHED
+BLANK, NOT_GRADED = TestOutcome.BLANK, TestOutcome.NOT_GRADED
 
 
 def classify_failure(error: dict, kind: str | None = None) -> TestOutcome:

@@ -17,6 +17,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
 from traitlets.config import Config, Configurable
 
@@ -61,7 +62,8 @@ def from_config(config: Config, student_cpu_seconds: float | None = None,
                 workers: int | None = None) -> Settings:
     """The settings ``config`` makes, with the command line's overrides (None: not given)."""
     grading = Grading(config=config)
-    cell = config.Execute.get("timeout") if "Execute" in config else None
+    cell = (config.Execute["timeout"] if "Execute" in config and "timeout" in config.Execute
+            else Execute.class_traits()["timeout"].default_value)  # nbgrader's own default
     return Settings(
         student_cpu_seconds=(grading.student_cpu_seconds if student_cpu_seconds is None
                              else float(student_cpu_seconds)),

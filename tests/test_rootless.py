@@ -27,6 +27,7 @@ from conftest import (
 from hostile import CATALOGUE, write_catalogue
 from test_cputime import judge_messages
 
+from course.sandbox import SANDBOX_UIDS
 from course.user_namespace import PER_UID_LIMITS
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 
@@ -150,7 +151,7 @@ def test_the_sandbox_of_an_unprivileged_user_gives_each_student_a_subordinate_ui
     uid, *uid_map, joined = inside
     start = {int(row[0]): (int(row[1]), int(row[2]))
              for row in zip(uid_map[0::3], uid_map[1::3], uid_map[2::3], strict=True)}
-    assert 60000 <= int(uid) < 65000
+    assert int(uid) in SANDBOX_UIDS
     base, count = start[1]
     outside = base + int(uid) - 1
     assert outside not in (0, grader_uid) and int(uid) - 1 < count

@@ -51,6 +51,8 @@ def one_student_course(tmp_path_factory):
     (["c.Grading.student_cpu_seconds = 400.0", "c.SandboxLimits.cpu_seconds = 300"], [],
      "c.SandboxLimits.cpu_seconds (300) is below"),
     (["c.Execute.timeout = 500"], [], "c.Execute.timeout (500 s a cell)"),
+    (['c.Execute.pop("timeout")'], ["--student-timeout", "20"],
+     "c.Execute.timeout (30 s a cell)"),  # not set: nbgrader's default, checked all the same
     (["c.JudgeBudgets.cases_cpu_seconds = 100.0"], [],
      "c.JudgeBudgets.cases_cpu_seconds (100) is above c.JudgeBudgets.training_cpu_seconds"),
 ])

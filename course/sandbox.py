@@ -171,9 +171,10 @@ PROBE = """import subprocess, sys
 from course.sandbox import SandboxUnavailable, sandbox_command, use_private_mounts
 try:
     use_private_mounts()
+    command = sandbox_command(["true"])  # takes a sandbox uid (and its lock)
 except SandboxUnavailable as problem:
     sys.exit(str(problem))
-probe = subprocess.run(sandbox_command(["true"]), capture_output=True, text=True)
+probe = subprocess.run(command, capture_output=True, text=True)
 if probe.returncode != 0:
     sys.exit(f"bubblewrap cannot create a sandbox here ({probe.stderr.strip()[:200]}).")
 """

@@ -225,6 +225,7 @@ def test_a_lock_folder_another_user_made_is_refused_naming_it(grader_user, tmp_p
                   cwd=tmp_path, timeout=120, before=before)
     assert ran.returncode != 0
     message = ran.stderr.strip().splitlines()[-1]
-    assert f"/run/course-sandbox-uids-{uid} is not a private folder of this user" in message
+    assert message.startswith(f"course.sandbox.SandboxUnavailable: /run/course-sandbox-uids-{uid}"
+                              " is not a private folder of this user"), message
     assert "owner uid 65534" in message and "setup-grader-user.sh" in message
     assert "--no-sandbox" not in message  # the fix is the folder, not a sandbox-less run

@@ -122,7 +122,8 @@ def unbounded_problem(missing: dict[str, list[str]]) -> str:
     return (f"grading stopped before grading anyone: a student's processes would have no "
             f"aggregate bound ({where}). Per-student control groups need a writable cgroup v1 "
             f"hierarchy under {CGROUP_ROOT} (grade as root on such a machine, or as a user "
-            "prepared by scripts/setup-grader-user.sh); "
+            "prepared by scripts/setup-grader-user.sh) that lets a group take the configured "
+            "c.SandboxLimits (a folder capped below them does not); "
             "without them only per-process rlimits apply, and a swarm of processes can slow "
             "a classmate graded at the same time and use 64 times the memory limit. Pass "
             "--unbounded to grade so anyway.")

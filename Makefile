@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 setup: $(STAMP) grader-user
 
 # Rebuild the environment whenever the pins or the package metadata change.
-$(STAMP): requirements.txt pyproject.toml Makefile helpers/_allocations.c scripts/build_allocations.py
+$(STAMP): requirements.txt pyproject.toml Makefile judge_runtime/_allocations.c scripts/build_allocations.py
 	bash scripts/install-system-packages.sh bubblewrap uidmap util-linux postgresql chromium gcc
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
@@ -23,7 +23,7 @@ $(STAMP): requirements.txt pyproject.toml Makefile helpers/_allocations.c script
 	if $(PY) -m pip show --quiet rfc3987-syntax 2>/dev/null; then $(PY) -m pip uninstall --quiet --yes rfc3987-syntax lark; fi
 	$(PY) -m pip check
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-# The loop check's count of object allocations, a C extension (helpers/_allocations.c).
+# The loop check's count of object allocations, a C extension (judge_runtime/_allocations.c).
 	$(PY) scripts/build_allocations.py
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 # The course has no nbgrader exchange (instructors collect with `course collect`): the student
@@ -65,4 +65,4 @@ bench: $(STAMP)
 	$(PY) bench/tolerance.py
 
 clean:
-	rm -rf $(VENV) build reports gradebook.db submitted autograded/*/ feedback helpers/_allocations.so
+	rm -rf $(VENV) build reports gradebook.db submitted autograded/*/ feedback judge_runtime/_allocations.so

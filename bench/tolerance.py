@@ -2,7 +2,7 @@
 
 For each lab, on random cases of every hidden size (Lab 1: one sample; Lab 2: batches of the
 hidden sizes), each step of the instructor's solution is run as the judge runs it (on the true
-values of everything before it, ``helpers.steps``), once in float64 and once with every input
+values of everything before it, ``judge_runtime.steps``), once in float64 and once with every input
 and true upstream value cast to float32, and each named misconception's value is computed on the
 same inputs. Each is compared with the true value by the judge's own rule
 (``helpers.lab1.compare_values``). Prints, per lab: how many step values of each kind there were
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from course.notebooks import cell_by_grade_id
 from helpers import lab1, lab2
 from helpers.gradcheck import relative_errors
-from helpers.steps import STEPS_FILE, compile_plan, split_steps
+from judge_runtime.steps import STEPS_FILE, compile_plan, split_steps
 from labs import cohorts
 from labs.lab1.judge import JUDGE as LAB1_JUDGE
 from labs.lab2.hidden import CASE_SIZES as LAB2_SIZES
@@ -43,7 +43,7 @@ LABS = {
 
 
 def solution_steps(lab: str, judge):
-    """The step functions of the solution's backprop (``helpers.steps.JudgedFunctions``)."""
+    """The step functions of the solution's backprop (``judge_runtime.steps.JudgedFunctions``)."""
     source = nbformat.read(ROOT / "source" / lab / LABS[lab][1], as_version=4)
     namespace: dict = {}
     exec("import numpy as np\n" + cell_by_grade_id(source, "provided_functions").source,

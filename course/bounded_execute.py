@@ -80,7 +80,7 @@ class BoundedExecute(Execute):
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None,
                                  store_history=True):
-        self._cell_clock = self._kernel_clock()
+        self._cell_clock: CpuClock | None = self._kernel_clock()
         self._cell_index = cell_index
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count,

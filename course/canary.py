@@ -20,7 +20,6 @@ import tempfile
 from importlib.metadata import distributions
 from pathlib import Path
 
-import helpers
 from course import layout
 from course.files import write_atomic
 from course.grading.run import run_workers
@@ -28,6 +27,7 @@ from course.kit import grading_kit
 from course.labs import copy_course
 from course.outcomes import Status
 from course.release import generate_release
+from course.sandbox import STUDENT_PACKAGES
 
 SOLUTION, BLANK = "canary-solution", "canary-blank"
 SOURCE_SUFFIXES = (".py", ".ipynb", ".j2", ".json")  # code, notebooks, templates
@@ -40,14 +40,14 @@ class CanaryFailed(RuntimeError):
 
 def worker_environment() -> str:
     """A digest of the grading environment of this process (run on every Dask worker): the
-    Python and its installed packages, and the ``course`` and ``helpers`` code it imports
-    (not ``sys.path``, which changes with the folder a command is run from)."""
+    Python and its installed packages, and the ``course``, ``helpers`` and ``judge_runtime``
+    code it imports (not ``sys.path``, which changes with the folder a command is run from)."""
     site = sysconfig.get_paths()
     installed = sorted({f"{d.metadata['Name']}=={d.version}"
                         for d in distributions(path=[site["purelib"], site["platlib"]])})
     digest = hashlib.sha256("\n".join([str(Path(sys.prefix).resolve()), sys.version,
                                        *installed]).encode())
-    for folder in (Path(helpers.__file__).parent, Path(__file__).parent):
+    for folder in (*STUDENT_PACKAGES, Path(__file__).parent):
         digest.update(str(folder.resolve()).encode() + b"\0")  # what the sandbox binds
         # Sources only: the __pycache__ files beside them change whenever a process imports.
         for path in sorted(folder.rglob("*")):

@@ -209,6 +209,7 @@ def cmd_demo(root: Path, args) -> int:
                                            insecure_local_only=False, unbounded=False))
         print()
         cmd_report(demo, argparse.Namespace(lab=lab, past=None))
+        from course.demo import expected_against_graded
         from course.lms import write_sample_roster
 
         roster = write_sample_roster(demo / "incoming" / f"{lab}-canvas-roster.csv",
@@ -217,7 +218,7 @@ def cmd_demo(root: Path, args) -> int:
               "is left out on purpose, to show how an unmatched student is reported):")
         cmd_export(demo, argparse.Namespace(lab=lab, lms="canvas", roster=roster, column=None,
                                             per_step=False, output=None))
-        rows = cohort.compare(demo, lab, cohort.cohort)
+        rows = expected_against_graded(demo, lab, cohort.cohort)
         print(f"\nthe synthetic students of {lab}, as planted and as graded:")
         print(f"  {'student':<34}{'expected':<18}{'got':<18}")
         for student, expected, got, same in rows:

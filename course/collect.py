@@ -28,6 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
@@ -329,7 +330,7 @@ def lateness_checks(root: Path, lab: str, plan: dict[Path, ParsedName],
             checks.append(f"{file.name}: the LMS marks it late but gives no time, so no "
                           f"penalty applies; write its time in submitted/{parsed.student_id}/"
                           f"{lab}/timestamp.txt to apply one")
-        elif parsed.marked_late and due is not None and when <= due:
+        elif parsed.marked_late and due is not None and cast(datetime, when) <= due:
             checks.append(f"{file.name}: the LMS marks it late but it was handed in at "
                           f"{when:%Y-%m-%d %H:%M} UTC, before the due date in "
                           f"nbgrader_config.py ({due:%Y-%m-%d %H:%M} UTC): is that date right?")

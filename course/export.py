@@ -7,6 +7,7 @@ Registered in nbgrader_config.py, so plain ``nbgrader export`` writes the same C
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
@@ -45,7 +46,7 @@ def per_test_rows(gradebook: Gradebook, lab: str, students: list[str] | None = N
     wanted = students or sorted(s.id for s in gradebook.students)
     rows = []
     for student in wanted:
-        row = {"student_id": student}
+        row: dict[str, Any] = {"student_id": student}
         for notebook, grade_id, _ in columns:
             try:
                 grade = gradebook.find_grade(grade_id, notebook, lab, student)
@@ -80,7 +81,7 @@ def write_course_csv(gradebook: Gradebook, labs: list[str], path: Path,
     and its ``<lab>:raw``, ``<lab>:late_penalty`` and ``<lab>:total``, then the course
     ``total`` and ``max``; write it to ``path``."""
     wanted = students or sorted(s.id for s in gradebook.students)
-    rows = {student: {"student_id": student} for student in wanted}
+    rows: dict[str, dict[str, Any]] = {student: {"student_id": student} for student in wanted}
     header, maximum = ["student_id"], 0.0
     for lab in labs:
         columns = grade_columns(gradebook, lab)

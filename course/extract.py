@@ -25,6 +25,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import cast
 
 from nbgrader.plugins import ExtractorPlugin
 
@@ -206,9 +207,10 @@ class UploadedArchive:
     either) and a binary file for each."""
 
     def __init__(self, path: Path):
+        members: dict[str, zipfile.ZipInfo] | dict[str, tarfile.TarInfo]
         if zipfile.is_zipfile(path):
-            self._zip = zipfile.ZipFile(path)
-            self._tar = None
+            self._zip: zipfile.ZipFile | None = zipfile.ZipFile(path)
+            self._tar: tarfile.TarFile | None = None
             members = {i.filename: i for i in self._zip.infolist() if not i.is_dir()}
             sizes = [i.file_size for i in members.values()]
         else:
@@ -226,11 +228,12 @@ class UploadedArchive:
 
     def open(self, name: str):
         if self._zip is not None:
-            return self._zip.open(self._members[name])
-        return self._tar.extractfile(self._members[name])
+            return self._zip.open(cast(zipfile.ZipInfo, self._members[name]))
+        return cast(tarfile.TarFile, self._tar).extractfile(  # not a zip: a tar
+            cast(tarfile.TarInfo, self._members[name]))
 
     def close(self) -> None:
-        (self._zip or self._tar).close()
+        cast("zipfile.ZipFile | tarfile.TarFile", self._zip or self._tar).close()  # one is open
 
     def __enter__(self) -> UploadedArchive:
         return self

@@ -13,6 +13,10 @@ import io
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _csv import Writer
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
@@ -36,6 +40,7 @@ def write_csv(path: Path, header: list[str], rows: list) -> Path:
     """Write ``header`` then ``rows`` (lists, or dicts keyed by the header) as CSV, with
     :func:`write_atomic`; return path."""
     text = io.StringIO(newline="")
+    writer: csv.DictWriter[str] | Writer
     if rows and isinstance(rows[0], dict):
         writer = csv.DictWriter(text, fieldnames=header)
         writer.writeheader()

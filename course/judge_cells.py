@@ -26,7 +26,7 @@ from course.judge.runner import JudgeBudgets
 from course.judge.verdicts import judge_submission
 from course.outcomes import JUDGE_METADATA
 from course.sandbox import SandboxLimits
-from helpers.judging import JUDGED_OUTSIDE
+from judge_runtime.flag import JUDGED_OUTSIDE
 
 METADATA_KEY = JUDGE_METADATA  # the judge's record in a graded notebook
 
@@ -44,7 +44,7 @@ def judged_notebooks(root: Path, lab: str):
 
 def _kernel_outcome(cell) -> bool | None:
     """Whether the kernel's own run of a test cell passed; None when it left the check to the
-    judge (helpers.judging.JUDGED_OUTSIDE)."""
+    judge (judge_runtime.flag.JUDGED_OUTSIDE)."""
     if any(JUDGED_OUTSIDE in output.get("text", "") for output in cell.get("outputs", [])):
         return None
     return not any(o.get("output_type") == "error" for o in cell.get("outputs", []))

@@ -1,9 +1,9 @@
 """The grader's side of the judge's training run: the grader trains, the runner only computes.
 
-The training loop (``helpers.training.descent``, the code the notebooks' own training checks
+The training loop (``judge_runtime.training.descent``, the code the notebooks' own training checks
 run) lives here, in the grading process, where no student code runs. Each epoch it sends the
 sandboxed runner the parameters and takes back the sums of what the student's function
-returned for them (``helpers.recheck.serve_training``); the parameters, their updates and the
+returned for them (``judge_runtime.runner.serve_training``); the parameters, their updates and the
 result are the grader's. A runner that sends anything else, or sends it out of turn, changes
 nothing but the sums it was asked for.
 
@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from helpers.training import descent, same_returns
+from course.judge.api import function_name
+from judge_runtime.training import descent, same_returns
 
 DONE = {"done": True}  # what the runner is told once training is over
 NOT_NUMBERS = ("TypeError: the gradients it returned are not arrays of numbers that fit "
@@ -32,21 +35,23 @@ class JudgedTraining:
     """One training run, message by message: :meth:`first`, then :meth:`take` for each of the
     runner's answers, until ``result`` is set."""
 
-    def __init__(self, problem: dict, probe: dict | None = None, judged: dict | None = None):
+    def __init__(self, problem: dict, probe: dict | None = None, judged: dict | None = None,
+                 reached: Callable[[dict], bool] | None = None):
         """``problem``: the lab's training request (``X``, ``T``, ``params``, ``epochs``,
         ``rate``, ``batched``); ``probe``: a hidden case's arguments, and ``judged``: the full
-        run's answer on them (``returned`` or ``error``), or None for no probe."""
+        run's answer on them (``returned`` or ``error``), or None for no probe; ``reached``:
+        when the training may stop early (the lab's, see ``descent``)."""
         self.calls = 1 if problem.get("batched") else len(problem["X"])
         self.shapes = {name: np.shape(p) for name, p in problem["params"].items()}
-        self.descent = descent(problem["params"], problem["epochs"], problem["rate"])
+        self.descent = descent(problem["params"], problem["epochs"], problem["rate"], reached)
         self.probe, self.judged = probe, judged
         self.result: dict | None = None  # {"params": ...} or {"error": ...}, once over
         self.answers_otherwise = False
         self.interfered = ""  # how the runner's code was changed before training, if it was
         # per call, at most, in an epoch: the counted forward function called most, how often;
         # the same for the function of the student's own (as the runner counted them)
-        self.calls_seen = {"forward_calls": 0, "most_called": "", "own_calls": 0,
-                           "own_most_called": ""}
+        self.calls_seen: dict[str, Any] = {"forward_calls": 0, "most_called": "", "own_calls": 0,
+                                           "own_most_called": ""}
         self._probing = probe is not None
         # the epochs whose calls the runner counts (counting every one costs a numerically
         # differentiating function seconds): the first, and one it cannot know in advance
@@ -107,12 +112,6 @@ class JudgedTraining:
                    "count": self.epoch in self.counted_epochs}
         self.epoch += 1
         return message
-
-
-def function_name(said) -> str:
-    """``said``, a function's name in a runner's answer, if it is one; else empty (the
-    runner's text is the student's to forge, and must not reach a message)."""
-    return said if isinstance(said, str) and said.isidentifier() and len(said) <= 40 else ""
 
 
 def _numbers(value, shape: tuple) -> np.ndarray:

@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 from queue import Empty
+from typing import cast
 
 import zmq
 import zmq.asyncio
@@ -17,8 +18,8 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type, default
 
-# Figures are built but never drawn while grading: see helpers/grading_backend.py.
-GRADING_BACKEND = "module://helpers.grading_backend"
+# Figures are built but never drawn while grading: see judge_runtime/grading_backend.py.
+GRADING_BACKEND = "module://judge_runtime.grading_backend"
 # One BLAS thread per process: the grading workers already keep every core busy, and BLAS's
 # extra threads would only compete with them (and spin while they wait).
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
@@ -51,7 +52,8 @@ class ReconnectingIOPubChannel(AsyncZMQSocketChannel):
     def _watch(self) -> None:
         address = f"inproc://course-iopub-monitor-{os.getpid()}-{next(self._monitors)}"
         self.socket.monitor(address, zmq.EVENT_DISCONNECTED)
-        self._monitor = zmq.Context.shadow(self.socket.context.underlying).socket(zmq.PAIR)
+        self._monitor: zmq.Socket = zmq.Context.shadow(
+            self.socket.context.underlying).socket(zmq.PAIR)
         self._monitor.connect(address)
 
     def _reconnect_if_dropped(self) -> None:
@@ -59,7 +61,7 @@ class ReconnectingIOPubChannel(AsyncZMQSocketChannel):
             return
         while self._monitor.poll(0):
             self._monitor.recv_multipart()
-        endpoint = self.socket.getsockopt(zmq.LAST_ENDPOINT)
+        endpoint = cast(bytes, self.socket.getsockopt(zmq.LAST_ENDPOINT))
         self.socket.disable_monitor()
         self._monitor.close(linger=0)
         self.socket.close(linger=0)
@@ -69,7 +71,8 @@ class ReconnectingIOPubChannel(AsyncZMQSocketChannel):
         self.socket.connect(endpoint.decode())
         self._watch()
 
-    async def get_msg(self, timeout: float | None = None) -> dict:
+    async def get_msg(  # type: ignore[override]  # async, as AsyncZMQSocketChannel's is
+            self, timeout: float | None = None) -> dict:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = self.CHECK_SECONDS if deadline is None else deadline - time.monotonic()

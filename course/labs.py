@@ -29,7 +29,6 @@ class Demo:
 
     cohort: tuple  # each synthetic student (their planted outcome included)
     write: Callable  # (root, lab, target folder, cohort, flat) -> the notebooks written
-    compare: Callable  # (root, lab, cohort) -> (student, expected, got, as expected) rows
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ class Misconception:
 
     key: str
     step: str  # "" for any step
-    formula: Callable[[dict], np.ndarray]  # from the step's inputs (true values), by name
+    formula: Callable[[dict], np.ndarray | None]  # from the step's inputs (true values), by name
     question: str
     crash: str = ""  # or: a regular expression the error of a step that raised matches
 

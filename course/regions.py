@@ -39,6 +39,8 @@ def solution_delimiters(config=None) -> Delimiters:
 def split_regions(source: str, delimiters: Delimiters) -> tuple[list[str], list[str]]:
     """``source``'s lines as ``(outside, inside)`` the regions; the delimiter lines are in
     neither. A line is a delimiter when it contains one, as nbgrader decides."""
+    outside: list[str]
+    inside: list[str]
     outside, inside, within = [], [], False
     for line in source.splitlines():
         if delimiters.begin in line:

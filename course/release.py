@@ -41,8 +41,8 @@ def release_differences(root: Path, lab: str) -> list[str]:
     changes. Returns a list of ``"<path>: <what differs>"``; empty when in sync.
     """
     committed = layout.release(root, lab)
-    with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="course-release-") as temporary:
+        scratch = Path(temporary)
         shutil.copy2(root / CONFIG_FILE, scratch / CONFIG_FILE)
         shutil.copytree(layout.source(root, lab), layout.source(scratch, lab))
         fresh = generate_release(scratch, lab)

@@ -29,6 +29,7 @@ import termios
 import threading
 import time
 from pathlib import Path
+from typing import IO, cast
 
 from course import cgroups
 from course.cputime import CpuClock
@@ -114,14 +115,14 @@ class GradingProcess:
         runner's) as it comes into the current student's :class:`_Log`. Past its size, reads
         slow down: the writer then waits on a full pipe, so a flood costs neither memory nor
         this process's CPU time (which no student's limit counts)."""
-        descriptor = self.process.stderr.fileno()
+        descriptor = cast(IO[bytes], self.process.stderr).fileno()  # a pipe: never None
         while True:
             try:
                 chunk = os.read(descriptor, LOG_READ_BYTES)
             except OSError:
                 chunk = b""
             if not chunk:  # every writer is gone: closed here, where no read can race it
-                self.process.stderr.close()
+                cast(IO[bytes], self.process.stderr).close()
                 return
             if self._log.add(chunk):
                 time.sleep(LOG_FLOOD_PAUSE_SECONDS)
@@ -162,9 +163,10 @@ class GradingProcess:
         deadline passed."""
         while b"\n" not in self.pending:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.process.stdout], [], [], left)[0]:
+            if left <= 0 or not select.select([cast(IO[bytes], self.process.stdout)], [], [],
+                                              left)[0]:
                 return None
-            chunk = os.read(self.process.stdout.fileno(), 1 << 20)
+            chunk = os.read(cast(IO[bytes], self.process.stdout).fileno(), 1 << 20)
             if not chunk:
                 self.ended = True
                 return None
@@ -193,7 +195,7 @@ class GradingProcess:
         request = {"student": student,
                    "files": {name: base64.b64encode(data).decode() for name, data in files.items()}}
         try:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            cast(IO[bytes], self.process.stdin).write(json.dumps(request).encode() + b"\n")
         except OSError:
             return {"lost": "died", "status": self.process.wait()}
         started = self._next_message(time.monotonic() + WORKER_START_TIMEOUT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,7 @@ class Report:
 def step_outcomes(root: Path, lab: str, columns, rows: list[dict]) -> dict[str, Counter]:
     """For each grade cell, how many students' tests were correct, wrong, crashed, blank or
     not graded at all (course.diagnosis.TEST_OUTCOMES), read from the graded notebooks."""
-    counts = {grade_id: Counter() for _, grade_id, _ in columns}
+    counts: dict[str, Counter] = {grade_id: Counter() for _, grade_id, _ in columns}
     for row in rows:
         cells: dict[str, dict | None] = {}
         kinds: dict[str, dict[str, str]] = {}  # the judge's, by notebook and grade id
@@ -274,7 +275,7 @@ class Summary:
                 f"{self.median:g} of {self.max_total:g}; {full} with full marks.")
 
 
-def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+def _table(headers: list[str], rows: Sequence[Sequence[object]], empty: str) -> str:
     """An HTML table; cells are escaped here."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"

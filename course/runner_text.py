@@ -1,6 +1,6 @@
 """The words of the judge's runner, rebuilt from what the grader can vouch for.
 
-The runner (``helpers.recheck``) runs the student's code, so everything it sends is the
+The runner (``judge_runtime.runner``) runs the student's code, so everything it sends is the
 student's to forge: an exception's message can hold an encoded dump of the hidden inputs it was
 given, a function's name can be any text, and any of it may carry terminal escape sequences. The
 grader passes none of it on as sent. An error is rebuilt from
@@ -21,7 +21,7 @@ import re
 
 import numpy as np
 
-from course.judged_training import function_name
+from course.judge.api import function_name
 from course.text import printable
 
 # numpy's own exception types, beside Python's built-in ones
@@ -68,7 +68,7 @@ def _shapes(said: str, known: dict) -> list[str]:
 
 
 def vouched_error(said, own_code: str, known: dict | None = None) -> str:
-    """An error as the runner described it (``helpers.recheck.describe_error`` or
+    """An error as the runner described it (``judge_runtime.runner.describe_error`` or
     ``describe_crash``), rebuilt from what the grader can vouch for (see the module's notes).
 
     ``own_code``: every cell of the student's the runner ran; ``known``: the arrays the grader

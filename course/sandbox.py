@@ -1,7 +1,8 @@
 """Run untrusted student code in a bubblewrap sandbox.
 
 What the sandboxed process sees: the system's programs and libraries (read-only), this Python
-environment and the ``helpers`` package (read-only), and a private scratch: a tmpfs of its own
+environment and the ``helpers`` and ``judge_runtime`` packages (read-only), and a private
+scratch: a tmpfs of its own
 (``/course-scratch``, also its ``/tmp``, ``HOME`` and ``TMPDIR``), sized in bytes and files, that
 disappears with the sandbox. Its working folder, ``/course-scratch/work``, starts as a copy
 of the ``inputs`` folder (the student's own files); whatever it
@@ -26,16 +27,21 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from traitlets import Float, Integer
 from traitlets.config import Configurable
 
 import helpers
+import judge_runtime
 from course.cgroups import StudentCgroup
 from course.kernels import GRADING_ENVIRONMENT, GradingKernelManager
 from course.limits import DEFAULT_LIMITS, Limits
 from course.user_namespace import UserNamespaceUnavailable, enter, outer_uid
-from helpers.judging import JUDGED_VARIABLE
+from judge_runtime.flag import JUDGED_VARIABLE
+
+if TYPE_CHECKING:
+    from jupyter_client.kernelspec import KernelSpec
 
 BWRAP = "bwrap"
 INSTALL_HINT = (
@@ -51,6 +57,10 @@ PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATI
                       *GRADING_ENVIRONMENT)
 # Not /tmp itself: the course (and its environment) may live under /tmp, and a tmpfs mounted
 # there would hide it. /tmp is a link to the scratch, unless something bound lies below it.
+# What a sandbox may import besides the Python installation: what the notebooks import and the
+# judge's runtime that runs the student's code, each bound read-only where it is installed.
+STUDENT_PACKAGES = tuple(Path(cast(str, package.__file__)).parent
+                         for package in (helpers, judge_runtime))
 SCRATCH = Path("/course-scratch")
 WORKDIR = SCRATCH / "work"
 INPUTS_MOUNT = Path("/run/course/input")
@@ -217,7 +227,7 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
         elif target.exists():
             command += ["--ro-bind", str(target), str(target)]
     command += ["--proc", "/proc", "--dev", "/dev", "--dir", str(SCRATCH)]
-    read_only = tuple(dict.fromkeys((base, venv, Path(helpers.__file__).parent)))
+    read_only = tuple(dict.fromkeys((base, venv, *STUDENT_PACKAGES)))
     if not any(Path("/tmp") in folder.parents for folder in (*read_only, *shared)):
         command += ["--symlink", str(SCRATCH), "/tmp"]
     # bwrap makes missing parent folders private (0700): make them traversable first.
@@ -229,18 +239,19 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
         command += ["--ro-bind", str(folder), str(folder)]
     for name in withheld:
         command += ["--ro-bind", str(withheld_module()), str(Path(helpers.__file__).parent / name)]
-    for folder, mount in ((inputs, INPUTS_MOUNT), (fonts, FONTS_MOUNT)):
-        if folder is not None:
-            command += ["--ro-bind", str(folder), str(mount)]
+    for given, mount in ((inputs, INPUTS_MOUNT), (fonts, FONTS_MOUNT)):
+        if given is not None:
+            command += ["--ro-bind", str(given), str(mount)]
     for folder in shared:
         command += ["--bind", str(folder), str(folder)]
     command += ["--clearenv",
                 "--setenv", "PATH", f"{venv / 'bin'}:/usr/bin:/bin",
                 "--setenv", "HOME", str(SCRATCH), "--setenv", "TMPDIR", str(SCRATCH),
                 "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-                # helpers is importable however the course is installed (site-packages, an
-                # editable install, or the course folder on PYTHONPATH): only it is bound there.
-                "--setenv", "PYTHONPATH", str(Path(helpers.__file__).parent.parent),
+                # the packages are importable however the course is installed (site-packages,
+                # an editable install, or the course folder on PYTHONPATH): only they are bound.
+                "--setenv", "PYTHONPATH",
+                ":".join(dict.fromkeys(str(folder.parent) for folder in STUDENT_PACKAGES)),
                 "--setenv", "MPLCONFIGDIR", str(FONTS_COPY if fonts else SCRATCH)]
     source_env = os.environ if env is None else env
     for name in PASSED_ENVIRONMENT:
@@ -396,11 +407,11 @@ class SandboxedKernelManager(GradingKernelManager):
     def prepare_launch(self, kernel_cmd: list[str], kw: dict) -> list[str]:
         """``kernel_cmd`` wrapped in a sandbox that is given the grading environment."""
         # bwrap does not pass signals on to the kernel: interrupt it with a message instead.
-        self.kernel_spec.interrupt_mode = "message"
+        cast("KernelSpec", self.kernel_spec).interrupt_mode = "message"  # launched: has one
         inputs = Path(kw.get("cwd") or os.getcwd()).resolve()
         limits = SandboxLimits(config=self.config).limits()
         self._cgroup = StudentCgroup(limits)
-        # The judge decides every judged cell of these kernels (see helpers.judging).
+        # The judge decides every judged cell of these kernels (see judge_runtime.flag).
         return self._cgroup.wrap(sandbox_command(
             kernel_cmd, inputs=inputs, shared=(self._runtime,), limits=limits,
             env={**kw["env"], JUDGED_VARIABLE: "1"}, uid=self._uid,

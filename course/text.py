@@ -54,7 +54,7 @@ class PrintableStream(io.TextIOBase):
         return self.stream.fileno()
 
     @property
-    def encoding(self) -> str:
+    def encoding(self) -> str:  # type: ignore[override]  # read-only in io.TextIOBase too
         return getattr(self.stream, "encoding", "utf-8")
 
 

@@ -11,7 +11,7 @@ Steps are judged as in Lab 1 (``helpers.lab1``, same verdicts, same judge): each
 values of everything before it. The true gradients are built from Lab 1's, which come from
 finite differences through the chain: importing this module gives no formula away. One more
 check needs no clock: :func:`check_no_loop_over_samples` counts the Python lines ``backprop``
-runs and the arrays it makes on two batch sizes far apart (``helpers.tracing``).
+runs and the arrays it makes on two batch sizes far apart (``judge_runtime.tracing``).
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from helpers import lab1, network, recheck
+from helpers import lab1, network
 from helpers.failures import CheckFailed
-from helpers.judging import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from helpers.lab1 import Backprop, Step
-from helpers.recheck import describe_error
-from helpers.tracing import LineCount, loops_per_sample
-from helpers.training import gradient_descent
+from judge_runtime import runner
+from judge_runtime.flag import JUDGED_OUTSIDE, JUDGED_VARIABLE
+from judge_runtime.runner import describe_error
+from judge_runtime.tracing import LineCount, loops_per_sample
+from judge_runtime.training import gradient_descent
 
 FORWARD_STEPS = (
     Step("A", "A", None, "A = X W1^T + b1: one row per sample, and b1 is added to every row.",
@@ -205,9 +206,9 @@ def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
                  arrays: list | None = None, allocations: list | None = None
                  ) -> tuple[bool, str]:
     """Whether ``backprop``'s counts on batches of ``sizes`` show no loop over the samples
-    (``helpers.tracing.loops_per_sample``): ``(passed, message)``. ``counts``: all the lines it
-    ran (numpy's included: a loop numpy runs for it grows them); ``own``: the lines of its own
-    code (too many is a fixed loop); ``arrays``: the arrays it made (a loop run in C makes one a
+    (``judge_runtime.tracing.loops_per_sample``): ``(passed, message)``. ``counts``: all the
+    lines it ran (numpy's included: a loop numpy runs for it grows them); ``own``: the lines of its
+    own code (too many is a fixed loop); ``arrays``: the arrays it made (a loop run in C makes one a
     row); ``allocations``: the Python objects it allocated (a loop in C over plain arrays or
     lists allocates one a row)."""
     if interfered:
@@ -218,7 +219,8 @@ def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
                        "over samples could not be checked.")
     if not counts_came_back(counts, own, arrays, allocations):
         return False, "Not graded: the line counts did not come back."
-    small, large = (LineCount(*c) for c in zip(counts, own, arrays, allocations, strict=True))
+    small, large = (LineCount(*c) for c in zip(
+        counts, own, arrays, allocations, strict=True))  # type: ignore[arg-type]  # came back
     if loops_per_sample(small, large, sizes):
         return False, (f"backprop runs {small.total} lines of Python, makes {small.arrays} "
                        f"arrays and allocates {small.allocations} objects on a batch of "
@@ -227,8 +229,9 @@ def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
                        "over the samples (a for loop, a comprehension, map, sum or reduce "
                        "over rows, tolist, np.vectorize or apply_along_axis). Use matrix "
                        "operations on the whole batch.")
-    if own[0] > MAX_LINES:
-        return False, (f"backprop runs {own[0]} lines of its own Python on a batch of "
+    if own[0] > MAX_LINES:  # type: ignore[index]  # came back: a list
+        return False, (f"backprop runs {own[0]} lines "  # type: ignore[index]  # came back
+                       "of its own Python on a batch of "
                        f"{sizes[0]} samples, more than matrix operations need (at most "
                        f"{MAX_LINES}): does it loop a fixed number of times?")
     return True, (f"backprop runs as many lines of Python and makes as many arrays on a batch "
@@ -237,18 +240,18 @@ def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
 
 def count_lines(backprop: Callable, sizes: tuple[int, int] = LINE_COUNT_SIZES) -> dict:
     """``backprop``'s counts on the two loop-check batches, as the judge's runner takes them
-    (``helpers.recheck.count_lines``: ``lines``, ``own_lines``, ``arrays``, or the ``error``
+    (``judge_runtime.runner.count_lines``: ``lines``, ``own_lines``, ``arrays``, or the ``error``
     it raised, or how it ``interfered`` with the count). A backprop that raises is counted
     step by step on the true values, as the judge counts it."""
     batches = [{name: value.tolist() for name, value in batch.items()}
                for batch in line_count_batches(sizes)]
-    counted = recheck.count_lines(backprop, batches)
+    counted = runner.count_lines(backprop, batches)
     if not counted.get("error"):
         return counted
     functions = lab1.kernel_functions(backprop, lab1.function_source(backprop), LAB2)
     if functions is None:
         return counted
-    return recheck.count_lines(backprop, batches, functions=functions,
+    return runner.count_lines(backprop, batches, functions=functions,
                                truths=line_count_truths(batches))
 
 
@@ -266,14 +269,16 @@ def check_no_loop_over_samples(backprop: Callable) -> None:
 
 # ---- training ----------------------------------------------------------------------------------
 
-TRAINING_POINTS = 300
-TRAINING_EPOCHS = 100
-TRAINING_RATE = 1.0
-TRAINING_SEED = 7
+# Lab 1's training test, batched: the same problem and schedule, so the same threshold tells a
+# working hidden layer from a broken one (bench/training_margin.py).
+TRAINING_POINTS = lab1.TRAINING_POINTS
+TRAINING_EPOCHS = lab1.TRAINING_EPOCHS
+TRAINING_RATE = lab1.TRAINING_RATE
+TRAINING_SEED = lab1.TRAINING_SEED
 
 
 def training_request() -> dict:
-    """The judge's training run, as the runner (helpers.recheck) is asked for it."""
+    """The judge's training run, as the runner (judge_runtime.runner) is asked for it."""
     X, T, params = training_problem()
     return {"X": X.tolist(), "T": T.tolist(), "epochs": TRAINING_EPOCHS, "batched": True,
             "rate": TRAINING_RATE,
@@ -281,8 +286,8 @@ def training_request() -> dict:
 
 
 def training_problem(n_points: int = TRAINING_POINTS, seed: int = TRAINING_SEED):
-    """Lab 1's training problem (a fresh 10-unit network on a small Annuli set), with Lab 2's
-    size and seed: ``(X, T, params)``."""
+    """Lab 1's training problem (a fresh 10-unit network on a small Annuli set):
+    ``(X, T, params)``."""
     return lab1.training_problem(n_points, seed)
 
 
@@ -295,7 +300,8 @@ def check_training(backprop: Callable) -> None:
         return
     X, T, params = training_problem()
     try:
-        trained = gradient_descent(backprop, X, T, params, TRAINING_EPOCHS, TRAINING_RATE)
+        trained = gradient_descent(backprop, X, T, params, TRAINING_EPOCHS, TRAINING_RATE,
+                                   lab1.training_reached(X, T))
     except AssertionError:
         raise
     except Exception as error:  # student code

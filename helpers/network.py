@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
+# The forward functions a backprop could call to differentiate numerically, which the judge
+# counts: the notebooks' provided cell defines the first three, and this module all of them.
+FORWARD_FUNCTIONS = ("logistic", "softmax", "categorical_ce")
+COUNTED_FUNCTIONS = ("forward", "loss", "outputs", "mean_loss", *FORWARD_FUNCTIONS)
 
 
 def logistic(z: np.ndarray) -> np.ndarray:

@@ -11,11 +11,11 @@ same functions the notebook's visible tests run, so the notebook and the judge c
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 import numpy as np
 
-from course.judge.api import CheckPlan, Judgement, PlanError, Verdict
-from course.judged_training import function_name
+from course.judge.api import CheckPlan, Judgement, PlanError, Verdict, function_name
 from course.misconceptions import Misconception, answer_digest, identify, identify_crash
 from course.outcomes import TestOutcome, error_outcome
 from helpers import lab1, network
@@ -101,6 +101,8 @@ class BackpropJudge:
             "forward": list(self.spec.forward),
             "cases": cases,
             "training": self.helpers.training_request() if "training" in kinds else None,
+            "counted": {"modules": {network.__name__: list(network.COUNTED_FUNCTIONS)},
+                        "provided": list(network.FORWARD_FUNCTIONS)},
         }
 
     def verdicts(self, plan: CheckPlan, request: dict, cases: list[dict],
@@ -139,11 +141,11 @@ class BackpropJudge:
                       in plan.cells.items() if kind == "step"}
         if scales := lab1.moved_scale({name: by_seed[step_cells[name][1]] for name in failing},
                                       returns_right):
-            for name, verdict in lab1.moved_scale_messages(scales, spec).items():
+            for name, moved in lab1.moved_scale_messages(scales, spec).items():
                 grade_id = step_cells[name][0]
                 kind = _step_kind(name, by_seed[step_cells[name][1]][0])
-                verdicts[grade_id] = step_verdicts[name] = Verdict(*verdict, kind)
-                if verdict[0]:
+                verdicts[grade_id] = step_verdicts[name] = Verdict(*moved, kind)
+                if moved[0]:
                     misconceptions.pop(grade_id, None)
                     wrong_answers.pop(grade_id, None)
             failing = [name for name in failing if not step_verdicts[name].passed]
@@ -186,6 +188,11 @@ class BackpropJudge:
         X, T, before = self.helpers.training_problem()
         return _trained_verdict(X, T, before, training)
 
+    def training_reached(self):
+        """The training test's early end: once the loss is below what it asks for."""
+        X, T, _ = self.helpers.training_problem()
+        return lab1.training_reached(X, T)
+
     def suspicions(self, answers: list[dict]) -> list[str]:
         """What the graded function was seen to do while judged that makes it not the
         student's own work: call the checks' withheld answers, or run the network's forward
@@ -209,7 +216,7 @@ class BackpropJudge:
         matches, if any."""
         kind, answer, args, truth = wrong
         if kind == "crash":
-            return identify_crash(name, answer, self.misconceptions)
+            return identify_crash(name, cast(str, answer), self.misconceptions)
         return identify(name, answer, {**args, **truth}, lab1.TOLERANCE, self.misconceptions)
 
 
@@ -275,7 +282,7 @@ def _numerical_for_review(runs: list[dict], arguments: list[dict]) -> list[str]:
     return []
 
 
-# Seen while judged: the training's first call repeats a hidden case's (helpers.training).
+# Seen while judged: the training's first call repeats a hidden case's (judge_runtime.training).
 ANSWERS_OTHERWISE = ("backprop answered the training's calls otherwise than it answered while "
                      "judged, on the same inputs")
 

@@ -1,7 +1,7 @@
 """Synthetic cohorts: each synthetic student's notebook is the lab's release with its graded
 cell filled in from the instructor's solution, optionally with planted mistakes. A lab lists
 its own (``labs/<lab>/cohort.py``); ``make demo``, the tests and the benchmarks write and grade
-them, and :func:`expected_against_graded` compares the grades with what was planted.
+them, and ``course.demo.expected_against_graded`` compares the grades with what was planted.
 """
 
 from __future__ import annotations
@@ -81,31 +81,3 @@ def write_cohort(root: Path, lab: str, target: Path, cohort: tuple[Submission, .
         path.write_text(text[: len(text) // 2] if submission.corrupt else text)
         paths.append(path)
     return paths
-
-
-def expected_against_graded(root: Path, lab: str,
-                            cohort: tuple[Submission, ...]) -> list[tuple[str, str, str, bool]]:
-    """For each synthetic student graded in the course at ``root``: ``(student, expected,
-    got, as_expected)``, where expected and got read "graded 18/20" (status and total)."""
-    from course.export import grade_columns, per_test_rows
-    from course.grading.outcome import load_outcomes
-    from course.nbgrader_setup import make_api
-
-    outcomes = load_outcomes(root, lab)
-    with make_api(root).gradebook as gradebook:
-        points = {grade_id: top for _, grade_id, top in grade_columns(gradebook, lab)}
-        totals = {row["student_id"]: row["total"]
-                  for row in per_test_rows(gradebook, lab, [s.student for s in cohort])}
-    rows = []
-    for submission in cohort:
-        wanted = 0.0 if submission.expected_status in ("failed", "timeout") else sum(
-            top for grade_id, top in points.items()
-            if grade_id not in submission.expected_failures)
-        outcome = outcomes.get(submission.student)
-        status = outcome.status if outcome else "not graded"
-        top = sum(points.values())
-        expected = f"{submission.expected_status} {wanted:g}/{top:g}"
-        got = f"{status} {totals.get(submission.student, 0.0):g}/{top:g}"
-        rows.append((submission.student, expected, got, expected == got))
-    return rows
-

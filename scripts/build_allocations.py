@@ -1,4 +1,4 @@
-"""Build helpers/_allocations.so (the object-allocation counter of the loop check) for the
+"""Build judge_runtime/_allocations.so (the object-allocation counter of the loop check) for the
 Python that runs this script: ``python scripts/build_allocations.py``. Needs a C compiler and
 the Python headers (the machine's gcc; ``make setup`` runs it)."""
 
@@ -10,8 +10,8 @@ import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "helpers" / "_allocations.c"
-TARGET = ROOT / "helpers" / "_allocations.so"
+SOURCE = ROOT / "judge_runtime" / "_allocations.c"
+TARGET = ROOT / "judge_runtime" / "_allocations.so"
 
 
 def main() -> int:

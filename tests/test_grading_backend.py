@@ -1,4 +1,4 @@
-"""helpers.grading_backend, the matplotlib backend of graded kernels: figures are built, never
+"""judge_runtime.grading_backend, the matplotlib backend of graded kernels: figures are built, never
 drawn unless asked, closed by show() and after every cell, and nothing goes to stderr."""
 
 import os

@@ -1,5 +1,5 @@
 """The judge's training run is the grader's: the sandboxed runner only computes each epoch's
-gradients (helpers.recheck.serve_training), the grading process holds the loop, the parameters
+gradients (judge_runtime.runner.serve_training), the grading process holds the loop, the parameters
 and the verdict (course.judged_training), with the code the notebooks' checks run, so both end
 on the same parameters to the last bit. A runner's forged training answer earns nothing, and a
 backprop that answers training otherwise than it answered while judged is not credited."""
@@ -18,7 +18,7 @@ from course.judge.verdicts import judge_submission
 from course.judged_training import DONE, NOT_NUMBERS, JudgedTraining
 from course.notebooks import cell_by_grade_id
 from helpers import lab1, lab2
-from helpers.recheck import serve_training
+from judge_runtime.runner import serve_training
 from labs import cohorts
 from labs.backprop_judge import ANSWERS_OTHERWISE
 from tests.conftest import ROOT
@@ -38,9 +38,10 @@ def solution_backprop(lab: str):
     return space["backprop"]
 
 
-def graders_training(backprop, problem: dict) -> JudgedTraining:
-    """The grader's training, each message answered as the runner answers it."""
-    training = JudgedTraining(problem)
+def graders_training(backprop, problem: dict, reached=None) -> JudgedTraining:
+    """The grader's training (stopping once ``reached``), each message answered as the runner
+    answers it."""
+    training = JudgedTraining(problem, reached=reached)
     answers: list[dict] = []
     serve_training(backprop, problem,
                    lambda: training.take(answers[-1]) if answers else training.first(),
@@ -53,12 +54,16 @@ def test_the_graders_training_ends_where_the_notebooks_does(lab):
     helpers = LABS[lab][1]
     backprop = solution_backprop(lab)
     problem = helpers.training_request()
-    training = graders_training(backprop, problem)
+    # stopping where the lab's judge stops it
+    training = graders_training(backprop, problem,
+                                cached_plan(LABS[lab][0]).judge.training_reached())
     X, T, params = helpers.training_problem()
     if lab == "lab1":
         local = lab1.train_parameters(backprop, X, T, params)
     else:
-        local = lab2.gradient_descent(backprop, X, T, params, problem["epochs"], problem["rate"])
+        local = lab2.gradient_descent(backprop, X, T, params, problem["epochs"], problem["rate"],
+                                      lab1.training_reached(X, T))
+    assert training.epoch < problem["epochs"]  # it stopped once the loss was low enough
     assert set(training.result["params"]) == set(local)
     for name, value in local.items():
         assert np.array_equal(np.array(training.result["params"][name]), value), name
@@ -90,7 +95,8 @@ def test_a_gradient_of_another_shape_is_broadcast_as_the_notebooks_training_does
     totals = {name: np.zeros(np.shape(value)).tolist() for name, value in params.items()}
     totals["b2"] = 1.5
     moved = training.take({"totals": totals})["params"]
-    assert np.allclose(np.array(moved["b2"]), np.array(params["b2"]) - 1.5 / len(problem["X"]))
+    assert np.allclose(np.array(moved["b2"]),
+                       np.array(params["b2"]) - problem["rate"] * 1.5 / len(problem["X"]))
 
 
 def _judged(lab: str, submission: cohorts.Submission):

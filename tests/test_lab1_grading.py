@@ -13,6 +13,7 @@ import re
 import nbformat
 import pytest
 
+from course.demo import expected_against_graded
 from helpers.lab1 import STEPS
 from labs.lab1.cohort import (
     ALL_TESTS,
@@ -20,7 +21,6 @@ from labs.lab1.cohort import (
     DEMO_COHORT,
     FAIRNESS,
     LAB1_COHORT,
-    expected_against_graded,
 )
 from labs.lab1.misconceptions import MISCONCEPTIONS
 from tests.conftest import LAB, ROOT, STUDENT_TIMEOUT, recorded_outcomes, run_course, scores

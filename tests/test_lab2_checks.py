@@ -408,7 +408,7 @@ def test_a_backprop_that_answers_otherwise_when_counted_is_not_credited():
 def test_setting_the_object_count_back_is_caught_as_it_is_tried():
     reset = _backprop_of(_submitted("count_reset", (
         ("dloss_db2 = dloss_dB.sum(axis=0)",
-         "dloss_db2 = sum(np.asarray(dloss_dB))\n    from helpers import _allocations\n"
+         "dloss_db2 = sum(np.asarray(dloss_dB))\n    from judge_runtime import _allocations\n"
          "    _allocations.start()"),)))
     with pytest.raises(AssertionError, match=r"Not credited: it calls .*start while its lines "
                                              r"are counted"):

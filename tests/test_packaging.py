@@ -1,6 +1,7 @@
 """What ``pip install`` of the course gives each audience: every package the student-facing
-``helpers`` imports is a base dependency, every one the grader (``course``) imports is a base
-or ``grader`` dependency, and the grader without its packages says how to install them."""
+``helpers`` and ``judge_runtime`` import is a base dependency, every one the grader (``course``)
+imports is a base or ``grader`` dependency, and the grader without its packages says how to install
+them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-OWN = {"helpers", "course", "labs", "tests"}
+OWN = {"helpers", "judge_runtime", "course", "labs", "tests"}
 
 
 def _normalised(name: str) -> str:
@@ -44,7 +45,8 @@ def _imported_distributions(package: str) -> dict[str, set[str]]:
             for module in modules - OWN - set(sys.stdlib_module_names)}
 
 
-@pytest.mark.parametrize(("package", "extras"), [("helpers", ()), ("course", ("grader",))])
+@pytest.mark.parametrize(("package", "extras"), [("helpers", ()), ("judge_runtime", ()),
+                                                  ("course", ("grader",))])
 def test_every_package_imported_is_declared_for_its_audience(package, extras):
     base, grader = _declared()
     allowed = base | (grader if "grader" in extras else set())

@@ -87,8 +87,8 @@ def test_student_code_sees_only_its_working_copy(tmp_path):
     report = json.loads(result.stdout)
     assert report["uid"] == 61234 and report["cwd"] == str(WORKDIR)
     assert report["given"] == "the student's file"  # a copy of its inputs to work in
-    # of the course folder, only the environment and the helpers package are there
-    assert set(report["course_visible"]) <= {".venv", "helpers"}
+    # of the course folder, only the environment and the two packages student code imports
+    assert set(report["course_visible"]) <= {".venv", "helpers", "judge_runtime"}
     assert "source" not in report["course_visible"]
     assert report["network"] is False
     assert report["big_file"] is False

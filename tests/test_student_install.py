@@ -52,7 +52,8 @@ def test_the_wheel_students_install_holds_no_solution_or_hidden_test(tmp_path):
         names = archive.namelist()
         # every module of both packages, subpackages included (an installed worker has
         # nothing else to import them from)
-        modules = {path.relative_to(ROOT).as_posix() for package in ("course", "helpers")
+        modules = {path.relative_to(ROOT).as_posix()
+                   for package in ("course", "helpers", "judge_runtime")
                    for path in (ROOT / package).rglob("*.py")}
         assert modules <= set(names), sorted(modules - set(names))
         # and what an installed `course` needs besides code (a worker without the repository)

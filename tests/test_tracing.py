@@ -1,4 +1,4 @@
-"""helpers.tracing: a loop over samples is told from vectorized code by the lines it runs and
+"""judge_runtime.tracing: a loop over samples is told from vectorized code by the lines it runs and
 the arrays it makes, however it is written (numpy's own Python loops and loops driven from C
 included), numpy's own planning never counts against vectorized code, and switching the count
 off is caught as it is tried."""
@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers.tracing import CountInterfered, lines_run, loops_over_samples
+from judge_runtime.tracing import CountInterfered, lines_run, loops_over_samples
 
 NOTEBOOK = {"np": np}
 exec(compile('''
@@ -192,10 +192,10 @@ def test_switching_the_count_off_or_writing_around_it_is_caught(name):
 def test_code_compiled_under_the_counters_own_file_name_is_counted():
     """The counter skips its own frames by their code objects: a loop compiled under its file
     name, to pass for the counter's own code, is counted like any other."""
-    import helpers.tracing
+    import judge_runtime.tracing
 
     space: dict = {}
     exec(compile("def rows(X, W):\n    seen = 0\n    for _ in X:\n        seen += 1\n"
-                 "    return seen\n", helpers.tracing.__file__, "exec"), space)
+                 "    return seen\n", judge_runtime.tracing.__file__, "exec"), space)
     small, large = (lines_run(space["rows"], *batch(n)).total for n in (4, 32))
     assert 0 < small < large

@@ -27,7 +27,7 @@ from course.audit.derived import DECLARED, MUTANT, Derived
 from course.audit.subject import Subject, load_subject
 from course.audit.syntax import function_node
 from course.judge.verdicts import judge_submission
-from helpers.steps import written_names
+from judge_runtime.steps import written_names
 
 AS_IMPLIED, EQUIVALENT = "as implied", "equivalent"
 OVER_PENALISED, MISSED, MISNAMED, FLAGGED, CRASHED = (

@@ -11,8 +11,9 @@ import ast
 import io
 import tokenize
 from collections.abc import Callable
+from typing import cast
 
-from helpers.steps import written_names
+from judge_runtime.steps import written_names
 
 
 def without_comments(source: str) -> str:
@@ -79,6 +80,7 @@ def tuple_assigned(source: str, function: str) -> str:
     """The function with each pair of neighbouring independent single-name assignments
     written as one tuple assignment: ``a, b = (x, y)``."""
     def pair(body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt]
         out, index = [], 0
         while index < len(body):
             first = body[index]
@@ -86,9 +88,10 @@ def tuple_assigned(source: str, function: str) -> str:
             if (second is not None and _independent(first, second)
                     and all(isinstance(s, ast.Assign) and len(s.targets) == 1
                             and isinstance(s.targets[0], ast.Name) for s in (first, second))):
-                out.append(ast.Assign([ast.Tuple([first.targets[0], second.targets[0]],
+                one, two = cast(ast.Assign, first), cast(ast.Assign, second)
+                out.append(ast.Assign([ast.Tuple([one.targets[0], two.targets[0]],
                                                  ast.Store())],
-                                      ast.Tuple([first.value, second.value], ast.Load())))
+                                      ast.Tuple([one.value, two.value], ast.Load())))
                 index += 2
             else:
                 out.append(first)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,7 +27,7 @@ MAX_SWAPS_PER_SITE = 4  # other names of the same shape tried in place of one na
 
 
 def per_step_site(solution: Solution, operator: str, matches: Callable[[ast.AST], bool],
-                  make: Callable[[ast.AST, int], list[ast.AST]]) -> Iterator[Derived]:
+                  make: Callable[[Any, int], list[ast.AST]]) -> Iterator[Derived]:
     """One mutant per replacement ``make(node, statement index)`` offers for each node of a
     step's statement's value that ``matches`` accepts (:func:`_whole_value`: the value
     itself)."""
@@ -40,11 +41,11 @@ def per_step_site(solution: Solution, operator: str, matches: Callable[[ast.AST]
         for position, node in enumerate(sites):
             for new in make(node, index):
                 tree = solution.tree
-                copy_value = solution.body(tree)[index].value
+                copy_value = cast(Any, solution.body(tree)[index]).value
                 target = copy_value if matches is _whole_value else [
                     n for n in ast.walk(copy_value) if matches(n)][position]
                 if target is copy_value:
-                    solution.body(tree)[index].value = new
+                    cast(Any, solution.body(tree)[index]).value = new
                 else:
                     replaced(copy_value, target, new)
                 yield Derived(MUTANT, operator, ast.unparse(statement), unparsed(tree),
@@ -217,7 +218,7 @@ def index_swapped(solution: Solution) -> Iterator[Derived]:
     product)."""
     def make(node: ast.Subscript, index: int) -> list[ast.AST]:
         new = copy.deepcopy(node)
-        new.slice.elts.reverse()
+        cast(ast.Tuple, new.slice).elts.reverse()
         return [] if ast.dump(new) == ast.dump(node) else [new]
     yield from per_step_site(
         solution, "index_swapped",

@@ -11,13 +11,14 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import numpy as np
 
 from course.audit.derived import REWRITE, Derived, Operator
 from course.audit.layouts import LAYOUTS
 from course.audit.syntax import Solution, function_node, replaced, unparsed
-from helpers.steps import written_names
+from judge_runtime.steps import written_names
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -31,7 +32,7 @@ def _call(function: ast.expr, *args: ast.expr, **keywords: ast.expr) -> ast.Call
 
 
 def per_site(solution: Solution, operator: str, matches: Callable[[ast.AST], bool],
-             make: Callable[[ast.AST, int], ast.AST | None]) -> Iterator[Derived]:
+             make: Callable[[Any, int], ast.AST | None]) -> Iterator[Derived]:
     """One rewrite per node of the graded function that ``matches`` accepts: that node
     replaced by ``make(node, statement index)`` (None: no rewrite at this site)."""
     for index, statement in enumerate(solution.body(solution.tree)):
@@ -47,7 +48,7 @@ def per_site(solution: Solution, operator: str, matches: Callable[[ast.AST], boo
                           unparsed(tree))
 
 
-def _is(kind: type, op: type | None = None) -> Callable[[ast.AST], bool]:
+def _is(kind: type[ast.BinOp], op: type | None = None) -> Callable[[ast.AST], bool]:
     return lambda node: isinstance(node, kind) and (op is None or isinstance(node.op, op))
 
 
@@ -158,7 +159,7 @@ def in_place(solution: Solution) -> Iterator[Derived]:
     """``s = a - b`` (and ``+``, ``*``, ``/``) as ``s = np.array(a, dtype=float); s -= b``
     where ``a`` already has the result's shape."""
     for index, statement in _step_assignments(solution, solution.tree):
-        value, name = statement.value, statement.targets[0].id
+        value, name = statement.value, cast(ast.Name, statement.targets[0]).id
         if not (isinstance(value, ast.BinOp)
                 and isinstance(value.op, ast.Sub | ast.Add | ast.Mult | ast.Div)):
             continue
@@ -170,8 +171,8 @@ def in_place(solution: Solution) -> Iterator[Derived]:
         tree = solution.tree
         body = solution.body(tree)
         op = type(value.op).__name__
-        first = ast.parse(f"{name} = np.array(LEFT, dtype=np.float64)").body[0]
-        first.value.args[0] = value.left
+        first = cast(ast.Assign, ast.parse(f"{name} = np.array(LEFT, dtype=np.float64)").body[0])
+        cast(ast.Call, first.value).args[0] = value.left
         second = ast.AugAssign(ast.Name(name, ast.Store()), getattr(ast, op)(), value.right)
         body[index:index + 1] = [first, second]
         yield Derived(REWRITE, "in_place_on_fresh", ast.unparse(statement), unparsed(tree))
@@ -200,21 +201,21 @@ def inlined(solution: Solution) -> Iterator[Derived]:
     """A step assigned once and read later, its expression written where it is read and its
     assignment removed (judged then by the returned gradients)."""
     for index, statement in _step_assignments(solution, solution.tree):
-        name = statement.targets[0].id
+        name = cast(ast.Name, statement.targets[0]).id
         tree = solution.tree
         body = solution.body(tree)
         later = body[index + 1:]
         reads = {n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name)}
         if any((reads | {name}) & written_names(s) for s in later):
             continue  # the expression would read other values where it is written out
-        reads = [n for s in later for n in ast.walk(s)
-                 if isinstance(n, ast.Name) and n.id == name]
-        if not reads:
+        uses = [n for s in later for n in ast.walk(s)
+                if isinstance(n, ast.Name) and n.id == name]
+        if not uses:
             continue
-        for read in reads:
+        for read in uses:
             for s in later:
                 try:
-                    replaced(s, read, copy.deepcopy(body[index].value))
+                    replaced(s, read, copy.deepcopy(cast(ast.Assign, body[index]).value))
                     break
                 except ValueError:
                     continue
@@ -226,7 +227,7 @@ def helper_above(solution: Solution) -> Iterator[Derived]:
     """A step's expression computed by a function defined in a cell of the student's own,
     above the graded cell."""
     for index, statement in _step_assignments(solution, solution.tree):
-        name = statement.targets[0].id
+        name = cast(ast.Name, statement.targets[0]).id
         local = solution.namespaces[index]
         reads = sorted({n.id for n in ast.walk(statement.value)
                         if isinstance(n, ast.Name) and n.id in local})
@@ -234,8 +235,8 @@ def helper_above(solution: Solution) -> Iterator[Derived]:
         own = (f"import numpy as np\n\n\ndef {helper}({', '.join(reads)}):\n"
                f"    return {ast.unparse(statement.value)}\n")
         tree = solution.tree
-        solution.body(tree)[index].value = ast.parse(f"{helper}({', '.join(reads)})",
-                                                     mode="eval").body
+        cast(ast.Assign, solution.body(tree)[index]).value = ast.parse(
+            f"{helper}({', '.join(reads)})", mode="eval").body
         yield Derived(REWRITE, "helper_in_a_cell_above", ast.unparse(statement),
                       unparsed(tree), own_cell=own)
 
@@ -266,7 +267,7 @@ def keepdims_spelled(solution: Solution) -> Iterator[Derived]:
     """A sum over an axis of a matrix with ``keepdims=True`` and flattened after, or one
     with ``keepdims=True`` written without it and the axis put back by indexing."""
     def make(node: ast.Call, index: int) -> ast.AST | None:
-        operand = node.func.value if not node.args else node.args[0]
+        operand = cast(ast.Attribute, node.func).value if not node.args else node.args[0]
         given = solution.shape(operand, index)
         keepdims = [k for k in node.keywords if k.arg == "keepdims"]
         axis = next(k.value for k in node.keywords if k.arg == "axis")
@@ -306,10 +307,12 @@ def sum_spelled(solution: Solution) -> Iterator[Derived]:
     def as_function(node: ast.Call, index: int) -> ast.AST | None:
         if node.args or not isinstance(node.func, ast.Attribute) or node.func.attr != "sum":
             return None
-        return _call(_np("sum"), node.func.value, **{k.arg: k.value for k in node.keywords})
+        return _call(_np("sum"), node.func.value, **{
+            k.arg: k.value  # type: ignore[arg-type]  # arg None: a TypeError
+            for k in node.keywords})
 
     def as_product(node: ast.Call, index: int) -> ast.AST | None:
-        operand = node.func.value if not node.args else node.args[0]
+        operand = cast(ast.Attribute, node.func).value if not node.args else node.args[0]
         keywords = {k.arg: k.value for k in node.keywords}
         axis = keywords.get("axis")
         if (set(keywords) != {"axis"} or not isinstance(axis, ast.Constant)
@@ -366,7 +369,8 @@ def annotated(solution: Solution) -> Iterator[Derived]:
     body = solution.body(tree)
     found = False
     for index, statement in _step_assignments(solution, tree):
-        body[index] = ast.AnnAssign(ast.Name(statement.targets[0].id, ast.Store()),
+        body[index] = ast.AnnAssign(ast.Name(cast(ast.Name, statement.targets[0]).id,
+                                             ast.Store()),
                                     _np("ndarray"), statement.value, simple=1)
         found = True
     if found:
@@ -376,7 +380,7 @@ def annotated(solution: Solution) -> Iterator[Derived]:
 def accumulated(solution: Solution) -> Iterator[Derived]:
     """A step started from zeros and added to: ``s = np.zeros(shape); s += value``."""
     for index, statement in _step_assignments(solution, solution.tree):
-        name = statement.targets[0].id
+        name = cast(ast.Name, statement.targets[0]).id
         shapes = solution.shapes(ast.Name(name, ast.Load()), index + 1)
         if None in shapes or any(n.id == name for n in ast.walk(statement.value)
                                  if isinstance(n, ast.Name)):
@@ -413,11 +417,12 @@ def fixed_loop(solution: Solution) -> Iterator[Derived]:
     """A step filled slice by slice, in a loop over the last of its axes whose length does
     not change with the batch (the classes or hidden units, never the samples)."""
     for index, statement in _step_assignments(solution, solution.tree):
-        name = statement.targets[0].id
+        name = cast(ast.Name, statement.targets[0]).id
         shapes = solution.shapes(ast.Name(name, ast.Load()), index + 1)
-        if None in shapes or len(shapes[0]) == 0 or len(shapes[0]) != len(shapes[1]):
+        known = cast("tuple[tuple, tuple]", shapes)  # read only past ``None in shapes``
+        if None in shapes or len(known[0]) == 0 or len(known[0]) != len(known[1]):
             continue
-        fixed = [axis for axis, (a, b) in enumerate(zip(*shapes, strict=True)) if a == b]
+        fixed = [axis for axis, (a, b) in enumerate(zip(*known, strict=True)) if a == b]
         if not fixed:
             continue
         axis = fixed[-1]
@@ -426,7 +431,7 @@ def fixed_loop(solution: Solution) -> Iterator[Derived]:
         loop = ast.parse(f"{whole} = VALUE\n{name} = np.empty_like({whole})\n"
                          f"for {column} in range({whole}.shape[{axis}]):\n"
                          f"    {name}[{at}] = {whole}[{at}]\n").body
-        loop[0].value = statement.value
+        cast(ast.Assign, loop[0]).value = statement.value
         tree = solution.tree
         solution.body(tree)[index:index + 1] = loop
         yield Derived(REWRITE, "fixed_loop_over_an_axis", ast.unparse(statement),

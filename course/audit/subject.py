@@ -14,7 +14,7 @@ from course.audit.derived import Derived, unique
 from course.audit.syntax import Solution, load_solution
 from course.judge.api import CheckPlan
 from course.judge.plan import cached_plan
-from course.labs import load_lab
+from course.labs import LabDeclaration, load_lab
 from course.notebooks import cell_by_grade_id
 from course.regions import solution_delimiters, without_delimiters
 
@@ -29,7 +29,7 @@ class Subject:
     release: nbformat.NotebookNode  # the student version
     plan: CheckPlan
     solution: Solution
-    declaration: object  # course.labs.LabDeclaration
+    declaration: LabDeclaration
 
     def cells_of(self, *kinds: str, step: str = "") -> set[str]:
         """The grade ids of the cells whose check is of one of ``kinds`` (for ``"step"``,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.steps import written_names
+from judge_runtime.steps import written_names
 
 SEEN = "_course_audit_seen_"  # the instrumented function's record of its namespaces
 

@@ -50,6 +50,8 @@ def _error_lines(log: str) -> list[str]:
     """What nbgrader's log says went wrong, most specific first: the exceptions its tracebacks
     end in, then its error lines, then its warnings, without the routine ones (changed
     checksums and the like)."""
+    errors: list[str]
+    warnings: list[str]
     exceptions, errors, warnings = [], [], []
     for line in log.splitlines():
         if line.startswith(("[ERROR]", "[WARNING]")):
@@ -68,7 +70,7 @@ def grading_api(root: Path, sandbox: bool) -> NbGraderAPI:
     """nbgrader's API for grading; with ``sandbox``, every kernel it starts is sandboxed and the
     trusted judge (``course.judge_cells``) decides every judged grade cell.
 
-    Its kernels draw no figures (see helpers/grading_backend.py), and each is killed as soon
+    Its kernels draw no figures (see judge_runtime/grading_backend.py), and each is killed as soon
     as its last cell has run: every output has arrived by then, and a graceful shutdown would
     only spend half a second per student and hand the student's exit handlers a last turn.
     """

@@ -61,7 +61,7 @@ class LabJudge(Protocol):
         """The hidden cases of ``seed``: (arguments, true values) by name."""
 
     def request(self, plan: CheckPlan, graded: str) -> dict[str, Any]:
-        """The lab's part of the runner's request (see helpers.recheck)."""
+        """The lab's part of the runner's request (see judge_runtime.runner)."""
 
     def verdicts(self, plan: CheckPlan, request: dict[str, Any], cases: list[dict[str, Any]],
                  later: dict[str, dict[str, Any]], problem: str | None) -> Judgement:
@@ -70,6 +70,11 @@ class LabJudge(Protocol):
 
     def suspicions(self, answers: list[dict[str, Any]]) -> list[str]:
         """Why the answers suggest the graded function is not the student's own work."""
+
+    def training_reached(self) -> Callable[[dict[str, Any]], bool] | None:
+        """When the judge's training run may stop before its last epoch: true of the
+        parameters (by name) once what the training is judged on is reached; None to run
+        every epoch."""
 
 
 @dataclass(frozen=True)
@@ -89,3 +94,9 @@ class CheckPlan:
 class PlanError(ValueError):
     """A grade cell of the instructor's notebook that the judge could not plan: grading it
     would silently leave its points to the student's own kernel."""
+
+
+def function_name(said: object) -> str:
+    """``said``, a function's name in a runner's answer, if it is one; else empty (the
+    runner's text is the student's to forge, and must not reach a message)."""
+    return said if isinstance(said, str) and said.isidentifier() and len(said) <= 40 else ""

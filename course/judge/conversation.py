@@ -4,8 +4,10 @@ shape, and the truth of a step sent only once the student's own answer to it has
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-from course.judged_training import JudgedTraining, function_name, well_formed
+from course.judge.api import function_name
+from course.judged_training import JudgedTraining, well_formed
 from course.runner_text import vouched_error, vouched_interference, vouched_syntax_error
 
 # The runner's phases after the steps, in the order they come (each when the request asks).
@@ -17,7 +19,7 @@ class ConversationOver(Exception):
 
 
 class Conversation:
-    """The grader's side of a re-check (see helpers.recheck): what is sent, what came back.
+    """The grader's side of a re-check (see judge_runtime.runner): what is sent, what came back.
 
     Sends the request without any step's true value; takes the runner's lines in the one
     order they may come (the full runs, each step in turn, training) and answers each step's
@@ -25,9 +27,12 @@ class Conversation:
     answer is in. A line out of order ends the conversation.
     """
 
-    def __init__(self, request: dict, answer_names: tuple[str, ...]):
+    def __init__(self, request: dict, answer_names: tuple[str, ...],
+                 training_reached: Callable[[dict], bool] | None = None):
         """``answer_names``: every name of a case's truth that is some check's answer (all
-        withheld from the first message, whatever steps the request runs)."""
+        withheld from the first message, whatever steps the request runs);
+        ``training_reached``: when the training may stop early (``LabJudge.training_reached``)."""
+        self.training_reached = training_reached
         self.steps = list(request.get("steps") or [])
         hidden = set(self.steps) | set(answer_names)
         self.cases = len(request["cases"])
@@ -136,7 +141,7 @@ class Conversation:
             judged = (self.full.get("full") or [None])[0]
             self.training = JudgedTraining(
                 self.training_problem, self.first["cases"][0]["args"] if judged else None,
-                judged)
+                judged, self.training_reached)
         return self.training
 
     def training_answer(self) -> dict | None:

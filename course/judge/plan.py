@@ -44,8 +44,9 @@ def judged_calls(source: str, judge: LabJudge) -> list[tuple]:
         check, what_it_judges = judge.checks[node.func.id]
         signature = inspect.signature(check)
         try:
-            bound = signature.bind(*map(_argument, node.args),
-                                   **{k.arg: _argument(k.value) for k in node.keywords})
+            bound = signature.bind(*map(_argument, node.args), **{
+                k.arg: _argument(k.value)  # type: ignore[arg-type]  # arg None: a TypeError
+                for k in node.keywords})
         except TypeError as error:
             raise PlanError(f"{ast.unparse(node)}: {error}") from None
         bound.apply_defaults()

@@ -13,8 +13,8 @@ from pathlib import Path
 # reviewer should see: flagged for review, never points withheld on its own (points are
 # withheld only for what the function was seen to do while judged: LabJudge.suspicions).
 REVIEW_PATTERNS = (
-    (re.compile(r"\bhelpers\.(recheck|steps|{withheld})\b|"
-                r"from\s+helpers\s+import\s+[^\n]*\b(recheck|steps|{withheld})\b"),
+    (re.compile(r"\bjudge_runtime\b|\bhelpers\.({withheld})\b|"
+                r"from\s+helpers\s+import\s+[^\n]*\b({withheld})\b"),
      "it imports the course's checking code"),
     (re.compile(r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
                 r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b|"
@@ -22,7 +22,7 @@ REVIEW_PATTERNS = (
                 r"_allocations\b|\bmemoryview\b"),
      "it inspects its callers or the interpreter"),
     # code compiled under a library's file name passes for the library's, not the student's
-    # own (helpers.tracing's own-line limit), and code rewritten at run time is not what ran
+    # own (judge_runtime.tracing's own-line limit), and code rewritten at run time is not what ran
     (re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
      "it compiles or rewrites code at run time"),
 )
@@ -30,10 +30,10 @@ REVIEW_PATTERNS = (
 
 def review_reasons(code: str, withheld: tuple[str, ...] = ()) -> list[str]:
     """Why ``code`` (the graded function and what it calls, :func:`code_reached`) should be
-    read by a reviewer, if it should: its code, comments left out, names the judge's own
-    modules or the lab's ``withheld`` ones (file names of helpers), inspects the interpreter,
-    or compiles code at run time."""
-    names = "|".join(re.escape(Path(name).stem) for name in withheld) or "recheck"
+    read by a reviewer, if it should: its code, comments left out, names the judge's runtime
+    (``judge_runtime``) or the lab's ``withheld`` modules (file names of helpers), inspects the
+    interpreter, or compiles code at run time."""
+    names = "|".join(re.escape(Path(name).stem) for name in withheld) or "(?!)"  # none
     code = _without_comments(code)
     return [why for pattern, why in REVIEW_PATTERNS
             if re.search(pattern.pattern.replace("{withheld}", names), code)]
@@ -63,6 +63,7 @@ def code_reached(setup: list[list[str]], function: str) -> str:
                 roots.append(segment)
             for name in bound:
                 definitions.setdefault(name, []).append(segment)
+    seen: set[str]
     reached, pending, seen = list(roots), list(roots), set()
     while pending:
         for name in _mentioned(pending.pop()) - seen:

@@ -1,4 +1,4 @@
-"""Running the judge's runner (``helpers.recheck``) in a sandbox, within its CPU budgets."""
+"""Running the judge's runner (``judge_runtime.runner``) in a sandbox, within its CPU budgets."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import IO, cast
 
 from traitlets import Float
 from traitlets.config import Configurable
@@ -61,23 +63,26 @@ class JudgeBudgets(Configurable):
 
 def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = (),
                       budgets: tuple[float, float, float] = BUDGETS,
-                      limits: Limits = DEFAULT_LIMITS) -> tuple[list[dict], str | None]:
-    """Run ``helpers.recheck`` on ``request`` (a :class:`Conversation`) in a sandbox with
-    ``limits``, within the CPU ``budgets`` (see JudgeBudgets); the answers that arrived, and
-    why the rest did not (None when all did)."""
-    conversation = Conversation(request, answer_names)
+                      limits: Limits = DEFAULT_LIMITS,
+                      training_reached: Callable[[dict], bool] | None = None
+                      ) -> tuple[list[dict], str | None]:
+    """Run ``judge_runtime.runner`` on ``request`` (a :class:`Conversation`, whose training
+    may stop once ``training_reached``) in a sandbox with ``limits``, within the CPU
+    ``budgets`` (see JudgeBudgets); the answers that arrived, and why the rest did not (None
+    when all did)."""
+    conversation = Conversation(request, answer_names, training_reached)
     cgroup = StudentCgroup(limits)
-    argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "helpers.recheck"],
+    argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "judge_runtime.runner"],
                                        limits=limits, env={**os.environ, **SINGLE_THREADED},
                                        withheld=tuple(request.get("withheld") or ())))
     cases_budget, training_budget, lines_budget = budgets
     training = request.get("training")
     training_lines = (2 + int(training["epochs"])) if training else 0  # the probe, each epoch
-    budgets = ((cases_budget,) * (1 + len(conversation.steps))
-               + (training_budget,) * training_lines + (lines_budget,))
+    line_budgets = ((cases_budget,) * (1 + len(conversation.steps))
+                    + (training_budget,) * training_lines + (lines_budget,))
     try:
         problem, status = run_bounded(argv, json.dumps(conversation.first).encode() + b"\n",
-                                      conversation.hear, MAX_RESPONSE_BYTES, budgets)
+                                      conversation.hear, MAX_RESPONSE_BYTES, line_budgets)
     finally:
         cgroup.close()
     if problem is None and conversation.expected() is not None:
@@ -109,8 +114,8 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     pending, size, lines, problem = b"", 0, 0, None
     next_reading = 0.0  # reading a process tree's CPU time scans /proc: at most every check
     with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        selector.register(process.stderr, selectors.EVENT_READ)
+        selector.register(cast(IO[bytes], process.stdout), selectors.EVENT_READ)  # pipes
+        selector.register(cast(IO[bytes], process.stderr), selectors.EVENT_READ)
         while True:
             budget = budgets[min(lines, len(budgets) - 1)]
             now = time.monotonic()
@@ -150,8 +155,8 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     outgoing.put(None)  # nothing more to say: close its stdin
     if problem:
         process.kill()
-    process.stdout.close()
-    process.stderr.close()
+    cast(IO[bytes], process.stdout).close()
+    cast(IO[bytes], process.stderr).close()
     if RUNNER_STDERR_TO_LOG and errors:
         sys.stderr.write("the judge's runner wrote (its last "
                          f"{RUNNER_LOG_BYTES // 1024} KB at most):\n"

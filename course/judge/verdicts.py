@@ -63,7 +63,8 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
         return Judgement({g: Verdict(False, message, NOT_GRADED) for g in plan.cells}, [message],
                          cause=f"the submission has no {cell} cell")
     request = build_request(plan, setup, graded)
-    answers, problem = run_in_clean_room(request, plan.judge.answer_names, budgets, limits)
+    answers, problem = run_in_clean_room(request, plan.judge.answer_names, budgets, limits,
+                                         plan.judge.training_reached())
     judgement = judge_answers(plan, request, answers, problem)
     try:
         suspicions = plan.judge.suspicions(answers)

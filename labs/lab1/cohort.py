@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 from labs import cohorts
-from labs.cohorts import Submission, expected_against_graded, fails
+from labs.cohorts import Submission, fails
 
 BACKPROP_CELL = "backprop"
 STEP_TESTS = tuple(
@@ -324,4 +324,4 @@ def write_cohort(root: Path, lab: str, target: Path,
 
 
 __all__ = ["DEMO_COHORT", "LAB1_COHORT", "Submission", "build_submission",
-           "expected_against_graded", "write_cohort"]
+           "write_cohort"]

@@ -44,6 +44,8 @@ MISCONCEPTIONS = (
     Misconception("dalpha_sigma_not_slope", "dloss_dalpha",
                   lambda v: v["dloss_dh"] * network.logistic(v["alpha"]),
                   "Is that the logistic itself, or its derivative?"),
+    Misconception("dalpha_slope_forgotten", "dloss_dalpha", lambda v: v["dloss_dh"],
+                  "h = sigma(alpha): has the gradient been through the logistic's slope?"),
     Misconception("dalpha_slope_of_h", "dloss_dalpha",
                   lambda v: v["dloss_dh"] * _sigma_prime(v["h"]),
                   "The logistic's derivative is taken at which tensor: alpha, or h?"),

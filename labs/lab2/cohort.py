@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labs import cohorts
-from labs.cohorts import Submission, expected_against_graded, fails
+from labs.cohorts import Submission, fails
 
 BACKPROP_CELL = "backprop"
 FORWARD_TESTS = tuple(f"test_{name}" for name in ("A", "H", "B", "Y"))
@@ -132,4 +132,4 @@ def write_cohort(root: Path, lab: str, target: Path,
     return cohorts.write_cohort(root, lab, target, cohort, flat, BACKPROP_CELL)
 
 
-__all__ = ["ALL_TESTS", "DEMO_COHORT", "expected_against_graded", "write_cohort"]
+__all__ = ["ALL_TESTS", "DEMO_COHORT", "write_cohort"]

@@ -46,14 +46,14 @@ class Lab2Judge(BackpropJudge):
         passed, message = lab2.loop_verdict(counts[0], answer.get("error"), LINE_COUNT_SIZES,
                                             answer.get("interfered"), *counts[1:])
         if answer.get("interfered"):
-            kind = None  # not credited: counted as a wrong value
+            outcome = None  # not credited: counted as a wrong value
         elif answer.get("error"):
-            kind = error_outcome(str(answer["error"]))
+            outcome = error_outcome(str(answer["error"]))
         elif not lab2.counts_came_back(*counts):
-            kind = TestOutcome.NOT_GRADED
+            outcome = TestOutcome.NOT_GRADED
         else:
-            kind = None
-        return Verdict(passed, message, kind)
+            outcome = None
+        return Verdict(passed, message, outcome)
 
     def suspicions(self, answers: list[dict]) -> list[str]:
         """Lab 1's, and a line count interfered with, or too long for matrix operations."""

@@ -1,9 +1,9 @@
-"""The clean room's runner: ``python -m helpers.recheck``, inside a fresh sandboxed process.
+"""The judge's runner: ``python -m judge_runtime.runner``, inside a fresh sandboxed process.
 
 It knows nothing about the lab or the tests. It reads one JSON request line on stdin: code to
 set up (the instructor's provided functions, then the student's own cells), the name of the
 graded function, its declared steps and forward values (split from the graded cell's source by
-``helpers.steps``), and the inputs of each hidden case with the true values that are no step's
+``judge_runtime.steps``), and the inputs of each hidden case with the true values that are no step's
 answer (the given forward pass). It runs them and writes back plain numbers and error
 descriptions, one JSON line per phase:
 
@@ -28,16 +28,18 @@ from __future__ import annotations
 import _thread
 import ast
 import copy
+import importlib
 import inspect
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
+from typing import Any, cast
 
 import numpy as np
 
-from helpers.steps import (
+from judge_runtime.steps import (
     FAILED,
     RECORD,
     STEPS_FILE,
@@ -46,8 +48,8 @@ from helpers.steps import (
     compile_plan,
     split_steps,
 )
-from helpers.tracing import CountInterfered, LineCount, counted, lines_run
-from helpers.training import epoch_calls, same_returns, summed
+from judge_runtime.tracing import CountInterfered, LineCount, counted, lines_run
+from judge_runtime.training import epoch_calls, same_returns, summed
 
 
 def as_numbers(value):
@@ -120,13 +122,7 @@ def _arrays(values: dict) -> dict:
     return {name: np.array(value, dtype=np.float64) for name, value in values.items()}
 
 
-FORWARD_COUNTED = ("logistic", "softmax", "categorical_ce")  # provided forward functions
-# The graders' own forward pass, which a student's code could import to differentiate with.
-NETWORK_COUNTED = ("forward", "loss", "outputs", "mean_loss", *FORWARD_COUNTED)
-
-
-def count_calls(namespace: dict, names: tuple[str, ...] = FORWARD_COUNTED,
-                counts: dict | None = None) -> dict:
+def count_calls(namespace: dict, names: tuple[str, ...], counts: dict | None = None) -> dict:
     """Wrap the functions ``names`` of ``namespace`` (a module's too) so each call is counted
     in ``counts`` (made when None); return the counts (a backprop that differentiates
     numerically calls them many times)."""
@@ -150,7 +146,7 @@ def _counting(function, name: str, counts: dict):
 
 def judged_functions(function, source: str, filename: str, steps: tuple[str, ...],
                      forward: tuple[str, ...]) -> JudgedFunctions | None:
-    """The recording copy and the step functions (``helpers.steps``) of ``function``, whose
+    """The recording copy and the step functions (``judge_runtime.steps``) of ``function``, whose
     definition is the last in ``source`` (compiled as ``filename``); None when that
     definition is not the one ``function`` runs (a reassigned name) or cannot be split. A
     decorated function is judged as the function its decorator wraps."""
@@ -190,7 +186,7 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
     ``withheld`` helpers file, :func:`withheld_call`): ``forward_calls`` is how often it called
     the counted function it called most (``most_called``); ``values`` holds, by name, each
     forward value and step as it was at its judge point (``judged_at``, by step:
-    ``helpers.steps.StepPlan.judge_points``). With ``own_files`` (the file names the
+    ``judge_runtime.steps.StepPlan.judge_points``). With ``own_files`` (the file names the
     student's code is compiled as), also ``own_calls`` and ``own_most_called``: how often it
     called the function of the student's own it called most, and that function's name (a
     loss evaluated once or twice per parameter entry is numerical differentiation).
@@ -223,7 +219,8 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
     if own_files is not None:
         full.update(_own_most_called(own_calls))
     full["forward_calls"] = int(max(counts.values(), default=0))
-    full["most_called"] = max(counts, key=counts.get, default="")
+    full["most_called"] = max(counts, key=counts.get,  # type: ignore[arg-type]  # own keys
+                              default="")
     full["changed_arguments"] = [name for name, value in given.items()
                                  if not np.array_equal(value, arguments[name])]
     points = functions.plan.judge_points() if functions is not None else {}
@@ -242,7 +239,7 @@ def _own_most_called(calls: dict, per: int = 1) -> dict:
     """``{"own_calls", "own_most_called"}``: how often, per one of ``per`` calls, the function
     of the student's own called most (``calls``: counts by code object, :func:`_call_counter`)
     was called, and its name."""
-    most = max(calls, key=calls.get, default=None)
+    most = max(calls, key=calls.get, default=None)  # type: ignore[arg-type]  # own keys
     return {"own_calls": calls.get(most, 0) // per,
             "own_most_called": most.co_name if most is not None else ""}
 
@@ -276,7 +273,7 @@ def _recorder(recorded: dict):
 
 def _aliased(steps: tuple[str, ...], recorded: dict) -> frozenset[str]:
     """The steps whose value, as last written, is what a later step ended with: the same
-    array, or an equal one (see ``helpers.steps``: with steps ``a`` then ``b``,
+    array, or an equal one (see ``judge_runtime.steps``: with steps ``a`` then ``b``,
     ``a *= s; b = a`` or ``b = a.copy()``)."""
     final = {name: snapshots[-1] for name, snapshots in recorded.items() if snapshots}
 
@@ -295,7 +292,7 @@ def _aliased(steps: tuple[str, ...], recorded: dict) -> frozenset[str]:
 
 def run_step(functions: JudgedFunctions | None, name: str, case: dict, truth: dict,
              points: dict[str, int], source: str = "") -> dict | None:
-    """Step ``name`` alone (its step function, ``helpers.steps``) on a case's inputs and the
+    """Step ``name`` alone (its step function, ``judge_runtime.steps``) on a case's inputs and the
     true values known so far (``truth``: the given forward pass and the steps before it),
     taken at its judge point (``points``, from the full run's ``judged_at``). Plain data
     ``{"value", "defined", "error"}`` (and ``"alternative"``, the same for the other reading
@@ -376,7 +373,7 @@ def run_case(function, functions: JudgedFunctions | None, request: dict, case: d
 def serve_training(function, problem: dict, receive: Callable[[], dict],
                    send: Callable[[dict], None], counts: dict | None = None,
                    own_files: frozenset[str] = frozenset()) -> None:
-    """Answer the grader's training run (``helpers.training.descent``, which the grader runs):
+    """Answer the grader's training run (``judge_runtime.training.descent``, which the grader runs):
     each message ``{"params": ...}`` is answered with the sums of what ``function`` returned
     for one epoch at those parameters (``{"phase": "gradients", "totals": ...}``), a message
     ``{"probe": arguments}`` with what one call on those arguments returned (``"returned"``),
@@ -411,7 +408,8 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
                 answer["totals"] = {name: as_numbers(total)
                                     for name, total in summed(calls, params).items()}
                 if message.get("count"):
-                    answer["most_called"] = max(counts, key=counts.get, default="")
+                    answer["most_called"] = max(
+                        counts, key=counts.get, default="")  # type: ignore[arg-type]  # own keys
                     answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
                     answer.update(_own_most_called(own, len(calls)))
         except BaseException as error:  # student code: any failure is data
@@ -420,17 +418,17 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
 
 
 def _trusted_code() -> list[tuple[ModuleType, str, object]]:
-    """Every name of this runner and of the line counter (helpers.tracing), and every function
+    """Every name of this runner and of the line counter (judge_runtime.tracing), and every function
     of the modules its answers go through (numpy's and the builtins too), with what it is now:
     taken before any student code runs, so that :func:`_changed` can tell whether student code
     replaced one (say, the line count with a function that returns 20, or ``np.errstate``
     with one that writes a count of its own)."""
     import builtins
 
-    import helpers.tracing
+    import judge_runtime.tracing
 
     runner = sys.modules[__name__]
-    found = [(module, name, value) for module in (runner, helpers.tracing)
+    found = [(module, name, value) for module in (runner, judge_runtime.tracing)
              for name, value in vars(module).items()]
     found += [(module, name, value) for module in (json, os, np, builtins)
               for name, value in vars(module).items() if callable(value)]
@@ -452,9 +450,9 @@ _MISSING = object()
 
 
 def main() -> None:
-    # The loop check's object count (helpers.tracing): without it a loop run in C over plain
+    # The loop check's object count (judge_runtime.tracing): without it a loop run in C over plain
     # arrays goes unseen, so the runner does not run without it (the canary stops the run).
-    from helpers import _allocations  # noqa: F401
+    from judge_runtime import _allocations  # type: ignore[attr-defined]  # no stubs  # noqa: F401
 
     trusted = _trusted_code()
     # Both taken before any student code runs, which could replace sys.stdin and sys.stdout.
@@ -469,9 +467,14 @@ def main() -> None:
 
     request = json.loads(grader.readline())
     namespace: dict = {"__name__": "__main__"}
-    import helpers.network  # counted before any student code can import it
-
-    counts = count_calls(vars(helpers.network), NETWORK_COUNTED)
+    # The lab's forward functions, whose calls tell numerical differentiation: those of the
+    # modules a student's code could import (imported and wrapped before any student code
+    # runs), and those the instructor's provided cell defines.
+    counting = request.get("counted") or {}
+    counts: dict = {}
+    for module, names in (counting.get("modules") or {}).items():
+        count_calls(vars(importlib.import_module(module)), tuple(names), counts)
+    provided = tuple(counting.get("provided") or ())
     answer: dict = {"phase": "full", "setup_errors": {}, "definition_error": None, "full": []}
     for number, (label, code) in enumerate(request["setup"]):
         try:
@@ -479,7 +482,7 @@ def main() -> None:
         except BaseException as error:  # SystemExit too: the rest must still be judged
             answer["setup_errors"][label] = describe_error(error)
         if number == 0:  # the provided functions: count the student's calls of them
-            count_calls(namespace, counts=counts)
+            count_calls(namespace, provided, counts)
     function = namespace.get(request["function"])
     if not (callable(function) and hasattr(function, "__code__")):
         answer["definition_error"] = (answer["setup_errors"].get(request["graded_label"])
@@ -526,7 +529,7 @@ def count_lines(function, batches: list[dict],
                 functions: JudgedFunctions | None = None,
                 truths: list[dict] | None = None) -> dict:
     """The Python lines ``function`` runs, and the arrays it makes, on each batch of arguments
-    (``helpers.tracing``, the arrays given as ``CountedArray``): ``{"lines": [...],
+    (``judge_runtime.tracing``, the arrays given as ``CountedArray``): ``{"lines": [...],
     "own_lines": [...], "arrays": [...], "allocations": [...]}`` (all lines, those of its own
     code, arrays made, Python objects allocated), or
     ``{"error": ...}`` with what it raised, or ``{"interfered": ...}`` with how it interfered
@@ -535,12 +538,13 @@ def count_lines(function, batches: list[dict],
 
     When ``function`` raises and its step functions (``functions``) and each batch's true
     values (``truths``) are given, the counts are those of every step run on the true values
-    of the steps before it (``helpers.steps``): a step that raises is that step's mistake, and
+    of the steps before it (``judge_runtime.steps``): a step that raises is that step's mistake, and
     the loops of all the others are still seen."""
-    counts = []
+    counts: list[LineCount] = []
     for number, arguments in enumerate(batches):
         try:
-            count = _counted_then_plain(function, arguments, on_interference)
+            count: LineCount | BaseException | None = _counted_then_plain(
+                function, arguments, on_interference)
             if isinstance(count, BaseException):  # raised either way: a step's own mistake
                 error = count
                 count = None if functions is None or truths is None else _counted_steps(
@@ -549,7 +553,7 @@ def count_lines(function, batches: list[dict],
                     return {"lines": None, "error": describe_error(error)}
         except CountInterfered as why:
             return {"lines": None, "error": None, "interfered": str(why)}
-        counts.append(count)
+        counts.append(cast(LineCount, count))  # an error gave way to the steps' count or returned
     return {"lines": [c.total for c in counts], "own_lines": [c.own for c in counts],
             "arrays": [c.arrays for c in counts],
             "allocations": [c.allocations for c in counts], "error": None}
@@ -558,11 +562,12 @@ def count_lines(function, batches: list[dict],
 def _counted_then_plain(function, arguments: dict, on_interference
                         ) -> LineCount | BaseException:
     """``function`` counted on ``arguments``, then as it is (both guarded: see
-    ``helpers.tracing.lines_run``): the count, or what it raised both times. Counted first, so
+    ``judge_runtime.tracing.lines_run``): the count, or what it raised both times. Counted first, so
     that nothing it computed uncounted can be kept and handed back while counted. Raises
     CountInterfered when the two runs differ: one raises and the other does not, or they
     return other values."""
-    outcomes = []
+    outcomes: list[tuple[LineCount | None, Any, BaseException | None]] = []
+    count: LineCount | None
     for count_lines in (True, False):
         returned: list = []
         try:
@@ -574,8 +579,8 @@ def _counted_then_plain(function, arguments: dict, on_interference
             outcomes.append((count, returned[0], None))
         except CountInterfered:
             raise
-        except BaseException as error:  # student code
-            outcomes.append((None, None, error))
+        except BaseException as raised:  # student code
+            outcomes.append((None, None, raised))
     (count, value, error), (_, plain, plain_error) = outcomes
     if (error is None) != (plain_error is None):
         _interfered("it raises only while its lines are counted" if error else
@@ -584,7 +589,7 @@ def _counted_then_plain(function, arguments: dict, on_interference
         return error
     if not same_returns(plain, value):
         _interfered("it returns other values while its lines are counted", on_interference)
-    return count
+    return cast(LineCount, count)  # counted: the counted run raised nothing
 
 
 def _interfered(why: str, on_interference) -> None:
@@ -621,7 +626,8 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
                     count = lines_run(
                         step_function, on_interference=on_interference,
                         count_lines=wrap is counted,
-                        **{n: wrap(value) for n, value in _arrays(arguments).items()},
+                        **cast("dict[str, Any]",
+                               {n: wrap(value) for n, value in _arrays(arguments).items()}),
                         **{TRUE_VALUE: lambda known, wrap=wrap: wrap(truth[known].copy()),
                            RECORD: _recorder(recorded),
                            FAILED: lambda error, owns, failures=failures: failures.append(

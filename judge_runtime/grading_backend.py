@@ -1,6 +1,6 @@
 """A matplotlib backend for kernels that grade: figures are built but never drawn.
 
-``course grade`` starts every graded kernel with ``MPLBACKEND=module://helpers.grading_backend``.
+``course grade`` starts every graded kernel with ``MPLBACKEND=module://judge_runtime.grading_backend``.
 Nothing graded depends on a figure, and rendering a notebook's plots to PNG costs about a
 fifth of grading one student. Code that plots still runs in full (so an error in it still
 shows), ``savefig`` and ``canvas.draw()`` still work on request, and, as with Jupyter's

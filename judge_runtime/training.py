@@ -5,7 +5,7 @@ SGD with shuffling).
 The loop is a conversation (:func:`descent`): it hands out each epoch's parameters and is given
 what backprop returned for them, summed. In a notebook, :func:`train` answers it by calling
 backprop there; the judge answers it with the sums of the calls its sandboxed runner made
-(``helpers.recheck``), so the parameters, the training and its verdict stay with the grader,
+(``judge_runtime.runner``), so the parameters, the training and its verdict stay with the grader,
 where no student code runs. The arithmetic is the same code on both sides: the judge's training
 ends where the notebook's does, to the last bit.
 """
@@ -36,20 +36,24 @@ def returned_gradients(result) -> list:
     return returned
 
 
-def descent(params: dict, n_epochs: int, rate: float
+def descent(params: dict, n_epochs: int, rate: float,
+            reached: Callable[[dict], bool] | None = None
             ) -> Generator[dict, tuple[dict, int], dict]:
-    """``n_epochs`` steps of full-batch gradient descent, as a generator: it yields each epoch's
-    parameters by name (fresh copies) and is sent what backprop returned for them, summed
-    (:func:`summed`) with the number of calls (one call on the whole set, or one per sample);
-    each parameter moves against the mean gradient, scaled by ``rate``. Returns (as
-    StopIteration's value) the trained parameters. Raises ValueError or TypeError when a sum
-    is not numbers."""
+    """At most ``n_epochs`` steps of full-batch gradient descent, as a generator: it yields
+    each epoch's parameters by name (fresh copies) and is sent what backprop returned for them,
+    summed (:func:`summed`) with the number of calls (one call on the whole set, or one per
+    sample); each parameter moves against the mean gradient, scaled by ``rate``. Stops early
+    once ``reached(params)`` is true of the parameters after an epoch (what the training is
+    judged on, reached: more epochs would only cost time). Returns (as StopIteration's value)
+    the trained parameters. Raises ValueError or TypeError when a sum is not numbers."""
     params = {name: np.array(p, dtype=np.float64) for name, p in params.items()}
     for _ in range(n_epochs):
         totals, calls = yield {name: p.copy() for name, p in params.items()}
         with np.errstate(all="ignore"):
             params = {name: p - rate * np.asarray(totals[name], dtype=np.float64) / calls
                       for name, p in params.items()}
+        if reached is not None and reached({name: p.copy() for name, p in params.items()}):
+            break
     return params
 
 
@@ -77,10 +81,10 @@ def epoch_calls(backprop: Callable, X, T, params: dict, batched: bool) -> list:
 
 
 def train(backprop: Callable, X, T, params: dict, n_epochs: int, rate: float,
-          batched: bool) -> dict:
+          batched: bool, reached: Callable[[dict], bool] | None = None) -> dict:
     """:func:`descent` answered by calling ``backprop`` here (:func:`epoch_calls`). Returns the
     trained parameters by name (``params`` and the data are not changed)."""
-    conversation = descent(params, n_epochs, rate)
+    conversation = descent(params, n_epochs, rate, reached)
     current = next(conversation)
     try:
         while True:
@@ -91,10 +95,10 @@ def train(backprop: Callable, X, T, params: dict, n_epochs: int, rate: float,
 
 
 def gradient_descent(backprop: Callable, X, T, params: dict, n_epochs: int,
-                     rate: float) -> dict:
-    """``n_epochs`` steps of full-batch gradient descent with a batched ``backprop(X, T,
-    *params)``. Returns the trained parameters by name."""
-    return train(backprop, X, T, params, n_epochs, rate, batched=True)
+                     rate: float, reached: Callable[[dict], bool] | None = None) -> dict:
+    """At most ``n_epochs`` steps of full-batch gradient descent with a batched ``backprop(X,
+    T, *params)`` (until ``reached``, as :func:`descent`). Returns the trained parameters."""
+    return train(backprop, X, T, params, n_epochs, rate, batched=True, reached=reached)
 
 
 def same_returns(one, other) -> bool:

@@ -8,7 +8,7 @@ of its own, runs more lines as the batch grows; one whose loop runs in C (``sum(
 ``map(f, rows)``, ``functools.reduce(np.add, rows)``, ``list(X)``, ``tolist()``) makes an array
 or an object per row. So the counted arguments are :class:`CountedArray` views, whose every new
 array (a row, a view, a result) is seen as it is made, the Python objects allocated are counted
-(``helpers/_allocations.c``), and line events, arrays and objects are counted on two batch
+(``judge_runtime/_allocations.c``), and line events, arrays and objects are counted on two batch
 sizes far apart (:func:`loops_per_sample`): a loop adds one per sample at least. numpy's own
 Python whose length depends on the shapes but that does no work per sample (formatting an
 array, planning an ``einsum``) is not counted. This tells them apart on any machine, however
@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 try:  # built by `make setup` (scripts/build_allocations.py); the judge's runner requires it
-    from helpers import _allocations
+    from judge_runtime import _allocations  # type: ignore[attr-defined]  # C, no stubs
 except ImportError:
     _allocations = None
 
@@ -107,7 +107,7 @@ class LineCount(NamedTuple):
     total: int
     own: int
     arrays: int = 0
-    allocations: int = 0  # Python objects allocated (helpers/_allocations.c), when counted
+    allocations: int = 0  # Python objects allocated (judge_runtime/_allocations.c), when counted
 
 
 # A loop over samples adds at least one line, array or object per sample; half of one per
@@ -259,8 +259,8 @@ try:
     from numpy._core import arrayprint as _arrayprint
     from numpy._core import einsumfunc as _einsumfunc
 except ImportError:  # numpy 1
-    from numpy.core import arrayprint as _arrayprint
-    from numpy.core import einsumfunc as _einsumfunc
+    from numpy.core import arrayprint as _arrayprint  # type: ignore[no-redef]  # either one
+    from numpy.core import einsumfunc as _einsumfunc  # type: ignore[no-redef]  # either one
 NOT_COUNTED_FILES = frozenset({_arrayprint.__file__, _einsumfunc.__file__})
 
 # This module's own frames, told by their code objects (not their file name, which any code

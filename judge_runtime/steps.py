@@ -40,6 +40,7 @@ import ast
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 STEPS_FILE = "<your backprop, step by step>"  # what the step functions are compiled as
 RECORDING = "_course_recording_"
@@ -138,9 +139,9 @@ class StepPlan:
         """Each written step's judge point: the statement right after which its value is
         taken. Its last write, or for a step in ``aliased`` (its array went on to become a
         later step's), its last fresh assignment before that."""
-        points = {}
+        points: dict[str, int] = {}
         for name in self.written_steps:
-            last = self.last_write(name)
+            last = cast(int, self.last_write(name))  # a written step's: never None
             fresh = self.last_fresh_assignment(name) if name in aliased else None
             points[name] = fresh if fresh is not None and fresh <= last else last
         return points
@@ -155,8 +156,10 @@ class StepPlan:
             body.append(statement)
             written = [name for name in declared if name in self.writes[index]]
             if written:
-                body.append(_call_statement(RECORD, ast.Constant(index),
-                                            ast.Constant(tuple(written)), _locals()))
+                body.append(_call_statement(
+                    RECORD, ast.Constant(index),
+                    ast.Constant(tuple(written)),  # type: ignore[arg-type]  # a tuple compiles
+                    _locals()))
         return self._module(RECORDING, body, (RECORD,))
 
     def step_function(self, name: str, points: dict[str, int]) -> ast.Module:
@@ -180,8 +183,10 @@ class StepPlan:
                 continue  # computes only earlier steps, whose true values are bound
             body.append(_guarded(statement, stop=name in writes))
             body += [_bind_true(n) for n in sorted(computes)]
-        body.append(_call_statement(RECORD, ast.Constant(points[name]), ast.Constant((name,)),
-                                    _locals()))
+        body.append(_call_statement(
+            RECORD, ast.Constant(points[name]),
+            ast.Constant((name,)),  # type: ignore[arg-type]  # a tuple compiles
+            _locals()))
         return self._module(STEP_FUNCTION.format(name=name), body, (TRUE_VALUE, RECORD, FAILED))
 
     def _module(self, function_name: str, body: list[ast.stmt],
@@ -196,7 +201,7 @@ class StepPlan:
         # The function's own local names stay local, whatever statements were left out (a
         # name read before its assignment fails as in the student's run, never reads a
         # notebook variable of the same name).
-        keep_local = [ast.Name(n, ast.Store()) for n in sorted(self.local_names)]
+        keep_local: list[ast.expr] = [ast.Name(n, ast.Store()) for n in sorted(self.local_names)]
         never = ([ast.If(ast.Constant(False), [ast.Assign(keep_local, ast.Constant(None))], [])]
                  if keep_local else [])
         node.body = [*copy.deepcopy(body), *never] or [ast.Pass()]

@@ -1,0 +1,38 @@
+"""What the judge flags for a reviewer in a graded function's code (course.judge.review): the
+judge's runtime or a withheld helpers module imported, never the network's forward pass or a
+module named only in a comment."""
+
+from __future__ import annotations
+
+import pytest
+
+from course.judge.review import review_reasons
+
+WITHHELD = ("lab1.py", "gradcheck.py")
+IMPORTS_CHECKING_CODE = "it imports the course's checking code"
+
+
+@pytest.mark.parametrize("code", [
+    "from judge_runtime.runner import run_case\n",
+    "import judge_runtime.steps as s\n",
+    "from judge_runtime import training\n",
+    "from helpers.lab1 import true_gradients\n",
+    "from helpers import network, gradcheck\n",
+    "g = helpers.lab1.true_gradients(x, t, W1, b1, W2, b2, f)\n",
+])
+def test_an_import_of_the_checking_code_is_flagged(code):
+    assert IMPORTS_CHECKING_CODE in review_reasons(code, WITHHELD)
+
+
+@pytest.mark.parametrize("code", [
+    "from helpers.network import logistic\n",
+    "from helpers import datasets\n",
+    "# not helpers.lab1 nor judge_runtime: my own derivation\nd = y - t\n",
+])
+def test_what_a_student_may_import_or_mention_in_a_comment_is_not(code):
+    assert IMPORTS_CHECKING_CODE not in review_reasons(code, WITHHELD)
+
+
+def test_a_lab_without_withheld_modules_flags_only_the_runtime():
+    assert review_reasons("from helpers.lab1 import check_step\n") == []
+    assert review_reasons("import judge_runtime\n") == [IMPORTS_CHECKING_CODE]

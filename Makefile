@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(PY) bench/vectorized.py
 	$(PY) bench/grading.py
 	$(PY) bench/tolerance.py
+	$(PY) bench/training_margin.py
 
 clean:
 	rm -rf $(VENV) build reports gradebook.db submitted autograded/*/ feedback judge_runtime/_allocations.so

@@ -134,16 +134,35 @@ def random_batches(n_cases: int = HIDDEN_CASES, rng: np.random.Generator | None 
 # ---- the visible checks (the judge runs the same verdicts on hidden cases) ----------------------
 
 
+# Besides the notebook's batch, the visible checks try batches of the kinds the hidden ones are:
+# a single sample, an odd size, and more samples than any dimension (fixed draws, so a failure
+# repeats when the cell is run again).
+VISIBLE_SIZES = (1, 7, 12)
+VISIBLE_SEED = 2024
+
+
+def _visible_batches() -> list[tuple[str, tuple]]:
+    batches = random_batches(len(VISIBLE_SIZES), np.random.default_rng(VISIBLE_SEED),
+                             VISIBLE_SIZES)
+    return [(f"for a test batch of {len(batch[0])} sample{'s' if len(batch[0]) > 1 else ''}",
+             batch) for batch in batches]
+
+
 def check_step(name: str, backprop: Callable, X, T, W1, b1, W2, b2) -> None:
-    """Test one step of ``backprop`` on one batch; raise AssertionError with advice if it is
-    wrong."""
+    """Test one step of ``backprop`` on one batch, then on test batches of other sizes
+    (VISIBLE_SIZES); raise AssertionError with advice at the first where it is wrong."""
     lab1.verify_step(LAB2, "for this batch", name, backprop, (X, T, W1, b1, W2, b2),
                      PROVIDED_CONSTANTS)
+    for where, batch in _visible_batches():
+        lab1.verify_step(LAB2, where, name, backprop, batch, PROVIDED_CONSTANTS)
 
 
 def check_backprop_gradients(backprop: Callable, X, T, W1, b1, W2, b2) -> None:
-    """Test the four mean gradients ``backprop`` returns for one batch."""
+    """Test the four mean gradients ``backprop`` returns for one batch, then for test batches
+    of other sizes (VISIBLE_SIZES)."""
     lab1.verify_returned(LAB2, "for this batch", backprop, (X, T, W1, b1, W2, b2))
+    for where, batch in _visible_batches():
+        lab1.verify_returned(LAB2, where, backprop, batch)
 
 
 def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
@@ -151,7 +170,7 @@ def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
     """Test one step on several random batches (sizes CASE_SIZES). When grading, the judge
     runs the same check on the hidden batches ``seed`` names, and only its verdict counts."""
     for case in random_batches(n_cases):
-        check_step(name, backprop, *case)
+        lab1.verify_step(LAB2, "for this batch", name, backprop, case, PROVIDED_CONSTANTS)
 
 
 def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
@@ -159,7 +178,7 @@ def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
     """:func:`check_backprop_gradients` on several random batches (see
     :func:`check_step_on_hidden_cases`)."""
     for case in random_batches(n_cases):
-        check_backprop_gradients(backprop, *case)
+        lab1.verify_returned(LAB2, "for this batch", backprop, case)
 
 
 # ---- no loop over samples ----------------------------------------------------------------------

@@ -56,6 +56,20 @@ def test_the_solution_passes_every_visible_check(tmp_path):
     lab2.check_training(backprop)
 
 
+def test_a_step_right_only_for_the_notebooks_batch_size_fails_visibly(tmp_path):
+    """The notebook's batch has 5 samples; the grader's have other sizes. A visible check tries
+    those kinds of batch too, and says which one the step fails on."""
+    hard_coded = cohorts.Submission("hard_coded_n", "the batch size written as 5", edits=((
+        "dloss_dY = -T / np.maximum(Y, PROBABILITY_FLOOR) / n",
+        "dloss_dY = -T / np.maximum(Y, PROBABILITY_FLOOR) / 5"),))
+    backprop = _backprop(tmp_path, hard_coded)
+    lab2.check_step("dloss_dB", backprop, *_batch(n=5))  # a later step, on true values
+    with pytest.raises(AssertionError, match="dloss_dY.*for a test batch of 1 sample\\b"):
+        lab2.check_step("dloss_dY", backprop, *_batch(n=5))
+    with pytest.raises(AssertionError, match="for a test batch of 1 sample\\b"):
+        lab2.check_backprop_gradients(backprop, *_batch(n=5))
+
+
 @pytest.mark.parametrize("student", [s.student for s in DEMO_COHORT if s.misconception
                                      and s.misconception != "flat_against_rows"])
 def test_each_planted_mistake_fails_its_own_visible_check_only(tmp_path, student):

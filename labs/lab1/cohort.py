@@ -87,7 +87,7 @@ LAB1_COHORT = (
     Submission(
         "wrong_dalpha", "the logistic itself instead of its derivative",
         edits=(("dloss_dalpha = dloss_dh * h * (1.0 - h)", "dloss_dalpha = dloss_dh * h"),),
-        expected_failures=fails("test_dloss_dalpha", WHOLE_TEST),
+        expected_failures=fails("test_dloss_dalpha", WHOLE_TEST, TRAINING_TEST),
         misconception="dalpha_sigma_not_slope",
     ),
     Submission(
@@ -100,7 +100,7 @@ LAB1_COHORT = (
     Submission(
         "wrong_db1", "dloss_db1 taken before the logistic",
         edits=(("dloss_db1 = dloss_dalpha", "dloss_db1 = dloss_dh"),),
-        expected_failures=fails("test_dloss_db1", WHOLE_TEST),
+        expected_failures=fails("test_dloss_db1", WHOLE_TEST, TRAINING_TEST),
         misconception="db1_before_logistic",
     ),
     Submission(

@@ -3,7 +3,7 @@
  * The object allocator (PYMEM_DOMAIN_OBJ: every Python object, every numpy array object, a
  * row of an array iterated in C included) is wrapped once, at import, by one that counts the
  * allocations of one thread while counting is on and passes every call through.
- * helpers.tracing turns the count on around one call of a function (and guards these
+ * judge_runtime.tracing turns the count on around one call of a function (and guards these
  * switches while it counts): a loop over the rows of an array, even one run in C (sum, map,
  * functools.reduce, list, tolist), allocates an object or more per row, while vectorized
  * numpy allocates the same few objects for any size. */
@@ -74,7 +74,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef definition = {
     PyModuleDef_HEAD_INIT, "_allocations",
-    "Counts of Python object allocations (see helpers/_allocations.c).", -1, methods,
+    "Counts of Python object allocations (see judge_runtime/_allocations.c).", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__allocations(void) {

@@ -470,7 +470,7 @@ def main() -> None:
     # The lab's forward functions, whose calls tell numerical differentiation: those of the
     # modules a student's code could import (imported and wrapped before any student code
     # runs), and those the instructor's provided cell defines.
-    counting = request.get("counted") or {}
+    counting = request["counted"]  # the lab says what to count ({} for nothing): never assumed
     counts: dict = {}
     for module, names in (counting.get("modules") or {}).items():
         count_calls(vars(importlib.import_module(module)), tuple(names), counts)

@@ -147,11 +147,25 @@ def test_a_student_that_waits_is_stopped_by_the_wall_clock_backstop():
     assert result["cpu_seconds"] < 0.5
 
 
-def _answers(seconds: float, budgets: tuple[float, ...]):
+def _answers(seconds: float, budgets):
     heard = []
     command = [sys.executable, "-c", BURN + "print('{}', flush=True)\n", str(seconds)]
     problem, _ = run_bounded(command, b"", heard.append, 1024, budgets)
     return problem, heard
+
+
+def test_a_budget_may_follow_what_is_awaited_rather_than_the_line_count():
+    """The judge's budget follows the phase its conversation awaits (a training that ends
+    early sends fewer lines than its epochs): a function of the line count is obeyed."""
+    asked = []
+
+    def budget(lines: int) -> float:
+        asked.append(lines)
+        return 0.3
+
+    problem, heard = _answers(30.0, budget)
+    assert problem == "the re-check used more than its 0.3 s of CPU time"
+    assert heard == [] and asked and set(asked) == {0}
 
 
 def test_the_judges_runner_is_held_to_cpu_seconds_not_the_wall_clock(busy_machine):

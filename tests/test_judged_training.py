@@ -220,6 +220,43 @@ def test_numerical_differentiation_only_while_training_is_flagged_naming_the_cal
         for p in judgement.problems), judgement.problems
 
 
+# The same, after answering its first training call (an epoch the runner always counts) with
+# zeros: the training ends early once reached, and epochs after the first are counted too.
+TRAINS_NUMERICALLY_AFTER_ITS_FIRST_EPOCH = '''_calls = [0]
+
+
+def backprop(X, T, W1, b1, W2, b2):
+    if len(X) != {size}:
+        raise NotImplementedError()
+    _calls[0] += 1
+    if _calls[0] == 1:
+        return np.zeros_like(W1), np.zeros_like(b1), np.zeros_like(W2), np.zeros_like(b2)
+    params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
+
+    def loss():
+        Y = softmax(logistic(X @ params[0].T + params[1]) @ params[2].T + params[3])
+        return -np.sum(T * np.log(Y)) / len(X)
+
+''' + CENTRAL_DIFFERENCES
+
+
+def test_numerical_differentiation_after_the_first_epoch_is_flagged_too():
+    cell = TRAINS_NUMERICALLY_AFTER_ITS_FIRST_EPOCH.format(size=lab2.TRAINING_POINTS)
+    judgement = _judged("lab2", cohorts.Submission("trains_numerically_later", "",
+                                                   whole_cell=cell))
+    assert any("may not be the student's own work" in p for p in judgement.problems), \
+        judgement.problems
+
+
+def test_a_training_that_ends_early_still_counts_epochs_after_its_first():
+    problem = lab1.training_request()
+    training = graders_training(solution_backprop("lab1"), problem,
+                                cached_plan(LABS["lab1"][0]).judge.training_reached())
+    assert training.epoch < problem["epochs"]
+    # none counted after the first among those run: a chance of (7/8)**(epochs run - 1)
+    assert any(0 < epoch < training.epoch for epoch in training.counted_epochs)
+
+
 def test_a_forged_function_name_never_reaches_a_message():
     """The counts' names come from the runner, whose code is the student's: only a name that
     is a Python identifier is kept."""

@@ -64,9 +64,9 @@ def test_a_step_right_only_for_the_notebooks_batch_size_fails_visibly(tmp_path):
         "dloss_dY = -T / np.maximum(Y, PROBABILITY_FLOOR) / 5"),))
     backprop = _backprop(tmp_path, hard_coded)
     lab2.check_step("dloss_dB", backprop, *_batch(n=5))  # a later step, on true values
-    with pytest.raises(AssertionError, match="dloss_dY.*for a test batch of 1 sample\\b"):
+    with pytest.raises(AssertionError, match=r"dloss_dY.*for a test batch of 1 sample\b"):
         lab2.check_step("dloss_dY", backprop, *_batch(n=5))
-    with pytest.raises(AssertionError, match="for a test batch of 1 sample\\b"):
+    with pytest.raises(AssertionError, match=r"for a test batch of 1 sample\b"):
         lab2.check_backprop_gradients(backprop, *_batch(n=5))
 
 

@@ -27,7 +27,7 @@ MAX_RESPONSE_BYTES = 4 * 1024**2
 
 # CPU seconds from the start (course.cputime): the hidden cases' answer must arrive by the
 # first, training by the second, the line counts by the third. A correct function of up to
-# 10 ms per call fits all.
+# 5 ms per call fits all (Lab 1's training: about 11,500 calls before it is judged reached).
 BUDGETS = (30.0, 90.0, 120.0)  # the defaults of JudgeBudgets
 
 
@@ -47,7 +47,7 @@ class JudgeBudgets(Configurable):
     """The CPU seconds the judge's re-check of one student may have used, counted from its
     start, when each of its answers arrives (``c.JudgeBudgets.<name>``): past one, the
     re-check is stopped and the cells it had not answered are not graded. A correct function
-    of up to 10 ms a call needs a fraction of each."""
+    of up to 5 ms a call fits within each."""
 
     cases_cpu_seconds = Float(BUDGETS[0], help="by the answers on the hidden cases"
                               ).tag(config=True)
@@ -76,13 +76,16 @@ def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = (),
                                        limits=limits, env={**os.environ, **SINGLE_THREADED},
                                        withheld=tuple(request.get("withheld") or ())))
     cases_budget, training_budget, lines_budget = budgets
-    training = request.get("training")
-    training_lines = (2 + int(training["epochs"])) if training else 0  # the probe, each epoch
-    line_budgets = ((cases_budget,) * (1 + len(conversation.steps))
-                    + (training_budget,) * training_lines + (lines_budget,))
+    by_phase = {"full": cases_budget, "step": cases_budget, "gradients": training_budget}
+
+    def budget(_: int) -> float:
+        """The budget of the answer the conversation awaits (training may end early, so
+        its number of lines is not known in advance)."""
+        return by_phase.get(conversation.expected() or "", lines_budget)
+
     try:
         problem, status = run_bounded(argv, json.dumps(conversation.first).encode() + b"\n",
-                                      conversation.hear, MAX_RESPONSE_BYTES, line_budgets)
+                                      conversation.hear, MAX_RESPONSE_BYTES, budget)
     finally:
         cgroup.close()
     if problem is None and conversation.expected() is not None:
@@ -91,13 +94,15 @@ def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = (),
 
 
 def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
-                budgets: tuple[float, ...]) -> tuple[str | None, int | None]:
+                budgets: tuple[float, ...] | Callable[[int], float]
+                ) -> tuple[str | None, int | None]:
     """Run ``argv`` with ``first`` on its stdin, then hand each line of its stdout to
     ``hear`` and write what that returns (if anything) to its stdin; read at most
     ``max_bytes`` in all. ``hear`` raises ConversationOver to end it.
 
     The i-th line of output must arrive before the process (and what it started) has used
-    ``budgets[i]`` CPU seconds, and before WALL_CLOCK_FACTOR times that has passed on the
+    ``budgets[i]`` CPU seconds (``budgets(i)`` when it is a function; past the tuple's end, its
+    last), and before WALL_CLOCK_FACTOR times that has passed on the
     wall clock (the last budget bounds the whole run): a busy machine slows the run, not
     its verdict. Returns ``(problem, exit status)``; ``problem`` says why the process was
     killed (too large, too slow). Memory stays bounded by ``max_bytes`` whatever the
@@ -117,7 +122,8 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
         selector.register(cast(IO[bytes], process.stdout), selectors.EVENT_READ)  # pipes
         selector.register(cast(IO[bytes], process.stderr), selectors.EVENT_READ)
         while True:
-            budget = budgets[min(lines, len(budgets) - 1)]
+            budget = (budgets(lines) if callable(budgets)
+                      else budgets[min(lines, len(budgets) - 1)])
             now = time.monotonic()
             if now >= next_reading and (passed := clock.over(budget)):
                 problem = (f"the re-check used more than its {budget:g} s of CPU time"

@@ -41,14 +41,18 @@ class JudgedTraining:
     def __init__(self, problem: dict, probe: dict | None = None, judged: dict | None = None,
                  reached: Callable[[dict], bool] | None = None):
         """``problem``: the lab's training request (``X``, ``T``, ``params``, ``epochs``,
-        ``rate``, ``batched``); ``probe``: a hidden case's arguments, and ``judged``: the full
-        run's answer on them (``returned`` or ``error``), or None for no probe; ``reached``:
-        when the training may stop early (the lab's, see ``descent``)."""
+        ``rate``, ``batched``, optionally ``max_forward_calls``); ``probe``: a hidden case's
+        arguments, and ``judged``: the full run's answer on them (``returned`` or ``error``),
+        or None for no probe; ``reached``: when the training may stop early (the lab's, see
+        ``descent``). Past ``max_forward_calls``, the training stops: ``result`` is then
+        ``{"stopped": why}``."""
         self.calls = 1 if problem.get("batched") else len(problem["X"])
+        # calls of one forward function per backprop call past which the training stops
+        self.max_forward_calls: int | None = problem.get("max_forward_calls")
         self.shapes = {name: np.shape(p) for name, p in problem["params"].items()}
         self.descent = descent(problem["params"], problem["epochs"], problem["rate"], reached)
         self.probe, self.judged = probe, judged
-        self.result: dict | None = None  # {"params": ...} or {"error": ...}, once over
+        self.result: dict | None = None  # {"params"}, {"error"} or {"stopped": ...}, once over
         self.answers_otherwise = False
         self.interfered = ""  # how the runner's code was changed before training, if it was
         # per call, at most, in an epoch: the counted forward function called most, how often;
@@ -89,6 +93,13 @@ class JudgedTraining:
             self.result = {"error": str(answer["error"])}
             return DONE
         self._count_calls(answer)
+        seen = self.calls_seen
+        if self.max_forward_calls is not None and seen["forward_calls"] > self.max_forward_calls:
+            # numerical differentiation, seen: its training would only burn the student's time
+            called = seen["most_called"] or "a forward function"
+            self.result = {"stopped": f"it called {called} {seen['forward_calls']} times in one "
+                                      "call (differentiating numerically?)"}
+            return DONE
         try:
             totals = {name: _numbers(answer["totals"][name], shape)
                       for name, shape in self.shapes.items()}

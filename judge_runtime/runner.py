@@ -378,11 +378,12 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
     for one epoch at those parameters (``{"phase": "gradients", "totals": ...}``), a message
     ``{"probe": arguments}`` with what one call on those arguments returned (``"returned"``),
     either with ``"error"`` instead when it raised; until a message with neither.
-    ``problem``: the training set (``X``, ``T``) and whether ``function`` is ``batched``. An
-    epoch's answer whose message says ``count`` also says how often, per call, ``function``
-    called the counted forward function it called most (``forward_calls``, ``most_called``:
-    ``counts``, see :func:`count_calls`) and the function of the student's own (``own_calls``,
-    ``own_most_called``: code compiled as one of ``own_files``), as :func:`run_full` does."""
+    ``problem``: the training set (``X``, ``T``) and whether ``function`` is ``batched``. Each
+    epoch's answer also says how often, per call, ``function`` called the counted forward
+    function it called most (``forward_calls``, ``most_called``: ``counts``, see
+    :func:`count_calls`); one whose message says ``count``, the function of the student's own
+    too (``own_calls``, ``own_most_called``: code compiled as one of ``own_files``, traced at
+    a cost), as :func:`run_full` does."""
     X, T = np.array(problem["X"], dtype=np.float64), np.array(problem["T"], dtype=np.float64)
     batched = bool(problem.get("batched"))
     counts = {} if counts is None else counts
@@ -407,10 +408,11 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
                     sys.settrace(previous_trace)
                 answer["totals"] = {name: as_numbers(total)
                                     for name, total in summed(calls, params).items()}
+                # the forward functions' counts cost nothing to read: every epoch
+                answer["most_called"] = max(
+                    counts, key=counts.get, default="")  # type: ignore[arg-type]  # own keys
+                answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
                 if message.get("count"):
-                    answer["most_called"] = max(
-                        counts, key=counts.get, default="")  # type: ignore[arg-type]  # own keys
-                    answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
                     answer.update(_own_most_called(own, len(calls)))
         except BaseException as error:  # student code: any failure is data
             answer = {"phase": "gradients", "error": describe_error(error)}

@@ -100,7 +100,9 @@ class BackpropJudge:
             "steps": list(self.spec.step_names),
             "forward": list(self.spec.forward),
             "cases": cases,
-            "training": self.helpers.training_request() if "training" in kinds else None,
+            "training": ({**self.helpers.training_request(),
+                          "max_forward_calls": self.max_forward_calls}
+                         if "training" in kinds else None),
             "counted": {"modules": {network.__name__: list(network.COUNTED_FUNCTIONS)},
                         "provided": list(network.FORWARD_FUNCTIONS)},
         }
@@ -181,6 +183,9 @@ class BackpropJudge:
         return self._training_verdict(later["training"].get("training"))
 
     def _training_verdict(self, training: dict | None) -> Verdict:
+        if training and isinstance(training.get("stopped"), str):
+            return Verdict(False, f"Not credited: {training['stopped']}. The instructor will "
+                                  "review it.")
         if not training or "params" not in training:
             error = (training or {}).get("error", "no result")
             return Verdict(False, f"Training with your backprop failed: it raised {error}",

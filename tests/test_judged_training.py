@@ -246,6 +246,12 @@ def test_numerical_differentiation_after_the_first_epoch_is_flagged_too():
                                                    whole_cell=cell))
     assert any("may not be the student's own work" in p for p in judgement.problems), \
         judgement.problems
+    # and its training stops there: not credited, the calls named
+    training = judgement.verdicts["test_training_lowers_loss"]
+    assert not training.passed
+    assert re.fullmatch(r"Not credited: it called (logistic|softmax) \d{3,} times in one call "
+                        r"\(differentiating numerically\?\)\. The instructor will review it\.",
+                        training.message), training.message
 
 
 def test_a_training_that_ends_early_still_counts_epochs_after_its_first():

@@ -63,15 +63,18 @@ def test_a_sandbox_that_cannot_import_helpers_stops_the_run(tmp_path):
     assert not (course / "autograded" / LAB1_COHORT[0].student).exists()
 
 
-def test_helpers_without_the_object_counter_stop_the_run(tmp_path):
-    """A course whose helpers were copied without the loop check's compiled object counter
+def test_a_runtime_without_the_object_counter_stops_the_run(tmp_path):
+    """A course whose packages were copied without the loop check's compiled object counter
     (``make setup`` not run): the judge's runner refuses to run, the solution would score
     nothing, and the canary stops the run."""
     course = make_scratch_course(tmp_path / "course")
     write_cohort(ROOT, LAB, course / "submitted", LAB1_COHORT[:1])
     copied = tmp_path / "copied"
-    shutil.copytree(ROOT / "helpers", copied / "helpers",
-                    ignore=shutil.ignore_patterns("_allocations.so", "__pycache__"))
+    for package in ("helpers", "judge_runtime"):
+        shutil.copytree(ROOT / package, copied / package,
+                        ignore=shutil.ignore_patterns("_allocations*.so", "__pycache__"))
+    assert [p.name for p in (copied / "judge_runtime").glob("_allocations*")] == [
+        "_allocations.c"]
     result = subprocess.run([sys.executable, "-m", "course", "grade", LAB, "--quiet"],
                             cwd=course, capture_output=True, text=True, timeout=600,
                             env={**tool_env(), "PYTHONPATH": str(copied)})

@@ -22,9 +22,23 @@ from helpers import lab1, network
 from helpers.lab1 import Backprop
 
 HIDDEN = "on every hidden case"
-# A backprop calls each provided forward function once or twice; numerical differentiation
-# calls them twice per parameter entry (over 100 times).
+# A backprop calls each provided forward function once or twice, or, written with loops, up to
+# LOOP_CALLS times per sample and hidden unit; numerical differentiation calls them twice per
+# parameter entry, however many samples there are. The most calls of one forward function in
+# one call that still count as the student's own (forward_calls_allowed) is the larger of
+# MAX_FORWARD_CALLS and the loops' count: so a loop over the samples costs the loop check,
+# never an accusation, and a case of one sample still shows numerical differentiation.
 MAX_FORWARD_CALLS = 10
+LOOP_CALLS = 4
+
+
+def forward_calls_allowed(arguments: dict, batched: bool) -> int:
+    """The most calls of one forward function a backprop of its own may make in one call on
+    ``arguments`` (by name, ``W1`` among them): one sample, or for ``batched`` calls each row
+    of ``X``."""
+    samples = np.shape(arguments["X"])[0] if batched else 1
+    units = np.shape(arguments["W1"])[0]
+    return max(MAX_FORWARD_CALLS, LOOP_CALLS * samples * units)
 
 
 def step_check(spec: Backprop):
@@ -55,9 +69,6 @@ class BackpropJudge:
     function = "backprop"  # the function it defines, which every check tests
     trusted_cells = ("provided_functions",)  # instructor cells run before the student's
     own_work_kinds: tuple[str, ...] = ("step",)  # uncredited when not the student's own work
-    # A backprop calls each provided forward function once or twice; numerical
-    # differentiation calls them twice per parameter entry (over 100 times).
-    max_forward_calls = MAX_FORWARD_CALLS
 
     def __init__(self, checks, spec: Backprop, hidden_cases,
                  misconceptions: tuple[Misconception, ...], withheld_helpers: tuple[str, ...]):
@@ -100,12 +111,16 @@ class BackpropJudge:
             "steps": list(self.spec.step_names),
             "forward": list(self.spec.forward),
             "cases": cases,
-            "training": ({**self.helpers.training_request(),
-                          "max_forward_calls": self.max_forward_calls}
-                         if "training" in kinds else None),
+            "training": self._training_request() if "training" in kinds else None,
             "counted": {"modules": {network.__name__: list(network.COUNTED_FUNCTIONS)},
                         "provided": list(network.FORWARD_FUNCTIONS)},
         }
+
+    def _training_request(self) -> dict:
+        training = self.helpers.training_request()
+        batched = bool(training.get("batched"))
+        return {**training, "max_forward_calls": forward_calls_allowed(
+            {"X": training["X"], "W1": training["params"]["W1"]}, batched)}
 
     def verdicts(self, plan: CheckPlan, request: dict, cases: list[dict],
                  later: dict[str, dict], problem: str | None) -> Judgement:
@@ -198,19 +213,26 @@ class BackpropJudge:
         X, T, _ = self.helpers.training_problem()
         return lab1.training_reached(X, T)
 
-    def suspicions(self, answers: list[dict]) -> list[str]:
+    def suspicions(self, answers: list[dict], request: dict) -> list[str]:
         """What the graded function was seen to do while judged that makes it not the
         student's own work: call the checks' withheld answers, or run the network's forward
-        functions as often as numerical differentiation does."""
-        runs = [case.get("full", {}) for answer in answers for case in answer.get("cases", [])]
-        runs += [answer for answer in answers if answer.get("phase") == "training"]
+        functions as often as numerical differentiation does (more than a backprop of its
+        own could on the same inputs: forward_calls_allowed)."""
+        batched = self.spec.arguments[0] == "X"
+        # each run, with the calls its inputs allow: the hidden cases (in the request's order)
+        runs = [(case.get("full", {}), forward_calls_allowed(given["args"], batched))
+                for answer in answers
+                for case, given in zip(answer.get("cases", []), request["cases"], strict=False)]
+        runs += [(answer, request["training"]["max_forward_calls"]) for answer in answers
+                 if answer.get("phase") == "training"]
         found = sorted({f"it called {run['withheld_call']} (the graders' own answers) while "
-                        "judged" for run in runs if isinstance(run.get("withheld_call"), str)})
-        calls, most = max(((run.get("forward_calls", 0), function_name(run.get("most_called")))
-                           for run in runs), default=(0, ""))
+                        "judged" for run, _ in runs if isinstance(run.get("withheld_call"), str)})
         found += [f"{answer['interfered']} before training" for answer in answers
                   if answer.get("phase") == "training" and answer.get("interfered")]
-        if calls > self.max_forward_calls:
+        over = [(calls, function_name(run.get("most_called"))) for run, allowed in runs
+                if isinstance(calls := run.get("forward_calls", 0), int) and calls > allowed]
+        if over:
+            calls, most = max(over)
             found.append(f"it called {most or 'the forward functions'} {calls} times in one "
                          "call (differentiating numerically?)")
         return found

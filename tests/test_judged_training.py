@@ -198,51 +198,54 @@ def test_a_runner_whose_training_server_was_replaced_is_not_credited_and_flagged
                for p in judgement.problems), judgement.problems
 
 
-# Raises on every batch but the training set's, and trains by finite differences of the
-# provided functions: what it calls while training is counted as while judged.
-TRAINS_NUMERICALLY = '''def backprop(X, T, W1, b1, W2, b2):
-    if len(X) != {size}:
+# Raises while judged (every hidden case, and the training's probe of one), then trains by
+# finite differences of the provided functions (from its {numerical_from}-th training call):
+# what it calls while training is counted as while judged.
+TRAINS_NUMERICALLY = '''_calls = [0]
+
+
+def backprop(x, t, W1, b1, W2, b2):
+    _calls[0] += 1
+    if _calls[0] <= {judged} + 1:
         raise NotImplementedError()
+    if _calls[0] <= {judged} + 1 + {zeros}:
+        return np.zeros_like(W1), np.zeros_like(b1), np.zeros_like(W2), np.zeros_like(b2)
     params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
 
     def loss():
-        Y = softmax(logistic(X @ params[0].T + params[1]) @ params[2].T + params[3])
-        return -np.sum(T * np.log(Y)) / len(X)
+        y = softmax(params[2] @ logistic(params[0] @ x + params[1]) + params[3])
+        return -np.sum(t * np.log(y))
 
-''' + CENTRAL_DIFFERENCES
+''' + CENTRAL_DIFFERENCES.replace("{", "{{").replace("}", "}}")
+
+NUMERICAL_STOPPED = (r"Not credited: it called (logistic|softmax) \d{3,} times in one call "
+                     r"\(differentiating numerically\?\)\. The instructor will review it\.")
 
 
-def test_numerical_differentiation_only_while_training_is_flagged_naming_the_call():
-    cell = TRAINS_NUMERICALLY.format(size=lab2.TRAINING_POINTS)
-    judgement = _judged("lab2", cohorts.Submission("trains_numerically", "", whole_cell=cell))
+@pytest.mark.parametrize("zero_epochs", [0, 1])
+def test_numerical_differentiation_while_training_is_flagged_and_ends_the_training(zero_epochs):
+    """Only while training, from the first epoch or after a first answered with zeros (the
+    first epoch is always traced; the forward calls are read on every one)."""
+    cell = TRAINS_NUMERICALLY.format(judged=_judged_calls("lab1"),
+                                     zeros=zero_epochs * lab1.TRAINING_POINTS)
+    judgement = _judged("lab1", cohorts.Submission("trains_numerically", "", whole_cell=cell))
     assert any("may not be the student's own work" in p and re.search(
         r"it called (logistic|softmax) \d{3,} times in one call", p)
         for p in judgement.problems), judgement.problems
-
-
-# The same, after answering its first training call (whose epoch is always traced) with zeros:
-# its calls are counted on the epochs after the first too.
-TRAINS_NUMERICALLY_AFTER_ITS_FIRST_EPOCH = "_calls = [0]\n\n\n" + TRAINS_NUMERICALLY.replace(
-    "        raise NotImplementedError()\n",
-    "        raise NotImplementedError()\n"
-    "    _calls[0] += 1\n"
-    "    if _calls[0] == 1:\n"
-    "        return np.zeros_like(W1), np.zeros_like(b1), np.zeros_like(W2), np.zeros_like(b2)\n",
-    1)
-
-
-def test_numerical_differentiation_after_the_first_epoch_is_flagged_too():
-    cell = TRAINS_NUMERICALLY_AFTER_ITS_FIRST_EPOCH.format(size=lab2.TRAINING_POINTS)
-    judgement = _judged("lab2", cohorts.Submission("trains_numerically_later", "",
-                                                   whole_cell=cell))
-    assert any("may not be the student's own work" in p for p in judgement.problems), \
-        judgement.problems
-    # and its training stops there: not credited, the calls named
     training = judgement.verdicts["test_training_lowers_loss"]
     assert not training.passed
-    assert re.fullmatch(r"Not credited: it called (logistic|softmax) \d{3,} times in one call "
-                        r"\(differentiating numerically\?\)\. The instructor will review it\.",
-                        training.message), training.message
+    assert re.fullmatch(NUMERICAL_STOPPED, training.message), training.message
+
+
+def test_a_loop_over_the_samples_calling_the_forward_functions_is_no_accusation():
+    """Lab 2: the logistic called once per sample, in training 80 times a call: the loop
+    check's to judge, not numerical differentiation."""
+    looped = cohorts.Submission("loops_logistic", "", edits=((
+        "H = logistic(A)", "H = np.array([logistic(row) for row in A])"),))
+    judgement = _judged("lab2", looped)
+    assert not any("own work" in p for p in judgement.problems), judgement.problems
+    failed = {g for g, v in judgement.verdicts.items() if not v.passed}
+    assert failed == {"test_no_loop_over_samples"}, failed
 
 
 def test_a_training_that_ends_early_still_counts_epochs_after_its_first():

@@ -68,8 +68,9 @@ class LabJudge(Protocol):
         """Every planned cell's verdict from the runner's results: one per hidden case, and
         the later phases' answers that came, by phase (``training``, ``lines``)."""
 
-    def suspicions(self, answers: list[dict[str, Any]]) -> list[str]:
-        """Why the answers suggest the graded function is not the student's own work."""
+    def suspicions(self, answers: list[dict[str, Any]], request: dict[str, Any]) -> list[str]:
+        """Why the answers (to ``request``) suggest the graded function is not the student's
+        own work."""
 
     def training_reached(self) -> Callable[[dict[str, Any]], bool] | None:
         """When the judge's training run may stop before its last epoch: true of the

@@ -67,7 +67,7 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
                                          plan.judge.training_reached())
     judgement = judge_answers(plan, request, answers, problem)
     try:
-        suspicions = plan.judge.suspicions(answers)
+        suspicions = plan.judge.suspicions(answers, request)
     except Exception as error:  # a malformed answer is itself suspicious
         suspicions = [f"its re-check answered in a shape the judge does not expect "
                       f"({type(error).__name__})"]

@@ -55,9 +55,9 @@ class Lab2Judge(BackpropJudge):
             outcome = None
         return Verdict(passed, message, outcome)
 
-    def suspicions(self, answers: list[dict]) -> list[str]:
+    def suspicions(self, answers: list[dict], request: dict) -> list[str]:
         """Lab 1's, and a line count interfered with, or too long for matrix operations."""
-        found = super().suspicions(answers)
+        found = super().suspicions(answers, request)
         for answer in answers:
             if answer.get("phase") != "lines":
                 continue

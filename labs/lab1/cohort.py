@@ -190,7 +190,8 @@ FAIRNESS = (
         expected_reason="scored 0/20: wrong values in 10 of 10 tests (first: test_dloss_dy)",
     ),
     Submission(
-        "fair_numerical", "differentiates the loss numerically: flagged, no step points",
+        "fair_numerical", "differentiates the loss numerically: flagged, no step or training "
+        "points (the judge ends its training once it sees it)",
         whole_cell=(
             "def backprop(x, t, W1, b1, W2, b2):\n"
             "    params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]\n"
@@ -210,7 +211,7 @@ FAIRNESS = (
             "            g[i] = (up - down) / 2e-5\n"
             "        grads.append(g)\n"
             "    return tuple(grads)\n"),
-        expected_failures=ALL_STEPS, expected_status="flagged",
+        expected_failures=ALL_STEPS | {TRAINING_TEST}, expected_status="flagged",
     ),
     Submission(
         "fair_oracle", "calls the graders' own gradients: flagged, nothing earned (the judge "

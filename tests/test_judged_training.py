@@ -13,6 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from course.judge.conversation import Conversation
 from course.judge.plan import cached_plan
 from course.judge.verdicts import judge_submission
 from course.judged_training import DONE, NOT_NUMBERS, JudgedTraining
@@ -255,6 +256,13 @@ def test_a_training_that_ends_early_still_counts_epochs_after_its_first():
     assert training.epoch < problem["epochs"]
     # none counted after the first among those run: a chance of (7/8)**(epochs run - 1)
     assert any(0 < epoch < training.epoch for epoch in training.counted_epochs)
+
+
+def test_the_runner_is_not_told_how_many_forward_calls_end_the_training():
+    request = cached_plan(LABS["lab1"][0]).judge.request(cached_plan(LABS["lab1"][0]), "")
+    assert request["training"]["max_forward_calls"] > 0  # the grader's own copy keeps it
+    sent = Conversation(request, ()).first
+    assert "max_forward_calls" not in sent["training"] and "X" in sent["training"]
 
 
 def test_a_forged_function_name_never_reaches_a_message():

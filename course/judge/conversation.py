@@ -40,6 +40,9 @@ class Conversation:
             {"args": case["args"], "truth": {k: v for k, v in case["truth"].items()
                                              if k not in hidden}}
             for case in request["cases"]])
+        if training := request.get("training"):  # what stops it is the grader's to know
+            self.first["training"] = {k: v for k, v in training.items()
+                                      if k != "max_forward_calls"}
         self.truths = [case["truth"] for case in request["cases"]]
         self.request = request
         # the student's own code, for the lines and names a report of theirs may quote

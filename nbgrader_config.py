@@ -68,8 +68,15 @@ from course.printable_cells import PrintableCells  # noqa: E402
 # (course.judge_cells): `course grade` turns it on with its sandbox; stock `nbgrader autograde`,
 # which has neither, leaves it off (and the kernel's own test results count).
 c.Autograde.autograde_preprocessors = [
-    BoundedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutputSize, SanitizeHTML,
-    JudgeGradeCells, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    BoundedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutputSize,
+    SanitizeHTML,
+    JudgeGradeCells,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
 ]
 c.JudgeGradeCells.enabled = False
 c.SanitizeHTML.enabled = True  # nbconvert registers preprocessors disabled unless told
@@ -83,8 +90,13 @@ c.HTMLExporter.preprocessors = [EscapeNames, PrintableCells]
 # Nor the grader's file paths (course.hide_paths): cut first, so that no output quoting a hidden
 # line with paths inside it becomes that line once they are cut.
 # Nor anything the student's code printed (course.hide_student_outputs): only test results.
-c.GenerateFeedback.preprocessors = [GetGrades, HideGraderPaths, HideHiddenTests,
-                                    HideStudentOutputs, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    HideGraderPaths,
+    HideHiddenTests,
+    HideStudentOutputs,
+    CSSHTMLHeaderPreprocessor,
+]
 # Its pages are rendered by nbconvert's HTML exporter, compiling the templates once per process.
 c.GenerateFeedback.exporter_class = "course.feedback.FeedbackHTMLExporter"
 c.FeedbackHTMLExporter.template_name = "course_feedback"  # names each test in the summary

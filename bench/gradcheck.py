@@ -62,8 +62,10 @@ def main() -> None:
         ours = best_ms(numerical_gradient, loss, params, repeats)
         reference = best_ms(cs231n_numerical_gradient, loss, params, repeats)
         verdict = "ok" if ours < TARGET_MS else "OVER TARGET"
-        print(f"{name:>12}: helpers {ours:7.2f} ms, CS231n loop {reference:7.2f} ms "
-              f"(ratio {ours / reference:.2f}); target < {TARGET_MS:.0f} ms: {verdict}")
+        print(
+            f"{name:>12}: helpers {ours:7.2f} ms, CS231n loop {reference:7.2f} ms "
+            f"(ratio {ours / reference:.2f}); target < {TARGET_MS:.0f} ms: {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -50,15 +50,24 @@ ENV = dict(os.environ)
 
 def cohort(n: int):
     """``n`` students cycling through Lab 1's synthetic cohort, with distinct ids."""
-    return tuple(dataclasses.replace(LAB1_COHORT[i % len(LAB1_COHORT)],
-                                     student=f"{LAB1_COHORT[i % len(LAB1_COHORT)].student}_{i}")
-                 for i in range(n))
+    return tuple(
+        dataclasses.replace(
+            LAB1_COHORT[i % len(LAB1_COHORT)],
+            student=f"{LAB1_COHORT[i % len(LAB1_COHORT)].student}_{i}",
+        )
+        for i in range(n)
+    )
 
 
 def scratch_course(folder: Path, students) -> Path:
     copy_course(ROOT, folder, LAB)
-    subprocess.run(["nbgrader", "generate_assignment", LAB, "--force"], cwd=folder, env=ENV,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["nbgrader", "generate_assignment", LAB, "--force"],
+        cwd=folder,
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
     write_cohort(folder, LAB, folder / "submitted", students)
     return folder
 
@@ -71,20 +80,24 @@ def timed(command: list[str], cwd: Path, n: int) -> float:
     seconds = time.perf_counter() - start
     graded = len(list(cwd.glob(f"autograded/*/{LAB}/*.ipynb")))
     if graded != n:
-        raise SystemExit(f"{' '.join(command)} graded {graded} of {n} students "
-                         f"(exit status {result.returncode}):\n{result.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(command)} graded {graded} of {n} students "
+            f"(exit status {result.returncode}):\n{result.stderr[-2000:]}"
+        )
     return seconds
 
 
-def timed_canary(course: Path, sandbox: bool, scheduler: str | None = None,
-                 certs: Path | None = None) -> float:
+def timed_canary(
+    course: Path, sandbox: bool, scheduler: str | None = None, certs: Path | None = None
+) -> float:
     """Seconds the canary takes in ``course`` (after which it is remembered there), on the
     cluster at ``scheduler`` (its client certificates in ``certs``) or a local one."""
     start = time.perf_counter()
     security = client_security(certs) if certs is not None else None
     with grading_client(scheduler, 2, security) as client:
-        check_grading_environment(course, LAB, for_course(course).student_cpu_seconds, sandbox,
-                                  client)
+        check_grading_environment(
+            course, LAB, for_course(course).student_cpu_seconds, sandbox, client
+        )
     return time.perf_counter() - start
 
 
@@ -92,9 +105,14 @@ def execute_once(notebook: Path, env: dict) -> float:
     """Seconds to start a kernel and run every cell of ``notebook`` once."""
     nb = nbformat.read(notebook, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=600,
-                   kernel_manager_class=LocalKernelManager,
-                   resources={"metadata": {"path": str(notebook.parent)}}).execute(env=env)
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        allow_errors=True,
+        timeout=600,
+        kernel_manager_class=LocalKernelManager,
+        resources={"metadata": {"path": str(notebook.parent)}},
+    ).execute(env=env)
     return time.perf_counter() - start
 
 
@@ -119,17 +137,24 @@ def cpu_scaling() -> float:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     students = cohort(n)
-    with (tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b,
-          tempfile.TemporaryDirectory() as c, tempfile.TemporaryDirectory() as d,
-          tempfile.TemporaryDirectory() as e):
+    with (
+        tempfile.TemporaryDirectory() as a,
+        tempfile.TemporaryDirectory() as b,
+        tempfile.TemporaryDirectory() as c,
+        tempfile.TemporaryDirectory() as d,
+        tempfile.TemporaryDirectory() as e,
+    ):
         stock_course = scratch_course(Path(a), students)
         course_course = scratch_course(Path(b), students)
         trusted_course = scratch_course(Path(c), students)
         cluster_course = scratch_course(Path(d), students)
-        graded_notebook = stock_course / "submitted" / students[0].student / LAB / (
-            "classification.ipynb")
-        floor = min(execute_once(graded_notebook, {**ENV, "NBGRADER_EXECUTION": "autograde"})
-                    for _ in range(3))
+        graded_notebook = (
+            stock_course / "submitted" / students[0].student / LAB / ("classification.ipynb")
+        )
+        floor = min(
+            execute_once(graded_notebook, {**ENV, "NBGRADER_EXECUTION": "autograde"})
+            for _ in range(3)
+        )
         full_env = {k: v for k, v in ENV.items() if k != "NBGRADER_EXECUTION"}
         full = execute_once(graded_notebook, full_env)
         stock = timed(["nbgrader", "autograde", LAB], stock_course, n)
@@ -137,19 +162,48 @@ def main() -> None:
         # timed on its own, and (ii) is the grading of a cohort once it has passed.
         canary = timed_canary(course_course, sandbox=True)
         timed_canary(trusted_course, sandbox=False)
-        ours = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2", "--quiet"],
-                     course_course, n)
-        trusted = timed([sys.executable, "-m", "course", "grade", LAB, "--workers", "2",
-                         "--quiet", "--no-sandbox"], trusted_course, n)
+        ours = timed(
+            [sys.executable, "-m", "course", "grade", LAB, "--workers", "2", "--quiet"],
+            course_course,
+            n,
+        )
+        trusted = timed(
+            [
+                sys.executable,
+                "-m",
+                "course",
+                "grade",
+                LAB,
+                "--workers",
+                "2",
+                "--quiet",
+                "--no-sandbox",
+            ],
+            trusted_course,
+            n,
+        )
         certs = Path(e) / "certs"  # mutual TLS, as `course grade --scheduler` requires
         make_certificates(certs, [])
         cluster = DaskCluster(Path(e) / "cluster", workers=2, env=ENV, certs=certs)
         try:
             cluster.wait_for_workers(2)
             timed_canary(cluster_course, sandbox=True, scheduler=cluster.address, certs=certs)
-            remote = timed([sys.executable, "-m", "course", "grade", LAB, "--scheduler",
-                            cluster.address, "--certs", str(certs), "--quiet"],
-                           cluster_course, n)
+            remote = timed(
+                [
+                    sys.executable,
+                    "-m",
+                    "course",
+                    "grade",
+                    LAB,
+                    "--scheduler",
+                    cluster.address,
+                    "--certs",
+                    str(certs),
+                    "--quiet",
+                ],
+                cluster_course,
+                n,
+            )
         finally:
             cluster.stop()
     per_submission = ours / n
@@ -162,8 +216,10 @@ def main() -> None:
     print(f"(iii) floor, kernel + one execution:   {floor:7.2f} s")
     print(f"(iv)  full student run (500 epochs):   {full:7.2f} s")
     print(f"canary (solution + blank, once per change of lab or environment): {canary:5.1f} s")
-    print(f"(i)/(ii)                 = {stock / ours:5.2f}  (target >= 1.8; two CPU-bound "
-          f"processes side by side run {scaling:.2f}x faster than one after the other here)")
+    print(
+        f"(i)/(ii)                 = {stock / ours:5.2f}  (target >= 1.8; two CPU-bound "
+        f"processes side by side run {scaling:.2f}x faster than one after the other here)"
+    )
     print(f"(ii) per submission/(iii) = {per_submission / floor:5.2f}  (target <= 1.3)")
     print(f"(iv)/(ii) per submission = {full / per_submission:5.2f}  (target >= 8)")
     print(f"(i)/(ii-t)               = {stock / trusted:5.2f}")

@@ -46,8 +46,7 @@ def solution_steps(lab: str, judge):
     """The step functions of the solution's backprop (``judge_runtime.steps.JudgedFunctions``)."""
     source = nbformat.read(ROOT / "source" / lab / LABS[lab][1], as_version=4)
     namespace: dict = {}
-    exec("import numpy as np\n" + cell_by_grade_id(source, "provided_functions").source,
-         namespace)
+    exec("import numpy as np\n" + cell_by_grade_id(source, "provided_functions").source, namespace)
     code = cohorts.solution_code(cell_by_grade_id(source, "backprop").source)
     plan = split_steps(code, "backprop", judge.spec.step_names, judge.spec.forward)
     return compile_plan(plan, STEPS_FILE, namespace)
@@ -65,8 +64,10 @@ def step_value(functions, name: str, arguments: dict, truth: dict, dtype):
     with np.errstate(all="ignore"):
         functions.step(name, functions.plan.judge_points())(
             **{k: v.astype(dtype) for k, v in arguments.items()},
-                        _course_true_=true_value, _course_record_=record,
-                        _course_failed_=lambda error, owns: None)
+            _course_true_=true_value,
+            _course_record_=record,
+            _course_failed_=lambda error, owns: None,
+        )
     return recorded.get(name)
 
 
@@ -97,9 +98,11 @@ def measure(lab: str, n: int) -> None:
             for name in judge.spec.step_names:
                 right = step_value(functions, name, arguments, truth, np.float64)
                 errors["float64"].append(worst_error(name, truth[name], right))
-                errors["float32"].append(worst_error(
-                    name, truth[name],
-                    step_value(functions, name, arguments, truth, np.float32)))
+                errors["float32"].append(
+                    worst_error(
+                        name, truth[name], step_value(functions, name, arguments, truth, np.float32)
+                    )
+                )
                 for m in judge.misconceptions:
                     if m.step != name or m.crash:
                         continue
@@ -108,22 +111,28 @@ def measure(lab: str, n: int) -> None:
                             wrong = m.formula(inputs)
                     except (ValueError, IndexError):  # a shape that cannot combine: raises
                         wrong = None
-                    if wrong is not None and np.shape(wrong) == np.shape(right) and np.max(
-                            relative_errors(right, wrong), initial=0.0) <= EQUIVALENT:
+                    if (
+                        wrong is not None
+                        and np.shape(wrong) == np.shape(right)
+                        and np.max(relative_errors(right, wrong), initial=0.0) <= EQUIVALENT
+                    ):
                         equivalent += 1
                     elif wrong is not None:
                         errors["misconceptions"].append(worst_error(name, truth[name], wrong))
-    print(f"{lab} ({n} cases per size, sizes {sizes}; misconception values equal to the "
-          f"solution's on their case, left out: {equivalent}):")
+    print(
+        f"{lab} ({n} cases per size, sizes {sizes}; misconception values equal to the "
+        f"solution's on their case, left out: {equivalent}):"
+    )
     for kind, found in errors.items():
         found_array = np.array(found)
         passed = float(np.mean(found_array <= 1.0))
         rate = passed if kind != "misconceptions" else 1 - passed
         verb = "pass" if kind != "misconceptions" else "fail"
-        extreme = (np.max(found_array) if kind != "misconceptions"
-                   else np.min(found_array))
-        print(f"  {kind:15s} {len(found):7d} values, {rate:.4%} {verb}; "
-              f"{'worst' if verb == 'pass' else 'closest'} error {extreme:.2e} x tolerance")
+        extreme = np.max(found_array) if kind != "misconceptions" else np.min(found_array)
+        print(
+            f"  {kind:15s} {len(found):7d} values, {rate:.4%} {verb}; "
+            f"{'worst' if verb == 'pass' else 'closest'} error {extreme:.2e} x tolerance"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ TARGET = 1.4
 
 def seed_epochs_per_second(epochs: int) -> float:
     output = subprocess.run(
-        [sys.executable, str(SEED_BASELINE), str(epochs)], check=True, capture_output=True,
+        [sys.executable, str(SEED_BASELINE), str(epochs)],
+        check=True,
+        capture_output=True,
         text=True,
     ).stdout
     return float(re.search(r"\(([\d.]+) it/s\)", output).group(1))
@@ -41,9 +43,14 @@ def lab_epochs_per_second(epochs: int) -> float:
     ds = Annuli(n=1000, noise=1.0, seed=0)
     rng = np.random.default_rng(1)
     namespace.update(
-        X=ds.inputs(), T=ds.targets(), W1=rng.normal(size=(10, 2)), b1=np.zeros(10),
-        W2=rng.normal(size=(3, 10)), b2=np.zeros(3),
-        tqdm=lambda iterable: iterable, plot_loss=lambda losses: None,
+        X=ds.inputs(),
+        T=ds.targets(),
+        W1=rng.normal(size=(10, 2)),
+        b1=np.zeros(10),
+        W2=rng.normal(size=(3, 10)),
+        b2=np.zeros(3),
+        tqdm=lambda iterable: iterable,
+        plot_loss=lambda losses: None,
     )
     train = cell_source(NOTEBOOK, "train")
     assert "n_epochs = 500\n" in train, "the training cell no longer sets n_epochs = 500"

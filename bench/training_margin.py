@@ -49,20 +49,28 @@ def losses(misconception: str | None, seed: int) -> list[float]:
 def main(seeds: int = 100) -> None:
     correct = [losses(None, seed) for seed in range(seeds)]
     final = max(run[-1] for run in correct)
-    latest = max(next(epoch for epoch, loss in enumerate(run, 1) if loss < lab1.TRAINING_LOSS)
-                 for run in correct)
-    print(f"{seeds} seeds, {lab1.TRAINING_POINTS} points, at most {lab1.TRAINING_EPOCHS} epochs "
-          f"at rate {lab1.TRAINING_RATE:g}; the test asks for a loss below {lab1.TRAINING_LOSS:g}")
-    print(f"  {'correct':<34} final loss at most {final:.3f}; threshold reached by epoch "
-          f"{latest} at the latest")
+    latest = max(
+        next(epoch for epoch, loss in enumerate(run, 1) if loss < lab1.TRAINING_LOSS)
+        for run in correct
+    )
+    print(
+        f"{seeds} seeds, {lab1.TRAINING_POINTS} points, at most {lab1.TRAINING_EPOCHS} epochs "
+        f"at rate {lab1.TRAINING_RATE:g}; the test asks for a loss below {lab1.TRAINING_LOSS:g}"
+    )
+    print(
+        f"  {'correct':<34} final loss at most {final:.3f}; threshold reached by epoch "
+        f"{latest} at the latest"
+    )
     lowest = {}
     for key in BROKEN:
         lowest[key] = min(min(losses(key, seed)) for seed in range(seeds))
         print(f"  {key:<34} lowest loss at any epoch {lowest[key]:.3f}")
     worst = min(lowest.values())
-    print(f"margin: threshold {lab1.TRAINING_LOSS:g} is {lab1.TRAINING_LOSS - final:.3f} above "
-          f"the worst correct run's final loss and {worst - lab1.TRAINING_LOSS:.3f} below the "
-          "lowest loss of any broken run")
+    print(
+        f"margin: threshold {lab1.TRAINING_LOSS:g} is {lab1.TRAINING_LOSS - final:.3f} above "
+        f"the worst correct run's final loss and {worst - lab1.TRAINING_LOSS:.3f} below the "
+        "lowest loss of any broken run"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,16 @@ TARGET = 100.0
 def _data():
     ds = Annuli(n=1000, noise=1.0, seed=0)
     rng = np.random.default_rng(1)
-    return ds.inputs(), ds.targets(), {"W1": rng.normal(size=(10, 2)), "b1": np.zeros(10),
-                                       "W2": rng.normal(size=(3, 10)), "b2": np.zeros(3)}
+    return (
+        ds.inputs(),
+        ds.targets(),
+        {
+            "W1": rng.normal(size=(10, 2)),
+            "b1": np.zeros(10),
+            "W2": rng.normal(size=(3, 10)),
+            "b2": np.zeros(3),
+        },
+    )
 
 
 def lab1_epoch() -> float:
@@ -38,8 +46,9 @@ def lab1_epoch() -> float:
     for cell in ("imports", "provided_functions", "backprop"):
         exec(cell_source(LAB1, cell), namespace)
     X, T, params = _data()
-    namespace.update(X=X, T=T, **params, tqdm=lambda iterable: iterable,
-                     plot_loss=lambda losses: None)
+    namespace.update(
+        X=X, T=T, **params, tqdm=lambda iterable: iterable, plot_loss=lambda losses: None
+    )
     train = cell_source(LAB1, "train")
     assert "n_epochs = 500\n" in train, "Lab 1's training cell no longer sets n_epochs = 500"
     train = train.replace("n_epochs = 500\n", "n_epochs = 1\n")
@@ -76,10 +85,11 @@ def main() -> None:
     best = min(per_sample), min(full), min(minibatch)
     print(f"one epoch on 1000 points, best of {rounds} rounds:")
     print(f"  Lab 1, per-sample loop:          {best[0] * 1e3:8.2f} ms")
-    print(f"  Lab 2, full batch:               {best[1] * 1e3:8.2f} ms   "
-          f"{best[0] / best[1]:6.0f}x  (target >= {TARGET:.0f}x)")
-    print(f"  Lab 2, mini-batch SGD (20):      {best[2] * 1e3:8.2f} ms   "
-          f"{best[0] / best[2]:6.0f}x")
+    print(
+        f"  Lab 2, full batch:               {best[1] * 1e3:8.2f} ms   "
+        f"{best[0] / best[1]:6.0f}x  (target >= {TARGET:.0f}x)"
+    )
+    print(f"  Lab 2, mini-batch SGD (20):      {best[2] * 1e3:8.2f} ms   {best[0] / best[2]:6.0f}x")
 
 
 if __name__ == "__main__":

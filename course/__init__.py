@@ -20,4 +20,5 @@ if missing := [m for m in GRADER_PACKAGES if _missing(m)]:
     raise ImportError(
         f"the course's grading tools need {', '.join(missing)}, which this Python environment "
         "lacks: install the grader's packages with `pip install '.[grader]'` in the course "
-        "folder (or `pip install -r requirements.txt`, the whole pinned stack)")
+        "folder (or `pip install -r requirements.txt`, the whole pinned stack)"
+    )

@@ -43,7 +43,8 @@ class BoundedExecute(Execute):
     """Execute that stops storing a cell's outputs past ``max_cell_chars`` characters."""
 
     max_cell_chars = Integer(
-        200_000, help="characters of output kept per cell while executing").tag(config=True)
+        200_000, help="characters of output kept per cell while executing"
+    ).tag(config=True)
     # A message dropped for its size (course.kernels.MAX_MESSAGE_BYTES) can take the cell's
     # last output with it: the cell still counts as run, its error (if any) comes by reply.
     raise_on_iopub_timeout = Bool(False).tag(config=True)
@@ -60,14 +61,18 @@ class BoundedExecute(Execute):
         self._cell_output_chars[cell_index] = used + size
         if used + size > self.max_cell_chars:
             outs.remove(out)
-            outs.append(new_output(
-                "stream", name="stdout",
-                text=TRUNCATION_NOTE.format(limit=self.max_cell_chars)))
+            outs.append(
+                new_output(
+                    "stream", name="stdout", text=TRUNCATION_NOTE.format(limit=self.max_cell_chars)
+                )
+            )
         return out
 
     wall_clock_factor = Float(
-        WALL_CLOCK_FACTOR, help="the wall-clock backstop of a cell, as a multiple of its CPU "
-        "time limit (Execute.timeout)").tag(config=True)
+        WALL_CLOCK_FACTOR,
+        help="the wall-clock backstop of a cell, as a multiple of its CPU "
+        "time limit (Execute.timeout)",
+    ).tag(config=True)
     check_seconds = Float(0.5, help="how often a running cell's CPU time is read")
 
     def preprocess(self, nb, resources=None, km=None):
@@ -78,13 +83,13 @@ class BoundedExecute(Execute):
             resources[STOPPED_CELLS] = list(self._stopped_cells)
         return nb, resources
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None,
-                                 store_history=True):
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         self._cell_clock: CpuClock | None = self._kernel_clock()
         self._cell_index = cell_index
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count,
-                                                    store_history)
+            return await super().async_execute_cell(
+                cell, cell_index, execution_count, store_history
+            )
         finally:
             self._cell_clock = None
 
@@ -112,12 +117,20 @@ class BoundedExecute(Execute):
         over = None if limit is None else clock.over(limit, self.wall_clock_factor)
         if over is None:
             return None  # still within its limits: wait again
-        why = (f"this cell used more than {limit:g} s of CPU time (a loop that never ends?)"
-               if over == "cpu" else
-               f"this cell waited more than {self.wall_clock_factor * limit:g} s while using "
-               f"{clock.cpu():.1f} s of CPU time")
+        why = (
+            f"this cell used more than {limit:g} s of CPU time (a loop that never ends?)"
+            if over == "cpu"
+            else f"this cell waited more than {self.wall_clock_factor * limit:g} s while using "
+            f"{clock.cpu():.1f} s of CPU time"
+        )
         self.log.error("Interrupting the kernel: %s", why)
         self._stopped_cells.append(self._cell_index)
         await self.km.interrupt_kernel()
-        return {"content": {"status": "error", "ename": "CellTimeoutError", "evalue": why,
-                            "traceback": [f"CellTimeoutError: {why}"]}}
+        return {
+            "content": {
+                "status": "error",
+                "ename": "CellTimeoutError",
+                "evalue": why,
+                "traceback": [f"CellTimeoutError: {why}"],
+            }
+        }

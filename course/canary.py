@@ -43,17 +43,23 @@ def worker_environment() -> str:
     Python and its installed packages, and the ``course``, ``helpers`` and ``judge_runtime``
     code it imports (not ``sys.path``, which changes with the folder a command is run from)."""
     site = sysconfig.get_paths()
-    installed = sorted({f"{d.metadata['Name']}=={d.version}"
-                        for d in distributions(path=[site["purelib"], site["platlib"]])})
-    digest = hashlib.sha256("\n".join([str(Path(sys.prefix).resolve()), sys.version,
-                                       *installed]).encode())
+    installed = sorted(
+        {
+            f"{d.metadata['Name']}=={d.version}"
+            for d in distributions(path=[site["purelib"], site["platlib"]])
+        }
+    )
+    digest = hashlib.sha256(
+        "\n".join([str(Path(sys.prefix).resolve()), sys.version, *installed]).encode()
+    )
     for folder in (*STUDENT_PACKAGES, Path(__file__).parent):
         digest.update(str(folder.resolve()).encode() + b"\0")  # what the sandbox binds
         # Sources only: the __pycache__ files beside them change whenever a process imports.
         for path in sorted(folder.rglob("*")):
             if path.suffix in SOURCE_SUFFIXES and path.is_file():
-                digest.update(path.relative_to(folder.parent).as_posix().encode() + b"\0"
-                              + path.read_bytes())
+                digest.update(
+                    path.relative_to(folder.parent).as_posix().encode() + b"\0" + path.read_bytes()
+                )
     return digest.hexdigest()
 
 
@@ -62,16 +68,20 @@ def environment_digest(root: Path, lab: str, sandbox: bool = True, client=None) 
     release, the config, its instructor-only material), whether it is sandboxed, and the
     environment of every worker that grades it (``client``'s Dask workers; this process's
     when None)."""
-    environments = (sorted(set(client.run(worker_environment).values())) if client is not None
-                    else [worker_environment()])
+    environments = (
+        sorted(set(client.run(worker_environment).values()))
+        if client is not None
+        else [worker_environment()]
+    )
     digest = hashlib.sha256("\n".join([f"sandbox={sandbox}", *environments]).encode())
     for name, content in sorted(grading_kit(root, lab).items()):
         digest.update(name.encode() + b"\0" + content)
     return digest.hexdigest()
 
 
-def check_grading_environment(root: Path, lab: str, student_timeout: float,
-                              sandbox: bool, client=None) -> None:
+def check_grading_environment(
+    root: Path, lab: str, student_timeout: float, sandbox: bool, client=None
+) -> None:
     """Grade the solution and the blank as students (on ``client``'s Dask cluster, or a local
     one); raise CanaryFailed, saying what came out, unless the solution gets full marks and the
     blank none. A pass is remembered against :func:`environment_digest`."""
@@ -88,21 +98,28 @@ def check_grading_environment(root: Path, lab: str, student_timeout: float,
     with tempfile.TemporaryDirectory(prefix="course-canary-") as scratch:
         course = copy_course(root, Path(scratch), lab)
         generate_release(course, lab)
-        for student, folder in ((SOLUTION, layout.source(course, lab)),
-                                (BLANK, layout.release(course, lab))):
+        for student, folder in (
+            (SOLUTION, layout.source(course, lab)),
+            (BLANK, layout.release(course, lab)),
+        ):
             target = layout.submitted(course, student, lab)
             target.mkdir(parents=True)
             for notebook in sorted(folder.glob("*.ipynb")):
                 shutil.copy2(notebook, target / notebook.name)
-        outcomes = {o.student: o for o in run_workers(course, lab, [SOLUTION, BLANK], 2,
-                                                      student_timeout, False, sandbox, client)}
+        outcomes = {
+            o.student: o
+            for o in run_workers(
+                course, lab, [SOLUTION, BLANK], 2, student_timeout, False, sandbox, client
+            )
+        }
         problems = _problems(course, lab, outcomes)
     if problems:
         raise CanaryFailed(
             "grading stopped before grading anyone: this grading environment grades the "
             "instructor's own notebooks wrong (" + "; ".join(problems) + "). Check that the "
             "course is installed where the sandbox can import it (make setup), that "
-            f"source/{lab} runs cleanly (course execute {lab}), and grade again.")
+            f"source/{lab} runs cleanly (course execute {lab}), and grade again."
+        )
     write_atomic(cache, json.dumps({"digest": key}))
     try:
         write_atomic(passed, json.dumps({"digest": key, "lab": lab}))
@@ -116,7 +133,8 @@ def passes_folder() -> Path:
     files and the workers' environments, so its pass holds wherever the course is."""
     base = os.environ.get("COURSE_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-        "nn-classification-course")
+        "nn-classification-course",
+    )
     return Path(base) / "canary-passes"
 
 
@@ -135,10 +153,15 @@ def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:
             score, top = submission.score, submission.max_score
             if (score == top) if wanted == "full marks" else (score == 0):
                 continue
-            failed = [grade for notebook in submission.notebooks for grade in notebook.grades
-                      if (grade.score < grade.max_score if wanted == "full marks"
-                          else grade.score > 0)]
+            failed = [
+                grade
+                for notebook in submission.notebooks
+                for grade in notebook.grades
+                if (grade.score < grade.max_score if wanted == "full marks" else grade.score > 0)
+            ]
             names = ", ".join(g.name for g in failed[:4])
-            problems.append(f"the {student.split('-')[1]} scored {score:g}/{top:g}, "
-                            f"expected {wanted} (cells: {names})")
+            problems.append(
+                f"the {student.split('-')[1]} scored {score:g}/{top:g}, "
+                f"expected {wanted} (cells: {names})"
+            )
     return problems

@@ -32,8 +32,9 @@ _counter = itertools.count()
 
 # Writes the shell's own pid (which exec keeps) into each cgroup.procs given before "--", then
 # runs the rest: the process tree is inside its groups before any of it starts.
-JOIN_AND_EXEC = ('for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; '
-                 'shift; exec "$@"')
+JOIN_AND_EXEC = (
+    'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"'
+)
 
 
 def _own_path(controller: str) -> str | None:
@@ -92,15 +93,22 @@ def missing_bounds(client, limits: Limits = DEFAULT_LIMITS) -> dict[str, list[st
     per-student groups with ``limits`` in: ``{worker: [controller, ...]}``, only workers
     missing some."""
     found = client.run(available, limits)
-    return {worker: [c for c in CONTROLLERS if c not in have]
-            for worker, have in sorted(found.items()) if set(have) != set(CONTROLLERS)}
+    return {
+        worker: [c for c in CONTROLLERS if c not in have]
+        for worker, have in sorted(found.items())
+        if set(have) != set(CONTROLLERS)
+    }
 
 
 def _settings(limits: Limits) -> dict[str, dict]:
-    return {"cpu": {"cpu.cfs_period_us": CPU_PERIOD_US,
-                    "cpu.cfs_quota_us": int(limits.cpu_cores * CPU_PERIOD_US)},
-            "memory": {"memory.limit_in_bytes": limits.memory_bytes},
-            "pids": {"pids.max": limits.processes}}
+    return {
+        "cpu": {
+            "cpu.cfs_period_us": CPU_PERIOD_US,
+            "cpu.cfs_quota_us": int(limits.cpu_cores * CPU_PERIOD_US),
+        },
+        "memory": {"memory.limit_in_bytes": limits.memory_bytes},
+        "pids": {"pids.max": limits.processes},
+    }
 
 
 def _make(group: Path, settings: dict) -> None:
@@ -111,22 +119,26 @@ def _make(group: Path, settings: dict) -> None:
             (group / setting).write_text(str(value))
     except OSError as error:
         _remove(group)
-        raise CgroupUnavailable(f"cannot make the group {group} with {settings} ({error})"
-                                ) from None
+        raise CgroupUnavailable(
+            f"cannot make the group {group} with {settings} ({error})"
+        ) from None
 
 
 def unbounded_problem(missing: dict[str, list[str]]) -> str:
     """What :func:`missing_bounds` means for the instructor, and what to do."""
-    where = "; ".join(f"{worker}: no {', '.join(controllers)}"
-                      for worker, controllers in missing.items())
-    return (f"grading stopped before grading anyone: a student's processes would have no "
-            f"aggregate bound ({where}). Per-student control groups need a writable cgroup v1 "
-            f"hierarchy under {CGROUP_ROOT} (grade as root on such a machine, or as a user "
-            "prepared by scripts/setup-grader-user.sh) that lets a group take the configured "
-            "c.SandboxLimits (a folder capped below them does not); "
-            "without them only per-process rlimits apply, and a swarm of processes can slow "
-            "a classmate graded at the same time and use 64 times the memory limit. Pass "
-            "--unbounded to grade so anyway.")
+    where = "; ".join(
+        f"{worker}: no {', '.join(controllers)}" for worker, controllers in missing.items()
+    )
+    return (
+        f"grading stopped before grading anyone: a student's processes would have no "
+        f"aggregate bound ({where}). Per-student control groups need a writable cgroup v1 "
+        f"hierarchy under {CGROUP_ROOT} (grade as root on such a machine, or as a user "
+        "prepared by scripts/setup-grader-user.sh) that lets a group take the configured "
+        "c.SandboxLimits (a folder capped below them does not); "
+        "without them only per-process rlimits apply, and a swarm of processes can slow "
+        "a classmate graded at the same time and use 64 times the memory limit. Pass "
+        "--unbounded to grade so anyway."
+    )
 
 
 class StudentCgroup:
@@ -192,6 +204,6 @@ def remove_stale() -> None:
         if parent is None:
             continue
         for group in parent.glob(f"{PREFIX}*-*"):
-            owner = group.name[len(PREFIX):].split("-")[0]
+            owner = group.name[len(PREFIX) :].split("-")[0]
             if owner.isdigit() and not Path(f"/proc/{owner}").exists():
                 _remove(group)

@@ -30,8 +30,9 @@ KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")  # P-256: qu
 
 def _openssl(*args: str, cwd: Path) -> None:
     if shutil.which("openssl") is None:
-        raise FileNotFoundError("the openssl command is missing: install Debian's openssl "
-                                "package (make setup does)")
+        raise FileNotFoundError(
+            "the openssl command is missing: install Debian's openssl package (make setup does)"
+        )
     result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
     if result.returncode != 0:
         raise ValueError(f"openssl {args[0]} failed: {result.stderr.strip()[-500:]}")
@@ -43,8 +44,10 @@ def make_certificates(folder: Path, hosts: list[str], days: int = DAYS) -> list[
     besides localhost); return the files written. Keys are readable by their owner only."""
     folder = Path(folder)
     if any((folder / f"{role}.pem").exists() for role in (*ROLES, "ca")):
-        raise ValueError(f"{folder} already holds certificates: make a new set in an empty "
-                         "folder (the old ones stay valid until they expire)")
+        raise ValueError(
+            f"{folder} already holds certificates: make a new set in an empty "
+            "folder (the old ones stay valid until they expire)"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     names = ["DNS:localhost", "IP:127.0.0.1"]
     for host in hosts:
@@ -57,16 +60,53 @@ def make_certificates(folder: Path, hosts: list[str], days: int = DAYS) -> list[
     try:
         with tempfile.TemporaryDirectory() as scratch:
             work = Path(scratch)
-            _openssl("req", "-x509", *KEY, "-nodes", "-keyout", "ca-key.pem",
-                     "-out", "ca.pem", "-days", str(days), "-subj", "/CN=course grading CA",
-                     cwd=work)
+            _openssl(
+                "req",
+                "-x509",
+                *KEY,
+                "-nodes",
+                "-keyout",
+                "ca-key.pem",
+                "-out",
+                "ca.pem",
+                "-days",
+                str(days),
+                "-subj",
+                "/CN=course grading CA",
+                cwd=work,
+            )
             (work / "extensions").write_text(f"subjectAltName={','.join(names)}\n")
             for role in ROLES:
-                _openssl("req", *KEY, "-nodes", "-keyout", f"{role}-key.pem",
-                         "-out", f"{role}.csr", "-subj", f"/CN=course grading {role}", cwd=work)
-                _openssl("x509", "-req", "-in", f"{role}.csr", "-CA", "ca.pem", "-CAkey",
-                         "ca-key.pem", "-CAcreateserial", "-out", f"{role}.pem", "-days",
-                         str(days), "-extfile", "extensions", cwd=work)
+                _openssl(
+                    "req",
+                    *KEY,
+                    "-nodes",
+                    "-keyout",
+                    f"{role}-key.pem",
+                    "-out",
+                    f"{role}.csr",
+                    "-subj",
+                    f"/CN=course grading {role}",
+                    cwd=work,
+                )
+                _openssl(
+                    "x509",
+                    "-req",
+                    "-in",
+                    f"{role}.csr",
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca-key.pem",
+                    "-CAcreateserial",
+                    "-out",
+                    f"{role}.pem",
+                    "-days",
+                    str(days),
+                    "-extfile",
+                    "extensions",
+                    cwd=work,
+                )
             for name in ("ca.pem", *(f"{r}{s}.pem" for r in ROLES for s in ("", "-key"))):
                 shutil.copy(work / name, folder / name)
                 written.append(folder / name)
@@ -84,13 +124,17 @@ def client_security(folder: Path):
 
     missing = [name for name in CLIENT_FILES if not (Path(folder) / name).is_file()]
     if missing:
-        raise ValueError(f"{', '.join(missing)} missing from {folder}: make the cluster's "
-                         f"certificates with `course cluster-certs {folder}` (docs/cluster.md) "
-                         "or pass --certs FOLDER")
-    return Security(tls_ca_file=str(Path(folder) / "ca.pem"),
-                    tls_client_cert=str(Path(folder) / "client.pem"),
-                    tls_client_key=str(Path(folder) / "client-key.pem"),
-                    require_encryption=True)
+        raise ValueError(
+            f"{', '.join(missing)} missing from {folder}: make the cluster's "
+            f"certificates with `course cluster-certs {folder}` (docs/cluster.md) "
+            "or pass --certs FOLDER"
+        )
+    return Security(
+        tls_ca_file=str(Path(folder) / "ca.pem"),
+        tls_client_cert=str(Path(folder) / "client.pem"),
+        tls_client_key=str(Path(folder) / "client-key.pem"),
+        require_encryption=True,
+    )
 
 
 def scheduler_problem(address: str, insecure_local_only: bool) -> str | None:
@@ -106,11 +150,15 @@ def scheduler_problem(address: str, insecure_local_only: bool) -> str | None:
     except ValueError:
         loopback = parsed.hostname == "localhost"
     if not insecure_local_only:
-        return (f"{address} is a plain tcp:// scheduler: anyone who can reach it runs code on "
-                "its workers. Use TLS with client certificates (`course cluster-certs`, then "
-                "a tls:// address with --certs), or, for a scheduler on this machine only, "
-                "--insecure-local-only")
+        return (
+            f"{address} is a plain tcp:// scheduler: anyone who can reach it runs code on "
+            "its workers. Use TLS with client certificates (`course cluster-certs`, then "
+            "a tls:// address with --certs), or, for a scheduler on this machine only, "
+            "--insecure-local-only"
+        )
     if not loopback:
-        return (f"--insecure-local-only allows a loopback address only (127.0.0.1, ::1), "
-                f"not {parsed.hostname}: use TLS for another machine")
+        return (
+            f"--insecure-local-only allows a loopback address only (127.0.0.1, ::1), "
+            f"not {parsed.hostname}: use TLS for another machine"
+        )
     return None

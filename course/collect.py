@@ -46,10 +46,12 @@ from course.submissions import SAFE_NAME
 PATTERNS = {
     "canvas": re.compile(
         r"^(?P<prefix>(?P<name>[^_]+)_(?P<late>LATE_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_)"
-        r"(?P<file_id>.+?)(?:-(?P<resubmission>\d+))?\.ipynb$"),
+        r"(?P<file_id>.+?)(?:-(?P<resubmission>\d+))?\.ipynb$"
+    ),
     "moodle": re.compile(
         r"^(?P<prefix>(?P<name>[^_]+)_(?P<student_id>\d+)_assignsubmission_file_)"
-        r"(?P<file_id>.+?)\.ipynb$"),
+        r"(?P<file_id>.+?)\.ipynb$"
+    ),
 }
 RECORD_FILE = "collected.json"  # in downloaded/<lab>/: what each student's LMS file said
 PLAIN = re.compile(rf"^(?P<student_id>{SAFE_NAME.pattern})\.ipynb$")
@@ -88,20 +90,30 @@ def parse_name(filename: str, notebooks: list[str]) -> ParsedName | str:
         if match:
             file_id = match["file_id"]
             if file_id not in notebooks:
-                return (f"notebook name {file_id!r} is not one of this lab's "
-                        f"({', '.join(notebooks)})")
-            return ParsedName(match["student_id"], file_id,
-                              int(match.groupdict().get("resubmission") or 0), lms=lms,
-                              name=match["name"], prefix=match["prefix"],
-                              marked_late=bool(match.groupdict().get("late")))
+                return (
+                    f"notebook name {file_id!r} is not one of this lab's ({', '.join(notebooks)})"
+                )
+            return ParsedName(
+                match["student_id"],
+                file_id,
+                int(match.groupdict().get("resubmission") or 0),
+                lms=lms,
+                name=match["name"],
+                prefix=match["prefix"],
+                marked_late=bool(match.groupdict().get("late")),
+            )
     match = PLAIN.match(filename)
     if match and match["student_id"] in notebooks:
-        return (f"{filename} is the lab's own notebook name, with no student's name or ID: "
-                "name it <student_id>.ipynb, or collect the LMS's zip as downloaded")
+        return (
+            f"{filename} is the lab's own notebook name, with no student's name or ID: "
+            "name it <student_id>.ipynb, or collect the LMS's zip as downloaded"
+        )
     if match and len(notebooks) == 1:
         return ParsedName(match["student_id"], notebooks[0])
-    return ("file name not recognised: expected Canvas (name_12345_67890_notebook.ipynb), "
-            "Moodle (Name_12345_assignsubmission_file_notebook.ipynb) or <student_id>.ipynb")
+    return (
+        "file name not recognised: expected Canvas (name_12345_67890_notebook.ipynb), "
+        "Moodle (Name_12345_assignsubmission_file_notebook.ipynb) or <student_id>.ipynb"
+    )
 
 
 def upload_prefix(name: str) -> tuple[str, str] | None:
@@ -127,8 +139,10 @@ class CollectReport:
     checks: list[str] = field(default_factory=list)  # collected, but worth a look
 
     def lines(self) -> list[str]:
-        out = [f"collected {student}: {', '.join(files)}"
-               for student, files in sorted(self.collected.items())]
+        out = [
+            f"collected {student}: {', '.join(files)}"
+            for student, files in sorted(self.collected.items())
+        ]
         out += [f"NOT collected {name}: {reason}" for name, reason in self.problems]
         out += [f"CHECK {line}" for line in self.checks]
         return out
@@ -138,8 +152,9 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def plan_collection(files: list[Path], notebooks: list[str], submitted: Path, lab: str,
-                    replace: bool) -> tuple[dict[Path, ParsedName], CollectReport]:
+def plan_collection(
+    files: list[Path], notebooks: list[str], submitted: Path, lab: str, replace: bool
+) -> tuple[dict[Path, ParsedName], CollectReport]:
     """Decide which extracted files to collect. Returns ``{file: parsed}`` and the report.
 
     Unrecognised names and duplicates that cannot be told apart are reported, not collected;
@@ -164,18 +179,30 @@ def plan_collection(files: list[Path], notebooks: list[str], submitted: Path, la
         if len(versions) > 1 and versions[-2][1].resubmission == newest.resubmission:
             for path, _ in versions:
                 report.problems.append(
-                    (path.name, f"{len(versions)} files for {student}'s {file_id} and nothing "
-                                "says which is newest: keep one and collect again"))
+                    (
+                        path.name,
+                        f"{len(versions)} files for {student}'s {file_id} and nothing "
+                        "says which is newest: keep one and collect again",
+                    )
+                )
             continue
         for path, _ in versions[:-1]:
             report.problems.append(
-                (path.name, f"older submission of {student}'s {file_id}; "
-                            f"collected {newest_path.name} instead"))
+                (
+                    path.name,
+                    f"older submission of {student}'s {file_id}; "
+                    f"collected {newest_path.name} instead",
+                )
+            )
         existing = submitted / student / lab / f"{file_id}.ipynb"
         if existing.exists() and not replace and _digest(existing) != _digest(newest_path):
             report.problems.append(
-                (newest_path.name, f"{student} already has a different {file_id} in "
-                                   f"{existing.parent}; use --replace to overwrite it"))
+                (
+                    newest_path.name,
+                    f"{student} already has a different {file_id} in "
+                    f"{existing.parent}; use --replace to overwrite it",
+                )
+            )
             continue
         chosen[newest_path] = newest
         report.collected.setdefault(student, []).append(f"{file_id}.ipynb")
@@ -196,8 +223,9 @@ class PlannedCollector(FileNameCollectorPlugin):
             return None
         found = {"student_id": parsed.student_id, "file_id": parsed.file_id}
         first, last = parsed.first_and_last_name()
-        found.update({key: value for key, value in (("first_name", first), ("last_name", last))
-                      if value})
+        found.update(
+            {key: value for key, value in (("first_name", first), ("last_name", last)) if value}
+        )
         if Path(submitted_file) in self.times:  # nbgrader writes it as timestamp.txt
             found["timestamp"] = timestamp_text(self.times[Path(submitted_file)])
         return found
@@ -235,8 +263,9 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     else:
         shutil.copy2(source, archive / source.name)
 
-    times, unreadable = (zip_times(source, deadlines(root).zip_timezone) if source.is_file()
-                         else ({}, []))
+    times, unreadable = (
+        zip_times(source, deadlines(root).zip_timezone) if source.is_file() else ({}, [])
+    )
     app.init_plugins()
     extractor = app.extractor_plugin_inst
     extractor.notebooks, extractor.lms_prefix = notebooks, upload_prefix
@@ -249,8 +278,11 @@ def collect(root: Path, lab: str, source: Path, replace: bool = False) -> Collec
     report.checks += unreadable
     app.collector_plugin_inst.plan = plan
     # each file's time is its LMS entry's (an upload's notebooks take the upload's)
-    app.collector_plugin_inst.times = {path: times[extractor.origins[path]] for path in plan
-                                       if extractor.origins.get(path) in times}
+    app.collector_plugin_inst.times = {
+        path: times[extractor.origins[path]]
+        for path in plan
+        if extractor.origins.get(path) in times
+    }
     app.process_extracted_files()
     keep_names(root, lab, plan, app.collector_plugin_inst.times)
     report.checks += lateness_checks(root, lab, plan, app.collector_plugin_inst.times)
@@ -269,16 +301,18 @@ def zip_times(source: Path, timezone: str) -> tuple[dict[str, datetime], list[st
             if info.is_dir():
                 continue
             try:
-                times[info.filename] = datetime(
-                    *info.date_time, tzinfo=where).astimezone(UTC)
+                times[info.filename] = datetime(*info.date_time, tzinfo=where).astimezone(UTC)
             except ValueError:  # a zero or impossible date
-                unreadable.append(f"{info.filename}: its time in the zip ({info.date_time}) "
-                                  "is not a date, so it has none and no late penalty applies")
+                unreadable.append(
+                    f"{info.filename}: its time in the zip ({info.date_time}) "
+                    "is not a date, so it has none and no late penalty applies"
+                )
     return times, unreadable
 
 
-def keep_names(root: Path, lab: str, plan: dict[Path, ParsedName],
-               times: dict[Path, datetime]) -> None:
+def keep_names(
+    root: Path, lab: str, plan: dict[Path, ParsedName], times: dict[Path, datetime]
+) -> None:
     """Put each collected student's name, as the LMS wrote it, in the gradebook (the
     formgrader and the exports show it), and record what their LMS file was called, when it
     was handed in and whether the LMS marked it late in ``downloaded/<lab>/collected.json``
@@ -293,8 +327,10 @@ def keep_names(root: Path, lab: str, plan: dict[Path, ParsedName],
             entry = record.setdefault(parsed.student_id, {"files": {}})
             entry.update(lms=parsed.lms, name=parsed.name, prefix=parsed.prefix)
             entry["files"][parsed.file_id] = {
-                "file": file.name, "marked_late": parsed.marked_late,
-                "submitted_at": times[file].isoformat() if file in times else None}
+                "file": file.name,
+                "marked_late": parsed.marked_late,
+                "submitted_at": times[file].isoformat() if file in times else None,
+            }
     write_atomic(path, json.dumps(record, indent=1, sort_keys=True))
 
 
@@ -309,29 +345,42 @@ def collected_record(root: Path, lab: str) -> dict[str, dict]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def lateness_checks(root: Path, lab: str, plan: dict[Path, ParsedName],
-                    times: dict[Path, datetime]) -> list[str]:
+def lateness_checks(
+    root: Path, lab: str, plan: dict[Path, ParsedName], times: dict[Path, datetime]
+) -> list[str]:
     """Where the LMS's late marker and the submission's time disagree about the due date:
     the penalty follows the time (or, without one, nothing), so the instructor should look."""
     due = deadlines(root).due_date(lab)
     checks = []
     if times and due is None:
-        checks.append(f"{lab} has no due date (c.Deadlines.due in nbgrader_config.py): "
-                      "nothing will be late")
+        checks.append(
+            f"{lab} has no due date (c.Deadlines.due in nbgrader_config.py): nothing will be late"
+        )
     for file, parsed in sorted(plan.items()):
         when = times.get(file)
-        if (parsed.lms == "canvas" and not parsed.marked_late and when is not None
-                and due is not None and when > due):
-            checks.append(f"{file.name}: the LMS does not mark it late but its time, "
-                          f"{when:%Y-%m-%d %H:%M} UTC, is after the due date "
-                          f"({due:%Y-%m-%d %H:%M} UTC), so it will be penalised: is "
-                          "c.Deadlines.zip_timezone the zone the LMS writes its zip in?")
+        if (
+            parsed.lms == "canvas"
+            and not parsed.marked_late
+            and when is not None
+            and due is not None
+            and when > due
+        ):
+            checks.append(
+                f"{file.name}: the LMS does not mark it late but its time, "
+                f"{when:%Y-%m-%d %H:%M} UTC, is after the due date "
+                f"({due:%Y-%m-%d %H:%M} UTC), so it will be penalised: is "
+                "c.Deadlines.zip_timezone the zone the LMS writes its zip in?"
+            )
         if parsed.marked_late and when is None:
-            checks.append(f"{file.name}: the LMS marks it late but gives no time, so no "
-                          f"penalty applies; write its time in submitted/{parsed.student_id}/"
-                          f"{lab}/timestamp.txt to apply one")
+            checks.append(
+                f"{file.name}: the LMS marks it late but gives no time, so no "
+                f"penalty applies; write its time in submitted/{parsed.student_id}/"
+                f"{lab}/timestamp.txt to apply one"
+            )
         elif parsed.marked_late and due is not None and cast(datetime, when) <= due:
-            checks.append(f"{file.name}: the LMS marks it late but it was handed in at "
-                          f"{when:%Y-%m-%d %H:%M} UTC, before the due date in "
-                          f"nbgrader_config.py ({due:%Y-%m-%d %H:%M} UTC): is that date right?")
+            checks.append(
+                f"{file.name}: the LMS marks it late but it was handed in at "
+                f"{when:%Y-%m-%d %H:%M} UTC, before the due date in "
+                f"nbgrader_config.py ({due:%Y-%m-%d %H:%M} UTC): is that date right?"
+            )
     return checks

@@ -11,20 +11,29 @@ from course.grading.outcome import load_outcomes
 from course.nbgrader_setup import make_api
 
 
-def expected_against_graded(root: Path, lab: str,
-                            cohort: tuple) -> list[tuple[str, str, str, bool]]:
+def expected_against_graded(
+    root: Path, lab: str, cohort: tuple
+) -> list[tuple[str, str, str, bool]]:
     """For each synthetic student graded in the course at ``root``: ``(student, expected,
     got, as_expected)``, where expected and got read "graded 18/20" (status and total)."""
     outcomes = load_outcomes(root, lab)
     with make_api(root).gradebook as gradebook:
         points = {grade_id: top for _, grade_id, top in grade_columns(gradebook, lab)}
-        totals = {row["student_id"]: row["total"]
-                  for row in per_test_rows(gradebook, lab, [s.student for s in cohort])}
+        totals = {
+            row["student_id"]: row["total"]
+            for row in per_test_rows(gradebook, lab, [s.student for s in cohort])
+        }
     rows = []
     for submission in cohort:
-        wanted = 0.0 if submission.expected_status in ("failed", "timeout") else sum(
-            top for grade_id, top in points.items()
-            if grade_id not in submission.expected_failures)
+        wanted = (
+            0.0
+            if submission.expected_status in ("failed", "timeout")
+            else sum(
+                top
+                for grade_id, top in points.items()
+                if grade_id not in submission.expected_failures
+            )
+        )
         outcome = outcomes.get(submission.student)
         status = outcome.status if outcome else "not graded"
         top = sum(points.values())
@@ -32,4 +41,3 @@ def expected_against_graded(root: Path, lab: str,
         got = f"{status} {totals.get(submission.student, 0.0):g}/{top:g}"
         rows.append((submission.student, expected, got, expected == got))
     return rows
-

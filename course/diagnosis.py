@@ -42,8 +42,7 @@ def judged_outcomes(nb) -> dict[str, str]:
     return {grade_id: kind for grade_id, kind in outcomes.items() if kind in TEST_OUTCOMES}
 
 
-def outcome_of_test(cell, score: float, max_score: float, kind: str | None = None
-                    ) -> TestOutcome:
+def outcome_of_test(cell, score: float, max_score: float, kind: str | None = None) -> TestOutcome:
     """How one graded test cell went: one of TEST_OUTCOMES, the judge's ``kind`` when it
     judged it (a student with no graded notebook is counted NOT_GRADED by the caller)."""
     if score >= max_score:
@@ -55,7 +54,7 @@ def outcome_of_test(cell, score: float, max_score: float, kind: str | None = Non
 
 
 def describe_syntax_error(evalue: str, cell: str) -> str:
-    """"syntax error at line N of the <cell> cell: what" from a SyntaxError's message."""
+    """ "syntax error at line N of the <cell> cell: what" from a SyntaxError's message."""
     match = SYNTAX_POSITION.match(evalue.strip())
     if not match:
         return f"syntax error in the {cell} cell: {evalue.strip()}"
@@ -78,8 +77,9 @@ def describe_definition_error(error: str, cell: str) -> str:
     return f"the {cell} cell could not be run: {error}"
 
 
-def explain_low_score(nb, score: float, max_score: float, cause: str = "",
-                      judged: bool = True) -> str:
+def explain_low_score(
+    nb, score: float, max_score: float, cause: str = "", judged: bool = True
+) -> str:
     """Why the graded notebook ``nb`` scored ``score`` of ``max_score``, when that is at most
     LOW_SCORE_FRACTION of it ("" otherwise): the judge's ``cause`` when it found one, else
     "scored 0/20: syntax error at line 22 of the <graded> cell: unmatched ')'", "...: blank:
@@ -96,31 +96,47 @@ def explain_low_score(nb, score: float, max_score: float, cause: str = "",
             if error.get("ename") in SYNTAX_ERRORS:
                 name = _nbgrader(cell).get("grade_id", "solution")
                 return prefix + describe_syntax_error(error.get("evalue", ""), name)
-    tests = [cell for cell in nb.cells
-             if cell.cell_type == "code" and _nbgrader(cell).get("grade")
-             and not _nbgrader(cell).get("solution")]
-    failed = [(_nbgrader(cell).get("grade_id", "?"), error.get("evalue", ""))
-              for cell in tests for error in _errors(cell)[:1]]
+    tests = [
+        cell
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        and _nbgrader(cell).get("grade")
+        and not _nbgrader(cell).get("solution")
+    ]
+    failed = [
+        (_nbgrader(cell).get("grade_id", "?"), error.get("evalue", ""))
+        for cell in tests
+        for error in _errors(cell)[:1]
+    ]
     if not failed:
         return prefix + "every test ran without an error; see the graded notebook"
     recorded = judged_outcomes(nb) if judged else {}
-    kinds = {grade_id: classify_failure(error, recorded.get(grade_id)) for cell in tests
-             for grade_id in [_nbgrader(cell).get("grade_id", "?")] for error in _errors(cell)[:1]}
+    kinds = {
+        grade_id: classify_failure(error, recorded.get(grade_id))
+        for cell in tests
+        for grade_id in [_nbgrader(cell).get("grade_id", "?")]
+        for error in _errors(cell)[:1]
+    }
     # The kind most of the failed tests share (on a tie: blank, then crashed, then wrong).
-    count = {kind: sum(k == kind for k in kinds.values()) for kind in (BLANK, CRASHED, WRONG,
-                                                                       NOT_GRADED)}
+    count = {
+        kind: sum(k == kind for k in kinds.values()) for kind in (BLANK, CRASHED, WRONG, NOT_GRADED)
+    }
     most = max(count, key=lambda kind: count[kind])
     if most == BLANK:
-        return prefix + (f"blank: {count[BLANK]} of {len(tests)} tests reach code still left "
-                         "as `raise NotImplementedError()`")
+        return prefix + (
+            f"blank: {count[BLANK]} of {len(tests)} tests reach code still left "
+            "as `raise NotImplementedError()`"
+        )
     if most == CRASHED:
         grade_id, message = next((g, m) for g, m in failed if kinds[g] == CRASHED)
         return prefix + f"crash in {grade_id}: {_first_sentence(message)}"
     if most == NOT_GRADED:
         grade_id, message = next((g, m) for g, m in failed if kinds[g] == NOT_GRADED)
         return prefix + f"not graded ({grade_id}): {_first_sentence(message)}"
-    return prefix + (f"wrong values in {count[WRONG]} of {len(tests)} tests (first: "
-                     f"{next(g for g, _ in failed if kinds[g] == WRONG)})")
+    return prefix + (
+        f"wrong values in {count[WRONG]} of {len(tests)} tests (first: "
+        f"{next(g for g, _ in failed if kinds[g] == WRONG)})"
+    )
 
 
 def _first_sentence(text: str, limit: int = 200) -> str:

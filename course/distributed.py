@@ -31,22 +31,25 @@ LOOPBACK = "127.0.0.1:0"  # a LocalCluster's web servers: this machine only, any
 
 
 @contextmanager
-def grading_client(scheduler: str | None, workers: int,
-                   security: Security | None = None) -> Iterator[Client]:
+def grading_client(
+    scheduler: str | None, workers: int, security: Security | None = None
+) -> Iterator[Client]:
     """A Dask client: of the cluster at ``scheduler`` (connecting with ``security``, see
     ``course.cluster_certs``), or of a LocalCluster of ``workers`` single-threaded workers
     started here (and stopped on leaving), whose web servers listen on the loopback only and
     serve nothing (their pages would list task keys, which name students)."""
-    settings = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-                "distributed.comm.timeouts.connect": SCHEDULER_TIMEOUT,
-                "distributed.worker.daemon": False,  # workers start grading processes
-                # No statistical profiler in a LocalCluster's workers: they are threads of the
-                # coordinator, and its sys._current_frames() every 10 ms can deadlock CPython
-                # 3.11 against a garbage collection in another thread (seen here: the
-                # coordinator hung for good in the middle of writing a grade).
-                "distributed.worker.profile.enabled": False,
-                "distributed.scheduler.http.routes": [],
-                "distributed.worker.http.routes": []}
+    settings = {
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        "distributed.comm.timeouts.connect": SCHEDULER_TIMEOUT,
+        "distributed.worker.daemon": False,  # workers start grading processes
+        # No statistical profiler in a LocalCluster's workers: they are threads of the
+        # coordinator, and its sys._current_frames() every 10 ms can deadlock CPython
+        # 3.11 against a garbage collection in another thread (seen here: the
+        # coordinator hung for good in the middle of writing a grade).
+        "distributed.worker.profile.enabled": False,
+        "distributed.scheduler.http.routes": [],
+        "distributed.worker.http.routes": [],
+    }
     with dask.config.set(settings):
         if scheduler:
             with Client(scheduler, timeout=SCHEDULER_TIMEOUT, security=security) as client:
@@ -55,10 +58,18 @@ def grading_client(scheduler: str | None, workers: int,
             return
         # Workers as threads of this process: each task's work happens in a grading process
         # of its own (course.remote), so worker processes would only add their start-up.
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
-                          dashboard_address=LOOPBACK, worker_dashboard_address=LOOPBACK,
-                          memory_limit=0,
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=False,
+                dashboard_address=LOOPBACK,
+                worker_dashboard_address=LOOPBACK,
+                memory_limit=0,
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             with stopping_grading_processes(client):
                 yield client
 
@@ -83,8 +94,9 @@ def stopping_grading_processes(client: Client) -> Iterator[None]:
                 pass
 
 
-def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
-                   student_timeout: float, sandbox: bool) -> Iterator[tuple[str, dict]]:
+def grade_remotely(
+    client: Client, root: Path, lab: str, students: list[str], student_timeout: float, sandbox: bool
+) -> Iterator[tuple[str, dict]]:
     """Send every student of ``students`` to the cluster; yield ``(student, result)`` as each
     result arrives (see course.remote.grade_task), or ``{"lost": "worker", ...}`` when the
     workers grading them kept dying.
@@ -105,8 +117,17 @@ def grade_remotely(client: Client, root: Path, lab: str, students: list[str],
         student = waiting.pop()
         files = submission_files(root, lab, student)
         sent[student] = files_digest(files)
-        future = client.submit(grade_task, kit, lab, student, files, student_timeout, sandbox,
-                               pure=False, key=f"grade-{lab}-{run}-{student}")
+        future = client.submit(
+            grade_task,
+            kit,
+            lab,
+            student,
+            files,
+            student_timeout,
+            sandbox,
+            pure=False,
+            key=f"grade-{lab}-{run}-{student}",
+        )
         futures[future] = student
         arriving.add(future)
 

@@ -66,17 +66,25 @@ def submitters(gradebook: Gradebook, lab: str) -> list[str]:
     return sorted(s.student.id for s in gradebook.find_assignment(lab).submissions)
 
 
-def write_per_test_csv(gradebook: Gradebook, lab: str, path: Path,
-                       students: list[str] | None = None) -> Path:
+def write_per_test_csv(
+    gradebook: Gradebook, lab: str, path: Path, students: list[str] | None = None
+) -> Path:
     """Write :func:`per_test_rows` as CSV to ``path``; return it."""
     rows = per_test_rows(gradebook, lab, students)
-    header = ["student_id", *(grade_id for _, grade_id, _ in grade_columns(gradebook, lab)),
-              "raw", "late_penalty", "total", "max"]
+    header = [
+        "student_id",
+        *(grade_id for _, grade_id, _ in grade_columns(gradebook, lab)),
+        "raw",
+        "late_penalty",
+        "total",
+        "max",
+    ]
     return write_csv(path, header, rows)
 
 
-def write_course_csv(gradebook: Gradebook, labs: list[str], path: Path,
-                     students: list[str] | None = None) -> Path:
+def write_course_csv(
+    gradebook: Gradebook, labs: list[str], path: Path, students: list[str] | None = None
+) -> Path:
     """One row per student over several labs: each lab's grade cells as ``<lab>:<grade_id>``
     and its ``<lab>:raw``, ``<lab>:late_penalty`` and ``<lab>:total``, then the course
     ``total`` and ``max``; write it to ``path``."""
@@ -85,13 +93,16 @@ def write_course_csv(gradebook: Gradebook, labs: list[str], path: Path,
     header, maximum = ["student_id"], 0.0
     for lab in labs:
         columns = grade_columns(gradebook, lab)
-        header += [*(f"{lab}:{grade_id}" for _, grade_id, _ in columns),
-                   *(f"{lab}:{name}" for name in LAB_SUMS)]
+        header += [
+            *(f"{lab}:{grade_id}" for _, grade_id, _ in columns),
+            *(f"{lab}:{name}" for name in LAB_SUMS),
+        ]
         maximum += sum(max_score for *_, max_score in columns)
         for row in per_test_rows(gradebook, lab, wanted):
             rows[row["student_id"]].update(
                 {f"{lab}:{grade_id}": row[grade_id] for _, grade_id, _ in columns},
-                **{f"{lab}:{name}": row[name] for name in LAB_SUMS})
+                **{f"{lab}:{name}": row[name] for name in LAB_SUMS},
+            )
     for row in rows.values():
         row["total"] = sum(row[f"{lab}:total"] for lab in labs)
         row["max"] = maximum

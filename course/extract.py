@@ -36,6 +36,8 @@ MAX_UPLOAD_FILES = MAX_FILES
 CHUNK = 1024**2
 UPLOADED_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
 MOODLE_FOLDER = "_assignsubmission_file"  # as course.collect reads Moodle's folders
+
+
 class TooLarge(Exception):
     """A file past :data:`MAX_FILE_BYTES` (or an upload past its member count)."""
 
@@ -61,8 +63,11 @@ def safe_member_path(name: str) -> PurePosixPath | None:
     empty or dot part, no backslash or NUL), else None: an archive member's, or a file name a
     grading worker returns (``course.grading.recorder.returned_names_problem``)."""
     path = PurePosixPath(name)
-    if path.is_absolute() or not path.parts or any(
-            part in ("", ".", "..") or "\\" in part or "\0" in part for part in path.parts):
+    if (
+        path.is_absolute()
+        or not path.parts
+        or any(part in ("", ".", "..") or "\\" in part or "\0" in part for part in path.parts)
+    ):
         return None
     return path
 
@@ -110,15 +115,24 @@ class BoundedExtractor(ExtractorPlugin):
                     continue
                 member = safe_member_path(info.filename)
                 if member is None:
-                    self.problems.append((info.filename, "not extracted: its path in the zip "
-                                          "leaves the zip's folder (../ or /); take it out of "
-                                          "the zip by hand and collect it"))
+                    self.problems.append(
+                        (
+                            info.filename,
+                            "not extracted: its path in the zip "
+                            "leaves the zip's folder (../ or /); take it out of "
+                            "the zip by hand and collect it",
+                        )
+                    )
                     continue
                 if info.filename.lower().endswith(UPLOADED_ARCHIVES):
                     # Moodle's "in folders" download names the student in the folder's name
                     in_folder = member.parent.name.endswith(MOODLE_FOLDER)
-                    self._extract_upload(archive, info, folder, f"{member.parent.name}_"
-                                         f"{member.name}" if in_folder else member.name)
+                    self._extract_upload(
+                        archive,
+                        info,
+                        folder,
+                        f"{member.parent.name}_{member.name}" if in_folder else member.name,
+                    )
                 elif info.file_size > MAX_FILE_BYTES:
                     self.problems.append((member.name, self._too_large()))
                 else:
@@ -135,23 +149,38 @@ class BoundedExtractor(ExtractorPlugin):
                 self.problems.append((PurePosixPath(entry).name, self._too_large()))
                 return
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
-                self.problems.append((PurePosixPath(entry).name, "not extracted: another entry "
-                                      "of the zip has the same name, or a folder of that name"))
+                self.problems.append(
+                    (
+                        PurePosixPath(entry).name,
+                        "not extracted: another entry "
+                        "of the zip has the same name, or a folder of that name",
+                    )
+                )
                 return
             except (OSError, zipfile.BadZipFile, EOFError) as error:
-                self.problems.append((PurePosixPath(entry).name,
-                                      f"not extracted: unreadable ({type(error).__name__})"))
+                self.problems.append(
+                    (
+                        PurePosixPath(entry).name,
+                        f"not extracted: unreadable ({type(error).__name__})",
+                    )
+                )
                 return
         self.origins[target] = origin
 
-    def _extract_upload(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-                        folder: Path, entry: str) -> None:
+    def _extract_upload(
+        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, folder: Path, entry: str
+    ) -> None:
         """A student's uploaded archive: its notebooks, in ``folder`` under the name the LMS
         gave the upload (``entry``)."""
         named = self.lms_prefix(entry)
         if named is None:
-            self.problems.append((entry, "an archive whose name names no student (not an LMS "
-                                  "download's entry): unpack it and collect the notebook"))
+            self.problems.append(
+                (
+                    entry,
+                    "an archive whose name names no student (not an LMS "
+                    "download's entry): unpack it and collect the notebook",
+                )
+            )
             return
         with tempfile.TemporaryDirectory() as scratch:
             copy = Path(scratch) / "upload"
@@ -163,14 +192,16 @@ class BoundedExtractor(ExtractorPlugin):
                 self.problems.append((entry, self._too_large()))
                 return
             except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
-                self.problems.append((entry, f"not extracted: unreadable archive "
-                                      f"({type(error).__name__})"))
+                self.problems.append(
+                    (entry, f"not extracted: unreadable archive ({type(error).__name__})")
+                )
                 return
             with upload:
                 self._place_notebooks(entry, upload, folder, named, info.filename)
 
-    def _place_notebooks(self, entry: str, upload: UploadedArchive, folder: Path,
-                         named: tuple[str, str], origin: str) -> None:
+    def _place_notebooks(
+        self, entry: str, upload: UploadedArchive, folder: Path, named: tuple[str, str], origin: str
+    ) -> None:
         """Each of the lab's notebooks found in ``upload``, named as the LMS would have named
         it: ``named`` is the entry's LMS prefix and resubmission suffix."""
         prefix, resubmission = named
@@ -179,26 +210,39 @@ class BoundedExtractor(ExtractorPlugin):
             if (notebook := _notebook_for(name, self.notebooks)) is not None:
                 chosen.setdefault(notebook, []).append(name)
         if not chosen:
-            self.problems.append((entry, "holds none of the lab's notebooks ("
-                                  + ", ".join(f"{n}.ipynb" for n in self.notebooks) + ")"))
+            self.problems.append(
+                (
+                    entry,
+                    "holds none of the lab's notebooks ("
+                    + ", ".join(f"{n}.ipynb" for n in self.notebooks)
+                    + ")",
+                )
+            )
         for notebook, found in sorted(chosen.items()):
             if len(found) > 1:
-                self.problems.append((entry, f"holds {len(found)} notebooks that could be "
-                                      f"{notebook}.ipynb; ask for that one alone"))
+                self.problems.append(
+                    (
+                        entry,
+                        f"holds {len(found)} notebooks that could be "
+                        f"{notebook}.ipynb; ask for that one alone",
+                    )
+                )
                 continue
             try:
                 source = upload.open(found[0])
             except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, KeyError) as error:
-                self.problems.append((entry, f"not extracted: unreadable archive "
-                                      f"({type(error).__name__})"))
+                self.problems.append(
+                    (entry, f"not extracted: unreadable archive ({type(error).__name__})")
+                )
                 continue
-            self._place(entry, folder / f"{prefix}{notebook}{resubmission}.ipynb", source,
-                        origin)
+            self._place(entry, folder / f"{prefix}{notebook}{resubmission}.ipynb", source, origin)
 
     @staticmethod
     def _too_large() -> str:
-        return (f"not extracted: larger than {MAX_FILE_BYTES // 1024**2} MB (a notebook is far "
-                "smaller); ask the student for the notebook itself")
+        return (
+            f"not extracted: larger than {MAX_FILE_BYTES // 1024**2} MB (a notebook is far "
+            "smaller); ask the student for the notebook itself"
+        )
 
 
 class UploadedArchive:
@@ -230,7 +274,8 @@ class UploadedArchive:
         if self._zip is not None:
             return self._zip.open(cast(zipfile.ZipInfo, self._members[name]))
         return cast(tarfile.TarFile, self._tar).extractfile(  # not a zip: a tar
-            cast(tarfile.TarInfo, self._members[name]))
+            cast(tarfile.TarInfo, self._members[name])
+        )
 
     def close(self) -> None:
         cast("zipfile.ZipFile | tarfile.TarFile", self._zip or self._tar).close()  # one is open

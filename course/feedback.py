@@ -45,13 +45,14 @@ _FORMGRADER = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader
 TEMPLATE_FOLDERS = [str(_FORMGRADER / "templates"), str(Path(__file__).parent / "templates")]
 # Folders searched as they are: Bootstrap's CSS, which the pages inline (as nbgrader sets it),
 # and nbgrader's templates, so that ours can name ``feedback/index.html.j2``.
-TEMPLATE_PATHS = [str(_FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css"),
-                  str(_FORMGRADER / "templates")]
+TEMPLATE_PATHS = [
+    str(_FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css"),
+    str(_FORMGRADER / "templates"),
+]
 
 
 class FeedbackHTMLExporter(HTMLExporter):
     """nbconvert's HTML exporter, compiling each template once per process."""
-
 
     def _create_environment(self):
         environment = super()._create_environment()
@@ -74,11 +75,14 @@ check that every cell finishes, then submit it again: a new submission is graded
 """
 
 
-def write_timeout_page(root: Path, lab: str, student: str, notebooks: list[str],
-                       limit: float) -> list[Path]:
+def write_timeout_page(
+    root: Path, lab: str, student: str, notebooks: list[str], limit: float
+) -> list[Path]:
     """A feedback page for each of ``notebooks`` (names without .ipynb) saying that grading
     ``student``'s ``lab`` ran out of ``limit`` CPU seconds, in place of nbgrader's; returns
     them."""
     page = TIMEOUT_PAGE.format(lab=html.escape(lab), limit=limit)
-    return [write_atomic(layout.feedback(root, student, lab) / f"{name}.html", page)
-            for name in notebooks]
+    return [
+        write_atomic(layout.feedback(root, student, lab) / f"{name}.html", page)
+        for name in notebooks
+    ]

@@ -30,15 +30,18 @@ def hide_paths(text: str) -> str:
     addresses are left whole."""
     pieces, position = [], 0
     for url in URL.finditer(text):
-        pieces += [_hide(text[position:url.start()]), url.group()]
+        pieces += [_hide(text[position : url.start()]), url.group()]
         position = url.end()
     return "".join([*pieces, _hide(text[position:])])
 
 
 def _hide(text: str) -> str:
-    return "".join(piece if ANSI.fullmatch(piece) else
-                   CELL_FILE.sub("this cell", ABSOLUTE_PATH.sub(r"\1", piece))
-                   for piece in ANSI.split(text))
+    return "".join(
+        piece
+        if ANSI.fullmatch(piece)
+        else CELL_FILE.sub("this cell", ABSOLUTE_PATH.sub(r"\1", piece))
+        for piece in ANSI.split(text)
+    )
 
 
 class HideGraderPaths(NbGraderPreprocessor):

@@ -68,8 +68,10 @@ def kernel_disagreements(nb, verdicts: dict, stopped: list[int]) -> list[str]:
             continue
         kernel, judged = _kernel_outcome(cell), verdicts[grade_id].passed
         if kernel is not None and kernel != judged:
-            disagreements.append(f"{grade_id} ({'passed' if kernel else 'failed'} in the "
-                                 f"notebook, {'passed' if judged else 'failed'} when judged)")
+            disagreements.append(
+                f"{grade_id} ({'passed' if kernel else 'failed'} in the "
+                f"notebook, {'passed' if judged else 'failed'} when judged)"
+            )
     return disagreements
 
 
@@ -86,9 +88,10 @@ def restore_deleted_cells(nb, source_nb, judged: set[str]) -> list[str]:
         grade_id = _grade_id(cell)
         if grade_id not in judged or grade_id in present:
             continue
-        following = [_grade_id(c) for c in source_nb.cells[index + 1:] if _grade_id(c)]
-        position = next((i for i, c in enumerate(nb.cells) if _grade_id(c) in following),
-                        len(nb.cells))
+        following = [_grade_id(c) for c in source_nb.cells[index + 1 :] if _grade_id(c)]
+        position = next(
+            (i for i, c in enumerate(nb.cells) if _grade_id(c) in following), len(nb.cells)
+        )
         copy_of_cell = copy.deepcopy(cell)
         copy_of_cell.outputs = []
         nb.cells.insert(position, copy_of_cell)
@@ -100,31 +103,43 @@ class JudgeGradeCells(NbGraderPreprocessor):
     """Replace each judged grade cell's outputs with the trusted judge's verdict."""
 
     oracle_costs_points = Bool(
-        True, help="Steps of a graded function that reaches into the grader earn nothing "
-                   "(False: keep the points and only flag it for review)").tag(config=True)
+        True,
+        help="Steps of a graded function that reaches into the grader earn nothing "
+        "(False: keep the points and only flag it for review)",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         ids = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
         source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"]))
         source_notebook = source / f"{ids['notebook']}.ipynb"
-        judgement = judge_submission(source_notebook, nb, self.oracle_costs_points,
-                                     JudgeBudgets(config=self.config).budgets(),
-                                     SandboxLimits(config=self.config).limits())
-        disagreements = kernel_disagreements(nb, judgement.verdicts,
-                                             resources.get(STOPPED_CELLS, []))
-        restored = restore_deleted_cells(nb, nbformat.read(source_notebook, as_version=4),
-                                         set(judgement.verdicts))
+        judgement = judge_submission(
+            source_notebook,
+            nb,
+            self.oracle_costs_points,
+            JudgeBudgets(config=self.config).budgets(),
+            SandboxLimits(config=self.config).limits(),
+        )
+        disagreements = kernel_disagreements(
+            nb, judgement.verdicts, resources.get(STOPPED_CELLS, [])
+        )
+        restored = restore_deleted_cells(
+            nb, nbformat.read(source_notebook, as_version=4), set(judgement.verdicts)
+        )
         if restored:
             judgement.problems.append(
                 f"test cell{'s' if len(restored) > 1 else ''} {', '.join(restored)} "
                 f"{'were' if len(restored) > 1 else 'was'} deleted; restored from the "
-                "instructor's notebook and judged")
+                "instructor's notebook and judged"
+            )
         first_with_cause = None  # the one cell that shows a shared cause in full
         for cell in nb.cells:
             grade_id = _grade_id(cell)
-            if cell.cell_type != "code" or not is_grade(cell) or grade_id not in (
-                    judgement.verdicts):
+            if (
+                cell.cell_type != "code"
+                or not is_grade(cell)
+                or grade_id not in (judgement.verdicts)
+            ):
                 continue
             verdict = judgement.verdicts[grade_id]
             message = verdict.message
@@ -136,13 +151,22 @@ class JudgeGradeCells(NbGraderPreprocessor):
             if verdict.passed:
                 cell.outputs = [new_output("stream", name="stdout", text=f"Passed. {message}\n")]
             else:
-                cell.outputs = [new_output("error", ename="AssertionError", evalue=message,
-                                           traceback=[f"AssertionError: {message}"])]
-        nb.metadata[METADATA_KEY] = {"problems": judgement.problems,
-                                     "outcomes": {grade_id: verdict.outcome.value for grade_id,
-                                                  verdict in judgement.verdicts.items()},
-                                     "disagreements": disagreements,
-                                     "misconceptions": judgement.misconceptions,
-                                     "wrong_answers": judgement.wrong_answers,
-                                     "cause": judgement.cause}
+                cell.outputs = [
+                    new_output(
+                        "error",
+                        ename="AssertionError",
+                        evalue=message,
+                        traceback=[f"AssertionError: {message}"],
+                    )
+                ]
+        nb.metadata[METADATA_KEY] = {
+            "problems": judgement.problems,
+            "outcomes": {
+                grade_id: verdict.outcome.value for grade_id, verdict in judgement.verdicts.items()
+            },
+            "disagreements": disagreements,
+            "misconceptions": judgement.misconceptions,
+            "wrong_answers": judgement.wrong_answers,
+            "cause": judgement.cause,
+        }
         return nb, resources

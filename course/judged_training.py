@@ -26,8 +26,9 @@ from course.judge.api import function_name
 from judge_runtime.training import descent, same_returns
 
 DONE = {"done": True}  # what the runner is told once training is over
-NOT_NUMBERS = ("TypeError: the gradients it returned are not arrays of numbers that fit "
-               "their parameters")
+NOT_NUMBERS = (
+    "TypeError: the gradients it returned are not arrays of numbers that fit their parameters"
+)
 MAX_ENTRIES = 10**6  # a parameter that grows past this by broadcasting is not trained here
 # Of the epochs after the first, the share whose calls the runner counts: a training of 100
 # epochs or more has none counted after its first with a chance below 2e-6.
@@ -38,8 +39,13 @@ class JudgedTraining:
     """One training run, message by message: :meth:`first`, then :meth:`take` for each of the
     runner's answers, until ``result`` is set."""
 
-    def __init__(self, problem: dict, probe: dict | None = None, judged: dict | None = None,
-                 reached: Callable[[dict], bool] | None = None):
+    def __init__(
+        self,
+        problem: dict,
+        probe: dict | None = None,
+        judged: dict | None = None,
+        reached: Callable[[dict], bool] | None = None,
+    ):
         """``problem``: the lab's training request (``X``, ``T``, ``params``, ``epochs``,
         ``rate``, ``batched``, optionally ``max_forward_calls``); ``probe``: a hidden case's
         arguments, and ``judged``: the full run's answer on them (``returned`` or ``error``),
@@ -57,16 +63,21 @@ class JudgedTraining:
         self.interfered = ""  # how the runner's code was changed before training, if it was
         # per call, at most, in an epoch: the counted forward function called most, how often;
         # the same for the function of the student's own (as the runner counted them)
-        self.calls_seen: dict[str, Any] = {"forward_calls": 0, "most_called": "", "own_calls": 0,
-                                           "own_most_called": ""}
+        self.calls_seen: dict[str, Any] = {
+            "forward_calls": 0,
+            "most_called": "",
+            "own_calls": 0,
+            "own_most_called": "",
+        }
         self._probing = probe is not None
         # the epochs whose calls the runner counts (counting every one costs a numerically
         # differentiating function seconds): the first, and each later one with a chance of
         # COUNTED_SHARE that it cannot know in advance, so that a training that ends early
         # (reached) still has some counted after its first
         draw = random.SystemRandom()
-        self.counted_epochs = {0} | {epoch for epoch in range(1, int(problem["epochs"]))
-                                     if draw.random() < COUNTED_SHARE}
+        self.counted_epochs = {0} | {
+            epoch for epoch in range(1, int(problem["epochs"])) if draw.random() < COUNTED_SHARE
+        }
         self.epoch = 0
 
     def first(self) -> dict:
@@ -81,8 +92,11 @@ class JudgedTraining:
         if isinstance(answer.get("interfered"), str):
             self.result = {"error": "it interfered with the training"}
             # the runner's text is the student's to forge: only a name of the grader's code
-            said = re.fullmatch(r"it replaced the grader's [\w.]{1,80}|it started a thread of "
-                                r"its own", answer["interfered"])
+            said = re.fullmatch(
+                r"it replaced the grader's [\w.]{1,80}|it started a thread of "
+                r"its own",
+                answer["interfered"],
+            )
             self.interfered = said.group() if said else "it changed the grader's code"
             return DONE
         if self._probing:
@@ -97,12 +111,15 @@ class JudgedTraining:
         if self.max_forward_calls is not None and seen["forward_calls"] > self.max_forward_calls:
             # numerical differentiation, seen: its training would only burn the student's time
             called = seen["most_called"] or "a forward function"
-            self.result = {"stopped": f"it called {called} {seen['forward_calls']} times in one "
-                                      "call (differentiating numerically?)"}
+            self.result = {
+                "stopped": f"it called {called} {seen['forward_calls']} times in one "
+                "call (differentiating numerically?)"
+            }
             return DONE
         try:
-            totals = {name: _numbers(answer["totals"][name], shape)
-                      for name, shape in self.shapes.items()}
+            totals = {
+                name: _numbers(answer["totals"][name], shape) for name, shape in self.shapes.items()
+            }
             params = self.descent.send((totals, self.calls))
             self.shapes = {name: p.shape for name, p in params.items()}
             return self._params(params)
@@ -126,8 +143,10 @@ class JudgedTraining:
 
     def _params(self, params: dict) -> dict:
         """The next epoch's message: its parameters, and whether to count its calls."""
-        message = {"params": {name: p.tolist() for name, p in params.items()},
-                   "count": self.epoch in self.counted_epochs}
+        message = {
+            "params": {name: p.tolist() for name, p in params.items()},
+            "count": self.epoch in self.counted_epochs,
+        }
         self.epoch += 1
         return message
 

@@ -52,8 +52,9 @@ class ReconnectingIOPubChannel(AsyncZMQSocketChannel):
     def _watch(self) -> None:
         address = f"inproc://course-iopub-monitor-{os.getpid()}-{next(self._monitors)}"
         self.socket.monitor(address, zmq.EVENT_DISCONNECTED)
-        self._monitor: zmq.Socket = zmq.Context.shadow(
-            self.socket.context.underlying).socket(zmq.PAIR)
+        self._monitor: zmq.Socket = zmq.Context.shadow(self.socket.context.underlying).socket(
+            zmq.PAIR
+        )
         self._monitor.connect(address)
 
     def _reconnect_if_dropped(self) -> None:
@@ -72,7 +73,8 @@ class ReconnectingIOPubChannel(AsyncZMQSocketChannel):
         self._watch()
 
     async def get_msg(  # type: ignore[override]  # async, as AsyncZMQSocketChannel's is
-            self, timeout: float | None = None) -> dict:
+        self, timeout: float | None = None
+    ) -> dict:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = self.CHECK_SECONDS if deadline is None else deadline - time.monotonic()
@@ -113,8 +115,11 @@ class BoundedKernelClient(AsyncKernelClient):
                 reply = await self.shell_channel.get_msg(timeout=self.READY_CHECK_SECONDS)
             except Empty:
                 reply = None
-            if (reply is not None and reply["msg_type"] == "kernel_info_reply"
-                    and await self._idle_after(requests)):
+            if (
+                reply is not None
+                and reply["msg_type"] == "kernel_info_reply"
+                and await self._idle_after(requests)
+            ):
                 self._handle_kernel_info_reply(reply)
                 return
             if not await self._async_is_alive():
@@ -132,9 +137,11 @@ class BoundedKernelClient(AsyncKernelClient):
                 message = await self.iopub_channel.get_msg(timeout=left)
             except Empty:
                 return False
-            if (message["msg_type"] == "status"
-                    and message["content"].get("execution_state") == "idle"
-                    and message["parent_header"].get("msg_id") in requests):
+            if (
+                message["msg_type"] == "status"
+                and message["content"].get("execution_state") == "idle"
+                and message["parent_header"].get("msg_id") in requests
+            ):
                 return True
         return False
 

@@ -20,9 +20,11 @@ SKIPPED = ("__pycache__", ".ipynb_checkpoints")
 # The temporary folder a grading process's scratch course is made in (course.remote);
 # course.worker, which removes what it grades, grades nowhere else.
 SCRATCH_PREFIX = "course-worker-"
-OWN_GRADEBOOK = ("\n# A scratch copy (course.kit): its own gradebook, never the course's.\n"
-                 'c.CourseDirectory.db_url = "sqlite:///" + __import__("os").path.join('
-                 '__import__("os").path.dirname(__file__), "gradebook.db")\n')
+OWN_GRADEBOOK = (
+    "\n# A scratch copy (course.kit): its own gradebook, never the course's.\n"
+    'c.CourseDirectory.db_url = "sqlite:///" + __import__("os").path.join('
+    '__import__("os").path.dirname(__file__), "gradebook.db")\n'
+)
 
 
 def lab_files(root: Path, lab: str) -> list[str]:
@@ -32,8 +34,11 @@ def lab_files(root: Path, lab: str) -> list[str]:
     found = [CONFIG_FILE]
     for folder in (layout.source(root, lab), root / "labs" / lab):
         if folder.is_dir():
-            found += [p.relative_to(root).as_posix() for p in sorted(folder.rglob("*"))
-                      if p.is_file() and not set(SKIPPED) & set(p.relative_to(root).parts)]
+            found += [
+                p.relative_to(root).as_posix()
+                for p in sorted(folder.rglob("*"))
+                if p.is_file() and not set(SKIPPED) & set(p.relative_to(root).parts)
+            ]
     found += [p.relative_to(root).as_posix() for p in sorted((root / "labs").glob("*.py"))]
     return found
 
@@ -41,8 +46,12 @@ def lab_files(root: Path, lab: str) -> list[str]:
 def grading_kit(root: Path, lab: str) -> dict[str, bytes]:
     """:func:`lab_files` with their contents, by relative path; notebooks without their stored
     outputs (plots, mostly: grading runs every cell afresh and reads none of them)."""
-    kit = {name: _without_outputs((root / name).read_bytes()) if name.endswith(".ipynb")
-           else (root / name).read_bytes() for name in lab_files(root, lab)}
+    kit = {
+        name: _without_outputs((root / name).read_bytes())
+        if name.endswith(".ipynb")
+        else (root / name).read_bytes()
+        for name in lab_files(root, lab)
+    }
     # A scratch copy's configuration is the course's, its own gradebook aside (which every
     # scratch course gets anyway): the same kit, so workers reuse their grading processes.
     kit[CONFIG_FILE] = kit[CONFIG_FILE].removesuffix(OWN_GRADEBOOK.encode())
@@ -59,14 +68,17 @@ def _without_outputs(notebook: bytes) -> bytes:
 
 def pack(kit: dict[str, bytes]) -> bytes:
     """A kit as one compressed blob, for a task to carry (notebooks compress about fivefold)."""
-    return zlib.compress(json.dumps({name: base64.b64encode(data).decode()
-                                     for name, data in kit.items()}).encode(), 6)
+    return zlib.compress(
+        json.dumps({name: base64.b64encode(data).decode() for name, data in kit.items()}).encode(),
+        6,
+    )
 
 
 def unpack_kit(blob: bytes) -> dict[str, bytes]:
     """The kit :func:`pack` made ``blob`` of."""
-    return {name: base64.b64decode(data)
-            for name, data in json.loads(zlib.decompress(blob)).items()}
+    return {
+        name: base64.b64decode(data) for name, data in json.loads(zlib.decompress(blob)).items()
+    }
 
 
 def unpack(files: dict[str, bytes], target: Path) -> Path:
@@ -105,5 +117,8 @@ def submission_files(root: Path, lab: str, student: str) -> dict[str, bytes]:
     """The files of ``submitted/<student>/<lab>/``, by path relative to it (checked for
     links and sizes before, by course.submissions)."""
     folder = layout.submitted(root, student, lab)
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }

@@ -45,16 +45,17 @@ class Deadlines(Configurable):
     """When each lab is due."""
 
     due = Dict(
-        key_trait=Unicode(), value_trait=Unicode(),
+        key_trait=Unicode(),
+        value_trait=Unicode(),
         help="Due date of each lab, by lab name: an ISO 8601 date and time with its UTC "
-             "offset, e.g. '2026-10-16 23:59 +01:00' (a time without one is refused: "
-             "a deadline must not depend on the grading machine's time zone).",
+        "offset, e.g. '2026-10-16 23:59 +01:00' (a time without one is refused: "
+        "a deadline must not depend on the grading machine's time zone).",
     ).tag(config=True)
 
     zip_timezone = Unicode(
         "UTC",
         help="The time zone of the file times in an LMS's submission zip, which are the "
-             "submission times (a zip stores local times with no zone).",
+        "submission times (a zip stores local times with no zone).",
     ).tag(config=True)
 
     def due_date(self, lab: str) -> datetime | None:
@@ -70,17 +71,21 @@ def parse_moment(text: str, where: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{where} = {text!r} is not a date and time: write it as "
-                         "'2026-10-16 23:59 +01:00'") from None
+        raise ValueError(
+            f"{where} = {text!r} is not a date and time: write it as '2026-10-16 23:59 +01:00'"
+        ) from None
     if moment.tzinfo is None:
         example = text.strip() if ":" in text else f"{text.strip()} 23:59"
-        raise ValueError(f"{where} = {text!r} has no UTC offset: write the time and its "
-                         f"offset, e.g. '{example} +00:00'")
+        raise ValueError(
+            f"{where} = {text!r} has no UTC offset: write the time and its "
+            f"offset, e.g. '{example} +00:00'"
+        )
     return moment.astimezone(UTC)
 
 
-def penalty_fraction(seconds_late: float, percent_per_day: float, cap_percent: float,
-                     grace_minutes: float) -> float:
+def penalty_fraction(
+    seconds_late: float, percent_per_day: float, cap_percent: float, grace_minutes: float
+) -> float:
     """The share of the score (0 to 1) taken for a submission ``seconds_late`` after the due
     date: nothing within the grace period; otherwise ``percent_per_day`` for each day or part
     of a day late, counted from the due date, never more than ``cap_percent``."""
@@ -93,18 +98,23 @@ def penalty_fraction(seconds_late: float, percent_per_day: float, cap_percent: f
 class PercentPerDay(LateSubmissionPlugin):
     """nbgrader late-penalty plugin: a percentage of the notebook's score per day late."""
 
-    percent_per_day = Float(10.0, help="Percent of the score taken per day late, or part "
-                                       "of a day.").tag(config=True)
+    percent_per_day = Float(
+        10.0, help="Percent of the score taken per day late, or part of a day."
+    ).tag(config=True)
     cap_percent = Float(100.0, help="Never take more than this percent of the score.").tag(
-        config=True)
-    grace_minutes = Float(0.0, help="A submission this many minutes late or less is on "
-                                    "time.").tag(config=True)
+        config=True
+    )
+    grace_minutes = Float(0.0, help="A submission this many minutes late or less is on time.").tag(
+        config=True
+    )
 
-    def late_submission_penalty(self, student_id: str, score: float,
-                                total_seconds_late: float) -> float:
+    def late_submission_penalty(
+        self, student_id: str, score: float, total_seconds_late: float
+    ) -> float:
         """Points taken from ``score`` (see :func:`penalty_fraction`)."""
-        return score * penalty_fraction(total_seconds_late, self.percent_per_day,
-                                        self.cap_percent, self.grace_minutes)
+        return score * penalty_fraction(
+            total_seconds_late, self.percent_per_day, self.cap_percent, self.grace_minutes
+        )
 
 
 def deadlines(root: Path) -> Deadlines:
@@ -116,14 +126,22 @@ def check_deadlines(root: Path) -> None:
     """Raise ValueError when ``c.Deadlines`` names a lab the course does not have (a typo
     would silently leave that lab with no due date) or a time zone that does not exist."""
     configured = deadlines(root)
-    labs = sorted({p.name for step in ("source", "release")
-                   if (folder := layout.folder(root, step)).is_dir()
-                   for p in folder.iterdir() if p.is_dir()})
+    labs = sorted(
+        {
+            p.name
+            for step in ("source", "release")
+            if (folder := layout.folder(root, step)).is_dir()
+            for p in folder.iterdir()
+            if p.is_dir()
+        }
+    )
     unknown = sorted(set(configured.due) - set(labs))
     if unknown and labs:  # with no lab at all, the command itself says what is missing
-        raise ValueError(f"c.Deadlines.due in nbgrader_config.py names {', '.join(unknown)}, "
-                         f"which {'is not a lab' if len(unknown) == 1 else 'are not labs'} of "
-                         f"this course (its labs: {', '.join(labs)}): correct the name")
+        raise ValueError(
+            f"c.Deadlines.due in nbgrader_config.py names {', '.join(unknown)}, "
+            f"which {'is not a lab' if len(unknown) == 1 else 'are not labs'} of "
+            f"this course (its labs: {', '.join(labs)}): correct the name"
+        )
     for lab in configured.due:
         configured.due_date(lab)  # raises, saying how to write it, if unreadable
     zone(configured.zip_timezone)
@@ -134,8 +152,10 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"c.Deadlines.zip_timezone = {name!r} is not a time zone: use a name "
-                         "such as 'UTC' or 'Europe/London'") from None
+        raise ValueError(
+            f"c.Deadlines.zip_timezone = {name!r} is not a time zone: use a name "
+            "such as 'UTC' or 'Europe/London'"
+        ) from None
 
 
 def apply_due_date(root: Path, lab: str) -> datetime | None:
@@ -165,17 +185,27 @@ def reapply_late_penalties(root: Path, lab: str) -> int:
     api = make_api(root)
     config = load_config(root)
     with api.gradebook as gradebook:
-        graded = [(s.student.id, [n.name for n in s.notebooks])
-                  for s in gradebook.find_assignment(lab).submissions]
+        graded = [
+            (s.student.id, [n.name for n in s.notebooks])
+            for s in gradebook.find_assignment(lab).submissions
+        ]
         for student, _ in graded:
             timestamp = api.coursedir.get_existing_timestamp(
-                str(root / api.coursedir.submitted_directory / student / lab))
+                str(root / api.coursedir.submitted_directory / student / lab)
+            )
             gradebook.find_submission(lab, student).timestamp = timestamp
         gradebook.db.commit()
     for student, notebooks in graded:
         for notebook in notebooks:
-            resources = {"nbgrader": {"notebook": notebook, "assignment": lab,
-                                      "student": student, "db_url": api.coursedir.db_url}}
+            resources = {
+                "nbgrader": {
+                    "notebook": notebook,
+                    "assignment": lab,
+                    "student": student,
+                    "db_url": api.coursedir.db_url,
+                }
+            }
             AssignLatePenalties(config=config, log=QUIET).preprocess(
-                nbformat.v4.new_notebook(), resources)
+                nbformat.v4.new_notebook(), resources
+            )
     return len(graded)

@@ -32,7 +32,8 @@ def _folders(root: Path, version: tuple[int, int]) -> dict[str, str]:
         raise LayoutError(
             f"{root / 'nbgrader_config.py'} sets c.CourseDirectory.directory_structure to "
             f"{coursedir.directory_structure!r}; the course tools need nbgrader's default, "
-            f"{DEFAULT_STRUCTURE!r}: remove that line (the folders' names may change)")
+            f"{DEFAULT_STRUCTURE!r}: remove that line (the folders' names may change)"
+        )
     return {step: getattr(coursedir, f"{step}_directory") for step in STEPS}
 
 

@@ -72,17 +72,23 @@ def read_roster(path: Path, lms: str) -> Roster:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")  # Canvas writes a byte-order mark
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist: export the roster from {lms} "
-                                "(its gradebook export) and give its path") from None
+        raise FileNotFoundError(
+            f"{path} does not exist: export the roster from {lms} "
+            "(its gradebook export) and give its path"
+        ) from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path} is not UTF-8 text: export it from {lms} again, or save it "
-                         "as \"CSV UTF-8\" if a spreadsheet program opened it") from None
+        raise ValueError(
+            f"{path} is not UTF-8 text: export it from {lms} again, or save it "
+            'as "CSV UTF-8" if a spreadsheet program opened it'
+        ) from None
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in reader.fieldnames or []]
     doubled = sorted({name for name in header if name and header.count(name) > 1})
     if doubled:
-        raise ValueError(f"{path} has the column {', '.join(doubled)} more than once: which "
-                         "one holds the students' IDs? Keep one and export again")
+        raise ValueError(
+            f"{path} has the column {', '.join(doubled)} more than once: which "
+            "one holds the students' IDs? Keep one and export again"
+        )
     rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
     required = ("Student", "ID") if lms == "canvas" else ("First name", "Last name")
     missing = [name for name in required if name not in header]
@@ -92,7 +98,8 @@ def read_roster(path: Path, lms: str) -> Roster:
             f"{path} is not a {lms} roster: it has no {', '.join(missing or keys)} column "
             f"(its columns: {', '.join(header) or 'none'}); export the "
             f"{'gradebook' if lms == 'canvas' else 'grades (or participants)'} from {lms} "
-            "as CSV and give that file")
+            "as CSV and give that file"
+        )
     points = None
     if lms == "canvas" and rows and rows[0].get("Student", "").strip() == "Points Possible":
         points = rows.pop(0)
@@ -121,12 +128,21 @@ def candidate_rows(roster: Roster, graded: Graded) -> list[int]:
     if graded.lms and graded.lms != roster.lms:
         return []  # another LMS's ids and names say nothing about this roster's rows
     if graded.lms == "moodle":
-        return [i for i, row in enumerate(roster.rows)
-                if _name_key(f"{row['First name']} {row['Last name']}") == _name_key(graded.name)]
-    keys = ("ID",) if graded.lms == "canvas" else (
-        CANVAS_KEYS if roster.lms == "canvas" else MOODLE_KEYS)
-    return [i for i, row in enumerate(roster.rows)
-            if any(row.get(key) == graded.student for key in keys)]
+        return [
+            i
+            for i, row in enumerate(roster.rows)
+            if _name_key(f"{row['First name']} {row['Last name']}") == _name_key(graded.name)
+        ]
+    keys = (
+        ("ID",)
+        if graded.lms == "canvas"
+        else (CANVAS_KEYS if roster.lms == "canvas" else MOODLE_KEYS)
+    )
+    return [
+        i
+        for i, row in enumerate(roster.rows)
+        if any(row.get(key) == graded.student for key in keys)
+    ]
 
 
 def match_students(roster: Roster, students: list[Graded]) -> Matching:
@@ -142,14 +158,15 @@ def match_students(roster: Roster, students: list[Graded]) -> Matching:
             matching.by_row[rows[0]] = graded.student
             continue
         if not rows:
-            what = {"canvas": "their Canvas ID", "moodle": "their name"}.get(
-                graded.lms, "their ID")
+            what = {"canvas": "their Canvas ID", "moodle": "their name"}.get(graded.lms, "their ID")
             why = f"no roster row has {what} ({shown})"
         elif len(rows) > 1:
             why = f"{len(rows)} roster rows could be them ({shown}): left out rather than guessed"
         else:
-            why = (f"another graded student could be the same roster row ({shown}): "
-                   "left out rather than guessed")
+            why = (
+                f"another graded student could be the same roster row ({shown}): "
+                "left out rather than guessed"
+            )
         matching.unmatched.append((graded.student, why))
         for i in rows:
             matching.blank_rows[i] = f"could be {graded.student}"
@@ -170,10 +187,15 @@ def graded_students(root: Path, lab: str) -> list[Graded]:
     record = collected_record(root, lab)
     with make_api(root).gradebook as gradebook:
         submitted = {s.student for s in gradebook.find_assignment(lab).submissions}
-        return [Graded(s.id, record.get(s.id, {}).get("lms", ""),
-                       record.get(s.id, {}).get("name")
-                       or " ".join(filter(None, (s.first_name, s.last_name))))
-                for s in sorted(submitted, key=lambda s: s.id)]
+        return [
+            Graded(
+                s.id,
+                record.get(s.id, {}).get("lms", ""),
+                record.get(s.id, {}).get("name")
+                or " ".join(filter(None, (s.first_name, s.last_name))),
+            )
+            for s in sorted(submitted, key=lambda s: s.id)
+        ]
 
 
 def assignment_column(roster: Roster, lab: str, column: str | None) -> str:
@@ -187,8 +209,14 @@ def assignment_column(roster: Roster, lab: str, column: str | None) -> str:
     return lab
 
 
-def write_import(root: Path, lab: str, roster: Roster, target: Path,
-                 column: str | None = None, per_step: bool = False) -> Matching:
+def write_import(
+    root: Path,
+    lab: str,
+    roster: Roster,
+    target: Path,
+    column: str | None = None,
+    per_step: bool = False,
+) -> Matching:
     """Write the LMS's grade import file for ``lab`` to ``target``; return the matching.
 
     Canvas: the roster's identity columns, then the lab's (the final score: raw less the late
@@ -200,20 +228,32 @@ def write_import(root: Path, lab: str, roster: Roster, target: Path,
     matching = match_students(roster, graded_students(root, lab))
     title = assignment_column(roster, lab, column)
     steps = [(grade_id, f"{title}: {grade_id}") for _, grade_id, _ in columns] if per_step else []
-    identity = [name for name in (CANVAS_IDENTITY if roster.lms == "canvas"
-                                  else MOODLE_IDENTITY) if name in roster.header]
+    identity = [
+        name
+        for name in (CANVAS_IDENTITY if roster.lms == "canvas" else MOODLE_IDENTITY)
+        if name in roster.header
+    ]
     header = [*identity, title, *(name for _, name in steps)]
     lines = []
     if roster.lms == "canvas":
         maximum = {grade_id: top for _, grade_id, top in columns}
-        lines.append({"Student": POINTS_POSSIBLE, title: _number(sum(maximum.values())),
-                      **{name: _number(maximum[g]) for g, name in steps}})
+        lines.append(
+            {
+                "Student": POINTS_POSSIBLE,
+                title: _number(sum(maximum.values())),
+                **{name: _number(maximum[g]) for g, name in steps},
+            }
+        )
     for i, row in enumerate(roster.rows):
         line = {name: row.get(name, "") for name in identity}
         if i not in matching.blank_rows:  # a blank score leaves the LMS's grade as it is
             score = scores.get(matching.by_row.get(i), {})
-            line.update({title: _number(score.get("total", 0.0)),
-                         **{name: _number(score.get(g, 0.0)) for g, name in steps}})
+            line.update(
+                {
+                    title: _number(score.get("total", 0.0)),
+                    **{name: _number(score.get(g, 0.0)) for g, name in steps},
+                }
+            )
         lines.append(line)
     write_csv(target, header, lines)
     return matching
@@ -250,11 +290,11 @@ def write_sample_roster(path: Path, students: list[str], missing: str = "no_show
     (Canvas user ID 1001, 1002, ...; the student's id as SIS Login ID, which is how
     ``course export`` matches notebooks collected as ``<id>.ipynb``), plus ``missing``, a
     student of the class who handed nothing in."""
-    lines = ["Student,ID,SIS User ID,SIS Login ID,Section",
-             "    Points Possible,,,,"]
+    lines = ["Student,ID,SIS User ID,SIS Login ID,Section", "    Points Possible,,,,"]
     for number, student in enumerate([*students, missing], start=1001):
-        lines.append(f'"{student.replace("_", " ").title()}",{number},S{number},{student},'
-                     "Section 1")
+        lines.append(
+            f'"{student.replace("_", " ").title()}",{number},S{number},{student},Section 1'
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path

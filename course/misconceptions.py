@@ -28,9 +28,12 @@ class Misconception:
     crash: str = ""  # or: a regular expression the error of a step that raised matches
 
 
-COLUMN = Misconception("column_vector", "", lambda v: None,
-                       "A column vector where a flat vector is expected: what shape is the "
-                       "parameter itself?")
+COLUMN = Misconception(
+    "column_vector",
+    "",
+    lambda v: None,
+    "A column vector where a flat vector is expected: what shape is the parameter itself?",
+)
 
 
 def answer_digest(value) -> str | None:
@@ -46,19 +49,24 @@ def answer_digest(value) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def identify_crash(step: str, error: str,
-                   catalogue: tuple[Misconception, ...]) -> Misconception | None:
+def identify_crash(
+    step: str, error: str, catalogue: tuple[Misconception, ...]
+) -> Misconception | None:
     """The misconception of ``catalogue`` whose ``crash`` pattern the ``error`` that ``step``
     raised (on correct inputs) matches, or None."""
     for misconception in catalogue:
-        if misconception.crash and misconception.step in ("", step) and re.search(
-                misconception.crash, error):
+        if (
+            misconception.crash
+            and misconception.step in ("", step)
+            and re.search(misconception.crash, error)
+        ):
             return misconception
     return None
 
 
-def identify(step: str, value, inputs: dict, tolerance: float,
-             catalogue: tuple[Misconception, ...]) -> Misconception | None:
+def identify(
+    step: str, value, inputs: dict, tolerance: float, catalogue: tuple[Misconception, ...]
+) -> Misconception | None:
     """The misconception of ``catalogue`` (or COLUMN) a wrong ``value`` of ``step`` matches
     on ``inputs`` (the arguments and the true forward and upstream values), or None."""
     try:
@@ -72,8 +80,12 @@ def identify(step: str, value, inputs: dict, tolerance: float,
             continue
         with np.errstate(all="ignore"):
             wrong = np.asarray(misconception.formula(inputs), dtype=np.float64)
-        if wrong.shape == array.shape and np.all(np.isfinite(wrong)) and np.all(
-                np.abs(wrong - array) <= tolerance * np.maximum(np.abs(wrong) + np.abs(array),
-                                                                1e-8)):
+        if (
+            wrong.shape == array.shape
+            and np.all(np.isfinite(wrong))
+            and np.all(
+                np.abs(wrong - array) <= tolerance * np.maximum(np.abs(wrong) + np.abs(array), 1e-8)
+            )
+        ):
             return misconception
     return None

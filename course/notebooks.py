@@ -14,8 +14,9 @@ from course.kernels import LocalKernelManager
 DEFAULT_TIMEOUT = 600
 
 
-def execute_notebook(source: Path, target: Path, env: dict | None = None,
-                     timeout: int = DEFAULT_TIMEOUT) -> nbformat.NotebookNode:
+def execute_notebook(
+    source: Path, target: Path, env: dict | None = None, timeout: int = DEFAULT_TIMEOUT
+) -> nbformat.NotebookNode:
     """Run every cell of ``source`` in a fresh kernel started in its folder; write to ``target``.
 
     Stream outputs are merged (a progress bar is stored as its final line, not as hundreds of
@@ -24,7 +25,10 @@ def execute_notebook(source: Path, target: Path, env: dict | None = None,
     """
     nb = nbformat.read(source, as_version=4)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", record_timing=False,
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
         kernel_manager_class=LocalKernelManager,
         resources={"metadata": {"path": str(Path(source).parent)}},
     )
@@ -38,8 +42,11 @@ def execute_notebook(source: Path, target: Path, env: dict | None = None,
 
 def cells_by_grade_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
     """Every cell that has an nbgrader grade_id, by that id."""
-    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells
-            if cell.metadata.get("nbgrader", {}).get("grade_id")}
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell
+        for cell in nb.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id")
+    }
 
 
 def cell_by_grade_id(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:

@@ -36,8 +36,11 @@ class HideHiddenTests(NbGraderPreprocessor):
         # The regions exactly as nbgrader's ClearHiddenTests finds them (course.regions).
         self._delimiters = hidden_test_delimiters(self.config)
         self._secrets = {self._delimiters.begin, self._delimiters.end} | {
-            line for cell in nb.cells if cell.cell_type == "code" and is_grade(cell)
-            for line in region_lines(cell.source, self._delimiters)}
+            line
+            for cell in nb.cells
+            if cell.cell_type == "code" and is_grade(cell)
+            for line in region_lines(cell.source, self._delimiters)
+        }
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
@@ -49,8 +52,9 @@ class HideHiddenTests(NbGraderPreprocessor):
         for position, output in enumerate(cell.get("outputs", [])):
             text = _output_text(output)
             if any(secret in text for secret in self._secrets):
-                cell.outputs[position] = nbformat.v4.new_output("stream", name="stdout",
-                                                                text=QUOTED)
+                cell.outputs[position] = nbformat.v4.new_output(
+                    "stream", name="stdout", text=QUOTED
+                )
         return cell, resources
 
 

@@ -61,8 +61,11 @@ def without_regions(source: str, delimiters: Delimiters) -> str:
 def without_delimiters(source: str, delimiters: Delimiters) -> str:
     """``source`` with its regions' contents kept and only the delimiter lines removed (a
     solution as the student would have typed it)."""
-    return "\n".join(line for line in source.splitlines()
-                     if delimiters.begin not in line and delimiters.end not in line)
+    return "\n".join(
+        line
+        for line in source.splitlines()
+        if delimiters.begin not in line and delimiters.end not in line
+    )
 
 
 def region_lines(source: str, delimiters: Delimiters) -> list[str]:

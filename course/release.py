@@ -24,8 +24,10 @@ def generate_release(root: Path, lab: str) -> Path:
     """
     if not layout.source(root, lab).is_dir():
         labs = sorted(p.name for p in layout.folder(root, "source").glob("*") if p.is_dir())
-        raise ReleaseError(f"there is no lab called {lab!r} in {root}: no source/{lab} folder; "
-                           f"the labs are: {', '.join(labs) or 'none yet'}")
+        raise ReleaseError(
+            f"there is no lab called {lab!r} in {root}: no source/{lab} folder; "
+            f"the labs are: {', '.join(labs) or 'none yet'}"
+        )
     result = make_api(root).generate_assignment(lab, force=True, create=True)
     if not result["success"]:
         details = "\n".join(filter(None, (result.get("log"), result.get("error"))))

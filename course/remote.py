@@ -48,8 +48,7 @@ LOG_SETTLE_LIMIT_SECONDS = 2.0  # waiting for a lagging flood to be read, at mos
 def _unread(stream) -> int:
     """Bytes waiting in the pipe ``stream`` reads (0 once it is closed)."""
     try:
-        return struct.unpack("i", fcntl.ioctl(stream.fileno(), termios.FIONREAD,
-                                              b"\0\0\0\0"))[0]
+        return struct.unpack("i", fcntl.ioctl(stream.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
     except (OSError, ValueError):
         return 0
 
@@ -66,8 +65,8 @@ class _Log:
         """Keep ``chunk``; True once more has come than is kept (a flood)."""
         with self._lock:
             room = LOG_HEAD_BYTES - len(self._head)
-            self._head += chunk[:max(room, 0)]
-            self._tail += chunk[max(room, 0):]
+            self._head += chunk[: max(room, 0)]
+            self._tail += chunk[max(room, 0) :]
             keep = LOG_BYTES - LOG_HEAD_BYTES
             if len(self._tail) > keep:
                 self._left_out += len(self._tail) - keep
@@ -77,8 +76,9 @@ class _Log:
     def take(self) -> str:
         """The text kept so far, and start again."""
         with self._lock:
-            middle = (f"\n... {self._left_out:,} bytes left out ...\n".encode()
-                      if self._left_out else b"")
+            middle = (
+                f"\n... {self._left_out:,} bytes left out ...\n".encode() if self._left_out else b""
+            )
             data = bytes(self._head) + middle + bytes(self._tail)
             self._head, self._tail, self._left_out = bytearray(), bytearray(), 0
         return data.decode("utf-8", errors="replace")
@@ -103,8 +103,14 @@ class GradingProcess:
         # it ends itself when the Dask worker that started it is gone: course.worker).
         self.process = subprocess.Popen(
             (command or self.command)(root, lab, sandbox),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            bufsize=0, cwd=root, start_new_session=True, env=self.env)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            cwd=root,
+            start_new_session=True,
+            env=self.env,
+        )
         self.pending = b""
         self.ended = False  # its output ended: it is gone, or going
         self._log = _Log()
@@ -141,8 +147,14 @@ class GradingProcess:
     @staticmethod
     def command(root: Path, lab: str, sandbox: bool) -> list[str]:
         """``python -m course.worker ROOT LAB [--no-sandbox]``."""
-        return [sys.executable, "-m", "course.worker", str(root), lab,
-                *([] if sandbox else ["--no-sandbox"])]
+        return [
+            sys.executable,
+            "-m",
+            "course.worker",
+            str(root),
+            lab,
+            *([] if sandbox else ["--no-sandbox"]),
+        ]
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -163,8 +175,10 @@ class GradingProcess:
         deadline passed."""
         while b"\n" not in self.pending:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([cast(IO[bytes], self.process.stdout)], [], [],
-                                              left)[0]:
+            if (
+                left <= 0
+                or not select.select([cast(IO[bytes], self.process.stdout)], [], [], left)[0]
+            ):
                 return None
             chunk = os.read(cast(IO[bytes], self.process.stdout).fileno(), 1 << 20)
             if not chunk:
@@ -192,8 +206,10 @@ class GradingProcess:
         return result
 
     def _grade(self, student: str, files: dict[str, bytes], student_timeout: float) -> dict:
-        request = {"student": student,
-                   "files": {name: base64.b64encode(data).decode() for name, data in files.items()}}
+        request = {
+            "student": student,
+            "files": {name: base64.b64encode(data).decode() for name, data in files.items()},
+        }
         try:
             cast(IO[bytes], self.process.stdin).write(json.dumps(request).encode() + b"\n")
         except OSError:
@@ -215,8 +231,13 @@ class GradingProcess:
             if limit := clock.over(student_timeout):
                 cpu = clock.cpu()
                 self.kill()
-                return {"lost": "timeout", "limit": limit, "cpu_seconds": cpu,
-                        "seconds": clock.wall(), "started_at": started.get("at", time.time())}
+                return {
+                    "lost": "timeout",
+                    "limit": limit,
+                    "cpu_seconds": cpu,
+                    "seconds": clock.wall(),
+                    "started_at": started.get("at", time.time()),
+                }
         self.kill()
         return {"lost": "died", "status": self.process.returncode, "seconds": clock.wall()}
 
@@ -236,8 +257,14 @@ def stop_grading_processes(kit: str) -> int:
     return len(stopping)
 
 
-def grade_task(packed_kit: bytes, lab: str, student: str, files: dict[str, bytes],
-               student_timeout: float, sandbox: bool) -> dict:
+def grade_task(
+    packed_kit: bytes,
+    lab: str,
+    student: str,
+    files: dict[str, bytes],
+    student_timeout: float,
+    sandbox: bool,
+) -> dict:
     """A Dask task: grade ``student``'s ``files`` (their submitted folder of ``lab``) with the
     course kit (``course.kit.pack``). Returns the grading process's result (see
     course.worker), or ``{"lost": ...}`` when the student's grading ended without one."""

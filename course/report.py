@@ -82,8 +82,13 @@ def step_outcomes(root: Path, lab: str, columns, rows: list[dict]) -> dict[str, 
                 except Exception:  # not graded, or left half-written: nothing to read
                     cells[notebook] = None
             cell = (cells[notebook] or {}).get(grade_id)
-            counts[grade_id][NOT_GRADED if cell is None else outcome_of_test(
-                cell, row[grade_id], max_score, kinds.get(notebook, {}).get(grade_id))] += 1
+            counts[grade_id][
+                NOT_GRADED
+                if cell is None
+                else outcome_of_test(
+                    cell, row[grade_id], max_score, kinds.get(notebook, {}).get(grade_id)
+                )
+            ] += 1
     return counts
 
 
@@ -93,11 +98,14 @@ def summarise_tests(rows: list[dict], columns) -> list[TestSummary]:
     for _, grade_id, max_score in columns:
         scores = [row[grade_id] for row in rows]
         passed = [score >= max_score for score in scores]
-        summaries.append(TestSummary(
-            grade_id, max_score,
-            sum(scores) / len(scores) if scores else 0.0,
-            sum(passed) / len(passed) if passed else 0.0,
-        ))
+        summaries.append(
+            TestSummary(
+                grade_id,
+                max_score,
+                sum(scores) / len(scores) if scores else 0.0,
+                sum(passed) / len(passed) if passed else 0.0,
+            )
+        )
     return sorted(summaries, key=lambda s: (s.pass_rate, s.grade_id))
 
 
@@ -132,8 +140,10 @@ def count_misconceptions(root: Path, lab: str) -> list[tuple[str, str, int]]:
     counts: Counter = Counter()
     for _, judged in judged_notebooks(root, lab):
         counts.update(judged.get("misconceptions", {}).items())
-    return [(grade_id, key, n) for (grade_id, key), n in
-            sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    return [
+        (grade_id, key, n)
+        for (grade_id, key), n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
 
 def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
@@ -148,8 +158,9 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
         columns = grade_columns(gradebook, lab)
         # whoever handed the lab in (an unreadable notebook too), not the whole class
         in_class = {student.id for student in gradebook.students}
-        handed_in = sorted((set(submitted_students(root, lab)) | set(submitters(gradebook, lab)))
-                           & in_class)
+        handed_in = sorted(
+            (set(submitted_students(root, lab)) | set(submitters(gradebook, lab))) & in_class
+        )
         rows = per_test_rows(gradebook, lab, handed_in)
         # written again, so that a score given by hand in the formgrader since grading shows
         grades_csv = write_per_test_csv(gradebook, lab, folder / "grades.csv")
@@ -159,15 +170,23 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
     max_total = sum(max_score for *_, max_score in columns)
 
     per_test_csv = write_csv(
-        folder / "per-test.csv", ["grade_id", "max_score", "mean_score", "pass_rate"],
-        [[t.grade_id, t.max_score, f"{t.mean_score:.3f}", f"{t.pass_rate:.3f}"] for t in tests])
-    attention_csv = write_csv(folder / "attention.csv", ["student_id", "reason"],
-                              [list(a) for a in attention])
+        folder / "per-test.csv",
+        ["grade_id", "max_score", "mean_score", "pass_rate"],
+        [[t.grade_id, t.max_score, f"{t.mean_score:.3f}", f"{t.pass_rate:.3f}"] for t in tests],
+    )
+    attention_csv = write_csv(
+        folder / "attention.csv", ["student_id", "reason"], [list(a) for a in attention]
+    )
 
     histogram = folder / "totals.png"
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(list(totals.values()), bins=range(int(max_total) + 2), align="left",
-            color="#0072B2", edgecolor="white")
+    ax.hist(
+        list(totals.values()),
+        bins=range(int(max_total) + 2),
+        align="left",
+        color="#0072B2",
+        edgecolor="white",
+    )
     ax.set_xlabel(f"total (out of {max_total:g})")
     ax.set_ylabel("students")
     ax.set_title(f"{lab}: totals of {len(totals)} students")
@@ -178,52 +197,109 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
     misconceptions = count_misconceptions(root, lab)
     questions = misconception_questions(root, lab)
     misconceptions_csv = write_csv(
-        folder / "misconceptions.csv", ["grade_id", "misconception", "students", "question"],
-        [[g, k, n, questions.get(k, "")] for g, k, n in misconceptions])
+        folder / "misconceptions.csv",
+        ["grade_id", "misconception", "students", "question"],
+        [[g, k, n, questions.get(k, "")] for g, k, n in misconceptions],
+    )
     outcomes = step_outcomes(root, lab, columns, rows)
-    outcomes_csv = write_csv(folder / "step-outcomes.csv", ["grade_id", *TEST_OUTCOMES],
-                             [[g, *(outcomes[g][kind] for kind in TEST_OUTCOMES)]
-                              for _, g, _ in columns])
+    outcomes_csv = write_csv(
+        folder / "step-outcomes.csv",
+        ["grade_id", *TEST_OUTCOMES],
+        [[g, *(outcomes[g][kind] for kind in TEST_OUTCOMES)] for _, g, _ in columns],
+    )
     graded = len({p.parent.parent.name for p in root.glob(f"autograded/*/{lab}/*.ipynb")})
     late = [row for row in rows if row["late_penalty"] > 0]
     code, template = cohort_code(root, lab)
     handed_in_code = {s: code[s] for s in handed_in if s in code}
-    similar = similar_pairs(handed_in_code, past_code(past, root, lab) if past else None,
-                            template)
+    similar = similar_pairs(handed_in_code, past_code(past, root, lab) if past else None, template)
     identical = identical_groups(handed_in_code)
     mistakes = same_mistakes(root, lab)
     similarity_csv = write_csv(
-        folder / "similarity.csv", ["student", "other", "similarity", "matching_tokens"],
-        [[p.first, p.second, f"{p.similarity:.2f}", p.overlap] for p in similar])
-    identical_csv = write_csv(folder / "identical-code.csv", ["students", "group_size"],
-                              [[" ".join(g), len(g)] for g in identical])
+        folder / "similarity.csv",
+        ["student", "other", "similarity", "matching_tokens"],
+        [[p.first, p.second, f"{p.similarity:.2f}", p.overlap] for p in similar],
+    )
+    identical_csv = write_csv(
+        folder / "identical-code.csv",
+        ["students", "group_size"],
+        [[" ".join(g), len(g)] for g in identical],
+    )
     mistakes_csv = write_csv(
-        folder / "same-wrong-answers.csv", ["grade_id", "students", "misconception"],
-        [[m.grade_id, " ".join(m.students), m.misconception] for m in mistakes])
-    csvs = [grades_csv, per_test_csv, outcomes_csv, misconceptions_csv,
-            attention_csv, similarity_csv, identical_csv, mistakes_csv]
+        folder / "same-wrong-answers.csv",
+        ["grade_id", "students", "misconception"],
+        [[m.grade_id, " ".join(m.students), m.misconception] for m in mistakes],
+    )
+    csvs = [
+        grades_csv,
+        per_test_csv,
+        outcomes_csv,
+        misconceptions_csv,
+        attention_csv,
+        similarity_csv,
+        identical_csv,
+        mistakes_csv,
+    ]
     summary = Summary(lab, len(submitted_students(root, lab)), graded, totals, max_total)
-    page = write_atomic(folder / "report.html", _html(
-        summary, tests, attention, histogram.name, misconceptions, questions, outcomes,
-        columns, [p for p in csvs if p.exists()],
-        _late_html(late) + _similarity_html(similar, identical, mistakes)))
-    return Report(tests, totals, max_total, attention,
-                  [per_test_csv, outcomes_csv, attention_csv, misconceptions_csv,
-                   similarity_csv, identical_csv, mistakes_csv, histogram, page],
-                  misconceptions, outcomes, graded, late, similar, identical, mistakes)
+    page = write_atomic(
+        folder / "report.html",
+        _html(
+            summary,
+            tests,
+            attention,
+            histogram.name,
+            misconceptions,
+            questions,
+            outcomes,
+            columns,
+            [p for p in csvs if p.exists()],
+            _late_html(late) + _similarity_html(similar, identical, mistakes),
+        ),
+    )
+    return Report(
+        tests,
+        totals,
+        max_total,
+        attention,
+        [
+            per_test_csv,
+            outcomes_csv,
+            attention_csv,
+            misconceptions_csv,
+            similarity_csv,
+            identical_csv,
+            mistakes_csv,
+            histogram,
+            page,
+        ],
+        misconceptions,
+        outcomes,
+        graded,
+        late,
+        similar,
+        identical,
+        mistakes,
+    )
 
 
 def _late_html(late: list[dict]) -> str:
     """The late students: raw score, the penalty nbgrader's late policy took, the grade."""
-    return ("<h2>Late submissions</h2><p>The penalty follows the policy in "
-            "<code>nbgrader_config.py</code> (course/late.py); the total is the grade.</p>"
-            + _table(["student", "raw", "late penalty", "total"],
-                     [[r["student_id"], f"{r['raw']:g}", f"{r['late_penalty']:g}",
-                       f"{r['total']:g}"] for r in late], "none late"))
+    return (
+        "<h2>Late submissions</h2><p>The penalty follows the policy in "
+        "<code>nbgrader_config.py</code> (course/late.py); the total is the grade.</p>"
+        + _table(
+            ["student", "raw", "late penalty", "total"],
+            [
+                [r["student_id"], f"{r['raw']:g}", f"{r['late_penalty']:g}", f"{r['total']:g}"]
+                for r in late
+            ],
+            "none late",
+        )
+    )
 
 
-def _similarity_html(similar: list[SimilarPair], identical: list[tuple[str, ...]],
-                     mistakes: list[SameMistake]) -> str:
+def _similarity_html(
+    similar: list[SimilarPair], identical: list[tuple[str, ...]], mistakes: list[SameMistake]
+) -> str:
     """The similarity lists, each pair with its two students' own code side by side
     (matching code marked). For review: no grade depends on them."""
     pairs = "".join(
@@ -232,15 +308,19 @@ def _similarity_html(similar: list[SimilarPair], identical: list[tuple[str, ...]
         "<div class='side'>"
         f"<div><h3>{html.escape(p.first)}</h3><pre>{p.first_code}</pre></div>"
         f"<div><h3>{html.escape(p.second)}</h3><pre>{p.second_code}</pre></div>"
-        "</div></details>" for p in similar)
+        "</div></details>"
+        for p in similar
+    )
     return (
         "<h2>Similar code, for review</h2><p>Only what each student wrote is compared (the "
         "released notebook's code left out); code that many students wrote alike counts for "
         "nothing, as boilerplate does. A pair here is a reason to look, not a finding: no "
         "grade changes.</p>"
-        + _table(["student", "other", "own code matching", "matching tokens"],
-                 [[p.first, p.second, f"{p.similarity:.0%}", p.overlap] for p in similar],
-                 "no pair above the threshold")
+        + _table(
+            ["student", "other", "own code matching", "matching tokens"],
+            [[p.first, p.second, f"{p.similarity:.0%}", p.overlap] for p in similar],
+            "no pair above the threshold",
+        )
         + pairs
         + "<h2>Identical own code</h2><p>Students whose own code is the same once names, "
         "strings and layout are set aside, smallest groups first (a ring of copiers large "
@@ -250,9 +330,15 @@ def _similarity_html(similar: list[SimilarPair], identical: list[tuple[str, ...]
         + "<h2>Identical wrong answers</h2><p>Students whose answer to a test was the same "
         "wrong numbers on the same hidden case. A named misconception explains a shared "
         "mistake; the others come first.</p>"
-        + _table(["test", "students", "misconception"],
-                 [[m.grade_id, ", ".join(m.students), m.misconception or "none named"]
-                  for m in mistakes], "none"))
+        + _table(
+            ["test", "students", "misconception"],
+            [
+                [m.grade_id, ", ".join(m.students), m.misconception or "none named"]
+                for m in mistakes
+            ],
+            "none",
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -271,29 +357,50 @@ class Summary:
 
     def sentence(self) -> str:
         full = sum(t >= self.max_total for t in self.totals.values())
-        return (f"{self.submitted} submitted, {self.graded} graded; median total "
-                f"{self.median:g} of {self.max_total:g}; {full} with full marks.")
+        return (
+            f"{self.submitted} submitted, {self.graded} graded; median total "
+            f"{self.median:g} of {self.max_total:g}; {full} with full marks."
+        )
 
 
 def _table(headers: list[str], rows: Sequence[Sequence[object]], empty: str) -> str:
     """An HTML table; cells are escaped here."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return (f"<table><tr>{head}</tr>"
-            f"{body or f'<tr><td colspan={len(headers)}>{html.escape(empty)}</td></tr>'}</table>")
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return (
+        f"<table><tr>{head}</tr>"
+        f"{body or f'<tr><td colspan={len(headers)}>{html.escape(empty)}</td></tr>'}</table>"
+    )
 
 
-def _html(summary: Summary, tests: list[TestSummary], attention, image: str,
-          misconceptions: list[tuple[str, str, int]], questions: dict[str, str],
-          outcomes: dict[str, Counter], columns, csvs: list[Path], sections: str = "") -> str:
+def _html(
+    summary: Summary,
+    tests: list[TestSummary],
+    attention,
+    image: str,
+    misconceptions: list[tuple[str, str, int]],
+    questions: dict[str, str],
+    outcomes: dict[str, Counter],
+    columns,
+    csvs: list[Path],
+    sections: str = "",
+) -> str:
     """The report page; ``sections``: HTML (already escaped) put before the list of files."""
     lab = html.escape(summary.lab)
     by_id = {t.grade_id: t for t in tests}
-    step_rows = [[g, f"{by_id[g].mean_score:.2f} / {by_id[g].max_score:g}",
-                  *(outcomes[g][kind] for kind in TEST_OUTCOMES)] for _, g, _ in columns]
-    links = " &middot; ".join(f"<a href='{html.escape(p.name)}'>{html.escape(p.name)}</a>"
-                              for p in csvs)
+    step_rows = [
+        [
+            g,
+            f"{by_id[g].mean_score:.2f} / {by_id[g].max_score:g}",
+            *(outcomes[g][kind] for kind in TEST_OUTCOMES),
+        ]
+        for _, g, _ in columns
+    ]
+    links = " &middot; ".join(
+        f"<a href='{html.escape(p.name)}'>{html.escape(p.name)}</a>" for p in csvs
+    )
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{lab} grading report</title>"
@@ -314,8 +421,11 @@ def _html(summary: Summary, tests: list[TestSummary], attention, image: str,
         + "<h2>Needs attention</h2>"
         + _table(["student", "why"], [list(a) for a in attention], "nobody")
         + "<h2>Misconceptions, most frequent first</h2>"
-        + _table(["test", "misconception", "students", "question it raises"],
-                 [[g, k, n, questions.get(k, "")] for g, k, n in misconceptions], "none found")
+        + _table(
+            ["test", "misconception", "students", "question it raises"],
+            [[g, k, n, questions.get(k, "")] for g, k, n in misconceptions],
+            "none found",
+        )
         + sections
         + f"<h2>Files</h2><p>{links}</p></body></html>"
     )
@@ -329,20 +439,28 @@ def format_summary(report: Report) -> str:
     totals = sorted(report.totals.values())
     if totals:
         median = statistics.median(totals)
-        lines.append(f"\n{len(totals)} students; median total {median:g} of "
-                     f"{report.max_total:g}; full marks: "
-                     f"{sum(t >= report.max_total for t in totals)}")
+        lines.append(
+            f"\n{len(totals)} students; median total {median:g} of "
+            f"{report.max_total:g}; full marks: "
+            f"{sum(t >= report.max_total for t in totals)}"
+        )
     if report.misconceptions:
         lines.append("\nmisconceptions, most frequent first:")
-        lines += [f"  {grade_id}: {key} ({n} student{'s' if n > 1 else ''})"
-                  for grade_id, key, n in report.misconceptions]
+        lines += [
+            f"  {grade_id}: {key} ({n} student{'s' if n > 1 else ''})"
+            for grade_id, key, n in report.misconceptions
+        ]
     if report.late:
         lines.append("\nlate (raw - penalty = total):")
-        lines += [f"  {r['student_id']}: {r['raw']:g} - {r['late_penalty']:g} = {r['total']:g}"
-                  for r in report.late]
+        lines += [
+            f"  {r['student_id']}: {r['raw']:g} - {r['late_penalty']:g} = {r['total']:g}"
+            for r in report.late
+        ]
     lines.append("\nsimilar code, for review (no grade changes):")
-    lines += [f"  {p.first:<28} {p.second:<28} {p.similarity:4.0%} of own code, "
-              f"{p.overlap} tokens" for p in report.similar] or ["  no pair above the threshold"]
+    lines += [
+        f"  {p.first:<28} {p.second:<28} {p.similarity:4.0%} of own code, {p.overlap} tokens"
+        for p in report.similar
+    ] or ["  no pair above the threshold"]
     if report.identical:
         lines.append("identical own code (the largest group is usually the canonical answer):")
         lines += [f"  {len(g)}: {', '.join(g)}" for g in report.identical]

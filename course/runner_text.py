@@ -25,8 +25,16 @@ from course.judge.api import function_name
 from course.text import printable
 
 # numpy's own exception types, beside Python's built-in ones
-NUMPY_ERRORS = frozenset({"LinAlgError", "AxisError", "ComplexWarning", "RankWarning",
-                          "TooHardError", "DTypePromotionError"})
+NUMPY_ERRORS = frozenset(
+    {
+        "LinAlgError",
+        "AxisError",
+        "ComplexWarning",
+        "RankWarning",
+        "TooHardError",
+        "DTypePromotionError",
+    }
+)
 OWN_TYPE = "an exception of a type the submission defines"
 LONGEST_LINE = 160
 
@@ -48,7 +56,7 @@ def _crash_line(said: str, own_lines: set[str]) -> str:
     start = said.rfind(", at `")
     if start < 0:
         return ""
-    rest = said[start + len(", at `"):]
+    rest = said[start + len(", at `") :]
     end = rest.rfind("` (where ") if "` (where " in rest else rest.rfind("`")
     line = rest[:end] if end >= 0 else ""
     return line if line in own_lines and len(line) <= LONGEST_LINE else ""
@@ -79,8 +87,11 @@ def vouched_error(said, own_code: str, known: dict | None = None) -> str:
     kind = error_type(said)
     text = kind
     missing = re.match(r"(?:NameError|UnboundLocalError): .*?'(\w{1,60})'", said)
-    if kind in ("NameError", "UnboundLocalError") and missing and re.search(
-            rf"\b{missing.group(1)}\b", own_code):
+    if (
+        kind in ("NameError", "UnboundLocalError")
+        and missing
+        and re.search(rf"\b{missing.group(1)}\b", own_code)
+    ):
         text += f": name '{missing.group(1)}' is not defined"
     own_lines = {line.strip() for line in own_code.splitlines() if line.strip()}
     if line := _crash_line(said, own_lines):
@@ -122,6 +133,7 @@ def vouched_interference(said) -> str:
     if any(re.fullmatch(phrase, said) for phrase in INTERFERENCE):
         return said
     if (called := CALLS_WHILE_COUNTED.fullmatch(said)) and all(
-            function_name(part) for part in called.group(1).split(".")):
+        function_name(part) for part in called.group(1).split(".")
+    ):
         return said
     return "it changed the grader's code while its lines were counted"

@@ -52,15 +52,23 @@ INSTALL_HINT = (
 )
 # What a sandbox is given of its caller's environment (everything else is cleared), the
 # grading environment included: graded kernels and clean-room re-checks are given it.
-PASSED_ENVIRONMENT = ("LANG", "LC_ALL", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
-                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", JUDGED_VARIABLE,
-                      *GRADING_ENVIRONMENT)
+PASSED_ENVIRONMENT = (
+    "LANG",
+    "LC_ALL",
+    "NBGRADER_EXECUTION",
+    "NBGRADER_VALIDATING",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    JUDGED_VARIABLE,
+    *GRADING_ENVIRONMENT,
+)
 # Not /tmp itself: the course (and its environment) may live under /tmp, and a tmpfs mounted
 # there would hide it. /tmp is a link to the scratch, unless something bound lies below it.
 # What a sandbox may import besides the Python installation: what the notebooks import and the
 # judge's runtime that runs the student's code, each bound read-only where it is installed.
-STUDENT_PACKAGES = tuple(Path(cast(str, package.__file__)).parent
-                         for package in (helpers, judge_runtime))
+STUDENT_PACKAGES = tuple(
+    Path(cast(str, package.__file__)).parent for package in (helpers, judge_runtime)
+)
 SCRATCH = Path("/course-scratch")
 WORKDIR = SCRATCH / "work"
 INPUTS_MOUNT = Path("/run/course/input")
@@ -93,28 +101,31 @@ class SandboxLimits(Configurable):
 
     memory_bytes = Integer(
         DEFAULT_LIMITS.memory_bytes,
-        help="address space per process, and the memory group of the whole tree"
+        help="address space per process, and the memory group of the whole tree",
     ).tag(config=True)
     cpu_seconds = Integer(
         DEFAULT_LIMITS.cpu_seconds,
-        help="CPU seconds per process (an rlimit: the process is killed past it)"
+        help="CPU seconds per process (an rlimit: the process is killed past it)",
     ).tag(config=True)
     processes = Integer(
         DEFAULT_LIMITS.processes,
-        help="processes per sandbox uid (and per tree, where pids groups exist)"
+        help="processes per sandbox uid (and per tree, where pids groups exist)",
     ).tag(config=True)
-    file_bytes = Integer(DEFAULT_LIMITS.file_bytes,
-                         help="the largest file it may write").tag(config=True)
-    open_files = Integer(DEFAULT_LIMITS.open_files,
-                         help="open files per process").tag(config=True)
+    file_bytes = Integer(DEFAULT_LIMITS.file_bytes, help="the largest file it may write").tag(
+        config=True
+    )
+    open_files = Integer(DEFAULT_LIMITS.open_files, help="open files per process").tag(config=True)
     scratch_bytes = Integer(
         DEFAULT_LIMITS.scratch_bytes,
-        help="its private scratch (/tmp and the working folder), in bytes").tag(config=True)
-    scratch_files = Integer(DEFAULT_LIMITS.scratch_files,
-                            help="files in its private scratch").tag(config=True)
-    cpu_cores = Float(DEFAULT_LIMITS.cpu_cores,
-                      help="CPU share of the whole tree, in cores, where cpu groups exist"
-                      ).tag(config=True)
+        help="its private scratch (/tmp and the working folder), in bytes",
+    ).tag(config=True)
+    scratch_files = Integer(DEFAULT_LIMITS.scratch_files, help="files in its private scratch").tag(
+        config=True
+    )
+    cpu_cores = Float(
+        DEFAULT_LIMITS.cpu_cores,
+        help="CPU share of the whole tree, in cores, where cpu groups exist",
+    ).tag(config=True)
 
     def limits(self) -> Limits:
         """These settings as :func:`sandbox_command` takes them."""
@@ -142,12 +153,14 @@ def uid_lock_folder() -> Path:
     except FileNotFoundError:
         raise SandboxUnavailable(
             f"{folder} is missing: as root, run `scripts/setup-grader-user.sh` for this user "
-            "(once per boot: /run does not survive one)") from None
+            "(once per boot: /run does not survive one)"
+        ) from None
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
         raise SandboxUnavailable(
             f"{folder} is not a private folder of this user (owner uid {info.st_uid}, mode "
             f"{stat.filemode(info.st_mode)}): as root, remove it and run "
-            "`scripts/setup-grader-user.sh` for this user")
+            "`scripts/setup-grader-user.sh` for this user"
+        )
     return folder
 
 
@@ -172,7 +185,8 @@ def sandbox_user() -> int:
         _held_uid = (os.getpid(), uid)  # the descriptor stays open: the lock lives with us
         return uid
     raise SandboxUnavailable(
-        f"all {len(SANDBOX_UIDS)} sandbox uids are in use by grading processes")
+        f"all {len(SANDBOX_UIDS)} sandbox uids are in use by grading processes"
+    )
 
 
 # A grading process's first steps, then a sandbox: what check_sandbox tries, in a process of
@@ -203,10 +217,16 @@ def check_sandbox() -> None:
         raise SandboxUnavailable(problem[0][:600] + hint)
 
 
-def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[Path, ...] = (),
-                    limits: Limits = DEFAULT_LIMITS, env: dict | None = None,
-                    uid: int | None = None, fonts: Path | None = None,
-                    withheld: tuple[str, ...] = ()) -> list[str]:
+def sandbox_command(
+    argv: list[str],
+    inputs: Path | None = None,
+    shared: tuple[Path, ...] = (),
+    limits: Limits = DEFAULT_LIMITS,
+    env: dict | None = None,
+    uid: int | None = None,
+    fonts: Path | None = None,
+    withheld: tuple[str, ...] = (),
+) -> list[str]:
     """``argv`` wrapped to run sandboxed in a private scratch, its working folder starting as
     a copy of ``inputs`` (read, never written); ``shared`` folders are bound writable at their
     own paths; ``fonts`` is a matplotlib font list copied into the scratch; ``env`` supplies the
@@ -216,9 +236,19 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
     venv = Path(sys.prefix)
     base = Path(sys.base_prefix)
     command = [
-        BWRAP, "--die-with-parent", "--new-session",
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-        "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+        BWRAP,
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--ro-bind",
+        "/etc",
+        "/etc",
     ]
     for link in ("bin", "sbin", "lib", "lib64"):
         target = Path("/") / link
@@ -231,8 +261,12 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
     if not any(Path("/tmp") in folder.parents for folder in (*read_only, *shared)):
         command += ["--symlink", str(SCRATCH), "/tmp"]
     # bwrap makes missing parent folders private (0700): make them traversable first.
-    parents = {parent for folder in (*read_only, *shared)
-               for parent in folder.parents if parent != Path("/")}
+    parents = {
+        parent
+        for folder in (*read_only, *shared)
+        for parent in folder.parents
+        if parent != Path("/")
+    }
     for parent in sorted(parents, key=lambda p: len(p.parts)):
         command += ["--perms", "0755", "--dir", str(parent)]
     for folder in read_only:
@@ -244,28 +278,61 @@ def sandbox_command(argv: list[str], inputs: Path | None = None, shared: tuple[P
             command += ["--ro-bind", str(given), str(mount)]
     for folder in shared:
         command += ["--bind", str(folder), str(folder)]
-    command += ["--clearenv",
-                "--setenv", "PATH", f"{venv / 'bin'}:/usr/bin:/bin",
-                "--setenv", "HOME", str(SCRATCH), "--setenv", "TMPDIR", str(SCRATCH),
-                "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-                # the packages are importable however the course is installed (site-packages,
-                # an editable install, or the course folder on PYTHONPATH): only they are bound.
-                "--setenv", "PYTHONPATH",
-                ":".join(dict.fromkeys(str(folder.parent) for folder in STUDENT_PACKAGES)),
-                "--setenv", "MPLCONFIGDIR", str(FONTS_COPY if fonts else SCRATCH)]
+    command += [
+        "--clearenv",
+        "--setenv",
+        "PATH",
+        f"{venv / 'bin'}:/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        str(SCRATCH),
+        "--setenv",
+        "TMPDIR",
+        str(SCRATCH),
+        "--setenv",
+        "PYTHONDONTWRITEBYTECODE",
+        "1",
+        # the packages are importable however the course is installed (site-packages,
+        # an editable install, or the course folder on PYTHONPATH): only they are bound.
+        "--setenv",
+        "PYTHONPATH",
+        ":".join(dict.fromkeys(str(folder.parent) for folder in STUDENT_PACKAGES)),
+        "--setenv",
+        "MPLCONFIGDIR",
+        str(FONTS_COPY if fonts else SCRATCH),
+    ]
     source_env = os.environ if env is None else env
     for name in PASSED_ENVIRONMENT:
         if name in source_env:
             command += ["--setenv", name, source_env[name]]
     command += [
-        "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_CHOWN",
-        "--", "sh", "-c", PREPARE_SCRATCH, "course-sandbox",
-        str(limits.scratch_bytes), str(limits.scratch_files), str(uid),
-        "prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
-        f"--nproc={limits.processes}", f"--fsize={limits.file_bytes}",
-        f"--nofile={limits.open_files}", "--core=0",
-        "--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-        "--inh-caps=-all", "--bounding-set=-all", "--",
+        "--cap-add",
+        "CAP_SYS_ADMIN",
+        "--cap-add",
+        "CAP_CHOWN",
+        "--",
+        "sh",
+        "-c",
+        PREPARE_SCRATCH,
+        "course-sandbox",
+        str(limits.scratch_bytes),
+        str(limits.scratch_files),
+        str(uid),
+        "prlimit",
+        f"--as={limits.memory_bytes}",
+        f"--cpu={limits.cpu_seconds}",
+        f"--nproc={limits.processes}",
+        f"--fsize={limits.file_bytes}",
+        f"--nofile={limits.open_files}",
+        "--core=0",
+        "--",
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
     ]
     return command + list(argv)
 
@@ -294,28 +361,39 @@ def use_private_mounts() -> None:
         error = ctypes.get_errno()
         raise SandboxUnavailable(
             f"cannot give the grading process a private mount namespace "
-            f"({os.strerror(error)}). {INSTALL_HINT}")
-    if libc.mount(
-            b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+            f"({os.strerror(error)}). {INSTALL_HINT}"
+        )
+    if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         error = ctypes.get_errno()
         raise SandboxUnavailable(
             f"cannot give the grading process a private mount namespace "
-            f"({os.strerror(error)}). {INSTALL_HINT}")
+            f"({os.strerror(error)}). {INSTALL_HINT}"
+        )
     _PRIVATE_MOUNTS = True
 
 
 def mount_small_tmpfs(folder: Path, uid: int, size: int = 4 * 1024**2, files: int = 64) -> None:
     """Mount a tmpfs of ``size`` bytes and ``files`` entries on ``folder``, owned by ``uid``."""
     use_private_mounts()
-    subprocess.run(["mount", "-t", "tmpfs", "-o",
-                    f"size={size},nr_inodes={files},mode=0700,uid={uid},gid={uid}",
-                    "course-kernel", str(folder)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            f"size={size},nr_inodes={files},mode=0700,uid={uid},gid={uid}",
+            "course-kernel",
+            str(folder),
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def remove_stale_runtime_folders() -> None:
     """Remove the (empty, from here) socket folders of grading processes that were killed."""
     for folder in Path(RUNTIME_PARENT).glob(f"{RUNTIME_PREFIX}*-*"):
-        owner = folder.name[len(RUNTIME_PREFIX):].split("-")[0]
+        owner = folder.name[len(RUNTIME_PREFIX) :].split("-")[0]
         if owner.isdigit() and not Path(f"/proc/{owner}").exists():
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -327,8 +405,11 @@ _FONT_CACHE: Path | None = None
 def build_matplotlib_font_cache(folder: Path) -> Path:
     """Build matplotlib's font list in ``folder`` and return the folder. A sandbox starts with
     an empty /tmp, where matplotlib would rebuild the list at every kernel's first plot."""
-    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"],
-                   env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "import matplotlib.font_manager"],
+        env={**os.environ, "MPLCONFIGDIR": str(folder)},
+        capture_output=True,
+    )
     return folder
 
 
@@ -395,8 +476,9 @@ class SandboxedKernelManager(GradingKernelManager):
 
     def make_runtime_folder(self) -> Path:
         # Not under /tmp, which the sandbox links to its own scratch.
-        runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-",
-                                        dir=RUNTIME_PARENT))
+        runtime = Path(
+            tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-", dir=RUNTIME_PARENT)
+        )
         mount_small_tmpfs(runtime, self._uid)
         return runtime
 
@@ -412,10 +494,17 @@ class SandboxedKernelManager(GradingKernelManager):
         limits = SandboxLimits(config=self.config).limits()
         self._cgroup = StudentCgroup(limits)
         # The judge decides every judged cell of these kernels (see judge_runtime.flag).
-        return self._cgroup.wrap(sandbox_command(
-            kernel_cmd, inputs=inputs, shared=(self._runtime,), limits=limits,
-            env={**kw["env"], JUDGED_VARIABLE: "1"}, uid=self._uid,
-            fonts=matplotlib_font_cache()))
+        return self._cgroup.wrap(
+            sandbox_command(
+                kernel_cmd,
+                inputs=inputs,
+                shared=(self._runtime,),
+                limits=limits,
+                env={**kw["env"], JUDGED_VARIABLE: "1"},
+                uid=self._uid,
+                fonts=matplotlib_font_cache(),
+            )
+        )
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         if not restart:

@@ -32,17 +32,27 @@ class Grading(Configurable):
     """How ``course grade`` grades a cohort (``c.Grading.<name>``)."""
 
     student_cpu_seconds = Float(
-        120.0, help="CPU seconds one student's grading may use (their kernel, the judge and "
-                    "the grading process), with a wall-clock backstop five times it; "
-                    "`course grade --student-timeout` overrides it").tag(config=True)
+        120.0,
+        help="CPU seconds one student's grading may use (their kernel, the judge and "
+        "the grading process), with a wall-clock backstop five times it; "
+        "`course grade --student-timeout` overrides it",
+    ).tag(config=True)
     workers = Integer(
-        0, help="grading processes started here (0: one per CPU core); `course grade "
-                "--workers` overrides it").tag(config=True)
+        0,
+        help="grading processes started here (0: one per CPU core); `course grade "
+        "--workers` overrides it",
+    ).tag(config=True)
 
 
 # What --help-all lists, in this order.
 CLASSES: tuple[type[Configurable], ...] = (
-    Grading, JudgeBudgets, SandboxLimits, JudgeGradeCells, Deadlines, PercentPerDay)
+    Grading,
+    JudgeBudgets,
+    SandboxLimits,
+    JudgeGradeCells,
+    Deadlines,
+    PercentPerDay,
+)
 STUDENT_LIMIT = "the student limit (c.Grading.student_cpu_seconds, or --student-timeout)"
 BUDGET_NAMES = ("cases_cpu_seconds", "training_cpu_seconds", "lines_cpu_seconds")
 
@@ -58,19 +68,27 @@ class Settings:
     cell_seconds: float | None  # nbgrader's c.Execute.timeout (None: no limit)
 
 
-def from_config(config: Config, student_cpu_seconds: float | None = None,
-                workers: int | None = None) -> Settings:
+def from_config(
+    config: Config, student_cpu_seconds: float | None = None, workers: int | None = None
+) -> Settings:
     """The settings ``config`` makes, with the command line's overrides (None: not given)."""
     grading = Grading(config=config)
-    cell = (config.Execute["timeout"] if "Execute" in config and "timeout" in config.Execute
-            else Execute.class_traits()["timeout"].default_value)  # nbgrader's own default
+    cell = (
+        config.Execute["timeout"]
+        if "Execute" in config and "timeout" in config.Execute
+        else Execute.class_traits()["timeout"].default_value
+    )  # nbgrader's own default
     return Settings(
-        student_cpu_seconds=(grading.student_cpu_seconds if student_cpu_seconds is None
-                             else float(student_cpu_seconds)),
+        student_cpu_seconds=(
+            grading.student_cpu_seconds
+            if student_cpu_seconds is None
+            else float(student_cpu_seconds)
+        ),
         workers=grading.workers if workers is None else workers,
         judge_budgets=JudgeBudgets(config=config).budgets(),
         limits=SandboxLimits(config=config).limits(),
-        cell_seconds=None if cell is None or cell < 0 else float(cell))
+        cell_seconds=None if cell is None or cell < 0 else float(cell),
+    )
 
 
 def problems(settings: Settings) -> list[str]:
@@ -88,19 +106,26 @@ def problems(settings: Settings) -> list[str]:
                 f"c.JudgeBudgets.{name} ({budget:g}) is above {STUDENT_LIMIT}, {student:g}: a "
                 "student whose judging needs that long would be stopped as a loop that never "
                 f"ends; raise the student limit to at least {budget:g} or lower "
-                f"c.JudgeBudgets.{name}")
+                f"c.JudgeBudgets.{name}"
+            )
     for earlier, later in itertools.pairwise(BUDGET_NAMES):
         if budgets[earlier] > budgets[later]:
-            found.append(f"c.JudgeBudgets.{earlier} ({budgets[earlier]:g}) is above "
-                         f"c.JudgeBudgets.{later} ({budgets[later]:g}): both count from the "
-                         "re-check's start, so each must be at least the one before")
+            found.append(
+                f"c.JudgeBudgets.{earlier} ({budgets[earlier]:g}) is above "
+                f"c.JudgeBudgets.{later} ({budgets[later]:g}): both count from the "
+                "re-check's start, so each must be at least the one before"
+            )
     if settings.cell_seconds is not None and settings.cell_seconds > student:
-        found.append(f"c.Execute.timeout ({settings.cell_seconds:g} s a cell) is above "
-                     f"{STUDENT_LIMIT}, {student:g}: lower it or raise the student limit")
+        found.append(
+            f"c.Execute.timeout ({settings.cell_seconds:g} s a cell) is above "
+            f"{STUDENT_LIMIT}, {student:g}: lower it or raise the student limit"
+        )
     if settings.limits.cpu_seconds < student:
-        found.append(f"c.SandboxLimits.cpu_seconds ({settings.limits.cpu_seconds:g}) is below "
-                     f"{STUDENT_LIMIT}, {student:g}: a kernel would be killed before the "
-                     "student limit could say why; raise it to at least the student limit")
+        found.append(
+            f"c.SandboxLimits.cpu_seconds ({settings.limits.cpu_seconds:g}) is below "
+            f"{STUDENT_LIMIT}, {student:g}: a kernel would be killed before the "
+            "student limit could say why; raise it to at least the student limit"
+        )
     if settings.workers < 0:
         found.append(f"c.Grading.workers is {settings.workers}: use 0 (one per core) or more")
     return found
@@ -110,19 +135,25 @@ class SettingsError(ValueError):
     """The configured settings cannot work together (see :func:`problems`)."""
 
 
-def checked(config: Config, config_file: Path, student_cpu_seconds: float | None = None,
-            workers: int | None = None) -> Settings:
+def checked(
+    config: Config,
+    config_file: Path,
+    student_cpu_seconds: float | None = None,
+    workers: int | None = None,
+) -> Settings:
     """:func:`from_config`; raises SettingsError listing every problem (and naming
     ``config_file``) when they cannot work together."""
     settings = from_config(config, student_cpu_seconds, workers)
     if found := problems(settings):
-        raise SettingsError(f"the settings in {config_file} cannot work together:\n  "
-                            + "\n  ".join(found))
+        raise SettingsError(
+            f"the settings in {config_file} cannot work together:\n  " + "\n  ".join(found)
+        )
     return settings
 
 
-def for_course(root: Path, student_cpu_seconds: float | None = None,
-               workers: int | None = None) -> Settings:
+def for_course(
+    root: Path, student_cpu_seconds: float | None = None, workers: int | None = None
+) -> Settings:
     """:func:`checked` settings of the course at ``root`` (its ``nbgrader_config.py``)."""
     from course.nbgrader_setup import CONFIG_FILE, load_config
 
@@ -150,6 +181,7 @@ def help_all() -> str:
             if trait.this_class is not cls:
                 continue  # a base class's (nbgrader's own, logging): documented there
             parts.append(f"  c.{cls.__name__}.{name} = {trait.default()!r}")
-            parts += textwrap.wrap(" ".join(trait.help.split()), 96, initial_indent=" " * 6,
-                                   subsequent_indent=" " * 6)
+            parts += textwrap.wrap(
+                " ".join(trait.help.split()), 96, initial_indent=" " * 6, subsequent_indent=" " * 6
+            )
     return "\n".join(parts) + "\n"

@@ -70,25 +70,36 @@ def own_code(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -
     """What the student wrote: every line of their notebook's code cells that is not a line
     of a released code cell. The submission's cell metadata is not read: it is the student's
     to change, and a cell relabelled as a test must not hide the code in it."""
-    template = {line.strip() for cell in release.cells if cell.cell_type == "code"
-                for line in cell.source.splitlines()}
-    lines = [line for cell in submitted.cells if cell.cell_type == "code"
-             for line in str(cell.source).splitlines()
-             if line.strip() and line.strip() not in template]
+    template = {
+        line.strip()
+        for cell in release.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+    }
+    lines = [
+        line
+        for cell in submitted.cells
+        if cell.cell_type == "code"
+        for line in str(cell.source).splitlines()
+        if line.strip() and line.strip() not in template
+    ]
     return "\n".join(lines) + "\n" if lines else ""
 
 
 def _fingerprint(code: str, boilerplate: np.ndarray | None = None, window: int = WINDOW):
     from copydetect.detector import CodeFingerprint  # imported when a report is built
 
-    return CodeFingerprint("answer.py", K, window, boilerplate=boilerplate,
-                           fp=io.StringIO(code))
+    return CodeFingerprint("answer.py", K, window, boilerplate=boilerplate, fp=io.StringIO(code))
 
 
-def similar_pairs(current: dict[str, str], past: dict[str, str] | None = None,
-                  template: str = "", threshold: float = THRESHOLD,
-                  common_share: float = COMMON_SHARE,
-                  min_common: int = MIN_COMMON) -> list[SimilarPair]:
+def similar_pairs(
+    current: dict[str, str],
+    past: dict[str, str] | None = None,
+    template: str = "",
+    threshold: float = THRESHOLD,
+    common_share: float = COMMON_SHARE,
+    min_common: int = MIN_COMMON,
+) -> list[SimilarPair]:
     """The pairs of ``current`` students (``{student: own code}``), and of a current student
     with a ``past`` one, whose own code matches above ``threshold``, most similar first.
     ``template``: code whose fingerprints count for no one (the released notebook's);
@@ -97,8 +108,10 @@ def similar_pairs(current: dict[str, str], past: dict[str, str] | None = None,
     from copydetect.utils import highlight_overlap
 
     past = past or {}
-    documents = {**{("now", s): code for s, code in current.items() if code.strip()},
-                 **{("past", s): code for s, code in past.items() if code.strip()}}
+    documents = {
+        **{("now", s): code for s, code in current.items() if code.strip()},
+        **{("past", s): code for s, code in past.items() if code.strip()},
+    }
     # what the current class writes alike; a past cohort's code never makes code common
     raw = {key: _fingerprint(code) for key, code in documents.items() if key[0] == "now"}
     counts = Counter(h for fingerprint in raw.values() for h in fingerprint.hashes)
@@ -111,17 +124,20 @@ def similar_pairs(current: dict[str, str], past: dict[str, str] | None = None,
     prints = {key: _fingerprint(code, boilerplate) for key, code in documents.items()}
     now = sorted(key for key in prints if key[0] == "now")
     candidates = list(combinations(now, 2)) + [
-        (a, b) for a in now for b in sorted(prints) if b[0] == "past"]
+        (a, b) for a in now for b in sorted(prints) if b[0] == "past"
+    ]
     pairs = []
     for a, b in candidates:
         overlap, (share_a, share_b), (slices_a, slices_b) = compare_files(prints[a], prints[b])
         similarity = float(min(share_a, share_b))
         if overlap < MIN_OVERLAP or similarity < threshold:
             continue
-        code_a, _ = highlight_overlap(prints[a].raw_code, slices_a, "<mark>", "</mark>",
-                                      escape_html=True)
-        code_b, _ = highlight_overlap(prints[b].raw_code, slices_b, "<mark>", "</mark>",
-                                      escape_html=True)
+        code_a, _ = highlight_overlap(
+            prints[a].raw_code, slices_a, "<mark>", "</mark>", escape_html=True
+        )
+        code_b, _ = highlight_overlap(
+            prints[b].raw_code, slices_b, "<mark>", "</mark>", escape_html=True
+        )
         label_b = b[1] if b[0] == "now" else f"{b[1]} (past cohort)"
         pairs.append(SimilarPair(a[1], label_b, similarity, int(overlap), code_a, code_b))
     return sorted(pairs, key=lambda p: (-p.similarity, -p.overlap, p.first, p.second))
@@ -140,8 +156,9 @@ def identical_groups(current: dict[str, str]) -> list[tuple[str, ...]]:
         filtered, _ = filter_code(code, "answer.py")
         if len(filtered) >= MIN_OVERLAP:
             groups[filtered].append(student)
-    return sorted((tuple(sorted(g)) for g in groups.values() if len(g) > 1),
-                  key=lambda g: (len(g), g))
+    return sorted(
+        (tuple(sorted(g)) for g in groups.values() if len(g) > 1), key=lambda g: (len(g), g)
+    )
 
 
 def same_mistakes(root: Path, lab: str) -> list[SameMistake]:
@@ -158,8 +175,11 @@ def same_mistakes(root: Path, lab: str) -> list[SameMistake]:
         if len(students) < 2:
             continue
         misconception, count = named[grade_id, digest].most_common(1)[0]
-        found.append(SameMistake(grade_id, tuple(sorted(students)),
-                                 misconception if count == len(students) else ""))
+        found.append(
+            SameMistake(
+                grade_id, tuple(sorted(students)), misconception if count == len(students) else ""
+            )
+        )
     return sorted(found, key=lambda m: (m.misconception != "", -len(m.students), m.grade_id))
 
 
@@ -170,8 +190,10 @@ def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
     file: course.grading.admission.admission_problem) is not read here either."""
     from course.grading.admission import admission_problem
 
-    releases = {p.name: nbformat.read(p, as_version=4)
-                for p in sorted(layout.release(root, lab).glob("*.ipynb"))}
+    releases = {
+        p.name: nbformat.read(p, as_version=4)
+        for p in sorted(layout.release(root, lab).glob("*.ipynb"))
+    }
     code: dict[str, str] = defaultdict(str)
     for name, release in releases.items():
         for path in sorted(layout.folder(root, "submitted").glob(f"*/{lab}/{name}")):
@@ -184,18 +206,25 @@ def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
             code[path.parent.parent.name] += own_code(submitted, release)
     # the given code, and the instructor's own: two students who both wrote the solution's
     # lines did not copy each other
-    sources = [nbformat.read(p, as_version=4) for p in sorted(layout.source(root, lab).glob(
-        "*.ipynb"))]
-    template = "\n".join(cell.source for notebook in (*releases.values(), *sources)
-                         for cell in notebook.cells if cell.cell_type == "code")
+    sources = [
+        nbformat.read(p, as_version=4) for p in sorted(layout.source(root, lab).glob("*.ipynb"))
+    ]
+    template = "\n".join(
+        cell.source
+        for notebook in (*releases.values(), *sources)
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    )
     return dict(code), template
 
 
 def past_code(folder: Path, root: Path, lab: str) -> dict[str, str]:
     """Own code of each past submission of ``lab`` under ``folder`` (any layout: every
     notebook named as one of the lab's), labelled by its path there."""
-    releases = {p.name: nbformat.read(p, as_version=4)
-                for p in sorted(layout.release(root, lab).glob("*.ipynb"))}
+    releases = {
+        p.name: nbformat.read(p, as_version=4)
+        for p in sorted(layout.release(root, lab).glob("*.ipynb"))
+    }
     found = {}
     for path in sorted(Path(folder).rglob("*.ipynb")):
         release = next((nb for name, nb in releases.items() if path.name.endswith(name)), None)
@@ -203,7 +232,8 @@ def past_code(folder: Path, root: Path, lab: str) -> dict[str, str]:
             continue
         try:
             found[str(path.relative_to(folder))] = own_code(
-                nbformat.read(path, as_version=4), release)
+                nbformat.read(path, as_version=4), release
+            )
         except Exception:
             continue
     return found

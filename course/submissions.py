@@ -18,8 +18,10 @@ from pathlib import Path
 # Letters (any script), digits, and . _ - @ +; not starting with a dot or a sign; no glob
 # characters (* ? [ ]), separators, spaces or control characters.
 SAFE_NAME = re.compile(r"\w[\w.@+-]*")
-SAFE_NAME_RULE = ("letters, digits and . _ - @ + only, starting with a letter, digit or "
-                  "underscore (no spaces, slashes or * ? [ ])")
+SAFE_NAME_RULE = (
+    "letters, digits and . _ - @ + only, starting with a letter, digit or "
+    "underscore (no spaces, slashes or * ? [ ])"
+)
 MAX_FILES = 100
 # A lab's notebook with its figures is well under a megabyte; at this size a grading process
 # and the coordinator stay under 300 MB (tests/test_memory.py).
@@ -30,8 +32,10 @@ def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a student folder name, or None when it can."""
     if SAFE_NAME.fullmatch(name) and len(name) <= 128:
         return None
-    return (f"the folder name {name!r} is not a safe student id: use {SAFE_NAME_RULE}; "
-            "rename the folder in submitted/ and grade again")
+    return (
+        f"the folder name {name!r} is not a safe student id: use {SAFE_NAME_RULE}; "
+        "rename the folder in submitted/ and grade again"
+    )
 
 
 def _kind(mode: int) -> str:
@@ -67,15 +71,21 @@ def tree_problem(folder: Path, label: str) -> str | None:
             if stat.S_ISDIR(info.st_mode):
                 continue
             if not stat.S_ISREG(info.st_mode):
-                return (f"{shown} is {_kind(info.st_mode)}: submissions may hold only plain "
-                        "files; replace it with a copy of the file")
+                return (
+                    f"{shown} is {_kind(info.st_mode)}: submissions may hold only plain "
+                    "files; replace it with a copy of the file"
+                )
             if info.st_nlink > 1:
-                return (f"{shown} is a hard link to another file: submissions may hold only "
-                        "plain files; replace it with a copy")
+                return (
+                    f"{shown} is a hard link to another file: submissions may hold only "
+                    "plain files; replace it with a copy"
+                )
             count, size = count + 1, size + info.st_size
             if count > MAX_FILES or size > MAX_BYTES:
-                return (f"{label} holds more than {MAX_FILES} files or "
-                        f"{MAX_BYTES // 1024**2} MB; keep the lab's notebooks only, with their "
-                        "outputs cleared (Kernel > Restart Kernel and Clear Outputs) if they "
-                        "are still too large")
+                return (
+                    f"{label} holds more than {MAX_FILES} files or "
+                    f"{MAX_BYTES // 1024**2} MB; keep the lab's notebooks only, with their "
+                    "outputs cleared (Kernel > Restart Kernel and Clear Outputs) if they "
+                    "are still too large"
+                )
     return None

@@ -26,8 +26,9 @@ def printable(text: str, colours: bool = False) -> str:
     format characters such as bidirectional overrides; newlines and tabs kept, and with
     ``colours`` the colour sequences of a traceback (nothing else of the escape sequences)."""
     if colours:
-        return "".join(piece if COLOUR.fullmatch(piece) else printable(piece)
-                       for piece in COLOUR.split(text))
+        return "".join(
+            piece if COLOUR.fullmatch(piece) else printable(piece) for piece in COLOUR.split(text)
+        )
     return "".join(ch for ch in text if ch in KEPT or unicodedata.category(ch) not in DROPPED)
 
 

@@ -16,17 +16,23 @@ import pwd
 import subprocess
 from pathlib import Path
 
-SUBORDINATE_IDS = {"uid": (Path("/etc/subuid"), "newuidmap"),
-                   "gid": (Path("/etc/subgid"), "newgidmap")}
-SETUP_HINT = ("As root, run `scripts/setup-grader-user.sh {user}` (it installs nothing: "
-              "`apt-get install uidmap bubblewrap` first), or grade as root.")
+SUBORDINATE_IDS = {
+    "uid": (Path("/etc/subuid"), "newuidmap"),
+    "gid": (Path("/etc/subgid"), "newgidmap"),
+}
+SETUP_HINT = (
+    "As root, run `scripts/setup-grader-user.sh {user}` (it installs nothing: "
+    "`apt-get install uidmap bubblewrap` first), or grade as root."
+)
 # What each uid inside the namespace may hold at once. The kernel charges every namespace and
 # inotify instance a student makes to the namespace's owner too, the grading user, whose
 # allowance is the whole machine's (user.max_*): without a bound of its own here, one
 # student's namespaces or inotify instances would leave none for classmates' sandboxes.
 PER_UID_LIMITS = {
-    **{f"max_{kind}_namespaces": 64
-       for kind in ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")},
+    **{
+        f"max_{kind}_namespaces": 64
+        for kind in ("user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "time")
+    },
     "max_inotify_instances": 16,
     "max_inotify_watches": 8192,
 }
@@ -58,8 +64,12 @@ def subordinate_range(kind: str, user: str, own_id: int) -> tuple[int, int] | No
         return None
     for row in rows:
         fields = row.strip().split(":")
-        if len(fields) == 3 and fields[0] in (user, str(own_id)) and \
-                fields[1].isdigit() and fields[2].isdigit():
+        if (
+            len(fields) == 3
+            and fields[0] in (user, str(own_id))
+            and fields[1].isdigit()
+            and fields[2].isdigit()
+        ):
             return int(fields[1]), int(fields[2])
     return None
 
@@ -80,13 +90,15 @@ def enter(ids_needed: int) -> None:
         if found is None:
             raise UserNamespaceUnavailable(
                 f"grading as {user} (not root) needs {ids_needed - 1} subordinate {kind}s in "
-                f"{SUBORDINATE_IDS[kind][0]} (none given). {SETUP_HINT.format(user=user)}")
+                f"{SUBORDINATE_IDS[kind][0]} (none given). {SETUP_HINT.format(user=user)}"
+            )
         if found[1] < ids_needed - 1:
             raise UserNamespaceUnavailable(
                 f"grading as {user} (not root) needs {ids_needed - 1} subordinate {kind}s; "
                 f"{SUBORDINATE_IDS[kind][0]} gives it only {found[1]}: as root, change its "
                 f"line there to {user}:{found[0]}:65536 (if that range is free), or remove the "
-                "line and run `scripts/setup-grader-user.sh`.")
+                "line and run `scripts/setup-grader-user.sh`."
+            )
         ranges[kind] = (own, found[0])
     ready_read, ready_write = os.pipe()
     report_read, report_write = os.pipe()
@@ -102,8 +114,19 @@ def enter(ids_needed: int) -> None:
                 tool = SUBORDINATE_IDS[kind][1]
                 try:
                     result = subprocess.run(
-                        [tool, str(os.getppid()), "0", str(own), "1", "1", str(start),
-                         str(ids_needed - 1)], capture_output=True, text=True)
+                        [
+                            tool,
+                            str(os.getppid()),
+                            "0",
+                            str(own),
+                            "1",
+                            "1",
+                            str(start),
+                            str(ids_needed - 1),
+                        ],
+                        capture_output=True,
+                        text=True,
+                    )
                 except OSError as error:  # missing, or not executable
                     problems.append(f"{tool}: {error}")
                     continue
@@ -127,11 +150,13 @@ def enter(ids_needed: int) -> None:
         raise UserNamespaceUnavailable(
             f"cannot make a user namespace ({os.strerror(errno)}): the kernel must allow "
             "unprivileged user namespaces (sysctl user.max_user_namespaces > 0). "
-            + SETUP_HINT.format(user=user))
+            + SETUP_HINT.format(user=user)
+        )
     if status != 0:
         raise UserNamespaceUnavailable(
             f"cannot map {user}'s subordinate ids ({report or 'the helper failed'}). "
-            + SETUP_HINT.format(user=user))
+            + SETUP_HINT.format(user=user)
+        )
     limit_each_uid()
 
 
@@ -145,4 +170,5 @@ def limit_each_uid(limits: dict[str, int] = PER_UID_LIMITS) -> None:
             (USER_SYSCTLS / name).write_text(f"{value}\n")
         except OSError as error:
             raise UserNamespaceUnavailable(
-                f"cannot bound {name} in the grading user namespace ({error})") from None
+                f"cannot bound {name} in the grading user namespace ({error})"
+            ) from None

@@ -44,8 +44,11 @@ def results(root: Path, lab: str, student: str) -> dict:
     feedback = layout.feedback(root, student, lab)
     return {
         "autograded": {p.name: p.read_text() for p in sorted(graded.glob("*.ipynb"))},
-        "feedback": {p.relative_to(feedback).as_posix(): base64.b64encode(p.read_bytes()).decode()
-                     for p in sorted(feedback.rglob("*")) if p.is_file()},
+        "feedback": {
+            p.relative_to(feedback).as_posix(): base64.b64encode(p.read_bytes()).decode()
+            for p in sorted(feedback.rglob("*"))
+            if p.is_file()
+        },
         "findings": judge_findings(root, lab, student),
     }
 
@@ -75,9 +78,11 @@ def main(argv: list[str]) -> int:
     root, lab = Path(argv[0]).resolve(), argv[1]
     if not root.parent.name.startswith(SCRATCH_PREFIX):
         # it removes each student's folders, then the whole course: never a real one
-        print(f"course.worker grades only in a scratch course that course.remote makes (in a "
-              f"{SCRATCH_PREFIX}* folder), never in {root}: use `course grade`",
-              file=sys.stderr)
+        print(
+            f"course.worker grades only in a scratch course that course.remote makes (in a "
+            f"{SCRATCH_PREFIX}* folder), never in {root}: use `course grade`",
+            file=sys.stderr,
+        )
         return 2
     sandbox = "--no-sandbox" not in argv[2:]
     judge_runner.RUNNER_STDERR_TO_LOG = True  # the end of the judge's runner's stderr: logged

@@ -69,7 +69,9 @@ def _writable_float64(x: object, what: str) -> np.ndarray:
 
 
 def numerical_gradient(
-    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = DEFAULT_STEP,
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    h: float = DEFAULT_STEP,
     indices: list[tuple] | None = None,
 ) -> np.ndarray:
     """Gradient of a scalar function by central differences in float64.
@@ -100,8 +102,11 @@ def numerical_gradient(
 
 
 def numerical_vjp(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, upstream: np.ndarray,
-    h: float = DEFAULT_STEP, indices: list[tuple] | None = None,
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    upstream: np.ndarray,
+    h: float = DEFAULT_STEP,
+    indices: list[tuple] | None = None,
 ) -> np.ndarray:
     """Vector-Jacobian product ``sum_k upstream[k] * d f[k] / d x`` by central differences.
 
@@ -175,10 +180,7 @@ class GradCheck:
     def message(self) -> str:
         """One paragraph a student can act on."""
         if self.expected_shape != self.actual_shape:
-            text = (
-                f"{self.name}: expected shape {self.expected_shape}, "
-                f"got {self.actual_shape}."
-            )
+            text = f"{self.name}: expected shape {self.expected_shape}, got {self.actual_shape}."
         else:
             verdict = "passed" if self.passed else "is wrong"
             text = (
@@ -214,8 +216,12 @@ def sample_indices(shape: tuple, max_entries: int | None, seed: int = 0) -> list
 
 
 def compare(
-    expected: np.ndarray, actual: object, name: str, tolerance: float = DEFAULT_TOLERANCE,
-    indices: list[tuple] | None = None, hint: str = "",
+    expected: np.ndarray,
+    actual: object,
+    name: str,
+    tolerance: float = DEFAULT_TOLERANCE,
+    indices: list[tuple] | None = None,
+    hint: str = "",
 ) -> GradCheck:
     """Compare a reference array with a value under test (any array-like) and give a verdict.
 
@@ -234,21 +240,34 @@ def compare(
             actual_array = np.array(actual, dtype=np.float64)
     except (TypeError, ValueError):
         return GradCheck(
-            name=name, passed=False, tolerance=tolerance, expected_shape=expected.shape,
-            actual_shape=(f"not an array of numbers: {type(actual).__name__}",), hint=hint,
+            name=name,
+            passed=False,
+            tolerance=tolerance,
+            expected_shape=expected.shape,
+            actual_shape=(f"not an array of numbers: {type(actual).__name__}",),
+            hint=hint,
         )
     if actual_array.shape != expected.shape:
         return GradCheck(
-            name=name, passed=False, tolerance=tolerance, expected_shape=expected.shape,
-            actual_shape=actual_array.shape, hint=hint,
+            name=name,
+            passed=False,
+            tolerance=tolerance,
+            expected_shape=expected.shape,
+            actual_shape=actual_array.shape,
+            hint=hint,
             entries_total=expected.size,
         )
     if indices is None:
         indices = [tuple(i) for i in np.ndindex(expected.shape)]
     if not indices:
         return GradCheck(
-            name=name, passed=True, tolerance=tolerance, expected_shape=expected.shape,
-            actual_shape=actual_array.shape, max_rel_error=0.0, hint=hint,
+            name=name,
+            passed=True,
+            tolerance=tolerance,
+            expected_shape=expected.shape,
+            actual_shape=actual_array.shape,
+            max_rel_error=0.0,
+            hint=hint,
         )
     selector = tuple(np.array(axis) for axis in zip(*indices, strict=True))
     errors = np.atleast_1d(relative_errors(expected[selector], actual_array[selector]))
@@ -272,9 +291,15 @@ def compare(
 
 
 def check_gradient(
-    f: Callable[[np.ndarray], float], x: np.ndarray, analytic: object, name: str = "gradient",
-    tolerance: float = DEFAULT_TOLERANCE, h: float = DEFAULT_STEP,
-    max_entries: int | None = None, seed: int = 0, raise_on_failure: bool = False,
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    analytic: object,
+    name: str = "gradient",
+    tolerance: float = DEFAULT_TOLERANCE,
+    h: float = DEFAULT_STEP,
+    max_entries: int | None = None,
+    seed: int = 0,
+    raise_on_failure: bool = False,
     hint: str = "",
 ) -> GradCheck:
     """Check an analytic gradient of scalar ``f`` at ``x`` against central differences.
@@ -302,10 +327,16 @@ def check_gradient(
 
 
 def check_vjp(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, upstream: np.ndarray,
-    analytic: object, name: str = "vector-Jacobian product",
-    tolerance: float = DEFAULT_TOLERANCE, h: float = DEFAULT_STEP,
-    max_entries: int | None = None, seed: int = 0, raise_on_failure: bool = False,
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    upstream: np.ndarray,
+    analytic: object,
+    name: str = "vector-Jacobian product",
+    tolerance: float = DEFAULT_TOLERANCE,
+    h: float = DEFAULT_STEP,
+    max_entries: int | None = None,
+    seed: int = 0,
+    raise_on_failure: bool = False,
     hint: str = "",
 ) -> GradCheck:
     """Check one backprop step: ``analytic`` should equal ``upstream . d f / d x`` at ``x``.
@@ -321,10 +352,16 @@ def check_vjp(
 
 
 def check_gradients(
-    f: Callable[[], float], params: dict[str, np.ndarray], analytic: dict[str, object],
-    tolerance: float = DEFAULT_TOLERANCE, h: float = DEFAULT_STEP,
-    max_entries: int | None = None, min_per_array: int = 3, seed: int = 0,
-    raise_on_failure: bool = False, hint: str = "",
+    f: Callable[[], float],
+    params: dict[str, np.ndarray],
+    analytic: dict[str, object],
+    tolerance: float = DEFAULT_TOLERANCE,
+    h: float = DEFAULT_STEP,
+    max_entries: int | None = None,
+    min_per_array: int = 3,
+    seed: int = 0,
+    raise_on_failure: bool = False,
+    hint: str = "",
 ) -> dict[str, GradCheck]:
     """Check the gradients of a scalar ``f()`` with respect to several parameter arrays at once.
 
@@ -346,8 +383,15 @@ def check_gradients(
         if max_entries is not None:
             budget = max(min_per_array, round(max_entries * param.size / total))
         verdicts[name] = check_gradient(
-            lambda _: f(), param, analytic.get(name), name=name, tolerance=tolerance, h=h,
-            max_entries=budget, seed=seed + position, hint=hint,
+            lambda _: f(),
+            param,
+            analytic.get(name),
+            name=name,
+            tolerance=tolerance,
+            h=h,
+            max_entries=budget,
+            seed=seed + position,
+            hint=hint,
         )
     if raise_on_failure:
         for verdict in verdicts.values():

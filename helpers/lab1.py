@@ -67,25 +67,57 @@ class Step:
 
 
 STEPS = (
-    Step("dloss_dy", "y", None,
-         "differentiate categorical_ce(y, t) = -sum(t * log(y)) with respect to each y[k]; "
-         "one of the provided functions does exactly this."),
-    Step("dloss_dbeta", "beta", "dloss_dy",
-         "y = softmax(beta): apply the softmax's Jacobian to dloss_dy (see softmax_grad)."),
-    Step("dloss_dW2", "W2", "dloss_dbeta",
-         "beta = W2 @ h + b2, so W2[k, j] reaches the loss through beta[k], scaled by h[j]; "
-         "the result has W2's shape."),
-    Step("dloss_db2", "b2", "dloss_dbeta",
-         "beta = W2 @ h + b2: how much does beta[k] change when b2[k] does?"),
-    Step("dloss_dh", "h", "dloss_dbeta",
-         "each h[j] feeds every beta[k] through W2[k, j]; sum those contributions."),
-    Step("dloss_dalpha", "alpha", "dloss_dh",
-         "h = logistic(alpha) acts element by element (see logistic_grad)."),
-    Step("dloss_dW1", "W1", "dloss_dalpha",
-         "alpha = W1 @ x + b1, so W1[j, i] reaches the loss through alpha[j], scaled by x[i]; "
-         "the result has W1's shape."),
-    Step("dloss_db1", "b1", "dloss_dalpha",
-         "alpha = W1 @ x + b1: how much does alpha[j] change when b1[j] does?"),
+    Step(
+        "dloss_dy",
+        "y",
+        None,
+        "differentiate categorical_ce(y, t) = -sum(t * log(y)) with respect to each y[k]; "
+        "one of the provided functions does exactly this.",
+    ),
+    Step(
+        "dloss_dbeta",
+        "beta",
+        "dloss_dy",
+        "y = softmax(beta): apply the softmax's Jacobian to dloss_dy (see softmax_grad).",
+    ),
+    Step(
+        "dloss_dW2",
+        "W2",
+        "dloss_dbeta",
+        "beta = W2 @ h + b2, so W2[k, j] reaches the loss through beta[k], scaled by h[j]; "
+        "the result has W2's shape.",
+    ),
+    Step(
+        "dloss_db2",
+        "b2",
+        "dloss_dbeta",
+        "beta = W2 @ h + b2: how much does beta[k] change when b2[k] does?",
+    ),
+    Step(
+        "dloss_dh",
+        "h",
+        "dloss_dbeta",
+        "each h[j] feeds every beta[k] through W2[k, j]; sum those contributions.",
+    ),
+    Step(
+        "dloss_dalpha",
+        "alpha",
+        "dloss_dh",
+        "h = logistic(alpha) acts element by element (see logistic_grad).",
+    ),
+    Step(
+        "dloss_dW1",
+        "W1",
+        "dloss_dalpha",
+        "alpha = W1 @ x + b1, so W1[j, i] reaches the loss through alpha[j], scaled by x[i]; "
+        "the result has W1's shape.",
+    ),
+    Step(
+        "dloss_db1",
+        "b1",
+        "dloss_dalpha",
+        "alpha = W1 @ x + b1: how much does alpha[j] change when b1[j] does?",
+    ),
 )
 
 
@@ -115,12 +147,15 @@ class Backprop:
 
 def _sample_truth(arguments: dict) -> dict:
     forward = network.forward(*(arguments[n] for n in ("x", "W1", "b1", "W2", "b2")))
-    return {**forward, **true_gradients(  # type: ignore[call-arg]  # six, then forward
-        *(arguments[n] for n in ("x", "t", "W1", "b1", "W2", "b2")), forward)}
+    return {
+        **forward,
+        **true_gradients(  # type: ignore[call-arg]  # six, then forward
+            *(arguments[n] for n in ("x", "t", "W1", "b1", "W2", "b2")), forward
+        ),
+    }
 
 
-LAB1 = Backprop(("x", "t", "W1", "b1", "W2", "b2"), STEPS, FORWARD_NAMES, RETURNED,
-                _sample_truth)
+LAB1 = Backprop(("x", "t", "W1", "b1", "W2", "b2"), STEPS, FORWARD_NAMES, RETURNED, _sample_truth)
 
 
 def judged_run(backprop: Callable, *arguments, spec: Backprop = LAB1) -> tuple[dict, dict]:
@@ -134,8 +169,9 @@ def judged_run(backprop: Callable, *arguments, spec: Backprop = LAB1) -> tuple[d
     """
     if not (callable(backprop) and hasattr(backprop, "__code__")):
         raise TypeError("backprop must be the Python function defined in the notebook")
-    key = b"".join(str(np.shape(a)).encode() + np.asarray(a, dtype=np.float64).tobytes()
-                   for a in arguments)
+    key = b"".join(
+        str(np.shape(a)).encode() + np.asarray(a, dtype=np.float64).tobytes() for a in arguments
+    )
     if os.environ.get("NBGRADER_EXECUTION") and key in _RUNS.get(backprop, {}):
         return _RUNS[backprop][key]
     result = _judged_run(backprop, arguments, spec)
@@ -150,8 +186,10 @@ _RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _judged_run(backprop: Callable, values: tuple, spec: Backprop) -> tuple[dict, dict]:
-    arguments = {name: np.array(value, dtype=np.float64, copy=True)
-                 for name, value in zip(spec.arguments, values, strict=True)}
+    arguments = {
+        name: np.array(value, dtype=np.float64, copy=True)
+        for name, value in zip(spec.arguments, values, strict=True)
+    }
     truth = spec.truth(arguments)
     source = function_source(backprop)
     functions = kernel_functions(backprop, source, spec)
@@ -168,8 +206,7 @@ def function_source(function: Callable) -> str:
         return ""
 
 
-def kernel_functions(backprop: Callable, source: str, spec: Backprop
-                     ) -> JudgedFunctions | None:
+def kernel_functions(backprop: Callable, source: str, spec: Backprop) -> JudgedFunctions | None:
     """The recording copy and step functions of the kernel's ``backprop`` (as the judge's
     runner makes them, from the function's own source), in a copy of its namespace."""
     plan = split_steps(source, backprop.__name__, spec.step_names, spec.forward)
@@ -189,8 +226,9 @@ def backprop_intermediates(backprop: Callable, x, t, W1, b1, W2, b2) -> dict:
     run, _ = judged_run(backprop, x, t, W1, b1, W2, b2)
     if run["full"]["error"]:
         raise RuntimeError(f"backprop raised {run['full']['error']}")
-    return {name: np.array(value) for name, value in run["full"]["values"].items()
-            if value is not None}
+    return {
+        name: np.array(value) for name, value in run["full"]["values"].items() if value is not None
+    }
 
 
 # ---- the chain rule through each operation, for one sample ------------------------------------
@@ -225,8 +263,9 @@ _TRUTH_BY_CASE: dict[bytes, dict[str, np.ndarray]] = {}
 TRUTH_CASES_KEPT = 256
 
 
-def true_gradients(x, t, W1, b1, W2, b2, forward: dict,
-                   through: str | None = None) -> dict[str, np.ndarray]:
+def true_gradients(
+    x, t, W1, b1, W2, b2, forward: dict, through: str | None = None
+) -> dict[str, np.ndarray]:
     """The true values of the steps, in chain order up to ``through`` (default: every step),
     for one sample of float64 arrays, by finite differences through the chain. ``forward`` must
     be ``network.forward`` of the same sample.
@@ -250,8 +289,9 @@ def true_gradients(x, t, W1, b1, W2, b2, forward: dict,
     return dict(values)
 
 
-def random_case(rng: np.random.Generator, hidden_dim: int = 10, n_classes: int = 3,
-                input_dim: int = 2):
+def random_case(
+    rng: np.random.Generator, hidden_dim: int = 10, n_classes: int = 3, input_dim: int = 2
+):
     """A random sample, target and parameters ``(x, t, W1, b1, W2, b2)`` drawn from ``rng``.
 
     Targets are one-hot, as the notebook promises; biases are non-zero.
@@ -275,8 +315,10 @@ def random_cases(n_cases: int = HIDDEN_CASES) -> list[tuple]:
         return [random_case(rng) for _ in range(n_cases)]
     if len(_SESSION_CASES) < n_cases:
         rng = np.random.default_rng()
-        _SESSION_CASES = [*_SESSION_CASES,
-                          *(random_case(rng) for _ in range(n_cases - len(_SESSION_CASES)))]
+        _SESSION_CASES = [
+            *_SESSION_CASES,
+            *(random_case(rng) for _ in range(n_cases - len(_SESSION_CASES))),
+        ]
     return _SESSION_CASES[:n_cases]
 
 
@@ -303,8 +345,10 @@ def compare_values(name: str, truth: np.ndarray, value, where: str) -> str | Non
         return None
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), errors.shape))
     at = f" at index {index}" if array.ndim else ""
-    return (f"{name} is wrong {where}: largest relative error {worst:.1e}{at} "
-            f"(tolerance {TOLERANCE:.0e})")
+    return (
+        f"{name} is wrong {where}: largest relative error {worst:.1e}{at} "
+        f"(tolerance {TOLERANCE:.0e})"
+    )
 
 
 def step_errors(truth: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -316,8 +360,9 @@ def step_errors(truth: np.ndarray, value: np.ndarray) -> np.ndarray:
     value = np.asarray(value, dtype=np.float64)
     with quiet_numerics():
         scale = SCALE_FLOOR * float(np.max(np.abs(truth), initial=0.0))
-        errors = np.abs(value - truth) / np.maximum(np.abs(value) + np.abs(truth) + scale,
-                                                    RELATIVE_ERROR_FLOOR)
+        errors = np.abs(value - truth) / np.maximum(
+            np.abs(value) + np.abs(truth) + scale, RELATIVE_ERROR_FLOOR
+        )
     return np.where(np.isfinite(value) & np.isfinite(truth), errors, np.inf)
 
 
@@ -328,8 +373,14 @@ def final_value(run: dict, name: str):
     return values.get(name) if isinstance(values, dict) else None
 
 
-def step_verdict(name: str, runs: list[dict], truths: list[dict], returns_right: bool,
-                 where: str, spec: Backprop = LAB1) -> tuple[bool, str]:
+def step_verdict(
+    name: str,
+    runs: list[dict],
+    truths: list[dict],
+    returns_right: bool,
+    where: str,
+    spec: Backprop = LAB1,
+) -> tuple[bool, str]:
     """One step over several cases (``runs``, each read as :func:`chosen_reading` reads
     it): ``(passed, message)``. Each case's step is judged as run on the true values of
     everything before it; only where the function never assigns the step's name, by the
@@ -343,8 +394,10 @@ def step_verdict(name: str, runs: list[dict], truths: list[dict], returns_right:
         if ran is not None:
             problem = _reading_problem(name, ran, truth, where)
             if problem is not None and problem.startswith("raised "):
-                return False, (f"{label}: your code for this step {problem} when run on "
-                               f"correct values of everything before it. Hint: {step.hint}")
+                return False, (
+                    f"{label}: your code for this step {problem} when run on "
+                    f"correct values of everything before it. Hint: {step.hint}"
+                )
             if problem is not None:
                 problems.append(problem)
             continue
@@ -353,18 +406,25 @@ def step_verdict(name: str, runs: list[dict], truths: list[dict], returns_right:
             if returns_right:
                 continue  # written without the named variable, and right in the end
             if run["full"].get("error"):
-                return False, (f"{label}: backprop raised {run['full']['error']} before "
-                               f"computing {name}. Fill in the blank for {name} in backprop.")
-            return False, (f"{label}: backprop never assigns a variable called {name}. "
-                           f"Fill in the blank for {name} in backprop.")
+                return False, (
+                    f"{label}: backprop raised {run['full']['error']} before "
+                    f"computing {name}. Fill in the blank for {name} in backprop."
+                )
+            return False, (
+                f"{label}: backprop never assigns a variable called {name}. "
+                f"Fill in the blank for {name} in backprop."
+            )
         if problem := compare_values(name, np.asarray(truth[name]), value, where):
             problems.append(problem)
     if not problems:
         return True, f"{label}: correct {where}."
     first = problems[0]
     if len(runs) > 1:
-        cases = (f"on every one of {len(runs)} hidden cases" if len(problems) == len(runs)
-                 else f"on {len(problems)} of {len(runs)} hidden cases")
+        cases = (
+            f"on every one of {len(runs)} hidden cases"
+            if len(problems) == len(runs)
+            else f"on {len(problems)} of {len(runs)} hidden cases"
+        )
         first = first.replace(where, cases, 1)
     return False, f"{label}: {first}. Hint: {step.hint}"
 
@@ -376,17 +436,33 @@ def chosen_reading(run: dict, truth: dict, spec: Backprop = LAB1) -> dict:
     a tie. One reading for every step of the case: no change is left uncharged by judging
     one step one way and the next the other."""
     steps = run.get("steps") or {}
-    if not any(isinstance(ran, dict) and isinstance(ran.get("alternative"), dict)
-               for ran in steps.values()):
+    if not any(
+        isinstance(ran, dict) and isinstance(ran.get("alternative"), dict) for ran in steps.values()
+    ):
         return run
-    readings = [{name: ran for name, ran in steps.items()},
-                {name: ran.get("alternative") if isinstance(ran.get("alternative"), dict)
-                 else ran for name, ran in steps.items()}]
-    right = [sum(_reading_problem(name, ran, truth, "") is None for name, ran in reading.items()
-                 if name in truth and name in spec.step_names) for reading in readings]
+    readings = [
+        {name: ran for name, ran in steps.items()},
+        {
+            name: ran.get("alternative") if isinstance(ran.get("alternative"), dict) else ran
+            for name, ran in steps.items()
+        },
+    ]
+    right = [
+        sum(
+            _reading_problem(name, ran, truth, "") is None
+            for name, ran in reading.items()
+            if name in truth and name in spec.step_names
+        )
+        for reading in readings
+    ]
     chosen = readings[1] if right[1] > right[0] else readings[0]
-    return {**run, "steps": {name: {k: v for k, v in ran.items() if k != "alternative"}
-                             for name, ran in chosen.items()}}
+    return {
+        **run,
+        "steps": {
+            name: {k: v for k, v in ran.items() if k != "alternative"}
+            for name, ran in chosen.items()
+        },
+    }
 
 
 def _reading_problem(name: str, ran: dict, truth: dict, where: str) -> str | None:
@@ -428,8 +504,9 @@ def scale_of(name: str, truth: np.ndarray, value) -> float | None:
     return scale
 
 
-def moved_scale(failing: dict[str, tuple[list[dict], list[dict]]], returns_right: bool
-                ) -> dict[str, float] | None:
+def moved_scale(
+    failing: dict[str, tuple[list[dict], list[dict]]], returns_right: bool
+) -> dict[str, float] | None:
     """Whether the failing steps are one deviation, a scale moved from one step to later
     ones (Lab 2's 1/n applied at the end instead of in ``dloss_dY``): the returned gradients
     are right and each failing step's value, on each of its cases (``failing``: step name ->
@@ -439,10 +516,11 @@ def moved_scale(failing: dict[str, tuple[list[dict], list[dict]]], returns_right
         return None
     scales: dict[str, float] = {}
     for name, (runs, truths) in failing.items():
-        found = [scale_of(name, truth[name], step_value(run, name))
-                 for run, truth in zip(runs, truths, strict=True)
-                 if compare_values(name, np.asarray(truth[name]),
-                                   step_value(run, name), "") is not None]
+        found = [
+            scale_of(name, truth[name], step_value(run, name))
+            for run, truth in zip(runs, truths, strict=True)
+            if compare_values(name, np.asarray(truth[name]), step_value(run, name), "") is not None
+        ]
         if not found or any(scale is None for scale in found):
             return None
         scales[name] = cast(float, found[0])  # none is None
@@ -454,20 +532,35 @@ def moved_scale_messages(scales: dict[str, float], spec: Backprop) -> dict[str, 
     the chain keeps its failure, with the reason; the later ones pass, saying why."""
     order = [name for name in spec.step_names if name in scales]
     first, later = order[0], order[1:]
-    verdicts = {first: (False, (
-        f"{spec.step(first).title}: {first} is {scales[first]:.3g} times its true value, and "
-        f"{', '.join(later)} make up for it (each a constant times its own), so the gradients "
-        f"backprop returns are right. The notebook puts this factor in {first}: moving it to "
-        f"later steps costs this step only. Hint: {spec.step(first).hint}"))}
+    verdicts = {
+        first: (
+            False,
+            (
+                f"{spec.step(first).title}: {first} is {scales[first]:.3g} times its true value, "
+                f"and {', '.join(later)} make up for it (each a constant times its own), so the "
+                f"gradients backprop returns are right. The notebook puts this factor in {first}: "
+                f"moving it to later steps costs this step only. Hint: {spec.step(first).hint}"
+            ),
+        )
+    }
     for name in later:
-        verdicts[name] = (True, (
-            f"{spec.step(name).title}: {scales[name]:.3g} times its true value, making up for "
-            f"the factor {first} leaves out; counted once, at {first}."))
+        verdicts[name] = (
+            True,
+            (
+                f"{spec.step(name).title}: {scales[name]:.3g} times its true value, making up for "
+                f"the factor {first} leaves out; counted once, at {first}."
+            ),
+        )
     return verdicts
 
 
-def returns_verdict(runs: list[dict], truths: list[dict], failing_steps: list[str],
-                    where: str, spec: Backprop = LAB1) -> tuple[bool, str]:
+def returns_verdict(
+    runs: list[dict],
+    truths: list[dict],
+    failing_steps: list[str],
+    where: str,
+    spec: Backprop = LAB1,
+) -> tuple[bool, str]:
     """The four gradients backprop returns, over several cases: ``(passed, message)``."""
     RETURNED, FORWARD_NAMES = spec.returned, spec.forward  # the lab's names
     for run, truth in zip(runs, truths, strict=True):
@@ -476,32 +569,48 @@ def returns_verdict(runs: list[dict], truths: list[dict], failing_steps: list[st
             return False, f"backprop raised {full['error']}"
         returned = full.get("returned")
         if not isinstance(returned, list) or len(returned) != len(RETURNED):
-            return False, ("backprop must return four gradients, "
-                           "(dloss_dW1, dloss_db1, dloss_dW2, dloss_db2)")
+            return False, (
+                "backprop must return four gradients, (dloss_dW1, dloss_db1, dloss_dW2, dloss_db2)"
+            )
         for name, value in zip(RETURNED, returned, strict=True):
             problem = compare_values(name, np.asarray(truth[name]), value, where)
             if problem is None:
                 continue
             if failing_steps:
                 why = f" The earliest failing step is {failing_steps[0]}."
-            elif any(compare_values(other, np.asarray(truth[other]), value, where) is None
-                     for other in RETURNED):
-                why = (" It is right for another parameter: return (dloss_dW1, dloss_db1, "
-                       "dloss_dW2, dloss_db2) in that order.")
+            elif any(
+                compare_values(other, np.asarray(truth[other]), value, where) is None
+                for other in RETURNED
+            ):
+                why = (
+                    " It is right for another parameter: return (dloss_dW1, dloss_db1, "
+                    "dloss_dW2, dloss_db2) in that order."
+                )
             else:
                 why = " Every step is right: check what you return."
             return False, f"The gradient backprop returns for {name}: {problem}.{why}"
     changed = sorted({n for run in runs for n in run.get("full", {}).get("changed_arguments", [])})
-    note = (f" Note: it changes its argument{'s' if len(changed) > 1 else ''} "
-            f"{', '.join(changed)} in place; the training loop passes the network's own "
-            "arrays, so copy before changing them." if changed else "")
-    forward = sorted({name for run, truth in zip(runs, truths, strict=True)
-                      for name in FORWARD_NAMES
-                      if (value := final_value(run, name)) is not None
-                      and compare_values(name, np.asarray(truth[name]), value, "") is not None})
+    note = (
+        f" Note: it changes its argument{'s' if len(changed) > 1 else ''} "
+        f"{', '.join(changed)} in place; the training loop passes the network's own "
+        "arrays, so copy before changing them."
+        if changed
+        else ""
+    )
+    forward = sorted(
+        {
+            name
+            for run, truth in zip(runs, truths, strict=True)
+            for name in FORWARD_NAMES
+            if (value := final_value(run, name)) is not None
+            and compare_values(name, np.asarray(truth[name]), value, "") is not None
+        }
+    )
     if forward:
-        note += (f" Note: it changes {', '.join(forward)} after the forward pass computed "
-                 "it; the right gradients came out, but a later step reading it would not.")
+        note += (
+            f" Note: it changes {', '.join(forward)} after the forward pass computed "
+            "it; the right gradients came out, but a later step reading it would not."
+        )
     return True, f"backprop returns the right four gradients {where}.{note}"
 
 
@@ -512,8 +621,9 @@ def notebook_variables_read(backprop: Callable) -> list[str]:
     while codes:  # the function, and the comprehensions and functions nested in it
         code = codes.pop()
         codes += [c for c in code.co_consts if hasattr(c, "co_code")]
-        names |= {i.argval for i in dis.get_instructions(code)
-                  if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+        names |= {
+            i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")
+        }
     found = []
     for name in sorted(names):
         value = backprop.__globals__.get(name)
@@ -527,13 +637,21 @@ def warn_about_notebook_variables(backprop: Callable, provided: tuple[str, ...] 
     the notebook's provided cells define, ``provided``)."""
     read = [name for name in notebook_variables_read(backprop) if name not in provided]
     if read:  # printed, not warned: nbgrader gives zero to a test cell that writes to stderr
-        print(f"Note: backprop reads {', '.join(read)} from the notebook instead of from its "
-              "arguments; the grader runs it on other samples and weights, where those would "
-              "be wrong. (A constant of your own is fine: then ignore this note.)")
+        print(
+            f"Note: backprop reads {', '.join(read)} from the notebook instead of from its "
+            "arguments; the grader runs it on other samples and weights, where those would "
+            "be wrong. (A constant of your own is fine: then ignore this note.)"
+        )
 
 
-def verify_step(spec: Backprop, where: str, name: str, backprop: Callable, arguments: tuple,
-                provided: tuple[str, ...] = ()) -> None:
+def verify_step(
+    spec: Backprop,
+    where: str,
+    name: str,
+    backprop: Callable,
+    arguments: tuple,
+    provided: tuple[str, ...] = (),
+) -> None:
     """Test one step of ``backprop`` on one case (``arguments`` in ``spec``'s order) as the
     judge does; raise AssertionError with advice if it is wrong. ``where`` names the case in
     the message (``for this sample``); ``provided``: the notebook's own constants."""
@@ -542,8 +660,11 @@ def verify_step(spec: Backprop, where: str, name: str, backprop: Callable, argum
     returns_right = returns_verdict([run], [truth], [], "", spec=spec)[0]
     passed, message = step_verdict(name, [run], [truth], returns_right, where, spec=spec)
     if not passed:
-        failing = {n: ([run], [truth]) for n in spec.step_names
-                   if not step_verdict(n, [run], [truth], returns_right, where, spec=spec)[0]}
+        failing = {
+            n: ([run], [truth])
+            for n in spec.step_names
+            if not step_verdict(n, [run], [truth], returns_right, where, spec=spec)[0]
+        }
         if scales := moved_scale(failing, returns_right):
             passed, message = moved_scale_messages(scales, spec)[name]
     if not passed:
@@ -553,8 +674,9 @@ def verify_step(spec: Backprop, where: str, name: str, backprop: Callable, argum
 def verify_returned(spec: Backprop, where: str, backprop: Callable, arguments: tuple) -> None:
     """Test the gradients ``backprop`` returns for one case; raise AssertionError if wrong."""
     run, truth = judged_run(backprop, *arguments, spec=spec)
-    failing = [n for n in spec.step_names
-               if not step_verdict(n, [run], [truth], False, "", spec=spec)[0]]
+    failing = [
+        n for n in spec.step_names if not step_verdict(n, [run], [truth], False, "", spec=spec)[0]
+    ]
     passed, message = returns_verdict([run], [truth], failing, where, spec=spec)
     if not passed:
         raise CheckFailed(message)
@@ -570,8 +692,9 @@ def check_backprop_gradients(backprop: Callable, x, t, W1, b1, W2, b2) -> None:
     verify_returned(LAB1, "for this sample", backprop, (x, t, W1, b1, W2, b2))
 
 
-def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
-                               n_cases: int = HIDDEN_CASES) -> None:
+def check_step_on_hidden_cases(
+    name: str, backprop: Callable, seed: int, n_cases: int = HIDDEN_CASES
+) -> None:
     """Test one step on several random samples, targets and parameters. In the notebook they
     are fresh draws; when grading, the judge runs the same check on the hidden cases ``seed``
     names (``course.judge``), and only its verdict counts."""
@@ -579,8 +702,9 @@ def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
         check_step(name, backprop, *case)
 
 
-def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
-                                             n_cases: int = HIDDEN_CASES) -> None:
+def check_backprop_gradients_on_hidden_cases(
+    backprop: Callable, seed: int, n_cases: int = HIDDEN_CASES
+) -> None:
     """:func:`check_backprop_gradients` on several random cases (see
     :func:`check_step_on_hidden_cases`)."""
     for case in random_cases(n_cases):
@@ -629,21 +753,35 @@ def training_problem(n_points: int = TRAINING_POINTS, seed: int = TRAINING_SEED)
 def training_request() -> dict:
     """The judge's training run, as the runner (judge_runtime.runner) is asked for it."""
     X, T, params = training_problem()
-    return {"X": X.tolist(), "T": T.tolist(), "epochs": TRAINING_EPOCHS, "rate": TRAINING_RATE,
-            "batched": False, "params": {k: v.tolist() for k, v in params.items()}}
+    return {
+        "X": X.tolist(),
+        "T": T.tolist(),
+        "epochs": TRAINING_EPOCHS,
+        "rate": TRAINING_RATE,
+        "batched": False,
+        "params": {k: v.tolist() for k, v in params.items()},
+    }
 
 
 def training_reached(X, T) -> Callable[[dict], bool]:
     """Whether parameters (by name) take the mean loss on ``X (n, d)``, ``T (n, k)`` below
     TRAINING_LOSS: what the training test asks, so its training may stop there."""
+
     def reached(params: dict) -> bool:
         with quiet_numerics():
             return bool(network.mean_loss(X, T, **params) < TRAINING_LOSS)
+
     return reached
 
 
-def train_parameters(backprop: Callable, X, T, params: dict, n_epochs: int = TRAINING_EPOCHS,
-                     kappa: float = TRAINING_RATE) -> dict:
+def train_parameters(
+    backprop: Callable,
+    X,
+    T,
+    params: dict,
+    n_epochs: int = TRAINING_EPOCHS,
+    kappa: float = TRAINING_RATE,
+) -> dict:
     """Full-batch gradient descent with the lab's loop (``judge_runtime.training``): per epoch,
     ``backprop`` for every sample, then each parameter moves against the averaged gradient,
     scaled by ``kappa``, until the loss is below TRAINING_LOSS (:func:`training_reached`) or
@@ -651,8 +789,16 @@ def train_parameters(backprop: Callable, X, T, params: dict, n_epochs: int = TRA
     ``backprop`` gets copies, so changing its arguments in place changes nothing here)."""
     with quiet_numerics():
         try:
-            return train(backprop, X, T, params, n_epochs, kappa, batched=False,
-                         reached=training_reached(X, T))
+            return train(
+                backprop,
+                X,
+                T,
+                params,
+                n_epochs,
+                kappa,
+                batched=False,
+                reached=training_reached(X, T),
+            )
         except WrongReturn as error:
             raise CheckFailed(str(error)) from None
 
@@ -660,16 +806,22 @@ def train_parameters(backprop: Callable, X, T, params: dict, n_epochs: int = TRA
 def training_result(X, T, before: dict, after: dict) -> TrainingResult:
     """Loss and accuracy of the network before and after training, computed here."""
     with quiet_numerics():
-        return TrainingResult(network.mean_loss(X, T, **before), network.mean_loss(X, T, **after),
-                              network.accuracy(X, T, **before), network.accuracy(X, T, **after),
-                              T.shape[1])
+        return TrainingResult(
+            network.mean_loss(X, T, **before),
+            network.mean_loss(X, T, **after),
+            network.accuracy(X, T, **before),
+            network.accuracy(X, T, **after),
+            T.shape[1],
+        )
 
 
 def judge_training(result: TrainingResult) -> None:
     """Raise AssertionError unless training took the loss below TRAINING_LOSS (where only a
     working hidden layer takes it) and raised the accuracy."""
-    progress = (f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}, accuracy "
-                f"{result.accuracy_before:.0%} -> {result.accuracy_after:.0%}")
+    progress = (
+        f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}, accuracy "
+        f"{result.accuracy_before:.0%} -> {result.accuracy_after:.0%}"
+    )
     if not np.isfinite(result.loss_after) or result.loss_after >= TRAINING_LOSS:
         raise CheckFailed(
             f"Training with your backprop did not lower the loss enough ({progress}); with "

@@ -31,38 +31,90 @@ from judge_runtime.tracing import LineCount, loops_per_sample
 from judge_runtime.training import gradient_descent
 
 FORWARD_STEPS = (
-    Step("A", "A", None, "A = X W1^T + b1: one row per sample, and b1 is added to every row.",
-         label="hidden pre-activations A of the whole batch"),
-    Step("H", "H", None, "the logistic acts element by element.",
-         label="hidden activations H of the whole batch"),
-    Step("B", "B", None, "B = H W2^T + b2, as A was computed from X.",
-         label="output pre-activations B of the whole batch"),
-    Step("Y", "Y", None, "the provided softmax works on each row of its argument.",
-         label="class probabilities Y of the whole batch"),
+    Step(
+        "A",
+        "A",
+        None,
+        "A = X W1^T + b1: one row per sample, and b1 is added to every row.",
+        label="hidden pre-activations A of the whole batch",
+    ),
+    Step(
+        "H",
+        "H",
+        None,
+        "the logistic acts element by element.",
+        label="hidden activations H of the whole batch",
+    ),
+    Step(
+        "B",
+        "B",
+        None,
+        "B = H W2^T + b2, as A was computed from X.",
+        label="output pre-activations B of the whole batch",
+    ),
+    Step(
+        "Y",
+        "Y",
+        None,
+        "the provided softmax works on each row of its argument.",
+        label="class probabilities Y of the whole batch",
+    ),
 )
 GRADIENT_STEPS = (
-    Step("dloss_dY", "Y", None,
-         "the loss is the mean over the batch: row i is the gradient of sample i's "
-         "cross-entropy, divided by how many samples the mean is over."),
-    Step("dloss_dB", "B", "dloss_dY",
-         "each row of Y is the softmax of the same row of B: apply that row's softmax "
-         "Jacobian to the row of dloss_dY, for all rows at once (keep the axis you sum over)."),
-    Step("dloss_dW2", "W2", "dloss_dB",
-         "every sample adds its own contribution to the gradient of W2 (k, m); one matrix "
-         "product sums them over the batch. The 1/n is already in dloss_dB."),
-    Step("dloss_db2", "b2", "dloss_dB",
-         "b2 is added to every row of B: its gradient sums over the samples (which axis "
-         "holds them?); shape (k,)."),
-    Step("dloss_dH", "H", "dloss_dB",
-         "each row of H feeds the same row of B through W2; one matrix product for all rows."),
-    Step("dloss_dA", "A", "dloss_dH",
-         "the logistic acts element by element, as in Lab 1: so does its derivative."),
-    Step("dloss_dW1", "W1", "dloss_dA",
-         "every sample adds its own contribution to the gradient of W1 (m, d); one matrix "
-         "product sums them over the batch. The 1/n is already in dloss_dA."),
-    Step("dloss_db1", "b1", "dloss_dA",
-         "b1 is added to every row of A: its gradient sums over the samples (which axis "
-         "holds them?); shape (m,)."),
+    Step(
+        "dloss_dY",
+        "Y",
+        None,
+        "the loss is the mean over the batch: row i is the gradient of sample i's "
+        "cross-entropy, divided by how many samples the mean is over.",
+    ),
+    Step(
+        "dloss_dB",
+        "B",
+        "dloss_dY",
+        "each row of Y is the softmax of the same row of B: apply that row's softmax "
+        "Jacobian to the row of dloss_dY, for all rows at once (keep the axis you sum over).",
+    ),
+    Step(
+        "dloss_dW2",
+        "W2",
+        "dloss_dB",
+        "every sample adds its own contribution to the gradient of W2 (k, m); one matrix "
+        "product sums them over the batch. The 1/n is already in dloss_dB.",
+    ),
+    Step(
+        "dloss_db2",
+        "b2",
+        "dloss_dB",
+        "b2 is added to every row of B: its gradient sums over the samples (which axis "
+        "holds them?); shape (k,).",
+    ),
+    Step(
+        "dloss_dH",
+        "H",
+        "dloss_dB",
+        "each row of H feeds the same row of B through W2; one matrix product for all rows.",
+    ),
+    Step(
+        "dloss_dA",
+        "A",
+        "dloss_dH",
+        "the logistic acts element by element, as in Lab 1: so does its derivative.",
+    ),
+    Step(
+        "dloss_dW1",
+        "W1",
+        "dloss_dA",
+        "every sample adds its own contribution to the gradient of W1 (m, d); one matrix "
+        "product sums them over the batch. The 1/n is already in dloss_dA.",
+    ),
+    Step(
+        "dloss_db1",
+        "b1",
+        "dloss_dA",
+        "b1 is added to every row of A: its gradient sums over the samples (which axis "
+        "holds them?); shape (m,).",
+    ),
 )
 STEPS = (*FORWARD_STEPS, *GRADIENT_STEPS)
 STEP_NAMES = tuple(step.name for step in STEPS)
@@ -74,10 +126,18 @@ HIDDEN_CASES = 4
 CASE_SIZES = (3, 7, 1, 12)
 
 # Each batched gradient and the Lab 1 step it gathers: rows (one per sample, over n) or the mean.
-ROWS = {"dloss_dY": "dloss_dy", "dloss_dB": "dloss_dbeta", "dloss_dH": "dloss_dh",
-        "dloss_dA": "dloss_dalpha"}
-MEANS = {"dloss_dW2": "dloss_dW2", "dloss_db2": "dloss_db2", "dloss_dW1": "dloss_dW1",
-         "dloss_db1": "dloss_db1"}
+ROWS = {
+    "dloss_dY": "dloss_dy",
+    "dloss_dB": "dloss_dbeta",
+    "dloss_dH": "dloss_dh",
+    "dloss_dA": "dloss_dalpha",
+}
+MEANS = {
+    "dloss_dW2": "dloss_dW2",
+    "dloss_db2": "dloss_db2",
+    "dloss_dW1": "dloss_dW1",
+    "dloss_db1": "dloss_db1",
+}
 
 
 def forward_batch(X, W1, b1, W2, b2) -> dict[str, np.ndarray]:
@@ -85,21 +145,29 @@ def forward_batch(X, W1, b1, W2, b2) -> dict[str, np.ndarray]:
     each row Lab 1's forward pass of that sample (``helpers.network``): the batched formulas
     are the students' to write, and this module is installed for them."""
     rows = [network.forward(x, W1, b1, W2, b2) for x in np.asarray(X, dtype=np.float64)]
-    return {batched: np.stack([row[single] for row in rows]).reshape(len(rows), -1)
-            for batched, single in (("A", "alpha"), ("H", "h"), ("B", "beta"), ("Y", "y"))}
+    return {
+        batched: np.stack([row[single] for row in rows]).reshape(len(rows), -1)
+        for batched, single in (("A", "alpha"), ("H", "h"), ("B", "beta"), ("Y", "y"))
+    }
 
 
 def true_batch_steps(X, T, W1, b1, W2, b2) -> dict[str, np.ndarray]:
     """The true value of every gradient step over the batch ``X (n, d)``, ``T (n, k)``, by
     name (see the module's docstring for what each is), as float64 arrays."""
     X, T = np.asarray(X, dtype=np.float64), np.asarray(T, dtype=np.float64)
-    per_sample = [lab1.true_gradients(x, t, W1, b1, W2, b2, network.forward(x, W1, b1, W2, b2))
-                  for x, t in zip(X, T, strict=True)]
+    per_sample = [
+        lab1.true_gradients(x, t, W1, b1, W2, b2, network.forward(x, W1, b1, W2, b2))
+        for x, t in zip(X, T, strict=True)
+    ]
     n = len(X)
-    truth = {name: np.stack([values[single] for values in per_sample]) / n
-             for name, single in ROWS.items()}
-    truth |= {name: np.mean([values[single] for values in per_sample], axis=0)
-              for name, single in MEANS.items()}
+    truth = {
+        name: np.stack([values[single] for values in per_sample]) / n
+        for name, single in ROWS.items()
+    }
+    truth |= {
+        name: np.mean([values[single] for values in per_sample], axis=0)
+        for name, single in MEANS.items()
+    }
     return {step.name: truth[step.name] for step in GRADIENT_STEPS}
 
 
@@ -111,8 +179,9 @@ def _batch_truth(arguments: dict) -> dict:
 LAB2 = Backprop(ARGUMENTS, STEPS, (), lab1.RETURNED, _batch_truth)
 
 
-def random_batch(rng: np.random.Generator, n: int, hidden_dim: int = 5, n_classes: int = 3,
-                 input_dim: int = 2) -> tuple:
+def random_batch(
+    rng: np.random.Generator, n: int, hidden_dim: int = 5, n_classes: int = 3, input_dim: int = 2
+) -> tuple:
     """A random batch and parameters ``(X, T, W1, b1, W2, b2)`` drawn from ``rng``: ``n``
     points of the plane, one-hot targets, non-zero biases."""
     params = network.init_parameters(input_dim, hidden_dim, n_classes, rng)
@@ -123,8 +192,11 @@ def random_batch(rng: np.random.Generator, n: int, hidden_dim: int = 5, n_classe
     return (X, T, params["W1"], params["b1"], params["W2"], params["b2"])
 
 
-def random_batches(n_cases: int = HIDDEN_CASES, rng: np.random.Generator | None = None,
-                   sizes: tuple[int, ...] = CASE_SIZES) -> list:
+def random_batches(
+    n_cases: int = HIDDEN_CASES,
+    rng: np.random.Generator | None = None,
+    sizes: tuple[int, ...] = CASE_SIZES,
+) -> list:
     """``n_cases`` random batches of ``sizes``, in turn (fresh draws unless ``rng`` is given;
     the grader's hidden cases are drawn from seeds and sizes only it knows)."""
     rng = np.random.default_rng() if rng is None else rng
@@ -142,17 +214,19 @@ VISIBLE_SEED = 2024
 
 
 def _visible_batches() -> list[tuple[str, tuple]]:
-    batches = random_batches(len(VISIBLE_SIZES), np.random.default_rng(VISIBLE_SEED),
-                             VISIBLE_SIZES)
-    return [(f"for a test batch of {len(batch[0])} sample{'s' if len(batch[0]) > 1 else ''}",
-             batch) for batch in batches]
+    batches = random_batches(len(VISIBLE_SIZES), np.random.default_rng(VISIBLE_SEED), VISIBLE_SIZES)
+    return [
+        (f"for a test batch of {len(batch[0])} sample{'s' if len(batch[0]) > 1 else ''}", batch)
+        for batch in batches
+    ]
 
 
 def check_step(name: str, backprop: Callable, X, T, W1, b1, W2, b2) -> None:
     """Test one step of ``backprop`` on one batch, then on test batches of other sizes
     (VISIBLE_SIZES); raise AssertionError with advice at the first where it is wrong."""
-    lab1.verify_step(LAB2, "for this batch", name, backprop, (X, T, W1, b1, W2, b2),
-                     PROVIDED_CONSTANTS)
+    lab1.verify_step(
+        LAB2, "for this batch", name, backprop, (X, T, W1, b1, W2, b2), PROVIDED_CONSTANTS
+    )
     for where, batch in _visible_batches():
         lab1.verify_step(LAB2, where, name, backprop, batch, PROVIDED_CONSTANTS)
 
@@ -165,16 +239,18 @@ def check_backprop_gradients(backprop: Callable, X, T, W1, b1, W2, b2) -> None:
         lab1.verify_returned(LAB2, where, backprop, batch)
 
 
-def check_step_on_hidden_cases(name: str, backprop: Callable, seed: int,
-                               n_cases: int = HIDDEN_CASES) -> None:
+def check_step_on_hidden_cases(
+    name: str, backprop: Callable, seed: int, n_cases: int = HIDDEN_CASES
+) -> None:
     """Test one step on several random batches (sizes CASE_SIZES). When grading, the judge
     runs the same check on the hidden batches ``seed`` names, and only its verdict counts."""
     for case in random_batches(n_cases):
         lab1.verify_step(LAB2, "for this batch", name, backprop, case, PROVIDED_CONSTANTS)
 
 
-def check_backprop_gradients_on_hidden_cases(backprop: Callable, seed: int,
-                                             n_cases: int = HIDDEN_CASES) -> None:
+def check_backprop_gradients_on_hidden_cases(
+    backprop: Callable, seed: int, n_cases: int = HIDDEN_CASES
+) -> None:
     """:func:`check_backprop_gradients` on several random batches (see
     :func:`check_step_on_hidden_cases`)."""
     for case in random_batches(n_cases):
@@ -195,8 +271,9 @@ LINE_COUNT_SEED = 2
 MAX_LINES = 150
 
 
-def line_count_batches(sizes: tuple[int, int] = LINE_COUNT_SIZES,
-                       seed: int = LINE_COUNT_SEED) -> list[dict]:
+def line_count_batches(
+    sizes: tuple[int, int] = LINE_COUNT_SIZES, seed: int = LINE_COUNT_SEED
+) -> list[dict]:
     """The two batches the loop check runs ``backprop`` on, by argument name."""
     rng = np.random.default_rng(seed)
     return [dict(zip(ARGUMENTS, random_batch(rng, n), strict=True)) for n in sizes]
@@ -205,14 +282,23 @@ def line_count_batches(sizes: tuple[int, int] = LINE_COUNT_SIZES,
 def line_count_truths(batches: list[dict]) -> list[dict]:
     """The true values of every step on the loop check's batches (a backprop that raises is
     counted step by step on them), as lists by name."""
-    return [{name: value.tolist() for name, value in LAB2.truth(
-        {name: np.asarray(value, dtype=np.float64) for name, value in batch.items()}).items()}
-        for batch in batches]
+    return [
+        {
+            name: value.tolist()
+            for name, value in LAB2.truth(
+                {name: np.asarray(value, dtype=np.float64) for name, value in batch.items()}
+            ).items()
+        }
+        for batch in batches
+    ]
 
 
 def _counts(values) -> bool:
-    return (isinstance(values, list) and len(values) == 2
-            and all(isinstance(c, int) and not isinstance(c, bool) for c in values))
+    return (
+        isinstance(values, list)
+        and len(values) == 2
+        and all(isinstance(c, int) and not isinstance(c, bool) for c in values)
+    )
 
 
 def counts_came_back(counts, own, arrays, allocations) -> bool:
@@ -220,10 +306,15 @@ def counts_came_back(counts, own, arrays, allocations) -> bool:
     return all(_counts(found) for found in (counts, own, arrays, allocations))
 
 
-def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
-                 interfered: str | None = None, own: list | None = None,
-                 arrays: list | None = None, allocations: list | None = None
-                 ) -> tuple[bool, str]:
+def loop_verdict(
+    counts: list | None,
+    error: str | None,
+    sizes: tuple[int, int],
+    interfered: str | None = None,
+    own: list | None = None,
+    arrays: list | None = None,
+    allocations: list | None = None,
+) -> tuple[bool, str]:
     """Whether ``backprop``'s counts on batches of ``sizes`` show no loop over the samples
     (``judge_runtime.tracing.loops_per_sample``): ``(passed, message)``. ``counts``: all the
     lines it ran (numpy's included: a loop numpy runs for it grows them); ``own``: the lines of its
@@ -231,30 +322,39 @@ def loop_verdict(counts: list | None, error: str | None, sizes: tuple[int, int],
     row); ``allocations``: the Python objects it allocated (a loop in C over plain arrays or
     lists allocates one a row)."""
     if interfered:
-        return False, (f"Not credited: {interfered}, which could stop or fake the check. "
-                       "The instructor will review it.")
+        return False, (
+            f"Not credited: {interfered}, which could stop or fake the check. "
+            "The instructor will review it."
+        )
     if error:
-        return False, (f"backprop raised {error} on a batch of {sizes[0]}, so whether it loops "
-                       "over samples could not be checked.")
+        return False, (
+            f"backprop raised {error} on a batch of {sizes[0]}, so whether it loops "
+            "over samples could not be checked."
+        )
     if not counts_came_back(counts, own, arrays, allocations):
         return False, "Not graded: the line counts did not come back."
-    small, large = (LineCount(*c) for c in zip(
-        counts, own, arrays, allocations, strict=True))  # type: ignore[arg-type]  # came back
+    small, large = (LineCount(*c) for c in zip(counts, own, arrays, allocations, strict=True))  # type: ignore[arg-type]  # came back
     if loops_per_sample(small, large, sizes):
-        return False, (f"backprop runs {small.total} lines of Python, makes {small.arrays} "
-                       f"arrays and allocates {small.allocations} objects on a batch of "
-                       f"{sizes[0]} samples, and {large.total} lines, {large.arrays} arrays "
-                       f"and {large.allocations} objects on a batch of {sizes[1]}: it loops "
-                       "over the samples (a for loop, a comprehension, map, sum or reduce "
-                       "over rows, tolist, np.vectorize or apply_along_axis). Use matrix "
-                       "operations on the whole batch.")
+        return False, (
+            f"backprop runs {small.total} lines of Python, makes {small.arrays} "
+            f"arrays and allocates {small.allocations} objects on a batch of "
+            f"{sizes[0]} samples, and {large.total} lines, {large.arrays} arrays "
+            f"and {large.allocations} objects on a batch of {sizes[1]}: it loops "
+            "over the samples (a for loop, a comprehension, map, sum or reduce "
+            "over rows, tolist, np.vectorize or apply_along_axis). Use matrix "
+            "operations on the whole batch."
+        )
     if own[0] > MAX_LINES:  # type: ignore[index]  # came back: a list
-        return False, (f"backprop runs {own[0]} lines "  # type: ignore[index]  # came back
-                       "of its own Python on a batch of "
-                       f"{sizes[0]} samples, more than matrix operations need (at most "
-                       f"{MAX_LINES}): does it loop a fixed number of times?")
-    return True, (f"backprop runs as many lines of Python and makes as many arrays on a batch "
-                  f"of {sizes[1]} samples as on a batch of {sizes[0]}: no loop over samples.")
+        return False, (
+            f"backprop runs {own[0]} lines "  # type: ignore[index]  # came back
+            "of its own Python on a batch of "
+            f"{sizes[0]} samples, more than matrix operations need (at most "
+            f"{MAX_LINES}): does it loop a fixed number of times?"
+        )
+    return True, (
+        f"backprop runs as many lines of Python and makes as many arrays on a batch "
+        f"of {sizes[1]} samples as on a batch of {sizes[0]}: no loop over samples."
+    )
 
 
 def count_lines(backprop: Callable, sizes: tuple[int, int] = LINE_COUNT_SIZES) -> dict:
@@ -262,16 +362,19 @@ def count_lines(backprop: Callable, sizes: tuple[int, int] = LINE_COUNT_SIZES) -
     (``judge_runtime.runner.count_lines``: ``lines``, ``own_lines``, ``arrays``, or the ``error``
     it raised, or how it ``interfered`` with the count). A backprop that raises is counted
     step by step on the true values, as the judge counts it."""
-    batches = [{name: value.tolist() for name, value in batch.items()}
-               for batch in line_count_batches(sizes)]
+    batches = [
+        {name: value.tolist() for name, value in batch.items()}
+        for batch in line_count_batches(sizes)
+    ]
     counted = runner.count_lines(backprop, batches)
     if not counted.get("error"):
         return counted
     functions = lab1.kernel_functions(backprop, lab1.function_source(backprop), LAB2)
     if functions is None:
         return counted
-    return runner.count_lines(backprop, batches, functions=functions,
-                               truths=line_count_truths(batches))
+    return runner.count_lines(
+        backprop, batches, functions=functions, truths=line_count_truths(batches)
+    )
 
 
 def check_no_loop_over_samples(backprop: Callable) -> None:
@@ -279,9 +382,15 @@ def check_no_loop_over_samples(backprop: Callable) -> None:
     or makes more arrays on a larger batch), or runs more of its own lines than matrix
     operations need."""
     counted = count_lines(backprop)
-    passed, message = loop_verdict(counted["lines"], counted["error"], LINE_COUNT_SIZES,
-                                   counted.get("interfered"), counted.get("own_lines"),
-                                   counted.get("arrays"), counted.get("allocations"))
+    passed, message = loop_verdict(
+        counted["lines"],
+        counted["error"],
+        LINE_COUNT_SIZES,
+        counted.get("interfered"),
+        counted.get("own_lines"),
+        counted.get("arrays"),
+        counted.get("allocations"),
+    )
     if not passed:
         raise CheckFailed(message)
 
@@ -299,9 +408,14 @@ TRAINING_SEED = lab1.TRAINING_SEED
 def training_request() -> dict:
     """The judge's training run, as the runner (judge_runtime.runner) is asked for it."""
     X, T, params = training_problem()
-    return {"X": X.tolist(), "T": T.tolist(), "epochs": TRAINING_EPOCHS, "batched": True,
-            "rate": TRAINING_RATE,
-            "params": {k: v.tolist() for k, v in params.items()}}
+    return {
+        "X": X.tolist(),
+        "T": T.tolist(),
+        "epochs": TRAINING_EPOCHS,
+        "batched": True,
+        "rate": TRAINING_RATE,
+        "params": {k: v.tolist() for k, v in params.items()},
+    }
 
 
 def training_problem(n_points: int = TRAINING_POINTS, seed: int = TRAINING_SEED):
@@ -319,11 +433,13 @@ def check_training(backprop: Callable) -> None:
         return
     X, T, params = training_problem()
     try:
-        trained = gradient_descent(backprop, X, T, params, TRAINING_EPOCHS, TRAINING_RATE,
-                                   lab1.training_reached(X, T))
+        trained = gradient_descent(
+            backprop, X, T, params, TRAINING_EPOCHS, TRAINING_RATE, lab1.training_reached(X, T)
+        )
     except AssertionError:
         raise
     except Exception as error:  # student code
         raise CheckFailed(
-            f"Training with your backprop failed: it raised {describe_error(error)}") from None
+            f"Training with your backprop failed: it raised {describe_error(error)}"
+        ) from None
     lab1.judge_training(lab1.training_result(X, T, params, trained))

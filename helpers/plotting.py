@@ -100,8 +100,9 @@ def scatter_classes(X: np.ndarray, probabilities: np.ndarray, ax=None, size: flo
     """
     ax = _axes(ax)
     # A dark rim sets every point off from the pale regions behind it, of whatever class.
-    ax.scatter(X[:, 0], X[:, 1], c=blend(probabilities), s=size, edgecolors=POINT_EDGE,
-               linewidths=0.6)
+    ax.scatter(
+        X[:, 0], X[:, 1], c=blend(probabilities), s=size, edgecolors=POINT_EDGE, linewidths=0.6
+    )
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -129,9 +130,11 @@ def plot_loss(losses: Sequence[float], ax=None, label: str | None = None):
 
 
 def plot_decision_regions(
-    predict: Callable[[np.ndarray], np.ndarray], ax=None,
+    predict: Callable[[np.ndarray], np.ndarray],
+    ax=None,
     bounds: tuple[float, float, float, float] = (-1.2, 1.2, -1.2, 1.2),
-    resolution: int = 200, alpha: float = 0.35,
+    resolution: int = 200,
+    alpha: float = 0.35,
 ):
     """Shade the plane by a classifier's output, behind whatever the Axes already shows.
 

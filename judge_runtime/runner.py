@@ -80,9 +80,11 @@ def describe_crash(error: BaseException, filename: str, source: str) -> str:
         return text
     line = lines[frame.tb_lineno - 1].strip()
     read = names_read(source, frame.tb_lineno)
-    shapes = [f"{name} has shape {np.shape(value)}"
-              for name, value in frame.tb_frame.f_locals.items()
-              if isinstance(value, np.ndarray) and name in read]
+    shapes = [
+        f"{name} has shape {np.shape(value)}"
+        for name, value in frame.tb_frame.f_locals.items()
+        if isinstance(value, np.ndarray) and name in read
+    ]
     return f"{text}, at `{line}`" + (f" (where {', '.join(shapes)})" if shapes else "")
 
 
@@ -93,9 +95,13 @@ def names_read(source: str, line: int) -> set[str]:
         tree = ast.parse(source)
     except SyntaxError:
         return set()
-    return {node.id for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-            and node.lineno <= line <= (node.end_lineno or node.lineno)}
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name)
+        and isinstance(node.ctx, ast.Load)
+        and node.lineno <= line <= (node.end_lineno or node.lineno)
+    }
 
 
 def _walk(traceback):
@@ -109,8 +115,9 @@ def _copy(value):
     number stays a number: ``np.ones(n)`` needs one; a function or module as it is)."""
     if isinstance(value, np.ndarray):
         return value.copy()
-    if callable(value) or isinstance(value, ModuleType | int | float | complex | str | bytes
-                                     | np.number | type(None)):
+    if callable(value) or isinstance(
+        value, ModuleType | int | float | complex | str | bytes | np.number | type(None)
+    ):
         return value
     try:
         return copy.deepcopy(value)
@@ -138,14 +145,17 @@ def count_calls(namespace: dict, names: tuple[str, ...], counts: dict | None = N
 def _counting(function, name: str, counts: dict):
     """``function``, each call counted in ``counts[name]``. A closure, not keyword defaults:
     the function it wraps is not one attribute away (``__kwdefaults__``) from student code."""
+
     def counted(*args, **kwargs):
         counts[name] += 1
         return function(*args, **kwargs)
+
     return counted
 
 
-def judged_functions(function, source: str, filename: str, steps: tuple[str, ...],
-                     forward: tuple[str, ...]) -> JudgedFunctions | None:
+def judged_functions(
+    function, source: str, filename: str, steps: tuple[str, ...], forward: tuple[str, ...]
+) -> JudgedFunctions | None:
     """The recording copy and the step functions (``judge_runtime.steps``) of ``function``, whose
     definition is the last in ``source`` (compiled as ``filename``); None when that
     definition is not the one ``function`` runs (a reassigned name) or cannot be split. A
@@ -153,9 +163,15 @@ def judged_functions(function, source: str, filename: str, steps: tuple[str, ...
     function = inspect.unwrap(function)  # a decorator's wrapper: the function it wraps
     plan = split_steps(source, function.__name__, steps, forward)
     code = getattr(function, "__code__", None)
-    if plan is None or code is None or code.co_filename != filename or (
-            code.co_firstlineno != min([plan.node.lineno,
-                                        *(d.lineno for d in plan.node.decorator_list)])):
+    if (
+        plan is None
+        or code is None
+        or code.co_filename != filename
+        or (
+            code.co_firstlineno
+            != min([plan.node.lineno, *(d.lineno for d in plan.node.decorator_list)])
+        )
+    ):
         return None
     return compile_plan(plan, STEPS_FILE, function.__globals__)
 
@@ -175,9 +191,14 @@ def withheld_call(error: BaseException, withheld: tuple[str, ...]) -> str | None
     return None
 
 
-def run_full(function, functions: JudgedFunctions | None, case: dict,
-             counts: dict | None = None, withheld: tuple[str, ...] = (),
-             own_files: frozenset[str] | None = None) -> dict:
+def run_full(
+    function,
+    functions: JudgedFunctions | None,
+    case: dict,
+    counts: dict | None = None,
+    withheld: tuple[str, ...] = (),
+    own_files: frozenset[str] | None = None,
+) -> dict:
     """The graded function once on a hidden case's inputs (``case["args"]``), through its
     recording copy when there is one.
 
@@ -219,10 +240,14 @@ def run_full(function, functions: JudgedFunctions | None, case: dict,
     if own_files is not None:
         full.update(_own_most_called(own_calls))
     full["forward_calls"] = int(max(counts.values(), default=0))
-    full["most_called"] = max(counts, key=counts.get,  # type: ignore[arg-type]  # own keys
-                              default="")
-    full["changed_arguments"] = [name for name, value in given.items()
-                                 if not np.array_equal(value, arguments[name])]
+    full["most_called"] = max(
+        counts,
+        key=counts.get,  # type: ignore[arg-type]  # own keys
+        default="",
+    )
+    full["changed_arguments"] = [
+        name for name, value in given.items() if not np.array_equal(value, arguments[name])
+    ]
     points = functions.plan.judge_points() if functions is not None else {}
     full["judged_at"] = points
     if functions is not None and (aliased := _aliased(functions.plan.steps, recorded)):
@@ -240,8 +265,10 @@ def _own_most_called(calls: dict, per: int = 1) -> dict:
     of the student's own called most (``calls``: counts by code object, :func:`_call_counter`)
     was called, and its name."""
     most = max(calls, key=calls.get, default=None)  # type: ignore[arg-type]  # own keys
-    return {"own_calls": calls.get(most, 0) // per,
-            "own_most_called": most.co_name if most is not None else ""}
+    return {
+        "own_calls": calls.get(most, 0) // per,
+        "own_most_called": most.co_name if most is not None else "",
+    }
 
 
 def _call_counter(files: frozenset[str], calls: dict):
@@ -250,10 +277,12 @@ def _call_counter(files: frozenset[str], calls: dict):
     expressions, whose every resumption is a call event). It traces no line and sees no call of
     a C function (a profile function would: many times the cost for code that calls builtins
     in loops)."""
+
     def trace(frame, event, arg):
         code = frame.f_code
         if event == "call" and code.co_filename in files and code.co_name not in COMPREHENSIONS:
             calls[code] = calls.get(code, 0) + 1
+
     return trace
 
 
@@ -263,11 +292,13 @@ COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"
 def _recorder(recorded: dict):
     """What the recording function calls after each statement ``index`` that writes declared
     ``names``: keeps ``(index, a copy, the object's id)`` of each, by name."""
+
     def record(index, names, variables):
         for name in names:
             if name in variables:
                 value = variables[name]
                 recorded.setdefault(name, []).append((index, _copy(value), id(value)))
+
     return record
 
 
@@ -281,17 +312,32 @@ def _aliased(steps: tuple[str, ...], recorded: dict) -> frozenset[str]:
         if one[2] == other[2]:
             return True
         try:
-            return bool(np.shape(one[1]) == np.shape(other[1]) and np.size(one[1]) > 1
-                        and np.array_equal(one[1], other[1]))
+            return bool(
+                np.shape(one[1]) == np.shape(other[1])
+                and np.size(one[1]) > 1
+                and np.array_equal(one[1], other[1])
+            )
         except Exception:  # whatever a student keeps in a step's name
             return False
 
-    return frozenset(name for position, name in enumerate(steps) if name in final and any(
-        later in final and same(final[name], final[later]) for later in steps[position + 1:]))
+    return frozenset(
+        name
+        for position, name in enumerate(steps)
+        if name in final
+        and any(
+            later in final and same(final[name], final[later]) for later in steps[position + 1 :]
+        )
+    )
 
 
-def run_step(functions: JudgedFunctions | None, name: str, case: dict, truth: dict,
-             points: dict[str, int], source: str = "") -> dict | None:
+def run_step(
+    functions: JudgedFunctions | None,
+    name: str,
+    case: dict,
+    truth: dict,
+    points: dict[str, int],
+    source: str = "",
+) -> dict | None:
     """Step ``name`` alone (its step function, ``judge_runtime.steps``) on a case's inputs and the
     true values known so far (``truth``: the given forward pass and the steps before it),
     taken at its judge point (``points``, from the full run's ``judged_at``). Plain data
@@ -313,21 +359,34 @@ def run_step(functions: JudgedFunctions | None, name: str, case: dict, truth: di
 
     try:
         with np.errstate(all="ignore"):
-            step_function(**_arrays(case["args"]), **{
-                TRUE_VALUE: true_value, RECORD: _recorder(recorded), FAILED: failed})
+            step_function(
+                **_arrays(case["args"]),
+                **{TRUE_VALUE: true_value, RECORD: _recorder(recorded), FAILED: failed},
+            )
     except BaseException as error:  # raised outside any statement: a return, say
         failures.append(error)
     if failures:
-        return {"value": None, "defined": False,
-                "error": describe_crash(failures[0], STEPS_FILE, source)}
+        return {
+            "value": None,
+            "defined": False,
+            "error": describe_crash(failures[0], STEPS_FILE, source),
+        }
     value = recorded[name][-1][1] if recorded.get(name) else None
-    return {"value": as_numbers(value) if name in recorded else None,
-            "defined": name in recorded, "error": None}
+    return {
+        "value": as_numbers(value) if name in recorded else None,
+        "defined": name in recorded,
+        "error": None,
+    }
 
 
-def run_steps(functions: JudgedFunctions | None, request: dict, cases: list[dict],
-              runs: list[dict], reveal: Callable[[str], list[dict]], source: str = ""
-              ) -> Iterator[tuple[int, str, list]]:
+def run_steps(
+    functions: JudgedFunctions | None,
+    request: dict,
+    cases: list[dict],
+    runs: list[dict],
+    reveal: Callable[[str], list[dict]],
+    source: str = "",
+) -> Iterator[tuple[int, str, list]]:
     """Each step in turn over every case: ``(index, name, results)``, one result per case
     (None where the function never writes the step). A step is given the true values known so
     far: the cases' own (those of no step) and, from ``reveal(name)`` called once the previous
@@ -339,12 +398,19 @@ def run_steps(functions: JudgedFunctions | None, request: dict, cases: list[dict
         if index > 1:
             for truth, revealed in zip(known, reveal(names[index - 2]), strict=True):
                 truth.update(revealed)
-        yield index, name, [_step_readings(functions, name, case, truth, run, source)
-                            for case, truth, run in zip(cases, known, runs, strict=True)]
+        yield (
+            index,
+            name,
+            [
+                _step_readings(functions, name, case, truth, run, source)
+                for case, truth, run in zip(cases, known, runs, strict=True)
+            ],
+        )
 
 
-def _step_readings(functions: JudgedFunctions | None, name: str, case: dict, truth: dict,
-                   run: dict, source: str) -> dict | None:
+def _step_readings(
+    functions: JudgedFunctions | None, name: str, case: dict, truth: dict, run: dict, source: str
+) -> dict | None:
     """:func:`run_step` at the full run's judge points; with the other reading of an aliased
     array (``also_judged_at``) as ``"alternative"`` when it gives another result."""
     result = run_step(functions, name, case, truth, run.get("judged_at") or {}, source)
@@ -355,24 +421,33 @@ def _step_readings(functions: JudgedFunctions | None, name: str, case: dict, tru
     return result
 
 
-def run_case(function, functions: JudgedFunctions | None, request: dict, case: dict,
-             source: str = "") -> dict:
+def run_case(
+    function, functions: JudgedFunctions | None, request: dict, case: dict, source: str = ""
+) -> dict:
     """One case as the judge runs it, all at once: the full run, then each step on the true
     values (``case["truth"]``) of everything before it. For a notebook's own visible checks,
     where the student's kernel holds the case anyway: ``{"full": ..., "steps": {name: ...}}``."""
     steps = set(request.get("steps") or [])
-    given = dict(case, truth={k: v for k, v in (case.get("truth") or {}).items()
-                              if k not in steps})
+    given = dict(case, truth={k: v for k, v in (case.get("truth") or {}).items() if k not in steps})
     full = run_full(function, functions, given)
-    results = {name: result for _, name, (result,) in run_steps(
-        functions, request, [given], [full], lambda name: [{name: case["truth"][name]}],
-        source) if result is not None}
+    results = {
+        name: result
+        for _, name, (result,) in run_steps(
+            functions, request, [given], [full], lambda name: [{name: case["truth"][name]}], source
+        )
+        if result is not None
+    }
     return {"full": full, "steps": results}
 
 
-def serve_training(function, problem: dict, receive: Callable[[], dict],
-                   send: Callable[[dict], None], counts: dict | None = None,
-                   own_files: frozenset[str] = frozenset()) -> None:
+def serve_training(
+    function,
+    problem: dict,
+    receive: Callable[[], dict],
+    send: Callable[[dict], None],
+    counts: dict | None = None,
+    own_files: frozenset[str] = frozenset(),
+) -> None:
     """Answer the grader's training run (``judge_runtime.training.descent``, which the grader runs):
     each message ``{"params": ...}`` is answered with the sums of what ``function`` returned
     for one epoch at those parameters (``{"phase": "gradients", "totals": ...}``), a message
@@ -406,11 +481,11 @@ def serve_training(function, problem: dict, receive: Callable[[], dict],
                     calls = epoch_calls(function, X, T, params, batched)
                 finally:
                     sys.settrace(previous_trace)
-                answer["totals"] = {name: as_numbers(total)
-                                    for name, total in summed(calls, params).items()}
+                answer["totals"] = {
+                    name: as_numbers(total) for name, total in summed(calls, params).items()
+                }
                 # the forward functions' counts cost nothing to read: every epoch
-                answer["most_called"] = max(
-                    counts, key=counts.get, default="")  # type: ignore[arg-type]  # own keys
+                answer["most_called"] = max(counts, key=counts.get, default="")  # type: ignore[arg-type]  # own keys
                 answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
                 if message.get("count"):
                     answer.update(_own_most_called(own, len(calls)))
@@ -430,10 +505,17 @@ def _trusted_code() -> list[tuple[ModuleType, str, object]]:
     import judge_runtime.tracing
 
     runner = sys.modules[__name__]
-    found = [(module, name, value) for module in (runner, judge_runtime.tracing)
-             for name, value in vars(module).items()]
-    found += [(module, name, value) for module in (json, os, np, builtins)
-              for name, value in vars(module).items() if callable(value)]
+    found = [
+        (module, name, value)
+        for module in (runner, judge_runtime.tracing)
+        for name, value in vars(module).items()
+    ]
+    found += [
+        (module, name, value)
+        for module in (json, os, np, builtins)
+        for name, value in vars(module).items()
+        if callable(value)
+    ]
     return found
 
 
@@ -487,49 +569,80 @@ def main() -> None:
             count_calls(namespace, provided, counts)
     function = namespace.get(request["function"])
     if not (callable(function) and hasattr(function, "__code__")):
-        answer["definition_error"] = (answer["setup_errors"].get(request["graded_label"])
-                                      or f"the cell does not define {request['function']}")
+        answer["definition_error"] = (
+            answer["setup_errors"].get(request["graded_label"])
+            or f"the cell does not define {request['function']}"
+        )
         send(answer)
         return
     graded = dict(request["setup"]).get(request["graded_label"], "")
-    functions = judged_functions(function, graded, request["graded_label"],
-                                 tuple(request.get("steps") or ()),
-                                 tuple(request.get("forward") or ()))
+    functions = judged_functions(
+        function,
+        graded,
+        request["graded_label"],
+        tuple(request.get("steps") or ()),
+        tuple(request.get("forward") or ()),
+    )
     cases = request["cases"]
     withheld = tuple(request.get("withheld") or ())
     # the student's cells (the first is the instructor's provided functions) and the copies of
     # the graded function the judge runs
     own_files = frozenset([label for label, _ in request["setup"][1:]] + [STEPS_FILE])
-    answer["full"] = [run_full(function, functions, case, counts, withheld, own_files)
-                      for case in cases]
+    answer["full"] = [
+        run_full(function, functions, case, counts, withheld, own_files) for case in cases
+    ]
     send(answer)
     # each step's true values come from the grader once the step's answers have reached it
-    for index, name, results in run_steps(functions, request, cases, answer["full"],
-                                          lambda _: json.loads(grader.readline())["truth"],
-                                          graded):
+    for index, name, results in run_steps(
+        functions,
+        request,
+        cases,
+        answer["full"],
+        lambda _: json.loads(grader.readline())["truth"],
+        graded,
+    ):
         send({"phase": "step", "index": index, "name": name, "results": results})
     if request.get("training"):
         if why := _changed(trusted):  # the training would be served by replaced code
             send({"phase": "gradients", "interfered": why})
             os._exit(0)
-        serve_training(function, request["training"], lambda: json.loads(grader.readline()),
-                       send, counts, own_files)
+        serve_training(
+            function,
+            request["training"],
+            lambda: json.loads(grader.readline()),
+            send,
+            counts,
+            own_files,
+        )
     if request.get("line_counts"):
+
         def interfered(why: str) -> None:  # the count is over: say so before the call runs
             send({"phase": "lines", "lines": None, "error": None, "interfered": why})
             os._exit(0)
 
         if why := _changed(trusted):  # a count by replaced code would count for nothing
             interfered(why)
-        send({"phase": "lines", **count_lines(
-            function, request["line_counts"], interfered, functions,
-            request.get("line_count_truths"))})
+        send(
+            {
+                "phase": "lines",
+                **count_lines(
+                    function,
+                    request["line_counts"],
+                    interfered,
+                    functions,
+                    request.get("line_count_truths"),
+                ),
+            }
+        )
 
 
-def count_lines(function, batches: list[dict],
-                on_interference: Callable[[str], None] | None = None,
-                functions: JudgedFunctions | None = None,
-                truths: list[dict] | None = None) -> dict:
+def count_lines(
+    function,
+    batches: list[dict],
+    on_interference: Callable[[str], None] | None = None,
+    functions: JudgedFunctions | None = None,
+    truths: list[dict] | None = None,
+) -> dict:
     """The Python lines ``function`` runs, and the arrays it makes, on each batch of arguments
     (``judge_runtime.tracing``, the arrays given as ``CountedArray``): ``{"lines": [...],
     "own_lines": [...], "arrays": [...], "allocations": [...]}`` (all lines, those of its own
@@ -546,23 +659,30 @@ def count_lines(function, batches: list[dict],
     for number, arguments in enumerate(batches):
         try:
             count: LineCount | BaseException | None = _counted_then_plain(
-                function, arguments, on_interference)
+                function, arguments, on_interference
+            )
             if isinstance(count, BaseException):  # raised either way: a step's own mistake
                 error = count
-                count = None if functions is None or truths is None else _counted_steps(
-                    functions, arguments, truths[number], on_interference)
+                count = (
+                    None
+                    if functions is None or truths is None
+                    else _counted_steps(functions, arguments, truths[number], on_interference)
+                )
                 if count is None:
                     return {"lines": None, "error": describe_error(error)}
         except CountInterfered as why:
             return {"lines": None, "error": None, "interfered": str(why)}
         counts.append(cast(LineCount, count))  # an error gave way to the steps' count or returned
-    return {"lines": [c.total for c in counts], "own_lines": [c.own for c in counts],
-            "arrays": [c.arrays for c in counts],
-            "allocations": [c.allocations for c in counts], "error": None}
+    return {
+        "lines": [c.total for c in counts],
+        "own_lines": [c.own for c in counts],
+        "arrays": [c.arrays for c in counts],
+        "allocations": [c.allocations for c in counts],
+        "error": None,
+    }
 
 
-def _counted_then_plain(function, arguments: dict, on_interference
-                        ) -> LineCount | BaseException:
+def _counted_then_plain(function, arguments: dict, on_interference) -> LineCount | BaseException:
     """``function`` counted on ``arguments``, then as it is (both guarded: see
     ``judge_runtime.tracing.lines_run``): the count, or what it raised both times. Counted first, so
     that nothing it computed uncounted can be kept and handed back while counted. Raises
@@ -574,10 +694,16 @@ def _counted_then_plain(function, arguments: dict, on_interference
         returned: list = []
         try:
             with np.errstate(all="ignore"):
-                count = lines_run(function, on_interference=on_interference,
-                                  returned=returned, count_lines=count_lines, **{
-                                      name: counted(value) if count_lines else value
-                                      for name, value in _arrays(arguments).items()})
+                count = lines_run(
+                    function,
+                    on_interference=on_interference,
+                    returned=returned,
+                    count_lines=count_lines,
+                    **{
+                        name: counted(value) if count_lines else value
+                        for name, value in _arrays(arguments).items()
+                    },
+                )
             outcomes.append((count, returned[0], None))
         except CountInterfered:
             raise
@@ -585,8 +711,12 @@ def _counted_then_plain(function, arguments: dict, on_interference
             outcomes.append((None, None, raised))
     (count, value, error), (_, plain, plain_error) = outcomes
     if (error is None) != (plain_error is None):
-        _interfered("it raises only while its lines are counted" if error else
-                    "it raises only while its lines are not counted", on_interference)
+        _interfered(
+            "it raises only while its lines are counted"
+            if error
+            else "it raises only while its lines are not counted",
+            on_interference,
+        )
     if error is not None:
         return error
     if not same_returns(plain, value):
@@ -600,8 +730,12 @@ def _interfered(why: str, on_interference) -> None:
     raise CountInterfered(why)
 
 
-def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
-                   on_interference: Callable[[str], None] | None) -> LineCount | None:
+def _counted_steps(
+    functions: JudgedFunctions,
+    arguments: dict,
+    truth: dict,
+    on_interference: Callable[[str], None] | None,
+) -> LineCount | None:
     """The counts of every step function of ``functions`` on ``arguments`` and the true values
     ``truth`` (a step's own error is passed over: the step is judged on its own): lines and
     arrays added up, as a loop grows them; own lines those of the longest step function (each
@@ -626,14 +760,21 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
             try:
                 with np.errstate(all="ignore"):
                     count = lines_run(
-                        step_function, on_interference=on_interference,
+                        step_function,
+                        on_interference=on_interference,
                         count_lines=wrap is counted,
-                        **cast("dict[str, Any]",
-                               {n: wrap(value) for n, value in _arrays(arguments).items()}),
-                        **{TRUE_VALUE: lambda known, wrap=wrap: wrap(truth[known].copy()),
-                           RECORD: _recorder(recorded),
-                           FAILED: lambda error, owns, failures=failures: failures.append(
-                               type(error).__name__)})
+                        **cast(
+                            "dict[str, Any]",
+                            {n: wrap(value) for n, value in _arrays(arguments).items()},
+                        ),
+                        **{
+                            TRUE_VALUE: lambda known, wrap=wrap: wrap(truth[known].copy()),
+                            RECORD: _recorder(recorded),
+                            FAILED: lambda error, owns, failures=failures: failures.append(
+                                type(error).__name__
+                            ),
+                        },
+                    )
             except CountInterfered:
                 raise
             except BaseException as error:  # raised outside any statement: no value
@@ -642,10 +783,15 @@ def _counted_steps(functions: JudgedFunctions, arguments: dict, truth: dict,
             runs.append((failures, as_numbers(value), count))
         (failures, value, count), (plain_failures, plain_value, _) = runs
         if failures != plain_failures or not same_returns([plain_value], [value]):
-            _interfered("its steps compute otherwise while their lines are counted",
-                        on_interference)
-        total = LineCount(total.total + count.total, max(total.own, count.own),
-                          total.arrays + count.arrays, total.allocations + count.allocations)
+            _interfered(
+                "its steps compute otherwise while their lines are counted", on_interference
+            )
+        total = LineCount(
+            total.total + count.total,
+            max(total.own, count.own),
+            total.arrays + count.arrays,
+            total.allocations + count.allocations,
+        )
     return total
 
 

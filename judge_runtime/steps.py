@@ -48,8 +48,16 @@ STEP_FUNCTION = "_course_step_{name}_"
 TRUE_VALUE = "_course_true_"  # the step function's parameter: name -> a fresh true value
 RECORD = "_course_record_"  # both functions' parameter: (names, locals()) -> None
 FAILED = "_course_failed_"  # the step function's parameter: (error, writes the step) -> None
-_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
-                  ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_NESTED_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 
 
 def written_names(statement: ast.stmt) -> frozenset[str]:
@@ -131,8 +139,9 @@ class StepPlan:
     def last_fresh_assignment(self, name: str) -> int | None:
         """The index of the last statement that binds ``name`` to a new value (a plain or
         tuple assignment to the name itself, not an in-place change); None when none does."""
-        found = [i for i, statement in enumerate(self.node.body)
-                 if name in _rebound_names(statement)]
+        found = [
+            i for i, statement in enumerate(self.node.body) if name in _rebound_names(statement)
+        ]
         return found[-1] if found else None
 
     def judge_points(self, aliased: frozenset[str] = frozenset()) -> dict[str, int]:
@@ -156,10 +165,14 @@ class StepPlan:
             body.append(statement)
             written = [name for name in declared if name in self.writes[index]]
             if written:
-                body.append(_call_statement(
-                    RECORD, ast.Constant(index),
-                    ast.Constant(tuple(written)),  # type: ignore[arg-type]  # a tuple compiles
-                    _locals()))
+                body.append(
+                    _call_statement(
+                        RECORD,
+                        ast.Constant(index),
+                        ast.Constant(tuple(written)),  # type: ignore[arg-type]  # a tuple compiles
+                        _locals(),
+                    )
+                )
         return self._module(RECORDING, body, (RECORD,))
 
     def step_function(self, name: str, points: dict[str, int]) -> ast.Module:
@@ -169,10 +182,10 @@ class StepPlan:
         (``points``: :meth:`judge_points`)."""
         if name not in points:
             raise ValueError(f"the function never writes {name}")
-        earlier = set(self.steps[:self.steps.index(name)])
+        earlier = set(self.steps[: self.steps.index(name)])
         given = [n for n in self.forward if n in self.local_names]
         body: list[ast.stmt] = []
-        for index, statement in enumerate(self.node.body[:points[name] + 1]):
+        for index, statement in enumerate(self.node.body[: points[name] + 1]):
             writes = self.writes[index]
             # earlier steps this statement computes (not one it changes past its judge point:
             # that change is part of a later step)
@@ -183,14 +196,19 @@ class StepPlan:
                 continue  # computes only earlier steps, whose true values are bound
             body.append(_guarded(statement, stop=name in writes))
             body += [_bind_true(n) for n in sorted(computes)]
-        body.append(_call_statement(
-            RECORD, ast.Constant(points[name]),
-            ast.Constant((name,)),  # type: ignore[arg-type]  # a tuple compiles
-            _locals()))
+        body.append(
+            _call_statement(
+                RECORD,
+                ast.Constant(points[name]),
+                ast.Constant((name,)),  # type: ignore[arg-type]  # a tuple compiles
+                _locals(),
+            )
+        )
         return self._module(STEP_FUNCTION.format(name=name), body, (TRUE_VALUE, RECORD, FAILED))
 
-    def _module(self, function_name: str, body: list[ast.stmt],
-                keywords: tuple[str, ...]) -> ast.Module:
+    def _module(
+        self, function_name: str, body: list[ast.stmt], keywords: tuple[str, ...]
+    ) -> ast.Module:
         node = copy.copy(self.node)
         node.name = function_name
         node.decorator_list = []
@@ -202,8 +220,11 @@ class StepPlan:
         # name read before its assignment fails as in the student's run, never reads a
         # notebook variable of the same name).
         keep_local: list[ast.expr] = [ast.Name(n, ast.Store()) for n in sorted(self.local_names)]
-        never = ([ast.If(ast.Constant(False), [ast.Assign(keep_local, ast.Constant(None))], [])]
-                 if keep_local else [])
+        never = (
+            [ast.If(ast.Constant(False), [ast.Assign(keep_local, ast.Constant(None))], [])]
+            if keep_local
+            else []
+        )
         node.body = [*copy.deepcopy(body), *never] or [ast.Pass()]
         module = ast.Module([node], type_ignores=[])
         return ast.fix_missing_locations(module)
@@ -247,8 +268,9 @@ def _guarded(statement: ast.stmt, stop: bool) -> ast.Try:
     """``statement`` in ``try``: what it raises goes to ``_course_failed_(error, stop)``, and
     the step function returns when ``stop`` (the statement writes the judged step)."""
     error = "_course_error_"
-    handler_body: list[ast.stmt] = [_call_statement(FAILED, ast.Name(error, ast.Load()),
-                                                    ast.Constant(stop))]
+    handler_body: list[ast.stmt] = [
+        _call_statement(FAILED, ast.Name(error, ast.Load()), ast.Constant(stop))
+    ]
     if stop:
         handler_body.append(ast.Return(ast.Constant(None)))
     handler = ast.ExceptHandler(ast.Name("BaseException", ast.Load()), error, handler_body)
@@ -283,11 +305,16 @@ def _normalised(node: ast.FunctionDef, declared: set[str]) -> ast.FunctionDef:
     Undeclare().visit(node)
     body: list[ast.stmt] = []
     for statement in node.body:
-        if (isinstance(statement, ast.With) and len(statement.body) > 1
-                and all(item.optional_vars is None for item in statement.items)
-                and sum(bool(written_names(s) & declared) for s in statement.body) > 1):
-            body += [ast.copy_location(ast.With(statement.items, [inner]), inner)
-                     for inner in statement.body]
+        if (
+            isinstance(statement, ast.With)
+            and len(statement.body) > 1
+            and all(item.optional_vars is None for item in statement.items)
+            and sum(bool(written_names(s) & declared) for s in statement.body) > 1
+        ):
+            body += [
+                ast.copy_location(ast.With(statement.items, [inner]), inner)
+                for inner in statement.body
+            ]
         else:
             body.append(statement)
     node.body = body
@@ -304,14 +331,16 @@ def _local_names(node: ast.FunctionDef) -> frozenset[str]:
     module = ast.Module([copy.deepcopy(node)], type_ignores=[])
     code = compile(module, "<function>", "exec")
     function_code = next(c for c in code.co_consts if hasattr(c, "co_varnames"))
-    parameters = function_code.co_varnames[:function_code.co_argcount
-                                           + function_code.co_kwonlyargcount]
+    parameters = function_code.co_varnames[
+        : function_code.co_argcount + function_code.co_kwonlyargcount
+    ]
     names = set(function_code.co_varnames) | set(function_code.co_cellvars)
     return frozenset(n for n in names - set(parameters) if n.isidentifier())
 
 
-def split_steps(cell_source: str, function: str, steps: tuple[str, ...],
-                forward: tuple[str, ...] = ()) -> StepPlan | None:
+def split_steps(
+    cell_source: str, function: str, steps: tuple[str, ...], forward: tuple[str, ...] = ()
+) -> StepPlan | None:
     """The plan of ``function`` (the last top-level definition of it in ``cell_source``) for
     the declared ``steps`` (chain order) and ``forward`` values; None when the source does
     not parse or has no such function."""
@@ -351,8 +380,9 @@ class JudgedFunctions:
             return None
         key = (name, tuple(sorted(points.items())))
         if key not in self._steps:
-            self._steps[key] = self._define(self.plan.step_function(name, points),
-                                            STEP_FUNCTION.format(name=name))
+            self._steps[key] = self._define(
+                self.plan.step_function(name, points), STEP_FUNCTION.format(name=name)
+            )
         return self._steps[key]
 
     def _define(self, module: ast.Module, defined: str) -> Callable | None:

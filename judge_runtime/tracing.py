@@ -45,27 +45,49 @@ except ImportError:
 
 # Calls that stop, restore, hide or fake a count, from any frame (the library's too:
 # threading.settrace is Python code that calls sys.settrace).
-GUARDED = tuple(f for f in (
-    sys.settrace, sys.setprofile, sys.gettrace, sys.getprofile, threading.settrace,
-    threading.setprofile,
-    getattr(threading, "settrace_all_threads", None),
-    getattr(threading, "setprofile_all_threads", None),
-    os._exit, os.write, getattr(os, "writev", None), os.kill, getattr(os, "killpg", None),
-    getattr(os, "fork", None), os.dup, os.dup2, os.close, os.closerange, os.execv, os.execve,
-    os.abort,
-    # a thread's lines are not traced: a loop run in one would go uncounted
-    _thread.start_new_thread, getattr(_thread, "start_joinable_thread", None),
-    # the object count's own switches (this module turns them, from frames the watch skips)
-    *((_allocations.start, _allocations.stop, _allocations.pause, _allocations.resume)
-      if _allocations is not None else ()),
-    ) if f is not None)
+GUARDED = tuple(
+    f
+    for f in (
+        sys.settrace,
+        sys.setprofile,
+        sys.gettrace,
+        sys.getprofile,
+        threading.settrace,
+        threading.setprofile,
+        getattr(threading, "settrace_all_threads", None),
+        getattr(threading, "setprofile_all_threads", None),
+        os._exit,
+        os.write,
+        getattr(os, "writev", None),
+        os.kill,
+        getattr(os, "killpg", None),
+        getattr(os, "fork", None),
+        os.dup,
+        os.dup2,
+        os.close,
+        os.closerange,
+        os.execv,
+        os.execve,
+        os.abort,
+        # a thread's lines are not traced: a loop run in one would go uncounted
+        _thread.start_new_thread,
+        getattr(_thread, "start_joinable_thread", None),
+        # the object count's own switches (this module turns them, from frames the watch skips)
+        *(
+            (_allocations.start, _allocations.stop, _allocations.pause, _allocations.resume)
+            if _allocations is not None
+            else ()
+        ),
+    )
+    if f is not None
+)
 # Calls that reach frames or run code built from strings, from the counted code's own frames.
 # (Not getattr: harmless alone, and honest code uses it; what it could fetch is guarded.)
-GUARDED_IN_OWN_CODE = (sys._getframe, setattr, delattr, exec, eval, compile,
-                       builtins.__import__)
+GUARDED_IN_OWN_CODE = (sys._getframe, setattr, delattr, exec, eval, compile, builtins.__import__)
 LIBRARY_FOLDERS = tuple(
     str(Path(folder).resolve()) + os.sep
-    for folder in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    for folder in {sys.prefix, sys.base_prefix, sys.exec_prefix}
+)
 
 
 class CountInterfered(RuntimeError):
@@ -78,7 +100,8 @@ def _is_library(filename: str) -> bool:
 
 def _name(function) -> str:
     module = getattr(function, "__module__", None) or getattr(
-        getattr(function, "__self__", None), "__name__", "")
+        getattr(function, "__self__", None), "__name__", ""
+    )
     return f"{module}.{function.__name__}" if module else function.__name__
 
 
@@ -120,13 +143,21 @@ def loops_per_sample(small: LineCount, large: LineCount, sizes: tuple[int, int])
     """Whether the counts of one function on batches of ``sizes`` (smaller first) grow as a
     loop over the samples makes them grow: its lines and arrays, or the objects it
     allocates (a loop in C over plain arrays or lists allocates one a row at least)."""
-    growth = max((large.total + large.arrays) - (small.total + small.arrays),
-                 large.allocations - small.allocations)
+    growth = max(
+        (large.total + large.arrays) - (small.total + small.arrays),
+        large.allocations - small.allocations,
+    )
     return growth >= GROWTH_PER_SAMPLE * (sizes[1] - sizes[0])
 
 
-def lines_run(function: Callable, *args, on_interference: Callable[[str], None] | None = None,
-              returned: list | None = None, count_lines: bool = True, **kwargs) -> LineCount:
+def lines_run(
+    function: Callable,
+    *args,
+    on_interference: Callable[[str], None] | None = None,
+    returned: list | None = None,
+    count_lines: bool = True,
+    **kwargs,
+) -> LineCount:
     """The Python lines run by one call ``function(*args, **kwargs)``, counted as line events
     (this module's excepted), and the arrays it made from :class:`CountedArray` arguments.
     What the call returns is appended to ``returned`` when given. With ``count_lines`` false
@@ -159,8 +190,7 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
             return None
         if code is ARRAY_MADE:
             made_by = frame.f_back
-            if not (formatting and made_by is not None
-                    and is_library(made_by.f_code.co_filename)):
+            if not (formatting and made_by is not None and is_library(made_by.f_code.co_filename)):
                 arrays += 1
             return None
         if event == "call" and code.co_filename in NOT_COUNTED_FILES:
@@ -195,8 +225,9 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
         if event != "c_call" or frame.f_code in THIS_CODE:
             return
         if any(arg is guarded for guarded in GUARDED) or (
-                not _is_library(frame.f_code.co_filename)
-                and any(arg is guarded for guarded in GUARDED_IN_OWN_CODE)):
+            not _is_library(frame.f_code.co_filename)
+            and any(arg is guarded for guarded in GUARDED_IN_OWN_CODE)
+        ):
             interfered(f"it calls {_name(arg)} while its lines are counted")
 
     tracer = trace if count_lines else None
@@ -229,14 +260,17 @@ def lines_run(function: Callable, *args, on_interference: Callable[[str], None] 
     return LineCount(count, own, arrays, allocated)
 
 
-def loops_over_samples(function: Callable, arguments: Callable[[int], tuple],
-                       sizes: tuple[int, int] = (16, 240)) -> tuple[bool, LineCount, LineCount]:
+def loops_over_samples(
+    function: Callable, arguments: Callable[[int], tuple], sizes: tuple[int, int] = (16, 240)
+) -> tuple[bool, LineCount, LineCount]:
     """Whether ``function`` runs a loop over samples (:func:`loops_per_sample`): ``(loops,
     count at sizes[0], count at sizes[1])``. ``arguments(n)`` gives the call's arguments for a
     batch of ``n`` samples (arrays among them are counted as :class:`CountedArray`). An
     exception from the function propagates."""
-    small, large = (lines_run(function, *(counted(a) if isinstance(a, np.ndarray) else a
-                                          for a in arguments(n))) for n in sizes)
+    small, large = (
+        lines_run(function, *(counted(a) if isinstance(a, np.ndarray) else a for a in arguments(n)))
+        for n in sizes
+    )
     return loops_per_sample(small, large, sizes), small, large
 
 

@@ -30,15 +30,17 @@ def returned_gradients(result) -> list:
     except TypeError:
         returned = []
     if len(returned) != len(RETURNED):
-        raise WrongReturn(f"backprop must return four gradients, ({', '.join(RETURNED)}); "
-                          f"it returned {type(result).__name__}"
-                          + (f" of length {len(returned)}" if returned else ""))
+        raise WrongReturn(
+            f"backprop must return four gradients, ({', '.join(RETURNED)}); "
+            f"it returned {type(result).__name__}"
+            + (f" of length {len(returned)}" if returned else "")
+        )
     return returned
 
 
-def descent(params: dict, n_epochs: int, rate: float,
-            reached: Callable[[dict], bool] | None = None
-            ) -> Generator[dict, tuple[dict, int], dict]:
+def descent(
+    params: dict, n_epochs: int, rate: float, reached: Callable[[dict], bool] | None = None
+) -> Generator[dict, tuple[dict, int], dict]:
     """At most ``n_epochs`` steps of full-batch gradient descent, as a generator: it yields
     each epoch's parameters by name (fresh copies) and is sent what backprop returned for them,
     summed (:func:`summed`) with the number of calls (one call on the whole set, or one per
@@ -50,8 +52,10 @@ def descent(params: dict, n_epochs: int, rate: float,
     for _ in range(n_epochs):
         totals, calls = yield {name: p.copy() for name, p in params.items()}
         with np.errstate(all="ignore"):
-            params = {name: p - rate * np.asarray(totals[name], dtype=np.float64) / calls
-                      for name, p in params.items()}
+            params = {
+                name: p - rate * np.asarray(totals[name], dtype=np.float64) / calls
+                for name, p in params.items()
+            }
         if reached is not None and reached({name: p.copy() for name, p in params.items()}):
             break
     return params
@@ -76,12 +80,22 @@ def epoch_calls(backprop: Callable, X, T, params: dict, batched: bool) -> list:
     with np.errstate(all="ignore"):
         if batched:
             return [backprop(X.copy(), T.copy(), *(p.copy() for p in params.values()))]
-        return [backprop(x.copy(), t.copy(), *(p.copy() for p in params.values()))
-                for x, t in zip(X, T, strict=True)]
+        return [
+            backprop(x.copy(), t.copy(), *(p.copy() for p in params.values()))
+            for x, t in zip(X, T, strict=True)
+        ]
 
 
-def train(backprop: Callable, X, T, params: dict, n_epochs: int, rate: float,
-          batched: bool, reached: Callable[[dict], bool] | None = None) -> dict:
+def train(
+    backprop: Callable,
+    X,
+    T,
+    params: dict,
+    n_epochs: int,
+    rate: float,
+    batched: bool,
+    reached: Callable[[dict], bool] | None = None,
+) -> dict:
     """:func:`descent` answered by calling ``backprop`` here (:func:`epoch_calls`). Returns the
     trained parameters by name (``params`` and the data are not changed)."""
     conversation = descent(params, n_epochs, rate, reached)
@@ -94,8 +108,15 @@ def train(backprop: Callable, X, T, params: dict, n_epochs: int, rate: float,
         return done.value
 
 
-def gradient_descent(backprop: Callable, X, T, params: dict, n_epochs: int,
-                     rate: float, reached: Callable[[dict], bool] | None = None) -> dict:
+def gradient_descent(
+    backprop: Callable,
+    X,
+    T,
+    params: dict,
+    n_epochs: int,
+    rate: float,
+    reached: Callable[[dict], bool] | None = None,
+) -> dict:
     """At most ``n_epochs`` steps of full-batch gradient descent with a batched ``backprop(X,
     T, *params)`` (until ``reached``, as :func:`descent`). Returns the trained parameters."""
     return train(backprop, X, T, params, n_epochs, rate, batched=True, reached=reached)

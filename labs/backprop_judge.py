@@ -43,11 +43,12 @@ def forward_calls_allowed(arguments: dict, batched: bool) -> int:
 
 def step_check(spec: Backprop):
     """What a call of a step check judges: ``("step", name, seed)``."""
+
     def judged(arguments: dict) -> tuple:
         if arguments["name"] not in spec.step_names:
-            raise PlanError(f"{arguments['name']!r} is not a step "
-                            f"({', '.join(spec.step_names)})")
+            raise PlanError(f"{arguments['name']!r} is not a step ({', '.join(spec.step_names)})")
         return ("step", arguments["name"], seed_of(arguments))
+
     return judged
 
 
@@ -70,8 +71,14 @@ class BackpropJudge:
     trusted_cells = ("provided_functions",)  # instructor cells run before the student's
     own_work_kinds: tuple[str, ...] = ("step",)  # uncredited when not the student's own work
 
-    def __init__(self, checks, spec: Backprop, hidden_cases,
-                 misconceptions: tuple[Misconception, ...], withheld_helpers: tuple[str, ...]):
+    def __init__(
+        self,
+        checks,
+        spec: Backprop,
+        hidden_cases,
+        misconceptions: tuple[Misconception, ...],
+        withheld_helpers: tuple[str, ...],
+    ):
         self.helpers = checks
         self.spec = spec
         self.hidden_cases = hidden_cases
@@ -86,7 +93,8 @@ class BackpropJudge:
             "check_step_on_hidden_cases": (checks.check_step_on_hidden_cases, step_check(spec)),
             "check_backprop_gradients_on_hidden_cases": (
                 checks.check_backprop_gradients_on_hidden_cases,
-                lambda a: ("whole", seed_of(a))),
+                lambda a: ("whole", seed_of(a)),
+            ),
             "check_training": (checks.check_training, lambda a: ("training",)),
         }
         self.cases = functools.lru_cache(maxsize=64)(self._cases)
@@ -103,48 +111,77 @@ class BackpropJudge:
     def request(self, plan: CheckPlan, graded: str) -> dict:
         """The lab's part of the runner's request: the step plan, every case of every seed,
         and the training problem when a cell checks training."""
-        cases = [{"args": {k: v.tolist() for k, v in arguments.items()},
-                  "truth": {k: v.tolist() for k, v in truth.items()}}
-                 for seed in plan.seeds for arguments, truth in self.cases(seed)]
+        cases = [
+            {
+                "args": {k: v.tolist() for k, v in arguments.items()},
+                "truth": {k: v.tolist() for k, v in truth.items()},
+            }
+            for seed in plan.seeds
+            for arguments, truth in self.cases(seed)
+        ]
         kinds = {kind for kind, *_ in plan.cells.values()}
         return {
             "steps": list(self.spec.step_names),
             "forward": list(self.spec.forward),
             "cases": cases,
             "training": self._training_request() if "training" in kinds else None,
-            "counted": {"modules": {network.__name__: list(network.COUNTED_FUNCTIONS)},
-                        "provided": list(network.FORWARD_FUNCTIONS)},
+            "counted": {
+                "modules": {network.__name__: list(network.COUNTED_FUNCTIONS)},
+                "provided": list(network.FORWARD_FUNCTIONS),
+            },
         }
 
     def _training_request(self) -> dict:
         training = self.helpers.training_request()
         batched = bool(training.get("batched"))
-        return {**training, "max_forward_calls": forward_calls_allowed(
-            {"X": training["X"], "W1": training["params"]["W1"]}, batched)}
+        return {
+            **training,
+            "max_forward_calls": forward_calls_allowed(
+                {"X": training["X"], "W1": training["params"]["W1"]}, batched
+            ),
+        }
 
-    def verdicts(self, plan: CheckPlan, request: dict, cases: list[dict],
-                 later: dict[str, dict], problem: str | None) -> Judgement:
+    def verdicts(
+        self,
+        plan: CheckPlan,
+        request: dict,
+        cases: list[dict],
+        later: dict[str, dict],
+        problem: str | None,
+    ) -> Judgement:
         """Each planned grade cell's verdict from the runner's results on the hidden cases
         (one per case of the request) and its training answer (None if it never came)."""
-        truths = [{k: np.array(v, dtype=np.float64) for k, v in case["truth"].items()}
-                  for case in request["cases"]]
-        cases = [lab1.chosen_reading(case, truth, self.spec)
-                 for case, truth in zip(cases, truths, strict=True)]
+        truths = [
+            {k: np.array(v, dtype=np.float64) for k, v in case["truth"].items()}
+            for case in request["cases"]
+        ]
+        cases = [
+            lab1.chosen_reading(case, truth, self.spec)
+            for case, truth in zip(cases, truths, strict=True)
+        ]
         by_seed = _by_seed(plan, cases, truths, self.cases)
-        arguments = _by_seed(plan, [{k: np.array(v, dtype=np.float64)
-                                     for k, v in case["args"].items()}
-                                    for case in request["cases"]], truths, self.cases)
+        arguments = _by_seed(
+            plan,
+            [
+                {k: np.array(v, dtype=np.float64) for k, v in case["args"].items()}
+                for case in request["cases"]
+            ],
+            truths,
+            self.cases,
+        )
         spec = self.spec
-        returns_right = all(lab1.returns_verdict(c, t, [], HIDDEN, spec=spec)[0]
-                            for c, t in by_seed.values())
+        returns_right = all(
+            lab1.returns_verdict(c, t, [], HIDDEN, spec=spec)[0] for c, t in by_seed.values()
+        )
         verdicts, step_verdicts, misconceptions, wrong_answers = {}, {}, {}, {}
         for grade_id, (kind, *args) in plan.cells.items():
             if kind != "step":
                 continue
             name, seed = args
             c, t = by_seed[seed]
-            verdict = _verdict(lab1.step_verdict(name, c, t, returns_right, HIDDEN, spec=spec),
-                               _step_kind(name, c))
+            verdict = _verdict(
+                lab1.step_verdict(name, c, t, returns_right, HIDDEN, spec=spec), _step_kind(name, c)
+            )
             wrong = None if verdict.passed else _first_wrong(name, c, t, arguments[seed][0])
             if wrong and (found := self._misconception(name, wrong)):
                 misconceptions[grade_id] = found.key
@@ -152,12 +189,19 @@ class BackpropJudge:
             if wrong and wrong[0] == "value" and (digest := answer_digest(wrong[1])):
                 wrong_answers[grade_id] = digest
             step_verdicts[name] = verdicts[grade_id] = verdict
-        failing = [name for name in spec.step_names
-                   if name in step_verdicts and not step_verdicts[name].passed]
-        step_cells = {args[0]: (grade_id, args[1]) for grade_id, (kind, *args)
-                      in plan.cells.items() if kind == "step"}
-        if scales := lab1.moved_scale({name: by_seed[step_cells[name][1]] for name in failing},
-                                      returns_right):
+        failing = [
+            name
+            for name in spec.step_names
+            if name in step_verdicts and not step_verdicts[name].passed
+        ]
+        step_cells = {
+            args[0]: (grade_id, args[1])
+            for grade_id, (kind, *args) in plan.cells.items()
+            if kind == "step"
+        }
+        if scales := lab1.moved_scale(
+            {name: by_seed[step_cells[name][1]] for name in failing}, returns_right
+        ):
             for name, moved in lab1.moved_scale_messages(scales, spec).items():
                 grade_id = step_cells[name][0]
                 kind = _step_kind(name, by_seed[step_cells[name][1]][0])
@@ -169,8 +213,9 @@ class BackpropJudge:
         for grade_id, (kind, *args) in plan.cells.items():
             if kind == "whole":
                 c, t = by_seed[args[0]]
-                verdicts[grade_id] = _verdict(lab1.returns_verdict(c, t, failing, HIDDEN,
-                                                                   spec=spec), _full_kind(c))
+                verdicts[grade_id] = _verdict(
+                    lab1.returns_verdict(c, t, failing, HIDDEN, spec=spec), _full_kind(c)
+                )
             elif kind != "step":
                 verdicts[grade_id] = self.later_verdict(kind, later, problem)
         problems = [problem] if problem else []
@@ -179,7 +224,8 @@ class BackpropJudge:
         problems += _numerical_for_review(
             [case.get("full") or {} for case in cases] + [later.get("training") or {}],
             [case["args"] for case in request["cases"]]
-            + [(request.get("training") or {}).get("params") or {}])
+            + [(request.get("training") or {}).get("params") or {}],
+        )
         return Judgement(verdicts, problems, misconceptions, wrong_answers=wrong_answers)
 
     def later_verdict(self, kind: str, later: dict[str, dict], problem: str | None) -> Verdict:
@@ -190,21 +236,27 @@ class BackpropJudge:
             why = problem or "the re-check ended before training"
             return Verdict(False, f"Not graded: {why}.", TestOutcome.NOT_GRADED)
         if later["training"].get("answers_otherwise"):
-            return Verdict(False, f"Not credited: {ANSWERS_OTHERWISE}. The instructor will "
-                                  "review it.")
+            return Verdict(
+                False, f"Not credited: {ANSWERS_OTHERWISE}. The instructor will review it."
+            )
         if interfered := later["training"].get("interfered"):
-            return Verdict(False, f"Not credited: {interfered} before training. The "
-                                  "instructor will review it.")
+            return Verdict(
+                False, f"Not credited: {interfered} before training. The instructor will review it."
+            )
         return self._training_verdict(later["training"].get("training"))
 
     def _training_verdict(self, training: dict | None) -> Verdict:
         if training and isinstance(training.get("stopped"), str):
-            return Verdict(False, f"Not credited: {training['stopped']}. The instructor will "
-                                  "review it.")
+            return Verdict(
+                False, f"Not credited: {training['stopped']}. The instructor will review it."
+            )
         if not training or "params" not in training:
             error = (training or {}).get("error", "no result")
-            return Verdict(False, f"Training with your backprop failed: it raised {error}",
-                           error_outcome(error))
+            return Verdict(
+                False,
+                f"Training with your backprop failed: it raised {error}",
+                error_outcome(error),
+            )
         X, T, before = self.helpers.training_problem()
         return _trained_verdict(X, T, before, training)
 
@@ -220,25 +272,44 @@ class BackpropJudge:
         own could on the same inputs: forward_calls_allowed)."""
         batched = self.spec.arguments[0] == "X"
         # each run, with the calls its inputs allow: the hidden cases (in the request's order)
-        runs = [(case.get("full", {}), forward_calls_allowed(given["args"], batched))
-                for answer in answers
-                for case, given in zip(answer.get("cases", []), request["cases"], strict=False)]
-        runs += [(answer, request["training"]["max_forward_calls"]) for answer in answers
-                 if answer.get("phase") == "training"]
-        found = sorted({f"it called {run['withheld_call']} (the graders' own answers) while "
-                        "judged" for run, _ in runs if isinstance(run.get("withheld_call"), str)})
-        found += [f"{answer['interfered']} before training" for answer in answers
-                  if answer.get("phase") == "training" and answer.get("interfered")]
-        over = [(calls, function_name(run.get("most_called"))) for run, allowed in runs
-                if isinstance(calls := run.get("forward_calls", 0), int) and calls > allowed]
+        runs = [
+            (case.get("full", {}), forward_calls_allowed(given["args"], batched))
+            for answer in answers
+            for case, given in zip(answer.get("cases", []), request["cases"], strict=False)
+        ]
+        runs += [
+            (answer, request["training"]["max_forward_calls"])
+            for answer in answers
+            if answer.get("phase") == "training"
+        ]
+        found = sorted(
+            {
+                f"it called {run['withheld_call']} (the graders' own answers) while judged"
+                for run, _ in runs
+                if isinstance(run.get("withheld_call"), str)
+            }
+        )
+        found += [
+            f"{answer['interfered']} before training"
+            for answer in answers
+            if answer.get("phase") == "training" and answer.get("interfered")
+        ]
+        over = [
+            (calls, function_name(run.get("most_called")))
+            for run, allowed in runs
+            if isinstance(calls := run.get("forward_calls", 0), int) and calls > allowed
+        ]
         if over:
             calls, most = max(over)
-            found.append(f"it called {most or 'the forward functions'} {calls} times in one "
-                         "call (differentiating numerically?)")
+            found.append(
+                f"it called {most or 'the forward functions'} {calls} times in one "
+                "call (differentiating numerically?)"
+            )
         return found
 
-    def _misconception(self, name: str, wrong: tuple[str, object, dict, dict]
-                       ) -> Misconception | None:
+    def _misconception(
+        self, name: str, wrong: tuple[str, object, dict, dict]
+    ) -> Misconception | None:
         """The named misconception the step's first wrong answer (:func:`_first_wrong`)
         matches, if any."""
         kind, answer, args, truth = wrong
@@ -247,8 +318,9 @@ class BackpropJudge:
         return identify(name, answer, {**args, **truth}, lab1.TOLERANCE, self.misconceptions)
 
 
-def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: list[dict]
-                 ) -> tuple[str, object, dict, dict] | None:
+def _first_wrong(
+    name: str, runs: list[dict], truths: list[dict], arguments: list[dict]
+) -> tuple[str, object, dict, dict] | None:
     """The step's first wrong answer over the cases: ``("crash", error, args, truth)`` or
     ``("value", value, args, truth)``; None when there is none, or no value to tell."""
     for run, truth, args in zip(runs, truths, arguments, strict=True):
@@ -256,8 +328,7 @@ def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: lis
         if ran and ran.get("error"):
             # as the runner said it: matched against the misconceptions, never shown
             return "crash", str(ran.get("said") or ran["error"]), args, truth
-        value = (ran.get("value") if ran and ran.get("defined")
-                 else lab1.final_value(run, name))
+        value = ran.get("value") if ran and ran.get("defined") else lab1.final_value(run, name)
         if value is None:
             return None
         if lab1.compare_values(name, np.asarray(truth[name]), value, "") is not None:
@@ -267,8 +338,11 @@ def _first_wrong(name: str, runs: list[dict], truths: list[dict], arguments: lis
 
 def _verdict(result: tuple[bool, str], kind: TestOutcome | None = None) -> Verdict:
     passed, message = result
-    return Verdict(passed, message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"),
-                   None if passed else kind)
+    return Verdict(
+        passed,
+        message.replace(f"wrong {HIDDEN}", "wrong on a hidden case"),
+        None if passed else kind,
+    )
 
 
 def _step_kind(name: str, runs: list[dict]) -> TestOutcome | None:
@@ -303,15 +377,19 @@ def _numerical_for_review(runs: list[dict], arguments: list[dict]) -> list[str]:
         # more calls than entries: a per-entry helper of the student's is called once each
         if isinstance(calls, int) and entries and calls > entries:
             called = f"{name}()" if (name := function_name(name)) else "function"
-            return [f"for review, backprop called its own {called} {calls} times in one call, "
-                    f"more than once for each of the {entries} parameter entries "
-                    "(differentiating numerically?)"]
+            return [
+                f"for review, backprop called its own {called} {calls} times in one call, "
+                f"more than once for each of the {entries} parameter entries "
+                "(differentiating numerically?)"
+            ]
     return []
 
 
 # Seen while judged: the training's first call repeats a hidden case's (judge_runtime.training).
-ANSWERS_OTHERWISE = ("backprop answered the training's calls otherwise than it answered while "
-                     "judged, on the same inputs")
+ANSWERS_OTHERWISE = (
+    "backprop answered the training's calls otherwise than it answered while "
+    "judged, on the same inputs"
+)
 
 
 def _trained_verdict(X, T, before: dict, training: dict) -> Verdict:
@@ -330,7 +408,6 @@ def _by_seed(plan: CheckPlan, values: list, truths: list[dict], cases) -> dict:
     grouped, position = {}, 0
     for seed in plan.seeds:
         count = len(cases(seed))
-        grouped[seed] = (values[position:position + count], truths[position:position + count])
+        grouped[seed] = (values[position : position + count], truths[position : position + count])
         position += count
     return grouped
-

@@ -44,8 +44,12 @@ def solution_code(source_cell: str) -> str:
     return without_delimiters(source_cell, solution_delimiters())
 
 
-def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNode,
-                     submission: Submission, graded_cell: str) -> nbformat.NotebookNode:
+def build_submission(
+    source: nbformat.NotebookNode,
+    release: nbformat.NotebookNode,
+    submission: Submission,
+    graded_cell: str,
+) -> nbformat.NotebookNode:
     """The notebook ``submission.student`` hands in: the release with ``graded_cell`` (a
     solution cell's grade id) filled in."""
     nb = copy.deepcopy(release)
@@ -60,8 +64,14 @@ def build_submission(source: nbformat.NotebookNode, release: nbformat.NotebookNo
     return nb
 
 
-def write_cohort(root: Path, lab: str, target: Path, cohort: tuple[Submission, ...],
-                 flat: bool = False, graded_cell: str = "backprop") -> list[Path]:
+def write_cohort(
+    root: Path,
+    lab: str,
+    target: Path,
+    cohort: tuple[Submission, ...],
+    flat: bool = False,
+    graded_cell: str = "backprop",
+) -> list[Path]:
     """Write every submission of a one-notebook lab and return the paths.
 
     Layout: nbgrader's ``target/<student>/<lab>/<notebook>.ipynb``, or with ``flat``

@@ -16,14 +16,26 @@ TARGET = ROOT / "judge_runtime" / "_allocations.so"
 
 def main() -> int:
     compiler = (sysconfig.get_config_var("CC") or "cc").split()
-    command = [*compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Werror",
-               f"-I{sysconfig.get_paths()['include']}", str(SOURCE), "-o", str(TARGET)]
+    command = [
+        *compiler,
+        "-shared",
+        "-fPIC",
+        "-O2",
+        "-Wall",
+        "-Werror",
+        f"-I{sysconfig.get_paths()['include']}",
+        str(SOURCE),
+        "-o",
+        str(TARGET),
+    ]
     try:
         subprocess.run(command, check=True)
     except (OSError, subprocess.CalledProcessError) as error:
-        print(f"could not build {TARGET.name}: {error}. Install a C compiler and the Python "
-              "headers (Debian: gcc, python3-dev), then run `make setup` again.",
-              file=sys.stderr)
+        print(
+            f"could not build {TARGET.name}: {error}. Install a C compiler and the Python "
+            "headers (Debian: gcc, python3-dev), then run `make setup` again.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -23,9 +23,16 @@ from tests.conftest import ROOT, SCRIPTS, tool_env
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, as root, on a machine with no network: without the background-networking flags
 # Chromium keeps trying to reach Google's services and logs every refusal.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1280, "height": 860}
 # Where the tests write their screenshots; `make screenshots` points this at docs/screenshots
 # to refresh the committed ones.
@@ -35,8 +42,7 @@ SCREENSHOTS = Path(os.environ.get("COURSE_SCREENSHOTS", ROOT / "build" / "screen
 # rendered (the default renders only what is on screen, so a cell's text would depend on
 # where the page is scrolled).
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                    "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
 }
 
@@ -64,8 +70,13 @@ class JupyterServer:
     ``environment``: variables set for the server and the kernels it starts.
     """
 
-    def __init__(self, folder: Path, home: Path, startup_timeout: float = 90,
-                 environment: dict[str, str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        home: Path,
+        startup_timeout: float = 90,
+        environment: dict[str, str] | None = None,
+    ):
         self.folder, self.home, self.startup_timeout = folder, home, startup_timeout
         self.environment = environment or {}
         self.port, self.token = free_port(), secrets.token_hex(16)
@@ -90,14 +101,29 @@ class JupyterServer:
         self.log_file = self.home / "jupyter-server.log"
         with self.log_file.open("w") as log:  # a file, so a chatty server never blocks on a pipe
             self.process = subprocess.Popen(
-                [str(SCRIPTS / "jupyter"), "lab", "--no-browser", "--allow-root",
-                 "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
-                 f"--IdentityProvider.token={self.token}",
-                 f"--ServerApp.root_dir={self.folder}"],
-                cwd=self.folder, stdout=log, stderr=subprocess.STDOUT, text=True,
+                [
+                    str(SCRIPTS / "jupyter"),
+                    "lab",
+                    "--no-browser",
+                    "--allow-root",
+                    "--ip=127.0.0.1",
+                    f"--port={self.port}",
+                    "--ServerApp.port_retries=0",
+                    f"--IdentityProvider.token={self.token}",
+                    f"--ServerApp.root_dir={self.folder}",
+                ],
+                cwd=self.folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
                 start_new_session=True,
-                env={**tool_env(), "HOME": str(self.home),
-                     "JUPYTERLAB_SETTINGS_DIR": str(settings), **self.environment})
+                env={
+                    **tool_env(),
+                    "HOME": str(self.home),
+                    "JUPYTERLAB_SETTINGS_DIR": str(settings),
+                    **self.environment,
+                },
+            )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline and self.process.poll() is None:
             if "is running at" in self.text():

@@ -46,15 +46,18 @@ SCRIPTS = Path(sys.executable).parent
 def tool_env(path: str | None = None) -> dict[str, str]:
     """This process's environment with this Python environment's scripts first on PATH
     (or, with ``path``, exactly that PATH)."""
-    return {**os.environ,
-            "PATH": path or f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return {**os.environ, "PATH": path or f"{SCRIPTS}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def run_nbgrader(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run the real ``nbgrader`` command of this environment in ``cwd``; fail on non-zero."""
     result = subprocess.run(
-        [str(SCRIPTS / "nbgrader"), *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env=tool_env(),
+        [str(SCRIPTS / "nbgrader"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=tool_env(),
     )
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-3000:]}"
     return result
@@ -62,8 +65,14 @@ def run_nbgrader(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Comp
 
 def run_course(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run the real ``course`` command in ``cwd``; the caller checks the exit status."""
-    return subprocess.run([sys.executable, "-m", "course", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=tool_env())
+    return subprocess.run(
+        [sys.executable, "-m", "course", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=tool_env(),
+    )
 
 
 def make_scratch_course(folder: Path) -> Path:
@@ -103,8 +112,9 @@ def recorded_outcomes(course: Path, lab: str = LAB) -> dict[str, dict]:
     return {o["student"]: o for o in json.loads(path.read_text())}
 
 
-def scores(course: Path, student: str, lab: str = LAB,
-           notebook: str = NOTEBOOK) -> dict[str, tuple[float, float]]:
+def scores(
+    course: Path, student: str, lab: str = LAB, notebook: str = NOTEBOOK
+) -> dict[str, tuple[float, float]]:
     """``{grade_id: (score, max_score)}`` of one student's ``lab`` (its notebook ``notebook``),
     read from the gradebook."""
     with make_api(course).gradebook as gradebook:
@@ -164,24 +174,47 @@ def graded_course(tmp_path_factory):
     write_cohort(course, LAB, course / "incoming", DEMO_COHORT, flat=True)
     collected = run_course("collect", LAB, "incoming", cwd=course)
     assert collected.returncode == 0, collected.stdout + collected.stderr
-    write_catalogue(SOURCE_NOTEBOOK, course / "release" / LAB / SOURCE_NOTEBOOK.name,
-                    course / "submitted", LAB)
+    write_catalogue(
+        SOURCE_NOTEBOOK, course / "release" / LAB / SOURCE_NOTEBOOK.name, course / "submitted", LAB
+    )
     before = course_files(folder), course_definition(course / "gradebook.db")
     probe = LoopbackProbe(PROBE_PORT)
     try:
-        graded = run_course("grade", LAB, "--workers", "2", "--student-timeout",
-                            STUDENT_TIMEOUT, "--quiet", cwd=course)
+        graded = run_course(
+            "grade",
+            LAB,
+            "--workers",
+            "2",
+            "--student-timeout",
+            STUDENT_TIMEOUT,
+            "--quiet",
+            cwd=course,
+        )
         scores_first = grade_ids_by_student(course)
         outcomes_first = recorded_outcomes(course)
-        regraded = run_course("grade", LAB, "--workers", "2", "--student-timeout",
-                              STUDENT_TIMEOUT, "--quiet", cwd=course)
+        regraded = run_course(
+            "grade",
+            LAB,
+            "--workers",
+            "2",
+            "--student-timeout",
+            STUDENT_TIMEOUT,
+            "--quiet",
+            cwd=course,
+        )
     finally:
         probe.close()
     after = course_files(folder), course_definition(course / "gradebook.db")
-    return SimpleNamespace(root=course, result=graded, regraded=regraded, before=before,
-                           after=after, scores_first=scores_first,
-                           outcomes_first=outcomes_first,
-                           probe_connections=probe.connections)
+    return SimpleNamespace(
+        root=course,
+        result=graded,
+        regraded=regraded,
+        before=before,
+        after=after,
+        scores_first=scores_first,
+        outcomes_first=outcomes_first,
+        probe_connections=probe.connections,
+    )
 
 
 def pytest_collection_modifyitems(items):

@@ -53,12 +53,17 @@ def _save(folder: Path, nb, name: str = NOTEBOOK) -> None:
 
 def _with_prelude(prelude: str, base: str = "correct"):
     """A submission whose backprop cell starts (or, with ``{def}``, wraps) with ``prelude``."""
+
     def write(folder, source, release):
         nb = _notebook(source, release, base)
         cell = _cell(nb, "backprop")
-        cell.source = prelude.replace("{def}", cell.source) if "{def}" in prelude else (
-            prelude + "\n" + cell.source)
+        cell.source = (
+            prelude.replace("{def}", cell.source)
+            if "{def}" in prelude
+            else (prelude + "\n" + cell.source)
+        )
         _save(folder, nb)
+
     return write
 
 
@@ -67,6 +72,7 @@ def _edit(change, base: str = "correct"):
         nb = _notebook(source, release, base)
         change(nb)
         _save(folder, nb)
+
     return write
 
 
@@ -74,6 +80,7 @@ def _raw(text_of):
     def write(folder, source, release):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / NOTEBOOK).write_text(text_of(nbformat.writes(_notebook(source, release))))
+
     return write
 
 
@@ -103,7 +110,8 @@ def _reorder_cells(nb):
 def _to_markdown(nb):
     cell = _cell(nb, "test_dloss_dh")
     nb.cells[nb.cells.index(cell)] = nbformat.v4.new_markdown_cell(
-        cell.source, metadata=cell.metadata)
+        cell.source, metadata=cell.metadata
+    )
 
 
 def _set(path: tuple, value, grade_id: str | None = "test_dloss_dy"):
@@ -112,6 +120,7 @@ def _set(path: tuple, value, grade_id: str | None = "test_dloss_dy"):
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value
+
     return change
 
 
@@ -303,18 +312,23 @@ _ip.events.register("post_run_cell", lambda result: print("\\n".join(_seen[-3:])
 
 def _append_cell(code: str):
     """A correct submission with a code cell of the student's own added at the end."""
+
     def change(nb):
         nb.cells.append(nbformat.v4.new_code_cell(code))
+
     return _edit(change)
 
 
 def _planting(links: dict[str, tuple[str, ...]]):
     """A correct submission whose backprop cell first plants ``links`` (name: targets)."""
+
     def write(folder, source, release):
         root = folder.parents[2]
-        code = PLANT_LINKS.format(links=links, root=str(root),
-                                  outside=str(root.parent / OUTSIDE_SECRET))
+        code = PLANT_LINKS.format(
+            links=links, root=str(root), outside=str(root.parent / OUTSIDE_SECRET)
+        )
         _with_prelude(code)(folder, source, release)
+
     return write
 
 
@@ -361,12 +375,15 @@ def _peek(name):
 def _every_step(prelude: str, value):
     """A correct submission whose every step assigns ``value(name)`` instead, after
     ``prelude`` (no name a static scan knows)."""
+
     def write(folder, source, release):
         nb = _notebook(source, release)
         cell = _cell(nb, "backprop")
         cell.source = prelude + STEP_ASSIGNMENT.sub(
-            lambda m: f'{m["indent"]}{m["name"]} = {value(m["name"])}', cell.source)
+            lambda m: f"{m['indent']}{m['name']} = {value(m['name'])}", cell.source
+        )
         _save(folder, nb)
+
     return write
 
 
@@ -388,10 +405,12 @@ def _answers_from_a_hidden_oracle(folder, source, release):
     nb = _notebook(source, release)
     cell = _cell(nb, "backprop")
     first = cell.source.index("    # dloss_dy:")
-    body = STEP_ASSIGNMENT.sub(lambda m: f'{m["indent"]}{m["name"]} = _true["{m["name"]}"]',
-                               cell.source[first:])
-    cell.source = (HIDDEN_ORACLE + cell.source[:first]
-                   + "    _true = _oracle(x, t, W1, b1, W2, b2)\n" + body)
+    body = STEP_ASSIGNMENT.sub(
+        lambda m: f'{m["indent"]}{m["name"]} = _true["{m["name"]}"]', cell.source[first:]
+    )
+    cell.source = (
+        HIDDEN_ORACLE + cell.source[:first] + "    _true = _oracle(x, t, W1, b1, W2, b2)\n" + body
+    )
     _save(folder, nb)
 
 
@@ -411,7 +430,8 @@ def backprop(x, t, W1, b1, W2, b2):
         frame = getattr(frame, "f_" + "back")
     raise NotImplementedError()
 '''
-NUMERICAL_WITH_THE_GRADERS_LOSS = '''
+NUMERICAL_WITH_THE_GRADERS_LOSS = (
+    '''
 from helpers.network import loss as _loss
 
 
@@ -421,8 +441,10 @@ def backprop(x, t, W1, b1, W2, b2):
 
     def loss():
         return _loss(x, t, *params)
-''' + CENTRAL_DIFFERENCES
-MALFORMED_ANSWER = '''
+'''
+    + CENTRAL_DIFFERENCES
+)
+MALFORMED_ANSWER = """
 import os as _os
 
 
@@ -441,7 +463,7 @@ def _answer_channel():
 _channel = _answer_channel()
 if _channel is not None:
     _os.write(_channel, b"[" * 100000 + b"\\n")
-'''
+"""
 
 
 # Every step raises an exception holding all it was given, encoded: the judge's message must
@@ -466,6 +488,7 @@ def _whole_cell(code: str, base: str = "blank"):
         nb = _notebook(source, release, base)
         _cell(nb, "backprop").source = code
         _save(folder, nb)
+
     return write
 
 
@@ -478,7 +501,7 @@ def _own_truth_as_input(folder, source, release):
     first = cell.source.index("    # dloss_dy:")
     bind = "    " + " = ".join(name for _, name in names) + " = None\n"
     code = cell.source[:first] + bind + cell.source[first:]
-    cell.source = STEP_ASSIGNMENT.sub(lambda m: f'{m["indent"]}{m["name"]} = {m["name"]}', code)
+    cell.source = STEP_ASSIGNMENT.sub(lambda m: f"{m['indent']}{m['name']} = {m['name']}", code)
     _save(folder, nb)
 
 
@@ -493,125 +516,370 @@ CATALOGUE = (
     Hostile("h_misplaced", "notebook outside the lab folder", _misplaced, BROKEN, 0),
     # correct code whose test cell is gone: the judge restores it from the source, judges it
     # and flags the submission saying so
-    Hostile("h_deleted_cell", "a grade cell deleted", _edit(_delete_cell),
-            FLAGGED, 20, min_total=20),
-    Hostile("h_duplicated_cell", "a grade cell duplicated", _edit(_duplicate_cell),
-            frozenset({"failed", "flagged"}), 20),
-    Hostile("h_reordered", "two grade cells swapped", _edit(_reorder_cells), CLEAN, 20,
-            min_total=20),
-    Hostile("h_type_changed", "a test cell turned into markdown", _edit(_to_markdown),
-            CLEAN | FLAGGED, 20),
-    Hostile("h_changed_points", "a test worth 100 points", _edit(_set(("nbgrader", "points"), 100)),
-            CLEAN | FLAGGED, 20),
-    Hostile("h_changed_grade_id", "a test's grade_id renamed",
-            _edit(_set(("nbgrader", "grade_id"), "test_free_points")),
-            frozenset({"failed", "flagged"}), 18),
-    Hostile("h_changed_kernelspec", "kernelspec pointing elsewhere",
-            _edit(_set(("kernelspec", "name"), "evil", grade_id=None)), CLEAN, 20, min_total=20),
-    Hostile("h_import_error", "an exception at import", _with_prelude("import not_a_module"),
-            CLEAN, 0),
-    Hostile("h_ignores_interrupts", "a loop that ignores interrupts",
-            _with_prelude(IGNORE_INTERRUPTS), STOPPED, 0),
-    Hostile("h_os_exit", "os._exit in the solution cell", _with_prelude("import os\nos._exit(3)"),
-            frozenset({"graded", "failed"}), 0),
-    Hostile("h_sys_exit", "sys.exit after defining backprop",
-            _with_prelude("{def}\nimport sys\nsys.exit()"), CLEAN, 20, min_total=20),
-    Hostile("h_memory_bomb", "allocates 64 GiB", _with_prelude("_x = bytearray(64 * 1024**3)"),
-            CLEAN, 0),
+    Hostile(
+        "h_deleted_cell", "a grade cell deleted", _edit(_delete_cell), FLAGGED, 20, min_total=20
+    ),
+    Hostile(
+        "h_duplicated_cell",
+        "a grade cell duplicated",
+        _edit(_duplicate_cell),
+        frozenset({"failed", "flagged"}),
+        20,
+    ),
+    Hostile(
+        "h_reordered", "two grade cells swapped", _edit(_reorder_cells), CLEAN, 20, min_total=20
+    ),
+    Hostile(
+        "h_type_changed",
+        "a test cell turned into markdown",
+        _edit(_to_markdown),
+        CLEAN | FLAGGED,
+        20,
+    ),
+    Hostile(
+        "h_changed_points",
+        "a test worth 100 points",
+        _edit(_set(("nbgrader", "points"), 100)),
+        CLEAN | FLAGGED,
+        20,
+    ),
+    Hostile(
+        "h_changed_grade_id",
+        "a test's grade_id renamed",
+        _edit(_set(("nbgrader", "grade_id"), "test_free_points")),
+        frozenset({"failed", "flagged"}),
+        18,
+    ),
+    Hostile(
+        "h_changed_kernelspec",
+        "kernelspec pointing elsewhere",
+        _edit(_set(("kernelspec", "name"), "evil", grade_id=None)),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_import_error", "an exception at import", _with_prelude("import not_a_module"), CLEAN, 0
+    ),
+    Hostile(
+        "h_ignores_interrupts",
+        "a loop that ignores interrupts",
+        _with_prelude(IGNORE_INTERRUPTS),
+        STOPPED,
+        0,
+    ),
+    Hostile(
+        "h_os_exit",
+        "os._exit in the solution cell",
+        _with_prelude("import os\nos._exit(3)"),
+        frozenset({"graded", "failed"}),
+        0,
+    ),
+    Hostile(
+        "h_sys_exit",
+        "sys.exit after defining backprop",
+        _with_prelude("{def}\nimport sys\nsys.exit()"),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_memory_bomb", "allocates 64 GiB", _with_prelude("_x = bytearray(64 * 1024**3)"), CLEAN, 0
+    ),
     Hostile("h_fork_bomb", "forks without end", _with_prelude(FORK_BOMB), STOPPED, 0),
-    Hostile("h_output_flood", "prints 100 MB", _with_prelude("print('x' * 100_000_000)"),
-            CLEAN, 20, min_total=20),
-    Hostile("h_huge_file", "writes a 1 GiB file", _with_prelude(HUGE_FILE), CLEAN, 20,
-            min_total=20),
-    Hostile("h_socket", "opens a socket to the grader's loopback", _with_prelude(SOCKET),
-            CLEAN, 20, min_total=20),
-    Hostile("h_reads_hidden_tests", "reads the gradebook and source/ to unlock backprop",
-            _with_prelude(LEAKED_BACKPROP), CLEAN, 0),
-    Hostile("h_vandal", "overwrites the gradebook, source/ and another student's work",
-            _with_prelude(VANDAL, base="blank"), CLEAN, 0),
-    Hostile("h_patches_helpers", "blank, but disables the checks when graded",
-            _with_prelude(PATCH_HELPERS, base="blank"), FLAGGED, 0),
-    Hostile("h_patches_numpy", "wrong dloss_dbeta, np.allclose and compare patched",
-            _with_prelude(PATCH_NUMPY_AND_COMPARE, base="wrong_dbeta"), FLAGGED, 14),
-    Hostile("h_silences_errors", "blank, with IPython's error display switched off",
-            _with_prelude(SILENCE_ERRORS, base="blank"), CLEAN | FLAGGED, 0),
-    Hostile("h_input_transformer", "blank, with an input transformer deleting every check",
-            _with_prelude(DROP_TEST_CALLS, base="blank"), FLAGGED, 0),
-    Hostile("h_eq_everything", "returns objects equal to anything",
-            _with_prelude(EQ_EVERYTHING), CLEAN, 0),
-    Hostile("h_exit_handler", "an exit handler, to run after the last cell",
-            _with_prelude(EXIT_HANDLER), CLEAN, 20, min_total=20),
+    Hostile(
+        "h_output_flood",
+        "prints 100 MB",
+        _with_prelude("print('x' * 100_000_000)"),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_huge_file", "writes a 1 GiB file", _with_prelude(HUGE_FILE), CLEAN, 20, min_total=20
+    ),
+    Hostile(
+        "h_socket",
+        "opens a socket to the grader's loopback",
+        _with_prelude(SOCKET),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_reads_hidden_tests",
+        "reads the gradebook and source/ to unlock backprop",
+        _with_prelude(LEAKED_BACKPROP),
+        CLEAN,
+        0,
+    ),
+    Hostile(
+        "h_vandal",
+        "overwrites the gradebook, source/ and another student's work",
+        _with_prelude(VANDAL, base="blank"),
+        CLEAN,
+        0,
+    ),
+    Hostile(
+        "h_patches_helpers",
+        "blank, but disables the checks when graded",
+        _with_prelude(PATCH_HELPERS, base="blank"),
+        FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_patches_numpy",
+        "wrong dloss_dbeta, np.allclose and compare patched",
+        _with_prelude(PATCH_NUMPY_AND_COMPARE, base="wrong_dbeta"),
+        FLAGGED,
+        14,
+    ),
+    Hostile(
+        "h_silences_errors",
+        "blank, with IPython's error display switched off",
+        _with_prelude(SILENCE_ERRORS, base="blank"),
+        CLEAN | FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_input_transformer",
+        "blank, with an input transformer deleting every check",
+        _with_prelude(DROP_TEST_CALLS, base="blank"),
+        FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_eq_everything",
+        "returns objects equal to anything",
+        _with_prelude(EQ_EVERYTHING),
+        CLEAN,
+        0,
+    ),
+    Hostile(
+        "h_exit_handler",
+        "an exit handler, to run after the last cell",
+        _with_prelude(EXIT_HANDLER),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
     # Containment (nothing a submission does reaches past its own scratch).
-    Hostile("h_link_gradebook", "links the gradebook into its working folder, to be copied back",
-            _planting({"gradebook.db": ("../../../gradebook.db", "{root}/gradebook.db")}),
-            CLEAN, 20, min_total=20),
-    Hostile("h_link_source", "links the instructor's notebook into its working folder",
-            _planting({"solution.ipynb": ("{root}/source/lab1/classification.ipynb",)}),
-            CLEAN, 20, min_total=20),
-    Hostile("h_link_outside", "links a root-only file outside the course",
-            _planting({"secret.txt": ("{outside}",)}), CLEAN, 20, min_total=20),
-    Hostile("h_link_classmate", "replaces its notebook with a link to a classmate's submission",
-            _planting({NOTEBOOK: ("{root}/submitted/correct/lab1/classification.ipynb",)}),
-            CLEAN, 20, min_total=20),
-    Hostile("h_link_config", "links the grading marker to the course configuration",
-            _planting({".course-graded.json": ("{root}/nbgrader_config.py",)}),
-            CLEAN, 20, min_total=20),
-    Hostile("h_link_marker_gradebook", "links its marker and notebook to the gradebook",
-            _planting({".course-graded.json": ("{root}/gradebook.db",),
-                       NOTEBOOK: ("{root}/gradebook.db",)}), CLEAN, 20, min_total=20),
-    Hostile("h_submitted_symlink", "a submitted notebook that is a link to a classmate's",
-            _linked_submission, BROKEN, 0),
-    Hostile("h_submitted_hardlink", "a submitted notebook that is a hard link",
-            _hard_linked_submission, BROKEN, 0),
+    Hostile(
+        "h_link_gradebook",
+        "links the gradebook into its working folder, to be copied back",
+        _planting({"gradebook.db": ("../../../gradebook.db", "{root}/gradebook.db")}),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_link_source",
+        "links the instructor's notebook into its working folder",
+        _planting({"solution.ipynb": ("{root}/source/lab1/classification.ipynb",)}),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_link_outside",
+        "links a root-only file outside the course",
+        _planting({"secret.txt": ("{outside}",)}),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_link_classmate",
+        "replaces its notebook with a link to a classmate's submission",
+        _planting({NOTEBOOK: ("{root}/submitted/correct/lab1/classification.ipynb",)}),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_link_config",
+        "links the grading marker to the course configuration",
+        _planting({".course-graded.json": ("{root}/nbgrader_config.py",)}),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_link_marker_gradebook",
+        "links its marker and notebook to the gradebook",
+        _planting(
+            {".course-graded.json": ("{root}/gradebook.db",), NOTEBOOK: ("{root}/gradebook.db",)}
+        ),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_submitted_symlink",
+        "a submitted notebook that is a link to a classmate's",
+        _linked_submission,
+        BROKEN,
+        0,
+    ),
+    Hostile(
+        "h_submitted_hardlink",
+        "a submitted notebook that is a hard link",
+        _hard_linked_submission,
+        BROKEN,
+        0,
+    ),
     Hostile("*", "a correct submission in a folder named *", _correct, BROKEN, 0),
-    Hostile("h_tmp_flood", "writes 1.8 GB to /tmp", _with_prelude(TMP_FLOOD), CLEAN, 20,
-            min_total=20),
-    Hostile("h_file_flood", "creates 20,000 files in its working folder",
-            _with_prelude(FILE_FLOOD), CLEAN, 20, min_total=20),
-    Hostile("h_output_stream_flood", "prints 1.5 GB in one cell, a megabyte at a time",
-            _with_prelude(OUTPUT_STREAM_FLOOD), CLEAN, 20, min_total=20),
-    Hostile("h_output_message_flood", "prints 300 MB at once",
-            _with_prelude(OUTPUT_MESSAGE_FLOOD), CLEAN, 20, min_total=20),
-    Hostile("h_clean_room_flood", "sends 2 GiB down the clean room's answer pipe",
-            _with_prelude(CLEAN_ROOM_FLOOD), FLAGGED, 0),
-    Hostile("h_swarm", "50 busy processes, beside a classmate graded at the same time",
-            _with_prelude(FORK_SWARM), STOPPED | CLEAN, 20),
-    Hostile("h_script_output", "a script and an onerror handler in its output",
-            _with_prelude(SCRIPT_OUTPUT), CLEAN, 20, min_total=20),
+    Hostile(
+        "h_tmp_flood", "writes 1.8 GB to /tmp", _with_prelude(TMP_FLOOD), CLEAN, 20, min_total=20
+    ),
+    Hostile(
+        "h_file_flood",
+        "creates 20,000 files in its working folder",
+        _with_prelude(FILE_FLOOD),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_output_stream_flood",
+        "prints 1.5 GB in one cell, a megabyte at a time",
+        _with_prelude(OUTPUT_STREAM_FLOOD),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_output_message_flood",
+        "prints 300 MB at once",
+        _with_prelude(OUTPUT_MESSAGE_FLOOD),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_clean_room_flood",
+        "sends 2 GiB down the clean room's answer pipe",
+        _with_prelude(CLEAN_ROOM_FLOOD),
+        FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_swarm",
+        "50 busy processes, beside a classmate graded at the same time",
+        _with_prelude(FORK_SWARM),
+        STOPPED | CLEAN,
+        20,
+    ),
+    Hostile(
+        "h_script_output",
+        "a script and an onerror handler in its output",
+        _with_prelude(SCRIPT_OUTPUT),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
     # Learning the hidden tests from one's own feedback.
-    Hostile("h_prints_history", "an added last cell printing every cell run (In)",
-            _append_cell(PRINT_HISTORY), CLEAN, 20, min_total=20),
-    Hostile("h_exception_dump", "each step raises with all it was given, encoded, behind "
-            "an escape sequence", _every_step(EXCEPTION_DUMP, lambda _: "_dump(**locals())"),
-            CLEAN | FLAGGED, 0),
-    Hostile("h_encoded_history", "an added last cell printing In, compressed and encoded",
-            _append_cell(ENCODED_HISTORY), CLEAN, 20, min_total=20),
-    Hostile("h_encoded_environment", "prints the environment and /etc/passwd, encoded",
-            _with_prelude(ENCODED_ENVIRONMENT), CLEAN, 20, min_total=20),
-    Hostile("h_hooks_quote_sources", "IPython hooks that print the cells' sources as they run",
-            _with_prelude(HOOKS_QUOTE_SOURCES), CLEAN | FLAGGED, 20, min_total=20),
+    Hostile(
+        "h_prints_history",
+        "an added last cell printing every cell run (In)",
+        _append_cell(PRINT_HISTORY),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_exception_dump",
+        "each step raises with all it was given, encoded, behind an escape sequence",
+        _every_step(EXCEPTION_DUMP, lambda _: "_dump(**locals())"),
+        CLEAN | FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_encoded_history",
+        "an added last cell printing In, compressed and encoded",
+        _append_cell(ENCODED_HISTORY),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_encoded_environment",
+        "prints the environment and /etc/passwd, encoded",
+        _with_prelude(ENCODED_ENVIRONMENT),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_hooks_quote_sources",
+        "IPython hooks that print the cells' sources as they run",
+        _with_prelude(HOOKS_QUOTE_SOURCES),
+        CLEAN | FLAGGED,
+        20,
+        min_total=20,
+    ),
     # Reading the judge's answers in its own process.
-    Hostile("h_answers_from_judge_frames", "each step reads its true value from the judge's "
-            "frames", _every_step(PEEK_AT_THE_JUDGE, lambda name: f'_peek("{name}")'),
-            CLEAN | FLAGGED, 0),
-    Hostile("h_own_truth_as_input", "each step variable bound early, so each step is handed "
-            "its own true value", _own_truth_as_input, CLEAN | FLAGGED, 0),
-    Hostile("h_hidden_oracle", "each step from the checks' true gradients, imported by a "
-            "computed name", _answers_from_a_hidden_oracle, CLEAN | FLAGGED, 0),
-    Hostile("h_no_steps_reads_frames", "no step comments, the returned gradients read from "
-            "the judge's frames", _whole_cell(NO_STEPS_READS_FRAMES), CLEAN | FLAGGED, 0),
-    Hostile("h_numerical_graders_loss", "differentiates the graders' own loss numerically",
-            _whole_cell(NUMERICAL_WITH_THE_GRADERS_LOSS), FLAGGED, 4),
-    Hostile("h_malformed_answer", "writes a deeply nested line on the judge's answer channel",
-            _with_prelude(MALFORMED_ANSWER, base="blank"), FLAGGED, 0),
+    Hostile(
+        "h_answers_from_judge_frames",
+        "each step reads its true value from the judge's frames",
+        _every_step(PEEK_AT_THE_JUDGE, lambda name: f'_peek("{name}")'),
+        CLEAN | FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_own_truth_as_input",
+        "each step variable bound early, so each step is handed its own true value",
+        _own_truth_as_input,
+        CLEAN | FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_hidden_oracle",
+        "each step from the checks' true gradients, imported by a computed name",
+        _answers_from_a_hidden_oracle,
+        CLEAN | FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_no_steps_reads_frames",
+        "no step comments, the returned gradients read from the judge's frames",
+        _whole_cell(NO_STEPS_READS_FRAMES),
+        CLEAN | FLAGGED,
+        0,
+    ),
+    Hostile(
+        "h_numerical_graders_loss",
+        "differentiates the graders' own loss numerically",
+        _whole_cell(NUMERICAL_WITH_THE_GRADERS_LOSS),
+        FLAGGED,
+        4,
+    ),
+    Hostile(
+        "h_malformed_answer",
+        "writes a deeply nested line on the judge's answer channel",
+        _with_prelude(MALFORMED_ANSWER, base="blank"),
+        FLAGGED,
+        0,
+    ),
     # Correct, in a form the judge must still read.
-    Hostile("h_cell_magic_time", "a correct backprop cell under %%time",
-            _with_prelude("%%time"), CLEAN, 20, min_total=20),
+    Hostile(
+        "h_cell_magic_time",
+        "a correct backprop cell under %%time",
+        _with_prelude("%%time"),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
 )
 
 
-def write_catalogue(source_path: Path, release_path: Path, submitted: Path, lab: str,
-                    only: Collection[str] | None = None) -> None:
+def write_catalogue(
+    source_path: Path,
+    release_path: Path,
+    submitted: Path,
+    lab: str,
+    only: Collection[str] | None = None,
+) -> None:
     """Write every catalogue entry (or those of the students in ``only``) as
     ``submitted/<student>/<lab>/...`` (the entries that link to a classmate's work expect
     ``correct`` to be in ``submitted/`` already)."""
@@ -649,8 +917,15 @@ def course_definition(gradebook_path: Path) -> str:
     """The gradebook's course-definition tables (assignments, notebooks, cells and their hidden
     tests) as text: grading may add grade rows but must never change these."""
     with sqlite3.connect(gradebook_path) as db:
-        tables = ("course", "assignment", "notebook", "base_cell", "grade_cells",
-                  "solution_cells", "source_cell", "task_cells")
-        dump = {table: sorted(map(repr, db.execute(f"SELECT * FROM {table}")))
-                for table in tables}
+        tables = (
+            "course",
+            "assignment",
+            "notebook",
+            "base_cell",
+            "grade_cells",
+            "solution_cells",
+            "source_cell",
+            "task_cells",
+        )
+        dump = {table: sorted(map(repr, db.execute(f"SELECT * FROM {table}"))) for table in tables}
     return json.dumps(dump)

@@ -43,22 +43,53 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(folder, POSTGRES_USER)
     run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
-    subprocess.run(_as_server_user([postgres_binary("initdb"), "-D", str(data), "-U", "course",
-                                    "--auth=trust", "--no-sync"]), **run)
+    subprocess.run(
+        _as_server_user(
+            [
+                postgres_binary("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "course",
+                "--auth=trust",
+                "--no-sync",
+            ]
+        ),
+        **run,
+    )
     options = f"-k {folder} -c listen_addresses='' -p {PORT} -c fsync=off"
-    subprocess.run(_as_server_user([postgres_binary("pg_ctl"), "-D", str(data), "-o", options,
-                                    "-l", str(folder / "log"), "-w", "start"]), **run)
+    subprocess.run(
+        _as_server_user(
+            [
+                postgres_binary("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(folder / "log"),
+                "-w",
+                "start",
+            ]
+        ),
+        **run,
+    )
     try:
         import psycopg2  # the course's PostgreSQL driver (requirements.txt)
 
-        with contextlib.closing(psycopg2.connect(host=str(folder), port=PORT, user="course",
-                                                 dbname="postgres")) as connection:
+        with contextlib.closing(
+            psycopg2.connect(host=str(folder), port=PORT, user="course", dbname="postgres")
+        ) as connection:
             connection.autocommit = True
             connection.cursor().execute("CREATE DATABASE gradebook")
         yield f"postgresql+psycopg2://course@/gradebook?host={folder}&port={PORT}"
     finally:
-        subprocess.run(_as_server_user([postgres_binary("pg_ctl"), "-D", str(data), "-m",
-                                        "immediate", "-w", "stop"]), capture_output=True)
+        subprocess.run(
+            _as_server_user(
+                [postgres_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+            ),
+            capture_output=True,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -71,29 +102,67 @@ class DaskCluster:
         folder.mkdir(parents=True, exist_ok=True)
         self.scheduler_file = folder / "scheduler.json"
         dask = str(Path(sys.executable).parent / "dask")
-        self.scheduler = self._start("scheduler", [dask, "scheduler", "--protocol", "tls",
-                                                   "--host", "127.0.0.1", "--port", "0",
-                                                   "--no-dashboard", *self._tls("scheduler"),
-                                                   "--scheduler-file", str(self.scheduler_file)])
+        self.scheduler = self._start(
+            "scheduler",
+            [
+                dask,
+                "scheduler",
+                "--protocol",
+                "tls",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                *self._tls("scheduler"),
+                "--scheduler-file",
+                str(self.scheduler_file),
+            ],
+        )
         deadline = time.monotonic() + 60
         while not self.scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         self.address = json.loads(self.scheduler_file.read_text())["address"]
-        self.workers = [self._start(f"worker{i}", [dask, "worker", self.address, "--nthreads",
-                                                   "1", "--no-nanny", "--no-dashboard",
-                                                   "--memory-limit", "0", *self._tls("worker")])
-                        for i in range(workers)]
+        self.workers = [
+            self._start(
+                f"worker{i}",
+                [
+                    dask,
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--memory-limit",
+                    "0",
+                    *self._tls("worker"),
+                ],
+            )
+            for i in range(workers)
+        ]
 
     def _tls(self, role: str) -> list[str]:
-        return ["--tls-ca-file", str(self.certs / "ca.pem"),
-                "--tls-cert", str(self.certs / f"{role}.pem"),
-                "--tls-key", str(self.certs / f"{role}-key.pem")]
+        return [
+            "--tls-ca-file",
+            str(self.certs / "ca.pem"),
+            "--tls-cert",
+            str(self.certs / f"{role}.pem"),
+            "--tls-key",
+            str(self.certs / f"{role}-key.pem"),
+        ]
 
     def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
         cwd = self.folder / name
         cwd.mkdir()
-        return subprocess.Popen(argv, cwd=cwd, env=self.env, stdout=subprocess.DEVNULL,
-                                stderr=open(cwd / "log", "w"), start_new_session=True)
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(cwd / "log", "w"),
+            start_new_session=True,
+        )
 
     def wait_for_workers(self, count: int, timeout: float = 120) -> None:
         from distributed import Client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # The end of a backprop that differentiates a ``loss()`` of its own numerically (central
 # differences over every entry of ``params``), indented for a function body.
-CENTRAL_DIFFERENCES = '''
+CENTRAL_DIFFERENCES = """
     gradients = []
     for p in params:
         g = np.zeros_like(p)
@@ -18,4 +18,4 @@ CENTRAL_DIFFERENCES = '''
             g[i] = (up - down) / 2e-6
         gradients.append(g)
     return tuple(gradients)
-'''
+"""

@@ -50,8 +50,13 @@ def test_every_rewrite_computes_the_solutions_gradients(subject):
         got = _returned(subject, derived.code, derived.own_cell)
         float32 = derived.operator == "float32_inputs"
         for mine, theirs in zip(got, expected, strict=True):
-            np.testing.assert_allclose(mine, theirs, rtol=1e-4 if float32 else 1e-10,
-                                       atol=1e-6 if float32 else 1e-12, err_msg=derived.name)
+            np.testing.assert_allclose(
+                mine,
+                theirs,
+                rtol=1e-4 if float32 else 1e-10,
+                atol=1e-6 if float32 else 1e-12,
+                err_msg=derived.name,
+            )
 
 
 def test_mutants_change_their_step_apart_from_a_few_equivalent_ones(subject):
@@ -69,14 +74,14 @@ def test_the_mutant_check_tells_a_changed_step_from_the_same_value(subject, fact
     for index, (step, *_) in subject.solution.step_statements():
         tree = subject.solution.tree
         statement = subject.solution.body(tree)[index]
-        statement.value = ast.parse(f"{factor} * ({ast.unparse(statement.value)})",
-                                    mode="eval").body
+        statement.value = ast.parse(
+            f"{factor} * ({ast.unparse(statement.value)})", mode="eval"
+        ).body
         derived = Derived(MUTANT, "scaled", "", ast.unparse(tree), steps=(step,))
         assert step_differs(subject, derived, step) == differs, step
 
 
-def test_a_planted_loose_tolerance_is_caught_and_each_mutant_it_lets_through_named(
-        monkeypatch):
+def test_a_planted_loose_tolerance_is_caught_and_each_mutant_it_lets_through_named(monkeypatch):
     """A judge that would accept any value of the right shape: the audit fails, naming the
     mutants whose step it let through."""
     monkeypatch.setattr(helpers.lab1, "TOLERANCE", 10.0)
@@ -94,8 +99,9 @@ def test_a_planted_text_pattern_that_flags_correct_code_is_caught(monkeypatch):
     """A review pattern that reads correct code as suspicious (``np.transpose``): each
     rewrite that spells it is reported as flagged, and no other."""
     pattern = (re.compile(r"np\.transpose"), "it transposes suspiciously")
-    monkeypatch.setattr(course.judge.review, "REVIEW_PATTERNS",
-                        (*course.judge.review.REVIEW_PATTERNS, pattern))
+    monkeypatch.setattr(
+        course.judge.review, "REVIEW_PATTERNS", (*course.judge.review.REVIEW_PATTERNS, pattern)
+    )
     report = audit(ROOT, "lab2", workers=1, operators=("T_as_np_transpose", "T_as_method"))
     flagged = {f.derived.name for f in report.faults if f.outcome == FLAGGED}
     spelled = {f.derived.name for f in report.findings if "np.transpose" in f.derived.code}
@@ -125,8 +131,10 @@ def test_course_audit_prints_the_table_and_writes_its_reports(tmp_path):
 
 def test_a_reordered_layout_never_moves_a_statement_past_an_element_write():
     """``b[a < 0] = 0`` writes ``b``: the statement reading ``b`` after it stays after it."""
-    code = ("def f(a):\n    b = a.copy()\n    b[a < 0] = 0\n    c = b * 2\n    d = a + 1\n"
-            "    return c, d\n")
+    code = (
+        "def f(a):\n    b = a.copy()\n    b[a < 0] = 0\n    c = b * 2\n    d = a + 1\n"
+        "    return c, d\n"
+    )
     namespace: dict = {}
     exec(reordered(code, "f"), namespace)
     c, _ = namespace["f"](np.array([-1.0, 2.0]))
@@ -136,8 +144,8 @@ def test_a_reordered_layout_never_moves_a_statement_past_an_element_write():
 def test_a_mutant_of_a_statement_writing_two_steps_is_judged_on_the_step_it_changes():
     lab2 = load_subject(ROOT, "lab2")
     code = lab2.solution.code.replace(
-        "dloss_dW2 = dloss_dB.T @ H", "dloss_dW2, dloss_db2 = dloss_dB.T @ H, "
-        "dloss_dB.sum(axis=0)").replace("dloss_db2 = dloss_dB.sum(axis=0)\n", "")
+        "dloss_dW2 = dloss_dB.T @ H", "dloss_dW2, dloss_db2 = dloss_dB.T @ H, dloss_dB.sum(axis=0)"
+    ).replace("dloss_db2 = dloss_dB.sum(axis=0)\n", "")
     wrong = code.replace("dloss_dB.T @ H,", "dloss_dB.T @ (H * 2),")
     derived = Derived(MUTANT, "scaled", "", wrong, steps=("dloss_dW2", "dloss_db2"))
     assert changed_steps(lab2, derived) == ["dloss_dW2"]

@@ -34,8 +34,10 @@ def test_a_broken_grading_environment_stops_the_run_before_anyone_is_graded(tmp_
     source = course / "source" / LAB / SOURCE_NOTEBOOK.name
     nb = nbformat.read(source, as_version=4)
     provided = cell_by_grade_id(nb, "provided_functions")
-    provided.source = provided.source.replace("return -t / np.maximum(y, PROBABILITY_FLOOR)",
-                                              "return t / np.maximum(y, PROBABILITY_FLOOR)")
+    provided.source = provided.source.replace(
+        "return -t / np.maximum(y, PROBABILITY_FLOOR)",
+        "return t / np.maximum(y, PROBABILITY_FLOOR)",
+    )
     nbformat.write(nb, source)
     run_nbgrader("generate_assignment", LAB, "--force", cwd=course)
 
@@ -54,9 +56,14 @@ def test_a_sandbox_that_cannot_import_helpers_stops_the_run(tmp_path):
     private = tmp_path / "private"
     shutil.copytree(ROOT / "helpers", private / "helpers")
     (private / "helpers").chmod(0o700)  # the folder the sandbox binds
-    result = subprocess.run([sys.executable, "-m", "course", "grade", LAB, "--quiet"],
-                            cwd=course, capture_output=True, text=True, timeout=600,
-                            env={**tool_env(), "PYTHONPATH": str(private)})
+    result = subprocess.run(
+        [sys.executable, "-m", "course", "grade", LAB, "--quiet"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**tool_env(), "PYTHONPATH": str(private)},
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "grading stopped before grading anyone" in result.stderr
     assert "solution" in result.stderr
@@ -71,13 +78,20 @@ def test_a_runtime_without_the_object_counter_stops_the_run(tmp_path):
     write_cohort(ROOT, LAB, course / "submitted", LAB1_COHORT[:1])
     copied = tmp_path / "copied"
     for package in ("helpers", "judge_runtime"):
-        shutil.copytree(ROOT / package, copied / package,
-                        ignore=shutil.ignore_patterns("_allocations*.so", "__pycache__"))
-    assert [p.name for p in (copied / "judge_runtime").glob("_allocations*")] == [
-        "_allocations.c"]
-    result = subprocess.run([sys.executable, "-m", "course", "grade", LAB, "--quiet"],
-                            cwd=course, capture_output=True, text=True, timeout=600,
-                            env={**tool_env(), "PYTHONPATH": str(copied)})
+        shutil.copytree(
+            ROOT / package,
+            copied / package,
+            ignore=shutil.ignore_patterns("_allocations*.so", "__pycache__"),
+        )
+    assert [p.name for p in (copied / "judge_runtime").glob("_allocations*")] == ["_allocations.c"]
+    result = subprocess.run(
+        [sys.executable, "-m", "course", "grade", LAB, "--quiet"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**tool_env(), "PYTHONPATH": str(copied)},
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "grading stopped before grading anyone" in result.stderr
     assert not (course / "autograded" / LAB1_COHORT[0].student).exists()
@@ -88,20 +102,36 @@ def test_a_passed_canary_is_remembered_whatever_folder_the_grader_runs_from(tmp_
     __pycache__ files) or running from another folder (which changes sys.path and what
     Python lists as installed) must not make every `course grade` run it again."""
     course = make_scratch_course(tmp_path / "course")
-    script = ("import sys; from pathlib import Path; from course.canary import environment_digest;"
-              "from course.labs import import_lab_module; root = Path(sys.argv[1]);"
-              "import_lab_module(root, 'lab1', 'cohort'); print(environment_digest(root, 'lab1'))")
+    script = (
+        "import sys; from pathlib import Path; from course.canary import environment_digest;"
+        "from course.labs import import_lab_module; root = Path(sys.argv[1]);"
+        "import_lab_module(root, 'lab1', 'cohort'); print(environment_digest(root, 'lab1'))"
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    digests = {subprocess.run([sys.executable, "-c", script, str(course)], cwd=cwd, env=tool_env(),
-                              capture_output=True, text=True, check=True).stdout
-               for cwd in (ROOT, course, elsewhere, ROOT / "bench")}
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(course)],
+            cwd=cwd,
+            env=tool_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for cwd in (ROOT, course, elsewhere, ROOT / "bench")
+    }
     assert len(digests) == 1, digests
     notebook = nbformat.read(course / "source" / LAB / SOURCE_NOTEBOOK.name, as_version=4)
     notebook.cells[-1].source += " "  # an edit of a cell, however small
     nbformat.write(notebook, course / "source" / LAB / SOURCE_NOTEBOOK.name)
-    changed = subprocess.run([sys.executable, "-c", script, str(course)], cwd=ROOT,
-                             env=tool_env(), capture_output=True, text=True, check=True).stdout
+    changed = subprocess.run(
+        [sys.executable, "-c", script, str(course)],
+        cwd=ROOT,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert changed not in digests  # a changed lab is a changed environment
     # and a canary passed without the sandbox says nothing of one with it
     assert environment_digest(course, LAB, sandbox=False) != environment_digest(course, LAB)

@@ -40,9 +40,12 @@ def test_only_a_holder_of_the_courses_certificate_reaches_the_scheduler(tls_clus
     with Client(cluster.address, timeout=20, security=client_security(folder / "certs")) as ok:
         assert ok.scheduler_info()["address"] == cluster.address
     ca, stranger = str(folder / "certs" / "ca.pem"), folder / "stranger"
-    strangers_certificate = Security(tls_ca_file=ca, require_encryption=True,
-                                     tls_client_cert=str(stranger / "client.pem"),
-                                     tls_client_key=str(stranger / "client-key.pem"))
+    strangers_certificate = Security(
+        tls_ca_file=ca,
+        require_encryption=True,
+        tls_client_cert=str(stranger / "client.pem"),
+        tls_client_key=str(stranger / "client-key.pem"),
+    )
     plain = cluster.address.replace("tls://", "tcp://")
     for address, security in ((plain, None), (cluster.address, strangers_certificate)):
         with pytest.raises((OSError, TimeoutError)):
@@ -65,12 +68,15 @@ def _course(tmp_path):
     return course
 
 
-@pytest.mark.parametrize(("address", "flags", "says"), [
-    ("tcp://127.0.0.1:8786", [], "plain tcp:// scheduler"),
-    ("10.1.2.3:8786", [], "plain tcp:// scheduler"),
-    ("tcp://10.1.2.3:8786", ["--insecure-local-only"], "loopback address only"),
-    ("tls://127.0.0.1:8786", ["--certs", "nowhere"], "course cluster-certs nowhere"),
-])
+@pytest.mark.parametrize(
+    ("address", "flags", "says"),
+    [
+        ("tcp://127.0.0.1:8786", [], "plain tcp:// scheduler"),
+        ("10.1.2.3:8786", [], "plain tcp:// scheduler"),
+        ("tcp://10.1.2.3:8786", ["--insecure-local-only"], "loopback address only"),
+        ("tls://127.0.0.1:8786", ["--certs", "nowhere"], "course cluster-certs nowhere"),
+    ],
+)
 def test_a_scheduler_without_tls_is_refused_saying_what_to_do(tmp_path, address, flags, says):
     result = run_course("grade", LAB, "--scheduler", address, *flags, cwd=_course(tmp_path))
     assert result.returncode == 2, result.stdout + result.stderr
@@ -79,22 +85,33 @@ def test_a_scheduler_without_tls_is_refused_saying_what_to_do(tmp_path, address,
 
 def test_a_local_grade_listens_on_the_loopback_only():
     with grading_client(None, 2):
-        listening = [c.laddr.ip for c in psutil.Process().net_connections(kind="inet")
-                     if c.status == psutil.CONN_LISTEN]
+        listening = [
+            c.laddr.ip
+            for c in psutil.Process().net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
     assert listening  # the scheduler's and workers' web servers, here
     assert set(listening) <= {"127.0.0.1", "::1"}, listening
 
 
-@pytest.mark.parametrize(("result", "says"), [
-    ({"outcome": {"student": "someone_else"}}, "another student"),
-    ({"outcome": {"student": "s1"}, "autograded": {"../../gradebook.db": ""}},
-     "graded notebooks the lab does not have"),
-    ({"outcome": {"student": "s1"}, "feedback": {"/etc/cron.d/x.html": ""}}, "feedback page"),
-    ({"outcome": {"student": "s1"}, "feedback": {"../../index.html": ""}}, "feedback page"),
-    ({"outcome": {"student": "s1"}, "feedback": {"run.sh": ""}}, "feedback page"),
-])
+@pytest.mark.parametrize(
+    ("result", "says"),
+    [
+        ({"outcome": {"student": "someone_else"}}, "another student"),
+        (
+            {"outcome": {"student": "s1"}, "autograded": {"../../gradebook.db": ""}},
+            "graded notebooks the lab does not have",
+        ),
+        ({"outcome": {"student": "s1"}, "feedback": {"/etc/cron.d/x.html": ""}}, "feedback page"),
+        ({"outcome": {"student": "s1"}, "feedback": {"../../index.html": ""}}, "feedback page"),
+        ({"outcome": {"student": "s1"}, "feedback": {"run.sh": ""}}, "feedback page"),
+    ],
+)
 def test_a_workers_result_naming_files_elsewhere_is_refused(result, says):
     assert says in returned_names_problem(ROOT, LAB, "s1", result)
-    fine = {"outcome": {"student": "s1"}, "autograded": {"classification.ipynb": "{}"},
-            "feedback": {"classification.html": ""}}
+    fine = {
+        "outcome": {"student": "s1"},
+        "autograded": {"classification.ipynb": "{}"},
+        "feedback": {"classification.html": ""},
+    }
     assert returned_names_problem(ROOT, LAB, "s1", fine) is None

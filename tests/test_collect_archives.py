@@ -59,14 +59,21 @@ def _collect(course: Path, download: bytes) -> tuple[subprocess.CompletedProcess
     """``course collect`` of ``download``; its result and its peak memory in MB."""
     path = course.parent / "download.zip"
     path.write_bytes(download)
-    script = ("import resource, subprocess, sys\n"
-              "result = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-              "sys.stdout.write(result.stdout); sys.stderr.write(result.stderr)\n"
-              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
-              "sys.exit(result.returncode)\n")
-    result = subprocess.run([sys.executable, "-c", script, sys.executable, "-m", "course",
-                             "collect", LAB, str(path)], cwd=course, capture_output=True,
-                            text=True, env=tool_env(), timeout=300)
+    script = (
+        "import resource, subprocess, sys\n"
+        "result = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "sys.stdout.write(result.stdout); sys.stderr.write(result.stderr)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
+        "sys.exit(result.returncode)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, sys.executable, "-m", "course", "collect", LAB, str(path)],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=300,
+    )
     *_, peak = result.stdout.strip().splitlines()
     return result, int(peak)
 
@@ -78,14 +85,23 @@ def _submitted(course: Path, student: str) -> Path:
 def test_an_upload_is_its_senders_at_its_time_whatever_it_holds(tmp_path):
     course = _course(tmp_path)
     late = (2026, 3, 20, 9, 0, 0)  # 69 days after the due date
-    inside = _zip({"victimjane_1002_9999_classification-7.ipynb": (_notebook("attacker"),
-                                                                   (2026, 1, 1, 0, 0, 0), None)})
+    inside = _zip(
+        {
+            "victimjane_1002_9999_classification-7.ipynb": (
+                _notebook("attacker"),
+                (2026, 1, 1, 0, 0, 0),
+                None,
+            )
+        }
+    )
     in_folder = _zip({"work/classification.ipynb": _notebook("moodle")})
-    download = _zip({
-        "victimjane_1002_5555_classification.ipynb": _notebook("victim"),
-        "mallory_2002_6666_homework.zip": (inside, late, None),
-        "Ana Lee_3003_assignsubmission_file/lab.zip": in_folder,  # Moodle's "in folders"
-    })
+    download = _zip(
+        {
+            "victimjane_1002_5555_classification.ipynb": _notebook("victim"),
+            "mallory_2002_6666_homework.zip": (inside, late, None),
+            "Ana Lee_3003_assignsubmission_file/lab.zip": in_folder,  # Moodle's "in folders"
+        }
+    )
     result, _ = _collect(course, download)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(_submitted(course, "1002").read_bytes())["metadata"]["mark"] == "victim"
@@ -109,10 +125,14 @@ def test_an_oversized_upload_is_reported_for_its_sender_alone(tmp_path, kind):
             info.size = len(huge)
             archive.addfile(info, io.BytesIO(huge))
         bomb = buffer.getvalue()
-    download = _zip({"honest_1001_1_classification.ipynb": _notebook("honest"),
-                     f"bomber_2001_2_upload.{kind}": bomb,
-                     "clash_3001_3_x": b"a file where a folder is wanted",
-                     "clash_3001_3_x/classification.ipynb": _notebook("clash")})
+    download = _zip(
+        {
+            "honest_1001_1_classification.ipynb": _notebook("honest"),
+            f"bomber_2001_2_upload.{kind}": bomb,
+            "clash_3001_3_x": b"a file where a folder is wanted",
+            "clash_3001_3_x/classification.ipynb": _notebook("clash"),
+        }
+    )
     result, peak_mb = _collect(course, download)
     out = result.stdout
     assert "collected 1001: classification.ipynb" in out
@@ -126,8 +146,15 @@ def test_an_oversized_upload_is_reported_for_its_sender_alone(tmp_path, kind):
 
 def test_no_mode_bit_of_an_entry_is_kept(tmp_path):
     course = _course(tmp_path)
-    download = _zip({"setuid_1005_1_classification.ipynb": (_notebook("s"), (2026, 1, 5, 0, 0, 0),
-                                                            stat.S_IFREG | 0o6777)})
+    download = _zip(
+        {
+            "setuid_1005_1_classification.ipynb": (
+                _notebook("s"),
+                (2026, 1, 5, 0, 0, 0),
+                stat.S_IFREG | 0o6777,
+            )
+        }
+    )
     result, _ = _collect(course, download)
     assert result.returncode == 0, result.stdout + result.stderr
     for path in (course / "downloaded").rglob("*.ipynb"):

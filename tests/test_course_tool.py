@@ -59,9 +59,12 @@ def test_grades_csv_matches_the_gradebook_and_nbgrader_export(graded_course):
 
 def hidden_test_lines():
     """Every hidden-test line of the source notebook but its imports (visible ones too)."""
-    return [line for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells
-            for line in region_lines(cell.source, hidden_test_delimiters())
-            if not line.startswith("from ")]
+    return [
+        line
+        for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells
+        for line in region_lines(cell.source, hidden_test_delimiters())
+        if not line.startswith("from ")
+    ]
 
 
 @pytest.mark.slow
@@ -74,15 +77,18 @@ def test_feedback_shows_each_result_but_no_hidden_test(graded_course):
         text = page.read_text()
         for marker in ("HIDDEN TESTS", *hidden):
             assert marker not in text, (page, marker)
-    wrong_db2 = (graded_course.root / "feedback" / "wrong_db2" / LAB / "classification.html")
-    assert ("Step dloss_db2 (gradient of the loss with respect to b2): dloss_db2 has shape (); "
-            "expected (3,)") in wrong_db2.read_text()
+    wrong_db2 = graded_course.root / "feedback" / "wrong_db2" / LAB / "classification.html"
+    assert (
+        "Step dloss_db2 (gradient of the loss with respect to b2): dloss_db2 has shape (); "
+        "expected (3,)"
+    ) in wrong_db2.read_text()
 
 
 @pytest.mark.slow
 def test_graded_kernels_build_figures_without_drawing_them(graded_course):
     """Plotting cells run in full while grading, but no figure is rendered into the notebook,
     and the backend that discards them says nothing on stderr."""
+
     def outputs(path):
         nb = nbformat.read(path, as_version=4)
         return [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
@@ -130,14 +136,14 @@ def exit_status(cohort) -> int:
 
 def worker_processes(parent: psutil.Process) -> list[psutil.Process]:
     """The grading processes under ``parent`` (a `course grade`: they run on its Dask workers)."""
-    return [p for p in parent.children(recursive=True)
-            if "course.worker" in " ".join(p.cmdline())]
+    return [p for p in parent.children(recursive=True) if "course.worker" in " ".join(p.cmdline())]
 
 
 def _runs_a_kernel(process: psutil.Process) -> bool:
     try:
-        return any("ipykernel" in " ".join(child.cmdline())
-                   for child in process.children(recursive=True))
+        return any(
+            "ipykernel" in " ".join(child.cmdline()) for child in process.children(recursive=True)
+        )
     except psutil.Error:
         return False
 
@@ -150,8 +156,12 @@ def test_an_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     students = sorted(s.student for s in interrupted)
     grading = subprocess.Popen(
         [sys.executable, "-m", "course", "grade", LAB, "--workers", "2", "--quiet"],
-        cwd=course, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env=tool_env())
+        cwd=course,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=tool_env(),
+    )
     deadline = time.monotonic() + 120
     while not list(course.glob(f"autograded/*/{LAB}/{MARKER}")):  # the batch is under way
         assert time.monotonic() < deadline and grading.poll() is None
@@ -159,8 +169,9 @@ def test_an_interrupted_run_resumes_with_nothing_lost_or_duplicated(tmp_path):
     victim = None
     while victim is None:  # a grading process in the middle of a student (its kernel runs)
         assert time.monotonic() < deadline and grading.poll() is None
-        victim = next((p for p in worker_processes(psutil.Process(grading.pid))
-                       if _runs_a_kernel(p)), None)
+        victim = next(
+            (p for p in worker_processes(psutil.Process(grading.pid)) if _runs_a_kernel(p)), None
+        )
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     output, _ = grading.communicate(timeout=300)
@@ -193,8 +204,12 @@ def test_a_resubmission_replaces_every_score(tmp_path):
     by_name = {s.student: s for s in LAB1_COHORT}
     notebook = course / "submitted" / "resubmitter" / LAB / SOURCE_NOTEBOOK.name
     notebook.parent.mkdir(parents=True)
-    for version, total in (("blank", 0.0), ("correct", 20.0), ("wrong_dbeta", 14.0),
-                           ("blank", 0.0)):
+    for version, total in (
+        ("blank", 0.0),
+        ("correct", 20.0),
+        ("wrong_dbeta", 14.0),
+        ("blank", 0.0),
+    ):
         nbformat.write(build_submission(source, release, by_name[version]), notebook)
         result = run_course("grade", LAB, "--quiet", cwd=course)
         assert result.returncode == exit_status([by_name[version]]), result.stdout + result.stderr
@@ -211,13 +226,16 @@ def test_report_lists_hardest_tests_first_and_who_needs_attention(graded_course)
     rates = [float(row["pass_rate"]) for row in per_test]
     assert rates == sorted(rates)
     # the tests every wrong gradient fails (the training one also every numerical one's)
-    assert per_test[0]["grade_id"] in ("test_backprop_returns_parameter_gradients",
-                                       "test_training_lowers_loss")
+    assert per_test[0]["grade_id"] in (
+        "test_backprop_returns_parameter_gradients",
+        "test_training_lowers_loss",
+    )
     attention = {row["student_id"] for row in read_csv(folder / "attention.csv")}
     assert {"broken_notebook", "loops_forever", "h_patches_helpers"} <= attention
     # Of the ordinary cohort, only those who scored (almost) nothing, with the reason why.
     assert attention & {s.student for s in LAB1_COHORT} == {
-        s.student for s in LAB1_COHORT if s.expected_reason}
+        s.student for s in LAB1_COHORT if s.expected_reason
+    }
     assert (folder / "totals.png").read_bytes().startswith(b"\x89PNG")
     assert f"needs attention ({len(attention)})" in result.stdout
 
@@ -249,7 +267,8 @@ def test_the_report_page_shows_the_cohort_at_a_glance(graded_course):
     for link in re.findall(r"<a href='([^']+)'>", page):
         assert (folder / link).is_file(), link
     assert {"grades.csv", "per-test.csv", "step-outcomes.csv", "attention.csv"} <= set(
-        re.findall(r"<a href='([^']+)'>", page))
+        re.findall(r"<a href='([^']+)'>", page)
+    )
 
 
 def test_collect_a_canvas_zip_with_odd_names(tmp_path):
@@ -276,7 +295,8 @@ def test_collect_a_canvas_zip_with_odd_names(tmp_path):
     assert "collected 12345: classification.ipynb" in out
     assert "collected 22222: classification.ipynb" in out
     assert (course / "submitted" / "12345" / LAB / "classification.ipynb").read_bytes() == (
-        notebook + b" ")
+        notebook + b" "
+    )
     assert "NOT collected doejane_12345_67890_classification.ipynb: older submission" in out
     assert "NOT collected smithbob_333_1_homework.ipynb: notebook name 'homework'" in out
     assert "NOT collected readme.txt: not a notebook" in out
@@ -303,8 +323,9 @@ def test_a_result_is_recorded_against_the_files_that_were_sent_not_those_there_n
     notebook.write_text("{}")
     sent = submission_digest(course, LAB, "queued")
     notebook.write_text('{"resubmitted": true}')  # collected again while it was queued
-    outcome = record_result(course, LAB, "queued", {"lost": "timeout", "sent_digest": sent},
-                            make_api(course), 10)
+    outcome = record_result(
+        course, LAB, "queued", {"lost": "timeout", "sent_digest": sent}, make_api(course), 10
+    )
     assert outcome.digest == sent != submission_digest(course, LAB, "queued")
 
 
@@ -315,10 +336,17 @@ def test_what_a_students_grading_wrote_to_stderr_is_logged_under_their_name(tmp_
     from labs.cohorts import Submission
 
     course = make_scratch_course(tmp_path)
-    loud = Submission("loud", "correct, and writes to file descriptor 2", own_cell=(
-        "import os\nos.write(2, b'loud-marker \\x1b[2J\\x1b]0;title\\x07 done\\n')\n"))
-    write_cohort(course, LAB, course / "submitted", (*(s for s in LAB1_COHORT
-                                                       if s.student == "correct"), loud))
+    loud = Submission(
+        "loud",
+        "correct, and writes to file descriptor 2",
+        own_cell=("import os\nos.write(2, b'loud-marker \\x1b[2J\\x1b]0;title\\x07 done\\n')\n"),
+    )
+    write_cohort(
+        course,
+        LAB,
+        course / "submitted",
+        (*(s for s in LAB1_COHORT if s.student == "correct"), loud),
+    )
     result = run_course("grade", LAB, "--workers", "1", "--quiet", cwd=course)
     assert result.returncode == 0, result.stdout + result.stderr
     log = (course / "reports" / LAB / "grading.log").read_text()
@@ -329,8 +357,9 @@ def test_what_a_students_grading_wrote_to_stderr_is_logged_under_their_name(tmp_
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", log)
     assert "loud-marker" not in log.split("===== loud: graded =====")[0]
     assert "loud-marker" not in result.stderr  # the terminal shows it only when asked
-    shown = run_course("grade", LAB, "--workers", "1", "--quiet", "--force", "--verbose",
-                       cwd=course)
+    shown = run_course(
+        "grade", LAB, "--workers", "1", "--quiet", "--force", "--verbose", cwd=course
+    )
     assert shown.returncode == 0, shown.stdout + shown.stderr
     live = shown.stderr.split("===== loud: graded =====\n", 1)[1]
     assert live.startswith("| ") and "| loud-marker [2J]0;title done\n" in live

@@ -43,13 +43,17 @@ from tests.conftest import (
 from tests.hostile import CATALOGUE, write_catalogue
 
 KIT = {"nbgrader_config.py": b"c = get_config()  # noqa: F821\n"}
-BURN = "import sys, time\nend = time.process_time() + float(sys.argv[1])\n" \
-       "while time.process_time() < end: pass\n"
+BURN = (
+    "import sys, time\nend = time.process_time() + float(sys.argv[1])\n"
+    "while time.process_time() < end: pass\n"
+)
 
 
 # Busy until the test process is gone (or two minutes have passed), whatever becomes of it.
-BURNER = ("import os, time\nparent, end = os.getppid(), time.monotonic() + 120\n"
-          "while os.getppid() == parent and time.monotonic() < end: pass\n")
+BURNER = (
+    "import os, time\nparent, end = os.getppid(), time.monotonic() + 120\n"
+    "while os.getppid() == parent and time.monotonic() < end: pass\n"
+)
 
 
 @contextlib.contextmanager
@@ -57,8 +61,9 @@ def busy():
     """Four CPU-bound processes beside the test, on the machine's two cores, each in a
     session of its own (as a grading process is: the scheduler shares the cores between
     sessions first)."""
-    burners = [subprocess.Popen([sys.executable, "-c", BURNER], start_new_session=True)
-               for _ in range(4)]
+    burners = [
+        subprocess.Popen([sys.executable, "-c", BURNER], start_new_session=True) for _ in range(4)
+    ]
     time.sleep(0.2)
     try:
         yield
@@ -82,9 +87,13 @@ def _burn(seconds: float) -> list[str]:
 def test_the_clock_counts_the_cpu_time_of_a_process_and_its_children():
     """A child that computed for 0.6 s and ended counts (through its parent's account); a
     process that sleeps uses next to nothing."""
-    parent = subprocess.Popen([sys.executable, "-c",
-                               f"import subprocess, sys; subprocess.run({_burn(0.6)!r}); "
-                               "import time; time.sleep(30)"])
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys; subprocess.run({_burn(0.6)!r}); import time; time.sleep(30)",
+        ]
+    )
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     clock, idle = CpuClock(parent.pid), CpuClock(sleeper.pid)
     try:
@@ -100,8 +109,12 @@ def test_the_clock_counts_the_cpu_time_of_a_process_and_its_children():
 
 
 def _grading_process(script: str) -> GradingProcess:
-    return GradingProcess(KIT, "lab1", sandbox=False,
-                          command=lambda root, lab, sandbox: [sys.executable, "-c", script])
+    return GradingProcess(
+        KIT,
+        "lab1",
+        sandbox=False,
+        command=lambda root, lab, sandbox: [sys.executable, "-c", script],
+    )
 
 
 GRADES_AFTER_BURNING = """
@@ -137,9 +150,11 @@ def test_a_student_past_the_cpu_limit_is_stopped_saying_how_much_it_used(busy_ma
 
 
 def test_a_student_that_waits_is_stopped_by_the_wall_clock_backstop():
-    process = _grading_process(GRADES_AFTER_BURNING.replace(
-        "while time.process_time() < end: pass", "time.sleep(600)").replace(
-        "end = time.process_time() + SECONDS\n", ""))
+    process = _grading_process(
+        GRADES_AFTER_BURNING.replace(
+            "while time.process_time() < end: pass", "time.sleep(600)"
+        ).replace("end = time.process_time() + SECONDS\n", "")
+    )
     start = time.monotonic()
     result = process.grade("a", {}, 0.5)
     assert result["lost"] == "timeout" and result["limit"] == "wall"
@@ -182,10 +197,14 @@ def _cell_outputs(source: str, timeout: int) -> list[dict]:
     config = Config()
     config.Execute.timeout = timeout
     config.Execute.interrupt_on_timeout = True
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source),
-                                         nbformat.v4.new_code_cell("print('next')")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source), nbformat.v4.new_code_cell("print('next')")]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     executed, _ = BoundedExecute(config=config).preprocess(nb, {})
     return [cell.outputs for cell in executed.cells]
 
@@ -209,7 +228,6 @@ def test_a_cell_that_waits_is_stopped_by_the_wall_clock_backstop():
     assert time.monotonic() - start < 30
 
 
-
 # Lab 1: honest, wrong and numerically differentiating work (the last uses most of its CPU
 # limit); the hostile entries whose outcome hangs on a limit (a flood that costs the kernel about
 # its cell's CPU limit, a flood of the judge's pipe, a numerical gradient of the graders' loss, a
@@ -217,15 +235,21 @@ def test_a_cell_that_waits_is_stopped_by_the_wall_clock_backstop():
 # float32, one batching mistake, the 1/n moved. Outcomes that may differ between two quiet runs
 # (the catalogue's entries with more than one allowed status) are left out: they prove nothing.
 BUSY_LAB1 = ("correct", "fair_numerical", "fair_scratch_reuse", "wrong_dbeta")
-BUSY_HOSTILE = ("h_output_stream_flood", "h_clean_room_flood", "h_numerical_graders_loss",
-                "h_memory_bomb", "h_malformed_answer")
+BUSY_HOSTILE = (
+    "h_output_stream_flood",
+    "h_clean_room_flood",
+    "h_numerical_graders_loss",
+    "h_memory_bomb",
+    "h_malformed_answer",
+)
 BUSY_LAB2 = ("looped", "fair_float32", "dW1_averaged_twice", "forgot_1_over_n")
 LAB2, LAB2_NOTEBOOK = "lab2", "vectorized"
 
 
 def _grade(course, lab: str = LAB) -> None:
-    graded = run_course("grade", lab, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT,
-                        "--quiet", cwd=course)
+    graded = run_course(
+        "grade", lab, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet", cwd=course
+    )
     assert graded.returncode in (0, 1), graded.stdout + graded.stderr
 
 
@@ -234,9 +258,12 @@ def _same_grading(busy, quiet, students, lab: str = LAB, notebook: str = NOTEBOO
     busy_outcomes, quiet_outcomes = recorded_outcomes(busy, lab), recorded_outcomes(quiet, lab)
     for student in students:
         assert (busy_outcomes[student]["status"], busy_outcomes[student]["reason"]) == (
-            quiet_outcomes[student]["status"], quiet_outcomes[student]["reason"]), student
-        assert scores(busy, student, lab, notebook) == scores(quiet, student, lab, notebook), \
+            quiet_outcomes[student]["status"],
+            quiet_outcomes[student]["reason"],
+        ), student
+        assert scores(busy, student, lab, notebook) == scores(quiet, student, lab, notebook), (
             student
+        )
         assert judge_messages(busy, student, lab) == judge_messages(quiet, student, lab), student
 
 
@@ -250,8 +277,13 @@ def test_a_busy_machine_grades_exactly_as_a_quiet_one(graded_course, tmp_path, b
     cohort = tuple(s for s in DEMO_COHORT if s.student in BUSY_LAB1)
     assert len(cohort) == len(BUSY_LAB1)
     write_cohort(course, LAB, course / "submitted", cohort)
-    write_catalogue(SOURCE_NOTEBOOK, course / "release" / LAB / SOURCE_NOTEBOOK.name,
-                    course / "submitted", LAB, only=BUSY_HOSTILE)
+    write_catalogue(
+        SOURCE_NOTEBOOK,
+        course / "release" / LAB / SOURCE_NOTEBOOK.name,
+        course / "submitted",
+        LAB,
+        only=BUSY_HOSTILE,
+    )
     _grade(course)
     _same_grading(course, graded_course.root, BUSY_LAB1 + BUSY_HOSTILE)
 
@@ -281,6 +313,9 @@ def judge_messages(course, student: str, lab: str = LAB) -> list[str]:
     verdicts, which the feedback shows; the student's other cells' outputs it does not)."""
     (graded,) = (course / "autograded" / student / lab).glob("*.ipynb")
     notebook = nbformat.read(graded, as_version=4)
-    return [output.get("evalue", output.get("text", "")) for cell in notebook.cells
-            if cell.metadata.get("nbgrader", {}).get("grade")
-            for output in cell.get("outputs", [])]
+    return [
+        output.get("evalue", output.get("text", ""))
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+        for output in cell.get("outputs", [])
+    ]

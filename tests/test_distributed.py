@@ -32,11 +32,20 @@ from tests.conftest import (
 from tests.servers import DaskCluster, postgres_binary, postgres_server
 
 # Every status but a time-out (whose cost is the limit itself; the local run covers it).
-STUDENTS = ("correct", "blank", "alternative_forms", "wrong_dy_sign", "fair_oracle",
-            "stray_parenthesis", "broken_notebook")
+STUDENTS = (
+    "correct",
+    "blank",
+    "alternative_forms",
+    "wrong_dy_sign",
+    "fair_oracle",
+    "stray_parenthesis",
+    "broken_notebook",
+)
 
-pytestmark = pytest.mark.skipif(postgres_binary("initdb") is None,
-                                reason="PostgreSQL's server is not installed (make installs it)")
+pytestmark = pytest.mark.skipif(
+    postgres_binary("initdb") is None,
+    reason="PostgreSQL's server is not installed (make installs it)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +69,9 @@ def _feedback(course, student):
 
 
 @pytest.mark.slow
-def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(graded_course, postgres,
-                                                                   tmp_path):
+def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(
+    graded_course, postgres, tmp_path
+):
     reference = graded_course.root
     course = with_test_limits(copy_course(ROOT, tmp_path / "course", LAB))
     with (course / "nbgrader_config.py").open("a") as config:  # the course's own choice
@@ -78,23 +88,43 @@ def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(graded_course
     try:
         cluster.wait_for_workers(2)
         grading = subprocess.Popen(
-            [sys.executable, "-m", "course", "grade", LAB, "--scheduler", cluster.address,
-             "--certs", str(certs), "--student-timeout", STUDENT_TIMEOUT, "--quiet"],
-            cwd=course, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+            [
+                sys.executable,
+                "-m",
+                "course",
+                "grade",
+                LAB,
+                "--scheduler",
+                cluster.address,
+                "--certs",
+                str(certs),
+                "--student-timeout",
+                STUDENT_TIMEOUT,
+                "--quiet",
+            ],
+            cwd=course,
+            env=tool_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 300
         while not any(marker_path(course, LAB, s).exists() for s in STUDENTS):
             if grading.poll() is not None:
-                pytest.fail("course grade ended before grading anyone: "
-                            + grading.communicate()[1][-3000:])
+                pytest.fail(
+                    "course grade ended before grading anyone: " + grading.communicate()[1][-3000:]
+                )
             assert time.monotonic() < deadline, "no student graded in 5 minutes"
             time.sleep(0.05)
         cluster.kill_worker(0)  # mid-batch: its student is handed to the other worker
         _, stderr = grading.communicate(timeout=600)
         # the run is over: the worker that lives on keeps no grading process of it
         survivor = psutil.Process(cluster.workers[1].pid)
-        assert [p.pid for p in survivor.children(recursive=True)
-                if "course.worker" in " ".join(p.cmdline())] == []
+        assert [
+            p.pid
+            for p in survivor.children(recursive=True)
+            if "course.worker" in " ".join(p.cmdline())
+        ] == []
     finally:
         cluster.stop()
     assert grading.returncode in (0, 1), stderr[-3000:]  # 1: some students need attention
@@ -106,14 +136,19 @@ def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(graded_course
     assert sorted(ours) == sorted(STUDENTS)
     for student in STUDENTS:
         assert (ours[student]["status"], ours[student]["reason"]) == (
-            theirs[student]["status"], theirs[student]["reason"]), student
+            theirs[student]["status"],
+            theirs[student]["reason"],
+        ), student
         assert _feedback(course, student) == _feedback(reference, student), student
     with make_api(course).gradebook as gradebook:  # nothing doubled, on PostgreSQL
         assert gradebook.db.bind.dialect.name == "postgresql"
         submissions = [s.student.id for s in gradebook.find_assignment(LAB).submissions]
         assert sorted(submissions) == sorted(set(submissions))
-        flagged = {s.student.id for s in gradebook.find_assignment(LAB).submissions
-                   if any(n.flagged for n in s.notebooks)}
+        flagged = {
+            s.student.id
+            for s in gradebook.find_assignment(LAB).submissions
+            if any(n.flagged for n in s.notebooks)
+        }
     assert flagged == {"fair_oracle"}
 
     # what instructors do next works on the PostgreSQL gradebook too

@@ -22,8 +22,9 @@ def test_one_row_per_student_with_every_labs_columns(tmp_path):
     by_name = {s.student: s for s in LAB1_COHORT}
     write_cohort(ROOT, LAB, course / "submitted", (by_name["correct"], by_name["wrong_dbeta"]))
     # correct submits the second lab too (the same notebook); wrong_dbeta does not
-    shutil.copytree(course / "submitted" / "correct" / LAB,
-                    course / "submitted" / "correct" / SECOND)
+    shutil.copytree(
+        course / "submitted" / "correct" / LAB, course / "submitted" / "correct" / SECOND
+    )
     for lab in (LAB, SECOND):
         run_nbgrader("autograde", lab, cwd=course)
     run_nbgrader("db", "student", "add", "ghost", cwd=course)

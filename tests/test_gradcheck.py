@@ -33,8 +33,12 @@ def softmax_ce(z, t):
 KNOWN = [
     ("sum of squares", sum_of_squares, lambda x: 2 * x, rng.normal(size=(3, 5))),
     ("x^T A x", quadratic_form, lambda x: (A + A.T) @ x, rng.normal(size=4)),
-    ("softmax + cross-entropy", lambda z: softmax_ce(z, np.array([0.0, 1.0, 0.0])),
-     lambda z: network.softmax(z) - np.array([0.0, 1.0, 0.0]), rng.normal(size=3)),
+    (
+        "softmax + cross-entropy",
+        lambda z: softmax_ce(z, np.array([0.0, 1.0, 0.0])),
+        lambda z: network.softmax(z) - np.array([0.0, 1.0, 0.0]),
+        rng.normal(size=3),
+    ),
 ]
 
 
@@ -57,8 +61,9 @@ def test_softmax_vjp_matches_its_jacobian_for_any_upstream():
 
 
 def wrong(kind, g):
-    return {"transposed": g.T, "sign-flipped": -g, "scaled": 2 * g,
-            "wrong shape": g.reshape(-1)}[kind]
+    return {"transposed": g.T, "sign-flipped": -g, "scaled": 2 * g, "wrong shape": g.reshape(-1)}[
+        kind
+    ]
 
 
 @pytest.mark.parametrize("kind", ["transposed", "sign-flipped", "scaled", "wrong shape"])
@@ -80,8 +85,9 @@ def test_planted_mistakes_fail_with_a_message_naming_them(kind):
 def test_raise_on_failure_raises_the_verdicts_message():
     x = rng.normal(size=3)
     with pytest.raises(AssertionError) as raised:
-        check_gradient(sum_of_squares, x, -2 * x, name="dloss_db1", raise_on_failure=True,
-                       hint="mind the sign")
+        check_gradient(
+            sum_of_squares, x, -2 * x, name="dloss_db1", raise_on_failure=True, hint="mind the sign"
+        )
     assert "dloss_db1 is wrong" in str(raised.value)
     assert "Hint: mind the sign" in str(raised.value)
 
@@ -179,4 +185,5 @@ def test_a_failed_check_is_an_assertion_error_shown_as_its_message_alone():
         failed.raise_if_failed()
     assert type(raised.value).__name__ == "AssertionError"
     assert raised.value._render_traceback_() == [
-        f"\x1b[0;31mAssertionError\x1b[0m: {failed.message}"]
+        f"\x1b[0;31mAssertionError\x1b[0m: {failed.message}"
+    ]

@@ -37,8 +37,13 @@ print("ok")
 
 def run_with_backend(code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "MPLBACKEND": GRADING_BACKEND}
-    return subprocess.run([sys.executable, "-W", "error", "-c", code], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_show_closes_figures_without_drawing_and_savefig_still_draws():

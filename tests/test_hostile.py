@@ -91,10 +91,14 @@ def test_what_a_step_raised_reaches_no_message_page_or_record(graded_course):
     the feedback page and the outcome hold none of it (the student's own cells, which ran on
     the notebook's visible data in the kernel, are not the judge's words)."""
     student = "h_exception_dump"
-    graded = json.loads((graded_course.root / "autograded" / student / LAB / NOTEBOOK)
-                        .read_text())
-    verdicts = json.dumps([cell["outputs"] for cell in graded["cells"]
-                           if cell["metadata"].get("nbgrader", {}).get("grade")])
+    graded = json.loads((graded_course.root / "autograded" / student / LAB / NOTEBOOK).read_text())
+    verdicts = json.dumps(
+        [
+            cell["outputs"]
+            for cell in graded["cells"]
+            if cell["metadata"].get("nbgrader", {}).get("grade")
+        ]
+    )
     page = (graded_course.root / "feedback" / student / LAB / "classification.html").read_text()
     reason = recorded_outcomes(graded_course.root)[student]["reason"]
     assert "raised ValueError" in page  # the judge's own words
@@ -116,11 +120,14 @@ def test_a_rerun_does_not_wait_again_for_a_submission_that_timed_out(graded_cour
     assert recorded_outcomes(graded_course.root)["loops_forever"] == first
 
 
-@pytest.mark.parametrize(("student", "says"), [
-    ("h_submitted_symlink", "symbolic link"),
-    ("h_submitted_hardlink", "hard link"),
-    ("*", "letters, digits and . _ - @ + only"),
-])
+@pytest.mark.parametrize(
+    ("student", "says"),
+    [
+        ("h_submitted_symlink", "symbolic link"),
+        ("h_submitted_hardlink", "hard link"),
+        ("*", "letters, digits and . _ - @ + only"),
+    ],
+)
 def test_refused_submissions_say_why_and_what_to_do(graded_course, student, says):
     outcome = recorded_outcomes(graded_course.root)[student]
     assert outcome["status"] == "failed" and says in outcome["reason"], outcome
@@ -128,8 +135,9 @@ def test_refused_submissions_say_why_and_what_to_do(graded_course, student, says
 
 def test_a_deleted_test_cell_is_restored_and_said_to_be(graded_course):
     outcome = recorded_outcomes(graded_course.root)["h_deleted_cell"]
-    assert "test_dloss_dy was deleted; restored from the instructor's notebook" in (
-        outcome["reason"])
+    assert (
+        "test_dloss_dy was deleted; restored from the instructor's notebook" in (outcome["reason"])
+    )
     assert "passed in the clean room" not in outcome["reason"]
 
 
@@ -146,8 +154,11 @@ def test_the_glob_named_folder_was_not_expanded(graded_course):
 
 def test_the_grading_workers_memory_stayed_bounded(graded_course):
     """Floods of output and of clean-room answer included, no worker passed 300 MB."""
-    peaks = {s: o["worker_peak_mb"] for s, o in recorded_outcomes(graded_course.root).items()
-             if o["worker_peak_mb"]}
+    peaks = {
+        s: o["worker_peak_mb"]
+        for s, o in recorded_outcomes(graded_course.root).items()
+        if o["worker_peak_mb"]
+    }
     assert peaks and max(peaks.values()) < 300, sorted(peaks.items(), key=lambda p: -p[1])[:3]
 
 
@@ -155,13 +166,20 @@ def test_a_fork_swarm_slows_no_classmate_graded_beside_it(graded_course):
     outcomes = recorded_outcomes(graded_course.root)
     swarm = outcomes["h_swarm"]
     start, end = swarm["started_at"], swarm["started_at"] + swarm["seconds"]
-    full = {s for s, graded in grade_ids_by_student(graded_course.root).items()
-            if all(score == top for score, top in graded.values())}
+    full = {
+        s
+        for s, graded in grade_ids_by_student(graded_course.root).items()
+        if all(score == top for score, top in graded.values())
+    }
 
     def seconds(inside: bool) -> list[float]:
-        return [o["seconds"] for s, o in outcomes.items() if s in full and s != "h_swarm"
-                and (start <= o["started_at"] and o["started_at"] + o["seconds"] <= end)
-                == inside]
+        return [
+            o["seconds"]
+            for s, o in outcomes.items()
+            if s in full
+            and s != "h_swarm"
+            and (start <= o["started_at"] and o["started_at"] + o["seconds"] <= end) == inside
+        ]
 
     beside, elsewhere = seconds(True), seconds(False)
     assert beside, "no classmate was graded while the swarm ran"
@@ -170,10 +188,13 @@ def test_a_fork_swarm_slows_no_classmate_graded_beside_it(graded_course):
 
 def test_no_script_of_a_student_reaches_a_page(graded_course):
     student = "h_script_output"
-    graded = json.loads((graded_course.root / "autograded" / student / LAB / NOTEBOOK)
-                        .read_text())
-    html_outputs = [o["data"]["text/html"] for cell in graded["cells"]
-                    for o in cell.get("outputs", []) if "text/html" in o.get("data", {})]
+    graded = json.loads((graded_course.root / "autograded" / student / LAB / NOTEBOOK).read_text())
+    html_outputs = [
+        o["data"]["text/html"]
+        for cell in graded["cells"]
+        for o in cell.get("outputs", [])
+        if "text/html" in o.get("data", {})
+    ]
     assert html_outputs and all(XSS_MARK in "".join(h) for h in html_outputs)
     live_handler = re.compile(r"<[^>]*\bonerror\s*=")  # escaped text (&lt;img ...) is inert
     for html in map("".join, html_outputs):

@@ -29,16 +29,16 @@ def total(course, student) -> float:
 
 def csv_total(path, student) -> float:
     with path.open(newline="") as handle:
-        return float(next(row for row in csv.DictReader(handle)
-                          if row["student_id"] == student)["total"])
+        return float(
+            next(row for row in csv.DictReader(handle) if row["student_id"] == student)["total"]
+        )
 
 
 def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_course, tmp_path):
     course = copy_of(graded_course, tmp_path)
     outcomes = recorded_outcomes(course)
     demo_students = {submission.student for submission in DEMO_COHORT}
-    student = min(s for s, o in outcomes.items()
-                  if o["status"] == "flagged" and s in demo_students)
+    student = min(s for s, o in outcomes.items() if o["status"] == "flagged" and s in demo_students)
     before = scores(course, student)
     grade_id, (_, max_score) = next((g, s) for g, s in before.items() if s[0] < s[1])
     submissions = len(list((course / "submitted").glob(f"*/{LAB}")))  # graded or not
@@ -54,7 +54,8 @@ def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_
         row = page.locator("tr", has=page.locator("a.name-shown", has_text=student))
         expect(row.locator("td.flagged .glyphicon-flag")).to_have_count(1)
         expect(row.locator("td.score")).to_have_text(
-            f"{total(course, student):g} / {sum(m for _, m in before.values()):g}")
+            f"{total(course, student):g} / {sum(m for _, m in before.values()):g}"
+        )
 
         row.locator("a.name-shown").click()
         comment = page.locator("textarea.comment")
@@ -63,8 +64,9 @@ def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_
         screenshot(page, "formgrader-flagged-submission")
 
         score = page.locator(f"input#{grade_id}")
-        with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
-                                  and r.request.method == "PUT") as saved:
+        with page.expect_response(
+            lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"
+        ) as saved:
             score.fill(f"{max_score:g}")
             score.press("Tab")
         assert saved.value.ok
@@ -79,8 +81,9 @@ def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_
     assert csv_total(course / "grades.csv", student) == expected
 
 
-def test_the_report_page_renders_with_its_images_and_no_console_error(page, graded_course,
-                                                                      tmp_path):
+def test_the_report_page_renders_with_its_images_and_no_console_error(
+    page, graded_course, tmp_path
+):
     course = copy_of(graded_course, tmp_path)
     report = run_course("report", LAB, cwd=course)
     assert report.returncode in (0, 1), report.stderr
@@ -92,7 +95,8 @@ def test_the_report_page_renders_with_its_images_and_no_console_error(page, grad
     page.wait_for_load_state("load")
     assert page.locator("h1").text_content() == f"{LAB}: grading report"
     images = page.locator("img").evaluate_all(
-        "imgs => imgs.map(img => img.complete && img.naturalWidth)")
+        "imgs => imgs.map(img => img.complete && img.naturalWidth)"
+    )
     assert images and all(width > 100 for width in images), images
     steps = page.locator("h2", has_text="Each test").locator("xpath=following-sibling::table[1]")
     assert steps.locator("tr").count() == 1 + len(scores(course, DEMO_COHORT[0].student))
@@ -100,8 +104,11 @@ def test_the_report_page_renders_with_its_images_and_no_console_error(page, grad
     # the similarity list: among the demo cohort, only its planted near-copies pair up
     with (course / "reports" / LAB / "similarity.csv").open(newline="") as handle:
         demo = {s.student for s in DEMO_COHORT}
-        pairs = [(row["student"], row["other"]) for row in csv.DictReader(handle)
-                 if row["student"] in demo and row["other"] in demo]
+        pairs = [
+            (row["student"], row["other"])
+            for row in csv.DictReader(handle)
+            if row["student"] in demo and row["other"] in demo
+        ]
     assert pairs == [("unusual_jacobian", "unusual_jacobian_renamed")]
     side_by_side = page.locator("details", has_text="unusual_jacobian and unusual_jacobian_renamed")
     side_by_side.locator("summary").click()
@@ -119,8 +126,9 @@ def test_a_students_name_is_text_on_every_formgrader_page(page, graded_course, t
     text it is, on the submission's page and in the lists; nothing of it runs."""
     course = copy_of(graded_course, tmp_path)
     with make_api(course).gradebook as gradebook:
-        gradebook.update_or_create_student("correct", first_name=HOSTILE_NAME[0],
-                                           last_name=HOSTILE_NAME[1])
+        gradebook.update_or_create_student(
+            "correct", first_name=HOSTILE_NAME[0], last_name=HOSTILE_NAME[1]
+        )
         notebook = gradebook.find_submission_notebook(NOTEBOOK, LAB, "correct")
         submission_id = notebook.id
     with JupyterServer(course, tmp_path / "home") as server:
@@ -129,7 +137,8 @@ def test_a_students_name_is_text_on_every_formgrader_page(page, graded_course, t
         page.get_by_text("Submission #").first.wait_for()
         page.evaluate("toggle_name(true)")
         expect(page.locator("a.name-shown").first).to_have_text(
-            f"{HOSTILE_NAME[1]}, {HOSTILE_NAME[0]}")
+            f"{HOSTILE_NAME[1]}, {HOSTILE_NAME[0]}"
+        )
         assert page.evaluate("window.__named") is None
         screenshot(page, "formgrader-hostile-name")
         page.goto(server.url(f"formgrader/gradebook/{LAB}/{NOTEBOOK}"))

@@ -20,11 +20,20 @@ def _executed(first_cell: str) -> tuple[nbformat.NotebookNode, dict]:
     """A notebook of ``first_cell``, then a grade cell testing ``f``, run by the course's
     executor with a one-second cell limit."""
     test = nbformat.v4.new_code_cell(TEST_F)
-    test.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
-                                 "grade_id": "test_f", "points": 1, "schema_version": 3}
+    test.metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "grade_id": "test_f",
+        "points": 1,
+        "schema_version": 3,
+    }
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(first_cell), test])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     config = Config()
     config.Execute.timeout = 1
     return BoundedExecute(config=config).preprocess(nb, {})
@@ -34,7 +43,8 @@ def test_a_test_failing_in_the_kernel_but_passing_the_judge_is_a_disagreement():
     nb, resources = _executed("pass")  # f never defined: the kernel's test fails
     assert resources[STOPPED_CELLS] == []
     assert kernel_disagreements(nb, {"test_f": Verdict(True)}, resources[STOPPED_CELLS]) == [
-        "test_f (failed in the notebook, passed when judged)"]
+        "test_f (failed in the notebook, passed when judged)"
+    ]
     nb, resources = _executed(DEFINES_F)
     assert kernel_disagreements(nb, {"test_f": Verdict(True)}, resources[STOPPED_CELLS]) == []
 
@@ -52,4 +62,5 @@ def test_an_error_the_kernel_names_like_a_time_out_stops_nothing():
     assert nb.cells[0].outputs[0].ename == "CellTimeoutError"
     assert resources[STOPPED_CELLS] == []
     assert kernel_disagreements(nb, {"test_f": Verdict(True)}, resources[STOPPED_CELLS]) == [
-        "test_f (failed in the notebook, passed when judged)"]
+        "test_f (failed in the notebook, passed when judged)"
+    ]

@@ -34,7 +34,7 @@ from tests.judged import judged, solution
 
 # A helper of the student's own, wrapped around one step: on every case it raises with all it
 # was given, encoded, behind an escape sequence that writes the terminal's clipboard.
-LEAKING_HELPER = '''
+LEAKING_HELPER = """
 import base64, json
 import numpy as np
 
@@ -42,22 +42,23 @@ def _leak(value, *given):
     dump = json.dumps([np.asarray(g).tolist() for g in given])
     raise ValueError("\\x1b]52;c;" + base64.b64encode(dump.encode()).decode() + "\\x07LEAKED "
                      + dump)
-'''
+"""
 # The same, in the name of an exception type of its own.
-LEAKING_TYPE = '''
+LEAKING_TYPE = """
 import numpy as np
 
 def _leak(value, *given):
     digits = "".join(c for c in repr(np.asarray(given[0]).ravel()[0]) if c.isdigit())
     raise type("LEAKED_" + digits, (Exception,), {})()
-'''
+"""
 STEP = "dloss_dh = W2.T @ dloss_dbeta"
 LEAKING_STEP = "dloss_dh = _leak(W2.T @ dloss_dbeta, x, t, W1, b1, W2, b2, dloss_dbeta)"
 
 
 def _every_text(judgement) -> str:
-    return "\n".join([v.message for v in judgement.verdicts.values()] + judgement.problems
-                     + [judgement.cause])
+    return "\n".join(
+        [v.message for v in judgement.verdicts.values()] + judgement.problems + [judgement.cause]
+    )
 
 
 def _hidden_numbers() -> set[str]:
@@ -90,12 +91,15 @@ def test_a_step_raising_what_it_was_given_leaks_none_of_it(helper):
 
 def test_a_name_the_student_wrote_is_named_and_nothing_else_is_kept():
     own = "dloss_dh = W2.T @ dloss_dbetaa\n"
-    said = ("NameError: name 'dloss_dbetaa' is not defined, at `dloss_dh = W2.T @ dloss_dbetaa`"
-            " (where W2 has shape (3, 4), dloss_dbeta has shape (1234567,))")
+    said = (
+        "NameError: name 'dloss_dbetaa' is not defined, at `dloss_dh = W2.T @ dloss_dbetaa`"
+        " (where W2 has shape (3, 4), dloss_dbeta has shape (1234567,))"
+    )
     known = {"W2": np.zeros((3, 4)), "dloss_dbeta": np.zeros(3)}
     assert vouched_error(said, own, known) == (
         "NameError: name 'dloss_dbetaa' is not defined, at `dloss_dh = W2.T @ dloss_dbetaa` "
-        "(where W2 has shape (3, 4))")
+        "(where W2 has shape (3, 4))"
+    )
     # a name, a line or a type the student's code made up is dropped
     assert vouched_error("NameError: name 'secret0123' is not defined", own) == "NameError"
     assert vouched_error("ValueError: 0.1234, at `print(0.1234)`", own) == "ValueError"
@@ -106,12 +110,15 @@ def test_a_name_the_student_wrote_is_named_and_nothing_else_is_kept():
 
 def test_interference_is_said_only_in_the_runners_own_words():
     assert vouched_interference("it started a thread of its own") == (
-        "it started a thread of its own")
+        "it started a thread of its own"
+    )
     assert vouched_interference("it calls numpy.sum while its lines are counted") == (
-        "it calls numpy.sum while its lines are counted")
+        "it calls numpy.sum while its lines are counted"
+    )
     for forged in ("it calls 0.1234 while its lines are counted", "\x1b[2Kforged", 12):
         assert vouched_interference(forged) == (
-            "it changed the grader's code while its lines were counted")
+            "it changed the grader's code while its lines were counted"
+        )
 
 
 def test_printable_drops_every_control_and_format_character():
@@ -127,8 +134,9 @@ def test_no_control_character_reaches_the_instructors_terminal(tmp_path):
     set the window's title, reverse the text), beside a classmate's: ``course grade`` and
     ``course report`` say it was renamed, without one control character."""
     course = make_scratch_course(tmp_path / "course")
-    write_cohort(course, LAB, course / "submitted",
-                 [s for s in DEMO_COHORT if s.student == "correct"])
+    write_cohort(
+        course, LAB, course / "submitted", [s for s in DEMO_COHORT if s.student == "correct"]
+    )
     folder = course / "submitted" / "esc" / LAB
     folder.mkdir(parents=True)
     (folder / f"{ESCAPES}homework.ipynb").write_text(RELEASE_NOTEBOOK.read_text())
@@ -151,12 +159,21 @@ def test_a_syntax_error_is_told_from_the_graders_own_compiling():
 
 
 def test_feedback_keeps_the_outputs_of_test_cells_only():
-    test = nbformat.v4.new_code_cell("check()", outputs=[
-        nbformat.v4.new_output("stream", name="stdout", text="Passed. judge's words\n")])
-    test.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t",
-                                 "points": 1, "schema_version": 3}
-    own = nbformat.v4.new_code_cell("print(secret)", outputs=[
-        nbformat.v4.new_output("stream", name="stdout", text="ENCODED:abc\n")])
+    test = nbformat.v4.new_code_cell(
+        "check()",
+        outputs=[nbformat.v4.new_output("stream", name="stdout", text="Passed. judge's words\n")],
+    )
+    test.metadata["nbgrader"] = {
+        "grade": True,
+        "solution": False,
+        "grade_id": "t",
+        "points": 1,
+        "schema_version": 3,
+    }
+    own = nbformat.v4.new_code_cell(
+        "print(secret)",
+        outputs=[nbformat.v4.new_output("stream", name="stdout", text="ENCODED:abc\n")],
+    )
     quiet = nbformat.v4.new_code_cell("x = 1")
     nb = nbformat.v4.new_notebook(cells=[own, test, quiet])
     nb, _ = HideStudentOutputs().preprocess(nb, {})
@@ -166,9 +183,17 @@ def test_feedback_keeps_the_outputs_of_test_cells_only():
 
 
 def test_pages_get_no_control_character_of_the_students_but_a_tracebacks_colours():
-    cell = nbformat.v4.new_code_cell('x = "\x1b]52;c;AAAA\x07"\n', outputs=[
-        nbformat.v4.new_output("error", ename="ValueError", evalue="\x1b]0;title\x07",
-                               traceback=["\x1b[0;31mValueError\x1b[0m: \x1b[2Kgone"])])
+    cell = nbformat.v4.new_code_cell(
+        'x = "\x1b]52;c;AAAA\x07"\n',
+        outputs=[
+            nbformat.v4.new_output(
+                "error",
+                ename="ValueError",
+                evalue="\x1b]0;title\x07",
+                traceback=["\x1b[0;31mValueError\x1b[0m: \x1b[2Kgone"],
+            )
+        ],
+    )
     nb, _ = PrintableCells().preprocess(nbformat.v4.new_notebook(cells=[cell]), {})
     assert nb.cells[0].source == 'x = "]52;c;AAAA"\n'
     assert nb.cells[0].outputs[0].evalue == "]0;title"

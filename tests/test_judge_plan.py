@@ -17,33 +17,43 @@ from tests.conftest import LAB, ROOT, SOURCE_NOTEBOOK, make_scratch_course, run_
 
 def test_every_grade_cell_of_the_lab_is_judged():
     plan = plan_from_source(SOURCE_NOTEBOOK.resolve())
-    graded = {grade_id for grade_id, cell in cells_by_grade_id(
-        nbformat.read(SOURCE_NOTEBOOK, as_version=4)).items()
-        if cell.metadata["nbgrader"].get("grade") and not cell.metadata["nbgrader"].get("solution")}
+    graded = {
+        grade_id
+        for grade_id, cell in cells_by_grade_id(
+            nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+        ).items()
+        if cell.metadata["nbgrader"].get("grade") and not cell.metadata["nbgrader"].get("solution")
+    }
     assert set(plan.cells) == graded == set(ALL_TESTS)
 
 
-@pytest.mark.parametrize("call", [
-    'check_step_on_hidden_cases("dloss_dh", backprop, seed=5)',
-    "check_step_on_hidden_cases('dloss_dh', backprop, seed=5)",
-    "check_step_on_hidden_cases(name='dloss_dh', backprop=backprop, seed=5)",
-    "check_step_on_hidden_cases('dloss_dh', backprop, 5)",
-    "check_step_on_hidden_cases(\n    'dloss_dh',\n    backprop,\n    seed=5,\n)",
-    "if True:\n    check_step_on_hidden_cases('dloss_dh', backprop, seed=5, n_cases=4)",
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        'check_step_on_hidden_cases("dloss_dh", backprop, seed=5)',
+        "check_step_on_hidden_cases('dloss_dh', backprop, seed=5)",
+        "check_step_on_hidden_cases(name='dloss_dh', backprop=backprop, seed=5)",
+        "check_step_on_hidden_cases('dloss_dh', backprop, 5)",
+        "check_step_on_hidden_cases(\n    'dloss_dh',\n    backprop,\n    seed=5,\n)",
+        "if True:\n    check_step_on_hidden_cases('dloss_dh', backprop, seed=5, n_cases=4)",
+    ],
+)
 def test_a_check_is_read_however_it_is_written(call):
-    assert judged_calls(f"from helpers.lab1 import check_step_on_hidden_cases\n{call}\n",
-                        JUDGE) == [
-        ("step", "dloss_dh", 5)]
+    assert judged_calls(
+        f"from helpers.lab1 import check_step_on_hidden_cases\n{call}\n", JUDGE
+    ) == [("step", "dloss_dh", 5)]
 
 
-@pytest.mark.parametrize("call, why", [
-    ("check_step_on_hidden_cases('dloss_dx', backprop, seed=5)", "is not a step"),
-    ("check_step_on_hidden_cases('dloss_dh', backprop, seed=SEED)", "needs a literal 'seed'"),
-    ("check_step_on_hidden_cases('dloss_dh', my_function, seed=5)", "does not check backprop"),
-    ("check_step_on_hidden_cases('dloss_dh', backprop)", "missing a required argument"),
-    ("check_backprop_gradients_on_hidden_cases(backprop, seed=1.5)", "whole number"),
-])
+@pytest.mark.parametrize(
+    "call, why",
+    [
+        ("check_step_on_hidden_cases('dloss_dx', backprop, seed=5)", "is not a step"),
+        ("check_step_on_hidden_cases('dloss_dh', backprop, seed=SEED)", "needs a literal 'seed'"),
+        ("check_step_on_hidden_cases('dloss_dh', my_function, seed=5)", "does not check backprop"),
+        ("check_step_on_hidden_cases('dloss_dh', backprop)", "missing a required argument"),
+        ("check_backprop_gradients_on_hidden_cases(backprop, seed=1.5)", "whole number"),
+    ],
+)
 def test_a_check_the_judge_cannot_follow_is_refused(call, why):
     with pytest.raises(PlanError, match=why):
         judged_calls(call, JUDGE)

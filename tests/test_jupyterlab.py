@@ -15,8 +15,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_exchange_panels_are_off_and_the_server_does_not_look_for_an_exchange(tmp_path):
-    labextensions = subprocess.run([str(SCRIPTS / "jupyter"), "labextension", "list"],
-                                   capture_output=True, text=True, env=tool_env()).stderr
+    labextensions = subprocess.run(
+        [str(SCRIPTS / "jupyter"), "labextension", "list"],
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+    ).stderr
     disabled = labextensions.split("Disabled extensions:")[-1]
     assert "@jupyter/nbgrader:assignment-list" in disabled
     assert "@jupyter/nbgrader:course-list" in disabled

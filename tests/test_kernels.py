@@ -30,8 +30,11 @@ async def _start_and_run(code: str) -> tuple[list[dict], dict]:
         while True:
             message = await client.get_iopub_msg(timeout=10)
             outputs.append(message)
-            if (message["msg_type"] == "status" and message["content"]["execution_state"] == "idle"
-                    and message["parent_header"].get("msg_id") == request):
+            if (
+                message["msg_type"] == "status"
+                and message["content"]["execution_state"] == "idle"
+                and message["parent_header"].get("msg_id") == request
+            ):
                 return outputs, reply
     finally:
         client.stop_channels()
@@ -68,11 +71,18 @@ def test_running_a_notebook_warns_about_nothing(tmp_path):
     ipykernel has no unencrypted TCP port to warn about, and the folder goes with the kernel."""
     notebook = tmp_path / "tiny.ipynb"
     nbformat.write(new_notebook(cells=[new_code_cell("print(6 * 7)")]), notebook)
-    script = ("import sys; from pathlib import Path; from course.notebooks import execute_notebook;"
-              "execute_notebook(Path(sys.argv[1]), Path(sys.argv[1]))")
+    script = (
+        "import sys; from pathlib import Path; from course.notebooks import execute_notebook;"
+        "execute_notebook(Path(sys.argv[1]), Path(sys.argv[1]))"
+    )
     before = set(Path(tempfile.gettempdir()).glob("course-kernel-ipc-*"))
-    result = subprocess.run([sys.executable, "-c", script, str(notebook)], capture_output=True,
-                            text=True, timeout=120, env=tool_env())
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(notebook)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=tool_env(),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert nbformat.read(notebook, as_version=4).cells[0].outputs[0]["text"] == "42\n"

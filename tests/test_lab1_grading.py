@@ -31,8 +31,11 @@ pytestmark = pytest.mark.slow
 
 
 def test_cohort_has_at_least_eight_single_step_mistakes():
-    step_mistakes = [s for s in LAB1_COHORT
-                     if len({f for f in s.expected_failures if f.startswith("test_dloss")}) == 1]
+    step_mistakes = [
+        s
+        for s in LAB1_COHORT
+        if len({f for f in s.expected_failures if f.startswith("test_dloss")}) == 1
+    ]
     assert len(step_mistakes) >= 8
 
 
@@ -59,8 +62,9 @@ def test_each_student_has_the_expected_outcome(graded_course, submission):
 
 
 def _feedback_page(course, student: str) -> str:
-    return (course / "feedback" / student / LAB / NOTEBOOK_FILE.replace(".ipynb", ".html")
-            ).read_text()
+    return (
+        course / "feedback" / student / LAB / NOTEBOOK_FILE.replace(".ipynb", ".html")
+    ).read_text()
 
 
 def test_a_cell_that_cannot_run_is_shown_once_as_the_cause(graded_course):
@@ -70,8 +74,10 @@ def test_a_cell_that_cannot_run_is_shown_once_as_the_cause(graded_course):
     assert page.count("could not be run") == 1
     assert page.count("Not run, for the reason given in test_dloss_dy above.") == 9
     report = run_course("report", LAB, cwd=graded_course.root)
-    assert ("stray_parenthesis: scored 0/20: syntax error at line 22 of the backprop cell"
-            in report.stdout)
+    assert (
+        "stray_parenthesis: scored 0/20: syntax error at line 22 of the backprop cell"
+        in report.stdout
+    )
 
 
 def test_feedback_names_each_test_in_its_summary(graded_course):
@@ -84,13 +90,22 @@ def test_feedback_names_each_test_in_its_summary(graded_course):
 def test_no_feedback_page_shows_where_the_grader_keeps_its_files(graded_course):
     """The cohort's code names no path (the hostile catalogue's does, on purpose): whatever
     path a page shows came from the grader's tracebacks or warnings."""
-    pages = [page for s in DEMO_COHORT for page in
-             (graded_course.root / "feedback" / s.student / LAB).glob("*.html")]
+    pages = [
+        page
+        for s in DEMO_COHORT
+        for page in (graded_course.root / "feedback" / s.student / LAB).glob("*.html")
+    ]
     assert len(pages) == len(DEMO_COHORT) - 1  # all but the unreadable notebook
     for page in pages:
         text = page.read_text()
-        for path in (str(ROOT), str(graded_course.root), "site-packages", "/tmp/ipykernel_",
-                     "/run/course", "/course-scratch"):
+        for path in (
+            str(ROOT),
+            str(graded_course.root),
+            "site-packages",
+            "/tmp/ipykernel_",
+            "/run/course",
+            "/course-scratch",
+        ):
             assert path not in text, f"{page} shows {path}"
 
 
@@ -104,8 +119,11 @@ def test_grading_reports_the_students_needing_attention_by_name(graded_course):
     result = graded_course.result
     assert result.returncode == 1  # someone needs attention
     for submission in BROKEN_AND_LOOPING:
-        (line,) = [line for line in result.stdout.splitlines()
-                   if line.startswith(f"needs attention: {submission.student}: ")]
+        (line,) = [
+            line
+            for line in result.stdout.splitlines()
+            if line.startswith(f"needs attention: {submission.student}: ")
+        ]
         assert submission.expected_reason in line
         if submission.expected_status != "graded":
             assert f": {submission.expected_status}: " in line
@@ -113,8 +131,11 @@ def test_grading_reports_the_students_needing_attention_by_name(graded_course):
     grades = (graded_course.root / "reports" / LAB / "grades.csv").read_text()
     # ten tests, raw, late penalty and total, all 0; of 20
     assert "\nbroken_notebook," + ",".join(["0.0"] * 13) + ",20.0" in grades
-    assert re.search(rf"grading used [\d.]+ CPU seconds, more than its limit of "
-                     rf"{float(STUDENT_TIMEOUT):g}", result.stdout), result.stdout
+    assert re.search(
+        rf"grading used [\d.]+ CPU seconds, more than its limit of "
+        rf"{float(STUDENT_TIMEOUT):g}",
+        result.stdout,
+    ), result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +146,12 @@ def misconceptions_csv(graded_course) -> str:
     return (graded_course.root / "reports" / LAB / "misconceptions.csv").read_text()
 
 
-@pytest.mark.parametrize("submission", [s for s in (*LAB1_COHORT, *FAIRNESS) if s.misconception],
-                         ids=lambda s: s.student)
-def test_each_planted_mistake_is_named_as_its_misconception(graded_course, misconceptions_csv,
-                                                             submission):
+@pytest.mark.parametrize(
+    "submission", [s for s in (*LAB1_COHORT, *FAIRNESS) if s.misconception], ids=lambda s: s.student
+)
+def test_each_planted_mistake_is_named_as_its_misconception(
+    graded_course, misconceptions_csv, submission
+):
     notebook = graded_course.root / "autograded" / submission.student / LAB / NOTEBOOK_FILE
     judged = nbformat.read(notebook, as_version=4).metadata["course_judge"]
     (failed_step,) = [f for f in submission.expected_failures if f.startswith("test_dloss")]

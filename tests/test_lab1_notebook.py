@@ -36,10 +36,19 @@ def test_test_cells_are_the_documented_ones_with_docstrings_and_points(source_nb
 def test_every_step_has_its_own_blank_named_in_a_surviving_comment(release_nb):
     backprop = cell_by_grade_id(release_nb, "backprop")
     assert backprop.source.count("raise NotImplementedError()") == 8
-    for step in ("dloss_dy", "dloss_dbeta", "dloss_dW2", "dloss_db2", "dloss_dh",
-                 "dloss_dalpha", "dloss_dW1", "dloss_db1"):
-        assert re.search(rf"# {step}: gradient of the loss with respect to \w+, shape",
-                         backprop.source), step
+    for step in (
+        "dloss_dy",
+        "dloss_dbeta",
+        "dloss_dW2",
+        "dloss_db2",
+        "dloss_dh",
+        "dloss_dalpha",
+        "dloss_dW1",
+        "dloss_db1",
+    ):
+        assert re.search(
+            rf"# {step}: gradient of the loss with respect to \w+, shape", backprop.source
+        ), step
     assert "alpha = W1 @ x + b1" in backprop.source  # the forward pass is given
 
 
@@ -47,8 +56,11 @@ def test_release_holds_no_solution_hidden_test_or_output(source_nb, release_nb):
     text = RELEASE_NOTEBOOK.read_text()
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "on_hidden_cases"):
         assert marker not in text
-    solution_lines = [line for cell in source_nb.cells
-                      for line in region_lines(cell.source, solution_delimiters())]
+    solution_lines = [
+        line
+        for cell in source_nb.cells
+        for line in region_lines(cell.source, solution_delimiters())
+    ]
     assert len(solution_lines) == 8
     release_code = "\n".join(c.source for c in release_nb.cells)
     for line in solution_lines:

@@ -26,8 +26,7 @@ def test_the_truth_is_the_analytic_gradient():
 
 def test_only_the_steps_asked_for_are_computed():
     sample = case(3)
-    assert list(lab1.true_gradients(*sample, through="dloss_dbeta")) == [
-        "dloss_dy", "dloss_dbeta"]
+    assert list(lab1.true_gradients(*sample, through="dloss_dbeta")) == ["dloss_dy", "dloss_dbeta"]
     assert list(lab1.true_gradients(*sample)) == [step.name for step in lab1.STEPS]
 
 

@@ -30,8 +30,12 @@ def test_the_batched_forward_pass_is_lab1_s_row_by_row():
 def test_parameter_steps_are_the_gradients_of_the_mean_loss():
     X, T, p = _batch()
     truth = lab2.true_batch_steps(X, T, **p)
-    for step, name in (("dloss_dW1", "W1"), ("dloss_db1", "b1"), ("dloss_dW2", "W2"),
-                       ("dloss_db2", "b2")):
+    for step, name in (
+        ("dloss_dW1", "W1"),
+        ("dloss_db1", "b1"),
+        ("dloss_dW2", "W2"),
+        ("dloss_db2", "b2"),
+    ):
         numerical = numerical_gradient(lambda _: network.mean_loss(X, T, **p), p[name])
         assert truth[step].shape == p[name].shape
         assert rel_error(truth[step], numerical) < 1e-6, step
@@ -49,9 +53,12 @@ def test_row_steps_are_the_gradients_of_the_mean_loss_through_each_variable():
     def from_H(H):
         return from_B(H @ p["W2"].T + p["b2"])
 
-    checks = {"dloss_dB": (from_B, forward["B"]), "dloss_dH": (from_H, forward["H"]),
-              "dloss_dA": (lambda A: from_H(network.logistic(A)), forward["A"]),
-              "dloss_dY": (lambda Y: network.categorical_ce(Y, T) / n, forward["Y"])}
+    checks = {
+        "dloss_dB": (from_B, forward["B"]),
+        "dloss_dH": (from_H, forward["H"]),
+        "dloss_dA": (lambda A: from_H(network.logistic(A)), forward["A"]),
+        "dloss_dY": (lambda Y: network.categorical_ce(Y, T) / n, forward["Y"]),
+    }
     for step, (loss, at) in checks.items():
         point = at.copy()
         numerical = numerical_gradient(lambda _, f=loss, x=point: f(x), point)

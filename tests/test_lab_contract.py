@@ -37,10 +37,12 @@ def test_the_lab_is_declared_and_its_judge_plans_every_grade_cell(lab):
     declaration = load_lab(ROOT, lab)
     assert declaration.name == lab
     for notebook in _notebooks(lab):
-        grade_cells = {cell.metadata["nbgrader"]["grade_id"]
-                       for cell in nbformat.read(notebook, as_version=4).cells
-                       if cell.metadata.get("nbgrader", {}).get("grade")
-                       and not cell.metadata["nbgrader"].get("solution")}
+        grade_cells = {
+            cell.metadata["nbgrader"]["grade_id"]
+            for cell in nbformat.read(notebook, as_version=4).cells
+            if cell.metadata.get("nbgrader", {}).get("grade")
+            and not cell.metadata["nbgrader"].get("solution")
+        }
         assert set(plan_from_source(notebook).cells) == grade_cells
 
 
@@ -50,9 +52,13 @@ def test_the_release_is_in_sync_and_holds_no_solution_or_hidden_test(lab):
     for notebook in _notebooks(lab):
         source = nbformat.read(notebook, as_version=4)
         released = (ROOT / "release" / lab / notebook.name).read_text()
-        secret = [line for cell in source.cells for delimiters in (
-            solution_delimiters(), hidden_test_delimiters())
-            for line in region_lines(cell.source, delimiters) if len(line) > 12]
+        secret = [
+            line
+            for cell in source.cells
+            for delimiters in (solution_delimiters(), hidden_test_delimiters())
+            for line in region_lines(cell.source, delimiters)
+            if len(line) > 12
+        ]
         assert secret, "a lab without solutions or hidden tests?"
         for line in secret:
             assert line not in released, line
@@ -63,8 +69,9 @@ def test_the_release_is_in_sync_and_holds_no_solution_or_hidden_test(lab):
 def test_the_solution_earns_full_marks_and_the_blank_nothing(lab, tmp_path):
     course = copy_course(ROOT, tmp_path / "course", lab)
     run_nbgrader("generate_assignment", lab, "--force", cwd=course)
-    check_grading_environment(course, lab, for_course(course).student_cpu_seconds,
-                              sandbox=True)  # raises CanaryFailed
+    check_grading_environment(
+        course, lab, for_course(course).student_cpu_seconds, sandbox=True
+    )  # raises CanaryFailed
     assert (course / "reports" / lab / "canary.json").is_file()
 
 
@@ -77,8 +84,9 @@ def test_the_audit_finds_no_fault_in_the_judging_of_derived_submissions(lab):
     kinds = [f.derived.kind for f in report.findings]
     assert len(kinds) >= 200
     assert kinds.count(REWRITE) >= 80
-    misconceptions = [f for f in report.findings
-                      if f.derived.kind == DECLARED and f.derived.misconception]
+    misconceptions = [
+        f for f in report.findings if f.derived.kind == DECLARED and f.derived.misconception
+    ]
     assert kinds.count(MUTANT) + len(misconceptions) >= 120
     assert len(report.rows()) >= 12
     assert len(report.pipeline) == 4

@@ -9,21 +9,31 @@ import tomllib
 from tests.conftest import ROOT
 
 # What a lab may import of course: the plug-in API, and the notebook tools its demo cohort uses.
-LAB_API = {"course.judge.api", "course.labs", "course.misconceptions", "course.outcomes",
-           "course.audit.derived", "course.notebooks", "course.regions"}
+LAB_API = {
+    "course.judge.api",
+    "course.labs",
+    "course.misconceptions",
+    "course.outcomes",
+    "course.audit.derived",
+    "course.notebooks",
+    "course.regions",
+}
 
 
 def _contract(name_start: str) -> dict:
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
-        "contracts"]
+        "contracts"
+    ]
     (contract,) = [c for c in contracts if c["name"].startswith(name_start)]
     return contract
 
 
 def test_every_course_module_outside_the_plug_in_api_is_forbidden_to_labs():
-    modules = {".".join(path.relative_to(ROOT).with_suffix("").parts)
-               for path in (ROOT / "course").rglob("*.py")
-               if path.stem not in ("__init__", "__main__")}
+    modules = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for path in (ROOT / "course").rglob("*.py")
+        if path.stem not in ("__init__", "__main__")
+    }
     forbidden = set(_contract("labs import of course only")["forbidden_modules"])
     assert forbidden == modules - LAB_API
 

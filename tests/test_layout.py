@@ -10,8 +10,10 @@ from course import layout
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 
 RENAMED = {"submitted": "handins", "autograded": "graded", "feedback": "returned"}
-RENAMED_CONFIG = "".join(f'\nc.CourseDirectory.{step}_directory = "{name}"'
-                         for step, name in RENAMED.items()) + "\n"
+RENAMED_CONFIG = (
+    "".join(f'\nc.CourseDirectory.{step}_directory = "{name}"' for step, name in RENAMED.items())
+    + "\n"
+)
 
 
 def test_each_folder_is_the_configured_one(tmp_path):
@@ -29,7 +31,8 @@ def test_each_folder_is_the_configured_one(tmp_path):
 def test_a_directory_structure_the_tools_cannot_follow_is_refused_by_name(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text(
         "c = get_config()\n"
-        'c.CourseDirectory.directory_structure = "{assignment_id}/{nbgrader_step}/{student_id}"\n')
+        'c.CourseDirectory.directory_structure = "{assignment_id}/{nbgrader_step}/{student_id}"\n'
+    )
     with pytest.raises(layout.LayoutError, match=r"directory_structure.*remove that line"):
         layout.folder(tmp_path, "submitted")
 
@@ -42,12 +45,18 @@ def test_a_course_with_renamed_folders_is_graded_in_them(tmp_path):
     with (course / "nbgrader_config.py").open("a") as config:
         config.write(RENAMED_CONFIG)
     students = ("correct", "wrong_dbeta")
-    write_cohort(course, LAB, course / "incoming", tuple(
-        s for s in DEMO_COHORT if s.student in students), flat=True)
-    for command in (("collect", LAB, "incoming"),
-                    ("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT,
-                     "--quiet"),
-                    ("report", LAB)):
+    write_cohort(
+        course,
+        LAB,
+        course / "incoming",
+        tuple(s for s in DEMO_COHORT if s.student in students),
+        flat=True,
+    )
+    for command in (
+        ("collect", LAB, "incoming"),
+        ("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet"),
+        ("report", LAB),
+    ):
         ran = run_course(*command, cwd=course)
         assert ran.returncode == 0, ran.stdout + ran.stderr
     for student in students:

@@ -22,21 +22,26 @@ from course.report import build_report
 from tests.conftest import LAB, NOTEBOOK, RELEASE_NOTEBOOK, ROOT, run_course, run_nbgrader
 
 DUE = "2026-10-16 23:59:00+00:00"  # 10 % a day or part of one, 15 minutes' grace, cap 50 %
-POLICY = (f'\nc.Deadlines.due = {{"{LAB}": "{DUE}"}}\n'
-          "c.PercentPerDay.percent_per_day = 10\nc.PercentPerDay.cap_percent = 50\n"
-          "c.PercentPerDay.grace_minutes = 15\n")
+POLICY = (
+    f'\nc.Deadlines.due = {{"{LAB}": "{DUE}"}}\n'
+    "c.PercentPerDay.percent_per_day = 10\nc.PercentPerDay.cap_percent = 50\n"
+    "c.PercentPerDay.grace_minutes = 15\n"
+)
 
 
-@pytest.mark.parametrize(("seconds_late", "fraction"), [
-    (-1, 0.0),  # just before the due date
-    (0, 0.0),  # at it
-    (15 * 60, 0.0),  # the last second of the grace period
-    (15 * 60 + 1, 0.10),  # just after it: a day started, counted from the due date
-    (DAY, 0.10),  # one whole day
-    (DAY + 1, 0.20),  # a second into the second day
-    (4 * DAY + 1, 0.50),  # the fifth day reaches the cap
-    (30 * DAY, 0.50),  # and it stays there
-])
+@pytest.mark.parametrize(
+    ("seconds_late", "fraction"),
+    [
+        (-1, 0.0),  # just before the due date
+        (0, 0.0),  # at it
+        (15 * 60, 0.0),  # the last second of the grace period
+        (15 * 60 + 1, 0.10),  # just after it: a day started, counted from the due date
+        (DAY, 0.10),  # one whole day
+        (DAY + 1, 0.20),  # a second into the second day
+        (4 * DAY + 1, 0.50),  # the fifth day reaches the cap
+        (30 * DAY, 0.50),  # and it stays there
+    ],
+)
 def test_the_late_penalty_at_its_edges(seconds_late, fraction):
     assert penalty_fraction(seconds_late, 10, 50, 15) == pytest.approx(fraction)
 
@@ -93,40 +98,54 @@ def at(text: str) -> datetime:
 
 @pytest.mark.slow
 def test_canvas_zip_to_canvas_import_file(course, tmp_path):
-    archive = _zip(tmp_path / "submissions.zip", {
-        "doejane_1001_5001_classification.ipynb": at("2026-10-16 20:00:00"),  # on time
-        "smithjohn_LATE_1002_5002_classification.ipynb": at("2026-10-18 10:00:00"),  # 2nd day
-        "leeann_LATE_1003_5003_classification.ipynb": at("2026-10-17 00:10:00"),  # grace
-        "kimsue_LATE_1005_5005_classification.ipynb": at("2026-10-27 09:00:00"),  # capped
-        "nguyenbao_1004_5004_classification.ipynb": at("2026-10-16 21:00:00"),  # not listed
-        "parkmin_LATE_1007_5007_classification.ipynb": at("2026-10-16 22:00:00"),  # marker
-        "ortizluis_1008_5008_classification.ipynb": at("2026-10-17 08:00:00"),  # no marker
-        "zerodate_1009_5009_classification.ipynb": (1980, 0, 0, 0, 0, 0),  # no time at all
-        "../outside_1010_5010_classification.ipynb": at("2026-10-16 20:00:00"),
-    })
+    archive = _zip(
+        tmp_path / "submissions.zip",
+        {
+            "doejane_1001_5001_classification.ipynb": at("2026-10-16 20:00:00"),  # on time
+            "smithjohn_LATE_1002_5002_classification.ipynb": at("2026-10-18 10:00:00"),  # 2nd day
+            "leeann_LATE_1003_5003_classification.ipynb": at("2026-10-17 00:10:00"),  # grace
+            "kimsue_LATE_1005_5005_classification.ipynb": at("2026-10-27 09:00:00"),  # capped
+            "nguyenbao_1004_5004_classification.ipynb": at("2026-10-16 21:00:00"),  # not listed
+            "parkmin_LATE_1007_5007_classification.ipynb": at("2026-10-16 22:00:00"),  # marker
+            "ortizluis_1008_5008_classification.ipynb": at("2026-10-17 08:00:00"),  # no marker
+            "zerodate_1009_5009_classification.ipynb": (1980, 0, 0, 0, 0, 0),  # no time at all
+            "../outside_1010_5010_classification.ipynb": at("2026-10-16 20:00:00"),
+        },
+    )
     collected = run_course("collect", LAB, str(archive), cwd=course)
     assert collected.returncode == 1, collected.stdout + collected.stderr  # one left out:
-    assert ("NOT collected ../outside_1010_5010_classification.ipynb: not extracted: its path "
-            "in the zip leaves the zip's folder") in collected.stdout
+    assert (
+        "NOT collected ../outside_1010_5010_classification.ipynb: not extracted: its path "
+        "in the zip leaves the zip's folder"
+    ) in collected.stdout
     # Canvas's marker and the time disagree (either way): the penalty follows the time, and
     # the instructor is told
-    assert ("CHECK parkmin_LATE_1007_5007_classification.ipynb: the LMS marks it late but "
-            "it was handed in at 2026-10-16 22:00 UTC, before the due date") in collected.stdout
-    assert ("CHECK ortizluis_1008_5008_classification.ipynb: the LMS does not mark it late but "
-            "its time, 2026-10-17 08:00 UTC, is after the due date") in collected.stdout
+    assert (
+        "CHECK parkmin_LATE_1007_5007_classification.ipynb: the LMS marks it late but "
+        "it was handed in at 2026-10-16 22:00 UTC, before the due date"
+    ) in collected.stdout
+    assert (
+        "CHECK ortizluis_1008_5008_classification.ipynb: the LMS does not mark it late but "
+        "its time, 2026-10-17 08:00 UTC, is after the due date"
+    ) in collected.stdout
     assert "CHECK zerodate_1009_5009_classification.ipynb: its time in the zip" in (
-        collected.stdout)
+        collected.stdout
+    )
     assert not (course / "submitted" / "1009" / LAB / "timestamp.txt").exists()
-    assert (course / "submitted" / "1002" / LAB / "timestamp.txt").read_text().startswith(
-        "2026-10-18 10:00:00")
+    assert (
+        (course / "submitted" / "1002" / LAB / "timestamp.txt")
+        .read_text()
+        .startswith("2026-10-18 10:00:00")
+    )
     with make_api(course).gradebook as gradebook:
         assert gradebook.find_student("1001").last_name == "doejane"  # kept, not only the ID
     _grade_everyone_full_marks(course)
 
     not_a_roster = tmp_path / "names.csv"
     not_a_roster.write_text("name,score\nJane,1\n")
-    refused = run_course("export", LAB, "--lms", "canvas", "--roster", str(not_a_roster),
-                         cwd=course)
+    refused = run_course(
+        "export", LAB, "--lms", "canvas", "--roster", str(not_a_roster), cwd=course
+    )
     assert refused.returncode == 2
     assert "is not a canvas roster: it has no Student, ID column" in refused.stderr
     assert not (course / "reports" / LAB / "canvas-import.csv").exists()
@@ -144,12 +163,13 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
         '"Ortiz, Luis",1008,S8,lortiz,Section A,,\n'
         '"Zero, Date",1009,S9,zdate,Section A,,\n'
         '"Kim, Sue (again)",1005,S10,skim2,Section B,,\n'  # two rows with one ID
-        '"Test, Student",,,,Section A,,\n')  # Canvas's test student: no ID
-    exported = run_course("export", LAB, "--lms", "canvas", "--roster", str(roster),
-                          cwd=course)
+        '"Test, Student",,,,Section A,,\n'
+    )  # Canvas's test student: no ID
+    exported = run_course("export", LAB, "--lms", "canvas", "--roster", str(roster), cwd=course)
     assert exported.returncode == 1  # someone could not be placed
-    assert ("NOT in the import: 1004: no roster row has their Canvas ID (nguyenbao)"
-            in exported.stdout)
+    assert (
+        "NOT in the import: 1004: no roster row has their Canvas ID (nguyenbao)" in exported.stdout
+    )
     assert "NOT in the import: 1005: 2 roster rows could be them (kimsue)" in exported.stdout
     assert "no submission, 0: Absent, Al (1006, S6, aabsent)" in exported.stdout
     written = (course / "reports" / LAB / "canvas-import.csv").read_text()
@@ -179,7 +199,8 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
             "zerodate_1009_5009_classification.html",
         ]
         assert pages.read("smithjohn_LATE_1002_5002_classification.html") == (
-            b"<p>feedback for 1002</p>")
+            b"<p>feedback for 1002</p>"
+        )
 
     run_nbgrader("export", cwd=course)  # raw score, penalty and grade, in nbgrader's export
     with (course / "grades.csv").open(newline="") as handle:
@@ -191,18 +212,22 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     # the report shows raw, penalty and grade of each late student
     report = build_report(course, LAB)
     assert {r["student_id"]: (r["raw"], r["late_penalty"], r["total"]) for r in report.late} == {
-        "1002": (20, 4, 16), "1005": (20, 10, 10), "1008": (20, 2, 18)}
+        "1002": (20, 4, 16),
+        "1005": (20, 10, 10),
+        "1008": (20, 2, 18),
+    }
     page = (course / "reports" / LAB / "report.html").read_text()
     assert "<h2>Late submissions</h2>" in page and "<td>1002</td><td>20</td><td>4</td>" in page
     # per-step columns, on request, with their points possible
-    write_import(course, LAB, read_roster(roster, "canvas"), tmp_path / "steps.csv",
-                 per_step=True)
+    write_import(course, LAB, read_roster(roster, "canvas"), tmp_path / "steps.csv", per_step=True)
     header, points, *_ = (tmp_path / "steps.csv").read_text().splitlines()
-    assert header.endswith(",lab1,lab1: test_dloss_dy,lab1: test_dloss_dbeta,lab1: test_dloss_dW2,"
-                           "lab1: test_dloss_db2,lab1: test_dloss_dh,lab1: test_dloss_dalpha,"
-                           "lab1: test_dloss_dW1,lab1: test_dloss_db1,"
-                           "lab1: test_backprop_returns_parameter_gradients,"
-                           "lab1: test_training_lowers_loss")
+    assert header.endswith(
+        ",lab1,lab1: test_dloss_dy,lab1: test_dloss_dbeta,lab1: test_dloss_dW2,"
+        "lab1: test_dloss_db2,lab1: test_dloss_dh,lab1: test_dloss_dalpha,"
+        "lab1: test_dloss_dW1,lab1: test_dloss_db1,"
+        "lab1: test_backprop_returns_parameter_gradients,"
+        "lab1: test_training_lowers_loss"
+    )
     assert points == "    Points Possible,,,,,20" + ",2" * 10
 
     # A score taken away by hand after grading: the penalty follows it once reassigned (as
@@ -218,28 +243,36 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
 
 @pytest.mark.slow
 def test_moodle_zip_to_moodle_import_file(course, tmp_path):
-    archive = _zip(tmp_path / "moodle.zip", {
-        "Jane Doe_311_assignsubmission_file_classification.ipynb": at("2026-10-16 12:00:00"),
-        "Ann Marie Lee_312_assignsubmission_file_classification.ipynb": at(
-            "2026-10-19 12:00:00"),  # 3 days late: 30 %
-        "Sam Lee_313_assignsubmission_file_classification.ipynb": at("2026-10-16 12:00:00"),
-        # Moodle's "download submissions in folders"
-        "Bo Chen_314_assignsubmission_file/classification.ipynb": at("2026-10-16 12:00:00"),
-        "Cy Dee_315_assignsubmission_file/classification.ipynb": at("2026-10-18 12:00:00"),
-    })
+    archive = _zip(
+        tmp_path / "moodle.zip",
+        {
+            "Jane Doe_311_assignsubmission_file_classification.ipynb": at("2026-10-16 12:00:00"),
+            "Ann Marie Lee_312_assignsubmission_file_classification.ipynb": at(
+                "2026-10-19 12:00:00"
+            ),  # 3 days late: 30 %
+            "Sam Lee_313_assignsubmission_file_classification.ipynb": at("2026-10-16 12:00:00"),
+            # Moodle's "download submissions in folders"
+            "Bo Chen_314_assignsubmission_file/classification.ipynb": at("2026-10-16 12:00:00"),
+            "Cy Dee_315_assignsubmission_file/classification.ipynb": at("2026-10-18 12:00:00"),
+        },
+    )
     config = course / "nbgrader_config.py"
     policy = config.read_text()
     config.write_text(policy + 'c.Deadlines.due = {"Lab1": "2026-10-16 23:59 +00:00"}\n')
     refused = run_course("collect", LAB, str(archive), cwd=course)  # a typo: no due date?
     assert refused.returncode == 2
     assert "c.Deadlines.due in nbgrader_config.py names Lab1, which is not a lab" in (
-        refused.stderr)
+        refused.stderr
+    )
     config.write_text(policy)
     collected = run_course("collect", LAB, str(archive), cwd=course)
     assert collected.returncode == 0, collected.stdout + collected.stderr
     assert "collected 314: classification.ipynb" in collected.stdout
-    assert (course / "submitted" / "312" / LAB / "timestamp.txt").read_text().startswith(
-        "2026-10-19 12:00:00")  # each file its own time, whatever folder holds it
+    assert (
+        (course / "submitted" / "312" / LAB / "timestamp.txt")
+        .read_text()
+        .startswith("2026-10-19 12:00:00")
+    )  # each file its own time, whatever folder holds it
     with make_api(course).gradebook as gradebook:
         student = gradebook.find_student("312")
         assert (student.first_name, student.last_name) == ("Ann Marie", "Lee")
@@ -255,12 +288,14 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
         "Cy,Dee,u006,Uni,CS,cy@uni.example\n"
         # Moodle's file number of Ann Marie's submission is this student's ID number: a
         # submission's number says nothing of who the student is
-        "Carl,Poe,312,Uni,CS,carl@uni.example\n")
-    exported = run_course("export", LAB, "--lms", "moodle", "--roster", str(roster),
-                          cwd=course)
+        "Carl,Poe,312,Uni,CS,carl@uni.example\n"
+    )
+    exported = run_course("export", LAB, "--lms", "moodle", "--roster", str(roster), cwd=course)
     assert exported.returncode == 1
-    assert ("NOT in the import: 313: 2 roster rows could be them (Sam Lee): left out rather "
-            "than guessed") in exported.stdout
+    assert (
+        "NOT in the import: 313: 2 roster rows could be them (Sam Lee): left out rather "
+        "than guessed"
+    ) in exported.stdout
     written = (course / "reports" / LAB / "moodle-import.csv").read_text()
     assert written.splitlines() == [
         "First name,Last name,ID number,Email address,lab1",

@@ -23,11 +23,13 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.slow
 
-PEAK_OF_ALL = ("import resource, subprocess, sys\n"
-               "result = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-               "sys.stdout.write(result.stdout); sys.stderr.write(result.stderr)\n"
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
-               "sys.exit(result.returncode)\n")
+PEAK_OF_ALL = (
+    "import resource, subprocess, sys\n"
+    "result = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "sys.stdout.write(result.stdout); sys.stderr.write(result.stderr)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
+    "sys.exit(result.returncode)\n"
+)
 
 
 def _padded(path, target_bytes: int) -> None:
@@ -36,8 +38,10 @@ def _padded(path, target_bytes: int) -> None:
     cell = next(c for c in nb.cells if c.cell_type == "code")
 
     def size_with(count: int) -> int:
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="y" * 300 + "\n")
-                        for _ in range(count)]
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text="y" * 300 + "\n")
+            for _ in range(count)
+        ]
         return len(nbformat.writes(nb).encode())
 
     base, per_output = size_with(0), (size_with(1000) - size_with(0)) / 1000
@@ -49,16 +53,36 @@ def test_notebooks_at_the_size_cap_are_graded_in_bounded_memory(tmp_path):
     course = make_scratch_course(tmp_path / "course")
     students = [s for s in DEMO_COHORT if s.student in ("correct", "wrong_dbeta", "blank")]
     write_cohort(course, LAB, course / "submitted", students)
-    for student, target in (("correct", MAX_BYTES - 64 * 1024),
-                            ("wrong_dbeta", MAX_BYTES - 64 * 1024),
-                            ("blank", MAX_BYTES + 512 * 1024)):
+    for student, target in (
+        ("correct", MAX_BYTES - 64 * 1024),
+        ("wrong_dbeta", MAX_BYTES - 64 * 1024),
+        ("blank", MAX_BYTES + 512 * 1024),
+    ):
         path = course / "submitted" / student / LAB / f"{NOTEBOOK}.ipynb"
         _padded(path, target)
         assert abs(path.stat().st_size - target) < 64 * 1024
-    result = subprocess.run([sys.executable, "-c", PEAK_OF_ALL, sys.executable, "-m", "course",
-                             "grade", LAB, "--workers", "2", "--student-timeout",
-                             STUDENT_TIMEOUT, "--quiet"], cwd=course, capture_output=True,
-                            text=True, env=tool_env(), timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PEAK_OF_ALL,
+            sys.executable,
+            "-m",
+            "course",
+            "grade",
+            LAB,
+            "--workers",
+            "2",
+            "--student-timeout",
+            STUDENT_TIMEOUT,
+            "--quiet",
+        ],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=900,
+    )
     *_, peak_mb = result.stdout.strip().splitlines()
     outcomes = recorded_outcomes(course)
     assert outcomes["correct"]["status"] == "graded", outcomes["correct"]

@@ -26,8 +26,10 @@ def _normalised(name: str) -> str:
 def _declared() -> tuple[set[str], set[str]]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     base = {_normalised(re.split(r"[<>=!~\[ ;]", d)[0]) for d in project["dependencies"]}
-    grader = {_normalised(re.split(r"[<>=!~\[ ;]", d)[0])
-              for d in project["optional-dependencies"]["grader"]}
+    grader = {
+        _normalised(re.split(r"[<>=!~\[ ;]", d)[0])
+        for d in project["optional-dependencies"]["grader"]
+    }
     return base, grader
 
 
@@ -41,23 +43,32 @@ def _imported_distributions(package: str) -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module.split(".")[0])
     providers = importlib.metadata.packages_distributions()
-    return {module: {_normalised(d) for d in providers.get(module, [module])}
-            for module in modules - OWN - set(sys.stdlib_module_names)}
+    return {
+        module: {_normalised(d) for d in providers.get(module, [module])}
+        for module in modules - OWN - set(sys.stdlib_module_names)
+    }
 
 
-@pytest.mark.parametrize(("package", "extras"), [("helpers", ()), ("judge_runtime", ()),
-                                                  ("course", ("grader",))])
+@pytest.mark.parametrize(
+    ("package", "extras"), [("helpers", ()), ("judge_runtime", ()), ("course", ("grader",))]
+)
 def test_every_package_imported_is_declared_for_its_audience(package, extras):
     base, grader = _declared()
     allowed = base | (grader if "grader" in extras else set())
-    undeclared = {module: distributions for module, distributions
-                  in _imported_distributions(package).items() if not distributions & allowed}
+    undeclared = {
+        module: distributions
+        for module, distributions in _imported_distributions(package).items()
+        if not distributions & allowed
+    }
     assert undeclared == {}
 
 
 def test_the_grader_without_its_packages_says_how_to_install_them():
     blocked = subprocess.run(
         [sys.executable, "-c", "import sys; sys.modules['distributed'] = None; import course"],
-        capture_output=True, text=True, cwd=ROOT)
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert blocked.returncode != 0
     assert "need distributed" in blocked.stderr and "pip install '.[grader]'" in blocked.stderr

@@ -127,27 +127,39 @@ def _contrast(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # Deuteranopia (severity 1), Machado, Oliveira & Fernandes (2009), on linear RGB.
-DEUTERANOPIA = np.array([[0.367322, 0.860646, -0.227968],
-                         [0.280085, 0.672501, 0.047413],
-                         [-0.011820, 0.042940, 0.968881]])
+DEUTERANOPIA = np.array(
+    [
+        [0.367322, 0.860646, -0.227968],
+        [0.280085, 0.672501, 0.047413],
+        [-0.011820, 0.042940, 0.968881],
+    ]
+)
 
 
 def test_decision_regions_and_points_can_be_told_apart_in_the_picture():
     """Rendered as a student sees it: three regions, each with a point of every other class
     inside. The regions differ from each other (also for a deuteranope), and every point
     has a rim that stands out from the region it sits on."""
+
     def predict(points):  # three sectors by angle
-        sector = (np.floor((np.arctan2(points[:, 1], points[:, 0]) + np.pi) / (2 * np.pi / 3))
-                  .astype(int) % 3)
+        sector = (
+            np.floor((np.arctan2(points[:, 1], points[:, 0]) + np.pi) / (2 * np.pi / 3)).astype(int)
+            % 3
+        )
         return np.eye(3)[sector]
 
     centres = np.array([[-0.6, -0.3], [0.6, -0.3], [0.0, 0.7]])  # one per sector
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     plot_decision_regions(predict, ax=ax)
-    others = [(centre + np.array([0.15 * k, 0.0]), k) for centre in centres
-              for k in range(3) if k != predict(centre[None])[0].argmax()]
-    scatter_classes(np.array([p for p, _ in others]), np.eye(3)[[k for _, k in others]], ax=ax,
-                    size=60)
+    others = [
+        (centre + np.array([0.15 * k, 0.0]), k)
+        for centre in centres
+        for k in range(3)
+        if k != predict(centre[None])[0].argmax()
+    ]
+    scatter_classes(
+        np.array([p for p, _ in others]), np.eye(3)[[k for _, k in others]], ax=ax, size=60
+    )
     fig.canvas.draw()
     image = np.asarray(fig.canvas.buffer_rgba())[..., :3] / 255.0
     to_pixels = ax.transData.transform
@@ -164,7 +176,7 @@ def test_decision_regions_and_points_can_be_told_apart_in_the_picture():
                 assert np.abs(colours[i] - colours[j]).max() > 0.1, (i, j, colours)
     for (point, _), region in zip(others, np.repeat(regions, 2, axis=0), strict=True):
         x, y = to_pixels(point)
-        patch = image[int(height - y) - 6:int(height - y) + 7, int(x) - 6:int(x) + 7]
+        patch = image[int(height - y) - 6 : int(height - y) + 7, int(x) - 6 : int(x) + 7]
         darkest = patch.reshape(-1, 3)[_relative_luminance(patch.reshape(-1, 3)).argmin()]
         assert _contrast(darkest, region) >= 3.0, (point, darkest, region)
     plt.close(fig)

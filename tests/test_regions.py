@@ -18,26 +18,44 @@ from course.regions import (
     without_delimiters,
 )
 
-GRADE = {"nbgrader": {"grade": True, "grade_id": "test_it", "points": 1, "solution": False,
-                      "locked": True, "schema_version": 3}}
+GRADE = {
+    "nbgrader": {
+        "grade": True,
+        "grade_id": "test_it",
+        "points": 1,
+        "solution": False,
+        "locked": True,
+        "schema_version": 3,
+    }
+}
 
 
-@pytest.mark.parametrize("begin, end", [
-    ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
-    ("## BEGIN HIDDEN TESTS", "# END HIDDEN TESTS"),  # hidden by nbgrader all the same
-    ("    # BEGIN HIDDEN TESTS (more cases)", "  ####  END HIDDEN TESTS"),
-])
+@pytest.mark.parametrize(
+    "begin, end",
+    [
+        ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+        ("## BEGIN HIDDEN TESTS", "# END HIDDEN TESTS"),  # hidden by nbgrader all the same
+        ("    # BEGIN HIDDEN TESTS (more cases)", "  ####  END HIDDEN TESTS"),
+    ],
+)
 def test_feedback_hides_what_the_release_hides(begin, end):
     source = f"visible()\n{begin}\nsecret_check(seed=7)\n{end}\nalso_visible()"
-    released = ClearHiddenTests().preprocess_cell(
-        new_code_cell(source, metadata=copy.deepcopy(GRADE)), {}, 0)[0].source
-    cell = new_code_cell(source, metadata=copy.deepcopy(GRADE), outputs=[
-        new_output("stream", name="stdout", text="I read: secret_check(seed=7)\n")])
+    released = (
+        ClearHiddenTests()
+        .preprocess_cell(new_code_cell(source, metadata=copy.deepcopy(GRADE)), {}, 0)[0]
+        .source
+    )
+    cell = new_code_cell(
+        source,
+        metadata=copy.deepcopy(GRADE),
+        outputs=[new_output("stream", name="stdout", text="I read: secret_check(seed=7)\n")],
+    )
     nb, _ = HideHiddenTests().preprocess(new_notebook(cells=[cell]), {})
     shown = nb.cells[0]
     assert "secret_check" not in released and "secret_check" not in shown.source
     assert [line for line in shown.source.splitlines() if line] == [
-        line for line in released.splitlines() if line]
+        line for line in released.splitlines() if line
+    ]
     assert "secret_check" not in shown.outputs[0]["text"]
 
 

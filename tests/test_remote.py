@@ -37,8 +37,12 @@ time.sleep(600)
 
 
 def process_running(script: str) -> GradingProcess:
-    return GradingProcess(KIT, "lab1", sandbox=False,
-                          command=lambda root, lab, sandbox: [sys.executable, "-c", script])
+    return GradingProcess(
+        KIT,
+        "lab1",
+        sandbox=False,
+        command=lambda root, lab, sandbox: [sys.executable, "-c", script],
+    )
 
 
 def test_every_name_and_file_reaches_the_grading_process_intact():
@@ -46,8 +50,7 @@ def test_every_name_and_file_reaches_the_grading_process_intact():
     try:
         for name in ["plain", " spaced ", "two\nlines", "accentué", "x" * 200]:
             done = process.grade(name, {"note.txt": f"for {name}".encode()}, 30.0)
-            assert done["outcome"] == {"student": name, "status": "graded",
-                                       "reason": f"for {name}"}
+            assert done["outcome"] == {"student": name, "status": "graded", "reason": f"for {name}"}
         assert process.alive()  # one process for every student: imports paid for once
     finally:
         process.kill()
@@ -87,8 +90,14 @@ def test_the_grading_process_refuses_a_course_it_did_not_make(tmp_path):
     course = tmp_path / "course"
     (course / "submitted" / "alice" / "lab1").mkdir(parents=True)
     (course / "submitted" / "alice" / "lab1" / "classification.ipynb").write_text("{}")
-    ran = subprocess.run([sys.executable, "-m", "course.worker", str(course), "lab1"],
-                         input="", capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    ran = subprocess.run(
+        [sys.executable, "-m", "course.worker", str(course), "lab1"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert ran.returncode == 2
     assert "grades only in a scratch course" in ran.stderr
     assert (course / "submitted" / "alice" / "lab1" / "classification.ipynb").read_text() == "{}"

@@ -12,23 +12,29 @@ WITHHELD = ("lab1.py", "gradcheck.py")
 IMPORTS_CHECKING_CODE = "it imports the course's checking code"
 
 
-@pytest.mark.parametrize("code", [
-    "from judge_runtime.runner import run_case\n",
-    "import judge_runtime.steps as s\n",
-    "from judge_runtime import training\n",
-    "from helpers.lab1 import true_gradients\n",
-    "from helpers import network, gradcheck\n",
-    "g = helpers.lab1.true_gradients(x, t, W1, b1, W2, b2, f)\n",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from judge_runtime.runner import run_case\n",
+        "import judge_runtime.steps as s\n",
+        "from judge_runtime import training\n",
+        "from helpers.lab1 import true_gradients\n",
+        "from helpers import network, gradcheck\n",
+        "g = helpers.lab1.true_gradients(x, t, W1, b1, W2, b2, f)\n",
+    ],
+)
 def test_an_import_of_the_checking_code_is_flagged(code):
     assert IMPORTS_CHECKING_CODE in review_reasons(code, WITHHELD)
 
 
-@pytest.mark.parametrize("code", [
-    "from helpers.network import logistic\n",
-    "from helpers import datasets\n",
-    "# not helpers.lab1 nor judge_runtime: my own derivation\nd = y - t\n",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from helpers.network import logistic\n",
+        "from helpers import datasets\n",
+        "# not helpers.lab1 nor judge_runtime: my own derivation\nd = y - t\n",
+    ],
+)
 def test_what_a_student_may_import_or_mention_in_a_comment_is_not(code):
     assert IMPORTS_CHECKING_CODE not in review_reasons(code, WITHHELD)
 

@@ -34,8 +34,13 @@ from labs.lab1.cohort import DEMO_COHORT, write_cohort
 GRADER_USER = "course-grader"
 ROOTLESS_LAB1 = ("correct", "wrong_dbeta", "fair_scratch_reuse")
 # bounded only by the sandbox's limits and groups: the outcomes a uid or a group could change
-ROOTLESS_HOSTILE = ("h_memory_bomb", "h_tmp_flood", "h_link_outside", "h_socket",
-                    "h_malformed_answer")
+ROOTLESS_HOSTILE = (
+    "h_memory_bomb",
+    "h_tmp_flood",
+    "h_link_outside",
+    "h_socket",
+    "h_malformed_answer",
+)
 FORK_BOMB = "h_fork_bomb"  # stopped by one limit or another: its status may vary
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="switches to another user: root only")
@@ -53,10 +58,14 @@ def _view_script(cwd: Path) -> str:
             if not os.stat(folder).st_mode & 0o001:
                 exposed.setdefault(folder, set()).add(needed.relative_to(folder).parts[0])
     for number, (folder, children) in enumerate(
-            sorted(exposed.items(), key=lambda item: len(item[0].parts))):
+        sorted(exposed.items(), key=lambda item: len(item[0].parts))
+    ):
         hold = f"/run/course-view-{os.getpid()}-{number}"
-        lines += [f"mkdir -p {hold}", f"mount --bind {shlex.quote(str(folder))} {hold}",
-                  f"mount -t tmpfs -o mode=0755,size=1m course-view {shlex.quote(str(folder))}"]
+        lines += [
+            f"mkdir -p {hold}",
+            f"mount --bind {shlex.quote(str(folder))} {hold}",
+            f"mount -t tmpfs -o mode=0755,size=1m course-view {shlex.quote(str(folder))}",
+        ]
         for child in sorted(children):
             inside = shlex.quote(str(folder / child))
             lines += [f"mkdir -p {inside}", f"mount --bind {hold}/{shlex.quote(child)} {inside}"]
@@ -68,12 +77,31 @@ def as_user(user: str, argv: list[str], cwd: Path, timeout: float = 900, before:
     the folders above it allow) and the course code on PYTHONPATH; ``before``: shell lines
     run first as root, in the same private mount namespace."""
     home = pwd.getpwnam(user).pw_dir
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
-           "PYTHONPATH": str(ROOT), "HOME": home, "LANG": "C.UTF-8"}
-    command = ["unshare", "--mount", "--propagation", "private", "--",
-               "sh", "-c", before + "\n" + _view_script(cwd), "course-view",
-               "runuser", "-u", user, "--", "env", "-i",
-               *(f"{name}={value}" for name, value in env.items()), *argv]
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "HOME": home,
+        "LANG": "C.UTF-8",
+    }
+    command = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        before + "\n" + _view_script(cwd),
+        "course-view",
+        "runuser",
+        "-u",
+        user,
+        "--",
+        "env",
+        "-i",
+        *(f"{name}={value}" for name, value in env.items()),
+        *argv,
+    ]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -89,8 +117,9 @@ def grader_user():
     try:
         pwd.getpwnam(GRADER_USER)
     except KeyError:
-        pytest.fail(f"no user {GRADER_USER}: run `scripts/setup-grader-user.sh` as root "
-                    "(make setup does)")
+        pytest.fail(
+            f"no user {GRADER_USER}: run `scripts/setup-grader-user.sh` as root (make setup does)"
+        )
     return GRADER_USER
 
 
@@ -104,17 +133,37 @@ def test_an_unprivileged_user_grades_as_root_does(graded_course, grader_user, tm
     cohort = tuple(s for s in DEMO_COHORT if s.student in ROOTLESS_LAB1)
     assert len(cohort) == len(ROOTLESS_LAB1)
     write_cohort(course, LAB, course / "submitted", cohort)
-    write_catalogue(SOURCE_NOTEBOOK, course / "release" / LAB / SOURCE_NOTEBOOK.name,
-                    course / "submitted", LAB, only=(*ROOTLESS_HOSTILE, FORK_BOMB))
+    write_catalogue(
+        SOURCE_NOTEBOOK,
+        course / "release" / LAB / SOURCE_NOTEBOOK.name,
+        course / "submitted",
+        LAB,
+        only=(*ROOTLESS_HOSTILE, FORK_BOMB),
+    )
     _give_to(grader_user, course)
-    graded = as_user(grader_user, [sys.executable, "-m", "course", "grade", LAB, "--workers",
-                                   "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet"],
-                     cwd=course)
+    graded = as_user(
+        grader_user,
+        [
+            sys.executable,
+            "-m",
+            "course",
+            "grade",
+            LAB,
+            "--workers",
+            "2",
+            "--student-timeout",
+            STUDENT_TIMEOUT,
+            "--quiet",
+        ],
+        cwd=course,
+    )
     assert graded.returncode in (0, 1), graded.stdout + graded.stderr
     rootless, as_root = recorded_outcomes(course), recorded_outcomes(graded_course.root)
     for student in ROOTLESS_LAB1 + ROOTLESS_HOSTILE:
         assert (rootless[student]["status"], rootless[student]["reason"]) == (
-            as_root[student]["status"], as_root[student]["reason"]), student
+            as_root[student]["status"],
+            as_root[student]["reason"],
+        ), student
         assert scores(course, student) == scores(graded_course.root, student), student
         assert judge_messages(course, student) == judge_messages(graded_course.root, student)
     (fork_bomb,) = (e for e in CATALOGUE if e.student == FORK_BOMB)
@@ -138,19 +187,21 @@ print(repr((outer_uid(), sorted(cgroups.available()), inside.stdout.split(), ins
 
 
 def test_the_sandbox_of_an_unprivileged_user_gives_each_student_a_subordinate_uid(
-        grader_user, tmp_path):
+    grader_user, tmp_path
+):
     """In a grading process of ``course-grader``, a sandboxed process runs as one of the
     sandbox uids, which the machine knows as a subordinate id of that user (never the grading
     user, never root), inside that user's delegated cpu, memory and pids groups."""
-    ran = as_user(grader_user, [sys.executable, "-c", SANDBOX_REPORT], cwd=tmp_path,
-                  timeout=120)
+    ran = as_user(grader_user, [sys.executable, "-c", SANDBOX_REPORT], cwd=tmp_path, timeout=120)
     assert ran.returncode == 0, ran.stderr
     grader_uid = pwd.getpwnam(grader_user).pw_uid
     outer, controllers, inside, status = ast.literal_eval(ran.stdout.strip().splitlines()[-1])
     assert (outer, controllers, status) == (grader_uid, ["cpu", "memory", "pids"], 0)
     uid, *uid_map, joined = inside
-    start = {int(row[0]): (int(row[1]), int(row[2]))
-             for row in zip(uid_map[0::3], uid_map[1::3], uid_map[2::3], strict=True)}
+    start = {
+        int(row[0]): (int(row[1]), int(row[2]))
+        for row in zip(uid_map[0::3], uid_map[1::3], uid_map[2::3], strict=True)
+    }
     assert int(uid) in SANDBOX_UIDS
     base, count = start[1]
     outside = base + int(uid) - 1
@@ -163,8 +214,9 @@ def test_a_user_without_subordinate_ids_is_told_what_to_do(tmp_path):
     grading, naming the missing ids and the script to run."""
     course = make_scratch_course(tmp_path / "course")
     _give_to("nobody", course)
-    graded = as_user("nobody", [sys.executable, "-m", "course", "grade", LAB], cwd=course,
-                     timeout=300)
+    graded = as_user(
+        "nobody", [sys.executable, "-m", "course", "grade", LAB], cwd=course, timeout=300
+    )
     assert graded.returncode != 0
     message = graded.stdout + graded.stderr
     assert "subordinate uids" in message and "setup-grader-user.sh nobody" in message, message
@@ -218,14 +270,22 @@ def test_a_lock_folder_another_user_made_is_refused_naming_it(grader_user, tmp_p
     root can make: one made by someone else is refused, saying whose it is and what to run
     (here in a private /run, so the machine's stays as it is)."""
     uid = pwd.getpwnam(grader_user).pw_uid
-    before = ("mount -t tmpfs -o mode=0755 course-run /run && "
-              f"install -d -m 0700 -o nobody /run/course-sandbox-uids-{uid}")
-    ran = as_user(grader_user, [sys.executable, "-c",
-                                "from course.sandbox import check_sandbox; check_sandbox()"],
-                  cwd=tmp_path, timeout=120, before=before)
+    before = (
+        "mount -t tmpfs -o mode=0755 course-run /run && "
+        f"install -d -m 0700 -o nobody /run/course-sandbox-uids-{uid}"
+    )
+    ran = as_user(
+        grader_user,
+        [sys.executable, "-c", "from course.sandbox import check_sandbox; check_sandbox()"],
+        cwd=tmp_path,
+        timeout=120,
+        before=before,
+    )
     assert ran.returncode != 0
     message = ran.stderr.strip().splitlines()[-1]
-    assert message.startswith(f"course.sandbox.SandboxUnavailable: /run/course-sandbox-uids-{uid}"
-                              " is not a private folder of this user"), message
+    assert message.startswith(
+        f"course.sandbox.SandboxUnavailable: /run/course-sandbox-uids-{uid}"
+        " is not a private folder of this user"
+    ), message
     assert "owner uid 65534" in message and "setup-grader-user.sh" in message
     assert "--no-sandbox" not in message  # the fix is the folder, not a sandbox-less run

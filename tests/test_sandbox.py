@@ -58,8 +58,11 @@ print(json.dumps(report))
 
 def run_sandboxed(code: str, inputs: Path | None, *args: str, limits: Limits = DEFAULT_LIMITS):
     cgroup = cgroups.StudentCgroup(limits)
-    command = cgroup.wrap(sandbox_command([sys.executable, "-c", code, *args], inputs=inputs,
-                                          limits=limits, uid=61234))
+    command = cgroup.wrap(
+        sandbox_command(
+            [sys.executable, "-c", code, *args], inputs=inputs, limits=limits, uid=61234
+        )
+    )
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=60)
     finally:
@@ -71,11 +74,19 @@ def test_student_code_sees_only_its_working_copy(tmp_path):
     listener = LoopbackProbe(LISTENER_PORT)
     try:
         (tmp_path / "given.txt").write_text("the student's file")
-        result = run_sandboxed(PROBE, tmp_path, str(ROOT), str(LISTENER_PORT),
-                               limits=Limits(file_bytes=1024**2))
+        result = run_sandboxed(
+            PROBE, tmp_path, str(ROOT), str(LISTENER_PORT), limits=Limits(file_bytes=1024**2)
+        )
         unsandboxed = subprocess.run(  # the control: outside, the listener is reachable
-            [sys.executable, "-c", "import socket, sys\nsocket.create_connection(('127.0.0.1', "
-             "int(sys.argv[1])), timeout=1).sendall(b'in')", str(LISTENER_PORT)], timeout=60)
+            [
+                sys.executable,
+                "-c",
+                "import socket, sys\nsocket.create_connection(('127.0.0.1', "
+                "int(sys.argv[1])), timeout=1).sendall(b'in')",
+                str(LISTENER_PORT),
+            ],
+            timeout=60,
+        )
         deadline = time.monotonic() + 10
         while b"in" not in listener.connections and time.monotonic() < deadline:
             time.sleep(0.05)  # until the listener has taken the control's connection
@@ -119,8 +130,9 @@ print(count, written)
 
 
 def test_the_scratch_is_bounded_in_files_and_bytes_while_it_is_written():
-    result = run_sandboxed(SCRATCH_FLOOD, None,
-                           limits=Limits(scratch_files=200, scratch_bytes=8 * 1024**2))
+    result = run_sandboxed(
+        SCRATCH_FLOOD, None, limits=Limits(scratch_files=200, scratch_bytes=8 * 1024**2)
+    )
     assert result.returncode == 0, result.stderr
     files, megabytes = map(int, result.stdout.split())
     assert 150 <= files < 200
@@ -170,9 +182,14 @@ def test_a_group_that_cannot_take_its_limits_is_never_dropped_silently(tmp_path,
 
 def test_grading_without_bubblewrap_stops_and_says_how_to_install_it(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
-    result = subprocess.run([sys.executable, "-m", "course", "grade", "lab1"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120,
-                            env=tool_env(path=str(SCRIPTS)))  # no /usr/bin: no bwrap
+    result = subprocess.run(
+        [sys.executable, "-m", "course", "grade", "lab1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=tool_env(path=str(SCRIPTS)),
+    )  # no /usr/bin: no bwrap
     assert result.returncode == 2
     assert "apt-get install bubblewrap" in result.stderr
     assert "--no-sandbox" in result.stderr
@@ -180,24 +197,36 @@ def test_grading_without_bubblewrap_stops_and_says_how_to_install_it(tmp_path):
 
 def test_a_trusted_run_can_opt_out(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
-    result = subprocess.run([sys.executable, "-m", "course", "grade", "lab1", "--no-sandbox"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                            env=tool_env(path=str(SCRIPTS)))  # no bwrap, none asked for
+    result = subprocess.run(
+        [sys.executable, "-m", "course", "grade", "lab1", "--no-sandbox"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=tool_env(path=str(SCRIPTS)),
+    )  # no bwrap, none asked for
     assert "bubblewrap" not in result.stderr
     assert "no lab called 'lab1'" in result.stderr  # got past the sandbox check
 
 
-TAKES_A_UID = ("import sys\nfrom course.sandbox import sandbox_user\nsys.stdin.readline()\n"
-               "uid = sandbox_user()\nassert sandbox_user() == uid\nprint(uid, flush=True)\n"
-               "sys.stdin.read()\n")
+TAKES_A_UID = (
+    "import sys\nfrom course.sandbox import sandbox_user\nsys.stdin.readline()\n"
+    "uid = sandbox_user()\nassert sandbox_user() == uid\nprint(uid, flush=True)\n"
+    "sys.stdin.read()\n"
+)
 
 
 def test_grading_processes_alive_together_never_share_a_sandbox_uid():
     """Whatever their pids, live grading processes hold different uids (each process's limit
     is its own): a uid another process holds is skipped, even the one a pid points to first;
     an ended process's uid is free again."""
-    child = subprocess.Popen([sys.executable, "-c", TAKES_A_UID], cwd=ROOT, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", TAKES_A_UID],
+        cwd=ROOT,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     first_choice = SANDBOX_UIDS[child.pid % len(SANDBOX_UIDS)]
     UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
     held = os.open(UID_LOCKS / str(first_choice), os.O_RDWR | os.O_CREAT, 0o600)
@@ -207,8 +236,13 @@ def test_grading_processes_alive_together_never_share_a_sandbox_uid():
         child.stdin.flush()
         uid = int(child.stdout.readline())
         assert uid != first_choice and uid in SANDBOX_UIDS
-        second = subprocess.Popen([sys.executable, "-c", TAKES_A_UID], cwd=ROOT, text=True,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        second = subprocess.Popen(
+            [sys.executable, "-c", TAKES_A_UID],
+            cwd=ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         out, _ = second.communicate("go\n")
         assert int(out) not in (uid, first_choice)
     finally:
@@ -222,17 +256,26 @@ def test_grading_without_per_student_control_groups_stops_unless_told(tmp_path):
     hierarchy looked for where none is mounted), grading stops before anyone is graded and says
     why and what to do; with --unbounded it grades under the per-process rlimits."""
     course = make_scratch_course(tmp_path / "course")
-    write_cohort(course, LAB, course / "submitted",
-                 [s for s in DEMO_COHORT if s.student == "correct"])
+    write_cohort(
+        course, LAB, course / "submitted", [s for s in DEMO_COHORT if s.student == "correct"]
+    )
     env = {**tool_env(), "COURSE_CGROUP_ROOT": str(tmp_path / "no-cgroups")}
-    args = [sys.executable, "-m", "course", "grade", LAB, "--student-timeout", STUDENT_TIMEOUT,
-            "--quiet"]
-    refused = subprocess.run(args, cwd=course, capture_output=True, text=True, env=env,
-                             timeout=300)
+    args = [
+        sys.executable,
+        "-m",
+        "course",
+        "grade",
+        LAB,
+        "--student-timeout",
+        STUDENT_TIMEOUT,
+        "--quiet",
+    ]
+    refused = subprocess.run(args, cwd=course, capture_output=True, text=True, env=env, timeout=300)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "no cpu, memory, pids" in refused.stderr and "--unbounded" in refused.stderr
     assert not (course / "autograded").exists()
-    graded = subprocess.run([*args, "--unbounded"], cwd=course, capture_output=True, text=True,
-                            env=env, timeout=600)
+    graded = subprocess.run(
+        [*args, "--unbounded"], cwd=course, capture_output=True, text=True, env=env, timeout=600
+    )
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert recorded_outcomes(course)["correct"]["status"] == "graded"

@@ -23,8 +23,13 @@ def _configure(course, *lines: str) -> None:
 
 def test_help_all_lists_every_setting_with_its_default_and_help(tmp_path):
     """Outside any course, too."""
-    listed = subprocess.run([sys.executable, "-m", "course", "--help-all"], cwd=tmp_path,
-                            capture_output=True, text=True, env=tool_env())
+    listed = subprocess.run(
+        [sys.executable, "-m", "course", "--help-all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+    )
     assert listed.returncode == 0, listed.stderr
     count = 0
     for cls in CLASSES:
@@ -40,24 +45,42 @@ def test_help_all_lists_every_setting_with_its_default_and_help(tmp_path):
 @pytest.fixture(scope="module")
 def one_student_course(tmp_path_factory):
     course = make_scratch_course(tmp_path_factory.mktemp("settings") / "course")
-    write_cohort(course, LAB, course / "submitted",
-                 tuple(s for s in DEMO_COHORT if s.student == "correct"))
+    write_cohort(
+        course, LAB, course / "submitted", tuple(s for s in DEMO_COHORT if s.student == "correct")
+    )
     return course
 
 
-@pytest.mark.parametrize(("lines", "flags", "named"), [
-    (["c.JudgeBudgets.lines_cpu_seconds = 200.0"], [], "c.JudgeBudgets.lines_cpu_seconds (200)"),
-    ([], ["--student-timeout", "20"], "c.JudgeBudgets.training_cpu_seconds (40)"),
-    (["c.Grading.student_cpu_seconds = 400.0", "c.SandboxLimits.cpu_seconds = 300"], [],
-     "c.SandboxLimits.cpu_seconds (300) is below"),
-    (["c.Execute.timeout = 500"], [], "c.Execute.timeout (500 s a cell)"),
-    (['c.Execute.pop("timeout")'], ["--student-timeout", "20"],
-     "c.Execute.timeout (30 s a cell)"),  # not set: nbgrader's default, checked all the same
-    (["c.JudgeBudgets.cases_cpu_seconds = 100.0"], [],
-     "c.JudgeBudgets.cases_cpu_seconds (100) is above c.JudgeBudgets.training_cpu_seconds"),
-])
+@pytest.mark.parametrize(
+    ("lines", "flags", "named"),
+    [
+        (
+            ["c.JudgeBudgets.lines_cpu_seconds = 200.0"],
+            [],
+            "c.JudgeBudgets.lines_cpu_seconds (200)",
+        ),
+        ([], ["--student-timeout", "20"], "c.JudgeBudgets.training_cpu_seconds (40)"),
+        (
+            ["c.Grading.student_cpu_seconds = 400.0", "c.SandboxLimits.cpu_seconds = 300"],
+            [],
+            "c.SandboxLimits.cpu_seconds (300) is below",
+        ),
+        (["c.Execute.timeout = 500"], [], "c.Execute.timeout (500 s a cell)"),
+        (
+            ['c.Execute.pop("timeout")'],
+            ["--student-timeout", "20"],
+            "c.Execute.timeout (30 s a cell)",
+        ),  # not set: nbgrader's default, checked all the same
+        (
+            ["c.JudgeBudgets.cases_cpu_seconds = 100.0"],
+            [],
+            "c.JudgeBudgets.cases_cpu_seconds (100) is above c.JudgeBudgets.training_cpu_seconds",
+        ),
+    ],
+)
 def test_settings_that_cannot_work_together_stop_grading_before_anyone(
-        one_student_course, lines, flags, named):
+    one_student_course, lines, flags, named
+):
     course = one_student_course
     config = course / "nbgrader_config.py"
     original = config.read_text()
@@ -109,12 +132,21 @@ asyncio.run(main())
 
 def test_a_sandboxed_kernel_gets_the_configured_limits(tmp_path):
     course = make_scratch_course(tmp_path / "course")
-    _configure(course, f"c.SandboxLimits.memory_bytes = {3 * 1024**3}",
-               "c.SandboxLimits.open_files = 200",
-               f"c.SandboxLimits.scratch_bytes = {96 * 1024**2}",
-               "c.SandboxLimits.scratch_files = 3000")
-    ran = subprocess.run([sys.executable, "-c", SANDBOXED_KERNEL, str(course)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=180, env=tool_env())
+    _configure(
+        course,
+        f"c.SandboxLimits.memory_bytes = {3 * 1024**3}",
+        "c.SandboxLimits.open_files = 200",
+        f"c.SandboxLimits.scratch_bytes = {96 * 1024**2}",
+        "c.SandboxLimits.scratch_files = 3000",
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", SANDBOXED_KERNEL, str(course)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=tool_env(),
+    )
     assert ran.returncode == 0, ran.stderr[-2000:]
     memory, files, scratch, inodes = map(int, ran.stdout.split()[-4:])
     assert (memory, files, scratch, inodes) == (3 * 1024**3, 200, 96 * 1024**2, 3000)
@@ -126,8 +158,9 @@ def test_the_configured_judge_budgets_reach_the_judge_in_the_grading_processes(t
     CPU second; budgets are read a few times a second): the canary, graded by the workers
     with the course's configuration, stops the run."""
     course = make_scratch_course(tmp_path / "course")
-    write_cohort(course, LAB, course / "submitted",
-                 tuple(s for s in DEMO_COHORT if s.student == "correct"))
+    write_cohort(
+        course, LAB, course / "submitted", tuple(s for s in DEMO_COHORT if s.student == "correct")
+    )
     _configure(course, *(f"c.JudgeBudgets.{name} = 0.05" for name in BUDGET_NAMES))
     graded = run_course("grade", LAB, "--workers", "1", cwd=course)
     assert graded.returncode == 2, graded.stdout + graded.stderr
@@ -141,12 +174,16 @@ def test_the_configured_student_limit_stops_a_loop(tmp_path):
     ends is stopped at that limit, and the reason says so; an honest one is graded."""
     course = make_scratch_course(tmp_path / "course")
     students = ("correct", "loops_forever")
-    write_cohort(course, LAB, course / "submitted",
-                 tuple(s for s in DEMO_COHORT if s.student in students))
-    _configure(course, "c.Grading.student_cpu_seconds = 16.0",
-               "c.JudgeBudgets.cases_cpu_seconds = 16.0",
-               "c.JudgeBudgets.training_cpu_seconds = 16.0",
-               "c.JudgeBudgets.lines_cpu_seconds = 16.0")
+    write_cohort(
+        course, LAB, course / "submitted", tuple(s for s in DEMO_COHORT if s.student in students)
+    )
+    _configure(
+        course,
+        "c.Grading.student_cpu_seconds = 16.0",
+        "c.JudgeBudgets.cases_cpu_seconds = 16.0",
+        "c.JudgeBudgets.training_cpu_seconds = 16.0",
+        "c.JudgeBudgets.lines_cpu_seconds = 16.0",
+    )
     graded = run_course("grade", LAB, "--workers", "2", "--quiet", cwd=course)
     assert graded.returncode == 1, graded.stdout + graded.stderr
     outcomes = recorded_outcomes(course)
@@ -157,8 +194,7 @@ def test_the_configured_student_limit_stops_a_loop(tmp_path):
 
 def test_debug_shows_the_traceback_of_an_error(one_student_course):
     """The same refusal with --debug: the message, and the traceback behind it."""
-    graded = run_course("grade", LAB, "--debug", "--student-timeout", "10",
-                        cwd=one_student_course)
+    graded = run_course("grade", LAB, "--debug", "--student-timeout", "10", cwd=one_student_course)
     assert graded.returncode == 2
     assert "Traceback (most recent call last)" in graded.stderr
     assert "SettingsError" in graded.stderr and "cannot work together" in graded.stderr
@@ -170,9 +206,12 @@ def test_a_pipeline_without_the_judge_is_refused_before_grading(one_student_cour
     course = one_student_course
     config = course / "nbgrader_config.py"
     original = config.read_text()
-    _configure(course, "c.Autograde.autograde_preprocessors = [step for step in "
-                       "c.Autograde.autograde_preprocessors if step.__name__ != "
-                       "'JudgeGradeCells']")
+    _configure(
+        course,
+        "c.Autograde.autograde_preprocessors = [step for step in "
+        "c.Autograde.autograde_preprocessors if step.__name__ != "
+        "'JudgeGradeCells']",
+    )
     try:
         graded = run_course("grade", LAB, cwd=course)
     finally:

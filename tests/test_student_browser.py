@@ -35,8 +35,10 @@ WRONG_DH = ANSWER.replace("dloss_dh = W2.T @ dloss_dbeta", "dloss_dh = W2.T @ dl
 
 CELLS = ".jp-Notebook .jp-Cell"
 ERRORS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-RUNNING = "() => [...document.querySelectorAll('.jp-InputArea-prompt')]" \
-          ".some(prompt => prompt.textContent.includes('*'))"
+RUNNING = (
+    "() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+    ".some(prompt => prompt.textContent.includes('*'))"
+)
 
 
 def run_all_cells(page) -> None:
@@ -63,12 +65,15 @@ def test_a_student_fixes_backprop_in_jupyterlab_and_validates(page, tmp_path):
     shutil.copy(RELEASE_NOTEBOOK, course / LAB)
     # The lab's own switch for a short training run (3 epochs instead of 500), which nbgrader
     # sets while it validates: the plots are drawn all the same, 10 s sooner.
-    with JupyterServer(course, tmp_path / "home",
-                       environment={"NBGRADER_EXECUTION": "validate"}) as server:
+    with JupyterServer(
+        course, tmp_path / "home", environment={"NBGRADER_EXECUTION": "validate"}
+    ) as server:
         page.goto(server.login_url(f"lab/tree/{LAB}/{NOTEBOOK}.ipynb"))
         cells = page.locator(CELLS)
-        page.wait_for_function(f"() => document.querySelectorAll('{CELLS}').length"
-                               f" === {len(nbformat.read(RELEASE_NOTEBOOK, 4).cells)}")
+        page.wait_for_function(
+            f"() => document.querySelectorAll('{CELLS}').length"
+            f" === {len(nbformat.read(RELEASE_NOTEBOOK, 4).cells)}"
+        )
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
         screenshot(page, "student-lab-open")
 
@@ -94,14 +99,16 @@ def test_a_student_fixes_backprop_in_jupyterlab_and_validates(page, tmp_path):
         prompts = code_cells.locator(".jp-InputArea-prompt").all_text_contents()
         assert all(p.strip().strip("[]:").strip().isdigit() for p in prompts), prompts
         # The only stderr left is the training loop's progress bar: no test failed.
-        assert [e.text_content() for e in errors.all()
-                if "it/s]" not in e.text_content()] == []
+        assert [e.text_content() for e in errors.all() if "it/s]" not in e.text_content()] == []
         images = page.locator(".jp-OutputArea-output img")
         widths = images.evaluate_all("imgs => imgs.map(img => img.complete && img.naturalWidth)")
         # one figure per cell that shows one (the data, the untrained network, the loss curve,
         # the decision regions), each loaded
-        plotting = [cell for cell in nbformat.read(RELEASE_NOTEBOOK, 4).cells
-                    if cell.cell_type == "code" and "plt.show()" in cell.source]
+        plotting = [
+            cell
+            for cell in nbformat.read(RELEASE_NOTEBOOK, 4).cells
+            if cell.cell_type == "code" and "plt.show()" in cell.source
+        ]
         assert len(widths) == len(plotting) and all(width > 100 for width in widths), widths
 
         page.get_by_role("button", name="Validate").click()

@@ -20,25 +20,52 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "build", "autograded", "submitted",
-                                    "feedback", "reports", "*.egg-info", "__pycache__")
+NOT_COPIED = shutil.ignore_patterns(
+    ".venv",
+    ".git",
+    "build",
+    "autograded",
+    "submitted",
+    "feedback",
+    "reports",
+    "*.egg-info",
+    "__pycache__",
+)
 
 
 def protected_lines(notebook: Path, shortest: int = 12) -> set[str]:
     """Lines inside the solution and hidden-test regions of ``notebook`` (at least
     ``shortest`` characters, so that ``return x`` alone does not count)."""
-    return {line for cell in nbformat.read(notebook, as_version=4).cells
-            for delimiters in (solution_delimiters(), hidden_test_delimiters())
-            for line in region_lines(cell.source, delimiters) if len(line) >= shortest}
+    return {
+        line
+        for cell in nbformat.read(notebook, as_version=4).cells
+        for delimiters in (solution_delimiters(), hidden_test_delimiters())
+        for line in region_lines(cell.source, delimiters)
+        if len(line) >= shortest
+    }
 
 
 def build_wheel(folder: Path) -> Path:
     """The wheel ``pip install .`` would install, built from a copy of the repository."""
     project = folder / "project"
     shutil.copytree(ROOT, project, ignore=NOT_COPIED)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                            "--no-build-isolation", "--quiet", "-w", str(folder), str(project)],
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(folder),
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = folder.glob("*.whl")
     return wheel
@@ -52,14 +79,20 @@ def test_the_wheel_students_install_holds_no_solution_or_hidden_test(tmp_path):
         names = archive.namelist()
         # every module of both packages, subpackages included (an installed worker has
         # nothing else to import them from)
-        modules = {path.relative_to(ROOT).as_posix()
-                   for package in ("course", "helpers", "judge_runtime")
-                   for path in (ROOT / package).rglob("*.py")}
+        modules = {
+            path.relative_to(ROOT).as_posix()
+            for package in ("course", "helpers", "judge_runtime")
+            for path in (ROOT / package).rglob("*.py")
+        }
         assert modules <= set(names), sorted(modules - set(names))
         # and what an installed `course` needs besides code (a worker without the repository)
         assert "course/templates/course_feedback/index.html.j2" in names
-        leaks = [(name, line) for name in names
-                 for line in secrets if line in archive.read(name).decode(errors="replace")]
+        leaks = [
+            (name, line)
+            for name in names
+            for line in secrets
+            if line in archive.read(name).decode(errors="replace")
+        ]
     assert not leaks
 
 
@@ -78,8 +111,7 @@ print(json.dumps({"errors": errors, "prefix": nb.cells[-1].outputs[0]["text"].st
 GRADER_ONLY = ("dask", "distributed", "copydetect", "psycopg2", "playwright", "pytest", "ruff")
 # What a released notebook's cells may raise before the blanks are filled: the blanks
 # themselves, the visible checks that find them blank, and what follows from a missing result.
-BLANK_ERRORS = {"NotImplementedError", "AssertionError", "CheckFailed", "NameError",
-                "RuntimeError"}
+BLANK_ERRORS = {"NotImplementedError", "AssertionError", "CheckFailed", "NameError", "RuntimeError"}
 
 
 def test_a_student_environment_runs_both_labs_and_holds_no_grader(tmp_path):
@@ -91,13 +123,33 @@ def test_a_student_environment_runs_both_labs_and_holds_no_grader(tmp_path):
     env = tmp_path / "student-env"
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=300)
     python = env / "bin" / "python"
-    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                                "-c", str(ROOT / "requirements.txt"), str(wheel)],
-                               capture_output=True, text=True, timeout=900)
+    installed = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "-c",
+            str(ROOT / "requirements.txt"),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert installed.returncode == 0, installed.stderr[-3000:]
-    found = subprocess.run([str(python), "-c", "import importlib.util as u, sys; print([m for m "
-                            f"in {GRADER_ONLY!r} if u.find_spec(m)])"],
-                           capture_output=True, text=True, check=True)
+    found = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.util as u, sys; print([m for m "
+            f"in {GRADER_ONLY!r} if u.find_spec(m)])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert found.stdout.strip() == "[]"
     work = tmp_path / "work"
     work.mkdir()
@@ -107,8 +159,13 @@ def test_a_student_environment_runs_both_labs_and_holds_no_grader(tmp_path):
         for notebook in sorted(ROOT.glob(f"{folder}/*/*.ipynb")):
             copy = work / f"{folder}-{notebook.name}"
             shutil.copy(notebook, copy)
-            ran = subprocess.run([str(python), str(script), str(copy), str(work)],
-                                 capture_output=True, text=True, timeout=900, cwd=work)
+            ran = subprocess.run(
+                [str(python), str(script), str(copy), str(work)],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                cwd=work,
+            )
             assert ran.returncode == 0, ran.stderr[-3000:]
             result = json.loads(ran.stdout.strip().splitlines()[-1])
             assert Path(result["prefix"]) == env, notebook  # the environment's own kernel

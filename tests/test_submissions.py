@@ -32,13 +32,18 @@ def test_a_folder_of_plain_files_is_accepted(tmp_path):
     assert tree_problem(_folder(tmp_path), "submitted/s1") is None
 
 
-@pytest.mark.parametrize(("make", "says"), [
-    (lambda f, o: (f / "lab1" / "x.txt").symlink_to(o), "symbolic link"),
-    (lambda f, o: (f / "lab1" / "x.txt").hardlink_to(o), "hard link"),
-    (lambda f, o: os.mkfifo(f / "lab1" / "x.txt"), "named pipe"),
-    (lambda f, o: [(f / "lab1" / f"{i}.txt").write_text("") for i in range(MAX_FILES + 1)],
-     "more than"),
-])
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda f, o: (f / "lab1" / "x.txt").symlink_to(o), "symbolic link"),
+        (lambda f, o: (f / "lab1" / "x.txt").hardlink_to(o), "hard link"),
+        (lambda f, o: os.mkfifo(f / "lab1" / "x.txt"), "named pipe"),
+        (
+            lambda f, o: [(f / "lab1" / f"{i}.txt").write_text("") for i in range(MAX_FILES + 1)],
+            "more than",
+        ),
+    ],
+)
 def test_links_special_files_and_floods_are_refused_with_the_reason(tmp_path, make, says):
     folder = _folder(tmp_path)
     outside = tmp_path / "outside.txt"

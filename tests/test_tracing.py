@@ -15,7 +15,9 @@ import pytest
 from judge_runtime.tracing import CountInterfered, lines_run, loops_over_samples
 
 NOTEBOOK = {"np": np}
-exec(compile('''
+exec(
+    compile(
+        """
 def vectorized(X, W):
     Z = X @ W.T
     return Z.mean(axis=0)
@@ -88,8 +90,15 @@ def over_classes(X, W):
     for c in range(W.shape[0]):
         total[c] = Z[:, c].mean()
     return total
-''', "<notebook cell 7>", "exec"), NOTEBOOK := {**NOTEBOOK, "functools": functools})
-exec(compile('''
+""",
+        "<notebook cell 7>",
+        "exec",
+    ),
+    NOTEBOOK := {**NOTEBOOK, "functools": functools},
+)
+exec(
+    compile(
+        """
 def helper(X, W):
     rows = []
     i = 0
@@ -97,7 +106,12 @@ def helper(X, W):
         rows.append(W @ X[i])
         i += 1
     return np.mean(rows, axis=0)
-''', "<notebook cell 6>", "exec"), NOTEBOOK)
+""",
+        "<notebook cell 6>",
+        "exec",
+    ),
+    NOTEBOOK,
+)
 
 
 def batch(n: int):
@@ -112,10 +126,24 @@ def test_vectorized_code_runs_the_same_lines_at_any_batch_size():
     assert small.arrays > 0  # and the arrays made from the arguments
 
 
-@pytest.mark.parametrize("name", ["explicit_loop", "comprehension", "mapped", "along_axis",
-                                  "with_vectorize", "via_helper", "builtin_sum", "mapped_method",
-                                  "reduced", "listed", "from_iterator", "formatted_by_hand",
-                                  "plain_rows"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "explicit_loop",
+        "comprehension",
+        "mapped",
+        "along_axis",
+        "with_vectorize",
+        "via_helper",
+        "builtin_sum",
+        "mapped_method",
+        "reduced",
+        "listed",
+        "from_iterator",
+        "formatted_by_hand",
+        "plain_rows",
+    ],
+)
 def test_a_loop_over_samples_is_found_however_it_is_written(name):
     grows, small, large = loops_over_samples(NOTEBOOK[name], batch)
     assert grows, (name, small, large)
@@ -145,7 +173,9 @@ def test_the_tracer_before_is_restored_and_errors_propagate():
     assert sys.gettrace() is before
 
 
-exec(compile('''
+exec(
+    compile(
+        """
 import sys
 
 def tracer_off(X, W):
@@ -175,11 +205,25 @@ def profiler_off(X, W):
 def forged_answer(X, W):
     os.write(-1, b"forged\\n")  # no such descriptor: here the call goes on, and fails
     return X.sum()
-''', "<notebook cell 9>", "exec"), NOTEBOOK := {**NOTEBOOK, "os": os})
+""",
+        "<notebook cell 9>",
+        "exec",
+    ),
+    NOTEBOOK := {**NOTEBOOK, "os": os},
+)
 
 
-@pytest.mark.parametrize("name", ["tracer_off", "tracer_off_and_on", "tracer_off_through_map",
-                                  "frame_untraced", "profiler_off", "forged_answer"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tracer_off",
+        "tracer_off_and_on",
+        "tracer_off_through_map",
+        "frame_untraced",
+        "profiler_off",
+        "forged_answer",
+    ],
+)
 def test_switching_the_count_off_or_writing_around_it_is_caught(name):
     before = sys.gettrace(), sys.getprofile()
     seen = []
@@ -195,7 +239,13 @@ def test_code_compiled_under_the_counters_own_file_name_is_counted():
     import judge_runtime.tracing
 
     space: dict = {}
-    exec(compile("def rows(X, W):\n    seen = 0\n    for _ in X:\n        seen += 1\n"
-                 "    return seen\n", judge_runtime.tracing.__file__, "exec"), space)
+    exec(
+        compile(
+            "def rows(X, W):\n    seen = 0\n    for _ in X:\n        seen += 1\n    return seen\n",
+            judge_runtime.tracing.__file__,
+            "exec",
+        ),
+        space,
+    )
     small, large = (lines_run(space["rows"], *batch(n)).total for n in (4, 32))
     assert 0 < small < large

@@ -19,15 +19,26 @@ SEEDS = range(20)
 def _trained(misconception: str | None, seed: int) -> lab1.TrainingResult:
     X, T, params = lab1.training_problem(seed=seed)
     with np.errstate(all="ignore"):
-        trained = train(batched_backprop(misconception), X, T, params, lab1.TRAINING_EPOCHS,
-                        lab1.TRAINING_RATE, batched=True,
-                        reached=lab1.training_reached(X, T))
+        trained = train(
+            batched_backprop(misconception),
+            X,
+            T,
+            params,
+            lab1.TRAINING_EPOCHS,
+            lab1.TRAINING_RATE,
+            batched=True,
+            reached=lab1.training_reached(X, T),
+        )
         return lab1.training_result(X, T, params, trained)
 
 
 def test_the_hidden_layer_misconceptions_are_all_there():
-    assert {"dalpha_slope_forgotten", "dalpha_sigma_not_slope", "dalpha_slope_of_h",
-            "db1_before_logistic"} <= set(BROKEN)
+    assert {
+        "dalpha_slope_forgotten",
+        "dalpha_sigma_not_slope",
+        "dalpha_slope_of_h",
+        "db1_before_logistic",
+    } <= set(BROKEN)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -22,8 +22,15 @@ from course.audit.report import AuditReport
 from course.audit.subject import load_subject
 
 
-def audit(root: Path, lab: str, n: int | None = None, seed: int = 0, workers: int = 2,
-          pipeline_sample: int = 0, operators: Collection[str] | None = None) -> AuditReport:
+def audit(
+    root: Path,
+    lab: str,
+    n: int | None = None,
+    seed: int = 0,
+    workers: int = 2,
+    pipeline_sample: int = 0,
+    operators: Collection[str] | None = None,
+) -> AuditReport:
     """Derive submissions from ``lab``'s solution in the course at ``root`` (all of them, or
     those of ``operators``; or ``n`` of them drawn with ``seed``), judge each (``workers`` at
     a time; 1: in this process), and grade ``pipeline_sample`` of them through ``course
@@ -41,7 +48,5 @@ def audit(root: Path, lab: str, n: int | None = None, seed: int = 0, workers: in
     findings = list(judge_all(subject, derived, workers))
     checks = []
     if pipeline_sample:
-        checks = grade_through_pipeline(subject, sample(findings, pipeline_sample, seed),
-                                        workers)
-    return AuditReport(lab, subject.solution.code, findings, checks,
-                       time.monotonic() - started)
+        checks = grade_through_pipeline(subject, sample(findings, pipeline_sample, seed), workers)
+    return AuditReport(lab, subject.solution.code, findings, checks, time.monotonic() - started)

@@ -31,7 +31,12 @@ from judge_runtime.steps import written_names
 
 AS_IMPLIED, EQUIVALENT = "as implied", "equivalent"
 OVER_PENALISED, MISSED, MISNAMED, FLAGGED, CRASHED = (
-    "over-penalised", "missed", "misnamed", "flagged", "crashed")
+    "over-penalised",
+    "missed",
+    "misnamed",
+    "flagged",
+    "crashed",
+)
 FAULTS = (OVER_PENALISED, MISSED, MISNAMED, FLAGGED, CRASHED)
 # A step's value equals the truth when every entry is within this fraction of the largest true
 # entry: float64 code that computes the same in another order differs by about 1e-15.
@@ -120,18 +125,26 @@ def changed_steps(subject: Subject, derived: Derived) -> list[str]:
     return [step for step in derived.steps if step_differs(subject, derived, step)]
 
 
-def implied(subject: Subject, derived: Derived, failed: set[str], problems: list[str],
-            misconceptions: dict[str, str]) -> tuple[str, str]:
+def implied(
+    subject: Subject,
+    derived: Derived,
+    failed: set[str],
+    problems: list[str],
+    misconceptions: dict[str, str],
+) -> tuple[str, str]:
     """``(outcome, why)``: the judging of ``derived`` held against its derivation."""
     if problems:
         return FLAGGED, "flagged: " + "; ".join(problems)
     if derived.kind == DECLARED:
         if failed != set(derived.expected_failures):
             return OVER_PENALISED if failed - derived.expected_failures else MISSED, (
-                f"failed {sorted(failed)}, planted {sorted(derived.expected_failures)}")
+                f"failed {sorted(failed)}, planted {sorted(derived.expected_failures)}"
+            )
         if derived.misconception and derived.misconception not in misconceptions.values():
-            return MISNAMED, (f"named {sorted(set(misconceptions.values())) or 'none'}, "
-                              f"planted {derived.misconception}")
+            return MISNAMED, (
+                f"named {sorted(set(misconceptions.values())) or 'none'}, "
+                f"planted {derived.misconception}"
+            )
         return AS_IMPLIED, ""
     changed = changed_steps(subject, derived) if derived.kind == MUTANT else []
     if changed:
@@ -140,8 +153,9 @@ def implied(subject: Subject, derived: Derived, failed: set[str], problems: list
         if missed := [s for s in changed if not subject.cells_of("step", step=s) <= failed]:
             return MISSED, f"{' and '.join(missed)} changed, and its check passed"
         if failed - allowed:
-            return OVER_PENALISED, (f"one mistake in {' and '.join(changed)} also failed "
-                                    f"{sorted(failed - allowed)}")
+            return OVER_PENALISED, (
+                f"one mistake in {' and '.join(changed)} also failed {sorted(failed - allowed)}"
+            )
         return AS_IMPLIED, ""
     if failed:
         return OVER_PENALISED, f"computes the solution's values, and failed {sorted(failed)}"
@@ -153,13 +167,20 @@ def judge_derived(subject: Subject, derived: Derived) -> Finding:
     try:
         judgement = judge_submission(subject.source_path, subject.notebook(derived))
         failed = {g for g, v in judgement.verdicts.items() if not v.passed}
-        outcome, why = implied(subject, derived, failed, judgement.problems,
-                               judgement.misconceptions)
+        outcome, why = implied(
+            subject, derived, failed, judgement.problems, judgement.misconceptions
+        )
     except Exception as error:  # the audit reports it with the submission that caused it
         return Finding(derived, CRASHED, why=f"{type(error).__name__}: {error}")
-    return Finding(derived, outcome, tuple(sorted(failed)), tuple(judgement.problems),
-                   dict(judgement.misconceptions),
-                   {g: judgement.verdicts[g].message for g in sorted(failed)}, why)
+    return Finding(
+        derived,
+        outcome,
+        tuple(sorted(failed)),
+        tuple(judgement.problems),
+        dict(judgement.misconceptions),
+        {g: judgement.verdicts[g].message for g in sorted(failed)},
+        why,
+    )
 
 
 _SUBJECTS: dict[tuple[Path, str], Subject] = {}
@@ -181,5 +202,6 @@ def judge_all(subject: Subject, derived: list[Derived], workers: int) -> Iterato
         return
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        yield from pool.map(_judge_in_worker, [subject.root] * len(derived),
-                            [subject.lab] * len(derived), derived)
+        yield from pool.map(
+            _judge_in_worker, [subject.root] * len(derived), [subject.lab] * len(derived), derived
+        )

@@ -18,8 +18,11 @@ from judge_runtime.steps import written_names
 
 def without_comments(source: str) -> str:
     """``source`` without its comments and blank lines (docstrings stay: they are code)."""
-    tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
-              if t.type != tokenize.COMMENT]
+    tokens = [
+        t
+        for t in tokenize.generate_tokens(io.StringIO(source).readline)
+        if t.type != tokenize.COMMENT
+    ]
     lines = tokenize.untokenize(tokens).splitlines()
     return "\n".join(line.rstrip() for line in lines if line.strip()) + "\n"
 
@@ -30,8 +33,9 @@ def compacted(source: str) -> str:
 
 
 def _reads(statement: ast.stmt) -> set[str]:
-    return {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Load)}
+    return {
+        n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
 
 
 def _writes(statement: ast.stmt) -> set[str]:
@@ -44,8 +48,9 @@ def _independent(first: ast.stmt, second: ast.stmt) -> bool:
     other writes) and are plain assignments."""
     if not all(isinstance(s, ast.Assign | ast.AnnAssign) for s in (first, second)):
         return False
-    return not (_writes(first) & (_reads(second) | _writes(second))
-                or _writes(second) & _reads(first))
+    return not (
+        _writes(first) & (_reads(second) | _writes(second)) or _writes(second) & _reads(first)
+    )
 
 
 def _function_body(tree: ast.Module, function: str) -> list[ast.stmt]:
@@ -53,8 +58,7 @@ def _function_body(tree: ast.Module, function: str) -> list[ast.stmt]:
     return node.body
 
 
-def _rewrite(source: str, function: str,
-             change: Callable[[list[ast.stmt]], list[ast.stmt]]) -> str:
+def _rewrite(source: str, function: str, change: Callable[[list[ast.stmt]], list[ast.stmt]]) -> str:
     tree = ast.parse(source)
     body = _function_body(tree, function)
     body[:] = change(body)
@@ -64,6 +68,7 @@ def _rewrite(source: str, function: str,
 def reordered(source: str, function: str) -> str:
     """The function with each pair of neighbouring independent assignments swapped, where the
     data allow (``dloss_db2`` before ``dloss_dW2``, say)."""
+
     def swap(body: list[ast.stmt]) -> list[ast.stmt]:
         body, index = list(body), 0
         while index + 1 < len(body):
@@ -73,30 +78,43 @@ def reordered(source: str, function: str) -> str:
             else:
                 index += 1
         return body
+
     return _rewrite(source, function, swap)
 
 
 def tuple_assigned(source: str, function: str) -> str:
     """The function with each pair of neighbouring independent single-name assignments
     written as one tuple assignment: ``a, b = (x, y)``."""
+
     def pair(body: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt]
         out, index = [], 0
         while index < len(body):
             first = body[index]
             second = body[index + 1] if index + 1 < len(body) else None
-            if (second is not None and _independent(first, second)
-                    and all(isinstance(s, ast.Assign) and len(s.targets) == 1
-                            and isinstance(s.targets[0], ast.Name) for s in (first, second))):
+            if (
+                second is not None
+                and _independent(first, second)
+                and all(
+                    isinstance(s, ast.Assign)
+                    and len(s.targets) == 1
+                    and isinstance(s.targets[0], ast.Name)
+                    for s in (first, second)
+                )
+            ):
                 one, two = cast(ast.Assign, first), cast(ast.Assign, second)
-                out.append(ast.Assign([ast.Tuple([one.targets[0], two.targets[0]],
-                                                 ast.Store())],
-                                      ast.Tuple([one.value, two.value], ast.Load())))
+                out.append(
+                    ast.Assign(
+                        [ast.Tuple([one.targets[0], two.targets[0]], ast.Store())],
+                        ast.Tuple([one.value, two.value], ast.Load()),
+                    )
+                )
                 index += 2
             else:
                 out.append(first)
                 index += 1
         return out
+
     return _rewrite(source, function, pair)
 
 
@@ -105,9 +123,13 @@ def two_per_line(source: str, function: str) -> str:
     tree = ast.parse(source)
     node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
     lines = [ast.unparse(s) for s in node.body]
-    simple = [not isinstance(s, ast.If | ast.For | ast.While | ast.With | ast.Try
-                             | ast.FunctionDef | ast.ClassDef) and "\n" not in text
-              for s, text in zip(node.body, lines, strict=True)]
+    simple = [
+        not isinstance(
+            s, ast.If | ast.For | ast.While | ast.With | ast.Try | ast.FunctionDef | ast.ClassDef
+        )
+        and "\n" not in text
+        for s, text in zip(node.body, lines, strict=True)
+    ]
     joined, index = [], 0
     while index < len(lines):
         if index + 1 < len(lines) and simple[index] and simple[index + 1]:
@@ -117,7 +139,7 @@ def two_per_line(source: str, function: str) -> str:
             joined.append(lines[index])
             index += 1
     first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    header = "\n".join(source.splitlines()[first - 1:node.body[0].lineno - 1])
+    header = "\n".join(source.splitlines()[first - 1 : node.body[0].lineno - 1])
     body = "\n".join("    " + line.replace("\n", "\n    ") for line in joined)
     parts = [f"{header}\n{body}" if n is node else ast.unparse(n) for n in tree.body]
     return "\n\n".join(parts) + "\n"

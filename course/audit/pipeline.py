@@ -56,8 +56,9 @@ def sample(findings: list[Finding], size: int, seed: int) -> list[Finding]:
     return chosen
 
 
-def grade_through_pipeline(subject: Subject, findings: list[Finding], workers: int
-                           ) -> list[PipelineCheck]:
+def grade_through_pipeline(
+    subject: Subject, findings: list[Finding], workers: int
+) -> list[PipelineCheck]:
     """Grade each of ``findings``' submissions with ``course grade`` in a scratch copy of the
     course (never the course's own gradebook; the course's settings), and compare."""
     notebook_name = subject.source_path.name
@@ -76,12 +77,17 @@ def grade_through_pipeline(subject: Subject, findings: list[Finding], workers: i
         with make_api(course).gradebook as gradebook:
             for student, finding in students.items():
                 notebook = gradebook.find_submission_notebook(
-                    Path(notebook_name).stem, subject.lab, student)
-                failed = tuple(sorted(g.name for g in notebook.grades
-                                      if (g.score or 0) < g.max_score))
+                    Path(notebook_name).stem, subject.lab, student
+                )
+                failed = tuple(
+                    sorted(g.name for g in notebook.grades if (g.score or 0) < g.max_score)
+                )
                 outcome = outcomes[student]
-                checks.append(PipelineCheck(finding, outcome.status, failed,
-                                            _differences(finding, outcome, failed)))
+                checks.append(
+                    PipelineCheck(
+                        finding, outcome.status, failed, _differences(finding, outcome, failed)
+                    )
+                )
     return checks
 
 
@@ -91,9 +97,11 @@ def _differences(finding: Finding, outcome, failed: tuple[str, ...]) -> str:
         found.append(f"course grade failed {list(failed)}, the judge {list(finding.failed)}")
     flagged = outcome.status == Status.FLAGGED
     if flagged != bool(finding.problems):
-        found.append(f"course grade: {outcome.status} ({outcome.reason})"
-                     if flagged or outcome.status != Status.GRADED else
-                     "course grade did not flag what the judge found")
+        found.append(
+            f"course grade: {outcome.status} ({outcome.reason})"
+            if flagged or outcome.status != Status.GRADED
+            else "course grade did not flag what the judge found"
+        )
     elif outcome.status not in (Status.GRADED, Status.FLAGGED):
         found.append(f"course grade: {outcome.status} ({outcome.reason})")
     return "; ".join(found)

@@ -31,8 +31,12 @@ def _call(function: ast.expr, *args: ast.expr, **keywords: ast.expr) -> ast.Call
     return ast.Call(function, list(args), [ast.keyword(k, v) for k, v in keywords.items()])
 
 
-def per_site(solution: Solution, operator: str, matches: Callable[[ast.AST], bool],
-             make: Callable[[Any, int], ast.AST | None]) -> Iterator[Derived]:
+def per_site(
+    solution: Solution,
+    operator: str,
+    matches: Callable[[ast.AST], bool],
+    make: Callable[[Any, int], ast.AST | None],
+) -> Iterator[Derived]:
     """One rewrite per node of the graded function that ``matches`` accepts: that node
     replaced by ``make(node, statement index)`` (None: no rewrite at this site)."""
     for index, statement in enumerate(solution.body(solution.tree)):
@@ -44,8 +48,7 @@ def per_site(solution: Solution, operator: str, matches: Callable[[ast.AST], boo
             copy_statement = solution.body(tree)[index]
             target = [n for n in ast.walk(copy_statement) if matches(n)][position]
             replaced(copy_statement, target, new)
-            yield Derived(REWRITE, operator, ast.unparse(statement).splitlines()[0],
-                          unparsed(tree))
+            yield Derived(REWRITE, operator, ast.unparse(statement).splitlines()[0], unparsed(tree))
 
 
 def _is(kind: type[ast.BinOp], op: type | None = None) -> Callable[[ast.AST], bool]:
@@ -54,27 +57,34 @@ def _is(kind: type[ast.BinOp], op: type | None = None) -> Callable[[ast.AST], bo
 
 def layouts(solution: Solution) -> Iterator[Derived]:
     for name, layout in LAYOUTS.items():
-        yield Derived(REWRITE, f"layout_{name}", "the whole cell",
-                      layout(solution.code, solution.function))
+        yield Derived(
+            REWRITE, f"layout_{name}", "the whole cell", layout(solution.code, solution.function)
+        )
 
 
 def _matrices(solution: Solution, left: ast.expr, right: ast.expr, index: int) -> bool:
     """Whether both operands are vectors or matrices on every case (where ``@``, ``np.dot``
     and ``np.matmul`` agree)."""
-    return all(shape is not None and 1 <= len(shape) <= 2
-               for side in (left, right) for shape in solution.shapes(side, index))
+    return all(
+        shape is not None and 1 <= len(shape) <= 2
+        for side in (left, right)
+        for shape in solution.shapes(side, index)
+    )
 
 
 def matmul_spelled(solution: Solution) -> Iterator[Derived]:
     """``a @ b`` as ``np.dot``, ``np.matmul`` and ``np.einsum`` (with and without
     ``optimize``)."""
+
     def as_call(name: str) -> Callable[[ast.BinOp, int], ast.AST | None]:
-        return lambda n, i: (_call(_np(name), n.left, n.right)
-                             if _matrices(solution, n.left, n.right, i) else None)
-    yield from per_site(solution, "matmul_as_dot", _is(ast.BinOp, ast.MatMult),
-                        as_call("dot"))
-    yield from per_site(solution, "matmul_as_matmul", _is(ast.BinOp, ast.MatMult),
-                        as_call("matmul"))
+        return lambda n, i: (
+            _call(_np(name), n.left, n.right) if _matrices(solution, n.left, n.right, i) else None
+        )
+
+    yield from per_site(solution, "matmul_as_dot", _is(ast.BinOp, ast.MatMult), as_call("dot"))
+    yield from per_site(
+        solution, "matmul_as_matmul", _is(ast.BinOp, ast.MatMult), as_call("matmul")
+    )
 
     def einsum(node: ast.BinOp, index: int, optimize: bool) -> ast.AST | None:
         left, right = (solution.shape(side, index) for side in (node.left, node.right))
@@ -85,49 +95,84 @@ def matmul_spelled(solution: Solution) -> Iterator[Derived]:
             b = "j"
         out = "".join(c for c in a + b if c != "j")
         keywords = {"optimize": ast.Constant(True)} if optimize else {}
-        return _call(_np("einsum"), ast.Constant(f"{a},{b}->{out}"), node.left, node.right,
-                     **keywords)
-    yield from per_site(solution, "matmul_as_einsum", _is(ast.BinOp, ast.MatMult),
-                        lambda n, i: einsum(n, i, optimize=False))
-    yield from per_site(solution, "matmul_as_einsum_optimized", _is(ast.BinOp, ast.MatMult),
-                        lambda n, i: einsum(n, i, optimize=True))
+        return _call(
+            _np("einsum"), ast.Constant(f"{a},{b}->{out}"), node.left, node.right, **keywords
+        )
+
+    yield from per_site(
+        solution,
+        "matmul_as_einsum",
+        _is(ast.BinOp, ast.MatMult),
+        lambda n, i: einsum(n, i, optimize=False),
+    )
+    yield from per_site(
+        solution,
+        "matmul_as_einsum_optimized",
+        _is(ast.BinOp, ast.MatMult),
+        lambda n, i: einsum(n, i, optimize=True),
+    )
 
 
 def _numpy_call(name: str) -> Callable[[ast.AST], bool]:
-    return lambda node: (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                         and node.func.attr == name and isinstance(node.func.value, ast.Name)
-                         and node.func.value.id == "np" and len(node.args) == 2
-                         and not node.keywords)
+    return lambda node: (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == name
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "np"
+        and len(node.args) == 2
+        and not node.keywords
+    )
 
 
 def dot_spelled(solution: Solution) -> Iterator[Derived]:
     """``np.dot(a, b)`` and ``np.matmul(a, b)`` as ``a @ b``."""
     for name in ("dot", "matmul"):
-        yield from per_site(solution, f"{name}_as_matmul", _numpy_call(name),
-                            lambda n, i: ast.BinOp(n.args[0], ast.MatMult(), n.args[1])
-                            if _matrices(solution, n.args[0], n.args[1], i) else None)
+        yield from per_site(
+            solution,
+            f"{name}_as_matmul",
+            _numpy_call(name),
+            lambda n, i: (
+                ast.BinOp(n.args[0], ast.MatMult(), n.args[1])
+                if _matrices(solution, n.args[0], n.args[1], i)
+                else None
+            ),
+        )
 
 
 def transpose_spelled(solution: Solution) -> Iterator[Derived]:
     """``x.T`` as ``np.transpose(x)`` and ``x.transpose()``."""
     is_t = lambda n: isinstance(n, ast.Attribute) and n.attr == "T"  # noqa: E731
-    yield from per_site(solution, "T_as_np_transpose", is_t,
-                        lambda n, i: _call(_np("transpose"), n.value))
-    yield from per_site(solution, "T_as_method", is_t,
-                        lambda n, i: _call(ast.Attribute(n.value, "transpose", ast.Load())))
+    yield from per_site(
+        solution, "T_as_np_transpose", is_t, lambda n, i: _call(_np("transpose"), n.value)
+    )
+    yield from per_site(
+        solution,
+        "T_as_method",
+        is_t,
+        lambda n, i: _call(ast.Attribute(n.value, "transpose", ast.Load())),
+    )
 
 
 def elementwise_spelled(solution: Solution) -> Iterator[Derived]:
     """``a * b`` as ``np.multiply(a, b)``; ``a * b`` and ``a + b`` with operands swapped."""
+
     def numeric(n: ast.BinOp, i: int) -> bool:
         return solution.is_numeric(n.left, i) and solution.is_numeric(n.right, i)
-    yield from per_site(solution, "multiply_as_function", _is(ast.BinOp, ast.Mult),
-                        lambda n, i: _call(_np("multiply"), n.left, n.right)
-                        if numeric(n, i) else None)
+
+    yield from per_site(
+        solution,
+        "multiply_as_function",
+        _is(ast.BinOp, ast.Mult),
+        lambda n, i: _call(_np("multiply"), n.left, n.right) if numeric(n, i) else None,
+    )
     for op in (ast.Mult, ast.Add):
-        yield from per_site(solution, f"commuted_{op.__name__.lower()}", _is(ast.BinOp, op),
-                            lambda n, i: ast.BinOp(n.right, n.op, n.left)
-                            if numeric(n, i) else None)
+        yield from per_site(
+            solution,
+            f"commuted_{op.__name__.lower()}",
+            _is(ast.BinOp, op),
+            lambda n, i: ast.BinOp(n.right, n.op, n.left) if numeric(n, i) else None,
+        )
 
 
 def out_argument(solution: Solution) -> Iterator[Derived]:
@@ -138,20 +183,32 @@ def out_argument(solution: Solution) -> Iterator[Derived]:
         value = solution.value(node, index)
         if not isinstance(value, np.ndarray) or value.dtype != np.float64:
             return None
-        shape = _call(_np("broadcast_shapes"), _call(_np("shape"), copy.deepcopy(node.left)),
-                      _call(_np("shape"), copy.deepcopy(node.right)))
-        return _call(_np(functions[type(node.op)]), node.left, node.right,
-                     out=_call(_np("empty"), shape))
-    yield from per_site(solution, "out_argument",
-                        lambda n: isinstance(n, ast.BinOp) and type(n.op) in functions, make)
+        shape = _call(
+            _np("broadcast_shapes"),
+            _call(_np("shape"), copy.deepcopy(node.left)),
+            _call(_np("shape"), copy.deepcopy(node.right)),
+        )
+        return _call(
+            _np(functions[type(node.op)]), node.left, node.right, out=_call(_np("empty"), shape)
+        )
+
+    yield from per_site(
+        solution,
+        "out_argument",
+        lambda n: isinstance(n, ast.BinOp) and type(n.op) in functions,
+        make,
+    )
 
 
 def _step_assignments(solution: Solution, tree: ast.Module) -> Iterator[tuple[int, ast.Assign]]:
     """``(index, statement)`` of each top-level ``name = value`` of a step."""
     for index, statement in enumerate(solution.body(tree)):
-        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-                and isinstance(statement.targets[0], ast.Name)
-                and statement.targets[0].id in solution.steps):
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and statement.targets[0].id in solution.steps
+        ):
             yield index, statement
 
 
@@ -160,8 +217,10 @@ def in_place(solution: Solution) -> Iterator[Derived]:
     where ``a`` already has the result's shape."""
     for index, statement in _step_assignments(solution, solution.tree):
         value, name = statement.value, cast(ast.Name, statement.targets[0]).id
-        if not (isinstance(value, ast.BinOp)
-                and isinstance(value.op, ast.Sub | ast.Add | ast.Mult | ast.Div)):
+        if not (
+            isinstance(value, ast.BinOp)
+            and isinstance(value.op, ast.Sub | ast.Add | ast.Mult | ast.Div)
+        ):
             continue
         if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(value.right)):
             continue  # the right side reads what the first statement would overwrite
@@ -174,7 +233,7 @@ def in_place(solution: Solution) -> Iterator[Derived]:
         first = cast(ast.Assign, ast.parse(f"{name} = np.array(LEFT, dtype=np.float64)").body[0])
         cast(ast.Call, first.value).args[0] = value.left
         second = ast.AugAssign(ast.Name(name, ast.Store()), getattr(ast, op)(), value.right)
-        body[index:index + 1] = [first, second]
+        body[index : index + 1] = [first, second]
         yield Derived(REWRITE, "in_place_on_fresh", ast.unparse(statement), unparsed(tree))
 
 
@@ -191,8 +250,15 @@ def renamed(solution: Solution) -> Iterator[Derived]:
     renamed everywhere in the function."""
     node = function_node(solution.tree, solution.function)
     parameters = {a.arg for a in node.args.args}
-    locals_ = sorted({n.id for statement in node.body for n in ast.walk(statement)
-                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - parameters)
+    locals_ = sorted(
+        {
+            n.id
+            for statement in node.body
+            for n in ast.walk(statement)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        }
+        - parameters
+    )
     for name in locals_:
         yield Derived(REWRITE, "renamed", name, _renamed(solution, name, f"my_{name}"))
 
@@ -204,12 +270,11 @@ def inlined(solution: Solution) -> Iterator[Derived]:
         name = cast(ast.Name, statement.targets[0]).id
         tree = solution.tree
         body = solution.body(tree)
-        later = body[index + 1:]
+        later = body[index + 1 :]
         reads = {n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name)}
         if any((reads | {name}) & written_names(s) for s in later):
             continue  # the expression would read other values where it is written out
-        uses = [n for s in later for n in ast.walk(s)
-                if isinstance(n, ast.Name) and n.id == name]
+        uses = [n for s in later for n in ast.walk(s) if isinstance(n, ast.Name) and n.id == name]
         if not uses:
             continue
         for read in uses:
@@ -229,24 +294,32 @@ def helper_above(solution: Solution) -> Iterator[Derived]:
     for index, statement in _step_assignments(solution, solution.tree):
         name = cast(ast.Name, statement.targets[0]).id
         local = solution.namespaces[index]
-        reads = sorted({n.id for n in ast.walk(statement.value)
-                        if isinstance(n, ast.Name) and n.id in local})
+        reads = sorted(
+            {n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name) and n.id in local}
+        )
         helper = f"compute_{name}"
-        own = (f"import numpy as np\n\n\ndef {helper}({', '.join(reads)}):\n"
-               f"    return {ast.unparse(statement.value)}\n")
+        own = (
+            f"import numpy as np\n\n\ndef {helper}({', '.join(reads)}):\n"
+            f"    return {ast.unparse(statement.value)}\n"
+        )
         tree = solution.tree
         cast(ast.Assign, solution.body(tree)[index]).value = ast.parse(
-            f"{helper}({', '.join(reads)})", mode="eval").body
-        yield Derived(REWRITE, "helper_in_a_cell_above", ast.unparse(statement),
-                      unparsed(tree), own_cell=own)
+            f"{helper}({', '.join(reads)})", mode="eval"
+        ).body
+        yield Derived(
+            REWRITE, "helper_in_a_cell_above", ast.unparse(statement), unparsed(tree), own_cell=own
+        )
 
 
 def float32_inputs(solution: Solution) -> Iterator[Derived]:
     """Every floating-point array argument cast to float32 first."""
     node = function_node(solution.tree, solution.function)
-    arrays = [a.arg for a in node.args.args
-              if isinstance(solution.namespaces[0].get(a.arg), np.ndarray)
-              and solution.namespaces[0][a.arg].dtype.kind == "f"]
+    arrays = [
+        a.arg
+        for a in node.args.args
+        if isinstance(solution.namespaces[0].get(a.arg), np.ndarray)
+        and solution.namespaces[0][a.arg].dtype.kind == "f"
+    ]
     if not arrays:
         return
     tree = solution.tree
@@ -266,14 +339,20 @@ def _sum_call(node: ast.AST) -> bool:
 def keepdims_spelled(solution: Solution) -> Iterator[Derived]:
     """A sum over an axis of a matrix with ``keepdims=True`` and flattened after, or one
     with ``keepdims=True`` written without it and the axis put back by indexing."""
+
     def make(node: ast.Call, index: int) -> ast.AST | None:
         operand = cast(ast.Attribute, node.func).value if not node.args else node.args[0]
         given = solution.shape(operand, index)
         keepdims = [k for k in node.keywords if k.arg == "keepdims"]
         axis = next(k.value for k in node.keywords if k.arg == "axis")
-        if (given is None or len(given) != 2 or not isinstance(axis, ast.Constant)
-                or any(not (isinstance(k.value, ast.Constant) and k.value.value is True)
-                       for k in keepdims)):
+        if (
+            given is None
+            or len(given) != 2
+            or not isinstance(axis, ast.Constant)
+            or any(
+                not (isinstance(k.value, ast.Constant) and k.value.value is True) for k in keepdims
+            )
+        ):
             return None
         result = solution.shape(node, index)
         new = copy.deepcopy(node)
@@ -285,11 +364,13 @@ def keepdims_spelled(solution: Solution) -> Iterator[Derived]:
             where = "[None, :]" if axis.value == 0 else "[:, None]"
             return ast.parse(f"({ast.unparse(new)}){where}", mode="eval").body
         return None
+
     yield from per_site(solution, "keepdims_spelled", _sum_call, make)
 
 
 def outer_spelled(solution: Solution) -> Iterator[Derived]:
     """``a[:, None] * b`` (an outer product of two vectors) as ``np.outer(a, b)``."""
+
     def make(node: ast.BinOp, index: int) -> ast.AST | None:
         left = node.left
         if not (isinstance(left, ast.Subscript) and ast.unparse(left.slice) == "(:, None)"):
@@ -298,63 +379,83 @@ def outer_spelled(solution: Solution) -> Iterator[Derived]:
         if not all(shape is not None and len(shape) == 1 for pair in vectors for shape in pair):
             return None
         return _call(_np("outer"), left.value, node.right)
+
     yield from per_site(solution, "outer_as_np_outer", _is(ast.BinOp, ast.Mult), make)
 
 
 def sum_spelled(solution: Solution) -> Iterator[Derived]:
     """``x.sum(axis=k)`` as ``np.sum(x, axis=k)``, and a column sum of a matrix as a product
     with a vector of ones."""
+
     def as_function(node: ast.Call, index: int) -> ast.AST | None:
         if node.args or not isinstance(node.func, ast.Attribute) or node.func.attr != "sum":
             return None
-        return _call(_np("sum"), node.func.value, **{
-            k.arg: k.value  # type: ignore[arg-type]  # arg None: a TypeError
-            for k in node.keywords})
+        return _call(
+            _np("sum"),
+            node.func.value,
+            **{
+                k.arg: k.value  # type: ignore[arg-type]  # arg None: a TypeError
+                for k in node.keywords
+            },
+        )
 
     def as_product(node: ast.Call, index: int) -> ast.AST | None:
         operand = cast(ast.Attribute, node.func).value if not node.args else node.args[0]
         keywords = {k.arg: k.value for k in node.keywords}
         axis = keywords.get("axis")
-        if (set(keywords) != {"axis"} or not isinstance(axis, ast.Constant)
-                or axis.value != 0 or getattr(node.func, "attr", "") != "sum"):
+        if (
+            set(keywords) != {"axis"}
+            or not isinstance(axis, ast.Constant)
+            or axis.value != 0
+            or getattr(node.func, "attr", "") != "sum"
+        ):
             return None
         if not all(s is not None and len(s) == 2 for s in solution.shapes(operand, index)):
             return None
         ones = _call(_np("ones"), _call(ast.Name("len", ast.Load()), operand))
         return ast.BinOp(ones, ast.MatMult(), operand)
+
     yield from per_site(solution, "sum_as_np_sum", _sum_call, as_function)
     yield from per_site(solution, "column_sum_as_product", _sum_call, as_product)
 
 
 def vector_matrix_spelled(solution: Solution) -> Iterator[Derived]:
     """``A.T @ v`` for a vector ``v`` as ``v @ A``."""
+
     def make(node: ast.BinOp, index: int) -> ast.AST | None:
         if not (isinstance(node.left, ast.Attribute) and node.left.attr == "T"):
             return None
-        matrix, vector = solution.shapes(node.left.value, index), solution.shapes(
-            node.right, index)
-        if not (all(s is not None and len(s) == 2 for s in matrix)
-                and all(s is not None and len(s) == 1 for s in vector)):
+        matrix, vector = solution.shapes(node.left.value, index), solution.shapes(node.right, index)
+        if not (
+            all(s is not None and len(s) == 2 for s in matrix)
+            and all(s is not None and len(s) == 1 for s in vector)
+        ):
             return None
         return ast.BinOp(node.right, ast.MatMult(), node.left.value)
+
     yield from per_site(solution, "vector_times_matrix", _is(ast.BinOp, ast.MatMult), make)
 
 
 def slope_spelled(solution: Solution) -> Iterator[Derived]:
     """``h * (1 - h)`` (the logistic's slope) as ``h - h ** 2``."""
+
     def make(node: ast.BinOp, index: int) -> ast.AST | None:
         right = node.right
-        if not (isinstance(right, ast.BinOp) and isinstance(right.op, ast.Sub)
-                and isinstance(right.left, ast.Constant) and right.left.value == 1
-                and ast.dump(right.right) == ast.dump(_rightmost(node.left))):
+        if not (
+            isinstance(right, ast.BinOp)
+            and isinstance(right.op, ast.Sub)
+            and isinstance(right.left, ast.Constant)
+            and right.left.value == 1
+            and ast.dump(right.right) == ast.dump(_rightmost(node.left))
+        ):
             return None
         if isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Mult):
             h = node.left.right
-            slope = ast.BinOp(h, ast.Sub(), ast.BinOp(copy.deepcopy(h), ast.Pow(),
-                                                     ast.Constant(2)))
+            slope = ast.BinOp(h, ast.Sub(), ast.BinOp(copy.deepcopy(h), ast.Pow(), ast.Constant(2)))
             return ast.BinOp(node.left.left, ast.Mult(), slope)
         h = node.left
         return ast.BinOp(h, ast.Sub(), ast.BinOp(copy.deepcopy(h), ast.Pow(), ast.Constant(2)))
+
     yield from per_site(solution, "slope_as_difference", _is(ast.BinOp, ast.Mult), make)
 
 
@@ -369,9 +470,12 @@ def annotated(solution: Solution) -> Iterator[Derived]:
     body = solution.body(tree)
     found = False
     for index, statement in _step_assignments(solution, tree):
-        body[index] = ast.AnnAssign(ast.Name(cast(ast.Name, statement.targets[0]).id,
-                                             ast.Store()),
-                                    _np("ndarray"), statement.value, simple=1)
+        body[index] = ast.AnnAssign(
+            ast.Name(cast(ast.Name, statement.targets[0]).id, ast.Store()),
+            _np("ndarray"),
+            statement.value,
+            simple=1,
+        )
         found = True
     if found:
         yield Derived(REWRITE, "annotated_steps", "every step", unparsed(tree))
@@ -382,15 +486,15 @@ def accumulated(solution: Solution) -> Iterator[Derived]:
     for index, statement in _step_assignments(solution, solution.tree):
         name = cast(ast.Name, statement.targets[0]).id
         shapes = solution.shapes(ast.Name(name, ast.Load()), index + 1)
-        if None in shapes or any(n.id == name for n in ast.walk(statement.value)
-                                 if isinstance(n, ast.Name)):
+        if None in shapes or any(
+            n.id == name for n in ast.walk(statement.value) if isinstance(n, ast.Name)
+        ):
             continue
         tree = solution.tree
         value = ast.unparse(statement.value)
         start = ast.parse(f"{name} = np.zeros(np.shape({value}))\n{name} += {value}").body
-        solution.body(tree)[index:index + 1] = start
-        yield Derived(REWRITE, "accumulated_from_zeros", ast.unparse(statement),
-                      unparsed(tree))
+        solution.body(tree)[index : index + 1] = start
+        yield Derived(REWRITE, "accumulated_from_zeros", ast.unparse(statement), unparsed(tree))
 
 
 def returned_as_list(solution: Solution) -> Iterator[Derived]:
@@ -400,8 +504,12 @@ def returned_as_list(solution: Solution) -> Iterator[Derived]:
     last = body[-1]
     if isinstance(last, ast.Return) and isinstance(last.value, ast.Tuple):
         last.value = ast.List(last.value.elts, ast.Load())
-        yield Derived(REWRITE, "returned_as_list", ast.unparse(solution.body(
-            solution.tree)[-1]), unparsed(tree))
+        yield Derived(
+            REWRITE,
+            "returned_as_list",
+            ast.unparse(solution.body(solution.tree)[-1]),
+            unparsed(tree),
+        )
 
 
 def _fresh(solution: Solution, name: str) -> str:
@@ -428,14 +536,15 @@ def fixed_loop(solution: Solution) -> Iterator[Derived]:
         axis = fixed[-1]
         whole, column = _fresh(solution, f"whole_{name}"), _fresh(solution, "column")
         at = ":, " * axis + column
-        loop = ast.parse(f"{whole} = VALUE\n{name} = np.empty_like({whole})\n"
-                         f"for {column} in range({whole}.shape[{axis}]):\n"
-                         f"    {name}[{at}] = {whole}[{at}]\n").body
+        loop = ast.parse(
+            f"{whole} = VALUE\n{name} = np.empty_like({whole})\n"
+            f"for {column} in range({whole}.shape[{axis}]):\n"
+            f"    {name}[{at}] = {whole}[{at}]\n"
+        ).body
         cast(ast.Assign, loop[0]).value = statement.value
         tree = solution.tree
-        solution.body(tree)[index:index + 1] = loop
-        yield Derived(REWRITE, "fixed_loop_over_an_axis", ast.unparse(statement),
-                      unparsed(tree))
+        solution.body(tree)[index : index + 1] = loop
+        yield Derived(REWRITE, "fixed_loop_over_an_axis", ast.unparse(statement), unparsed(tree))
 
 
 OPERATORS: tuple[Operator, ...] = (

@@ -34,8 +34,11 @@ class Subject:
     def cells_of(self, *kinds: str, step: str = "") -> set[str]:
         """The grade ids of the cells whose check is of one of ``kinds`` (for ``"step"``,
         of ``step`` only when given)."""
-        return {grade_id for grade_id, (kind, *args) in self.plan.cells.items()
-                if kind in kinds and (kind != "step" or not step or args[0] == step)}
+        return {
+            grade_id
+            for grade_id, (kind, *args) in self.plan.cells.items()
+            if kind in kinds and (kind != "step" or not step or args[0] == step)
+        }
 
     def notebook(self, derived: Derived) -> nbformat.NotebookNode:
         """The notebook a student handing in ``derived`` submits: the release with the
@@ -70,8 +73,9 @@ def load_subject(root: Path, lab: str) -> Subject:
     sizes)."""
     sources = sorted(layout.source(root, lab).glob("*.ipynb"))
     if len(sources) != 1:
-        raise ValueError(f"source/{lab}/ holds {len(sources)} notebooks; the audit judges a "
-                         "lab of one notebook")
+        raise ValueError(
+            f"source/{lab}/ holds {len(sources)} notebooks; the audit judges a lab of one notebook"
+        )
     source_path = sources[0]
     release_path = layout.release(root, lab) / source_path.name
     if not release_path.is_file():
@@ -79,12 +83,21 @@ def load_subject(root: Path, lab: str) -> Subject:
     plan = cached_plan(source_path)
     judge = plan.judge
     source = nbformat.read(source_path, as_version=4)
-    code = without_delimiters(cell_by_grade_id(source, judge.graded_cell).source,
-                              solution_delimiters())
+    code = without_delimiters(
+        cell_by_grade_id(source, judge.graded_cell).source, solution_delimiters()
+    )
     cases = [arguments for seed in plan.seeds for arguments, _ in judge.cases(seed)]
     arguments = cases[0]
     other = next((c for c in cases[1:] if _shapes(c) != _shapes(arguments)), None)
-    solution = load_solution(code, judge.function, tuple(judge.answer_names),
-                             plan.trusted_code, arguments, other)
-    return Subject(root, lab, source_path, nbformat.read(release_path, as_version=4), plan,
-                   solution, load_lab(root, lab))
+    solution = load_solution(
+        code, judge.function, tuple(judge.answer_names), plan.trusted_code, arguments, other
+    )
+    return Subject(
+        root,
+        lab,
+        source_path,
+        nbformat.read(release_path, as_version=4),
+        plan,
+        solution,
+        load_lab(root, lab),
+    )

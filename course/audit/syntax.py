@@ -63,8 +63,11 @@ class Solution:
         namespaces = self.other if other and self.other else self.namespaces
         try:
             tree = ast.fix_missing_locations(ast.Expression(copy.deepcopy(expression)))
-            return eval(compile(tree, "<audit>", "eval"),
-                        dict(self.globals_), copy.deepcopy(dict(namespaces[index])))
+            return eval(
+                compile(tree, "<audit>", "eval"),
+                dict(self.globals_),
+                copy.deepcopy(dict(namespaces[index])),
+            )
         except Exception:
             return None
 
@@ -77,23 +80,33 @@ class Solution:
         """:meth:`shape` on the case, and on the case of other sizes (the same when there is
         none)."""
         other = self.value(expression, index, other=True)
-        return (self.shape(expression, index),
-                other.shape if isinstance(other, np.ndarray) else None)
+        return (
+            self.shape(expression, index),
+            other.shape if isinstance(other, np.ndarray) else None,
+        )
 
     def is_numeric(self, expression: ast.expr, index: int) -> bool:
         """Whether ``expression`` is a number or an array of numbers before ``index``."""
         value = self.value(expression, index)
         return isinstance(value, int | float | np.number | np.ndarray) and not isinstance(
-            value, bool)
+            value, bool
+        )
 
     def names(self) -> set[str]:
         """Every name the solution's code uses."""
         return {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)} | {
-            a.arg for a in ast.walk(self.tree) if isinstance(a, ast.arg)}
+            a.arg for a in ast.walk(self.tree) if isinstance(a, ast.arg)
+        }
 
 
-def load_solution(code: str, function: str, steps: tuple[str, ...], trusted_code: str,
-                  arguments: dict, other: dict | None = None) -> Solution:
+def load_solution(
+    code: str,
+    function: str,
+    steps: tuple[str, ...],
+    trusted_code: str,
+    arguments: dict,
+    other: dict | None = None,
+) -> Solution:
     """Run ``code``'s ``function`` (after ``trusted_code``) on ``arguments`` (by parameter
     name), and on ``other`` (arguments of other sizes) when given, recording its namespace
     before each top-level statement."""
@@ -102,8 +115,9 @@ def load_solution(code: str, function: str, steps: tuple[str, ...], trusted_code
     return Solution(code, function, steps, first[0], first[1], second)
 
 
-def _namespaces(code: str, function: str, trusted_code: str,
-                arguments: dict) -> tuple[dict, tuple[dict, ...]]:
+def _namespaces(
+    code: str, function: str, trusted_code: str, arguments: dict
+) -> tuple[dict, tuple[dict, ...]]:
     tree = ast.parse(code)
     node = function_node(tree, function)
     record = ast.parse(f"{SEEN}.append(locals())").body[0]

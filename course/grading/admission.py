@@ -60,8 +60,9 @@ def admission_problem(root: Path, student: str) -> str | None:
 def submission_digest(root: Path, lab: str, student: str) -> str:
     """SHA-256 over the names and contents of a student's submitted files (course.kit)."""
     folder = layout.submitted(root, student, lab)
-    return files_digest({str(p.relative_to(folder)): p.read_bytes()
-                         for p in folder.rglob("*") if p.is_file()})
+    return files_digest(
+        {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    )
 
 
 def marker_path(root: Path, lab: str, student: str) -> Path:
@@ -87,18 +88,24 @@ def submission_problem(root: Path, lab: str, student: str) -> str | None:
     folder = layout.submitted(root, student, lab)
     if not folder.is_dir():
         misplaced = sorted(p.name for p in folder.parent.glob("*.ipynb"))
-        return (f"{', '.join(misplaced)} is in {layout.shown(root, folder.parent)}, not in "
-                f"{layout.shown(root, folder)}; move it there and grade again")
+        return (
+            f"{', '.join(misplaced)} is in {layout.shown(root, folder.parent)}, not in "
+            f"{layout.shown(root, folder)}; move it there and grade again"
+        )
     expected = sorted(p.name for p in layout.release(root, lab).glob("*.ipynb"))
     found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.ipynb"))
     for name in expected:
         if name not in found:
-            return (f"no {name} in the submission (found: {', '.join(found) or 'no notebook'}); "
-                    "was it renamed?")
+            return (
+                f"no {name} in the submission (found: {', '.join(found) or 'no notebook'}); "
+                "was it renamed?"
+            )
         try:
             nbformat.read(folder / name, as_version=4)
         except Exception as error:  # any reason a notebook cannot be read
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            return (f"{name} is not a readable notebook ({type(error).__name__}: "
-                    f"{first_line[:120]}); ask for a new copy")
+            return (
+                f"{name} is not a readable notebook ({type(error).__name__}: "
+                f"{first_line[:120]}); ask for a new copy"
+            )
     return None

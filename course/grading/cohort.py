@@ -34,16 +34,26 @@ from course.settings import for_course
 def _timed_out(outcome: Outcome | None, root: Path, lab: str, student: str) -> bool:
     """True when this very submission already ran out of time: it is graded again only when
     resubmitted, or with --force, not at every run."""
-    return (outcome is not None and outcome.status == Status.TIMEOUT
-            and outcome.digest == submission_digest(root, lab, student))
+    return (
+        outcome is not None
+        and outcome.status == Status.TIMEOUT
+        and outcome.digest == submission_digest(root, lab, student)
+    )
 
 
-def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool = False,
-                 student_timeout: float | None = None,
-                 progress: bool = True, sandbox: bool = True,
-                 scheduler: str | None = None, certs: Path | None = None,
-                 insecure_local_only: bool = False,
-                 unbounded: bool = False) -> dict[str, Outcome]:
+def grade_cohort(
+    root: Path,
+    lab: str,
+    workers: int | None = None,
+    force: bool = False,
+    student_timeout: float | None = None,
+    progress: bool = True,
+    sandbox: bool = True,
+    scheduler: str | None = None,
+    certs: Path | None = None,
+    insecure_local_only: bool = False,
+    unbounded: bool = False,
+) -> dict[str, Outcome]:
     """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
 
     With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and every
@@ -89,8 +99,12 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
     refused = {s: problem for s in students if (problem := admission_problem(root, s))}
     for student, problem in refused.items():
         outcomes[student] = Outcome(student, Status.FAILED, problem)
-    todo = [s for s in students if s not in refused and (
-        force or not (is_graded(root, lab, s) or _timed_out(outcomes.get(s), root, lab, s)))]
+    todo = [
+        s
+        for s in students
+        if s not in refused
+        and (force or not (is_graded(root, lab, s) or _timed_out(outcomes.get(s), root, lab, s)))
+    ]
     if todo:
         from course.distributed import grading_client
 
@@ -99,8 +113,9 @@ def grade_cohort(root: Path, lab: str, workers: int | None = None, force: bool =
             if sandbox and not unbounded and (missing := missing_bounds(client, settings.limits)):
                 raise SandboxUnavailable(unbounded_problem(missing))
             check_grading_environment(root, lab, student_timeout, sandbox, client)
-            for outcome in run_workers(root, lab, todo, min(workers, len(todo)),
-                                       student_timeout, progress, sandbox, client):
+            for outcome in run_workers(
+                root, lab, todo, min(workers, len(todo)), student_timeout, progress, sandbox, client
+            ):
                 outcomes[outcome.student] = outcome
     save_outcomes(root, lab, outcomes)
     reapply_late_penalties(root, lab)  # everyone's, also those graded before this run

@@ -18,8 +18,7 @@ from course.late import QUIET
 from course.nbgrader_setup import load_config
 
 
-def record_flag(api: NbGraderAPI, root: Path, lab: str, student: str,
-                findings: list[str]) -> None:
+def record_flag(api: NbGraderAPI, root: Path, lab: str, student: str, findings: list[str]) -> None:
     """Flag (or unflag) each of the student's notebooks in the gradebook, with the findings
     as a comment on the graded cell, so the formgrader shows them. No score is touched."""
     graded_cell = load_lab(root, lab).judge.graded_cell
@@ -32,20 +31,25 @@ def record_flag(api: NbGraderAPI, root: Path, lab: str, student: str,
             notebook.flagged = bool(findings)
             try:
                 comment = gradebook.find_comment(graded_cell, source.stem, lab, student)
-                comment.manual_comment = ("Flagged by the grader: " + "; ".join(findings)
-                                          if findings else None)
+                comment.manual_comment = (
+                    "Flagged by the grader: " + "; ".join(findings) if findings else None
+                )
             except MissingEntry:
                 pass  # no graded cell to comment on; the flag and the report remain
         gradebook.db.commit()
 
 
-def save_grades(api: NbGraderAPI, root: Path, lab: str, student: str,
-                notebooks: dict[str, nbformat.NotebookNode]) -> None:
+def save_grades(
+    api: NbGraderAPI,
+    root: Path,
+    lab: str,
+    student: str,
+    notebooks: dict[str, nbformat.NotebookNode],
+) -> None:
     """Record the graded ``notebooks`` (by file name) in the gradebook as nbgrader's autograde
     does: the submission with its timestamp, then its own SaveAutoGrades and the configured
     late penalty, run on the notebooks the grading process produced."""
-    timestamp = api.coursedir.get_existing_timestamp(
-        str(layout.submitted(root, student, lab)))
+    timestamp = api.coursedir.get_existing_timestamp(str(layout.submitted(root, student, lab)))
     config = load_config(root)
     # nbgrader 0.9.6's gradebook code makes SQLAlchemy 2 warn on every new submission (its
     # autograde does too, in its own process); the rows are written all the same.
@@ -57,7 +61,13 @@ def save_grades(api: NbGraderAPI, root: Path, lab: str, student: str,
             else:
                 gradebook.update_or_create_submission(lab, student)
         for name, notebook in notebooks.items():
-            resources = {"nbgrader": {"notebook": Path(name).stem, "assignment": lab,
-                                      "student": student, "db_url": api.coursedir.db_url}}
+            resources = {
+                "nbgrader": {
+                    "notebook": Path(name).stem,
+                    "assignment": lab,
+                    "student": student,
+                    "db_url": api.coursedir.db_url,
+                }
+            }
             SaveAutoGrades(config=config).preprocess(notebook, resources)
             AssignLatePenalties(config=config, log=QUIET).preprocess(notebook, resources)

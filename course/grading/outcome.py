@@ -38,7 +38,7 @@ class Outcome:
         return self.status != Status.GRADED or bool(self.reason)
 
     def describe(self) -> str:
-        """"status: reason", or the reason alone for a graded student."""
+        """ "status: reason", or the reason alone for a graded student."""
         return self.reason if self.status == Status.GRADED else f"{self.status}: {self.reason}"
 
 
@@ -51,5 +51,7 @@ def load_outcomes(root: Path, lab: str) -> dict[str, Outcome]:
 
 
 def save_outcomes(root: Path, lab: str, outcomes: dict[str, Outcome]) -> None:
-    write_atomic(layout.reports(root, lab) / OUTCOMES_FILE,
-                 json.dumps([asdict(o) for _, o in sorted(outcomes.items())], indent=1))
+    write_atomic(
+        layout.reports(root, lab) / OUTCOMES_FILE,
+        json.dumps([asdict(o) for _, o in sorted(outcomes.items())], indent=1),
+    )

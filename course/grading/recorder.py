@@ -41,8 +41,10 @@ def start_grading_log(root: Path, lab: str, students: int) -> Path:
     path = layout.reports(root, lab) / LOG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
-        handle.write(f"##### course grade {lab}: {students} students, from "
-                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n\n")
+        handle.write(
+            f"##### course grade {lab}: {students} students, from "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n\n"
+        )
     return path
 
 
@@ -55,8 +57,11 @@ def grading_log_section(outcome: Outcome, log: str) -> str:
     # each line behind a bar, and wrapped: text the student's code wrote cannot pass for a
     # header, however wide the window it is read in
     lines = printable(log.rstrip()).splitlines()
-    body = "".join(f"| {line[i:i + LOG_LINE_CHARACTERS]}\n" for line in lines
-                   for i in range(0, max(len(line), 1), LOG_LINE_CHARACTERS))
+    body = "".join(
+        f"| {line[i : i + LOG_LINE_CHARACTERS]}\n"
+        for line in lines
+        for i in range(0, max(len(line), 1), LOG_LINE_CHARACTERS)
+    )
     return f"===== {printable(outcome.student)}: {outcome.status} =====\n{body}"
 
 
@@ -74,15 +79,20 @@ def timeout_reason(result: dict, student_timeout: float) -> str:
     it used."""
     cpu = float(result.get("cpu_seconds") or 0.0)
     if result.get("limit") == "wall":
-        return (f"grading took {float(result.get('seconds') or 0.0):.0f} s of wall-clock time, "
-                f"past its backstop of {WALL_CLOCK_FACTOR * student_timeout:.0f} s, while using "
-                f"{cpu:.1f} CPU seconds (waiting for something that never came?); stopped")
-    return (f"grading used {cpu:.1f} CPU seconds, more than its limit of {student_timeout:g} "
-            "(a loop that never ends?); stopped")
+        return (
+            f"grading took {float(result.get('seconds') or 0.0):.0f} s of wall-clock time, "
+            f"past its backstop of {WALL_CLOCK_FACTOR * student_timeout:.0f} s, while using "
+            f"{cpu:.1f} CPU seconds (waiting for something that never came?); stopped"
+        )
+    return (
+        f"grading used {cpu:.1f} CPU seconds, more than its limit of {student_timeout:g} "
+        "(a loop that never ends?); stopped"
+    )
 
 
-def record_result(root: Path, lab: str, student: str, result: dict, api: NbGraderAPI,
-                  student_timeout: float) -> Outcome:
+def record_result(
+    root: Path, lab: str, student: str, result: dict, api: NbGraderAPI, student_timeout: float
+) -> Outcome:
     """Write one student's grading result (course.worker's, or how it was lost) into the
     course folder and the gradebook; return their outcome. Its marker records the digest of
     the files that were sent to be graded (``result["sent_digest"]``), not of what is in
@@ -93,24 +103,44 @@ def record_result(root: Path, lab: str, student: str, result: dict, api: NbGrade
         gradebook.update_or_create_student(student)
     if lost == "timeout":
         write_timeout_page(root, lab, student, expected_notebooks(root, lab), student_timeout)
-        return Outcome(student, Status.TIMEOUT, timeout_reason(result, student_timeout),
-                       result.get("seconds", student_timeout), result.get("started_at", 0.0),
-                       digest=digest)
+        return Outcome(
+            student,
+            Status.TIMEOUT,
+            timeout_reason(result, student_timeout),
+            result.get("seconds", student_timeout),
+            result.get("started_at", 0.0),
+            digest=digest,
+        )
     if lost:
-        why = {"died": f"the grading process died (exit status {result.get('status')})",
-               "never started": (f"the grading process ended before starting on it (exit "
-                                 f"status {result['status']})" if "status" in result else
-                                 f"the grading process did not start within "
-                                 f"{WORKER_START_TIMEOUT:.0f} s"),
-               "worker": f"the grading workers kept dying ({result.get('why', '')})"}
+        why = {
+            "died": f"the grading process died (exit status {result.get('status')})",
+            "never started": (
+                f"the grading process ended before starting on it (exit status {result['status']})"
+                if "status" in result
+                else f"the grading process did not start within {WORKER_START_TIMEOUT:.0f} s"
+            ),
+            "worker": f"the grading workers kept dying ({result.get('why', '')})",
+        }
         return Outcome(student, Status.FAILED, why.get(lost, str(lost)), result.get("seconds", 0.0))
     if problem := returned_names_problem(root, lab, student, result):
-        return Outcome(student, Status.FAILED, f"its grading result was refused: {problem}",
-                       result.get("seconds", 0.0), digest=digest)
-    outcome = Outcome(**{key: value for key, value in result["outcome"].items()
-                         if key in Outcome.__dataclass_fields__})
-    notebooks = {name: nbformat.reads(text, as_version=4)
-                 for name, text in (result.get("autograded") or {}).items()}
+        return Outcome(
+            student,
+            Status.FAILED,
+            f"its grading result was refused: {problem}",
+            result.get("seconds", 0.0),
+            digest=digest,
+        )
+    outcome = Outcome(
+        **{
+            key: value
+            for key, value in result["outcome"].items()
+            if key in Outcome.__dataclass_fields__
+        }
+    )
+    notebooks = {
+        name: nbformat.reads(text, as_version=4)
+        for name, text in (result.get("autograded") or {}).items()
+    }
     if not notebooks:
         return outcome
     graded = layout.autograded(root, student, lab)

@@ -22,9 +22,16 @@ from course.text import unfiltered
 LOG = logging.getLogger(__name__)
 
 
-def run_workers(root: Path, lab: str, students: list[str], workers: int,
-                student_timeout: float, progress: bool = True, sandbox: bool = True,
-                client=None) -> list[Outcome]:
+def run_workers(
+    root: Path,
+    lab: str,
+    students: list[str],
+    workers: int,
+    student_timeout: float,
+    progress: bool = True,
+    sandbox: bool = True,
+    client=None,
+) -> list[Outcome]:
     """Grade ``students`` on Dask (``course.distributed``): on ``client``'s cluster, or on a
     LocalCluster of ``workers`` processes started for the purpose. Each result is written
     into the course folder and the gradebook here, as it arrives; returns the outcomes.
@@ -36,14 +43,19 @@ def run_workers(root: Path, lab: str, students: list[str], workers: int,
     from course.distributed import grade_remotely, grading_client  # Dask: imported when grading
 
     outcomes: list[Outcome] = []
-    bar = tqdm(total=len(students), desc=f"grading {lab}", unit="student", disable=not progress,
-               file=unfiltered(sys.stderr))
-    with (nullcontext(client) if client is not None
-          else grading_client(None, workers)) as cluster:
+    bar = tqdm(
+        total=len(students),
+        desc=f"grading {lab}",
+        unit="student",
+        disable=not progress,
+        file=unfiltered(sys.stderr),
+    )
+    with nullcontext(client) if client is not None else grading_client(None, workers) as cluster:
         api = make_api(root)
         log = start_grading_log(root, lab, len(students))
-        for student, result in grade_remotely(cluster, root, lab, students, student_timeout,
-                                              sandbox):
+        for student, result in grade_remotely(
+            cluster, root, lab, students, student_timeout, sandbox
+        ):
             outcome = record_result(root, lab, student, result, api, student_timeout)
             section = grading_log_section(outcome, result.get("log") or "")
             append_grading_log(log, section)

@@ -38,9 +38,14 @@ GENERIC_LOG_LINES = ("Traceback", "There was an error processing", "Please see t
 
 
 # Warnings nbgrader logs for many ordinary submissions: never the reason a student failed.
-ROUTINE_WARNINGS = ("Checksum for grade cell", "Checksum for read-only cell",
-                    "Attribute 'checksum'", "Updating existing notebook",
-                    "Removing failed notebook", "Removing failed assignment")
+ROUTINE_WARNINGS = (
+    "Checksum for grade cell",
+    "Checksum for read-only cell",
+    "Attribute 'checksum'",
+    "Updating existing notebook",
+    "Removing failed notebook",
+    "Removing failed assignment",
+)
 
 
 EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit)): (.+)$")
@@ -56,8 +61,11 @@ def _error_lines(log: str) -> list[str]:
     for line in log.splitlines():
         if line.startswith(("[ERROR]", "[WARNING]")):
             text = line.split("]", 1)[1].strip()
-            if not text or text.startswith(GENERIC_LOG_LINES) or any(
-                    routine in text for routine in ROUTINE_WARNINGS):
+            if (
+                not text
+                or text.startswith(GENERIC_LOG_LINES)
+                or any(routine in text for routine in ROUTINE_WARNINGS)
+            ):
                 continue
             (errors if line.startswith("[ERROR]") else warnings).append(text)
         elif match := EXCEPTION_LINE.match(line):
@@ -75,8 +83,10 @@ def grading_api(root: Path, sandbox: bool) -> NbGraderAPI:
     only spend half a second per student and hand the student's exit handlers a last turn.
     """
     manager = SandboxedKernelManager if sandbox else GradingKernelManager
-    overrides = {"Execute": {"kernel_manager_class": manager, "shutdown_kernel": "immediate"},
-                 "JudgeGradeCells": {"enabled": sandbox}}
+    overrides = {
+        "Execute": {"kernel_manager_class": manager, "shutdown_kernel": "immediate"},
+        "JudgeGradeCells": {"enabled": sandbox},
+    }
     if sandbox and (problem := pipeline_problem(load_config(root))):
         raise ValueError(problem)
     return make_api(root, **overrides)
@@ -86,12 +96,17 @@ def pipeline_problem(config) -> str | None:
     """Why the configured autograde pipeline cannot be graded with the judge, or None: the
     judge (JudgeGradeCells) must be in it, before the scores are saved (SaveAutoGrades)."""
     steps = list(config.Autograde.get("autograde_preprocessors", []))
-    if JudgeGradeCells in steps and SaveAutoGrades in steps and (
-            steps.index(JudgeGradeCells) < steps.index(SaveAutoGrades)):
+    if (
+        JudgeGradeCells in steps
+        and SaveAutoGrades in steps
+        and (steps.index(JudgeGradeCells) < steps.index(SaveAutoGrades))
+    ):
         return None
-    return ("c.Autograde.autograde_preprocessors in nbgrader_config.py must hold "
-            "course.judge_cells.JudgeGradeCells before SaveAutoGrades: without it no judge "
-            "decides the grade cells and the kernel's own test results would count")
+    return (
+        "c.Autograde.autograde_preprocessors in nbgrader_config.py must hold "
+        "course.judge_cells.JudgeGradeCells before SaveAutoGrades: without it no judge "
+        "decides the grade cells and the kernel's own test results would count"
+    )
 
 
 def judge_findings(root: Path, lab: str, student: str) -> list[str]:
@@ -102,13 +117,16 @@ def judge_findings(root: Path, lab: str, student: str) -> list[str]:
         judged = nbformat.read(notebook, as_version=4).metadata.get(JUDGE_METADATA, {})
         findings += judged.get("problems", [])
         if judged.get("disagreements"):
-            findings.append("the notebook's own tests disagree with the judge: "
-                            + "; ".join(judged["disagreements"]))
+            findings.append(
+                "the notebook's own tests disagree with the judge: "
+                + "; ".join(judged["disagreements"])
+            )
     return findings
 
 
-def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = None,
-                  sandbox: bool = True) -> Outcome:
+def grade_student(
+    root: Path, lab: str, student: str, api: NbGraderAPI | None = None, sandbox: bool = True
+) -> Outcome:
     """Autograde one student with nbgrader, re-check in the clean room, then generate their
     feedback; runs in a worker.
 
@@ -125,8 +143,9 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
     result = api.autograde(lab, student, force=True, create=True)
     if not result["success"]:
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
-        return Outcome(student, Status.FAILED, _summarise(errors), time.monotonic() - start,
-                       started_at)
+        return Outcome(
+            student, Status.FAILED, _summarise(errors), time.monotonic() - start, started_at
+        )
     if not sandbox:  # no judge ran: nothing in the notebook may pass for its record
         forget_judge_metadata(layout.autograded(root, student, lab))
     findings = judge_findings(root, lab, student) if sandbox else []
@@ -145,8 +164,9 @@ def grade_student(root: Path, lab: str, student: str, api: NbGraderAPI | None = 
                 status = Status.FLAGGED
                 reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
             else:
-                reason = why_so_low(root, lab, student, submission.score, submission.max_score,
-                                    judged=sandbox)
+                reason = why_so_low(
+                    root, lab, student, submission.score, submission.max_score, judged=sandbox
+                )
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
     return Outcome(student, status, reason, time.monotonic() - start, started_at, digest=digest)
 
@@ -160,8 +180,9 @@ def forget_judge_metadata(graded: Path) -> None:
             nbformat.write(nb, path)
 
 
-def why_so_low(root: Path, lab: str, student: str, score: float, max_score: float,
-               judged: bool = True) -> str:
+def why_so_low(
+    root: Path, lab: str, student: str, score: float, max_score: float, judged: bool = True
+) -> str:
     """Why the student scored almost nothing (see course.diagnosis), or "" when they did not.
     The judge's cause is read only when the judge ran (``judged``): otherwise whatever
     metadata the notebook has is the student's own."""

@@ -63,8 +63,14 @@ class LabJudge(Protocol):
     def request(self, plan: CheckPlan, graded: str) -> dict[str, Any]:
         """The lab's part of the runner's request (see judge_runtime.runner)."""
 
-    def verdicts(self, plan: CheckPlan, request: dict[str, Any], cases: list[dict[str, Any]],
-                 later: dict[str, dict[str, Any]], problem: str | None) -> Judgement:
+    def verdicts(
+        self,
+        plan: CheckPlan,
+        request: dict[str, Any],
+        cases: list[dict[str, Any]],
+        later: dict[str, dict[str, Any]],
+        problem: str | None,
+    ) -> Judgement:
         """Every planned cell's verdict from the runner's results: one per hidden case, and
         the later phases' answers that came, by phase (``training``, ``lines``)."""
 

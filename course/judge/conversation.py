@@ -27,8 +27,12 @@ class Conversation:
     answer is in. A line out of order ends the conversation.
     """
 
-    def __init__(self, request: dict, answer_names: tuple[str, ...],
-                 training_reached: Callable[[dict], bool] | None = None):
+    def __init__(
+        self,
+        request: dict,
+        answer_names: tuple[str, ...],
+        training_reached: Callable[[dict], bool] | None = None,
+    ):
         """``answer_names``: every name of a case's truth that is some check's answer (all
         withheld from the first message, whatever steps the request runs);
         ``training_reached``: when the training may stop early (``LabJudge.training_reached``)."""
@@ -36,20 +40,26 @@ class Conversation:
         self.steps = list(request.get("steps") or [])
         hidden = set(self.steps) | set(answer_names)
         self.cases = len(request["cases"])
-        self.first = dict(request, cases=[
-            {"args": case["args"], "truth": {k: v for k, v in case["truth"].items()
-                                             if k not in hidden}}
-            for case in request["cases"]])
+        self.first = dict(
+            request,
+            cases=[
+                {
+                    "args": case["args"],
+                    "truth": {k: v for k, v in case["truth"].items() if k not in hidden},
+                }
+                for case in request["cases"]
+            ],
+        )
         if training := request.get("training"):  # what stops it is the grader's to know
-            self.first["training"] = {k: v for k, v in training.items()
-                                      if k != "max_forward_calls"}
+            self.first["training"] = {k: v for k, v in training.items() if k != "max_forward_calls"}
         self.truths = [case["truth"] for case in request["cases"]]
         self.request = request
         # the student's own code, for the lines and names a report of theirs may quote
         self.own_code = "\n".join(code for _, code in (request.get("setup") or [])[1:])
         # the runner's later phases (training is the grader's: self.training)
-        self.later_due = [phase for phase, key in LATER_PHASES
-                          if request.get(key) and phase != "training"]
+        self.later_due = [
+            phase for phase, key in LATER_PHASES if request.get(key) and phase != "training"
+        ]
         self.training_problem = request.get("training")
         self.training: JudgedTraining | None = None
         self.full: dict | None = None
@@ -75,9 +85,13 @@ class Conversation:
         except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser
             message = None
         phase = self.expected()
-        if not isinstance(message, dict) or phase is None or message.get("phase") != phase or (
-                phase == "step" and message.get("index") != len(self.step_results) + 1) or (
-                not self._well_formed(phase, message)):
+        if (
+            not isinstance(message, dict)
+            or phase is None
+            or message.get("phase") != phase
+            or (phase == "step" and message.get("index") != len(self.step_results) + 1)
+            or (not self._well_formed(phase, message))
+        ):
             raise ConversationOver("the re-check's answers were unreadable or out of order")
         self._vouch(phase, message)
         if phase == "full":
@@ -103,31 +117,42 @@ class Conversation:
         own = self.own_code
         if phase == "full":
             codes = dict(self.request.get("setup") or [])
-            errors = {label: vouched_syntax_error(said, codes[label], label)
-                      for label, said in (message.get("setup_errors") or {}).items()
-                      if label in codes and said}
+            errors = {
+                label: vouched_syntax_error(said, codes[label], label)
+                for label, said in (message.get("setup_errors") or {}).items()
+                if label in codes and said
+            }
             message["setup_errors"] = errors
             if said := message.get("definition_error"):
                 undefined = f"the cell does not define {self.request.get('function')}"
                 message["definition_error"] = (
-                    undefined if said == undefined else
-                    errors.get(self.request.get("graded_label"), vouched_error(said, own)))
-            withheld = {f"helpers.{name.removesuffix('.py')}." for name in
-                        self.request.get("withheld") or ()}
+                    undefined
+                    if said == undefined
+                    else errors.get(self.request.get("graded_label"), vouched_error(said, own))
+                )
+            withheld = {
+                f"helpers.{name.removesuffix('.py')}."
+                for name in self.request.get("withheld") or ()
+            }
             for run in message.get("full") or []:
                 run["error"] = vouched_error(run.get("error"), own) or None
                 called = run.get("withheld_call")
                 if called is not None and not (
-                        isinstance(called, str) and any(called.startswith(prefix) and
-                                                        function_name(called[len(prefix):])
-                                                        for prefix in withheld)):
+                    isinstance(called, str)
+                    and any(
+                        called.startswith(prefix) and function_name(called[len(prefix) :])
+                        for prefix in withheld
+                    )
+                ):
                     run["withheld_call"] = "a withheld function of the graders'"
         elif phase == "step":
             step = self.steps[len(self.step_results)]
-            unknown = set(self.steps[self.steps.index(step):])
+            unknown = set(self.steps[self.steps.index(step) :])
             for index, result in enumerate(message.get("results") or []):
-                known = {**self.first["cases"][index]["args"],
-                         **{k: v for k, v in self.truths[index].items() if k not in unknown}}
+                known = {
+                    **self.first["cases"][index]["args"],
+                    **{k: v for k, v in self.truths[index].items() if k not in unknown},
+                }
                 for reading in (result, (result or {}).get("alternative")):
                     if isinstance(reading, dict) and reading.get("error"):
                         reading["said"] = str(reading["error"])
@@ -143,8 +168,11 @@ class Conversation:
             assert self.full is not None and self.training_problem
             judged = (self.full.get("full") or [None])[0]
             self.training = JudgedTraining(
-                self.training_problem, self.first["cases"][0]["args"] if judged else None,
-                judged, self.training_reached)
+                self.training_problem,
+                self.first["cases"][0]["args"] if judged else None,
+                judged,
+                self.training_reached,
+            )
         return self.training
 
     def training_answer(self) -> dict | None:
@@ -152,31 +180,45 @@ class Conversation:
         training), or None while it is not over."""
         if self.training is None or self.training.result is None:
             return None
-        return {"phase": "training", "training": self.training.result,
-                "answers_otherwise": self.training.answers_otherwise,
-                "interfered": self.training.interfered, **self.training.calls_seen}
+        return {
+            "phase": "training",
+            "training": self.training.result,
+            "answers_otherwise": self.training.answers_otherwise,
+            "interfered": self.training.interfered,
+            **self.training.calls_seen,
+        }
 
     def _well_formed(self, phase: str, message: dict) -> bool:
         """Whether ``message`` has the shape of its phase (the judge reads nothing else)."""
         if phase == "full":
             full = message.get("full")
-            return (isinstance(message.get("setup_errors", {}), dict)
-                    and isinstance(message.get("definition_error") or "", str)
-                    and isinstance(full, list) and all(isinstance(f, dict) for f in full)
-                    and (bool(message.get("definition_error")) or len(full) == self.cases)
-                    and all(isinstance(f.get("forward_calls", 0), int)
-                            and isinstance(f.get("most_called", ""), str)
-                            and isinstance(f.get("withheld_call", ""), str) for f in full))
+            return (
+                isinstance(message.get("setup_errors", {}), dict)
+                and isinstance(message.get("definition_error") or "", str)
+                and isinstance(full, list)
+                and all(isinstance(f, dict) for f in full)
+                and (bool(message.get("definition_error")) or len(full) == self.cases)
+                and all(
+                    isinstance(f.get("forward_calls", 0), int)
+                    and isinstance(f.get("most_called", ""), str)
+                    and isinstance(f.get("withheld_call", ""), str)
+                    for f in full
+                )
+            )
         if phase == "step":
             results = message.get("results")
-            return isinstance(results, list) and len(results) == self.cases and all(
-                result is None or isinstance(result, dict) for result in results)
+            return (
+                isinstance(results, list)
+                and len(results) == self.cases
+                and all(result is None or isinstance(result, dict) for result in results)
+            )
         if phase == "gradients":
             return well_formed(message, self._training().probing)
         if phase == "lines":
             lines = message.get("lines")
             return (lines is None or isinstance(lines, list)) and all(
-                isinstance(message.get(key) or "", str) for key in ("error", "interfered"))
+                isinstance(message.get(key) or "", str) for key in ("error", "interfered")
+            )
         return isinstance(message.get("training"), dict)
 
     def answers(self) -> list[dict]:
@@ -184,15 +226,26 @@ class Conversation:
         if self.full is None or self.expected() == "step":
             return []
         if self.full.get("definition_error"):
-            return [{"phase": "cases", **{k: self.full.get(k) for k in (
-                "setup_errors", "definition_error")}, "cases": []}]
+            return [
+                {
+                    "phase": "cases",
+                    **{k: self.full.get(k) for k in ("setup_errors", "definition_error")},
+                    "cases": [],
+                }
+            ]
         cases = [{"full": full, "steps": {}} for full in self.full.get("full") or []]
         for name, results in zip(self.steps, self.step_results, strict=True):
             for case, result in zip(cases, results, strict=False):
                 if isinstance(result, dict):
                     case["steps"][name] = result
-        answers = [{"phase": "cases", "setup_errors": self.full.get("setup_errors") or {},
-                    "definition_error": None, "cases": cases}]
+        answers = [
+            {
+                "phase": "cases",
+                "setup_errors": self.full.get("setup_errors") or {},
+                "definition_error": None,
+                "cases": cases,
+            }
+        ]
         if (training := self.training_answer()) is not None:
             answers.append(training)
         return answers + [self.later[phase] for phase in self.later_due if phase in self.later]

@@ -38,22 +38,32 @@ def judged_calls(source: str, judge: LabJudge) -> list[tuple]:
         raise PlanError(f"it does not parse ({error.msg}, line {error.lineno})") from None
     found = []
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in judge.checks):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in judge.checks
+        ):
             continue
         check, what_it_judges = judge.checks[node.func.id]
         signature = inspect.signature(check)
         try:
-            bound = signature.bind(*map(_argument, node.args), **{
-                k.arg: _argument(k.value)  # type: ignore[arg-type]  # arg None: a TypeError
-                for k in node.keywords})
+            bound = signature.bind(
+                *map(_argument, node.args),
+                **{
+                    k.arg: _argument(k.value)  # type: ignore[arg-type]  # arg None: a TypeError
+                    for k in node.keywords
+                },
+            )
         except TypeError as error:
             raise PlanError(f"{ast.unparse(node)}: {error}") from None
         bound.apply_defaults()
         if judge.function not in bound.arguments.values():
             raise PlanError(f"{ast.unparse(node)} does not check {judge.function}")
-        literals = {name: value for name, value in bound.arguments.items()
-                    if not isinstance(value, _Expression)}
+        literals = {
+            name: value
+            for name, value in bound.arguments.items()
+            if not isinstance(value, _Expression)
+        }
         try:
             found.append(what_it_judges(literals))
         except KeyError as missing:
@@ -83,8 +93,10 @@ def plan_from_source(source_notebook: Path) -> CheckPlan:
             problems.append(f"{grade_id}: {error}")
             continue
         if len(calls) != 1:
-            problems.append(f"{grade_id}: calls {len(calls)} of the checks the judge knows "
-                            f"({', '.join(judge.checks)}); it needs exactly one")
+            problems.append(
+                f"{grade_id}: calls {len(calls)} of the checks the judge knows "
+                f"({', '.join(judge.checks)}); it needs exactly one"
+            )
         else:
             plan[grade_id] = calls[0]
     if problems:

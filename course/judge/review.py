@@ -13,18 +13,28 @@ from pathlib import Path
 # reviewer should see: flagged for review, never points withheld on its own (points are
 # withheld only for what the function was seen to do while judged: LabJudge.suspicions).
 REVIEW_PATTERNS = (
-    (re.compile(r"\bjudge_runtime\b|\bhelpers\.({withheld})\b|"
-                r"from\s+helpers\s+import\s+[^\n]*\b({withheld})\b"),
-     "it imports the course's checking code"),
-    (re.compile(r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
-                r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b|"
-                r"__closure__|cell_contents|__kwdefaults__|__wrapped__|\bctypes\b|\btracemalloc\b|"
-                r"_allocations\b|\bmemoryview\b"),
-     "it inspects its callers or the interpreter"),
+    (
+        re.compile(
+            r"\bjudge_runtime\b|\bhelpers\.({withheld})\b|"
+            r"from\s+helpers\s+import\s+[^\n]*\b({withheld})\b"
+        ),
+        "it imports the course's checking code",
+    ),
+    (
+        re.compile(
+            r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
+            r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b|"
+            r"__closure__|cell_contents|__kwdefaults__|__wrapped__|\bctypes\b|\btracemalloc\b|"
+            r"_allocations\b|\bmemoryview\b"
+        ),
+        "it inspects its callers or the interpreter",
+    ),
     # code compiled under a library's file name passes for the library's, not the student's
     # own (judge_runtime.tracing's own-line limit), and code rewritten at run time is not what ran
-    (re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
-     "it compiles or rewrites code at run time"),
+    (
+        re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
+        "it compiles or rewrites code at run time",
+    ),
 )
 
 
@@ -35,8 +45,11 @@ def review_reasons(code: str, withheld: tuple[str, ...] = ()) -> list[str]:
     interpreter, or compiles code at run time."""
     names = "|".join(re.escape(Path(name).stem) for name in withheld) or "(?!)"  # none
     code = _without_comments(code)
-    return [why for pattern, why in REVIEW_PATTERNS
-            if re.search(pattern.pattern.replace("{withheld}", names), code)]
+    return [
+        why
+        for pattern, why in REVIEW_PATTERNS
+        if re.search(pattern.pattern.replace("{withheld}", names), code)
+    ]
 
 
 def code_reached(setup: list[list[str]], function: str) -> str:
@@ -58,8 +71,9 @@ def code_reached(setup: list[list[str]], function: str) -> str:
         for node in tree.body:
             segment = ast.get_source_segment(code, node) or ""
             bound = _defined_names(node)
-            if graded and (function in bound or not bound
-                           or isinstance(node, ast.Import | ast.ImportFrom)):
+            if graded and (
+                function in bound or not bound or isinstance(node, ast.Import | ast.ImportFrom)
+            ):
                 roots.append(segment)
             for name in bound:
                 definitions.setdefault(name, []).append(segment)
@@ -79,8 +93,9 @@ def _defined_names(node: ast.stmt) -> set[str]:
         return {node.name}
     if isinstance(node, ast.Import | ast.ImportFrom):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Store)}
+    return {
+        n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
 
 
 def _mentioned(code: str) -> set[str]:
@@ -94,8 +109,11 @@ def _mentioned(code: str) -> set[str]:
 def _without_comments(code: str) -> str:
     """``code`` without its comments (a comment naming a module is not an import of it)."""
     try:
-        tokens = [t for t in tokenize.generate_tokens(io.StringIO(code).readline)
-                  if t.type != tokenize.COMMENT]
+        tokens = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(code).readline)
+            if t.type != tokenize.COMMENT
+        ]
         return tokenize.untokenize(tokens)
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return code

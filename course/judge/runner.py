@@ -49,32 +49,42 @@ class JudgeBudgets(Configurable):
     re-check is stopped and the cells it had not answered are not graded. A correct function
     of up to 5 ms a call fits within each."""
 
-    cases_cpu_seconds = Float(BUDGETS[0], help="by the answers on the hidden cases"
-                              ).tag(config=True)
+    cases_cpu_seconds = Float(BUDGETS[0], help="by the answers on the hidden cases").tag(
+        config=True
+    )
     training_cpu_seconds = Float(
-        BUDGETS[1], help="by the end of training with the student's function").tag(config=True)
+        BUDGETS[1], help="by the end of training with the student's function"
+    ).tag(config=True)
     lines_cpu_seconds = Float(
-        BUDGETS[2], help="by the counts of the lines it ran (its last answer)").tag(config=True)
+        BUDGETS[2], help="by the counts of the lines it ran (its last answer)"
+    ).tag(config=True)
 
     def budgets(self) -> tuple[float, float, float]:
         """(cases, training, lines), as :func:`run_in_clean_room` takes them."""
         return self.cases_cpu_seconds, self.training_cpu_seconds, self.lines_cpu_seconds
 
 
-def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = (),
-                      budgets: tuple[float, float, float] = BUDGETS,
-                      limits: Limits = DEFAULT_LIMITS,
-                      training_reached: Callable[[dict], bool] | None = None
-                      ) -> tuple[list[dict], str | None]:
+def run_in_clean_room(
+    request: dict,
+    answer_names: tuple[str, ...] = (),
+    budgets: tuple[float, float, float] = BUDGETS,
+    limits: Limits = DEFAULT_LIMITS,
+    training_reached: Callable[[dict], bool] | None = None,
+) -> tuple[list[dict], str | None]:
     """Run ``judge_runtime.runner`` on ``request`` (a :class:`Conversation`, whose training
     may stop once ``training_reached``) in a sandbox with ``limits``, within the CPU
     ``budgets`` (see JudgeBudgets); the answers that arrived, and why the rest did not (None
     when all did)."""
     conversation = Conversation(request, answer_names, training_reached)
     cgroup = StudentCgroup(limits)
-    argv = cgroup.wrap(sandbox_command([sys.executable, "-m", "judge_runtime.runner"],
-                                       limits=limits, env={**os.environ, **SINGLE_THREADED},
-                                       withheld=tuple(request.get("withheld") or ())))
+    argv = cgroup.wrap(
+        sandbox_command(
+            [sys.executable, "-m", "judge_runtime.runner"],
+            limits=limits,
+            env={**os.environ, **SINGLE_THREADED},
+            withheld=tuple(request.get("withheld") or ()),
+        )
+    )
     cases_budget, training_budget, lines_budget = budgets
     by_phase = {"full": cases_budget, "step": cases_budget, "gradients": training_budget}
 
@@ -84,8 +94,13 @@ def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = (),
         return by_phase.get(conversation.expected() or "", lines_budget)
 
     try:
-        problem, status = run_bounded(argv, json.dumps(conversation.first).encode() + b"\n",
-                                      conversation.hear, MAX_RESPONSE_BYTES, budget)
+        problem, status = run_bounded(
+            argv,
+            json.dumps(conversation.first).encode() + b"\n",
+            conversation.hear,
+            MAX_RESPONSE_BYTES,
+            budget,
+        )
     finally:
         cgroup.close()
     if problem is None and conversation.expected() is not None:
@@ -93,9 +108,13 @@ def run_in_clean_room(request: dict, answer_names: tuple[str, ...] = (),
     return conversation.answers(), problem
 
 
-def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
-                budgets: tuple[float, ...] | Callable[[int], float]
-                ) -> tuple[str | None, int | None]:
+def run_bounded(
+    argv: list[str],
+    first: bytes,
+    hear,
+    max_bytes: int,
+    budgets: tuple[float, ...] | Callable[[int], float],
+) -> tuple[str | None, int | None]:
     """Run ``argv`` with ``first`` on its stdin, then hand each line of its stdout to
     ``hear`` and write what that returns (if anything) to its stdin; read at most
     ``max_bytes`` in all. ``hear`` raises ConversationOver to end it.
@@ -108,8 +127,9 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     killed (too large, too slow). Memory stays bounded by ``max_bytes`` whatever the
     process writes.
     """
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     errors = bytearray()  # the last RUNNER_LOG_BYTES of its stderr
     outgoing: queue.Queue = queue.Queue()
     outgoing.put(first)
@@ -122,14 +142,15 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
         selector.register(cast(IO[bytes], process.stdout), selectors.EVENT_READ)  # pipes
         selector.register(cast(IO[bytes], process.stderr), selectors.EVENT_READ)
         while True:
-            budget = (budgets(lines) if callable(budgets)
-                      else budgets[min(lines, len(budgets) - 1)])
+            budget = budgets(lines) if callable(budgets) else budgets[min(lines, len(budgets) - 1)]
             now = time.monotonic()
             if now >= next_reading and (passed := clock.over(budget)):
-                problem = (f"the re-check used more than its {budget:g} s of CPU time"
-                           if passed == "cpu" else
-                           f"the re-check waited past its {WALL_CLOCK_FACTOR * budget:g} s "
-                           f"backstop, using {clock.cpu():.1f} s of CPU time")
+                problem = (
+                    f"the re-check used more than its {budget:g} s of CPU time"
+                    if passed == "cpu"
+                    else f"the re-check waited past its {WALL_CLOCK_FACTOR * budget:g} s "
+                    f"backstop, using {clock.cpu():.1f} s of CPU time"
+                )
                 break
             if now >= next_reading:
                 next_reading = now + CHECK_SECONDS
@@ -164,9 +185,12 @@ def run_bounded(argv: list[str], first: bytes, hear, max_bytes: int,
     cast(IO[bytes], process.stdout).close()
     cast(IO[bytes], process.stderr).close()
     if RUNNER_STDERR_TO_LOG and errors:
-        sys.stderr.write("the judge's runner wrote (its last "
-                         f"{RUNNER_LOG_BYTES // 1024} KB at most):\n"
-                         + bytes(errors).decode("utf-8", errors="replace") + "\n")
+        sys.stderr.write(
+            "the judge's runner wrote (its last "
+            f"{RUNNER_LOG_BYTES // 1024} KB at most):\n"
+            + bytes(errors).decode("utf-8", errors="replace")
+            + "\n"
+        )
         sys.stderr.flush()
     try:
         status = process.wait(timeout=5)

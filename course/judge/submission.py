@@ -13,7 +13,9 @@ from course.judge.api import CheckPlan
 # What runs before the student's cells: the instructor's provided functions, with the modules
 # they and backprop use. Not the whole imports cell: plotting is never needed here, and
 # loading matplotlib would cost more than the judging itself.
-TRUSTED_PRELUDE = "import os\n\nimport numpy as np\n" + '''
+TRUSTED_PRELUDE = (
+    "import os\n\nimport numpy as np\n"
+    + '''
 
 class _NotIPython:
     """Outside IPython, a student's cell that talks to IPython (hooks, magics) still runs:
@@ -37,10 +39,18 @@ def get_ipython():
     return _NotIPython()
 
 '''
+)
 
 
 STUDENT_STATEMENTS = (  # what the judge takes from a student's own cells: definitions only
-    "Import", "ImportFrom", "FunctionDef", "ClassDef", "Assign", "AnnAssign", "AugAssign")
+    "Import",
+    "ImportFrom",
+    "FunctionDef",
+    "ClassDef",
+    "Assign",
+    "AnnAssign",
+    "AugAssign",
+)
 
 
 def _definitions_only(source: str) -> str | None:
@@ -63,8 +73,9 @@ def as_python(source: str) -> str:
         return source
 
 
-def student_setup(source_nb: nbformat.NotebookNode, submitted: nbformat.NotebookNode,
-                  graded_cell: str) -> tuple[list[list[str]], str | None]:
+def student_setup(
+    source_nb: nbformat.NotebookNode, submitted: nbformat.NotebookNode, graded_cell: str
+) -> tuple[list[list[str]], str | None]:
     """The student's own code cells up to the graded one, as ``[label, code]`` pairs, and the
     graded cell's source (None when there is none). A cell counts as the student's own when it
     is a solution cell or a code cell the instructor's notebook does not have; of those above

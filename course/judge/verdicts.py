@@ -20,8 +20,9 @@ from course.sandbox import DEFAULT_LIMITS, Limits
 NOT_GRADED = TestOutcome.NOT_GRADED
 
 
-def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
-                  problem: str | None) -> Judgement:
+def judge_answers(
+    plan: CheckPlan, request: dict, answers: list[dict], problem: str | None
+) -> Judgement:
     """Each planned grade cell's verdict from the runner's answer lines: the lab's verdicts
     once the graded cell ran on every case, else one shared cause for every cell."""
     cases_answer = next((a for a in answers if a.get("phase") == "cases"), None)
@@ -29,8 +30,11 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
     problems = [problem] if problem else []
     if cases_answer is None:
         why = problem or "the re-check gave no answer"
-        return Judgement({g: Verdict(False, f"Not graded: {why}.", NOT_GRADED)
-                          for g in plan.cells}, problems or [why], cause=f"not graded: {why}")
+        return Judgement(
+            {g: Verdict(False, f"Not graded: {why}.", NOT_GRADED) for g in plan.cells},
+            problems or [why],
+            cause=f"not graded: {why}",
+        )
     definition_error = cases_answer.get("definition_error")
     cases = cases_answer.get("cases") or []
     if definition_error or len(cases) != len(request["cases"]):
@@ -38,20 +42,29 @@ def judge_answers(plan: CheckPlan, request: dict, answers: list[dict],
         cell = plan.judge.graded_cell
         message = f"Your {cell} cell could not be run: {why}"
         kind = error_outcome(why) if definition_error else NOT_GRADED
-        return Judgement({g: Verdict(False, message, kind) for g in plan.cells}, problems,
-                         cause=describe_definition_error(why, cell))
+        return Judgement(
+            {g: Verdict(False, message, kind) for g in plan.cells},
+            problems,
+            cause=describe_definition_error(why, cell),
+        )
     try:
         return plan.judge.verdicts(plan, request, cases, later, problem)
     except Exception as error:  # numbers of a shape the lab did not expect: fail closed
         why = f"the re-check's answer was malformed ({type(error).__name__})"
-        return Judgement({g: Verdict(False, f"Not graded: {why}.", NOT_GRADED)
-                          for g in plan.cells}, [*problems, why], cause=f"not graded: {why}")
+        return Judgement(
+            {g: Verdict(False, f"Not graded: {why}.", NOT_GRADED) for g in plan.cells},
+            [*problems, why],
+            cause=f"not graded: {why}",
+        )
 
 
-def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
-                     oracle_costs_points: bool = True,
-                     budgets: tuple[float, float, float] = BUDGETS,
-                     limits: Limits = DEFAULT_LIMITS) -> Judgement:
+def judge_submission(
+    source_notebook: Path,
+    submitted: nbformat.NotebookNode,
+    oracle_costs_points: bool = True,
+    budgets: tuple[float, float, float] = BUDGETS,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Judgement:
     """The judge's verdict on every planned grade cell of one submitted notebook (its
     re-check run within ``budgets`` and ``limits``: see :func:`run_in_clean_room`)."""
     plan = cached_plan(source_notebook)
@@ -60,17 +73,22 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
     setup, graded = student_setup(source_nb, submitted, cell)
     if graded is None:
         message = f"Not graded: the submission has no {cell} cell."
-        return Judgement({g: Verdict(False, message, NOT_GRADED) for g in plan.cells}, [message],
-                         cause=f"the submission has no {cell} cell")
+        return Judgement(
+            {g: Verdict(False, message, NOT_GRADED) for g in plan.cells},
+            [message],
+            cause=f"the submission has no {cell} cell",
+        )
     request = build_request(plan, setup, graded)
-    answers, problem = run_in_clean_room(request, plan.judge.answer_names, budgets, limits,
-                                         plan.judge.training_reached())
+    answers, problem = run_in_clean_room(
+        request, plan.judge.answer_names, budgets, limits, plan.judge.training_reached()
+    )
     judgement = judge_answers(plan, request, answers, problem)
     try:
         suspicions = plan.judge.suspicions(answers, request)
     except Exception as error:  # a malformed answer is itself suspicious
-        suspicions = [f"its re-check answered in a shape the judge does not expect "
-                      f"({type(error).__name__})"]
+        suspicions = [
+            f"its re-check answered in a shape the judge does not expect ({type(error).__name__})"
+        ]
     # Seen while judged (LabJudge.suspicions): points withheld, and a flag naming it.
     if suspicions:
         reason = f"{cell} may not be the student's own work: " + "; ".join(suspicions)
@@ -79,9 +97,11 @@ def judge_submission(source_notebook: Path, submitted: nbformat.NotebookNode,
             for grade_id, (kind, *_) in plan.cells.items():
                 if kind in plan.judge.own_work_kinds:
                     judgement.verdicts[grade_id] = Verdict(
-                        False, f"Not credited: {reason}. The instructor will review it.")
+                        False, f"Not credited: {reason}. The instructor will review it."
+                    )
     # Read in its code (and the code of the student's it calls): a flag for review only.
-    if reasons := review_reasons(code_reached(setup, plan.judge.function),
-                                 plan.judge.withheld_helpers):
+    if reasons := review_reasons(
+        code_reached(setup, plan.judge.function), plan.judge.withheld_helpers
+    ):
         judgement.problems.append(f"for review, {cell}'s code: " + "; ".join(reasons))
     return judgement

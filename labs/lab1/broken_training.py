@@ -41,8 +41,12 @@ def batched_backprop(misconception: str | None = None) -> Callable:
         dloss_db1 = dloss_dalpha
         if wrong is not None and wrong.step == "dloss_db1":
             dloss_db1 = wrong.formula(values)
-        gradients = (dloss_dalpha.T @ X, np.sum(dloss_db1, axis=0), dloss_dbeta.T @ h,
-                     np.sum(dloss_dbeta, axis=0))
+        gradients = (
+            dloss_dalpha.T @ X,
+            np.sum(dloss_db1, axis=0),
+            dloss_dbeta.T @ h,
+            np.sum(dloss_dbeta, axis=0),
+        )
         return tuple(gradient / len(X) for gradient in gradients)
 
     return backprop

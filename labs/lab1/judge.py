@@ -8,5 +8,6 @@ from labs.backprop_judge import BackpropJudge
 from labs.lab1.hidden import hidden_cases
 from labs.lab1.misconceptions import MISCONCEPTIONS
 
-JUDGE = BackpropJudge(lab1, lab1.LAB1, hidden_cases, MISCONCEPTIONS,
-                      withheld_helpers=("lab1.py", "gradcheck.py"))
+JUDGE = BackpropJudge(
+    lab1, lab1.LAB1, hidden_cases, MISCONCEPTIONS, withheld_helpers=("lab1.py", "gradcheck.py")
+)

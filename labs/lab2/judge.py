@@ -22,10 +22,17 @@ class Lab2Judge(BackpropJudge):
     own_work_kinds = ("step", "vectorized")
 
     def __init__(self):
-        super().__init__(lab2, lab2.LAB2, hidden_cases, MISCONCEPTIONS,
-                         withheld_helpers=("lab1.py", "lab2.py", "gradcheck.py"))
-        self.checks["check_no_loop_over_samples"] = (lab2.check_no_loop_over_samples,
-                                                     lambda a: ("vectorized",))
+        super().__init__(
+            lab2,
+            lab2.LAB2,
+            hidden_cases,
+            MISCONCEPTIONS,
+            withheld_helpers=("lab1.py", "lab2.py", "gradcheck.py"),
+        )
+        self.checks["check_no_loop_over_samples"] = (
+            lab2.check_no_loop_over_samples,
+            lambda a: ("vectorized",),
+        )
 
     def request(self, plan: CheckPlan, graded: str) -> dict:
         """Lab 1's request, and the two batches whose lines the runner counts."""
@@ -38,13 +45,21 @@ class Lab2Judge(BackpropJudge):
         if kind != "vectorized":
             return super().later_verdict(kind, later, problem)
         if "lines" not in later:
-            return Verdict(False, f"Not graded: {problem or 'the line count never came'}.",
-                           TestOutcome.NOT_GRADED)
+            return Verdict(
+                False,
+                f"Not graded: {problem or 'the line count never came'}.",
+                TestOutcome.NOT_GRADED,
+            )
         answer = later["lines"]
-        counts = (answer.get("lines"), answer.get("own_lines"), answer.get("arrays"),
-                  answer.get("allocations"))
-        passed, message = lab2.loop_verdict(counts[0], answer.get("error"), LINE_COUNT_SIZES,
-                                            answer.get("interfered"), *counts[1:])
+        counts = (
+            answer.get("lines"),
+            answer.get("own_lines"),
+            answer.get("arrays"),
+            answer.get("allocations"),
+        )
+        passed, message = lab2.loop_verdict(
+            counts[0], answer.get("error"), LINE_COUNT_SIZES, answer.get("interfered"), *counts[1:]
+        )
         if answer.get("interfered"):
             outcome = None  # not credited: counted as a wrong value
         elif answer.get("error"):
@@ -67,11 +82,17 @@ class Lab2Judge(BackpropJudge):
             # as many lines of its own for the larger batch, and too many: a loop of a fixed
             # length, or numerical differentiation (a loop over the samples only fails the loop
             # check; what numpy runs inside a call is no one's suspicion)
-            if isinstance(own, list) and len(own) == 2 and all(
-                    isinstance(c, int) for c in own) and lab2.MAX_LINES < own[0] >= own[1]:
-                found.append(f"it runs {own[0]} lines of its own Python per call, more than "
-                             "matrix operations need (a loop of its own, or numerical "
-                             "differentiation?)")
+            if (
+                isinstance(own, list)
+                and len(own) == 2
+                and all(isinstance(c, int) for c in own)
+                and lab2.MAX_LINES < own[0] >= own[1]
+            ):
+                found.append(
+                    f"it runs {own[0]} lines of its own Python per call, more than "
+                    "matrix operations need (a loop of its own, or numerical "
+                    "differentiation?)"
+                )
         return found
 
 
@@ -80,8 +101,10 @@ def _line_count_batches() -> tuple[list[dict], list[dict]]:
     """The loop check's batches and their true values (the same for every student: made once
     per grading process)."""
     batches = lab2.line_count_batches(LINE_COUNT_SIZES, LINE_COUNT_SEED)
-    return ([{k: v.tolist() for k, v in batch.items()} for batch in batches],
-            lab2.line_count_truths(batches))
+    return (
+        [{k: v.tolist() for k, v in batch.items()} for batch in batches],
+        lab2.line_count_truths(batches),
+    )
 
 
 JUDGE = Lab2Judge()

@@ -1,7 +1,7 @@
 # Two entry points, each self-installing and idempotent:
 #   make demo   set up, generate the student version and execute the instructor notebook
 #   make test   set up, then lint and run every test
-#   make check  the edit-test loop: lint and the tests not marked slow (no whole cohorts)
+#   make check  the edit-test loop: lint, types, import contracts and the unit tests
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -51,12 +51,12 @@ grader-user:
 test: lint grader-user
 	$(PY) -m pytest
 
-check: lint grader-user
-	$(PY) -m pytest -q -m "not slow" tests
+check: lint
+	$(PY) -m pytest -q tests/unit
 
 # Refresh the screenshots the README shows: the browser tests write them to docs/screenshots.
 screenshots: $(STAMP)
-	COURSE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_student_browser.py tests/test_instructor_browser.py
+	COURSE_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/browser/test_student_browser.py tests/browser/test_instructor_browser.py
 
 bench: $(STAMP)
 	$(PY) bench/gradcheck.py

@@ -24,7 +24,7 @@ SAFE_NAME_RULE = (
 )
 MAX_FILES = 100
 # A lab's notebook with its figures is well under a megabyte; at this size a grading process
-# and the coordinator stay under 300 MB (tests/test_memory.py).
+# and the coordinator stay under 300 MB (tests/e2e/test_memory.py).
 MAX_BYTES = 10 * 1024**2
 
 

@@ -1,6 +1,6 @@
 """Backprops with one named misconception of the hidden layer, for measuring the training test:
 its margin between a correct backprop and a broken one (``bench/training_margin.py``) and that
-it tells them apart on every seed (``tests/test_training_margin.py``).
+it tells them apart on every seed (``tests/unit/test_training_margin.py``).
 
 Each is batched (rows are samples) and returns the gradients of the mean loss, as Lab 2's
 does, so that one call per epoch trains as Lab 1's loop of one call per sample does, only

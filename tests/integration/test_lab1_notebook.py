@@ -1,0 +1,88 @@
+"""Lab 1's instructor notebook and its committed student version, checked with nbgrader.
+
+(nbval separately executes the source notebook and compares its stored outputs: it is
+collected from source/ by the options in pyproject.toml.)
+"""
+
+from __future__ import annotations
+
+import re
+
+from nbgrader.validator import Validator
+
+from course.nbgrader_setup import load_config
+from course.notebooks import cell_by_grade_id
+from course.regions import region_lines, solution_delimiters
+from course.release import release_differences
+from labs.lab1.cohort import ALL_TESTS
+from tests.support.paths import LAB, RELEASE_NOTEBOOK, ROOT, SOURCE_NOTEBOOK
+
+
+def nbgrader_cells(nb):
+    return [cell for cell in nb.cells if "nbgrader" in cell.metadata]
+
+
+def test_test_cells_are_the_documented_ones_with_docstrings_and_points(source_nb):
+    graded = [c for c in nbgrader_cells(source_nb) if c.metadata.nbgrader.get("grade")]
+    assert tuple(c.metadata.nbgrader.grade_id for c in graded) == ALL_TESTS
+    for cell in graded:
+        assert cell.metadata.nbgrader.points == 2
+        assert re.match(r'"""[^\n]+"""\n', cell.source), "a test starts with a one-line docstring"
+    intro = source_nb.cells[0].source
+    assert "(20 points)" in intro and "8 \N{MULTIPLICATION SIGN} 2" in intro
+
+
+def test_every_step_has_its_own_blank_named_in_a_surviving_comment(release_nb):
+    backprop = cell_by_grade_id(release_nb, "backprop")
+    assert backprop.source.count("raise NotImplementedError()") == 8
+    for step in (
+        "dloss_dy",
+        "dloss_dbeta",
+        "dloss_dW2",
+        "dloss_db2",
+        "dloss_dh",
+        "dloss_dalpha",
+        "dloss_dW1",
+        "dloss_db1",
+    ):
+        assert re.search(
+            rf"# {step}: gradient of the loss with respect to \w+, shape", backprop.source
+        ), step
+    assert "alpha = W1 @ x + b1" in backprop.source  # the forward pass is given
+
+
+def test_release_holds_no_solution_hidden_test_or_output(source_nb, release_nb):
+    text = RELEASE_NOTEBOOK.read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "on_hidden_cases"):
+        assert marker not in text
+    solution_lines = [
+        line
+        for cell in source_nb.cells
+        for line in region_lines(cell.source, solution_delimiters())
+    ]
+    assert len(solution_lines) == 8
+    release_code = "\n".join(c.source for c in release_nb.cells)
+    for line in solution_lines:
+        assert line not in release_code
+    assert all(not c.get("outputs") for c in release_nb.cells if c.cell_type == "code")
+
+
+def test_committed_release_equals_a_fresh_generation():
+    assert release_differences(ROOT, LAB) == []
+
+
+def validate(path, invert=False):
+    validator = Validator(config=load_config(ROOT))
+    validator.invert = invert
+    return validator.validate(str(path))
+
+
+def test_nbgrader_validates_the_source_notebook():
+    assert validate(SOURCE_NOTEBOOK) == {}
+
+
+def test_every_test_cell_of_the_student_version_fails_until_filled_in():
+    assert "passed" not in validate(RELEASE_NOTEBOOK, invert=True)
+    failed = validate(RELEASE_NOTEBOOK)["failed"]
+    assert len(failed) == len(ALL_TESTS)
+    assert all("NotImplementedError" in f["raw_error"] for f in failed)

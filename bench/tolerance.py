@@ -5,9 +5,9 @@ hidden sizes), each step of the instructor's solution is run as the judge runs i
 values of everything before it, ``judge_runtime.steps``), once in float64 and once with every input
 and true upstream value cast to float32, and each named misconception's value is computed on the
 same inputs. Each is compared with the true value by the judge's own rule
-(``helpers.lab1.compare_values``). Prints, per lab: how many step values of each kind there were
-and the fraction passed (correct forms must pass at least 99.9 %, misconceptions fail at least
-99.9 %), and the smallest margin between the two (the worst correct error and the smallest
+(``helpers.step_verdicts.compare_values``). Prints, per lab: how many step values of each kind
+there were and the fraction passed (correct forms must pass at least 99.9 %, misconceptions fail
+at least 99.9 %), and the smallest margin between the two (the worst correct error and the smallest
 misconception error, in units of the tolerance).
 
     python bench/tolerance.py [CASES]   (default 2000 per size)
@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from course.notebooks import cell_by_grade_id
-from helpers import lab1, lab2
+from helpers import backprop_spec, lab2, step_verdicts
 from helpers.gradcheck import relative_errors
 from judge_runtime.steps import STEPS_FILE, compile_plan, split_steps
 from labs import cohorts
@@ -76,12 +76,15 @@ def worst_error(name: str, truth: np.ndarray, value) -> float:
     array = np.asarray(value, dtype=np.float64)
     if array.shape != truth.shape:
         return np.inf
-    return float(np.max(lab1.step_errors(truth, array), initial=0.0)) / lab1.TOLERANCE
+    return (
+        float(np.max(step_verdicts.step_errors(truth, array), initial=0.0))
+        / step_verdicts.TOLERANCE
+    )
 
 
 def cases(lab: str, judge, size, n: int, rng):
     for _ in range(n):
-        values = lab1.random_case(rng) if size is None else lab2.random_batch(rng, size)
+        values = backprop_spec.random_case(rng) if size is None else lab2.random_batch(rng, size)
         arguments = dict(zip(judge.spec.arguments, values, strict=True))
         yield arguments, judge.spec.truth(arguments)
 

@@ -7,8 +7,8 @@ forward pass (steps ``A``, ``H``, ``B``, ``Y``, one row per sample), then each g
 mean loss: ``dloss_dY``, ``dloss_dB``, ``dloss_dH``, ``dloss_dA`` have one row per sample (each
 1/n of Lab 1's per-sample gradient) and the parameter gradients are the means of Lab 1's.
 
-Steps are judged as in Lab 1 (``helpers.lab1``, same verdicts, same judge): each on the true
-values of everything before it. The true gradients are built from Lab 1's, which come from
+Steps are judged as in Lab 1 (``helpers.step_verdicts``, same verdicts, same judge): each on the
+true values of everything before it. The true gradients are built from Lab 1's, which come from
 finite differences through the chain: importing this module gives no formula away. One more
 check needs no clock: :func:`check_no_loop_over_samples` counts the Python lines ``backprop``
 runs and the arrays it makes on two batch sizes far apart (``judge_runtime.tracing``).
@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from helpers import lab1, network
+from helpers import backprop_spec, lab1, network, step_verdicts
+from helpers.backprop_spec import Backprop, Step
 from helpers.failures import CheckFailed
-from helpers.lab1 import Backprop, Step
 from judge_runtime import runner
 from judge_runtime.flag import JUDGED_OUTSIDE, JUDGED_VARIABLE
 from judge_runtime.runner import describe_error
@@ -156,7 +156,7 @@ def true_batch_steps(X, T, W1, b1, W2, b2) -> dict[str, np.ndarray]:
     name (see the module's docstring for what each is), as float64 arrays."""
     X, T = np.asarray(X, dtype=np.float64), np.asarray(T, dtype=np.float64)
     per_sample = [
-        lab1.true_gradients(x, t, W1, b1, W2, b2, network.forward(x, W1, b1, W2, b2))
+        backprop_spec.true_gradients(x, t, W1, b1, W2, b2, network.forward(x, W1, b1, W2, b2))
         for x, t in zip(X, T, strict=True)
     ]
     n = len(X)
@@ -176,7 +176,7 @@ def _batch_truth(arguments: dict) -> dict:
     return {**forward, **true_batch_steps(*(arguments[n] for n in ARGUMENTS))}
 
 
-LAB2 = Backprop(ARGUMENTS, STEPS, (), lab1.RETURNED, _batch_truth)
+LAB2 = Backprop(ARGUMENTS, STEPS, (), backprop_spec.RETURNED, _batch_truth)
 
 
 def random_batch(
@@ -224,19 +224,19 @@ def _visible_batches() -> list[tuple[str, tuple]]:
 def check_step(name: str, backprop: Callable, X, T, W1, b1, W2, b2) -> None:
     """Test one step of ``backprop`` on one batch, then on test batches of other sizes
     (VISIBLE_SIZES); raise AssertionError with advice at the first where it is wrong."""
-    lab1.verify_step(
+    step_verdicts.verify_step(
         LAB2, "for this batch", name, backprop, (X, T, W1, b1, W2, b2), PROVIDED_CONSTANTS
     )
     for where, batch in _visible_batches():
-        lab1.verify_step(LAB2, where, name, backprop, batch, PROVIDED_CONSTANTS)
+        step_verdicts.verify_step(LAB2, where, name, backprop, batch, PROVIDED_CONSTANTS)
 
 
 def check_backprop_gradients(backprop: Callable, X, T, W1, b1, W2, b2) -> None:
     """Test the four mean gradients ``backprop`` returns for one batch, then for test batches
     of other sizes (VISIBLE_SIZES)."""
-    lab1.verify_returned(LAB2, "for this batch", backprop, (X, T, W1, b1, W2, b2))
+    step_verdicts.verify_returned(LAB2, "for this batch", backprop, (X, T, W1, b1, W2, b2))
     for where, batch in _visible_batches():
-        lab1.verify_returned(LAB2, where, backprop, batch)
+        step_verdicts.verify_returned(LAB2, where, backprop, batch)
 
 
 def check_step_on_hidden_cases(
@@ -245,7 +245,7 @@ def check_step_on_hidden_cases(
     """Test one step on several random batches (sizes CASE_SIZES). When grading, the judge
     runs the same check on the hidden batches ``seed`` names, and only its verdict counts."""
     for case in random_batches(n_cases):
-        lab1.verify_step(LAB2, "for this batch", name, backprop, case, PROVIDED_CONSTANTS)
+        step_verdicts.verify_step(LAB2, "for this batch", name, backprop, case, PROVIDED_CONSTANTS)
 
 
 def check_backprop_gradients_on_hidden_cases(
@@ -254,7 +254,7 @@ def check_backprop_gradients_on_hidden_cases(
     """:func:`check_backprop_gradients` on several random batches (see
     :func:`check_step_on_hidden_cases`)."""
     for case in random_batches(n_cases):
-        lab1.verify_returned(LAB2, "for this batch", backprop, case)
+        step_verdicts.verify_returned(LAB2, "for this batch", backprop, case)
 
 
 # ---- no loop over samples ----------------------------------------------------------------------
@@ -369,7 +369,9 @@ def count_lines(backprop: Callable, sizes: tuple[int, int] = LINE_COUNT_SIZES) -
     counted = runner.count_lines(backprop, batches)
     if not counted.get("error"):
         return counted
-    functions = lab1.kernel_functions(backprop, lab1.function_source(backprop), LAB2)
+    functions = step_verdicts.kernel_functions(
+        backprop, step_verdicts.function_source(backprop), LAB2
+    )
     if functions is None:
         return counted
     return runner.count_lines(

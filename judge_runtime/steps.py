@@ -28,7 +28,7 @@ step's, in ``b = a; b *= s; c = b`` the step's own.
 Where a step's value equals a later step's (the same array, or a copy of it), the function is
 also run with such steps judged right after their last fresh assignment
 (:meth:`StepPlan.judge_points`); the judge reads each case one way for every step, the way
-under which more steps are right (``helpers.lab1.chosen_reading``).
+under which more steps are right (``helpers.step_verdicts.chosen_reading``).
 
 A step the function never writes has no step function; the caller judges the returned
 gradients instead.

@@ -18,10 +18,14 @@ import numpy as np
 from course.judge.api import CheckPlan, Judgement, PlanError, Verdict, function_name
 from course.misconceptions import Misconception, answer_digest, identify, identify_crash
 from course.outcomes import TestOutcome, error_outcome
-from helpers import lab1, network
-from helpers.lab1 import Backprop
+from helpers import lab1, network, step_verdicts
+from helpers.backprop_spec import Backprop
 
 HIDDEN = "on every hidden case"
+# The helpers files a student's code could get answers from (true or numerical gradients, or the
+# checks that compute them): replaced while grading by a module whose every function raises, so
+# the code judged cannot import them (tests/unit/test_withheld.py keeps this complete).
+WITHHELD_HELPERS = ("backprop_spec.py", "step_verdicts.py", "gradcheck.py", "lab1.py", "lab2.py")
 # A backprop calls each provided forward function once or twice, or, written with loops, up to
 # LOOP_CALLS times per sample and hidden unit; numerical differentiation calls them twice per
 # parameter entry, however many samples there are. The most calls of one forward function in
@@ -77,15 +81,13 @@ class BackpropJudge:
         spec: Backprop,
         hidden_cases,
         misconceptions: tuple[Misconception, ...],
-        withheld_helpers: tuple[str, ...],
+        withheld_helpers: tuple[str, ...] = WITHHELD_HELPERS,
     ):
         self.helpers = checks
         self.spec = spec
         self.hidden_cases = hidden_cases
         self.misconceptions = misconceptions
         self.answer_names = spec.step_names  # the truth a check judges: never sent early
-        # The checks (true gradients) and numerical gradients: not importable by the code
-        # judged.
         self.withheld_helpers = withheld_helpers
         # Each check a test cell may call: the function (for its signature) and what a
         # call judges.
@@ -156,7 +158,7 @@ class BackpropJudge:
             for case in request["cases"]
         ]
         cases = [
-            lab1.chosen_reading(case, truth, self.spec)
+            step_verdicts.chosen_reading(case, truth, self.spec)
             for case, truth in zip(cases, truths, strict=True)
         ]
         by_seed = _by_seed(plan, cases, truths, self.cases)
@@ -171,16 +173,18 @@ class BackpropJudge:
         )
         spec = self.spec
         returns_right = all(
-            lab1.returns_verdict(c, t, [], HIDDEN, spec=spec)[0] for c, t in by_seed.values()
+            step_verdicts.returns_verdict(c, t, [], HIDDEN, spec=spec)[0]
+            for c, t in by_seed.values()
         )
-        verdicts, step_verdicts, misconceptions, wrong_answers = {}, {}, {}, {}
+        verdicts, by_step, misconceptions, wrong_answers = {}, {}, {}, {}
         for grade_id, (kind, *args) in plan.cells.items():
             if kind != "step":
                 continue
             name, seed = args
             c, t = by_seed[seed]
             verdict = _verdict(
-                lab1.step_verdict(name, c, t, returns_right, HIDDEN, spec=spec), _step_kind(name, c)
+                step_verdicts.step_verdict(name, c, t, returns_right, HIDDEN, spec=spec),
+                _step_kind(name, c),
             )
             wrong = None if verdict.passed else _first_wrong(name, c, t, arguments[seed][0])
             if wrong and (found := self._misconception(name, wrong)):
@@ -188,33 +192,29 @@ class BackpropJudge:
                 verdict = Verdict(False, f"{verdict.message} {found.question}", verdict.kind)
             if wrong and wrong[0] == "value" and (digest := answer_digest(wrong[1])):
                 wrong_answers[grade_id] = digest
-            step_verdicts[name] = verdicts[grade_id] = verdict
-        failing = [
-            name
-            for name in spec.step_names
-            if name in step_verdicts and not step_verdicts[name].passed
-        ]
+            by_step[name] = verdicts[grade_id] = verdict
+        failing = [name for name in spec.step_names if name in by_step and not by_step[name].passed]
         step_cells = {
             args[0]: (grade_id, args[1])
             for grade_id, (kind, *args) in plan.cells.items()
             if kind == "step"
         }
-        if scales := lab1.moved_scale(
+        if scales := step_verdicts.moved_scale(
             {name: by_seed[step_cells[name][1]] for name in failing}, returns_right
         ):
-            for name, moved in lab1.moved_scale_messages(scales, spec).items():
+            for name, moved in step_verdicts.moved_scale_messages(scales, spec).items():
                 grade_id = step_cells[name][0]
                 kind = _step_kind(name, by_seed[step_cells[name][1]][0])
-                verdicts[grade_id] = step_verdicts[name] = Verdict(*moved, kind)
+                verdicts[grade_id] = by_step[name] = Verdict(*moved, kind)
                 if moved[0]:
                     misconceptions.pop(grade_id, None)
                     wrong_answers.pop(grade_id, None)
-            failing = [name for name in failing if not step_verdicts[name].passed]
+            failing = [name for name in failing if not by_step[name].passed]
         for grade_id, (kind, *args) in plan.cells.items():
             if kind == "whole":
                 c, t = by_seed[args[0]]
                 verdicts[grade_id] = _verdict(
-                    lab1.returns_verdict(c, t, failing, HIDDEN, spec=spec), _full_kind(c)
+                    step_verdicts.returns_verdict(c, t, failing, HIDDEN, spec=spec), _full_kind(c)
                 )
             elif kind != "step":
                 verdicts[grade_id] = self.later_verdict(kind, later, problem)
@@ -315,7 +315,9 @@ class BackpropJudge:
         kind, answer, args, truth = wrong
         if kind == "crash":
             return identify_crash(name, cast(str, answer), self.misconceptions)
-        return identify(name, answer, {**args, **truth}, lab1.TOLERANCE, self.misconceptions)
+        return identify(
+            name, answer, {**args, **truth}, step_verdicts.TOLERANCE, self.misconceptions
+        )
 
 
 def _first_wrong(
@@ -328,10 +330,12 @@ def _first_wrong(
         if ran and ran.get("error"):
             # as the runner said it: matched against the misconceptions, never shown
             return "crash", str(ran.get("said") or ran["error"]), args, truth
-        value = ran.get("value") if ran and ran.get("defined") else lab1.final_value(run, name)
+        value = (
+            ran.get("value") if ran and ran.get("defined") else step_verdicts.final_value(run, name)
+        )
         if value is None:
             return None
-        if lab1.compare_values(name, np.asarray(truth[name]), value, "") is not None:
+        if step_verdicts.compare_values(name, np.asarray(truth[name]), value, "") is not None:
             return "value", value, args, truth
     return None
 

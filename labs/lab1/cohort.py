@@ -300,7 +300,7 @@ FAIRNESS = (
         edits=(
             (
                 "    # Forward pass (given)",
-                "    from helpers.lab1 import true_gradients\n"
+                "    from helpers.backprop_spec import true_gradients\n"
                 "    from helpers.network import forward\n"
                 "    truth = true_gradients(x, t, W1, b1, W2, b2, forward(x, W1, b1, W2, b2))\n"
                 "    return (truth['dloss_dW1'], truth['dloss_db1'], truth['dloss_dW2'], "

@@ -1,4 +1,4 @@
-"""Lab 1's hidden cases: drawn like helpers.lab1.random_case, from seeds nobody else has.
+"""Lab 1's hidden cases: drawn like helpers.backprop_spec.random_case, from seeds nobody else has.
 
 Instructor-only (never installed for students, never inside a sandbox): the judge
 (``course.judge``) imports it from the course folder. A hidden test's ``seed=N`` names the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers.lab1 import HIDDEN_CASES, random_case
+from helpers.backprop_spec import HIDDEN_CASES, random_case
 
 DRAW = 0x5EED_1AB1  # part of every hidden case's seed
 

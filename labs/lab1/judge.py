@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from helpers import lab1
+from helpers import backprop_spec, lab1
 from labs.backprop_judge import BackpropJudge
 from labs.lab1.hidden import hidden_cases
 from labs.lab1.misconceptions import MISCONCEPTIONS
 
-JUDGE = BackpropJudge(
-    lab1, lab1.LAB1, hidden_cases, MISCONCEPTIONS, withheld_helpers=("lab1.py", "gradcheck.py")
-)
+JUDGE = BackpropJudge(lab1, backprop_spec.LAB1, hidden_cases, MISCONCEPTIONS)

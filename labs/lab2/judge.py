@@ -27,7 +27,6 @@ class Lab2Judge(BackpropJudge):
             lab2.LAB2,
             hidden_cases,
             MISCONCEPTIONS,
-            withheld_helpers=("lab1.py", "lab2.py", "gradcheck.py"),
         )
         self.checks["check_no_loop_over_samples"] = (
             lab2.check_no_loop_over_samples,

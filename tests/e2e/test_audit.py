@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import course.judge.review
-import helpers.lab1
+import helpers.step_verdicts
 from course.audit import audit
 from course.audit.derived import MUTANT, REWRITE, Derived
 from course.audit.findings import FLAGGED, MISSED, changed_steps, step_differs
@@ -85,7 +85,7 @@ def test_the_mutant_check_tells_a_changed_step_from_the_same_value(subject, fact
 def test_a_planted_loose_tolerance_is_caught_and_each_mutant_it_lets_through_named(monkeypatch):
     """A judge that would accept any value of the right shape: the audit fails, naming the
     mutants whose step it let through."""
-    monkeypatch.setattr(helpers.lab1, "TOLERANCE", 10.0)
+    monkeypatch.setattr(helpers.step_verdicts, "TOLERANCE", 10.0)
     report = audit(ROOT, "lab1", workers=1, operators=("scaled_by_n",))
     missed = [f for f in report.faults if f.outcome == MISSED]
     assert missed and not report.passed

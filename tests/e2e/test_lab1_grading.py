@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from course.demo import expected_against_graded
-from helpers.lab1 import STEPS
+from helpers.backprop_spec import STEPS
 from labs.lab1.cohort import (
     ALL_TESTS,
     BROKEN_AND_LOOPING,

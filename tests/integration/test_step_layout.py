@@ -19,7 +19,7 @@ import pytest
 
 from course.audit.layouts import LAYOUTS, without_comments
 from course.notebooks import cell_by_grade_id
-from helpers import lab1, lab2
+from helpers import backprop_spec, lab1, lab2
 from tests.support.judged import JUDGES, NOTEBOOKS, TRAINING, WHOLE, judged, notebooks, solution
 from tests.support.paths import ROOT
 from tests.support.student_code import CENTRAL_DIFFERENCES
@@ -73,7 +73,7 @@ def _kernel_backprop(tmp_path, lab: str, code: str, formula):
 def _visible_failures(lab: str, backprop, seed: int) -> set[str]:
     helpers = {"lab1": lab1, "lab2": lab2}[lab]
     rng = np.random.default_rng(seed)
-    case = lab1.random_case(rng) if lab == "lab1" else lab2.random_batch(rng, 6)
+    case = backprop_spec.random_case(rng) if lab == "lab1" else lab2.random_batch(rng, 6)
     failed = set()
     for name in JUDGES[lab].spec.step_names:
         try:

@@ -27,7 +27,7 @@ from course.kit import grading_kit
 from course.labs import copy_course
 from course.outcomes import Status
 from course.release import generate_release
-from course.sandbox import STUDENT_PACKAGES
+from course.sandbox.command import STUDENT_PACKAGES
 
 SOLUTION, BLANK = "canary-solution", "canary-blank"
 SOURCE_SUFFIXES = (".py", ".ipynb", ".j2", ".json")  # code, notebooks, templates

@@ -38,7 +38,7 @@ from course.labs import copy_course, load_lab
 from course.late import check_deadlines
 from course.nbgrader_setup import CONFIG_FILE, find_course_root
 from course.release import ReleaseError, generate_release, release_differences
-from course.sandbox import SandboxUnavailable
+from course.sandbox.errors import SandboxUnavailable
 from course.settings import limited_to
 from course.text import PrintableStream
 

@@ -25,7 +25,7 @@ from course.bounded_execute import STOPPED_CELLS
 from course.judge.runner import JudgeBudgets
 from course.judge.verdicts import judge_submission
 from course.outcomes import JUDGE_METADATA
-from course.sandbox import SandboxLimits
+from course.sandbox.config import SandboxLimits
 from judge_runtime.flag import JUDGED_OUTSIDE
 
 METADATA_KEY = JUDGE_METADATA  # the judge's record in a graded notebook

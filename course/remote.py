@@ -34,7 +34,8 @@ from typing import IO, cast
 from course import cgroups
 from course.cputime import CpuClock
 from course.kit import SCRATCH_PREFIX, scratch_course, unpack_kit
-from course.sandbox import FONT_CACHE_VARIABLE, remove_stale_runtime_folders
+from course.sandbox.files import FONT_CACHE_VARIABLE
+from course.sandbox.mounts import remove_stale_runtime_folders
 
 WORKER_START_TIMEOUT = 120.0  # from a student's being sent to its grading starting
 LOG_BYTES = 64 * 1024  # of a grading process's stderr kept per student

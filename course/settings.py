@@ -25,7 +25,7 @@ from course.judge.runner import JudgeBudgets
 from course.judge_cells import JudgeGradeCells
 from course.late import Deadlines, PercentPerDay
 from course.limits import Limits
-from course.sandbox import SandboxLimits
+from course.sandbox.config import SandboxLimits
 
 
 class Grading(Configurable):

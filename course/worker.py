@@ -31,11 +31,8 @@ from course.judge import runner as judge_runner
 from course.kit import SCRATCH_PREFIX, unpack
 from course.nbgrader_setup import make_api
 from course.outcomes import Status
-from course.sandbox import (
-    FONT_CACHE_VARIABLE,
-    build_matplotlib_font_cache,
-    use_private_mounts,
-)
+from course.sandbox.files import FONT_CACHE_VARIABLE, build_matplotlib_font_cache
+from course.sandbox.mounts import use_private_mounts
 
 
 def results(root: Path, lab: str, student: str) -> dict:

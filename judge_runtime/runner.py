@@ -177,8 +177,8 @@ def judged_functions(
 
 
 def withheld_call(error: BaseException, withheld: tuple[str, ...]) -> str | None:
-    """``helpers.lab1.true_gradients`` when ``error`` was raised by a function of a helpers
-    file withheld from the judged process (``course.sandbox.WITHHELD_MODULE``: every one of
+    """``helpers.backprop_spec.true_gradients`` when ``error`` was raised by a function of a helpers
+    file withheld from the judged process (``course.sandbox.files.WITHHELD_MODULE``: every one of
     its functions raises): the graded code called the checks' own answers while judged."""
     frames = list(_walk(error.__traceback__))
     if not frames or not withheld:

@@ -24,10 +24,8 @@ from course.judge.plan import plan_from_source
 from course.late import apply_due_date, reapply_late_penalties
 from course.nbgrader_setup import load_config, make_api
 from course.outcomes import Status
-from course.sandbox import (
-    SandboxUnavailable,
-    check_sandbox,
-)
+from course.sandbox.errors import SandboxUnavailable
+from course.sandbox.probe import check_sandbox
 from course.settings import for_course
 
 

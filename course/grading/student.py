@@ -30,9 +30,7 @@ from course.judge_cells import JudgeGradeCells
 from course.kernels import GradingKernelManager
 from course.nbgrader_setup import load_config, make_api
 from course.outcomes import Status
-from course.sandbox import (
-    SandboxedKernelManager,
-)
+from course.sandbox.kernel import SandboxedKernelManager
 
 GENERIC_LOG_LINES = ("Traceback", "There was an error processing", "Please see the")
 

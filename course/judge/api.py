@@ -47,7 +47,7 @@ class LabJudge(Protocol):
     # every name of a hidden case's truth that a check judges (never sent before it is due)
     answer_names: tuple[str, ...]
     # helpers files that compute answers (true gradients, numerical ones): withheld from the
-    # process that runs the student's code for the judge (course.sandbox.WITHHELD_MODULE)
+    # process that runs the student's code for the judge (course.sandbox.files.WITHHELD_MODULE)
     withheld_helpers: tuple[str, ...]
     # check function name: (the function, for its signature; what a call judges, from its
     # bound arguments, as a tuple whose last item is the hidden cases' seed, or a kind

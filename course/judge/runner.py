@@ -20,7 +20,8 @@ from course.cgroups import StudentCgroup
 from course.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.judge.conversation import Conversation, ConversationOver
 from course.kernels import SINGLE_THREADED
-from course.sandbox import DEFAULT_LIMITS, Limits, sandbox_command
+from course.limits import DEFAULT_LIMITS, Limits
+from course.sandbox.command import sandbox_command
 
 MAX_RESPONSE_BYTES = 4 * 1024**2
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from test_cputime import judge_messages
 
-from course.sandbox import SANDBOX_UIDS
+from course.sandbox.uids import SANDBOX_UIDS
 from course.user_namespace import PER_UID_LIMITS
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.support.gradebook import recorded_outcomes, scores
@@ -167,7 +167,8 @@ def test_an_unprivileged_user_grades_as_root_does(graded_course, grader_user, tm
 
 SANDBOX_REPORT = """import os, subprocess
 from course import cgroups
-from course.sandbox import sandbox_command, use_private_mounts
+from course.sandbox.command import sandbox_command
+from course.sandbox.mounts import use_private_mounts
 from course.user_namespace import outer_uid
 use_private_mounts()
 groups = cgroups.StudentCgroup()
@@ -239,7 +240,8 @@ while kept < 5000 and libc.unshare(CLONE_NEWUTS) == 0:
 print(kept)
 """
 RUN_HOG = """import pathlib, subprocess, sys
-from course.sandbox import sandbox_command, use_private_mounts
+from course.sandbox.command import sandbox_command
+from course.sandbox.mounts import use_private_mounts
 use_private_mounts()
 ran = subprocess.run(sandbox_command([sys.executable, "hog.py"], inputs=pathlib.Path.cwd()),
                      capture_output=True, text=True)
@@ -269,7 +271,7 @@ def test_a_lock_folder_another_user_made_is_refused_naming_it(grader_user, tmp_p
     )
     ran = as_user(
         grader_user,
-        [sys.executable, "-c", "from course.sandbox import check_sandbox; check_sandbox()"],
+        [sys.executable, "-c", "from course.sandbox.probe import check_sandbox; check_sandbox()"],
         cwd=tmp_path,
         timeout=120,
         before=before,
@@ -277,7 +279,7 @@ def test_a_lock_folder_another_user_made_is_refused_naming_it(grader_user, tmp_p
     assert ran.returncode != 0
     message = ran.stderr.strip().splitlines()[-1]
     assert message.startswith(
-        f"course.sandbox.SandboxUnavailable: /run/course-sandbox-uids-{uid}"
+        f"course.sandbox.errors.SandboxUnavailable: /run/course-sandbox-uids-{uid}"
         " is not a private folder of this user"
     ), message
     assert "owner uid 65534" in message and "setup-grader-user.sh" in message

@@ -102,7 +102,8 @@ SANDBOXED_KERNEL = """
 import asyncio, sys
 from pathlib import Path
 from course.nbgrader_setup import load_config
-from course.sandbox import SandboxedKernelManager, use_private_mounts
+from course.sandbox.kernel import SandboxedKernelManager
+from course.sandbox.mounts import use_private_mounts
 
 CODE = ("import os, resource; s = os.statvfs('/course-scratch'); "
         "print(resource.getrlimit(resource.RLIMIT_AS)[0], "

@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 
 from course import cgroups
-from course.sandbox import (
-    DEFAULT_LIMITS,
-    SANDBOX_UIDS,
-    UID_LOCKS,
-    WORKDIR,
-    Limits,
-    check_sandbox,
-    sandbox_command,
-)
+from course.limits import DEFAULT_LIMITS, Limits
+from course.sandbox.command import WORKDIR, sandbox_command
+from course.sandbox.probe import check_sandbox
+from course.sandbox.uids import SANDBOX_UIDS, UID_LOCKS
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.support.commands import tool_env
 from tests.support.gradebook import recorded_outcomes
@@ -205,7 +200,7 @@ def test_a_trusted_run_can_opt_out(tmp_path):
 
 
 TAKES_A_UID = (
-    "import sys\nfrom course.sandbox import sandbox_user\nsys.stdin.readline()\n"
+    "import sys\nfrom course.sandbox.uids import sandbox_user\nsys.stdin.readline()\n"
     "uid = sandbox_user()\nassert sandbox_user() == uid\nprint(uid, flush=True)\n"
     "sys.stdin.read()\n"
 )

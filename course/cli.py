@@ -119,7 +119,8 @@ def cmd_grade(root: Path, args) -> int:
 
 
 def cmd_report(root: Path, args) -> int:
-    from course.report import build_report, format_summary
+    from course.reporting.build import build_report
+    from course.reporting.terminal import format_summary
 
     require_lab(root, args.lab)
     if not list(layout.folder(root, "autograded").glob(f"*/{args.lab}/*.ipynb")):

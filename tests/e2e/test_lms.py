@@ -18,7 +18,7 @@ from course.labs import copy_course
 from course.late import DAY, penalty_fraction, reapply_late_penalties
 from course.lms import read_roster, write_import
 from course.nbgrader_setup import make_api
-from course.report import build_report
+from course.reporting.build import build_report
 from tests.support.commands import run_course, run_nbgrader
 from tests.support.paths import LAB, NOTEBOOK, RELEASE_NOTEBOOK, ROOT
 

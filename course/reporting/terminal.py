@@ -1,0 +1,50 @@
+"""The grading report as the terminal shows it."""
+
+from __future__ import annotations
+
+import statistics
+
+from course.reporting.summaries import Report
+
+
+def format_summary(report: Report) -> str:
+    """The terminal version of the report."""
+    lines = ["test                                        mean   passed"]
+    for t in report.tests:
+        lines.append(f"{t.grade_id:<42} {t.mean_score:4.2f}/{t.max_score:g} {t.pass_rate:6.0%}")
+    totals = sorted(report.totals.values())
+    if totals:
+        median = statistics.median(totals)
+        lines.append(
+            f"\n{len(totals)} students; median total {median:g} of "
+            f"{report.max_total:g}; full marks: "
+            f"{sum(t >= report.max_total for t in totals)}"
+        )
+    if report.misconceptions:
+        lines.append("\nmisconceptions, most frequent first:")
+        lines += [
+            f"  {grade_id}: {key} ({n} student{'s' if n > 1 else ''})"
+            for grade_id, key, n in report.misconceptions
+        ]
+    if report.late:
+        lines.append("\nlate (raw - penalty = total):")
+        lines += [
+            f"  {r['student_id']}: {r['raw']:g} - {r['late_penalty']:g} = {r['total']:g}"
+            for r in report.late
+        ]
+    lines.append("\nsimilar code, for review (no grade changes):")
+    lines += [
+        f"  {p.first:<28} {p.second:<28} {p.similarity:4.0%} of own code, {p.overlap} tokens"
+        for p in report.similar
+    ] or ["  no pair above the threshold"]
+    if report.identical:
+        lines.append("identical own code (the largest group is usually the canonical answer):")
+        lines += [f"  {len(g)}: {', '.join(g)}" for g in report.identical]
+    unexplained = [m for m in report.same_mistakes if not m.misconception]
+    if unexplained:
+        lines.append("identical wrong answers not explained by a known misconception:")
+        lines += [f"  {m.grade_id}: {', '.join(m.students)}" for m in unexplained]
+    lines.append(f"\nneeds attention ({len(report.attention)}):")
+    lines += [f"  {student}: {reason}" for student, reason in report.attention] or ["  nobody"]
+    lines.append("\nwritten: " + ", ".join(str(p) for p in report.files))
+    return "\n".join(lines)

@@ -51,22 +51,23 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from course.bounded_execute import BoundedExecute  # noqa: E402
-from course.escape_names import EscapeNames  # noqa: E402
-from course.feedback import TEMPLATE_FOLDERS, TEMPLATE_PATHS  # noqa: E402
-from course.hide_paths import HideGraderPaths  # noqa: E402
-from course.hide_student_outputs import HideStudentOutputs  # noqa: E402
-from course.judge_cells import JudgeGradeCells  # noqa: E402
-from course.preprocessors import HideHiddenTests, LimitOutputSize  # noqa: E402
-from course.printable_cells import PrintableCells  # noqa: E402
+from course.nbgrader_ext.bounded_execute import BoundedExecute  # noqa: E402
+from course.nbgrader_ext.escape_names import EscapeNames  # noqa: E402
+from course.nbgrader_ext.feedback import TEMPLATE_FOLDERS, TEMPLATE_PATHS  # noqa: E402
+from course.nbgrader_ext.hide_hidden_tests import HideHiddenTests  # noqa: E402
+from course.nbgrader_ext.hide_paths import HideGraderPaths  # noqa: E402
+from course.nbgrader_ext.hide_student_outputs import HideStudentOutputs  # noqa: E402
+from course.nbgrader_ext.judge_cells import JudgeGradeCells  # noqa: E402
+from course.nbgrader_ext.limit_output_size import LimitOutputSize  # noqa: E402
+from course.nbgrader_ext.printable_cells import PrintableCells  # noqa: E402
 
 # nbgrader's autograde steps, with Execute cutting each cell's output while it streams in,
 # LimitOutput replaced by one that also caps characters (a single 100 MB print is one line,
 # which LimitOutput alone lets into every copy of the notebook), and every output and markdown
 # cell sanitised (no script, no event handler), since the formgrader shows the graded notebook.
 # Before the scores are saved, the trusted judge decides every judged grade cell
-# (course.judge_cells): `course grade` turns it on with its sandbox; stock `nbgrader autograde`,
-# which has neither, leaves it off (and the kernel's own test results count).
+# (course.nbgrader_ext.judge_cells): `course grade` turns it on with its sandbox; stock
+# `nbgrader autograde`, which has neither, leaves it off (and the kernel's own test results count).
 c.Autograde.autograde_preprocessors = [
     BoundedExecute,
     IgnorePattern,
@@ -82,14 +83,16 @@ c.JudgeGradeCells.enabled = False
 c.SanitizeHTML.enabled = True  # nbconvert registers preprocessors disabled unless told
 # Pages rendered from notebooks (feedback, the formgrader) sanitise HTML once more.
 c.HTMLExporter.sanitize_html = True
-# And print a student's name as text (course.escape_names): the formgrader's template does not;
-# and no control character of the student's (course.printable_cells).
+# And print a student's name as text (course.nbgrader_ext.escape_names): the formgrader's
+# template does not; and no control character of the student's
+# (course.nbgrader_ext.printable_cells).
 c.HTMLExporter.preprocessors = [EscapeNames, PrintableCells]
 
 # Feedback shows each test's result and message, never the hidden test code.
-# Nor the grader's file paths (course.hide_paths): cut first, so that no output quoting a hidden
-# line with paths inside it becomes that line once they are cut.
-# Nor anything the student's code printed (course.hide_student_outputs): only test results.
+# Nor the grader's file paths (course.nbgrader_ext.hide_paths): cut first, so that no output
+# quoting a hidden line with paths inside it becomes that line once they are cut.
+# Nor anything the student's code printed (course.nbgrader_ext.hide_student_outputs): only test
+# results.
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     HideGraderPaths,
@@ -98,7 +101,7 @@ c.GenerateFeedback.preprocessors = [
     CSSHTMLHeaderPreprocessor,
 ]
 # Its pages are rendered by nbconvert's HTML exporter, compiling the templates once per process.
-c.GenerateFeedback.exporter_class = "course.feedback.FeedbackHTMLExporter"
+c.GenerateFeedback.exporter_class = "course.nbgrader_ext.feedback.FeedbackHTMLExporter"
 c.FeedbackHTMLExporter.template_name = "course_feedback"  # names each test in the summary
 c.FeedbackHTMLExporter.extra_template_basedirs = TEMPLATE_FOLDERS
 c.FeedbackHTMLExporter.extra_template_paths = TEMPLATE_PATHS

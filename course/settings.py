@@ -5,7 +5,7 @@ one moot is an error naming both.
 
 Each setting lives on the class that obeys it: ``Grading`` (here: ``course grade``),
 ``JudgeBudgets`` (``course.judge.runner``), ``SandboxLimits`` (``course.sandbox``),
-``JudgeGradeCells`` (``course.judge_cells``), ``PercentPerDay`` and ``Deadlines``
+``JudgeGradeCells`` (``course.nbgrader_ext.judge_cells``), ``PercentPerDay`` and ``Deadlines``
 (``course.late``); and nbgrader's own, such as the cell limit ``c.Execute.timeout``.
 ``python -m course --help-all`` lists them.
 """
@@ -22,9 +22,9 @@ from traitlets import Float, Integer
 from traitlets.config import Config, Configurable
 
 from course.judge.runner import JudgeBudgets
-from course.judge_cells import JudgeGradeCells
 from course.late import Deadlines, PercentPerDay
 from course.limits import Limits
+from course.nbgrader_ext.judge_cells import JudgeGradeCells
 from course.sandbox.config import SandboxLimits
 
 

@@ -35,7 +35,7 @@ import nbformat
 import numpy as np
 
 from course import layout
-from course.judge_cells import judged_notebooks
+from course.nbgrader_ext.judge_cells import judged_notebooks
 
 K = 25  # copydetect's noise threshold: matches shorter than this many tokens are noise
 WINDOW = 6  # winnowing window (copydetect's guarantee threshold 30 = K + WINDOW - 1)

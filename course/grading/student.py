@@ -25,9 +25,9 @@ from course.grading.admission import (
 )
 from course.grading.gradebook import record_flag
 from course.grading.outcome import Outcome
-from course.judge_cells import METADATA_KEY as JUDGE_METADATA
-from course.judge_cells import JudgeGradeCells
 from course.kernels import GradingKernelManager
+from course.nbgrader_ext.judge_cells import METADATA_KEY as JUDGE_METADATA
+from course.nbgrader_ext.judge_cells import JudgeGradeCells
 from course.nbgrader_setup import load_config, make_api
 from course.outcomes import Status
 from course.sandbox.kernel import SandboxedKernelManager
@@ -74,7 +74,7 @@ def _error_lines(log: str) -> list[str]:
 
 def grading_api(root: Path, sandbox: bool) -> NbGraderAPI:
     """nbgrader's API for grading; with ``sandbox``, every kernel it starts is sandboxed and the
-    trusted judge (``course.judge_cells``) decides every judged grade cell.
+    trusted judge (``course.nbgrader_ext.judge_cells``) decides every judged grade cell.
 
     Its kernels draw no figures (see judge_runtime/grading_backend.py), and each is killed as soon
     as its last cell has run: every output has arrived by then, and a graceful shutdown would
@@ -102,8 +102,8 @@ def pipeline_problem(config) -> str | None:
         return None
     return (
         "c.Autograde.autograde_preprocessors in nbgrader_config.py must hold "
-        "course.judge_cells.JudgeGradeCells before SaveAutoGrades: without it no judge "
-        "decides the grade cells and the kernel's own test results would count"
+        "course.nbgrader_ext.judge_cells.JudgeGradeCells before SaveAutoGrades: without it no "
+        "judge decides the grade cells and the kernel's own test results would count"
     )
 
 
@@ -170,8 +170,8 @@ def grade_student(
 
 
 def forget_judge_metadata(graded: Path) -> None:
-    """Remove what only the judge may write (course.judge_cells.METADATA_KEY) from the graded
-    notebooks in ``graded``: in a trusted run it can only be the student's own."""
+    """Remove what only the judge may write (course.nbgrader_ext.judge_cells.METADATA_KEY) from
+    the graded notebooks in ``graded``: in a trusted run it can only be the student's own."""
     for path in sorted(graded.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         if nb.metadata.pop(JUDGE_METADATA, None) is not None:

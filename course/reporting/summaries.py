@@ -14,9 +14,9 @@ from course import layout
 from course.diagnosis import NOT_GRADED, judged_outcomes, outcome_of_test
 from course.grading.admission import submitted_students
 from course.grading.outcome import load_outcomes
-from course.judge_cells import judged_notebooks
 from course.labs import load_lab
 from course.misconceptions import COLUMN
+from course.nbgrader_ext.judge_cells import judged_notebooks
 from course.notebooks import cells_by_grade_id
 from course.similarity import (
     SameMistake,

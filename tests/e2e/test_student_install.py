@@ -83,7 +83,7 @@ def test_the_wheel_students_install_holds_no_solution_or_hidden_test(tmp_path):
         }
         assert modules <= set(names), sorted(modules - set(names))
         # and what an installed `course` needs besides code (a worker without the repository)
-        assert "course/templates/course_feedback/index.html.j2" in names
+        assert "course/nbgrader_ext/templates/course_feedback/index.html.j2" in names
         leaks = [
             (name, line)
             for name in names

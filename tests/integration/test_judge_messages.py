@@ -11,8 +11,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from course.hide_student_outputs import NOT_SHOWN, HideStudentOutputs
-from course.printable_cells import PrintableCells
+from course.nbgrader_ext.hide_student_outputs import NOT_SHOWN, HideStudentOutputs
+from course.nbgrader_ext.printable_cells import PrintableCells
 from course.runner_text import (
     OWN_TYPE,
     vouched_error,

@@ -1,4 +1,4 @@
-"""course.feedback.FeedbackHTMLExporter: the exporter of nbgrader's feedback pages (see
+"""course.nbgrader_ext.feedback.FeedbackHTMLExporter: the exporter of nbgrader's feedback pages (see
 nbgrader_config.py) renders exactly what nbconvert's does, compiling each template once."""
 
 import nbformat
@@ -6,7 +6,7 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 
-from course import feedback
+from course.nbgrader_ext import feedback
 from course.nbgrader_setup import load_config
 from tests.support.paths import ROOT, SOURCE_NOTEBOOK
 

@@ -1,9 +1,10 @@
-"""course.hide_paths: feedback shows file names and lines, never the grader's folders."""
+"""course.nbgrader_ext.hide_paths: feedback shows file names and lines, never the grader's
+folders."""
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from course.hide_paths import HideGraderPaths, hide_paths
+from course.nbgrader_ext.hide_paths import HideGraderPaths, hide_paths
 
 TRACEBACK = (
     "\x1b[0;32m/srv/course/helpers/lab1.py:144\x1b[0m, in \x1b[0;36mcheck_step\x1b[0m\n"

@@ -8,9 +8,9 @@ from __future__ import annotations
 import nbformat
 from traitlets.config import Config
 
-from course.bounded_execute import STOPPED_CELLS, BoundedExecute
 from course.judge.api import Verdict
-from course.judge_cells import kernel_disagreements
+from course.nbgrader_ext.bounded_execute import STOPPED_CELLS, BoundedExecute
+from course.nbgrader_ext.judge_cells import kernel_disagreements
 
 DEFINES_F = "def f():\n    return 1\n"
 TEST_F = "assert f() == 1"

@@ -10,7 +10,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets.config import Config
 
-from course.preprocessors import HideHiddenTests
+from course.nbgrader_ext.hide_hidden_tests import HideHiddenTests
 from course.regions import (
     hidden_test_delimiters,
     region_lines,

@@ -21,9 +21,9 @@ from nbgrader.utils import is_grade
 from traitlets import Bool
 
 from course import layout
-from course.bounded_execute import STOPPED_CELLS
 from course.judge.runner import JudgeBudgets
 from course.judge.verdicts import judge_submission
+from course.nbgrader_ext.bounded_execute import STOPPED_CELLS
 from course.outcomes import JUDGE_METADATA
 from course.sandbox.config import SandboxLimits
 from judge_runtime.flag import JUDGED_OUTSIDE

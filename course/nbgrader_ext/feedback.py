@@ -1,7 +1,7 @@
 """The exporter nbgrader's GenerateFeedback uses (set in nbgrader_config.py).
 
-Its pages use the course's template (``course/templates/course_feedback``), nbgrader's feedback
-page with each test named in the summary.
+Its pages use the course's template (``templates/course_feedback`` beside this module), nbgrader's
+feedback page with each test named in the summary.
 
 nbconvert builds a new Jinja environment for every feedback page, and compiling the feedback
 templates again each time costs about a third of a page. This exporter shares the compiled

@@ -5,8 +5,8 @@ grading machine after the hidden tests had been sent to the kernel: a cell of th
 IPython's history (``In``, hidden tests included) compressed and encoded, the grader's
 environment, or anything a hook or a background thread saw, and no filter of known text can
 recognise an encoding. So a feedback page keeps the outputs of test cells only (each holds the
-judge's verdict alone, see ``course.judge_cells``); every other code cell's outputs are replaced
-by one line saying where to find them: the student's own notebook has them.
+judge's verdict alone, see ``course.nbgrader_ext.judge_cells``); every other code cell's outputs
+are replaced by one line saying where to find them: the student's own notebook has them.
 """
 
 from __future__ import annotations

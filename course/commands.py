@@ -62,7 +62,7 @@ def cmd_execute(root: Path, args) -> int:
 
 
 def cmd_collect(root: Path, args) -> int:
-    from course.collect import collect
+    from course.lms.collect import collect
 
     check_deadlines(root)
     report = collect(root, args.lab, Path(args.path), replace=args.replace)
@@ -118,7 +118,7 @@ def cmd_report(root: Path, args) -> int:
 
 
 def cmd_export(root: Path, args) -> int:
-    from course.lms import feedback_zip, read_roster, write_import
+    from course.lms.handback import feedback_zip, read_roster, write_import
 
     require_lab(root, args.lab)
     roster = read_roster(Path(args.roster), args.lms)
@@ -232,7 +232,7 @@ def cmd_demo(root: Path, args) -> int:
         print()
         cmd_report(demo, argparse.Namespace(lab=lab, past=None))
         from course.demo import expected_against_graded
-        from course.lms import write_sample_roster
+        from course.lms.handback import write_sample_roster
 
         roster = write_sample_roster(
             demo / "incoming" / f"{lab}-canvas-roster.csv", [s.student for s in cohort.cohort[1:]]

@@ -15,7 +15,6 @@ from nbgrader.apps import NbGraderAPI
 
 from course import layout
 from course.cputime import WALL_CLOCK_FACTOR
-from course.extract import safe_member_path
 from course.files import write_atomic
 from course.grading.admission import (
     expected_notebooks,
@@ -24,6 +23,7 @@ from course.grading.admission import (
 )
 from course.grading.gradebook import record_flag, save_grades
 from course.grading.outcome import Outcome
+from course.lms.extract import safe_member_path
 from course.nbgrader_ext.feedback import write_timeout_page
 from course.outcomes import Status
 from course.remote import WORKER_START_TIMEOUT

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SAWarning
 from course.export import per_test_rows
 from course.labs import copy_course
 from course.late import DAY, penalty_fraction, reapply_late_penalties
-from course.lms import read_roster, write_import
+from course.lms.handback import read_roster, write_import
 from course.nbgrader_setup import make_api
 from course.reporting.build import build_report
 from tests.support.commands import run_course, run_nbgrader

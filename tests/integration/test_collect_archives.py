@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from course.extract import MAX_FILE_BYTES
+from course.lms.extract import MAX_FILE_BYTES
 from tests.support.commands import tool_env
 from tests.support.paths import LAB, ROOT
 

@@ -2,11 +2,11 @@
 
 Input is a folder of notebooks or an LMS download (a zip, as Canvas or Moodle give them). The
 work is done by nbgrader's own ``zip_collect``, with the course's extractor plugin
-(``course.extract``: limits on every file, and an archive a student uploaded is that student's
+(``course.lms.extract``: limits on every file, and an archive a student uploaded is that student's
 alone) and a collector plugin that parses file names; this module adds the file-name patterns
 of the LMSs, and makes sure that no file is dropped or overwritten without being reported.
 
-The file names understood are ``course.lms_names``'s (the notebook name must be one of the
+The file names understood are ``course.lms.names``'s (the notebook name must be one of the
 lab's, e.g. ``classification``).
 
 From an LMS's names it keeps the student's name in the gradebook, and from a zip each file's
@@ -30,10 +30,10 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
 from course import layout
-from course.extract import MOODLE_FOLDER, BoundedExtractor
 from course.files import write_atomic
 from course.late import deadlines, timestamp_text, zone
-from course.lms_names import ParsedName, parse_name, upload_prefix
+from course.lms.extract import MOODLE_FOLDER, BoundedExtractor
+from course.lms.names import ParsedName, parse_name, upload_prefix
 from course.nbgrader_setup import load_config, make_api, put_environment_on_path
 
 RECORD_FILE = "collected.json"  # in downloaded/<lab>/: what each student's LMS file said
@@ -225,7 +225,7 @@ def keep_names(
     """Put each collected student's name, as the LMS wrote it, in the gradebook (the
     formgrader and the exports show it), and record what their LMS file was called, when it
     was handed in and whether the LMS marked it late in ``downloaded/<lab>/collected.json``
-    (the feedback zip names each page after it; course.lms)."""
+    (the feedback zip names each page after it; course.lms.handback)."""
     path = record_path(root, lab)
     record = json.loads(path.read_text()) if path.exists() else {}
     with make_api(root).gradebook as gradebook:

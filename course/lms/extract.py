@@ -35,7 +35,7 @@ MAX_FILE_BYTES = MAX_BYTES
 MAX_UPLOAD_FILES = MAX_FILES
 CHUNK = 1024**2
 UPLOADED_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
-MOODLE_FOLDER = "_assignsubmission_file"  # as course.collect reads Moodle's folders
+MOODLE_FOLDER = "_assignsubmission_file"  # as course.lms.collect reads Moodle's folders
 
 
 class TooLarge(Exception):
@@ -91,8 +91,8 @@ class BoundedExtractor(ExtractorPlugin):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.notebooks: list[str] = []  # the lab's notebooks, set by course.collect
-        # set by course.collect: an upload's name as the LMS gave it -> (what the LMS put
+        self.notebooks: list[str] = []  # the lab's notebooks, set by course.lms.collect
+        # set by course.lms.collect: an upload's name as the LMS gave it -> (what the LMS put
         # before the student's file name, its resubmission suffix), or None when it names no one
         self.lms_prefix: Callable[[str], tuple[str, str] | None] = lambda name: None
         self.origins: dict[Path, str] = {}

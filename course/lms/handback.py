@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course import layout
-from course.collect import collected_record
 from course.export import grade_columns, per_test_rows
 from course.files import write_atomic, write_csv
+from course.lms.collect import collected_record
 from course.nbgrader_setup import make_api
 
 POINTS_POSSIBLE = "    Points Possible"  # Canvas's own second row, as its export writes it
@@ -183,7 +183,7 @@ def match_students(roster: Roster, students: list[Graded]) -> Matching:
 
 def graded_students(root: Path, lab: str) -> list[Graded]:
     """Every student of the gradebook with a submission of ``lab``, with the LMS and name
-    that course.collect recorded from the LMS's zip (else the gradebook's name)."""
+    that course.lms.collect recorded from the LMS's zip (else the gradebook's name)."""
     record = collected_record(root, lab)
     with make_api(root).gradebook as gradebook:
         submitted = {s.student for s in gradebook.find_assignment(lab).submissions}

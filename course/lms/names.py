@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from course.extract import UPLOADED_ARCHIVES
+from course.lms.extract import UPLOADED_ARCHIVES
 from course.submissions import SAFE_NAME
 
 # Each LMS's names, by LMS; ``prefix`` is what the LMS put before the student's own file name,

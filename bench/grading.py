@@ -32,16 +32,16 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from notebook_code import ROOT
+from tests.servers import DaskCluster
 
-from course.canary import check_grading_environment
-from course.cluster_certs import client_security, make_certificates
-from course.distributed import grading_client
-from course.kernels import LocalKernelManager
+from course.grading.canary import check_grading_environment
+from course.grading.cluster_certs import client_security, make_certificates
+from course.grading.distributed import grading_client
+from course.grading.kernels import LocalKernelManager
 from course.labs import copy_course
 from course.nbgrader_setup import put_environment_on_path
 from course.settings import for_course
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
-from tests.servers import DaskCluster
 
 LAB = "lab1"
 put_environment_on_path()  # nbgrader and course run this environment's tools by name

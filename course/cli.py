@@ -27,8 +27,6 @@ import logging
 import sys
 import traceback
 
-from course.canary import CanaryFailed
-from course.cluster_certs import DAYS
 from course.commands import (
     DEMO_STUDENT_CPU_SECONDS,
     cmd_audit,
@@ -41,6 +39,8 @@ from course.commands import (
     cmd_release,
     cmd_report,
 )
+from course.grading.canary import CanaryFailed
+from course.grading.cluster_certs import DAYS
 from course.nbgrader_setup import find_course_root
 from course.release import ReleaseError
 from course.sandbox.errors import SandboxUnavailable

@@ -150,7 +150,7 @@ def cmd_export(root: Path, args) -> int:
 
 
 def cmd_cluster_certs(root: Path, args) -> int:
-    from course.cluster_certs import make_certificates
+    from course.grading.cluster_certs import make_certificates
 
     folder = Path(args.folder).resolve()
     make_certificates(folder, args.host, args.days)

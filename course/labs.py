@@ -51,9 +51,9 @@ def load_lab(root: Path, lab: str) -> LabDeclaration:
 
 
 def copy_course(root: Path, target: Path, lab: str) -> Path:
-    """A scratch copy of what grading ``lab`` needs from the course at ``root`` (course.kit:
+    """A scratch copy of what grading ``lab`` needs from the course at ``root`` (course.grading.kit:
     the config, the lab's source notebooks, its instructor-only material), with a gradebook of
     its own and no release yet (generate it). Returns ``target``."""
-    from course.kit import grading_kit, scratch_course
+    from course.grading.kit import grading_kit, scratch_course
 
     return scratch_course(grading_kit(root, lab), target)

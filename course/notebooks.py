@@ -9,7 +9,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
-from course.kernels import LocalKernelManager
+from course.grading.kernels import LocalKernelManager
 
 DEFAULT_TIMEOUT = 600
 

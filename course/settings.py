@@ -23,9 +23,9 @@ from traitlets.config import Config, Configurable
 
 from course.judge.runner import JudgeBudgets
 from course.late import Deadlines, PercentPerDay
-from course.limits import Limits
 from course.nbgrader_ext.judge_cells import JudgeGradeCells
 from course.sandbox.config import SandboxLimits
+from course.sandbox.limits import Limits
 
 
 class Grading(Configurable):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares this machine for grading processes that run as an unprivileged user (rootless
-# grading, course.user_namespace): run as root once per machine, and again after each boot
+# grading, course.sandbox.user_namespace): run as root once per machine, and again after each boot
 # (cgroup v1 folders do not survive one). Idempotent.
 #   scripts/setup-grader-user.sh [USER]   (default: course-grader)
 # It makes USER (a system user without a login shell, its home /var/lib/USER) if missing, gives it 65536 subordinate

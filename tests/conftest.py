@@ -15,8 +15,8 @@ import pytest
 from tests.support.cohort import graded_course  # noqa: F401 (a fixture)
 from tests.support.paths import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 
-# Passed canaries are remembered machine-wide (course.canary.passes_folder): the tests share a
-# folder of their own, never the user's, so that one session's passes serve its other courses.
+# Passed canaries are remembered machine-wide (course.grading.canary.passes_folder): the tests share
+# a folder of their own, never the user's, so that one session's passes serve its other courses.
 if "COURSE_CACHE_DIR" not in os.environ:
     os.environ["COURSE_CACHE_DIR"] = tempfile.mkdtemp(prefix="course-test-cache-")
     atexit.register(shutil.rmtree, os.environ["COURSE_CACHE_DIR"], True)

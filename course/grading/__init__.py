@@ -1,7 +1,7 @@
 """Grading a whole cohort: nbgrader autograde on Dask workers, then feedback and CSV.
 
-nbgrader has no parallel mode. Each student is a Dask task (``course.distributed``): a
-grading process on a worker (``course.worker``) autogrades them with nbgrader's API in a
+nbgrader has no parallel mode. Each student is a Dask task (``course.grading.distributed``): a
+grading process on a worker (``course.grading.worker``) autogrades them with nbgrader's API in a
 scratch course of its own, the trusted judge re-checks them, and the graded notebooks,
 feedback pages and outcome come back as data. This process alone writes them into the course
 folder and the gradebook (``course.grading.recorder``), as they arrive. The cluster is a

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 
 from course import layout
-from course.kit import files_digest
+from course.grading.kit import files_digest
 from course.submissions import name_problem, tree_problem
 
 MARKER = ".course-graded.json"
@@ -58,7 +58,7 @@ def admission_problem(root: Path, student: str) -> str | None:
 
 
 def submission_digest(root: Path, lab: str, student: str) -> str:
-    """SHA-256 over the names and contents of a student's submitted files (course.kit)."""
+    """SHA-256 over the names and contents of a student's submitted files (course.grading.kit)."""
     folder = layout.submitted(root, student, lab)
     return files_digest(
         {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}

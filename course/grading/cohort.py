@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 
 from course import layout
-from course.canary import check_grading_environment
-from course.cgroups import missing_bounds, unbounded_problem
 from course.export import write_per_test_csv
 from course.grading.admission import (
     admission_problem,
@@ -17,6 +15,7 @@ from course.grading.admission import (
     submission_digest,
     submitted_students,
 )
+from course.grading.canary import check_grading_environment
 from course.grading.outcome import Outcome, load_outcomes, save_outcomes
 from course.grading.run import run_workers
 from course.grading.student import pipeline_problem
@@ -24,6 +23,7 @@ from course.judge.plan import plan_from_source
 from course.late import apply_due_date, reapply_late_penalties
 from course.nbgrader_setup import load_config, make_api
 from course.outcomes import Status
+from course.sandbox.cgroups import missing_bounds, unbounded_problem
 from course.sandbox.errors import SandboxUnavailable
 from course.sandbox.probe import check_sandbox
 from course.settings import for_course
@@ -54,26 +54,26 @@ def grade_cohort(
 ) -> dict[str, Outcome]:
     """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
 
-    With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and every
-    judged grade cell is decided by the trusted judge; raises SandboxUnavailable, saying how to
-    install bubblewrap, when sandboxes cannot be created here. Without it (a trusted run),
-    neither. Before grading anyone, the canary (``course.canary``) grades the solution and the
-    blank; raises CanaryFailed when they do not get full marks and nothing.
-    Returns every submitted student's latest outcome (this run's or a recorded one), and
-    writes them and the per-test CSV under ``reports/<lab>/``. ``scheduler``: the address of
-    the Dask cluster to grade on (default: a LocalCluster of ``workers`` processes, here):
-    ``tls://`` with the client certificates in ``certs`` (``course.cluster_certs``), or with
-    ``insecure_local_only`` a ``tcp://`` address on the loopback; ValueError saying why not
-    for any other. A sandboxed run stops (SandboxUnavailable) where a worker cannot give each
-    student control groups of their own, unless ``unbounded``. ``workers`` and
-    ``student_timeout`` (CPU seconds) override the configured ones (``course.settings``);
-    raises SettingsError, before anything else, when the settings cannot work together.
+    With ``sandbox`` (the default), student code runs only in bubblewrap sandboxes and every judged
+    grade cell is decided by the trusted judge; raises SandboxUnavailable, saying how to install
+    bubblewrap, when sandboxes cannot be created here. Without it (a trusted run), neither. Before
+    grading anyone, the canary (``course.grading.canary``) grades the solution and the blank; raises
+    CanaryFailed when they do not get full marks and nothing. Returns every submitted student's
+    latest outcome (this run's or a recorded one), and writes them and the per-test CSV under
+    ``reports/<lab>/``. ``scheduler``: the address of the Dask cluster to grade on (default: a
+    LocalCluster of ``workers`` processes, here): ``tls://`` with the client certificates in
+    ``certs`` (``course.grading.cluster_certs``), or with ``insecure_local_only`` a ``tcp://``
+    address on the loopback; ValueError saying why not for any other. A sandboxed run stops
+    (SandboxUnavailable) where a worker cannot give each student control groups of their own, unless
+    ``unbounded``. ``workers`` and ``student_timeout`` (CPU seconds) override the configured ones
+    (``course.settings``); raises SettingsError, before anything else, when the settings cannot work
+    together.
     """
     settings = for_course(root, student_timeout, workers)
     student_timeout = settings.student_cpu_seconds
     security = None
     if scheduler:
-        from course.cluster_certs import client_security, scheduler_problem
+        from course.grading.cluster_certs import client_security, scheduler_problem
 
         if problem := scheduler_problem(scheduler, insecure_local_only):
             raise ValueError(problem)
@@ -104,7 +104,7 @@ def grade_cohort(
         and (force or not (is_graded(root, lab, s) or _timed_out(outcomes.get(s), root, lab, s)))
     ]
     if todo:
-        from course.distributed import grading_client
+        from course.grading.distributed import grading_client
 
         with grading_client(scheduler, min(workers, len(todo)), security) as client:
             # on the workers that will grade: a cluster's environment is not this machine's

@@ -14,19 +14,19 @@ import nbformat
 from nbgrader.apps import NbGraderAPI
 
 from course import layout
-from course.cputime import WALL_CLOCK_FACTOR
 from course.files import write_atomic
 from course.grading.admission import (
     expected_notebooks,
     marker_path,
     submission_digest,
 )
+from course.grading.cputime import WALL_CLOCK_FACTOR
 from course.grading.gradebook import record_flag, save_grades
 from course.grading.outcome import Outcome
+from course.grading.remote import WORKER_START_TIMEOUT
 from course.lms.extract import safe_member_path
 from course.nbgrader_ext.feedback import write_timeout_page
 from course.outcomes import Status
-from course.remote import WORKER_START_TIMEOUT
 from course.text import printable
 
 LOG_FILE = "grading.log"
@@ -74,7 +74,7 @@ def append_grading_log(path: Path, section: str) -> None:
 
 
 def timeout_reason(result: dict, student_timeout: float) -> str:
-    """Why a student's grading was stopped (``course.remote``'s lost result): past its CPU
+    """Why a student's grading was stopped (``course.grading.remote``'s lost result): past its CPU
     limit, or past the wall-clock backstop while using little CPU time, with the CPU seconds
     it used."""
     cpu = float(result.get("cpu_seconds") or 0.0)
@@ -93,7 +93,7 @@ def timeout_reason(result: dict, student_timeout: float) -> str:
 def record_result(
     root: Path, lab: str, student: str, result: dict, api: NbGraderAPI, student_timeout: float
 ) -> Outcome:
-    """Write one student's grading result (course.worker's, or how it was lost) into the
+    """Write one student's grading result (course.grading.worker's, or how it was lost) into the
     course folder and the gradebook; return their outcome. Its marker records the digest of
     the files that were sent to be graded (``result["sent_digest"]``), not of what is in
     submitted/ now: a resubmission collected meanwhile is graded at the next run."""

@@ -32,15 +32,18 @@ def run_workers(
     sandbox: bool = True,
     client=None,
 ) -> list[Outcome]:
-    """Grade ``students`` on Dask (``course.distributed``): on ``client``'s cluster, or on a
+    """Grade ``students`` on Dask (``course.grading.distributed``): on ``client``'s cluster, or on a
     LocalCluster of ``workers`` processes started for the purpose. Each result is written
     into the course folder and the gradebook here, as it arrives; returns the outcomes.
 
     ``student_timeout`` is the CPU seconds a grading process and what it starts may use on a
-    student (``course.cputime``: with a wall-clock backstop five times it); past it, the
+    student (``course.grading.cputime``: with a wall-clock backstop five times it); past it, the
     process and everything it started are killed and the student's outcome is a timeout.
     """
-    from course.distributed import grade_remotely, grading_client  # Dask: imported when grading
+    from course.grading.distributed import (  # Dask: imported when grading
+        grade_remotely,
+        grading_client,
+    )
 
     outcomes: list[Outcome] = []
     bar = tqdm(

@@ -1,4 +1,4 @@
-"""Grading one student inside a grading process (``course.worker``): nbgrader's autograde
+"""Grading one student inside a grading process (``course.grading.worker``): nbgrader's autograde
 with sandboxed kernels and the trusted judge, the judge's findings, feedback pages, and why a
 low score is low."""
 
@@ -24,8 +24,8 @@ from course.grading.admission import (
     submission_problem,
 )
 from course.grading.gradebook import record_flag
+from course.grading.kernels import GradingKernelManager
 from course.grading.outcome import Outcome
-from course.kernels import GradingKernelManager
 from course.nbgrader_ext.judge_cells import METADATA_KEY as JUDGE_METADATA
 from course.nbgrader_ext.judge_cells import JudgeGradeCells
 from course.nbgrader_setup import load_config, make_api

@@ -12,7 +12,7 @@ verdicts are computed in this process, where no student code runs:
   has the wrong shape fails alone; a function without the step's variable is judged on what it
   returns;
 * the returned gradients against the true ones, and a short training run, which this process
-  runs (``course.judged_training``): the runner only sums the gradients of each epoch's calls.
+  runs (``course.judge.training``): the runner only sums the gradients of each epoch's calls.
 
 The judge fails closed: no answer, a timeout, an oversized or malformed answer fails every
 affected cell and says why in :attr:`Judgement.problems`, which the grader turns into a flag.

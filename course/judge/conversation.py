@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 
 from course.judge.api import function_name
-from course.judged_training import JudgedTraining, well_formed
-from course.runner_text import vouched_error, vouched_interference, vouched_syntax_error
+from course.judge.runner_text import vouched_error, vouched_interference, vouched_syntax_error
+from course.judge.training import JudgedTraining, well_formed
 
 # The runner's phases after the steps, in the order they come (each when the request asks).
 LATER_PHASES = (("training", "training"), ("lines", "line_counts"))
@@ -112,7 +112,7 @@ class Conversation:
 
     def _vouch(self, phase: str, message: dict) -> None:
         """Rewrite, in place, every text of ``message`` that may reach a message or a flag
-        with what the grader can vouch for (``course.runner_text``); an error a step raised
+        with what the grader can vouch for (``course.judge.runner_text``); an error a step raised
         is also kept as said, under ``said``, for matching misconceptions only."""
         own = self.own_code
         if phase == "full":

@@ -16,17 +16,17 @@ from typing import IO, cast
 from traitlets import Float
 from traitlets.config import Configurable
 
-from course.cgroups import StudentCgroup
-from course.cputime import WALL_CLOCK_FACTOR, CpuClock
+from course.grading.cputime import WALL_CLOCK_FACTOR, CpuClock
+from course.grading.kernels import SINGLE_THREADED
 from course.judge.conversation import Conversation, ConversationOver
-from course.kernels import SINGLE_THREADED
-from course.limits import DEFAULT_LIMITS, Limits
+from course.sandbox.cgroups import StudentCgroup
 from course.sandbox.command import sandbox_command
+from course.sandbox.limits import DEFAULT_LIMITS, Limits
 
 MAX_RESPONSE_BYTES = 4 * 1024**2
 
 
-# CPU seconds from the start (course.cputime): the hidden cases' answer must arrive by the
+# CPU seconds from the start (course.grading.cputime): the hidden cases' answer must arrive by the
 # first, training by the second, the line counts by the third. A correct function of up to
 # 5 ms per call fits all (Lab 1's training: about 11,500 calls before it is judged reached).
 BUDGETS = (30.0, 90.0, 120.0)  # the defaults of JudgeBudgets
@@ -37,7 +37,7 @@ CHECK_SECONDS = 0.25  # how often the runner's CPU time is read while its answer
 
 # Whether the end of the runner's stderr (what the student's code and the runner wrote there,
 # read as it comes, at the student's own cost) goes to this process's stderr once the runner
-# is done: a grading process (course.worker) keeps it for the student's log.
+# is done: a grading process (course.grading.worker) keeps it for the student's log.
 RUNNER_STDERR_TO_LOG = False
 
 

@@ -14,8 +14,8 @@ from course.judge.plan import cached_plan
 from course.judge.review import code_reached, review_reasons
 from course.judge.runner import BUDGETS, run_in_clean_room
 from course.judge.submission import build_request, student_setup
-from course.limits import DEFAULT_LIMITS, Limits
 from course.outcomes import TestOutcome, error_outcome
+from course.sandbox.limits import DEFAULT_LIMITS, Limits
 
 NOT_GRADED = TestOutcome.NOT_GRADED
 

@@ -2,7 +2,7 @@
 counted in CPU seconds.
 
 A cell may use ``Execute.timeout`` seconds of CPU time (the kernel and what it starts,
-``course.cputime``), however busy the machine is; past it the kernel is interrupted and the
+``course.grading.cputime``), however busy the machine is; past it the kernel is interrupted and the
 cell ends with an error that says so. The wall clock is only a backstop, ``wall_clock_factor``
 times the limit, for a cell that waits rather than computes.
 
@@ -10,7 +10,7 @@ nbgrader's own output limits (and the course's ``LimitOutputSize``) run after th
 has executed, so until then every byte a submission prints is held in the grading process. Here
 each cell keeps at most ``max_cell_chars`` characters of output as it arrives; what comes after
 is dropped, and one note says so. Single messages are bounded before they arrive: see
-``course.kernels.MAX_MESSAGE_BYTES``.
+``course.grading.kernels.MAX_MESSAGE_BYTES``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer
 
-from course.cputime import WALL_CLOCK_FACTOR, CpuClock
+from course.grading.cputime import WALL_CLOCK_FACTOR, CpuClock
 
 # resources key: indices of the cells this executor stopped (past a limit, interrupted), in
 # the notebook as executed. Recorded here, outside the kernel, because anything the kernel
@@ -45,7 +45,7 @@ class BoundedExecute(Execute):
     max_cell_chars = Integer(
         200_000, help="characters of output kept per cell while executing"
     ).tag(config=True)
-    # A message dropped for its size (course.kernels.MAX_MESSAGE_BYTES) can take the cell's
+    # A message dropped for its size (course.grading.kernels.MAX_MESSAGE_BYTES) can take the cell's
     # last output with it: the cell still counts as run, its error (if any) comes by reply.
     raise_on_iopub_timeout = Bool(False).tag(config=True)
 

@@ -11,7 +11,7 @@ writes there is never seen by the grader. The grader shares with it only the fol
 ``source/``, no gradebook, no other submissions, no feedback), not the network, not the other
 processes. It runs as an unprivileged user with rlimits on memory, CPU time, processes, file
 size and open files, inside per-student control groups where the machine has them
-(``course.cgroups``); wall-clock limits are the caller's (nbgrader's per-cell timeout,
+(``course.sandbox.cgroups``); wall-clock limits are the caller's (nbgrader's per-cell timeout,
 ``course grade``'s per-student limit).
 
 The package, one job a module: ``command`` (the bubblewrap command line), ``uids`` (the

@@ -9,9 +9,9 @@ from typing import cast
 
 import helpers
 import judge_runtime
-from course.kernels import GRADING_ENVIRONMENT
-from course.limits import DEFAULT_LIMITS, Limits
+from course.grading.kernels import GRADING_ENVIRONMENT
 from course.sandbox.files import withheld_module
+from course.sandbox.limits import DEFAULT_LIMITS, Limits
 from course.sandbox.uids import sandbox_user
 from judge_runtime.flag import JUDGED_VARIABLE
 

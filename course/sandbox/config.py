@@ -5,7 +5,7 @@ from __future__ import annotations
 from traitlets import Float, Integer
 from traitlets.config import Configurable
 
-from course.limits import DEFAULT_LIMITS, Limits
+from course.sandbox.limits import DEFAULT_LIMITS, Limits
 
 
 class SandboxLimits(Configurable):

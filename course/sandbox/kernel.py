@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from course.cgroups import StudentCgroup
-from course.kernels import GradingKernelManager
+from course.grading.kernels import GradingKernelManager
+from course.sandbox.cgroups import StudentCgroup
 from course.sandbox.command import sandbox_command
 from course.sandbox.config import SandboxLimits
 from course.sandbox.files import matplotlib_font_cache
@@ -28,7 +28,7 @@ class SandboxedKernelManager(GradingKernelManager):
     Kernels talk to nbgrader over IPC sockets in a runtime folder shared with the sandbox (a
     tmpfs of a few MB, mounted in this process's private mount namespace), since the sandbox
     has no network, not even the grader's loopback. Each kernel's process tree gets its own
-    control groups (see course.cgroups).
+    control groups (see course.sandbox.cgroups).
     """
 
     def __init__(self, **kwargs):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from course.sandbox.errors import INSTALL_HINT, SandboxUnavailable
 from course.sandbox.uids import SANDBOX_UIDS
-from course.user_namespace import UserNamespaceUnavailable, enter
+from course.sandbox.user_namespace import UserNamespaceUnavailable, enter
 
 RUNTIME_PARENT = "/var/tmp"  # where kernels' socket folders are made (and mounted)
 RUNTIME_PREFIX = "course-kernel-"
@@ -22,7 +22,7 @@ _PRIVATE_MOUNTS = False
 def use_private_mounts() -> None:
     """Give this process a mount namespace of its own, so the tmpfs it mounts for its kernels'
     sockets vanish with it even when it is killed; a process that is not root first becomes
-    root of a user namespace of its own (course.user_namespace), where it may mount them and
+    root of a user namespace of its own (course.sandbox.user_namespace), where it may mount them and
     use the sandboxes' uids. Call before any thread starts (a process with threads cannot
     leave its namespaces); later calls do nothing."""
     global _PRIVATE_MOUNTS

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from course.sandbox.errors import SandboxUnavailable
-from course.user_namespace import outer_uid
+from course.sandbox.user_namespace import outer_uid
 
 SANDBOX_UIDS = range(60000, 65000)
 UID_LOCKS = Path("/run/course-sandbox-uids")  # one lock file per uid in use (graded as root)
@@ -20,7 +20,7 @@ _held_uid: tuple[int, int] | None = None  # (pid, uid): this process's, with its
 def uid_lock_folder() -> Path:
     """Where the grading processes of this machine's grading user hold their uid locks: UID_LOCKS
     for root; for another user (whose sandbox uids are its own subordinate ids, see
-    course.user_namespace), ``/run/course-sandbox-uids-<uid>``, which only root can make
+    course.sandbox.user_namespace), ``/run/course-sandbox-uids-<uid>``, which only root can make
     (``scripts/setup-grader-user.sh`` does), so no other user can take its place. Raises
     SandboxUnavailable, saying what to do, unless it is a private folder of this user."""
     user = outer_uid()

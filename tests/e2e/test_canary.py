@@ -9,7 +9,7 @@ import sys
 
 import nbformat
 
-from course.canary import environment_digest
+from course.grading.canary import environment_digest
 from course.labs import copy_course
 from course.notebooks import cell_by_grade_id
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
@@ -94,7 +94,8 @@ def test_a_passed_canary_is_remembered_whatever_folder_the_grader_runs_from(tmp_
     Python lists as installed) must not make every `course grade` run it again."""
     course = make_scratch_course(tmp_path / "course")
     script = (
-        "import sys; from pathlib import Path; from course.canary import environment_digest;"
+        "import sys; from pathlib import Path;"
+        "from course.grading.canary import environment_digest;"
         "from course.labs import import_lab_module; root = Path(sys.argv[1]);"
         "import_lab_module(root, 'lab1', 'cohort'); print(environment_digest(root, 'lab1'))"
     )

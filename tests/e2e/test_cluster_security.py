@@ -14,8 +14,8 @@ import pytest
 from distributed import Client
 from distributed.security import Security
 
-from course.cluster_certs import client_security, make_certificates
-from course.distributed import grading_client
+from course.grading.cluster_certs import client_security, make_certificates
+from course.grading.distributed import grading_client
 from course.grading.recorder import returned_names_problem
 from tests.support.commands import run_course, tool_env
 from tests.support.paths import LAB, ROOT

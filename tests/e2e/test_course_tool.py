@@ -123,7 +123,11 @@ def exit_status(cohort) -> int:
 
 def worker_processes(parent: psutil.Process) -> list[psutil.Process]:
     """The grading processes under ``parent`` (a `course grade`: they run on its Dask workers)."""
-    return [p for p in parent.children(recursive=True) if "course.worker" in " ".join(p.cmdline())]
+    return [
+        p
+        for p in parent.children(recursive=True)
+        if "course.grading.worker" in " ".join(p.cmdline())
+    ]
 
 
 def _runs_a_kernel(process: psutil.Process) -> bool:

@@ -1,12 +1,12 @@
 """Limits count CPU seconds, so a busy machine slows grading but changes no verdict.
 
-Each limit is shown with four CPU-bound processes running beside it on the machine's cores:
-work that fits its CPU limit finishes however long it takes on the wall clock; work past it is
-stopped, saying how much CPU time it used; code that waits rather than computes is stopped by
-the wall-clock backstop (five times the limit). The limits: the per-student one
-(``course.remote``), the judge's runner (``course.judge.runner.run_bounded``), and nbgrader's
-per-cell one (``course.nbgrader_ext.bounded_execute.BoundedExecute``, what ``nbgrader autograde``
-runs with the course's configuration).
+Each limit is shown with four CPU-bound processes running beside it on the machine's cores: work
+that fits its CPU limit finishes however long it takes on the wall clock; work past it is stopped,
+saying how much CPU time it used; code that waits rather than computes is stopped by the wall-clock
+backstop (five times the limit). The limits: the per-student one (``course.grading.remote``), the
+judge's runner (``course.judge.runner.run_bounded``), and nbgrader's per-cell one
+(``course.nbgrader_ext.bounded_execute.BoundedExecute``, what ``nbgrader autograde`` runs with the
+course's configuration).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from course.cputime import WALL_CLOCK_FACTOR, CpuClock
+from course.grading.cputime import WALL_CLOCK_FACTOR, CpuClock
+from course.grading.remote import GradingProcess
 from course.judge.runner import run_bounded
 from course.labs import copy_course
 from course.nbgrader_ext.bounded_execute import BoundedExecute
-from course.remote import GradingProcess
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from labs.lab2.cohort import DEMO_COHORT as LAB2_COHORT
 from tests.support.commands import run_course, run_nbgrader

@@ -50,8 +50,8 @@ def postgres():
 def _feedback(course, student):
     """What a student's feedback pages say: their text, without the markup (a kernel's output
     arrives in chunks that differ from run to run, and each chunk is a block of its own). No
-    progress bar is drawn while grading (course.kernels.GRADING_ENVIRONMENT): how many a cell
-    prints would depend on the machine's speed."""
+    progress bar is drawn while grading (course.grading.kernels.GRADING_ENVIRONMENT): how many a
+    cell prints would depend on the machine's speed."""
     folder = course / "feedback" / student / LAB
     pages = {}
     for page in sorted(folder.glob("*.html")):
@@ -115,7 +115,7 @@ def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(
         assert [
             p.pid
             for p in survivor.children(recursive=True)
-            if "course.worker" in " ".join(p.cmdline())
+            if "course.grading.worker" in " ".join(p.cmdline())
         ] == []
     finally:
         cluster.stop()

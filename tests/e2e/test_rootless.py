@@ -18,7 +18,7 @@ import pytest
 from test_cputime import judge_messages
 
 from course.sandbox.uids import SANDBOX_UIDS
-from course.user_namespace import PER_UID_LIMITS
+from course.sandbox.user_namespace import PER_UID_LIMITS
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.support.gradebook import recorded_outcomes, scores
 from tests.support.hostile import CATALOGUE, write_catalogue
@@ -166,10 +166,10 @@ def test_an_unprivileged_user_grades_as_root_does(graded_course, grader_user, tm
 
 
 SANDBOX_REPORT = """import os, subprocess
-from course import cgroups
+from course.sandbox import cgroups
 from course.sandbox.command import sandbox_command
 from course.sandbox.mounts import use_private_mounts
-from course.user_namespace import outer_uid
+from course.sandbox.user_namespace import outer_uid
 use_private_mounts()
 groups = cgroups.StudentCgroup()
 inside = subprocess.run(groups.wrap(sandbox_command(

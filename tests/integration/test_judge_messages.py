@@ -11,14 +11,14 @@ import nbformat
 import numpy as np
 import pytest
 
-from course.nbgrader_ext.hide_student_outputs import NOT_SHOWN, HideStudentOutputs
-from course.nbgrader_ext.printable_cells import PrintableCells
-from course.runner_text import (
+from course.judge.runner_text import (
     OWN_TYPE,
     vouched_error,
     vouched_interference,
     vouched_syntax_error,
 )
+from course.nbgrader_ext.hide_student_outputs import NOT_SHOWN, HideStudentOutputs
+from course.nbgrader_ext.printable_cells import PrintableCells
 from course.text import printable
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from labs.lab1.hidden import hidden_cases

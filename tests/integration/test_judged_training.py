@@ -1,6 +1,6 @@
 """The judge's training run is the grader's: the sandboxed runner only computes each epoch's
 gradients (judge_runtime.runner.serve_training), the grading process holds the loop, the parameters
-and the verdict (course.judged_training), with the code the notebooks' checks run, so both end
+and the verdict (course.judge.training), with the code the notebooks' checks run, so both end
 on the same parameters to the last bit. A runner's forged training answer earns nothing, and a
 backprop that answers training otherwise than it answered while judged is not credited."""
 
@@ -15,8 +15,8 @@ import pytest
 
 from course.judge.conversation import Conversation
 from course.judge.plan import cached_plan
+from course.judge.training import DONE, NOT_NUMBERS, JudgedTraining
 from course.judge.verdicts import judge_submission
-from course.judged_training import DONE, NOT_NUMBERS, JudgedTraining
 from course.notebooks import cell_by_grade_id
 from helpers import lab1, lab2
 from judge_runtime.runner import serve_training

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course.kernels import GradingKernelManager
+from course.grading.kernels import GradingKernelManager
 from tests.support.commands import tool_env
 
 

@@ -16,8 +16,8 @@ import pytest
 from course.audit import audit
 from course.audit.derived import DECLARED, MUTANT, REWRITE
 from course.audit.report import table
-from course.canary import check_grading_environment
 from course.grading.admission import labs_of
+from course.grading.canary import check_grading_environment
 from course.judge.plan import plan_from_source
 from course.labs import copy_course, load_lab
 from course.regions import hidden_test_delimiters, region_lines, solution_delimiters

@@ -1,5 +1,5 @@
-"""course.remote's grading process, driven through its pipes. The grading programs here are
-small stand-in scripts (the real one, course.worker, is exercised by the cohort tests), so
+"""course.grading.remote's grading process, driven through its pipes. The grading programs here are
+small stand-in scripts (the real one, course.grading.worker, is exercised by the cohort tests), so
 each way a grading process can behave is shown in a second: finishing, dying before it
 starts, running past the time limit with children of its own."""
 
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from course.remote import GradingProcess
+from course.grading.remote import GradingProcess
 
 KIT = {"nbgrader_config.py": b"c = get_config()  # noqa: F821\n"}
 FINISHES = """
@@ -64,7 +64,7 @@ def test_a_grading_process_that_dies_before_starting_is_reported_as_such():
 
 def test_past_the_time_limit_the_grading_process_and_its_children_are_killed(tmp_path):
     """A grading process that waits forever: stopped by the wall-clock backstop (five times
-    the CPU limit, course.cputime), with the child it started."""
+    the CPU limit, course.grading.cputime), with the child it started."""
     pid_file = tmp_path / "child.pid"
     process = process_running(f"PID_FILE = {str(pid_file)!r}\n" + HANGS_WITH_A_CHILD)
     start = time.monotonic()
@@ -85,13 +85,13 @@ def test_past_the_time_limit_the_grading_process_and_its_children_are_killed(tmp
 
 
 def test_the_grading_process_refuses_a_course_it_did_not_make(tmp_path):
-    """course.worker removes each student's folders and, at the end, its whole course: pointed
-    at a real course, it must leave it as it is."""
+    """course.grading.worker removes each student's folders and, at the end, its whole course:
+    pointed at a real course, it must leave it as it is."""
     course = tmp_path / "course"
     (course / "submitted" / "alice" / "lab1").mkdir(parents=True)
     (course / "submitted" / "alice" / "lab1" / "classification.ipynb").write_text("{}")
     ran = subprocess.run(
-        [sys.executable, "-m", "course.worker", str(course), "lab1"],
+        [sys.executable, "-m", "course.grading.worker", str(course), "lab1"],
         input="",
         capture_output=True,
         text=True,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from course import cgroups
-from course.limits import DEFAULT_LIMITS, Limits
+from course.sandbox import cgroups
 from course.sandbox.command import WORKDIR, sandbox_command
+from course.sandbox.limits import DEFAULT_LIMITS, Limits
 from course.sandbox.probe import check_sandbox
 from course.sandbox.uids import SANDBOX_UIDS, UID_LOCKS
 from labs.lab1.cohort import DEMO_COHORT, write_cohort

@@ -167,7 +167,7 @@ class DaskCluster:
     def wait_for_workers(self, count: int, timeout: float = 120) -> None:
         from distributed import Client
 
-        from course.cluster_certs import client_security
+        from course.grading.cluster_certs import client_security
 
         with Client(self.address, timeout=30, security=client_security(self.certs)) as client:
             client.wait_for_workers(count, timeout=timeout)

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from course.kernels import GRADING_BACKEND
+from course.grading.kernels import GRADING_BACKEND
 
 PLOT_SHOW_SAVE = """
 import io

@@ -179,7 +179,7 @@ class GradingKernelManager(LocalKernelManager):
     """A kernel manager whose kernels build figures without drawing them and use one BLAS
     thread (see GRADING_ENVIRONMENT), talked to by a BoundedKernelClient."""
 
-    client_class = DottedObjectName("course.kernels.BoundedKernelClient")
+    client_class = DottedObjectName("course.grading.kernels.BoundedKernelClient")
 
     @default("client_factory")
     def _bounded_client_factory(self) -> type:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from course import layout
 from course.files import write_atomic
+from course.grading.kit import grading_kit
 from course.grading.run import run_workers
-from course.kit import grading_kit
 from course.labs import copy_course
 from course.outcomes import Status
 from course.release import generate_release
@@ -64,7 +64,7 @@ def worker_environment() -> str:
 
 
 def environment_digest(root: Path, lab: str, sandbox: bool = True, client=None) -> str:
-    """A digest of what grading depends on: the lab's files (course.kit: its source and
+    """A digest of what grading depends on: the lab's files (course.grading.kit: its source and
     release, the config, its instructor-only material), whether it is sandboxed, and the
     environment of every worker that grades it (``client``'s Dask workers; this process's
     when None)."""

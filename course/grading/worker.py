@@ -1,14 +1,14 @@
-"""A grading process: ``python -m course.worker COURSE LAB [--no-sandbox]``.
+"""A grading process: ``python -m course.grading.worker COURSE LAB [--no-sandbox]``.
 
-Started by a grading task (``course.remote``) in a scratch course of its own (``course.kit``),
-which it adds ``LAB`` to the gradebook of first. Then it reads students from stdin, one JSON
-object per line, ``{"student": ..., "files": {path: base64}}`` (their submitted folder), and
-grades each as it arrives, until stdin ends. It reports on stdout, one JSON line per event:
-``{"event": "start", "student": ..., "at": time}``, then ``{"event": "done", "outcome": {...},
-"autograded": {notebook: text}, "feedback": {file: base64}, "findings": [...]}``, and forgets
-the student (their folders and gradebook entries) before the next. Everything nbgrader, a
-kernel or the judge's runner prints goes to stderr, never into that protocol: ``course.remote``
-keeps it as the student's grading log.
+Started by a grading task (``course.grading.remote``) in a scratch course of its own
+(``course.grading.kit``), which it adds ``LAB`` to the gradebook of first. Then it reads students
+from stdin, one JSON object per line, ``{"student": ..., "files": {path: base64}}`` (their submitted
+folder), and grades each as it arrives, until stdin ends. It reports on stdout, one JSON line per
+event: ``{"event": "start", "student": ..., "at": time}``, then ``{"event": "done", "outcome":
+{...}, "autograded": {notebook: text}, "feedback": {file: base64}, "findings": [...]}``, and forgets
+the student (their folders and gradebook entries) before the next. Everything nbgrader, a kernel or
+the judge's runner prints goes to stderr, never into that protocol: ``course.grading.remote`` keeps
+it as the student's grading log.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from course import layout
+from course.grading.kit import SCRATCH_PREFIX, unpack
 from course.grading.outcome import Outcome
 from course.grading.student import grade_student, grading_api, judge_findings, peak_memory_mb
 from course.judge import runner as judge_runner
-from course.kit import SCRATCH_PREFIX, unpack
 from course.nbgrader_setup import make_api
 from course.outcomes import Status
 from course.sandbox.files import FONT_CACHE_VARIABLE, build_matplotlib_font_cache
@@ -76,8 +76,8 @@ def main(argv: list[str]) -> int:
     if not root.parent.name.startswith(SCRATCH_PREFIX):
         # it removes each student's folders, then the whole course: never a real one
         print(
-            f"course.worker grades only in a scratch course that course.remote makes (in a "
-            f"{SCRATCH_PREFIX}* folder), never in {root}: use `course grade`",
+            "course.grading.worker grades only in a scratch course that course.grading.remote "
+            f"makes (in a {SCRATCH_PREFIX}* folder), never in {root}: use `course grade`",
             file=sys.stderr,
         )
         return 2
@@ -95,9 +95,9 @@ def main(argv: list[str]) -> int:
     os.close(nothing)
     sys.stdout = sys.stderr
     os.chdir(root)
-    scratch = root.parent  # course.remote's temporary folder, with the scratch course in it
+    scratch = root.parent  # course.grading.remote's temporary folder, with the scratch course in it
     threading.Thread(target=_end_with_parent, args=(scratch,), daemon=True).start()
-    fonts = os.environ.get(FONT_CACHE_VARIABLE)  # set for sandboxed kernels (course.remote)
+    fonts = os.environ.get(FONT_CACHE_VARIABLE)  # set for sandboxed kernels (course.grading.remote)
     font_list = threading.Thread(target=build_matplotlib_font_cache, args=(Path(fonts or "."),))
     if fonts:  # built while the gradebook is made: both are needed before the first kernel
         font_list.start()
@@ -128,7 +128,7 @@ def main(argv: list[str]) -> int:
             outcome = grade_student(root, lab, student, api, sandbox)
             found = results(root, lab, student)
         except Exception as error:  # one student's failure must not stop the others
-            traceback.print_exc()  # into the student's grading log (course.remote)
+            traceback.print_exc()  # into the student's grading log (course.grading.remote)
             outcome = Outcome(student, Status.FAILED, f"{type(error).__name__}: {error}")
         outcome.worker_peak_mb = peak_memory_mb()
         say({"event": "done", "outcome": asdict(outcome), **found})

@@ -19,8 +19,8 @@ import signal
 import time
 from pathlib import Path
 
-from course.limits import DEFAULT_LIMITS, Limits
-from course.user_namespace import outer_uid
+from course.sandbox.limits import DEFAULT_LIMITS, Limits
+from course.sandbox.user_namespace import outer_uid
 
 # where the cgroup hierarchies are mounted (a machine that mounts them elsewhere says so)
 CGROUP_ROOT = Path(os.environ.get("COURSE_CGROUP_ROOT", "/sys/fs/cgroup"))

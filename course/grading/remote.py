@@ -1,14 +1,14 @@
 """A grading task as a Dask worker runs it: one student's submission in, their graded
-notebooks, feedback pages and outcome out, as data (``course.distributed`` sends the tasks and
-alone writes the course folder and the gradebook).
+notebooks, feedback pages and outcome out, as data (``course.grading.distributed`` sends the tasks
+and alone writes the course folder and the gradebook).
 
 The grading itself runs in a grading process of the worker's own (``python -m
-course.worker``), one per worker thread and course kit, kept from task to task so that its
-imports and its scratch course are paid for once. A task waits for its student's result while
-the grading process and what it started have used at most the student's CPU-time limit (and a
-wall-clock backstop five times it, ``course.cputime``); past it, everything it started (kernels,
-sandboxes, the judge's runner: its whole process group) are killed, and the next task starts a
-fresh one.
+course.grading.worker``), one per worker thread and course kit, kept from task to task so that its
+imports and its scratch course are paid for once. A task waits for its student's result while the
+grading process and what it started have used at most the student's CPU-time limit (and a wall-clock
+backstop five times it, ``course.grading.cputime``); past it, everything it started (kernels,
+sandboxes, the judge's runner: its whole process group) are killed, and the next task starts a fresh
+one.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 from typing import IO, cast
 
-from course import cgroups
-from course.cputime import CpuClock
-from course.kit import SCRATCH_PREFIX, scratch_course, unpack_kit
+from course.grading.cputime import CpuClock
+from course.grading.kit import SCRATCH_PREFIX, scratch_course, unpack_kit
+from course.sandbox import cgroups
 from course.sandbox.files import FONT_CACHE_VARIABLE
 from course.sandbox.mounts import remove_stale_runtime_folders
 
@@ -90,7 +90,7 @@ _LOCK = threading.Lock()
 
 
 class GradingProcess:
-    """A ``course.worker`` grading students of one lab in a scratch course of its own."""
+    """A ``course.grading.worker`` grading students of one lab in a scratch course of its own."""
 
     def __init__(self, kit: dict[str, bytes], lab: str, sandbox: bool, command=None):
         """Start one for ``lab`` in a scratch course made from ``kit`` (``command(root, lab,
@@ -101,7 +101,7 @@ class GradingProcess:
         if sandbox:  # one font list for the kernels of this grading process (built by it)
             self.env[FONT_CACHE_VARIABLE] = str(self.folder / "fonts")
         # Its own process group, so that killing it kills its kernels and sandboxes too (and
-        # it ends itself when the Dask worker that started it is gone: course.worker).
+        # it ends itself when the Dask worker that started it is gone: course.grading.worker).
         self.process = subprocess.Popen(
             (command or self.command)(root, lab, sandbox),
             stdin=subprocess.PIPE,
@@ -147,11 +147,11 @@ class GradingProcess:
 
     @staticmethod
     def command(root: Path, lab: str, sandbox: bool) -> list[str]:
-        """``python -m course.worker ROOT LAB [--no-sandbox]``."""
+        """``python -m course.grading.worker ROOT LAB [--no-sandbox]``."""
         return [
             sys.executable,
             "-m",
-            "course.worker",
+            "course.grading.worker",
             str(root),
             lab,
             *([] if sandbox else ["--no-sandbox"]),
@@ -199,7 +199,7 @@ class GradingProcess:
         """Grade one student: the worker's ``done`` message, or ``{"lost": why}`` when it
         ended, never started, or used more than ``student_timeout`` CPU seconds (the grading
         process and everything it started, from the student's start; or the wall-clock
-        backstop, ``course.cputime``): then it has been killed, and the result says which
+        backstop, ``course.grading.cputime``): then it has been killed, and the result says which
         limit (``limit``: ``cpu`` or ``wall``) and how much CPU time was used."""
         self.take_log(settle=False)  # what came before this student is not theirs
         result = self._grade(student, files, student_timeout)
@@ -267,8 +267,8 @@ def grade_task(
     sandbox: bool,
 ) -> dict:
     """A Dask task: grade ``student``'s ``files`` (their submitted folder of ``lab``) with the
-    course kit (``course.kit.pack``). Returns the grading process's result (see
-    course.worker), or ``{"lost": ...}`` when the student's grading ended without one."""
+    course kit (``course.grading.kit.pack``). Returns the grading process's result (see
+    course.grading.worker), or ``{"lost": ...}`` when the student's grading ended without one."""
     key = (kit_key(packed_kit), lab, sandbox, threading.get_ident())
     for _ in range(2):  # a grading process lost before it started on the student: once more
         with _LOCK:

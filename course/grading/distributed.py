@@ -1,12 +1,12 @@
 """Grading a cohort on Dask: an embedded LocalCluster by default, or the cluster whose
 scheduler ``--scheduler ADDRESS`` names, through one code path.
 
-Each student is one task (``course.remote.grade_task``) that carries their submission and the
-course kit (``course.kit``) and returns their graded notebooks, feedback pages and outcome as
-data; workers share no filesystem with the course. This process alone writes the course folder
-and the gradebook, as results arrive (nbgrader's gradebook code finds, then inserts, without
-locks: one writer). Dask hands a dead worker's student to another; a student whose grading
-runs past the wall-clock limit has their grading process killed by the task itself.
+Each student is one task (``course.grading.remote.grade_task``) that carries their submission and
+the course kit (``course.grading.kit``) and returns their graded notebooks, feedback pages and
+outcome as data; workers share no filesystem with the course. This process alone writes the course
+folder and the gradebook, as results arrive (nbgrader's gradebook code finds, then inserts, without
+locks: one writer). Dask hands a dead worker's student to another; a student whose grading runs past
+the wall-clock limit has their grading process killed by the task itself.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import dask
 from distributed import Client, LocalCluster, as_completed
 from distributed.security import Security
 
-from course.kit import files_digest, grading_kit, pack, submission_files
-from course.remote import grade_task, kit_key, stop_grading_processes
+from course.grading.kit import files_digest, grading_kit, pack, submission_files
+from course.grading.remote import grade_task, kit_key, stop_grading_processes
 
 # A task whose worker died mid-student is handed to another worker, up to this many times.
 ALLOWED_FAILURES = 2
@@ -35,7 +35,7 @@ def grading_client(
     scheduler: str | None, workers: int, security: Security | None = None
 ) -> Iterator[Client]:
     """A Dask client: of the cluster at ``scheduler`` (connecting with ``security``, see
-    ``course.cluster_certs``), or of a LocalCluster of ``workers`` single-threaded workers
+    ``course.grading.cluster_certs``), or of a LocalCluster of ``workers`` single-threaded workers
     started here (and stopped on leaving), whose web servers listen on the loopback only and
     serve nothing (their pages would list task keys, which name students)."""
     settings = {
@@ -57,7 +57,7 @@ def grading_client(
                     yield client
             return
         # Workers as threads of this process: each task's work happens in a grading process
-        # of its own (course.remote), so worker processes would only add their start-up.
+        # of its own (course.grading.remote), so worker processes would only add their start-up.
         with (
             LocalCluster(
                 n_workers=workers,
@@ -98,7 +98,7 @@ def grade_remotely(
     client: Client, root: Path, lab: str, students: list[str], student_timeout: float, sandbox: bool
 ) -> Iterator[tuple[str, dict]]:
     """Send every student of ``students`` to the cluster; yield ``(student, result)`` as each
-    result arrives (see course.remote.grade_task), or ``{"lost": "worker", ...}`` when the
+    result arrives (see course.grading.remote.grade_task), or ``{"lost": "worker", ...}`` when the
     workers grading them kept dying.
 
     At most :func:`in_flight` students are sent ahead of the results, each sent as another's

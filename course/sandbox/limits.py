@@ -1,6 +1,6 @@
 """The resource limits of one sandboxed process tree (a student's kernel, the judge's re-check):
-what ``course.sandbox`` applies as rlimits and tmpfs sizes, and ``course.cgroups`` as control
-groups. Configured as ``c.SandboxLimits`` (``course.sandbox``)."""
+what ``course.sandbox`` applies as rlimits and tmpfs sizes, and ``course.sandbox.cgroups`` as
+control groups. Configured as ``c.SandboxLimits`` (``course.sandbox``)."""
 
 from __future__ import annotations
 

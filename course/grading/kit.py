@@ -1,6 +1,6 @@
 """What a grading task carries, as data: the course files that grading a lab needs, and one
 student's submission. Grading workers share no filesystem with the course: they get these,
-grade in a scratch course of their own, and send the results back (``course.remote``).
+grade in a scratch course of their own, and send the results back (``course.grading.remote``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from course.nbgrader_setup import CONFIG_FILE
 SKIPPED = ("__pycache__", ".ipynb_checkpoints")
 # A scratch course keeps its own gradebook, whatever the course's configuration names (a
 # PostgreSQL server, say): appended to the copied configuration.
-# The temporary folder a grading process's scratch course is made in (course.remote);
-# course.worker, which removes what it grades, grades nowhere else.
+# The temporary folder a grading process's scratch course is made in (course.grading.remote);
+# course.grading.worker, which removes what it grades, grades nowhere else.
 SCRATCH_PREFIX = "course-worker-"
 OWN_GRADEBOOK = (
-    "\n# A scratch copy (course.kit): its own gradebook, never the course's.\n"
+    "\n# A scratch copy (course.grading.kit): its own gradebook, never the course's.\n"
     'c.CourseDirectory.db_url = "sqlite:///" + __import__("os").path.join('
     '__import__("os").path.dirname(__file__), "gradebook.db")\n'
 )

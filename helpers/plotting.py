@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 
 # Colour-blind-safe class colours (Okabe & Ito); probabilities blend them. Ordered so that the
 # first three stay apart as pale region shades too (green's shade is close to blue's).
@@ -27,6 +28,7 @@ CLASS_COLOURS = np.array(
 )
 PROBABILITY_SUM_TOLERANCE = 1e-6
 POINT_EDGE = "#1a1a1a"  # near black: contrast over 10:1 with any region's shading
+LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def _axes(ax):
@@ -106,7 +108,32 @@ def scatter_classes(X: np.ndarray, probabilities: np.ndarray, ax=None, size: flo
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
+    # Beside the plot, never over a point (Jupyter's figures are cropped to what is drawn).
+    ax.legend(
+        handles=class_legend(probabilities.shape[1]),
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        fontsize="small",
+    )
     return ax
+
+
+def class_legend(n_classes: int) -> list[Line2D]:
+    """Legend entries naming each class by its colour ("class 0", ...): a point drawn in a
+    mixture of colours is a network unsure between those classes."""
+    return [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markerfacecolor=colour,
+            markeredgecolor=POINT_EDGE,
+            label=f"class {c}",
+        )
+        for c, colour in enumerate(class_colours(n_classes))
+    ]
 
 
 def plot_loss(losses: Sequence[float], ax=None, label: str | None = None):
@@ -121,7 +148,10 @@ def plot_loss(losses: Sequence[float], ax=None, label: str | None = None):
         The Axes.
     """
     ax = _axes(ax)
-    ax.plot(np.arange(len(losses)), np.asarray(losses, dtype=np.float64), label=label)
+    # Curves on one Axes differ in line style as well as colour, so they can be told apart
+    # without colour vision and in print.
+    style = LINE_STYLES[len(ax.get_lines()) % len(LINE_STYLES)]
+    ax.plot(np.arange(len(losses)), np.asarray(losses, dtype=np.float64), style, label=label)
     ax.set_xlabel("Epoch")
     ax.set_ylabel("Loss")
     if label:

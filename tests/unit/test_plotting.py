@@ -11,6 +11,7 @@ import pytest
 from helpers import network
 from helpers.datasets import Annuli, UClasses
 from helpers.plotting import (
+    CLASS_COLOURS,
     as_class_probabilities,
     plot_decision_regions,
     plot_loss,
@@ -180,3 +181,21 @@ def test_decision_regions_and_points_can_be_told_apart_in_the_picture():
         darkest = patch.reshape(-1, 3)[_relative_luminance(patch.reshape(-1, 3)).argmin()]
         assert _contrast(darkest, region) >= 3.0, (point, darkest, region)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("dataset", [Annuli(n=60, seed=0), UClasses(n=60, seed=0)])
+def test_every_class_is_named_in_a_legend_by_its_colour(dataset):
+    ax = dataset.plot()
+    legend = ax.get_legend()
+    names = [text.get_text() for text in legend.get_texts()]
+    assert names == [f"class {c}" for c in range(dataset.n_classes)]
+    colours = [handle.get_markerfacecolor()[:3] for handle in legend.legend_handles]
+    assert np.allclose(colours, CLASS_COLOURS[: dataset.n_classes])
+
+
+def test_loss_curves_on_one_axes_differ_in_line_style_as_well_as_colour():
+    ax = plot_loss([3.0, 2.0, 1.0], label="a")
+    for label in ("b", "c", "d"):
+        plot_loss([3.0, 2.5, 2.0], ax=ax, label=label)
+    styles = [line.get_linestyle() for line in ax.get_lines()]
+    assert len(set(styles)) == 4

@@ -1,0 +1,66 @@
+"""What each lab says about its points is true: its first cell's total and the README's row equal
+the points of its grade cells, and the most one mistake costs, as both state it, is the most
+points of one step plus the tests every step feeds (the whole function and training)."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from course.grading.admission import labs_of
+from tests.support.paths import ROOT
+
+# The tests a wrong step also fails: the gradients backprop returns, and training with them.
+DOWNSTREAM = ("test_backprop_returns_parameter_gradients", "test_training_lowers_loss")
+
+
+def _grade_points(lab: str) -> dict[str, float]:
+    (path,) = sorted((ROOT / "source" / lab).glob("*.ipynb"))
+    notebook = nbformat.read(path, as_version=4)
+    return {
+        cell.metadata.nbgrader["grade_id"]: float(cell.metadata.nbgrader["points"])
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
+def _first_cell(lab: str) -> str:
+    (path,) = sorted((ROOT / "source" / lab).glob("*.ipynb"))
+    return nbformat.read(path, as_version=4).cells[0].source
+
+
+def _readme_row(lab: str) -> list[str]:
+    number = lab.removeprefix("lab")
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith(f"| {number} |")
+    ]
+    assert len(rows) == 1, f"README.md's points table has no single row for {lab}"
+    return rows[0]
+
+
+def _most_one_mistake_costs(points: dict[str, float]) -> float:
+    steps = {g: p for g, p in points.items() if g not in DOWNSTREAM and g.startswith("test_")}
+    steps = {g: p for g, p in steps.items() if g != "test_no_loop_over_samples"}
+    return max(steps.values()) + sum(points[g] for g in DOWNSTREAM)
+
+
+@pytest.mark.parametrize("lab", labs_of(ROOT))
+def test_the_first_cell_states_the_total_and_the_most_one_mistake_costs(lab):
+    points = _grade_points(lab)
+    text = " ".join(_first_cell(lab).split())
+    assert f"({sum(points.values()):g} points)" in text
+    stated = re.search(r"one mistake costs at most (\d+) points", text)
+    assert stated, f"{lab}'s first cell does not state what one mistake costs at most"
+    assert float(stated.group(1)) == _most_one_mistake_costs(points)
+
+
+@pytest.mark.parametrize("lab", labs_of(ROOT))
+def test_the_readme_states_the_same_points(lab):
+    points = _grade_points(lab)
+    *_, total, most = _readme_row(lab)
+    assert float(total) == sum(points.values())
+    assert float(most) == _most_one_mistake_costs(points)

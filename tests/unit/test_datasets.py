@@ -84,3 +84,20 @@ def test_inputs_are_copies():
     ds = Annuli(n=10, seed=0)
     ds.inputs()[:] = 99.0
     assert not np.any(ds.inputs() == 99.0)
+
+
+@pytest.mark.parametrize(("make", "n_classes"), MAKERS)
+def test_a_sample_drawn_again_is_fresh_points_of_the_same_kind(make, n_classes):
+    ds = make(n=300, seed=1, noise=0.05)
+    again = ds.sample_again(200, seed=5)
+    assert type(again) is type(ds) and len(again) == 200 and again.n_classes == n_classes
+    assert again.noise == ds.noise
+    assert not np.isin(again.inputs(), ds.inputs()).all(axis=1).any()  # no point repeated
+    assert np.array_equal(again.inputs(), make(n=200, seed=5, noise=0.05).inputs())
+
+
+def test_points_given_by_hand_cannot_be_drawn_again():
+    from helpers.datasets import Dataset
+
+    with pytest.raises(TypeError, match="cannot draw more"):
+        Dataset(np.zeros((3, 2)), np.zeros(3), 2).sample_again(3, seed=0)

@@ -195,3 +195,54 @@ def plot_decision_regions(
     ax.set_xlim(x_min, x_max)
     ax.set_ylim(y_min, y_max)
     return ax
+
+
+def plot_hidden_units(
+    W1: np.ndarray,
+    b1: np.ndarray,
+    ax=None,
+    bounds: tuple[float, float, float, float] = (-1.2, 1.2, -1.2, 1.2),
+):
+    """Draw each logistic hidden unit as the line where its input is zero, ``W1[j] @ x +
+    b1[j] = 0``: on one side the unit is mostly on (sigma > 0.5), on the other mostly off.
+
+    Args:
+        W1: hidden weights, shape (m, 2).
+        b1: hidden biases, shape (m,).
+        ax: Axes to draw on (e.g. a data set's scatter); a new figure when None.
+        bounds: (x_min, x_max, y_min, y_max) the lines are drawn across.
+
+    Returns:
+        The Axes.
+    """
+    W1, b1 = np.asarray(W1, dtype=np.float64), np.asarray(b1, dtype=np.float64)
+    if W1.ndim != 2 or W1.shape[1] != 2 or b1.shape != (W1.shape[0],):
+        raise ValueError(
+            f"hidden units of points in the plane need W1 of shape (m, 2) and b1 of shape (m,), "
+            f"got {W1.shape} and {b1.shape}"
+        )
+    ax = _axes(ax)
+    x_min, x_max, y_min, y_max = bounds
+    for j, ((w_x, w_y), b) in enumerate(zip(W1, b1, strict=True)):
+        style = LINE_STYLES[j % len(LINE_STYLES)]
+        if abs(w_y) >= abs(w_x) and w_y != 0:  # the steeper way round: no division by ~0
+            xs = np.array([x_min, x_max])
+            ys = -(b + w_x * xs) / w_y
+        elif w_x != 0:
+            ys = np.array([y_min, y_max])
+            xs = -(b + w_y * ys) / w_x
+        else:
+            continue  # a unit whose input does not depend on x has no line
+        ax.plot(xs, ys, style, color=POINT_EDGE, linewidth=1.0)
+        # its number, at the line's point nearest the origin (where the data sit)
+        nearest = -b * np.array([w_x, w_y]) / (w_x**2 + w_y**2)
+        nearest = np.clip(nearest, [x_min, y_min], [x_max, y_max])
+        ax.annotate(
+            str(j),
+            tuple(nearest),
+            fontsize="small",
+            bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0, "pad": 1},
+        )
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(y_min, y_max)
+    return ax

@@ -14,6 +14,7 @@ from helpers.plotting import (
     CLASS_COLOURS,
     as_class_probabilities,
     plot_decision_regions,
+    plot_hidden_units,
     plot_loss,
     scatter_classes,
 )
@@ -199,3 +200,21 @@ def test_loss_curves_on_one_axes_differ_in_line_style_as_well_as_colour():
         plot_loss([3.0, 2.5, 2.0], ax=ax, label=label)
     styles = [line.get_linestyle() for line in ax.get_lines()]
     assert len(set(styles)) == 4
+
+
+def test_each_hidden_unit_is_drawn_where_its_input_is_zero():
+    W1 = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0], [0.0, 0.0]])  # the last: no line
+    b1 = np.array([-0.5, 0.4, 0.0, 1.0])
+    ax = plot_hidden_units(W1, b1)
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    for line, w, b in zip(lines, W1, b1, strict=False):
+        points = np.column_stack(line.get_data())
+        assert np.allclose(points @ w + b, 0.0)
+    assert len({line.get_linestyle() for line in lines}) == 3
+    assert [text.get_text() for text in ax.texts] == ["0", "1", "2"]
+
+
+def test_hidden_units_of_another_shape_are_refused():
+    with pytest.raises(ValueError, match=r"W1 of shape \(m, 2\)"):
+        plot_hidden_units(np.zeros((3, 4)), np.zeros(3))

@@ -10,6 +10,7 @@ from typing import cast
 import helpers
 import judge_runtime
 from course.grading.kernels import GRADING_ENVIRONMENT
+from course.sandbox.errors import SandboxUnavailable
 from course.sandbox.files import withheld_module
 from course.sandbox.limits import DEFAULT_LIMITS, Limits
 from course.sandbox.uids import sandbox_user
@@ -53,6 +54,19 @@ chown -R "$uid:$uid" {SCRATCH}
 cd {WORKDIR}
 exec "$@"
 """
+
+
+def compiled_helpers_folder() -> Path:
+    """``helpers/__pycache__``, made here if missing: a sandbox that withholds helpers files gets
+    it empty, since the compiled copy of a withheld module loads without its source."""
+    folder = Path(helpers.__file__).parent / "__pycache__"
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise SandboxUnavailable(
+            f"cannot make {folder} (to hide the compiled helpers from the sandbox): {error}"
+        ) from None
+    return folder
 
 
 def sandbox_command(
@@ -111,6 +125,8 @@ def sandbox_command(
         command += ["--ro-bind", str(folder), str(folder)]
     for name in withheld:
         command += ["--ro-bind", str(withheld_module()), str(Path(helpers.__file__).parent / name)]
+    if withheld:
+        command += ["--tmpfs", str(compiled_helpers_folder())]
     for given, mount in ((inputs, INPUTS_MOUNT), (fonts, FONTS_MOUNT)):
         if given is not None:
             command += ["--ro-bind", str(given), str(mount)]

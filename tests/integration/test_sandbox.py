@@ -59,6 +59,46 @@ def run_sandboxed(code: str, inputs: Path | None, *args: str, limits: Limits = D
         cgroup.close()
 
 
+# Everything a student could try for a withheld module's real code: import it, then load its
+# compiled copy (whatever Python version compiled it) without its source.
+WITHHELD_PROBE = """
+import glob, importlib.machinery, json, os
+import helpers.backprop_spec as spec
+report = {}
+try:
+    spec.true_gradients()
+    report["imported"] = "ran"
+except RuntimeError as error:
+    report["imported"] = "withheld" if "not available" in str(error) else repr(error)
+folder = os.path.dirname(spec.__file__)
+compiled = glob.glob(os.path.join(folder, "**", "backprop_spec*.pyc"), recursive=True)
+report["compiled"] = compiled
+for path in compiled:
+    loaded = importlib.machinery.SourcelessFileLoader("stolen", path).load_module()
+    report["loaded"] = hasattr(loaded, "STEPS")
+print(json.dumps(report))
+"""
+
+
+def test_a_withheld_module_is_out_of_reach_compiled_or_not():
+    import py_compile
+    from importlib.util import cache_from_source
+
+    import helpers.backprop_spec
+
+    source = helpers.backprop_spec.__file__
+    py_compile.compile(source, cfile=cache_from_source(source), doraise=True)  # as pip does
+    assert Path(cache_from_source(source)).exists()
+    check_sandbox()
+    command = sandbox_command(
+        [sys.executable, "-c", WITHHELD_PROBE], withheld=("backprop_spec.py",), uid=61234
+    )
+    ran = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    report = json.loads(ran.stdout)
+    assert report == {"imported": "withheld", "compiled": []}
+
+
 def test_student_code_sees_only_its_working_copy(tmp_path):
     check_sandbox()
     listener = LoopbackProbe(LISTENER_PORT)

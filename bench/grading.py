@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from notebook_code import ROOT
-from tests.servers import DaskCluster
+from tests.support.servers import DaskCluster
 
 from course.grading.canary import check_grading_environment
 from course.grading.cluster_certs import client_security, make_certificates

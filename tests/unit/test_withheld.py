@@ -5,6 +5,7 @@ one of them (its functions reach them)."""
 from __future__ import annotations
 
 import ast
+import re
 
 import pytest
 
@@ -18,14 +19,19 @@ ANSWERS = {"backprop_spec", "gradcheck"}
 
 
 def _helpers_imported(module: str) -> set[str]:
-    """The helpers modules ``module``'s file imports, by name."""
-    tree = ast.parse((HELPERS / f"{module}.py").read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "helpers":
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers."):
-            found.add(node.module.split(".")[1])
+    """The helpers modules ``module``'s file imports, by name: absolute or relative imports, and
+    any ``helpers.<name>`` it spells in a string (``importlib.import_module``, ``__import__``)."""
+    source = (HELPERS / f"{module}.py").read_text()
+    found = set(re.findall(r"\bhelpers\.(\w+)", source))
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            within = node.level == 1 or node.module == "helpers"
+            if within and node.module in (None, "helpers"):
+                found |= {alias.name for alias in node.names}
+            elif node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.module and node.module.startswith("helpers."):
+                found.add(node.module.split(".")[1])
         elif isinstance(node, ast.Import):
             found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
     return {name for name in found if (HELPERS / f"{name}.py").exists()}
@@ -51,3 +57,13 @@ def test_the_answer_modules_are_found():
 def test_every_lab_withholds_every_module_that_gives_answers(lab):
     withheld = {name.removesuffix(".py") for name in load_lab(ROOT, lab).judge.withheld_helpers}
     assert answer_bearing() <= withheld, sorted(answer_bearing() - withheld)
+
+
+def test_helpers_is_flat_and_its_package_file_gives_nothing():
+    """Withholding replaces files of helpers/ itself, and its __init__ is never replaced: so no
+    subpackage, and an __init__ that imports nothing."""
+    assert not [path for path in HELPERS.rglob("*.py") if path.parent != HELPERS]
+    tree = ast.parse((HELPERS / "__init__.py").read_text())
+    assert all(isinstance(node, ast.Expr) for node in tree.body), (
+        "helpers/__init__.py: docstring only"
+    )

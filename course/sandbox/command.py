@@ -10,7 +10,6 @@ from typing import cast
 import helpers
 import judge_runtime
 from course.grading.kernels import GRADING_ENVIRONMENT
-from course.sandbox.errors import SandboxUnavailable
 from course.sandbox.files import withheld_module
 from course.sandbox.limits import DEFAULT_LIMITS, Limits
 from course.sandbox.uids import sandbox_user
@@ -56,16 +55,16 @@ exec "$@"
 """
 
 
-def compiled_helpers_folder() -> Path:
-    """``helpers/__pycache__``, made here if missing: a sandbox that withholds helpers files gets
-    it empty, since the compiled copy of a withheld module loads without its source."""
+def compiled_helpers_folder() -> Path | None:
+    """``helpers/__pycache__``, which a sandbox that withholds helpers files gets empty (the
+    compiled copy of a withheld module loads without its source); made here when missing, so
+    that nothing compiled later lands in view. None when it is missing and this user cannot make
+    it: then no compiled copy can be there either."""
     folder = Path(helpers.__file__).parent / "__pycache__"
     try:
         folder.mkdir(exist_ok=True)
-    except OSError as error:
-        raise SandboxUnavailable(
-            f"cannot make {folder} (to hide the compiled helpers from the sandbox): {error}"
-        ) from None
+    except OSError:
+        return folder if folder.is_dir() else None
     return folder
 
 
@@ -125,8 +124,8 @@ def sandbox_command(
         command += ["--ro-bind", str(folder), str(folder)]
     for name in withheld:
         command += ["--ro-bind", str(withheld_module()), str(Path(helpers.__file__).parent / name)]
-    if withheld:
-        command += ["--tmpfs", str(compiled_helpers_folder())]
+    if withheld and (compiled := compiled_helpers_folder()) is not None:
+        command += ["--tmpfs", str(compiled)]
     for given, mount in ((inputs, INPUTS_MOUNT), (fonts, FONTS_MOUNT)):
         if given is not None:
             command += ["--ro-bind", str(given), str(mount)]

@@ -193,6 +193,14 @@ def _judge_in_worker(root: Path, lab: str, derived: Derived) -> Finding:
     return judge_derived(_SUBJECTS[key], derived)
 
 
+def _runner_stderr_to_log() -> None:
+    """In an audit's worker process: what the judge's runner wrote to its stderr goes to the
+    worker's, so that a re-check that ended early says why (the code is the instructor's)."""
+    from course.judge import runner
+
+    runner.RUNNER_STDERR_TO_LOG = True
+
+
 def judge_all(subject: Subject, derived: list[Derived], workers: int) -> Iterator[Finding]:
     """Each of ``derived`` judged, ``workers`` at a time (processes of their own: each holds
     a sandbox user of its own, as grading processes do), in order."""
@@ -201,7 +209,9 @@ def judge_all(subject: Subject, derived: list[Derived], workers: int) -> Iterato
             yield judge_derived(subject, item)
         return
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_runner_stderr_to_log
+    ) as pool:
         yield from pool.map(
             _judge_in_worker, [subject.root] * len(derived), [subject.lab] * len(derived), derived
         )

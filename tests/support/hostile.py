@@ -824,7 +824,10 @@ CATALOGUE = (
         "h_answers_from_judge_frames",
         "each step reads its true value from the judge's frames",
         _every_step(PEEK_AT_THE_JUDGE, lambda name: f'_peek("{name}")'),
-        CLEAN | FLAGGED,
+        # Its training walks the runner's frames at every step until the judge's budget stops
+        # it: with the tests' limits (the judge's budgets lowered to the student's, see
+        # tests/support/scratch.py) the student's limit may come first. Nothing earned either way.
+        CLEAN | FLAGGED | frozenset({"timeout"}),
         0,
     ),
     Hostile(

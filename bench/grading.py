@@ -32,7 +32,6 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from notebook_code import ROOT
-from tests.support.servers import DaskCluster
 
 from course.grading.canary import check_grading_environment
 from course.grading.cluster_certs import client_security, make_certificates
@@ -42,6 +41,7 @@ from course.labs import copy_course
 from course.nbgrader_setup import put_environment_on_path
 from course.settings import for_course
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
+from tests.support.servers import DaskCluster
 
 LAB = "lab1"
 put_environment_on_path()  # nbgrader and course run this environment's tools by name

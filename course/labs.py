@@ -18,9 +18,16 @@ from typing import Any
 def import_lab_module(root: Path, lab: str, name: str):
     """``labs/<lab>/<name>.py`` of the course at ``root`` (students get ``helpers`` and
     ``course`` only; this is read from the course folder itself)."""
-    if str(root) not in sys.path:
+    # On the path only while importing: left there, it would put this course's helpers and
+    # judge runtime first for every process started later (a spawned audit worker, say).
+    added = str(root) not in sys.path
+    if added:
         sys.path.insert(0, str(root))
-    return importlib.import_module(f"labs.{lab}.{name}")
+    try:
+        return importlib.import_module(f"labs.{lab}.{name}")
+    finally:
+        if added:
+            sys.path.remove(str(root))
 
 
 @dataclass(frozen=True)

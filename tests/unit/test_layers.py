@@ -40,3 +40,15 @@ def test_every_course_module_outside_the_plug_in_api_is_forbidden_to_labs():
 
 def test_the_judge_runtime_is_the_lowest_layer():
     assert _contract("labs build on course")["layers"][-2:] == ["helpers", "judge_runtime"]
+
+
+def test_loading_another_courses_lab_leaves_the_import_path_as_it_was(tmp_path):
+    """A lab read from another course folder (a clone, say) must not put that folder's
+    helpers and judge runtime first for processes started later."""
+    import sys
+
+    from course.labs import import_lab_module
+
+    before = list(sys.path)
+    import_lab_module(tmp_path, "lab1", "lab")
+    assert sys.path == before

@@ -22,12 +22,23 @@ import nbformat
 
 from course.notebooks import cell_by_grade_id as _cell
 from labs.lab1.cohort import LAB1_COHORT, build_submission
+from tests.support.paths import SOURCE_NOTEBOOK
 from tests.support.student_code import CENTRAL_DIFFERENCES
 
 SUBMISSIONS = {s.student: s for s in LAB1_COHORT}
 NOTEBOOK = "classification.ipynb"
 PROBE_PORT = 47321  # a listener on the grader's loopback that no sandbox may reach
 EXIT_HANDLER_MARK = "exit-handler-ran"  # what a student's exit handler would leave behind
+
+
+def _points_but(*grade_ids: str) -> float:
+    """Lab 1's total less the points of ``grade_ids`` (the source notebook's)."""
+    points = {
+        cell.metadata.nbgrader["grade_id"]: cell.metadata.nbgrader["points"]
+        for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    }
+    return sum(p for grade_id, p in points.items() if grade_id not in grade_ids)
 
 
 @dataclass(frozen=True)
@@ -549,7 +560,7 @@ CATALOGUE = (
         "a test's grade_id renamed",
         _edit(_set(("nbgrader", "grade_id"), "test_free_points")),
         frozenset({"failed", "flagged"}),
-        18,
+        _points_but("test_dloss_dy"),
     ),
     Hostile(
         "h_changed_kernelspec",
@@ -633,7 +644,7 @@ CATALOGUE = (
         "wrong dloss_dbeta, np.allclose and compare patched",
         _with_prelude(PATCH_NUMPY_AND_COMPARE, base="wrong_dbeta"),
         FLAGGED,
-        14,
+        _points_but(*SUBMISSIONS["wrong_dbeta"].expected_failures),
     ),
     Hostile(
         "h_silences_errors",

@@ -14,6 +14,7 @@ from tests.support.paths import ROOT
 
 # The tests a wrong step also fails: the gradients backprop returns, and training with them.
 DOWNSTREAM = ("test_backprop_returns_parameter_gradients", "test_training_lowers_loss")
+LOOP_TEST = "test_no_loop_over_samples"
 
 
 def _grade_points(lab: str) -> dict[str, float]:
@@ -43,9 +44,11 @@ def _readme_row(lab: str) -> list[str]:
 
 
 def _most_one_mistake_costs(points: dict[str, float]) -> float:
-    steps = {g: p for g, p in points.items() if g not in DOWNSTREAM and g.startswith("test_")}
-    steps = {g: p for g, p in steps.items() if g != "test_no_loop_over_samples"}
-    return max(steps.values()) + sum(points[g] for g in DOWNSTREAM)
+    """A wrong step costs its points and the downstream tests'; a loop over the samples (right
+    values) costs the loop test alone."""
+    steps = {g: p for g, p in points.items() if g not in (*DOWNSTREAM, LOOP_TEST)}
+    wrong_step = max(steps.values()) + sum(points[g] for g in DOWNSTREAM)
+    return max(wrong_step, points.get(LOOP_TEST, 0.0))
 
 
 @pytest.mark.parametrize("lab", labs_of(ROOT))
@@ -64,3 +67,27 @@ def test_the_readme_states_the_same_points(lab):
     *_, total, most = _readme_row(lab)
     assert float(total) == sum(points.values())
     assert float(most) == _most_one_mistake_costs(points)
+
+
+def _table_points(lab: str, order: list[str]) -> dict[str, float]:
+    """The points the first cell's table gives each test: ``| names | checks | n (times) p |`` or
+    ``| names | checks | p |``, where ``a ... b`` names every test from a to b in order."""
+    stated: dict[str, float] = {}
+    for line in _first_cell(lab).splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        names = re.findall(r"`(test_\w+)`", cells[0]) if line.startswith("| `test_") else []
+        if not names:
+            continue
+        if "..." in cells[0]:
+            first, last = names
+            names = order[order.index(first) : order.index(last) + 1]
+        count, _, each = cells[-1].rpartition("\N{MULTIPLICATION SIGN}")
+        assert not count or int(count) == len(names), line
+        stated.update(dict.fromkeys(names, float(each)))
+    return stated
+
+
+@pytest.mark.parametrize("lab", labs_of(ROOT))
+def test_the_first_cells_table_gives_every_test_its_points(lab):
+    points = _grade_points(lab)
+    assert _table_points(lab, list(points)) == points

@@ -35,6 +35,15 @@ REVIEW_PATTERNS = (
         re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
         "it compiles or rewrites code at run time",
     ),
+    # a module named by a computed string, or loaded from a file path, passes by the import
+    # pattern above (a compiled copy of a withheld module, a stray installed copy)
+    (
+        re.compile(
+            r"\bimportlib\b|\b__import__\b|\b(Sourceless|Source|Extension)FileLoader\b|"
+            r"\bspec_from_file_location\b|\bzipimport\b|\brunpy\b|\bmarshal\b"
+        ),
+        "it loads modules by a computed name or from a file",
+    ),
 )
 
 

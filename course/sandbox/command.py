@@ -68,6 +68,21 @@ def compiled_helpers_folder() -> Path | None:
     return folder
 
 
+def stray_helpers_copies(prefixes: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Every ``helpers`` package installed under ``prefixes`` (their ``site-packages`` and
+    ``dist-packages``) other than the one this process imports: a copy left by an earlier
+    ``pip install .`` holds the graders' answers, and a sandbox that binds the environment
+    would show it to the student's code whatever the course's own copy withholds."""
+    ours = Path(helpers.__file__).parent.resolve()
+    copies = []
+    for prefix in prefixes:
+        for pattern in ("lib/python3*/*-packages/helpers", "local/lib/python3*/*-packages/helpers"):
+            for folder in sorted(prefix.glob(pattern)):
+                if folder.is_dir() and folder.resolve() != ours:
+                    copies.append(folder)
+    return tuple(dict.fromkeys(copies))
+
+
 def sandbox_command(
     argv: list[str],
     inputs: Path | None = None,
@@ -126,6 +141,9 @@ def sandbox_command(
         command += ["--ro-bind", str(withheld_module()), str(Path(helpers.__file__).parent / name)]
     if withheld and (compiled := compiled_helpers_folder()) is not None:
         command += ["--tmpfs", str(compiled)]
+    if withheld:
+        for copy in stray_helpers_copies((venv, base)):
+            command += ["--tmpfs", str(copy)]
     for given, mount in ((inputs, INPUTS_MOUNT), (fonts, FONTS_MOUNT)):
         if given is not None:
             command += ["--ro-bind", str(given), str(mount)]

@@ -99,6 +99,42 @@ def test_a_withheld_module_is_out_of_reach_compiled_or_not():
     assert report == {"imported": "withheld", "compiled": []}
 
 
+# Run by a grader whose environment holds a stale installed copy of helpers: runs its argv
+# sandboxed, passing on the output and exit status.
+STRAY_GRADER = """
+import subprocess, sys
+from course.sandbox.command import sandbox_command
+command = sandbox_command(sys.argv[1:], withheld=("backprop_spec.py",), uid=61234)
+sys.exit(subprocess.run(command).returncode)
+"""
+STRAY_PROBE = "import os, sys; print(os.path.exists(sys.argv[1]))"
+
+
+def test_a_stale_installed_copy_of_helpers_is_out_of_reach(tmp_path):
+    """A grading environment that still holds a copy of helpers from an earlier
+    ``pip install .`` (its site-packages is bound whole) shows the student none of it."""
+    check_sandbox()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site,) = venv.glob("lib/python3*/site-packages")
+    (real_site,) = Path(sys.prefix).glob("lib/python3*/site-packages")
+    (site / "course-dependencies.pth").write_text(f"{real_site}\n")
+    stray = site / "helpers"
+    stray.mkdir()
+    for name in ("__init__.py", "backprop_spec.py"):
+        (stray / name).write_text((ROOT / "helpers" / name).read_text())
+    probe = [str(venv / "bin" / "python"), "-c", STRAY_PROBE, str(stray / "backprop_spec.py")]
+    ran = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", STRAY_GRADER, *probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**tool_env(), "PYTHONPATH": str(ROOT)},
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.strip() == "False"
+
+
 def test_student_code_sees_only_its_working_copy(tmp_path):
     check_sandbox()
     listener = LoopbackProbe(LISTENER_PORT)

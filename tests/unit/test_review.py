@@ -45,3 +45,24 @@ def test_what_a_student_may_import_or_mention_in_a_comment_is_not(code):
 def test_a_lab_without_withheld_modules_flags_only_the_runtime():
     assert review_reasons("from helpers.lab1 import check_step\n") == []
     assert review_reasons("import judge_runtime\n") == [IMPORTS_CHECKING_CODE]
+
+
+LOADS_MODULES = "it loads modules by a computed name or from a file"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import importlib\nspec = importlib.import_module('helpers.' + name)\n",
+        "from importlib.machinery import SourcelessFileLoader\n",
+        "m = __import__('hel' + 'pers.backprop_spec')\n",
+        "import marshal\ncode = marshal.loads(data[16:])\n",
+    ],
+)
+def test_a_module_loaded_by_a_computed_name_or_from_a_file_is_flagged(code):
+    assert LOADS_MODULES in review_reasons(code, WITHHELD)
+
+
+def test_a_plain_backprop_loads_no_module():
+    code = "def backprop(x, t, W1, b1, W2, b2):\n    import numpy as np\n    return np.outer(x, t)"
+    assert review_reasons(code, WITHHELD) == []

@@ -117,6 +117,24 @@ def cmd_report(root: Path, args) -> int:
     return 1 if report.attention else 0
 
 
+def refresh_hand_graded_feedback(root: Path, lab: str) -> None:
+    """Make the feedback pages of every student with a written answer graded by hand again,
+    so that they show the hand-given score (they were made when the student was graded)."""
+    from course.grading.student import generate_feedback_pages
+    from course.nbgrader_setup import make_api
+    from course.written_answers import graded_by_hand
+
+    api = make_api(root)
+    with api.gradebook as gradebook:
+        students = graded_by_hand(gradebook, lab)
+    for student in students:
+        made = generate_feedback_pages(api, lab, student)
+        if not made["success"]:
+            print(f"feedback of {student} NOT made again: {made.get('error', '').strip()}")
+    if students:
+        print(f"feedback made again, with the scores given by hand: {len(students)} students")
+
+
 def cmd_export(root: Path, args) -> int:
     from course.lms.handback import feedback_zip, read_roster, write_import
 
@@ -136,6 +154,7 @@ def cmd_export(root: Path, args) -> int:
         print(f"no submission, 0: {roster.describe(i)}")
     for i, why in sorted(matching.blank_rows.items()):
         print(f"left blank (the LMS keeps its grade): {roster.describe(i)}: {why}")
+    refresh_hand_graded_feedback(root, args.lab)
     pages = target.with_name(f"{args.lms}-feedback.zip")
     left_out = feedback_zip(root, args.lab, pages)
     print(f"feedback pages, named for the LMS's bulk upload: {pages}")

@@ -33,6 +33,8 @@ class Submission:
     misconception: str = ""  # the one the judge must name (course.misconceptions)
     whole_cell: str = ""  # the graded cell written from scratch (edits are then ignored)
     expected_reason: str = ""  # part of the reason `course grade` gives (none when empty)
+    # (grade id, text) of written answers (graded by hand: never part of the planted total)
+    written: tuple[tuple[str, str], ...] = ()
 
 
 def fails(*names: str) -> frozenset[str]:
@@ -61,6 +63,8 @@ def build_submission(
         cell.source = apply_edits(code, submission.edits)
     if submission.own_cell:
         nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(submission.own_cell))
+    for grade_id, text in submission.written:
+        cell_by_grade_id(nb, grade_id).source = text
     return nb
 
 

@@ -24,6 +24,7 @@ from course.labs import copy_course
 from course.nbgrader_setup import make_api
 from course.outcomes import Status
 from course.release import generate_release
+from course.written_answers import written_answer_ids
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,17 @@ def grade_through_pipeline(
         outcomes = grade_cohort(course, subject.lab, workers=workers, progress=False)
         checks = []
         with make_api(course).gradebook as gradebook:
+            written = written_answer_ids(gradebook, subject.lab)  # left blank, graded by hand
             for student, finding in students.items():
                 notebook = gradebook.find_submission_notebook(
                     Path(notebook_name).stem, subject.lab, student
                 )
                 failed = tuple(
-                    sorted(g.name for g in notebook.grades if (g.score or 0) < g.max_score)
+                    sorted(
+                        g.name
+                        for g in notebook.grades
+                        if (g.score or 0) < g.max_score and g.name not in written
+                    )
                 )
                 outcome = outcomes[student]
                 checks.append(

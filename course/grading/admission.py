@@ -69,13 +69,18 @@ def marker_path(root: Path, lab: str, student: str) -> Path:
     return layout.autograded(root, student, lab) / MARKER
 
 
+def graded_digest(root: Path, lab: str, student: str) -> str:
+    """The digest of the submission last graded to the end ("" when none was)."""
+    try:
+        return str(json.loads(marker_path(root, lab, student).read_text())["digest"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 def is_graded(root: Path, lab: str, student: str) -> bool:
     """True when the student's current submission was graded to the end."""
-    marker = marker_path(root, lab, student)
-    try:
-        return json.loads(marker.read_text())["digest"] == submission_digest(root, lab, student)
-    except (OSError, ValueError, KeyError):
-        return False
+    graded = graded_digest(root, lab, student)
+    return bool(graded) and graded == submission_digest(root, lab, student)
 
 
 def expected_notebooks(root: Path, lab: str) -> list[str]:

@@ -140,9 +140,11 @@ def passes_folder() -> Path:
 
 def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:
     from course.nbgrader_setup import make_api
+    from course.written_answers import written_answer_ids
 
     problems = []
     with make_api(course).gradebook as gradebook:
+        written = written_answer_ids(gradebook, lab)
         for student, wanted in ((SOLUTION, "full marks"), (BLANK, "nothing")):
             outcome = outcomes.get(student)
             if outcome is None or outcome.status != Status.GRADED:
@@ -150,13 +152,18 @@ def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:
                 problems.append(f"the {student.split('-')[1]} was {why}")
                 continue
             submission = gradebook.find_submission(lab, student)
-            score, top = submission.score, submission.max_score
+            grades = [  # the written answers are the instructor's to grade, by hand
+                grade
+                for notebook in submission.notebooks
+                for grade in notebook.grades
+                if grade.name not in written
+            ]
+            score, top = sum(g.score for g in grades), sum(g.max_score for g in grades)
             if (score == top) if wanted == "full marks" else (score == 0):
                 continue
             failed = [
                 grade
-                for notebook in submission.notebooks
-                for grade in notebook.grades
+                for grade in grades
                 if (grade.score < grade.max_score if wanted == "full marks" else grade.score > 0)
             ]
             names = ", ".join(g.name for g in failed[:4])

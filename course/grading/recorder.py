@@ -17,6 +17,7 @@ from course import layout
 from course.files import write_atomic
 from course.grading.admission import (
     expected_notebooks,
+    graded_digest,
     marker_path,
     submission_digest,
 )
@@ -28,6 +29,7 @@ from course.lms.extract import safe_member_path
 from course.nbgrader_ext.feedback import write_timeout_page
 from course.outcomes import Status
 from course.text import printable
+from course.written_answers import keep_hand_grades
 
 LOG_FILE = "grading.log"
 
@@ -144,6 +146,7 @@ def record_result(
     if not notebooks:
         return outcome
     graded = layout.autograded(root, student, lab)
+    previous = graded_digest(root, lab, student)  # its marker goes with the folder
     shutil.rmtree(graded, ignore_errors=True)
     for name, text in result["autograded"].items():
         write_atomic(graded / name, text)
@@ -152,6 +155,9 @@ def record_result(
     for name, data in (result.get("feedback") or {}).items():
         write_atomic(feedback / name, base64.b64decode(data))
     save_grades(api, root, lab, student, notebooks)
+    if previous == digest:  # graded again, unchanged: its answers are as graded by hand
+        with api.gradebook as gradebook:
+            keep_hand_grades(gradebook, lab, student)
     record_flag(api, root, lab, student, result.get("findings") or [])
     if outcome.status in (Status.GRADED, Status.FLAGGED):
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))

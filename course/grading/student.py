@@ -31,6 +31,7 @@ from course.nbgrader_ext.judge_cells import JudgeGradeCells
 from course.nbgrader_setup import load_config, make_api
 from course.outcomes import Status
 from course.sandbox.kernel import SandboxedKernelManager
+from course.written_answers import awaiting_hands
 
 GENERIC_LOG_LINES = ("Traceback", "There was an error processing", "Please see the")
 
@@ -156,14 +157,23 @@ def grade_student(
     else:
         with api.gradebook as gradebook:
             submission = gradebook.find_submission(lab, student)
+            waiting = awaiting_hands(gradebook, lab, student)
             if findings:
                 status, reason = Status.FLAGGED, "; ".join(findings)
-            elif submission.needs_manual_grade:
+            elif waiting.other:
                 status = Status.FLAGGED
-                reason = "nbgrader flagged it for manual grading (changed or failed test cells)"
-            else:
+                reason = (
+                    "nbgrader flagged it for manual grading (changed or failed test cells: "
+                    f"{', '.join(waiting.other)})"
+                )
+            else:  # written answers still to grade count neither for nor against "so low"
                 reason = why_so_low(
-                    root, lab, student, submission.score, submission.max_score, judged=sandbox
+                    root,
+                    lab,
+                    student,
+                    submission.score,
+                    submission.max_score - waiting.points,
+                    judged=sandbox,
                 )
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
     return Outcome(student, status, reason, time.monotonic() - start, started_at, digest=digest)

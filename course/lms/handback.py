@@ -30,6 +30,7 @@ from course.export import grade_columns, per_test_rows
 from course.files import write_atomic, write_csv
 from course.lms.collect import collected_record
 from course.nbgrader_setup import make_api
+from course.written_answers import awaiting_hands
 
 POINTS_POSSIBLE = "    Points Possible"  # Canvas's own second row, as its export writes it
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
@@ -222,10 +223,16 @@ def write_import(
     Canvas: the roster's identity columns, then the lab's (the final score: raw less the late
     penalty), with Canvas's "Points Possible" row. Moodle: names, ID number, email, then the
     lab's. ``per_step`` adds a column per grade cell."""
+    matching = match_students(roster, graded_students(root, lab))
     with make_api(root).gradebook as gradebook:
         columns = grade_columns(gradebook, lab)
         scores = {row["student_id"]: row for row in per_test_rows(gradebook, lab)}
-    matching = match_students(roster, graded_students(root, lab))
+        for i, student in sorted(matching.by_row.items()):
+            if answers := awaiting_hands(gradebook, lab, student).answers:
+                matching.blank_rows[i] = (
+                    f"{student}'s written answers are not graded yet ({', '.join(answers)}): "
+                    "grade them in the formgrader, then export again"
+                )
     title = assignment_column(roster, lab, column)
     steps = [(grade_id, f"{title}: {grade_id}") for _, grade_id, _ in columns] if per_step else []
     identity = [

@@ -16,13 +16,19 @@ from course.files import write_atomic, write_csv
 from course.grading.admission import submitted_students
 from course.late import reapply_late_penalties
 from course.nbgrader_setup import make_api
-from course.reporting.page import late_section, report_page, similarity_section
+from course.reporting.page import (
+    by_hand_section,
+    late_section,
+    report_page,
+    similarity_section,
+)
 from course.reporting.summaries import (
     Report,
     Summary,
     count_misconceptions,
     misconception_questions,
     step_outcomes,
+    students_awaiting_hands,
     students_needing_attention,
     summarise_tests,
 )
@@ -33,6 +39,7 @@ from course.similarity import (
     same_mistakes,
     similar_pairs,
 )
+from course.written_answers import written_answer_ids
 
 
 def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
@@ -54,7 +61,11 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
         # written again, so that a score given by hand in the formgrader since grading shows
         grades_csv = write_per_test_csv(gradebook, lab, folder / "grades.csv")
         attention = students_needing_attention(root, lab, gradebook)
-    tests = summarise_tests(rows, columns)
+        by_hand = students_awaiting_hands(gradebook, lab, handed_in)
+        written = written_answer_ids(gradebook, lab)
+    # the tests' summaries leave out the written answers (graded by hand, not tested)
+    test_columns = [column for column in columns if column[1] not in written]
+    tests = summarise_tests(rows, test_columns)
     totals = {row["student_id"]: row["total"] for row in rows}
     max_total = sum(max_score for *_, max_score in columns)
 
@@ -65,6 +76,11 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
     )
     attention_csv = write_csv(
         folder / "attention.csv", ["student_id", "reason"], [list(a) for a in attention]
+    )
+    by_hand_csv = write_csv(
+        folder / "to-grade-by-hand.csv",
+        ["student_id", "written_answers"],
+        [[student, " ".join(answers)] for student, answers in by_hand],
     )
 
     histogram = folder / "totals.png"
@@ -90,11 +106,11 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
         ["grade_id", "misconception", "students", "question"],
         [[g, k, n, questions.get(k, "")] for g, k, n in misconceptions],
     )
-    outcomes = step_outcomes(root, lab, columns, rows)
+    outcomes = step_outcomes(root, lab, test_columns, rows)
     outcomes_csv = write_csv(
         folder / "step-outcomes.csv",
         ["grade_id", *TEST_OUTCOMES],
-        [[g, *(outcomes[g][kind] for kind in TEST_OUTCOMES)] for _, g, _ in columns],
+        [[g, *(outcomes[g][kind] for kind in TEST_OUTCOMES)] for _, g, _ in test_columns],
     )
     graded = len({p.parent.parent.name for p in root.glob(f"autograded/*/{lab}/*.ipynb")})
     late = [row for row in rows if row["late_penalty"] > 0]
@@ -124,6 +140,7 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
         outcomes_csv,
         misconceptions_csv,
         attention_csv,
+        by_hand_csv,
         similarity_csv,
         identical_csv,
         mistakes_csv,
@@ -139,9 +156,11 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
             misconceptions,
             questions,
             outcomes,
-            columns,
+            test_columns,
             [p for p in csvs if p.exists()],
-            late_section(late) + similarity_section(similar, identical, mistakes),
+            by_hand_section(by_hand)
+            + late_section(late)
+            + similarity_section(similar, identical, mistakes),
         ),
     )
     return Report(
@@ -153,6 +172,7 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
             per_test_csv,
             outcomes_csv,
             attention_csv,
+            by_hand_csv,
             misconceptions_csv,
             similarity_csv,
             identical_csv,
@@ -167,4 +187,5 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
         similar,
         identical,
         mistakes,
+        by_hand,
     )

@@ -15,6 +15,20 @@ from course.similarity import (
 )
 
 
+def by_hand_section(by_hand: list[tuple[str, tuple[str, ...]]]) -> str:
+    """The students whose written answers the instructor has still to grade by hand."""
+    return (
+        "<h2>Written answers to grade by hand</h2><p>In the formgrader (Manual Grading), with "
+        "the rubric in the source notebook's solution; until then they count 0 in every "
+        "total and export.</p>"
+        + html_table(
+            ["student", "written answers"],
+            [[student, ", ".join(answers)] for student, answers in by_hand],
+            "none waiting",
+        )
+    )
+
+
 def late_section(late: list[dict]) -> str:
     """The late students: raw score, the penalty nbgrader's late policy took, the grade."""
     return (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -22,6 +22,7 @@ from course.similarity import (
     SameMistake,
     SimilarPair,
 )
+from course.written_answers import awaiting_hands
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Report:
     similar: list[SimilarPair]  # most similar first (course.similarity)
     identical: list[tuple[str, ...]]  # groups with the same own code, smallest first
     same_mistakes: list[SameMistake]
+    # (student, grade ids): written answers the instructor has still to grade by hand
+    by_hand: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,20 @@ def students_needing_attention(root: Path, lab: str, gradebook) -> list[tuple[st
         except MissingEntry:  # never graded
             attention[student] = "submitted but not graded yet: run `course grade`"
             continue
-        if submission.needs_manual_grade:
-            attention[student] = "flagged by nbgrader for manual grading"
+        if submission.needs_manual_grade and (
+            other := awaiting_hands(gradebook, lab, student).other
+        ):
+            attention[student] = f"flagged by nbgrader for manual grading ({', '.join(other)})"
     return sorted(attention.items())
+
+
+def students_awaiting_hands(
+    gradebook, lab: str, students: list[str]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """``(student, grade ids)`` of each of ``students`` with written answers the instructor has
+    still to grade by hand (in the formgrader), in order of student."""
+    waiting = [(s, awaiting_hands(gradebook, lab, s).answers) for s in sorted(students)]
+    return [(student, answers) for student, answers in waiting if answers]
 
 
 def misconception_questions(root: Path, lab: str) -> dict[str, str]:

@@ -44,6 +44,12 @@ def format_summary(report: Report) -> str:
     if unexplained:
         lines.append("identical wrong answers not explained by a known misconception:")
         lines += [f"  {m.grade_id}: {', '.join(m.students)}" for m in unexplained]
+    if report.by_hand:
+        lines.append(
+            f"\nwritten answers to grade by hand ({len(report.by_hand)} students; the "
+            "formgrader's Manual Grading, rubric in the source notebook):"
+        )
+        lines += [f"  {student}: {', '.join(answers)}" for student, answers in report.by_hand]
     lines.append(f"\nneeds attention ({len(report.attention)}):")
     lines += [f"  {student}: {reason}" for student, reason in report.attention] or ["  nobody"]
     lines.append("\nwritten: " + ", ".join(str(p) for p in report.files))

@@ -56,13 +56,27 @@ LAB1_COHORT = (
                 "return [dloss_dW1, dloss_db1, dloss_dW2, dloss_db2]",
             ),
         ),
+        written=(
+            (
+                "answer_dloss_dh",
+                "Each $\\beta_c$ uses $h_j$ with weight $W_{2,cj}$, so "
+                "$\\partial \\beta_c / \\partial h_j = W_{2,cj}$, and I add up over $c$: "
+                "`dloss_dh = dloss_dbeta @ W2`, shape $(m,)$.",
+            ),
+            (
+                "answer_dloss_dW1",
+                "Only $\\alpha_j$ depends on $W_{1,ji}$, with "
+                "$\\partial \\alpha_j / \\partial W_{1,ji} = x_i$, so entry $(j, i)$ is "
+                "`dloss_dalpha[j] * x[i]`: the outer product, shape $(m, d)$.",
+            ),
+        ),
     ),
     Submission(
         "blank",
         "submitted the student version untouched",
         blank=True,
         expected_failures=frozenset(ALL_TESTS),
-        expected_reason="scored 0/20: blank: 10 of 10 tests reach code still left as "
+        expected_reason="scored 0/22: blank: 10 of 10 tests reach code still left as "
         "`raise NotImplementedError()`",
     ),
     Submission(
@@ -264,7 +278,7 @@ FAIRNESS = (
             )
         ),
         expected_failures=frozenset(ALL_TESTS),
-        expected_reason="scored 0/20: wrong values in 10 of 10 tests (first: test_dloss_dy)",
+        expected_reason="scored 0/22: wrong values in 10 of 10 tests (first: test_dloss_dy)",
     ),
     Submission(
         "fair_numerical",
@@ -414,7 +428,7 @@ BROKEN_AND_LOOPING = (
         "one ) too many: the backprop cell does not even compile",
         edits=(("dloss_db2 = dloss_dbeta", "dloss_db2 = dloss_dbeta)"),),
         expected_failures=frozenset(ALL_TESTS),
-        expected_reason="scored 0/20: syntax error at line 22 of the backprop cell: unmatched ')'",
+        expected_reason="scored 0/22: syntax error at line 22 of the backprop cell: unmatched ')'",
     ),
 )
 DEMO_COHORT = (*LAB1_COHORT, *FAIRNESS, *NEAR_COPIES, *BROKEN_AND_LOOPING)

@@ -10,6 +10,7 @@ import shutil
 from playwright.sync_api import expect
 
 from course.nbgrader_setup import make_api
+from course.written_answers import written_answer_ids
 from labs.lab1.cohort import DEMO_COHORT
 from tests.support.browser import JupyterServer, screenshot
 from tests.support.commands import run_course, run_nbgrader
@@ -39,7 +40,11 @@ def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_
     demo_students = {submission.student for submission in DEMO_COHORT}
     student = min(s for s, o in outcomes.items() if o["status"] == "flagged" and s in demo_students)
     before = scores(course, student)
-    grade_id, (_, max_score) = next((g, s) for g, s in before.items() if s[0] < s[1])
+    with make_api(course).gradebook as gradebook:
+        written = written_answer_ids(gradebook, LAB)
+    grade_id, (_, max_score) = next(
+        (g, s) for g, s in before.items() if s[0] < s[1] and g not in written
+    )
     submissions = len(list((course / "submitted").glob(f"*/{LAB}")))  # graded or not
 
     with JupyterServer(course, tmp_path / "home") as server:
@@ -57,7 +62,7 @@ def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_
         )
 
         row.locator("a.name-shown").click()
-        comment = page.locator("textarea.comment")
+        comment = page.locator("textarea#backprop-comment")
         expect(comment).to_have_value("Flagged by the grader: " + outcomes[student]["reason"])
         comment.evaluate("box => box.scrollIntoView({block: 'center'})")
         screenshot(page, "formgrader-flagged-submission")
@@ -80,6 +85,38 @@ def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_
     assert csv_total(course / "grades.csv", student) == expected
 
 
+def test_an_instructor_grades_a_written_answer_in_the_formgrader(page, graded_course, tmp_path):
+    """A student's written derivation, waiting to be graded by hand, is on their page in the
+    formgrader with a score box; the score given there leaves only the other answer waiting
+    in ``course report``, and counts in the total."""
+    course = copy_of(graded_course, tmp_path)
+    student = next(s for s in DEMO_COHORT if s.written)
+    (grade_id, text), *others = student.written
+    before = total(course, student.student)
+    with make_api(course).gradebook as gradebook:
+        submission_id = gradebook.find_submission_notebook(NOTEBOOK, LAB, student.student).id
+
+    with JupyterServer(course, tmp_path / "home") as server:
+        page.goto(server.login_url("formgrader"))
+        page.goto(server.url(f"formgrader/submissions/{submission_id}/"))
+        answer = page.locator(f".nbgrader_cell:has(input#{grade_id})")
+        expect(answer).to_contain_text(text.split("$")[0].strip())
+        answer.evaluate("cell => cell.scrollIntoView({block: 'center'})")
+        screenshot(page, "formgrader-written-answer")
+        score = page.locator(f"input#{grade_id}")
+        with page.expect_response(
+            lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"
+        ) as saved:
+            score.fill("1")
+            score.press("Tab")
+        assert saved.value.ok
+
+    assert total(course, student.student) == before + 1
+    report = run_course("report", LAB, cwd=course)
+    waiting = f"  {student.student}: {', '.join(sorted(g for g, _ in others))}"
+    assert waiting in report.stdout.splitlines(), report.stdout
+
+
 def test_the_report_page_renders_with_its_images_and_no_console_error(
     page, graded_course, tmp_path
 ):
@@ -98,7 +135,10 @@ def test_the_report_page_renders_with_its_images_and_no_console_error(
     )
     assert images and all(width > 100 for width in images), images
     steps = page.locator("h2", has_text="Each test").locator("xpath=following-sibling::table[1]")
-    assert steps.locator("tr").count() == 1 + len(scores(course, DEMO_COHORT[0].student))
+    with make_api(course).gradebook as gradebook:
+        written = written_answer_ids(gradebook, LAB)  # graded by hand: not in the tests' table
+    tests = [g for g in scores(course, DEMO_COHORT[0].student) if g not in written]
+    assert steps.locator("tr").count() == 1 + len(tests)
     screenshot(page, "instructor-report")  # the top: summary, histogram, tests by outcome
     # the similarity list: among the demo cohort, only its planted near-copies pair up
     with (course / "reports" / LAB / "similarity.csv").open(newline="") as handle:

@@ -1,5 +1,6 @@
-"""A student's session in JupyterLab, in a real browser: open the released lab, run it, read a
-failing test, type a correct backprop into the cell, run again, and press nbgrader's Validate."""
+"""A student's session in JupyterLab, in a real browser: open the released lab, write the two
+derivations, run it, read a failing test and the gradient check, type a correct backprop into
+the cell, run again, and press nbgrader's Validate."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ def backprop(x, t, W1, b1, W2, b2):
     return dloss_dW1, dloss_db1, dloss_dW2, dloss_db2
 """
 WRONG_DH = ANSWER.replace("dloss_dh = W2.T @ dloss_dbeta", "dloss_dh = W2.T @ dloss_dy")
+# The written derivations of steps 4 and 6, as a student types them (markdown, with LaTeX).
+DERIVATIONS = (
+    "$\\partial \\beta_c / \\partial h_j = W_{2,cj}$; summing over $c$ gives "
+    "`W2.T @ dloss_dbeta`, shape $(m,)$.",
+    "Only $\\alpha_j$ depends on $W_{1,ji}$, by $x_i$: the outer product of `dloss_dalpha` "
+    "and `x`, shape $(m, d)$.",
+)
+UNANSWERED = "YOUR ANSWER HERE"
 
 CELLS = ".jp-Notebook .jp-Cell"
 ERRORS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
@@ -74,9 +83,25 @@ def test_a_student_fixes_backprop_in_jupyterlab_and_validates(page, tmp_path):
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
         screenshot(page, "student-lab-open")
 
+        assert cells.filter(has_text=UNANSWERED).count() == len(DERIVATIONS)
+        for derivation in DERIVATIONS:  # double-click a rendered answer to write in it
+            answer = cells.filter(has_text=UNANSWERED).first
+            answer.dblclick()
+            type_into(answer, derivation)
+
         backprop_cell = cells.filter(has_text="def backprop(")
         type_into(backprop_cell, WRONG_DH)
         run_all_cells(page)
+        # the rendered derivations, their formulas typeset
+        assert cells.filter(has_text=UNANSWERED).count() == 0
+        assert page.locator(".jp-MarkdownCell .MathJax, .jp-MarkdownCell mjx-container").count()
+        # the gradient check the student runs before the tests blames the hidden layer
+        gradcheck = cells.filter(has_text="check_gradients(loss_at_params").locator(
+            ".jp-OutputArea-output"
+        )
+        checked = gradcheck.text_content()
+        assert "W2 matches the numerical gradient" in checked, checked
+        assert "W1 matches" not in checked and "b1 matches" not in checked, checked
         errors = page.locator(ERRORS)
         assert errors.count() == 1
         failing = cells.filter(has=errors)
@@ -92,6 +117,7 @@ def test_a_student_fixes_backprop_in_jupyterlab_and_validates(page, tmp_path):
 
         type_into(backprop_cell, ANSWER)
         run_all_cells(page)
+        assert gradcheck.text_content().count("matches the numerical gradient") == 4
         code_cells = page.locator(".jp-CodeCell")
         prompts = code_cells.locator(".jp-InputArea-prompt").all_text_contents()
         assert all(p.strip().strip("[]:").strip().isdigit() for p in prompts), prompts
@@ -118,3 +144,6 @@ def test_a_student_fixes_backprop_in_jupyterlab_and_validates(page, tmp_path):
     saved = nbformat.read(course / LAB / f"{NOTEBOOK}.ipynb", as_version=4)
     typed = [cell.source for cell in saved.cells if cell.source.startswith("def backprop(")]
     assert typed == [ANSWER.rstrip("\n")] or typed == [ANSWER], typed
+    written = [c.source for c in saved.cells if c.metadata.get("nbgrader", {}).get("points")]
+    written = [source for source in written if source in DERIVATIONS]
+    assert written == list(DERIVATIONS)

@@ -11,10 +11,17 @@ import json
 import re
 import statistics
 
+import nbformat
 import pytest
 from nbgrader.api import MissingEntry
 
-from tests.support.gradebook import grade_ids_by_student, recorded_outcomes, scores
+from course.notebooks import cell_by_grade_id
+from tests.support.gradebook import (
+    grade_ids_by_student,
+    recorded_outcomes,
+    scores,
+    written_answers,
+)
 from tests.support.hostile import (
     CATALOGUE,
     DUMP_MARK,
@@ -95,7 +102,7 @@ def test_what_a_step_raised_reaches_no_message_page_or_record(graded_course):
         [
             cell["outputs"]
             for cell in graded["cells"]
-            if cell["metadata"].get("nbgrader", {}).get("grade")
+            if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("grade")
         ]
     )
     page = (graded_course.root / "feedback" / student / LAB / "classification.html").read_text()
@@ -107,8 +114,11 @@ def test_what_a_step_raised_reaches_no_message_page_or_record(graded_course):
 
 def test_a_rerun_changes_no_ones_grade(graded_course):
     assert graded_course.regraded.returncode in (0, 1), graded_course.regraded.stderr
-    assert grade_ids_by_student(graded_course.root) == graded_course.scores_first
-    assert graded_course.scores_first["correct"]["test_dloss_dy"] == (2.0, 2.0)
+    now, first = grade_ids_by_student(graded_course.root), graded_course.scores_first
+    changed = sorted(s for s in now.keys() | first.keys() if now.get(s) != first.get(s))
+    assert not changed, {s: graded_course.outcomes_first.get(s) for s in changed}
+    score, top = graded_course.scores_first["correct"]["test_dloss_dy"]
+    assert score == top > 0
 
 
 def test_a_rerun_does_not_wait_again_for_a_submission_that_timed_out(graded_course):
@@ -165,10 +175,11 @@ def test_a_fork_swarm_slows_no_classmate_graded_beside_it(graded_course):
     outcomes = recorded_outcomes(graded_course.root)
     swarm = outcomes["h_swarm"]
     start, end = swarm["started_at"], swarm["started_at"] + swarm["seconds"]
+    written = written_answers(graded_course.root)  # 0 until graded by hand
     full = {
         s
         for s, graded in grade_ids_by_student(graded_course.root).items()
-        if all(score == top for score, top in graded.values())
+        if all(score == top for g, (score, top) in graded.items() if g not in written)
     }
 
     def seconds(inside: bool) -> list[float]:
@@ -203,6 +214,21 @@ def test_no_script_of_a_student_reaches_a_page(graded_course):
     assert not re.search(rf"<[^>]*\bonerror\s*=\s*\"window\.{XSS_MARK}", page)
 
 
+def test_no_script_of_a_written_answer_reaches_a_page(graded_course):
+    """A written answer is shown in the formgrader (from the graded notebook) and in the
+    feedback page: neither holds its script or event handler, and it waits to be graded by
+    hand without flagging the student."""
+    student = "h_script_answer"
+    graded = nbformat.read(graded_course.root / "autograded" / student / LAB / NOTEBOOK, 4)
+    answer = cell_by_grade_id(graded, "answer_dloss_dh").source
+    live_handler = re.compile(r"<[^>]*\bonerror\s*=")
+    assert XSS_MARK in answer and "<script" not in answer and not live_handler.search(answer)
+    page = (graded_course.root / "feedback" / student / LAB / "classification.html").read_text()
+    assert f"<script>window.{XSS_MARK}" not in page
+    assert not re.search(rf"<[^>]*\bonerror\s*=\s*\"window\.{XSS_MARK}", page)
+    assert recorded_outcomes(graded_course.root)[student]["status"] == "graded"
+
+
 def test_no_sandbox_reached_the_network(graded_course):
     assert graded_course.probe_connections == []
 
@@ -215,7 +241,8 @@ def test_no_huge_file_was_left_behind(graded_course):
 
 def test_the_correct_student_keeps_full_marks_beside_them(graded_course):
     graded = scores(graded_course.root, "correct")
-    assert all(score == max_score for score, max_score in graded.values())
+    written = written_answers(graded_course.root)  # 0 until graded by hand
+    assert all(score == top for g, (score, top) in graded.items() if g not in written)
     assert recorded_outcomes(graded_course.root)["correct"]["status"] == "graded"
 
 

@@ -24,7 +24,7 @@ from labs.lab1.cohort import (
 )
 from labs.lab1.misconceptions import MISCONCEPTIONS
 from tests.support.commands import run_course
-from tests.support.gradebook import recorded_outcomes, scores
+from tests.support.gradebook import recorded_outcomes, scores, written_answers
 from tests.support.paths import LAB, ROOT
 from tests.support.scratch import STUDENT_TIMEOUT
 
@@ -43,10 +43,12 @@ def test_cohort_has_at_least_eight_single_step_mistakes():
 @pytest.mark.parametrize("submission", (*LAB1_COHORT, *FAIRNESS), ids=lambda s: s.student)
 def test_each_grade_cell_scores_as_expected(graded_course, submission):
     graded = scores(graded_course.root, submission.student)
-    assert set(graded) == set(ALL_TESTS)
+    written = written_answers(graded_course.root)
+    assert set(graded) == set(ALL_TESTS) | written
     wrong = {}
     for grade_id, (score, max_score) in graded.items():
-        expected = 0.0 if grade_id in submission.expected_failures else max_score
+        # a written answer counts nothing until it is graded by hand
+        expected = 0.0 if grade_id in submission.expected_failures | written else max_score
         if score != expected:
             wrong[grade_id] = f"scored {score}, expected {expected}"
     assert not wrong, f"{submission.student} ({submission.description}): {wrong}"
@@ -76,7 +78,7 @@ def test_a_cell_that_cannot_run_is_shown_once_as_the_cause(graded_course):
     assert page.count("Not run, for the reason given in test_dloss_dy above.") == 9
     report = run_course("report", LAB, cwd=graded_course.root)
     assert (
-        "stray_parenthesis: scored 0/20: syntax error at line 22 of the backprop cell"
+        "stray_parenthesis: scored 0/22: syntax error at line 22 of the backprop cell"
         in report.stdout
     )
 
@@ -130,8 +132,8 @@ def test_grading_reports_the_students_needing_attention_by_name(graded_course):
             assert f": {submission.expected_status}: " in line
     assert "is not a readable notebook" in result.stdout
     grades = (graded_course.root / "reports" / LAB / "grades.csv").read_text()
-    # ten tests, raw, late penalty and total, all 0; of 20
-    assert "\nbroken_notebook," + ",".join(["0.0"] * 13) + ",20.0" in grades
+    # ten tests and two written answers, raw, late penalty and total, all 0; of 22
+    assert "\nbroken_notebook," + ",".join(["0.0"] * 15) + ",22.0" in grades
     assert re.search(
         rf"grading used [\d.]+ CPU seconds, more than its limit of "
         rf"{float(STUDENT_TIMEOUT):g}",
@@ -170,4 +172,4 @@ def test_every_synthetic_student_is_graded_as_planted(graded_course):
     rows = expected_against_graded(graded_course.root, LAB, DEMO_COHORT)
     assert len(rows) == len(DEMO_COHORT)
     assert [row for row in rows if not row[3]] == []
-    assert ("correct", "graded 20/20", "graded 20/20", True) in rows
+    assert ("correct", "graded 20/22", "graded 20/22", True) in rows

@@ -23,7 +23,11 @@ def nbgrader_cells(nb):
 
 
 def test_test_cells_are_the_documented_ones_with_docstrings(source_nb):
-    graded = [c for c in nbgrader_cells(source_nb) if c.metadata.nbgrader.get("grade")]
+    graded = [
+        c
+        for c in nbgrader_cells(source_nb)
+        if c.metadata.nbgrader.get("grade") and not c.metadata.nbgrader.get("solution")
+    ]
     assert tuple(c.metadata.nbgrader.grade_id for c in graded) == ALL_TESTS
     for cell in graded:
         assert re.match(r'"""[^\n]+"""\n', cell.source), "a test starts with a one-line docstring"
@@ -64,6 +68,24 @@ def test_release_holds_no_solution_hidden_test_or_output(source_nb, release_nb):
     assert all(not c.get("outputs") for c in release_nb.cells if c.cell_type == "code")
 
 
+WRITTEN_ANSWERS = ("answer_dloss_dh", "answer_dloss_dW1")
+
+
+def test_the_derived_steps_have_written_answers_graded_by_hand(source_nb, release_nb):
+    """Each derived step has a markdown answer cell graded by hand: in the source, a model
+    answer with its rubric; in the student version, nothing of either."""
+    for grade_id in WRITTEN_ANSWERS:
+        source, release = (
+            cell_by_grade_id(source_nb, grade_id),
+            cell_by_grade_id(release_nb, grade_id),
+        )
+        meta = source.metadata.nbgrader
+        assert source.cell_type == "markdown" and meta["grade"] and meta["solution"]
+        assert meta["points"] == 1 and "*Rubric" in source.source
+        assert release.source == "YOUR ANSWER HERE"
+    assert "Rubric" not in RELEASE_NOTEBOOK.read_text()
+
+
 def test_committed_release_equals_a_fresh_generation():
     assert release_differences(ROOT, LAB) == []
 
@@ -81,5 +103,8 @@ def test_nbgrader_validates_the_source_notebook():
 def test_every_test_cell_of_the_student_version_fails_until_filled_in():
     assert "passed" not in validate(RELEASE_NOTEBOOK, invert=True)
     failed = validate(RELEASE_NOTEBOOK)["failed"]
-    assert len(failed) == len(ALL_TESTS)
-    assert all("NotImplementedError" in f["raw_error"] for f in failed)
+    unanswered = [f for f in failed if f["error"] == "You did not provide a response."]
+    assert len(unanswered) == len(WRITTEN_ANSWERS)  # Validate asks for the written answers too
+    tests = [f for f in failed if f not in unanswered]
+    assert len(tests) == len(ALL_TESTS)
+    assert all("NotImplementedError" in f["raw_error"] for f in tests)

@@ -8,6 +8,7 @@ from pathlib import Path
 from nbgrader.api import MissingEntry
 
 from course.nbgrader_setup import make_api
+from course.written_answers import written_answer_ids
 from tests.support.paths import LAB, NOTEBOOK
 
 
@@ -38,3 +39,9 @@ def recorded_outcomes(course: Path, lab: str = LAB) -> dict[str, dict]:
     """The outcomes ``course grade`` recorded for ``lab`` in ``course``, by student."""
     path = course / "reports" / lab / "grading-outcomes.json"
     return {o["student"]: o for o in json.loads(path.read_text())}
+
+
+def written_answers(course: Path, lab: str = LAB) -> set[str]:
+    """The grade ids of ``lab``'s written answers (graded by hand) in ``course``'s gradebook."""
+    with make_api(course).gradebook as gradebook:
+        return written_answer_ids(gradebook, lab)

@@ -87,6 +87,15 @@ def _edit(change, base: str = "correct"):
     return write
 
 
+def _answer(grade_id: str, text: str):
+    """An edit that writes ``text`` as the written answer ``grade_id``."""
+
+    def change(nb):
+        _cell(nb, grade_id).source = text
+
+    return change
+
+
 def _raw(text_of):
     def write(folder, source, release):
         folder.mkdir(parents=True, exist_ok=True)
@@ -297,6 +306,10 @@ display(HTML('<b>hi</b><script>window.COURSE_XSS = 1</script>'
              '<img src="x" onerror="window.COURSE_XSS = 2">'))
 """
 XSS_MARK = "COURSE_XSS"
+SCRIPT_ANSWER = (
+    "<b>dloss_dh</b><script>window.COURSE_XSS = 3</script>"
+    '<img src="x" onerror="window.COURSE_XSS = 4"> is `W2.T @ dloss_dbeta`'
+)
 PRINT_HISTORY = "print('\\n'.join(In))  # every cell run so far, hidden tests included"
 # What the kernel holds and the machine shows, encoded so no filter of known text sees it; the
 # mark is built at run time, so a page holding it held the output, not the cell's code.
@@ -786,6 +799,14 @@ CATALOGUE = (
         "h_script_output",
         "a script and an onerror handler in its output",
         _with_prelude(SCRIPT_OUTPUT),
+        CLEAN,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_script_answer",
+        "a script and an onerror handler in a written answer",
+        _edit(_answer("answer_dloss_dh", SCRIPT_ANSWER)),
         CLEAN,
         20,
         min_total=20,

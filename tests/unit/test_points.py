@@ -59,7 +59,8 @@ def _most_one_mistake_costs(points: dict[str, float]) -> float:
 def test_the_first_cell_states_the_total_and_the_most_one_mistake_costs(lab):
     points = _grade_points(lab)
     text = " ".join(_first_cell(lab).split())
-    assert f"({sum(points.values()):g} points)" in text
+    total = re.search(r"\((\d+) points[:)]", text)
+    assert total and float(total.group(1)) == sum(points.values()), total
     stated = re.search(r"one mistake costs at most (\d+) points", text)
     assert stated, f"{lab}'s first cell does not state what one mistake costs at most"
     assert float(stated.group(1)) == _most_one_mistake_costs(points)
@@ -74,12 +75,13 @@ def test_the_readme_states_the_same_points(lab):
 
 
 def _table_points(lab: str, order: list[str]) -> dict[str, float]:
-    """The points the first cell's table gives each test: ``| names | checks | n (times) p |`` or
-    ``| names | checks | p |``, where ``a ... b`` names every test from a to b in order."""
+    """The points the first cell's table gives each grade cell, from its rows
+    ``| names | checks | n (times) p |`` or ``| names | checks | p |``, where ``a ... b``
+    names every grade cell from a to b in order."""
     stated: dict[str, float] = {}
     for line in _first_cell(lab).splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        names = re.findall(r"`(test_\w+)`", cells[0]) if line.startswith("| `test_") else []
+        names = re.findall(r"`(\w+)`", cells[0]) if line.startswith("| `") else []
         if not names:
             continue
         if "..." in cells[0]:

@@ -117,9 +117,10 @@ def cmd_report(root: Path, args) -> int:
     return 1 if report.attention else 0
 
 
-def refresh_hand_graded_feedback(root: Path, lab: str) -> None:
+def refresh_hand_graded_feedback(root: Path, lab: str) -> list[str]:
     """Make the feedback pages of every student with a written answer graded by hand again,
-    so that they show the hand-given score (they were made when the student was graded)."""
+    so that they show the hand-given score (they were made when the student was graded);
+    return the students whose pages could not be made."""
     from course.grading.student import generate_feedback_pages
     from course.nbgrader_setup import make_api
     from course.written_answers import graded_by_hand
@@ -127,12 +128,15 @@ def refresh_hand_graded_feedback(root: Path, lab: str) -> None:
     api = make_api(root)
     with api.gradebook as gradebook:
         students = graded_by_hand(gradebook, lab)
+    failed = []
     for student in students:
         made = generate_feedback_pages(api, lab, student)
         if not made["success"]:
             print(f"feedback of {student} NOT made again: {made.get('error', '').strip()}")
+            failed.append(student)
     if students:
         print(f"feedback made again, with the scores given by hand: {len(students)} students")
+    return failed
 
 
 def cmd_export(root: Path, args) -> int:
@@ -154,18 +158,15 @@ def cmd_export(root: Path, args) -> int:
         print(f"no submission, 0: {roster.describe(i)}")
     for i, why in sorted(matching.blank_rows.items()):
         print(f"left blank (the LMS keeps its grade): {roster.describe(i)}: {why}")
-    refresh_hand_graded_feedback(root, args.lab)
+    unmade = refresh_hand_graded_feedback(root, args.lab)
     pages = target.with_name(f"{args.lms}-feedback.zip")
-    left_out = feedback_zip(root, args.lab, pages)
+    left_out = feedback_zip(root, args.lab, pages, waiting=matching.waiting)
     print(f"feedback pages, named for the LMS's bulk upload: {pages}")
-    for student in left_out:
-        print(
-            f"no LMS file name for {student} (not collected from an LMS zip): "
-            "their feedback page is not in the zip"
-        )
+    for student, why in left_out:
+        print(f"their feedback page is not in the zip: {student}: {why}")
     for student, why in matching.unmatched:
         print(f"NOT in the import: {student}: {why}")
-    return 1 if matching.unmatched else 0
+    return 1 if matching.unmatched or unmade else 0
 
 
 def cmd_cluster_certs(root: Path, args) -> int:

@@ -10,7 +10,9 @@ be looked at besides them (a test cell it could not score) still flags the stude
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
 
 
@@ -52,24 +54,60 @@ def awaiting_hands(gradebook: Gradebook, lab: str, student: str) -> AwaitingHand
 
 
 def graded_by_hand(gradebook: Gradebook, lab: str) -> list[str]:
-    """The students with a written answer of ``lab`` graded by hand (a manual score in the
-    gradebook), in order: their feedback pages, made when they were graded, lack it."""
+    """The students with a written answer of ``lab`` graded by hand and settled (a manual score
+    in the gradebook, and not waiting to be looked at again), in order: their feedback pages,
+    made when they were graded, lack it."""
     answers = written_answer_ids(gradebook, lab)
     students = set()
     for submission in gradebook.find_assignment(lab).submissions:
         for notebook in submission.notebooks:
-            if any(g.name in answers and g.manual_score is not None for g in notebook.grades):
+            if any(g.name in answers and _settled(g) for g in notebook.grades):
                 students.add(submission.student.id)
     return sorted(students)
 
 
-def keep_hand_grades(gradebook: Gradebook, lab: str, student: str) -> None:
-    """After ``student``'s unchanged submission is graded again, its written answers read as
-    they did when the instructor graded them: their hand-given scores stand, and nothing asks
-    for them to be graded again (nbgrader's autograde would, for every hand-given score)."""
+def _settled(grade) -> bool:
+    return grade.manual_score is not None and not grade.needs_manual_grade
+
+
+def settled_answers(gradebook: Gradebook, lab: str, student: str) -> set[tuple[str, str]]:
+    """``(notebook, grade id)`` of each of ``student``'s written answers graded by hand and
+    settled (nothing asks for it to be looked at again)."""
+    try:
+        submission = gradebook.find_submission(lab, student)
+    except MissingEntry:
+        return set()
     answers = written_answer_ids(gradebook, lab)
+    return {
+        (notebook.name, grade.name)
+        for notebook in submission.notebooks
+        for grade in notebook.grades
+        if grade.name in answers and _settled(grade)
+    }
+
+
+def answer_texts(
+    notebooks: dict[str, NotebookNode], answers: set[str]
+) -> dict[tuple[str, str], str]:
+    """The text of each written answer (grade ids ``answers``) in the graded ``notebooks``
+    (by file name), by ``(notebook, grade id)``."""
+    return {
+        (Path(name).stem, cell.metadata["nbgrader"]["grade_id"]): cell.source
+        for name, notebook in notebooks.items()
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in answers
+    }
+
+
+def keep_hand_grades(
+    gradebook: Gradebook, lab: str, student: str, unchanged: set[tuple[str, str]]
+) -> None:
+    """After ``student``'s submission is graded again, the written answers ``unchanged``
+    (``(notebook, grade id)``: settled before, and the same text now) read as they did when the
+    instructor graded them: their hand-given scores stand, and nothing asks for them to be
+    graded again (nbgrader's autograde would, for every hand-given score)."""
     for notebook in gradebook.find_submission(lab, student).notebooks:
         for grade in notebook.grades:
-            if grade.name in answers and grade.manual_score is not None:
+            if (notebook.name, grade.name) in unchanged:
                 grade.needs_manual_grade = False
     gradebook.db.commit()

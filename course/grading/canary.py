@@ -140,7 +140,7 @@ def passes_folder() -> Path:
 
 def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:
     from course.nbgrader_setup import make_api
-    from course.written_answers import written_answer_ids
+    from course.written_answers import awaiting_hands, written_answer_ids
 
     problems = []
     with make_api(course).gradebook as gradebook:
@@ -152,6 +152,11 @@ def _problems(course: Path, lab: str, outcomes: dict) -> list[str]:
                 problems.append(f"the {student.split('-')[1]} was {why}")
                 continue
             submission = gradebook.find_submission(lab, student)
+            if wanted == "nothing" and (waiting := awaiting_hands(gradebook, lab, student).answers):
+                problems.append(  # so every blank answer would wait for a hand
+                    f"the blank's written answers ({', '.join(waiting)}) were not scored 0 "
+                    "as released: they wait to be graded by hand"
+                )
             grades = [  # the written answers are the instructor's to grade, by hand
                 grade
                 for notebook in submission.notebooks

@@ -17,7 +17,6 @@ from course import layout
 from course.files import write_atomic
 from course.grading.admission import (
     expected_notebooks,
-    graded_digest,
     marker_path,
     submission_digest,
 )
@@ -29,7 +28,12 @@ from course.lms.extract import safe_member_path
 from course.nbgrader_ext.feedback import write_timeout_page
 from course.outcomes import Status
 from course.text import printable
-from course.written_answers import keep_hand_grades
+from course.written_answers import (
+    answer_texts,
+    keep_hand_grades,
+    settled_answers,
+    written_answer_ids,
+)
 
 LOG_FILE = "grading.log"
 
@@ -146,7 +150,10 @@ def record_result(
     if not notebooks:
         return outcome
     graded = layout.autograded(root, student, lab)
-    previous = graded_digest(root, lab, student)  # its marker goes with the folder
+    with api.gradebook as gradebook:
+        answers = written_answer_ids(gradebook, lab)
+        settled = settled_answers(gradebook, lab, student)
+    before = answer_texts(_readable(graded), answers) if settled else {}
     shutil.rmtree(graded, ignore_errors=True)
     for name, text in result["autograded"].items():
         write_atomic(graded / name, text)
@@ -155,14 +162,26 @@ def record_result(
     for name, data in (result.get("feedback") or {}).items():
         write_atomic(feedback / name, base64.b64decode(data))
     save_grades(api, root, lab, student, notebooks)
-    if previous == digest:  # graded again, unchanged: its answers are as graded by hand
-        with api.gradebook as gradebook:
-            keep_hand_grades(gradebook, lab, student)
+    after = answer_texts(notebooks, answers)
+    if unchanged := {key for key in settled if key in before and before[key] == after.get(key)}:
+        with api.gradebook as gradebook:  # the answers the instructor graded, word for word
+            keep_hand_grades(gradebook, lab, student, unchanged)
     record_flag(api, root, lab, student, result.get("findings") or [])
     if outcome.status in (Status.GRADED, Status.FLAGGED):
         write_atomic(marker_path(root, lab, student), json.dumps({"digest": digest}))
     outcome.digest = digest
     return outcome
+
+
+def _readable(folder: Path) -> dict[str, nbformat.NotebookNode]:
+    """The graded notebooks in ``folder`` that can be read, by file name."""
+    notebooks = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            notebooks[path.name] = nbformat.read(path, as_version=4)
+        except Exception:  # half-written by a run that was stopped: nothing to compare
+            continue
+    return notebooks
 
 
 def returned_names_problem(root: Path, lab: str, student: str, result: dict) -> str | None:

@@ -42,7 +42,7 @@ REVIEW_PATTERNS = (
             r"\bimportlib\b|\b__import__\b|\b(Sourceless|Source|Extension)FileLoader\b|"
             r"\bspec_from_file_location\b|\bzipimport\b|\brunpy\b|\bmarshal\b"
         ),
-        "it loads modules by a computed name or from a file",
+        "it imports modules other than by import statements",
     ),
 )
 

@@ -22,6 +22,7 @@ import csv
 import io
 import zipfile
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,7 @@ class Matching:
     by_row: dict[int, str] = field(default_factory=dict)
     unmatched: list[tuple[str, str]] = field(default_factory=list)  # (student, why)
     blank_rows: dict[int, str] = field(default_factory=dict)  # row: why it gets no score
+    waiting: set[str] = field(default_factory=set)  # students with answers to grade by hand
     no_submission: list[int] = field(default_factory=list)  # rows scored 0: nothing handed in
 
 
@@ -229,6 +231,7 @@ def write_import(
         scores = {row["student_id"]: row for row in per_test_rows(gradebook, lab)}
         for i, student in sorted(matching.by_row.items()):
             if answers := awaiting_hands(gradebook, lab, student).answers:
+                matching.waiting.add(student)
                 matching.blank_rows[i] = (
                     f"{student}'s written answers are not graded yet ({', '.join(answers)}): "
                     "grade them in the formgrader, then export again"
@@ -270,12 +273,15 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def feedback_zip(root: Path, lab: str, target: Path) -> list[str]:
+def feedback_zip(
+    root: Path, lab: str, target: Path, waiting: Collection[str] = ()
+) -> list[tuple[str, str]]:
     """Zip every student's feedback pages of ``lab`` to ``target``, each named as the LMS
     named their submission (``doejane_12345_67890_classification.html`` for Canvas, the
     ``Jane Doe_12345_assignsubmission_file_`` prefix for Moodle), so that the LMS's bulk
-    upload hands each page to its student. Returns the students left out: those whose
-    submission did not come from an LMS zip (no name to give their page)."""
+    upload hands each page to its student. Returns the students left out, with why: those
+    whose submission did not come from an LMS zip (no name to give their page), and those
+    ``waiting`` for written answers to be graded by hand (their page would say 0 for them)."""
     record = collected_record(root, lab)
     left_out = []
     buffer = io.BytesIO()
@@ -283,8 +289,11 @@ def feedback_zip(root: Path, lab: str, target: Path) -> list[str]:
         for folder in sorted(layout.folder(root, "feedback").glob(f"*/{lab}")):
             student = folder.parent.name
             prefix = record.get(student, {}).get("prefix")
+            if student in waiting:
+                left_out.append((student, "written answers not graded yet"))
+                continue
             if not prefix:
-                left_out.append(student)
+                left_out.append((student, "no LMS file name (not collected from an LMS zip)"))
                 continue
             for page in sorted(folder.glob("*.html")):
                 archive.writestr(prefix + page.name, page.read_bytes())

@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_output
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import NbGraderPreprocessor
-from nbgrader.utils import is_grade
+from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
+from nbgrader.utils import compute_checksum, is_grade
 from traitlets import Bool
 
 from course import layout
@@ -79,24 +79,75 @@ def _grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
+def _put_back(nb, source_nb, index: int, cell) -> None:
+    """Insert ``cell`` (source_nb's cell ``index``, or a stand-in for it) where it stood in
+    ``nb``: before the next cell with a grade id that both notebooks have."""
+    following = [_grade_id(c) for c in source_nb.cells[index + 1 :] if _grade_id(c)]
+    position = next((i for i, c in enumerate(nb.cells) if _grade_id(c) in following), len(nb.cells))
+    nb.cells.insert(position, cell)
+
+
 def restore_deleted_cells(nb, source_nb, judged: set[str]) -> list[str]:
     """Put back, from the instructor's notebook, every judged test cell the submission lacks,
-    where it stood (before the next cell both notebooks have); return their grade ids."""
+    where it stood; return their grade ids."""
     present = {_grade_id(cell) for cell in nb.cells}
     restored = []
     for index, cell in enumerate(source_nb.cells):
         grade_id = _grade_id(cell)
         if grade_id not in judged or grade_id in present:
             continue
-        following = [_grade_id(c) for c in source_nb.cells[index + 1 :] if _grade_id(c)]
-        position = next(
-            (i for i, c in enumerate(nb.cells) if _grade_id(c) in following), len(nb.cells)
-        )
         copy_of_cell = copy.deepcopy(cell)
         copy_of_cell.outputs = []
-        nb.cells.insert(position, copy_of_cell)
+        _put_back(nb, source_nb, index, copy_of_cell)
         restored.append(grade_id)
     return restored
+
+
+def restore_deleted_answers(nb, source_nb, text_stub: str) -> list[str]:
+    """Put back every written answer (a markdown grade cell that is also a solution cell) the
+    submission lacks, as the student version has it: the stub, never the instructor's answer
+    and rubric, with the checksum that makes nbgrader score it 0 at once (a deleted answer has
+    no score box in the formgrader, so it would wait for a grade no one could give). Returns
+    their grade ids."""
+    present = {_grade_id(cell) for cell in nb.cells}
+    restored = []
+    for index, cell in enumerate(source_nb.cells):
+        grade_id = _grade_id(cell)
+        meta = cell.metadata.get("nbgrader", {})
+        if not (meta.get("grade") and meta.get("solution")) or not grade_id or grade_id in present:
+            continue
+        stub = nbformat.v4.new_markdown_cell(text_stub, metadata=copy.deepcopy(cell.metadata))
+        stub.metadata.nbgrader["checksum"] = compute_checksum(stub)
+        _put_back(nb, source_nb, index, stub)
+        restored.append(grade_id)
+    return restored
+
+
+def answers_written_elsewhere(nb, source_nb, text_stub: str) -> list[str]:
+    """The written answers left as released while, between the cells with grade ids around
+    them, the student added markdown of their own: an answer written beside its cell, which
+    nbgrader would score 0 without anyone looking. Returns their grade ids."""
+    given = {cell.source.strip() for cell in source_nb.cells}
+    answers = {
+        _grade_id(c) for c in source_nb.cells if is_grade(c) and c.metadata.nbgrader.get("solution")
+    }
+    elsewhere = []
+    for index, cell in enumerate(nb.cells):
+        grade_id = _grade_id(cell)
+        if grade_id is None or grade_id not in answers:
+            continue
+        if cell.source.strip() != text_stub.strip():
+            continue
+        before = next((i for i in range(index - 1, -1, -1) if _grade_id(nb.cells[i])), -1)
+        after = next(
+            (i for i in range(index + 1, len(nb.cells)) if _grade_id(nb.cells[i])), len(nb.cells)
+        )
+        if any(
+            c.cell_type == "markdown" and not _grade_id(c) and c.source.strip() not in given
+            for c in nb.cells[before + 1 : after]
+        ):
+            elsewhere.append(grade_id)
+    return elsewhere
 
 
 class JudgeGradeCells(NbGraderPreprocessor):
@@ -123,14 +174,26 @@ class JudgeGradeCells(NbGraderPreprocessor):
         disagreements = kernel_disagreements(
             nb, judgement.verdicts, resources.get(STOPPED_CELLS, [])
         )
-        restored = restore_deleted_cells(
-            nb, nbformat.read(source_notebook, as_version=4), set(judgement.verdicts)
-        )
+        source_nb = nbformat.read(source_notebook, as_version=4)
+        restored = restore_deleted_cells(nb, source_nb, set(judgement.verdicts))
         if restored:
             judgement.problems.append(
                 f"test cell{'s' if len(restored) > 1 else ''} {', '.join(restored)} "
                 f"{'were' if len(restored) > 1 else 'was'} deleted; restored from the "
                 "instructor's notebook and judged"
+            )
+        stub = ClearSolutions(config=self.config).text_stub
+        if answers := answers_written_elsewhere(nb, source_nb, stub):
+            judgement.problems.append(
+                f"written answer{'s' if len(answers) > 1 else ''} {', '.join(answers)} "
+                f"{'were' if len(answers) > 1 else 'was'} left as released, with markdown of "
+                "the student's own beside it: read it there, and give a score in the formgrader"
+            )
+        if answers := restore_deleted_answers(nb, source_nb, stub):
+            judgement.problems.append(
+                f"written answer{'s' if len(answers) > 1 else ''} {', '.join(answers)} "
+                f"{'were' if len(answers) > 1 else 'was'} deleted; put back as released, "
+                "scoring 0 (give a score in the formgrader if the answer is elsewhere)"
             )
         first_with_cause = None  # the one cell that shows a shared cause in full
         for cell in nb.cells:

@@ -34,6 +34,18 @@ def csv_total(path, student) -> float:
         )
 
 
+def give_score(page, grade_id: str, score: float) -> None:
+    """Type ``score`` into a submission page's score box for ``grade_id`` and leave it, as an
+    instructor does; return once the formgrader has saved it."""
+    box = page.locator(f"input#{grade_id}")
+    with page.expect_response(
+        lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"
+    ) as saved:
+        box.fill(f"{score:g}")
+        box.press("Tab")
+    assert saved.value.ok
+
+
 def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_course, tmp_path):
     course = copy_of(graded_course, tmp_path)
     outcomes = recorded_outcomes(course)
@@ -67,13 +79,7 @@ def test_an_instructor_reviews_a_flagged_student_in_the_formgrader(page, graded_
         comment.evaluate("box => box.scrollIntoView({block: 'center'})")
         screenshot(page, "formgrader-flagged-submission")
 
-        score = page.locator(f"input#{grade_id}")
-        with page.expect_response(
-            lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"
-        ) as saved:
-            score.fill(f"{max_score:g}")
-            score.press("Tab")
-        assert saved.value.ok
+        give_score(page, grade_id, max_score)
 
     assert scores(course, student)[grade_id] == (max_score, max_score)
     expected = total(course, student)
@@ -103,13 +109,7 @@ def test_an_instructor_grades_a_written_answer_in_the_formgrader(page, graded_co
         expect(answer).to_contain_text(text.split("$")[0].strip())
         answer.evaluate("cell => cell.scrollIntoView({block: 'center'})")
         screenshot(page, "formgrader-written-answer")
-        score = page.locator(f"input#{grade_id}")
-        with page.expect_response(
-            lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"
-        ) as saved:
-            score.fill("1")
-            score.press("Tab")
-        assert saved.value.ok
+        give_score(page, grade_id, 1)
 
     assert total(course, student.student) == before + 1
     report = run_course("report", LAB, cwd=course)

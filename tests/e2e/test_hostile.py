@@ -229,6 +229,24 @@ def test_no_script_of_a_written_answer_reaches_a_page(graded_course):
     assert recorded_outcomes(graded_course.root)[student]["status"] == "graded"
 
 
+def test_a_written_answer_deleted_or_written_beside_its_cell_is_flagged_saying_so(
+    graded_course,
+):
+    """Neither scores 0 unseen nor waits for a grade no one can give: the deleted answer is
+    put back as released (0 at once, a score box in the formgrader), the one written beside
+    its cell is named for the instructor to read."""
+    outcomes = recorded_outcomes(graded_course.root)
+    deleted, beside = outcomes["h_deleted_answer"], outcomes["h_answer_beside"]
+    assert "written answer answer_dloss_dh was deleted" in deleted["reason"], deleted
+    assert "answer_dloss_dh was left as released" in beside["reason"], beside
+    graded = nbformat.read(
+        graded_course.root / "autograded" / "h_deleted_answer" / LAB / NOTEBOOK, 4
+    )
+    assert cell_by_grade_id(graded, "answer_dloss_dh").source == "YOUR ANSWER HERE"
+    for student in ("h_deleted_answer", "h_answer_beside"):
+        assert scores(graded_course.root, student)["answer_dloss_dh"][0] == 0
+
+
 def test_no_sandbox_reached_the_network(graded_course):
     assert graded_course.probe_connections == []
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 
+import nbformat
 from nbgrader.api import Gradebook
 
 from course.lms.handback import write_sample_roster
+from course.notebooks import cell_by_grade_id
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
 from tests.support.commands import run_course
 from tests.support.gradebook import recorded_outcomes
@@ -35,6 +37,11 @@ def _grade_by_hand(course, student: str, scores: dict[str, float]) -> None:
             grade.manual_score = score
             grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
         gradebook.db.commit()
+
+
+def _grade(course, *options: str) -> None:
+    graded = run_course("grade", LAB, "--student-timeout", STUDENT_TIMEOUT, *options, cwd=course)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
 
 
 def test_written_answers_wait_for_the_instructor_then_count(tmp_path):
@@ -75,14 +82,21 @@ def test_written_answers_wait_for_the_instructor_then_count(tmp_path):
     assert "Score: 21.5 / 22.0" in page  # the total the student reads has the hand-given points
 
     # Graded again as it is (after a fix to the grader, say): the hand-given scores stand.
-    again = run_course("grade", LAB, "--force", "--student-timeout", STUDENT_TIMEOUT, cwd=course)
-    assert again.returncode == 0, again.stdout + again.stderr
+    _grade(course, "--force")
     rows, _ = _canvas_rows(course, roster)
     assert rows[WROTE] == "21.5"
-    # A resubmission with other answers: they wait for the instructor again.
+    # A resubmission that changes only code: the answers, word for word, keep their scores.
     notebook = course / "submitted" / WROTE / LAB / f"{NOTEBOOK}.ipynb"
+    resubmitted = nbformat.read(notebook, as_version=4)
+    cell_by_grade_id(resubmitted, "backprop").source += "\n# checked once more"
+    nbformat.write(resubmitted, notebook)
+    _grade(course)
+    rows, _ = _canvas_rows(course, roster)
+    assert rows[WROTE] == "21.5"
+    # One with other words: they wait for the instructor again, even when graded again
+    # unchanged afterwards (the scores given were for other words).
     notebook.write_text(notebook.read_text().replace("I add up over", "I sum over"))
-    again = run_course("grade", LAB, "--student-timeout", STUDENT_TIMEOUT, cwd=course)
-    assert again.returncode == 0, again.stdout + again.stderr
+    _grade(course)
+    _grade(course, "--force")
     rows, said = _canvas_rows(course, roster)
     assert rows[WROTE] == "" and f"{WROTE}'s written answers are not graded yet" in said

@@ -116,6 +116,16 @@ def _delete_cell(nb):
     nb.cells.remove(_cell(nb, "test_dloss_dy"))
 
 
+def _delete_answer(nb):
+    nb.cells.remove(_cell(nb, "answer_dloss_dh"))
+
+
+def _answer_beside(nb):
+    answer = _cell(nb, "answer_dloss_dh")
+    mine = nbformat.v4.new_markdown_cell("My answer: `dloss_dh = W2.T @ dloss_dbeta`.")
+    nb.cells.insert(nb.cells.index(answer) + 1, mine)
+
+
 def _duplicate_cell(nb):
     cell = _cell(nb, "test_dloss_dy")
     nb.cells.insert(nb.cells.index(cell), copy.deepcopy(cell))
@@ -543,6 +553,22 @@ CATALOGUE = (
     # and flags the submission saying so
     Hostile(
         "h_deleted_cell", "a grade cell deleted", _edit(_delete_cell), FLAGGED, 20, min_total=20
+    ),
+    Hostile(
+        "h_deleted_answer",
+        "a written answer's cell deleted",
+        _edit(_delete_answer),
+        FLAGGED,
+        20,
+        min_total=20,
+    ),
+    Hostile(
+        "h_answer_beside",
+        "a written answer left as released, written in a cell of its own beside it",
+        _edit(_answer_beside),
+        FLAGGED,
+        20,
+        min_total=20,
     ),
     Hostile(
         "h_duplicated_cell",

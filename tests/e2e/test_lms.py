@@ -10,6 +10,7 @@ import warnings
 import zipfile
 from datetime import UTC, datetime
 
+import nbformat
 import pytest
 from sqlalchemy.exc import SAWarning
 
@@ -19,8 +20,9 @@ from course.late import DAY, penalty_fraction, reapply_late_penalties
 from course.lms.handback import read_roster, write_import
 from course.nbgrader_setup import make_api
 from course.reporting.build import build_report
+from course.written_answers import written_answer_ids
 from tests.support.commands import run_course, run_nbgrader
-from tests.support.paths import LAB, NOTEBOOK, RELEASE_NOTEBOOK, ROOT
+from tests.support.paths import LAB, NOTEBOOK, RELEASE_NOTEBOOK, ROOT, SOURCE_NOTEBOOK
 
 DUE = "2026-10-16 23:59:00+00:00"  # 10 % a day or part of one, 15 minutes' grace, cap 50 %
 POLICY = (
@@ -59,17 +61,20 @@ def _zip(path, files: dict[str, datetime | tuple]):
 
 
 def _grade_everyone_full_marks(course):
-    """Every collected student's notebook given full marks in the gradebook (what grading
-    them would record for a correct answer; grading itself is tested elsewhere), then the
-    late penalties assigned as `course grade` does at its end."""
+    """Every collected student's notebook given full marks for its tests in the gradebook, its
+    written answers left as released (what grading them would record for correct code and no
+    written answer; grading itself is tested elsewhere), then the late penalties assigned as
+    `course grade` does at its end."""
     students = sorted(p.name for p in (course / "submitted").iterdir())
     with make_api(course).gradebook as gradebook, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader 0.9.6 on SQLAlchemy 2, harmless
+        written = written_answer_ids(gradebook, LAB)
         for student in students:
             submission = gradebook.add_submission(LAB, student)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
-                    grade.auto_score = grade.max_score
+                    grade.auto_score = 0.0 if grade.name in written else grade.max_score
+                    grade.needs_manual_grade = False
         gradebook.db.commit()
     for student in students:  # the feedback pages grading writes
         page = course / "feedback" / student / LAB / f"{NOTEBOOK}.html"
@@ -175,7 +180,7 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     written = (course / "reports" / LAB / "canvas-import.csv").read_text()
     assert written.splitlines() == [  # checked by hand: 20 points, less the late penalty
         "Student,ID,SIS User ID,SIS Login ID,Section,lab1",
-        "    Points Possible,,,,,20",
+        "    Points Possible,,,,,22",  # 20 for the tests, 2 for the written answers
         '"Doe, Jane",1001,S1,jdoe,Section A,20',
         '"Smith, John",1002,S2,jsmith,Section A,16',  # 34 h late: 2 days, 20 %
         '"Lee, Ann",1003,S3,alee,Section B,20',  # 11 minutes late: grace
@@ -221,14 +226,14 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     # per-step columns, on request, with their points possible
     write_import(course, LAB, read_roster(roster, "canvas"), tmp_path / "steps.csv", per_step=True)
     header, points, *_ = (tmp_path / "steps.csv").read_text().splitlines()
-    assert header.endswith(
-        ",lab1,lab1: test_dloss_dy,lab1: test_dloss_dbeta,lab1: test_dloss_dW2,"
-        "lab1: test_dloss_db2,lab1: test_dloss_dh,lab1: test_dloss_dalpha,"
-        "lab1: test_dloss_dW1,lab1: test_dloss_db1,"
-        "lab1: test_backprop_returns_parameter_gradients,"
-        "lab1: test_training_lowers_loss"
-    )
-    assert points == "    Points Possible,,,,,20" + ",2" * 10
+    grade_cells = [  # in the notebook's order, the written answers first
+        cell.metadata.nbgrader
+        for cell in nbformat.read(SOURCE_NOTEBOOK, as_version=4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+    assert header.endswith(",lab1," + ",".join(f"lab1: {c['grade_id']}" for c in grade_cells))
+    each = "".join(f",{c['points']:g}" for c in grade_cells)
+    assert points == "    Points Possible,,,,,22" + each
 
     # A score taken away by hand after grading: the penalty follows it once reassigned (as
     # `course report` and `course grade` do), 20 % of 18 rather than of 20

@@ -114,8 +114,9 @@ def restore_deleted_answers(nb, source_nb, text_stub: str) -> list[str]:
     for index, cell in enumerate(source_nb.cells):
         grade_id = _grade_id(cell)
         meta = cell.metadata.get("nbgrader", {})
-        if not (meta.get("grade") and meta.get("solution")) or not grade_id or grade_id in present:
-            continue
+        written = cell.cell_type == "markdown" and meta.get("grade") and meta.get("solution")
+        if not written or not grade_id or grade_id in present:
+            continue  # (a hand-graded code answer would need the code stub: no lab has one)
         stub = nbformat.v4.new_markdown_cell(text_stub, metadata=copy.deepcopy(cell.metadata))
         stub.metadata.nbgrader["checksum"] = compute_checksum(stub)
         _put_back(nb, source_nb, index, stub)

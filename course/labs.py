@@ -45,11 +45,18 @@ class LabDeclaration:
     name: str
     judge: Any  # its part of the trusted judge (course.judge.api.LabJudge)
     demo: Demo | None = None
+    # the judges of the other functions it grades, each of its own graded cell
+    more_judges: tuple = ()
+
+    @property
+    def judges(self) -> tuple:
+        """Every judge of the lab: the first (``judge``) and the rest."""
+        return (self.judge, *self.more_judges)
 
     @property
     def misconceptions(self) -> tuple:
-        """The misconceptions its judge names (course.misconceptions.Misconception)."""
-        return tuple(getattr(self.judge, "misconceptions", ()))
+        """The misconceptions its judges name (course.misconceptions.Misconception)."""
+        return tuple(m for judge in self.judges for m in getattr(judge, "misconceptions", ()))
 
 
 def load_lab(root: Path, lab: str) -> LabDeclaration:

@@ -34,6 +34,7 @@ class Judgement:
     problems: list[str] = field(default_factory=list)
     misconceptions: dict[str, str] = field(default_factory=dict)  # grade_id: misconception key
     cause: str = ""  # one reason every verdict failed (the graded cell cannot run), if any
+    caused: set[str] = field(default_factory=set)  # the grade cells that cause failed
     # grade_id: answer_digest of its first wrong value (course.similarity: identical mistakes)
     wrong_answers: dict[str, str] = field(default_factory=dict)
 
@@ -78,6 +79,10 @@ class LabJudge(Protocol):
         """Why the answers (to ``request``) suggest the graded function is not the student's
         own work."""
 
+    # A judge that calls its function once per case (judge_runtime.probe) names the trusted
+    # function that calls it, as (module, function); a judge without one judges step by step
+    # (judge_runtime.runner). probe: tuple[str, str]
+
     def training_reached(self) -> Callable[[dict[str, Any]], bool] | None:
         """When the judge's training run may stop before its last epoch: true of the
         parameters (by name) once what the training is judged on is reached; None to run
@@ -87,15 +92,28 @@ class LabJudge(Protocol):
 @dataclass(frozen=True)
 class CheckPlan:
     """What to judge: the lab's judge, trusted code, and what each grade cell judges (a tuple
-    from the lab's checks: ``("step", name, seed)``, ``("whole", seed)``, ``("training",)``)."""
+    from the lab's checks: ``("step", name, seed)``, ``("whole", seed)``, ``("training",)``).
+
+    A lab that grades more than one function has a judge for each (``LabDeclaration.judges``):
+    the plan is its first judge's, and ``others`` the plans of the rest, each judged in a
+    process of its own."""
 
     judge: LabJudge
     trusted_code: str
     cells: dict[str, tuple[Any, ...]]
+    others: tuple[CheckPlan, ...] = ()
 
     @property
     def seeds(self) -> list[int]:
         return sorted({args[-1] for _, *args in self.cells.values() if args})
+
+    def every(self) -> tuple[CheckPlan, ...]:
+        """This plan and the others: one per graded function."""
+        return (self, *self.others)
+
+    def all_cells(self) -> dict[str, tuple[Any, ...]]:
+        """What each grade cell of every graded function judges."""
+        return {grade_id: check for plan in self.every() for grade_id, check in plan.cells.items()}
 
 
 class PlanError(ValueError):

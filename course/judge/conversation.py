@@ -55,7 +55,7 @@ class Conversation:
         self.truths = [case["truth"] for case in request["cases"]]
         self.request = request
         # the student's own code, for the lines and names a report of theirs may quote
-        self.own_code = "\n".join(code for _, code in (request.get("setup") or [])[1:])
+        self.own_code = own_code(request)
         # the runner's later phases (training is the grader's: self.training)
         self.later_due = [
             phase for phase, key in LATER_PHASES if request.get(key) and phase != "training"
@@ -116,35 +116,9 @@ class Conversation:
         is also kept as said, under ``said``, for matching misconceptions only."""
         own = self.own_code
         if phase == "full":
-            codes = dict(self.request.get("setup") or [])
-            errors = {
-                label: vouched_syntax_error(said, codes[label], label)
-                for label, said in (message.get("setup_errors") or {}).items()
-                if label in codes and said
-            }
-            message["setup_errors"] = errors
-            if said := message.get("definition_error"):
-                undefined = f"the cell does not define {self.request.get('function')}"
-                message["definition_error"] = (
-                    undefined
-                    if said == undefined
-                    else errors.get(self.request.get("graded_label"), vouched_error(said, own))
-                )
-            withheld = {
-                f"helpers.{name.removesuffix('.py')}."
-                for name in self.request.get("withheld") or ()
-            }
+            vouch_setup(message, self.request)
             for run in message.get("full") or []:
-                run["error"] = vouched_error(run.get("error"), own) or None
-                called = run.get("withheld_call")
-                if called is not None and not (
-                    isinstance(called, str)
-                    and any(
-                        called.startswith(prefix) and function_name(called[len(prefix) :])
-                        for prefix in withheld
-                    )
-                ):
-                    run["withheld_call"] = "a withheld function of the graders'"
+                vouch_run(run, self.request)
         elif phase == "step":
             step = self.steps[len(self.step_results)]
             unknown = set(self.steps[self.steps.index(step) :])
@@ -249,6 +223,87 @@ class Conversation:
         if (training := self.training_answer()) is not None:
             answers.append(training)
         return answers + [self.later[phase] for phase in self.later_due if phase in self.later]
+
+
+def own_code(request: dict) -> str:
+    """The student's own code a request runs (every cell but the first, the instructor's), for
+    the lines and names a report of theirs may quote."""
+    return "\n".join(code for _, code in (request.get("setup") or [])[1:])
+
+
+def vouch_setup(message: dict, request: dict) -> None:
+    """Rewrite, in place, the errors ``message`` says setting up ``request`` raised (its
+    ``setup_errors`` and ``definition_error``) with what the grader can vouch for."""
+    codes = dict(request.get("setup") or [])
+    errors = {
+        label: vouched_syntax_error(said, codes[label], label)
+        for label, said in (message.get("setup_errors") or {}).items()
+        if label in codes and said
+    }
+    message["setup_errors"] = errors
+    if said := message.get("definition_error"):
+        undefined = f"the cell does not define {request.get('function')}"
+        message["definition_error"] = (
+            undefined
+            if said == undefined
+            else errors.get(request.get("graded_label"), vouched_error(said, own_code(request)))
+        )
+
+
+def vouch_run(run: dict, request: dict) -> None:
+    """Rewrite, in place, what one call of the graded function raised (``error``) and the
+    withheld function it called (``withheld_call``), if any, with what the grader can vouch
+    for."""
+    run["error"] = vouched_error(run.get("error"), own_code(request)) or None
+    withheld = {f"helpers.{name.removesuffix('.py')}." for name in request.get("withheld") or ()}
+    called = run.get("withheld_call")
+    if called is not None and not (
+        isinstance(called, str)
+        and any(
+            called.startswith(prefix) and function_name(called[len(prefix) :])
+            for prefix in withheld
+        )
+    ):
+        run["withheld_call"] = "a withheld function of the graders'"
+
+
+class ProbeConversation:
+    """The grader's side of a probe (see judge_runtime.probe): the request is sent whole (it
+    holds no truth), and one answer is taken, checked for its shape and vouched for."""
+
+    def __init__(self, request: dict):
+        self.request = request
+        self.answer: dict | None = None
+
+    def hear(self, line: bytes) -> None:
+        """Take the probe's one line; a second one, or one of another shape, ends it."""
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            message = None
+        if self.answer is not None or not self._well_formed(message):
+            raise ConversationOver("the re-check's answers were unreadable or out of order")
+        assert isinstance(message, dict)
+        vouch_setup(message, self.request)
+        for case in message["cases"]:
+            vouch_run(case, self.request)
+        self.answer = message
+
+    def _well_formed(self, message) -> bool:
+        if not isinstance(message, dict) or message.get("phase") != "cases":
+            return False
+        cases = message.get("cases")
+        return (
+            isinstance(message.get("setup_errors", {}), dict)
+            and isinstance(message.get("definition_error") or "", str)
+            and isinstance(cases, list)
+            and all(isinstance(case, dict) for case in cases)
+            and (bool(message.get("definition_error")) or len(cases) == len(self.request["cases"]))
+        )
+
+    def answers(self) -> list[dict]:
+        """What arrived: the one answer, or nothing."""
+        return [] if self.answer is None else [self.answer]
 
 
 def _line(message: dict) -> bytes:

@@ -75,33 +75,50 @@ def judged_calls(source: str, judge: LabJudge) -> list[tuple]:
 
 def plan_from_source(source_notebook: Path) -> CheckPlan:
     """Read the instructor's notebook (``source/<lab>/<name>.ipynb`` of a course) with its
-    lab's judge: trusted code, and what each grade cell's check judges. Raises PlanError
-    naming every grade cell that calls none of the lab's checks, or more than one (each
-    cell's points are one verdict)."""
+    lab's judges: for each, trusted code and what each of its grade cells' checks judges (the
+    first judge's plan, with the others': CheckPlan.others). Raises PlanError naming every
+    grade cell that calls none of the judges' checks, or more than one (each cell's points are
+    one verdict)."""
     source_notebook = source_notebook.resolve()
-    judge = load_lab(source_notebook.parents[2], source_notebook.parent.name).judge
+    judges = load_lab(source_notebook.parents[2], source_notebook.parent.name).judges
     cells = cells_by_grade_id(nbformat.read(source_notebook, as_version=4))
-    trusted = TRUSTED_PRELUDE + "\n\n".join(cells[name].source for name in judge.trusted_cells)
-    plan, problems = {}, []
+    plans: list[dict] = [{} for _ in judges]
+    problems = []
     for grade_id, cell in cells.items():
         meta = cell.metadata["nbgrader"]
         if not meta.get("grade") or meta.get("solution") or cell.cell_type != "code":
             continue
         try:
-            calls = judged_calls(cell.source, judge)
+            calls = [
+                (number, call)
+                for number, judge in enumerate(judges)
+                for call in judged_calls(cell.source, judge)
+            ]
         except PlanError as error:
             problems.append(f"{grade_id}: {error}")
             continue
         if len(calls) != 1:
+            known = ", ".join(check for judge in judges for check in judge.checks)
             problems.append(
                 f"{grade_id}: calls {len(calls)} of the checks the judge knows "
-                f"({', '.join(judge.checks)}); it needs exactly one"
+                f"({known}); it needs exactly one"
             )
         else:
-            plan[grade_id] = calls[0]
+            number, call = calls[0]
+            plans[number][grade_id] = call
     if problems:
         raise PlanError(f"the judge cannot grade {source_notebook.name}: " + "; ".join(problems))
-    return CheckPlan(judge, trusted, plan)
+    first, *others = [
+        CheckPlan(
+            judge,
+            TRUSTED_PRELUDE + "\n\n".join(cells[name].source for name in judge.trusted_cells),
+            plan,
+        )
+        for judge, plan in zip(judges, plans, strict=True)
+    ]
+    return CheckPlan(
+        first.judge, first.trusted_code, first.cells, tuple(p for p in others if p.cells)
+    )
 
 
 @functools.lru_cache(maxsize=8)

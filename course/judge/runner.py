@@ -18,7 +18,7 @@ from traitlets.config import Configurable
 
 from course.grading.cputime import WALL_CLOCK_FACTOR, CpuClock
 from course.grading.kernels import SINGLE_THREADED
-from course.judge.conversation import Conversation, ConversationOver
+from course.judge.conversation import Conversation, ConversationOver, ProbeConversation
 from course.sandbox.cgroups import StudentCgroup
 from course.sandbox.command import sandbox_command
 from course.sandbox.limits import DEFAULT_LIMITS, Limits
@@ -77,15 +77,6 @@ def run_in_clean_room(
     ``budgets`` (see JudgeBudgets); the answers that arrived, and why the rest did not (None
     when all did)."""
     conversation = Conversation(request, answer_names, training_reached)
-    cgroup = StudentCgroup(limits)
-    argv = cgroup.wrap(
-        sandbox_command(
-            [sys.executable, "-m", "judge_runtime.runner"],
-            limits=limits,
-            env={**os.environ, **SINGLE_THREADED},
-            withheld=tuple(request.get("withheld") or ()),
-        )
-    )
     cases_budget, training_budget, lines_budget = budgets
     by_phase = {"full": cases_budget, "step": cases_budget, "gradients": training_budget}
 
@@ -94,19 +85,48 @@ def run_in_clean_room(
         its number of lines is not known in advance)."""
         return by_phase.get(conversation.expected() or "", lines_budget)
 
-    try:
-        problem, status = run_bounded(
-            argv,
-            json.dumps(conversation.first).encode() + b"\n",
-            conversation.hear,
-            MAX_RESPONSE_BYTES,
-            budget,
-        )
-    finally:
-        cgroup.close()
+    problem, status = _run_sandboxed(
+        "judge_runtime.runner", request, conversation.first, conversation.hear, budget, limits
+    )
     if problem is None and conversation.expected() is not None:
         problem = f"the re-check ended early (exit status {status})"
     return conversation.answers(), problem
+
+
+def run_probe_in_clean_room(
+    request: dict, budget: float = BUDGETS[0], limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[dict], str | None]:
+    """Run ``judge_runtime.probe`` on ``request`` (a :class:`ProbeConversation`) in a sandbox
+    with ``limits``, its one answer due within ``budget`` CPU seconds; the answers that
+    arrived (that one, or none), and why it did not (None when it did)."""
+    conversation = ProbeConversation(request)
+    problem, status = _run_sandboxed(
+        "judge_runtime.probe", request, request, conversation.hear, (budget,), limits
+    )
+    if problem is None and conversation.answer is None:
+        problem = f"the re-check ended early (exit status {status})"
+    return conversation.answers(), problem
+
+
+def _run_sandboxed(module: str, request: dict, first: dict, hear, budgets, limits: Limits):
+    """``python -m module`` in a sandbox and a cgroup of ``limits``, told ``first`` (the
+    request withholds what ``request`` names), heard by ``hear`` within ``budgets`` (see
+    :func:`run_bounded`); ``(problem, exit status)``."""
+    cgroup = StudentCgroup(limits)
+    argv = cgroup.wrap(
+        sandbox_command(
+            [sys.executable, "-m", module],
+            limits=limits,
+            env={**os.environ, **SINGLE_THREADED},
+            withheld=tuple(request.get("withheld") or ()),
+        )
+    )
+    try:
+        return run_bounded(
+            argv, json.dumps(first).encode() + b"\n", hear, MAX_RESPONSE_BYTES, budgets
+        )
+    finally:
+        cgroup.close()
 
 
 def run_bounded(

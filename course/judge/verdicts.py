@@ -12,7 +12,7 @@ from course.judge.api import CheckPlan, Judgement, Verdict
 from course.judge.conversation import LATER_PHASES
 from course.judge.plan import cached_plan
 from course.judge.review import code_reached, review_reasons
-from course.judge.runner import BUDGETS, run_in_clean_room
+from course.judge.runner import BUDGETS, run_in_clean_room, run_probe_in_clean_room
 from course.judge.submission import build_request, student_setup
 from course.outcomes import TestOutcome, error_outcome
 from course.sandbox.limits import DEFAULT_LIMITS, Limits
@@ -34,6 +34,7 @@ def judge_answers(
             {g: Verdict(False, f"Not graded: {why}.", NOT_GRADED) for g in plan.cells},
             problems or [why],
             cause=f"not graded: {why}",
+            caused=set(plan.cells),
         )
     definition_error = cases_answer.get("definition_error")
     cases = cases_answer.get("cases") or []
@@ -46,6 +47,7 @@ def judge_answers(
             {g: Verdict(False, message, kind) for g in plan.cells},
             problems,
             cause=describe_definition_error(why, cell),
+            caused=set(plan.cells),
         )
     try:
         return plan.judge.verdicts(plan, request, cases, later, problem)
@@ -55,6 +57,7 @@ def judge_answers(
             {g: Verdict(False, f"Not graded: {why}.", NOT_GRADED) for g in plan.cells},
             [*problems, why],
             cause=f"not graded: {why}",
+            caused=set(plan.cells),
         )
 
 
@@ -65,11 +68,35 @@ def judge_submission(
     budgets: tuple[float, float, float] = BUDGETS,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Judgement:
-    """The judge's verdict on every planned grade cell of one submitted notebook (its
-    re-check run within ``budgets`` and ``limits``: see :func:`run_in_clean_room`)."""
-    plan = cached_plan(source_notebook)
-    cell = plan.judge.graded_cell
+    """The judge's verdict on every planned grade cell of one submitted notebook: each graded
+    function's re-check run within ``budgets`` and ``limits`` (see :func:`run_in_clean_room`),
+    one after the other, their judgements merged."""
     source_nb = nbformat.read(source_notebook, as_version=4)
+    judgements = [
+        judge_function(plan, source_nb, submitted, oracle_costs_points, budgets, limits)
+        for plan in cached_plan(source_notebook).every()
+    ]
+    merged = judgements[0]
+    for judgement in judgements[1:]:
+        merged.verdicts.update(judgement.verdicts)
+        merged.problems += judgement.problems
+        merged.misconceptions.update(judgement.misconceptions)
+        merged.wrong_answers.update(judgement.wrong_answers)
+        merged.cause = merged.cause or judgement.cause
+        merged.caused |= judgement.caused
+    return merged
+
+
+def judge_function(
+    plan: CheckPlan,
+    source_nb: nbformat.NotebookNode,
+    submitted: nbformat.NotebookNode,
+    oracle_costs_points: bool = True,
+    budgets: tuple[float, float, float] = BUDGETS,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Judgement:
+    """The verdict on the grade cells of ``plan`` (one graded function) of one submission."""
+    cell = plan.judge.graded_cell
     setup, graded = student_setup(source_nb, submitted, cell)
     if graded is None:
         message = f"Not graded: the submission has no {cell} cell."
@@ -77,11 +104,15 @@ def judge_submission(
             {g: Verdict(False, message, NOT_GRADED) for g in plan.cells},
             [message],
             cause=f"the submission has no {cell} cell",
+            caused=set(plan.cells),
         )
     request = build_request(plan, setup, graded)
-    answers, problem = run_in_clean_room(
-        request, plan.judge.answer_names, budgets, limits, plan.judge.training_reached()
-    )
+    if getattr(plan.judge, "probe", None):
+        answers, problem = run_probe_in_clean_room(request, budgets[0], limits)
+    else:
+        answers, problem = run_in_clean_room(
+            request, plan.judge.answer_names, budgets, limits, plan.judge.training_reached()
+        )
     judgement = judge_answers(plan, request, answers, problem)
     try:
         suspicions = plan.judge.suspicions(answers, request)

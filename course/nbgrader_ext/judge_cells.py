@@ -207,7 +207,7 @@ class JudgeGradeCells(NbGraderPreprocessor):
                 continue
             verdict = judgement.verdicts[grade_id]
             message = verdict.message
-            if judgement.cause and not verdict.passed:
+            if grade_id in judgement.caused and not verdict.passed:
                 if first_with_cause is None:
                     first_with_cause = grade_id
                 else:  # the cause is shown once, in the first test it failed

@@ -1,0 +1,77 @@
+"""The judge's probe: ``python -m judge_runtime.probe``, inside a fresh sandboxed process.
+
+For a graded function the judge checks by calling it (a student's ``numerical_gradient``, say)
+rather than step by step (``judge_runtime.runner``). It reads one JSON request line on stdin:
+code to set up (the instructor's provided functions, then the student's own cells), the name of
+the graded function, the trusted function that calls it once per case (``probe``: a module and
+a function name, ``probe(function, case) -> dict``) and the cases. It writes back one line:
+
+    {"phase": "cases", "setup_errors": {...}, "definition_error": ..., "cases": [...]}
+
+one answer per case, as the probe returned it, with ``error`` (what the call raised) and
+``withheld_call`` (when it raised in a helpers file withheld from this process). No verdict is
+decided here: the grading process judges the numbers against truths it never sends.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+
+import numpy as np
+
+from judge_runtime.runner import describe_error, withheld_call
+
+
+def as_arrays(case: dict) -> dict:
+    """``case`` with each list of numbers as a float64 array (JSON has only lists)."""
+    return {
+        name: np.array(value, dtype=np.float64) if isinstance(value, list) else value
+        for name, value in case.items()
+    }
+
+
+def main() -> None:
+    # Taken before any student code runs, which could replace sys.stdin and sys.stdout.
+    channel = os.fdopen(os.dup(1), "w")
+    grader = os.fdopen(os.dup(0), "r")
+    os.dup2(2, 1)  # whatever the student prints goes to stderr, not into the answer
+    sys.stdout = sys.stderr
+    request = json.loads(grader.readline())
+    module, name = request["probe"]
+    probe = getattr(importlib.import_module(module), name)  # before the student's code runs
+    namespace: dict = {"__name__": "__main__"}
+    answer: dict = {"phase": "cases", "setup_errors": {}, "definition_error": None, "cases": []}
+    for label, code in request["setup"]:
+        try:
+            exec(compile(code, label, "exec"), namespace)
+        except BaseException as error:  # SystemExit too: the rest must still be judged
+            answer["setup_errors"][label] = describe_error(error)
+    function = namespace.get(request["function"])
+    if not callable(function):
+        answer["definition_error"] = (
+            answer["setup_errors"].get(request["graded_label"])
+            or f"the cell does not define {request['function']}"
+        )
+    else:
+        withheld = tuple(request.get("withheld") or ())
+        for case in request["cases"]:
+            try:
+                result = probe(function, as_arrays(case))
+            except BaseException as error:  # the probe guards its call; this is a last resort
+                result = {"error": describe_error(error), "raised": error}
+            raised = result.pop("raised", None)
+            if isinstance(raised, BaseException):
+                result["error"] = describe_error(raised)
+                if called := withheld_call(raised, withheld):
+                    result["withheld_call"] = called
+            answer["cases"].append(result)
+    channel.write(json.dumps(answer) + "\n")
+    channel.flush()
+    os._exit(0)  # whatever the student's code left running, the answer is given
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,14 @@ HIDDEN = "on every hidden case"
 # The helpers files a student's code could get answers from (true or numerical gradients, or the
 # checks that compute them): replaced while grading by a module whose every function raises, so
 # the code judged cannot import them (tests/unit/test_withheld.py keeps this complete).
-WITHHELD_HELPERS = ("backprop_spec.py", "step_verdicts.py", "gradcheck.py", "lab1.py", "lab2.py")
+WITHHELD_HELPERS = (
+    "backprop_spec.py",
+    "step_verdicts.py",
+    "gradcheck.py",
+    "lab1.py",
+    "lab2.py",
+    "numerical_check.py",
+)
 # A backprop calls each provided forward function once or twice, or, written with loops, up to
 # LOOP_CALLS times per sample and hidden unit; numerical differentiation calls them twice per
 # parameter entry, however many samples there are. The most calls of one forward function in

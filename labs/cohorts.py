@@ -1,5 +1,5 @@
-"""Synthetic cohorts: each synthetic student's notebook is the lab's release with its graded
-cell filled in from the instructor's solution, optionally with planted mistakes. A lab lists
+"""Synthetic cohorts: each synthetic student's notebook is the lab's release with its solution
+cells filled in from the instructor's solution, optionally with planted mistakes. A lab lists
 its own (``labs/<lab>/cohort.py``); ``make demo``, the tests and the benchmarks write and grade
 them, and ``course.demo.expected_against_graded`` compares the grades with what was planted.
 """
@@ -52,20 +52,42 @@ def build_submission(
     submission: Submission,
     graded_cell: str,
 ) -> nbformat.NotebookNode:
-    """The notebook ``submission.student`` hands in: the release with ``graded_cell`` (a
-    solution cell's grade id) filled in."""
+    """The notebook ``submission.student`` hands in: the release with every solution code
+    cell filled in from the instructor's solution (none when blank), ``graded_cell`` (a
+    solution cell's grade id) written whole when the submission says so. Each planted edit
+    changes the graded cell when its fragment is there, else the one other cell that has it."""
     nb = copy.deepcopy(release)
     cell = cell_by_grade_id(nb, graded_cell)
+    if not submission.blank:
+        filled = {
+            grade_id: solution_code(cell_by_grade_id(source, grade_id).source)
+            for grade_id in _solution_code_cells(release)
+        }
+        edits: dict[str, list[tuple[str, str]]] = {}
+        for old, new in submission.edits:
+            having = [g for g, code in filled.items() if old in code]
+            target = graded_cell if graded_cell in having else having[0] if having else graded_cell
+            edits.setdefault(target, []).append((old, new))
+        for grade_id, code in filled.items():
+            cell_by_grade_id(nb, grade_id).source = apply_edits(
+                code, tuple(edits.get(grade_id, ()))
+            )
     if submission.whole_cell:
         cell.source = submission.whole_cell
-    elif not submission.blank:
-        code = solution_code(cell_by_grade_id(source, graded_cell).source)
-        cell.source = apply_edits(code, submission.edits)
     if submission.own_cell:
         nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(submission.own_cell))
     for grade_id, text in submission.written:
         cell_by_grade_id(nb, grade_id).source = text
     return nb
+
+
+def _solution_code_cells(nb: nbformat.NotebookNode) -> list[str]:
+    """The grade ids of ``nb``'s solution code cells, in order."""
+    return [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in nb.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+    ]
 
 
 def write_cohort(

@@ -14,8 +14,9 @@ from course.labs import load_lab
 from tests.support.paths import ROOT
 
 HELPERS = ROOT / "helpers"
-# Where answers are computed: the finite-difference truth and the numerical gradients.
-ANSWERS = {"backprop_spec", "gradcheck"}
+# Where answers are computed: the finite-difference truth, the numerical gradients, and the
+# true gradients a student's numerical gradient is judged against.
+ANSWERS = {"backprop_spec", "gradcheck", "numerical_check"}
 
 
 def _helpers_imported(module: str) -> set[str]:
@@ -50,7 +51,7 @@ def answer_bearing() -> set[str]:
 
 def test_the_answer_modules_are_found():
     assert {"backprop_spec", "step_verdicts", "gradcheck", "lab1", "lab2"} <= answer_bearing()
-    assert not {"network", "datasets", "plotting"} & answer_bearing()
+    assert not {"network", "datasets", "plotting", "smooth_functions"} & answer_bearing()
 
 
 @pytest.mark.parametrize("lab", labs_of(ROOT))

@@ -1,6 +1,6 @@
 """Each derived submission judged, and its verdicts held against what its derivation implies.
 
-The judging is the grader's own (``course.judge.verdicts.judge_submission``: the sandboxed runner,
+The judging is the grader's own (``course.judge.verdicts.judge_function``: the sandboxed runner,
 the lab's judge, the own-work checks), called directly rather than through nbgrader: the
 student's kernel, the comparison of its visible tests with the judge and the gradebook are
 left to the full pipeline, run on a sample (:mod:`course.audit.pipeline`).
@@ -26,7 +26,7 @@ import numpy as np
 from course.audit.derived import DECLARED, MUTANT, Derived
 from course.audit.subject import Subject, load_subject
 from course.audit.syntax import function_node
-from course.judge.verdicts import judge_submission
+from course.judge.verdicts import judge_function
 from judge_runtime.steps import written_names
 
 AS_IMPLIED, EQUIVALENT = "as implied", "equivalent"
@@ -165,7 +165,7 @@ def implied(
 def judge_derived(subject: Subject, derived: Derived) -> Finding:
     """``derived`` judged by the grader's judge, and held against its derivation."""
     try:
-        judgement = judge_submission(subject.source_path, subject.notebook(derived))
+        judgement = judge_function(subject.plan, subject.source, subject.notebook(derived))
         failed = {g for g, v in judgement.verdicts.items() if not v.passed}
         outcome, why = implied(
             subject, derived, failed, judgement.problems, judgement.misconceptions

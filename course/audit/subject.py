@@ -3,6 +3,7 @@ solution as run on a hidden case, and the submissions derived from it."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +41,35 @@ class Subject:
             if kind in kinds and (kind != "step" or not step or args[0] == step)
         }
 
+    @functools.cached_property
+    def source(self) -> nbformat.NotebookNode:
+        """The instructor's notebook."""
+        return nbformat.read(self.source_path, as_version=4)
+
+    @functools.cached_property
+    def other_solutions(self) -> dict[str, str]:
+        """The solution of every other solution code cell (a function graded apart, say), as
+        a student who solved it hands it in: the audit varies one graded cell at a time (its
+        first judge's: the others are judged apart, and not audited here)."""
+        return {
+            grade_id: without_delimiters(
+                cell_by_grade_id(self.source, grade_id).source, solution_delimiters()
+            )
+            for grade_id in (
+                cell.metadata["nbgrader"]["grade_id"]
+                for cell in self.release.cells
+                if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+            )
+            if grade_id != self.plan.judge.graded_cell
+        }
+
     def notebook(self, derived: Derived) -> nbformat.NotebookNode:
         """The notebook a student handing in ``derived`` submits: the release with the
-        graded cell filled in (and the student's own cell above it)."""
+        graded cell filled in (and the student's own cell above it), and every other solution
+        cell solved."""
         nb = nbformat.from_dict(self.release)
+        for grade_id, code in self.other_solutions.items():
+            cell_by_grade_id(nb, grade_id).source = code
         cell = cell_by_grade_id(nb, self.plan.judge.graded_cell)
         cell.source = derived.code
         if derived.own_cell:

@@ -42,7 +42,7 @@ def test_grades_csv_matches_the_gradebook_and_nbgrader_export(graded_course):
     run_nbgrader("db", "student", "add", "ghost", cwd=course)  # in the class, submitted nothing
     run_nbgrader("export", "--to", "exported.csv", cwd=course)
     rows = {row["student_id"]: row for row in read_csv(course / "exported.csv")}
-    assert rows["ghost"]["total"] == "0.0" and rows["ghost"]["max"] == "22.0"
+    assert rows["ghost"]["total"] == "0.0" and rows["ghost"]["max"] == "24.0"
     for student, graded in grade_ids_by_student(course).items():
         row = rows[student]
         for grade_id, (score, _) in graded.items():
@@ -256,7 +256,7 @@ def test_the_report_page_shows_the_cohort_at_a_glance(graded_course):
         # everyone in the class who handed the lab in (not a student added with nothing)
         students = len({s.id for s in gradebook.students} - {"ghost"})
     assert sum(int(v) for k, v in first.items() if k != "grade_id") == students
-    assert "stray_parenthesis</td><td>scored 0/22: syntax error at line 22" in page
+    assert "stray_parenthesis</td><td>scored 2/24: syntax error at line 22" in page
     for link in re.findall(r"<a href='([^']+)'>", page):
         assert (folder / link).is_file(), link
     assert {"grades.csv", "per-test.csv", "step-outcomes.csv", "attention.csv"} <= set(

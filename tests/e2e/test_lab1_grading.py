@@ -78,7 +78,7 @@ def test_a_cell_that_cannot_run_is_shown_once_as_the_cause(graded_course):
     assert page.count("Not run, for the reason given in test_dloss_dy above.") == 9
     report = run_course("report", LAB, cwd=graded_course.root)
     assert (
-        "stray_parenthesis: scored 0/22: syntax error at line 22 of the backprop cell"
+        "stray_parenthesis: scored 2/24: syntax error at line 22 of the backprop cell"
         in report.stdout
     )
 
@@ -132,8 +132,8 @@ def test_grading_reports_the_students_needing_attention_by_name(graded_course):
             assert f": {submission.expected_status}: " in line
     assert "is not a readable notebook" in result.stdout
     grades = (graded_course.root / "reports" / LAB / "grades.csv").read_text()
-    # ten tests and two written answers, raw, late penalty and total, all 0; of 22
-    assert "\nbroken_notebook," + ",".join(["0.0"] * 15) + ",22.0" in grades
+    # eleven tests and two written answers, raw, late penalty and total, all 0; of 24
+    assert "\nbroken_notebook," + ",".join(["0.0"] * 16) + ",24.0" in grades
     assert re.search(
         rf"grading used [\d.]+ CPU seconds, more than its limit of "
         rf"{float(STUDENT_TIMEOUT):g}",
@@ -172,4 +172,4 @@ def test_every_synthetic_student_is_graded_as_planted(graded_course):
     rows = expected_against_graded(graded_course.root, LAB, DEMO_COHORT)
     assert len(rows) == len(DEMO_COHORT)
     assert [row for row in rows if not row[3]] == []
-    assert ("correct", "graded 20/22", "graded 20/22", True) in rows
+    assert ("correct", "graded 22/24", "graded 22/24", True) in rows

@@ -180,7 +180,7 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     written = (course / "reports" / LAB / "canvas-import.csv").read_text()
     assert written.splitlines() == [  # checked by hand: 20 points, less the late penalty
         "Student,ID,SIS User ID,SIS Login ID,Section,lab1",
-        "    Points Possible,,,,,22",  # 20 for the tests, 2 for the written answers
+        "    Points Possible,,,,,24",  # 22 for the tests, 2 for the written answers
         '"Doe, Jane",1001,S1,jdoe,Section A,20',
         '"Smith, John",1002,S2,jsmith,Section A,16',  # 34 h late: 2 days, 20 %
         '"Lee, Ann",1003,S3,alee,Section B,20',  # 11 minutes late: grace
@@ -233,7 +233,7 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     ]
     assert header.endswith(",lab1," + ",".join(f"lab1: {c['grade_id']}" for c in grade_cells))
     each = "".join(f",{c['points']:g}" for c in grade_cells)
-    assert points == "    Points Possible,,,,,22" + each
+    assert points == "    Points Possible,,,,,24" + each
 
     # A score taken away by hand after grading: the penalty follows it once reassigned (as
     # `course report` and `course grade` do), 20 % of 18 rather than of 20

@@ -79,7 +79,7 @@ def test_written_answers_wait_for_the_instructor_then_count(tmp_path):
     assert rows == {SILENT: "20", WROTE: "21.5", "no_show": "0"}
     assert "feedback made again, with the scores given by hand: 1 students" in said
     page = (course / "feedback" / WROTE / LAB / f"{NOTEBOOK}.html").read_text()
-    assert "Score: 21.5 / 22.0" in page  # the total the student reads has the hand-given points
+    assert "Score: 23.5 / 24.0" in page  # the total the student reads has the hand-given points
 
     # Graded again as it is (after a fix to the grader, say): the hand-given scores stand.
     _grade(course, "--force")

@@ -26,7 +26,7 @@ def test_every_grade_cell_of_the_lab_is_judged():
         ).items()
         if cell.metadata["nbgrader"].get("grade") and not cell.metadata["nbgrader"].get("solution")
     }
-    assert set(plan.cells) == graded == set(ALL_TESTS)
+    assert set(plan.all_cells()) == graded == set(ALL_TESTS)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 from course.judge.conversation import Conversation
 from course.judge.plan import cached_plan
 from course.judge.training import DONE, NOT_NUMBERS, JudgedTraining
-from course.judge.verdicts import judge_submission
+from course.judge.verdicts import judge_function
 from course.notebooks import cell_by_grade_id
 from helpers import lab1, lab2
 from judge_runtime.runner import serve_training
@@ -117,8 +117,10 @@ def _judged(lab: str, submission: cohorts.Submission):
     source_path = LABS[lab][0]
     release_path = ROOT / "release" / lab / source_path.name
     source, release = (nbformat.read(p, as_version=4) for p in (source_path, release_path))
-    return judge_submission(
-        source_path, cohorts.build_submission(source, release, submission, "backprop")
+    return judge_function(  # backprop alone: the lab's other graded functions are not its
+        cached_plan(source_path),
+        source,
+        cohorts.build_submission(source, release, submission, "backprop"),
     )
 
 

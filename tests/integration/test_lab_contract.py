@@ -44,7 +44,7 @@ def test_the_lab_is_declared_and_its_judge_plans_every_grade_cell(lab):
             if cell.metadata.get("nbgrader", {}).get("grade")
             and not cell.metadata["nbgrader"].get("solution")
         }
-        assert set(plan_from_source(notebook).cells) == grade_cells
+        assert set(plan_from_source(notebook).all_cells()) == grade_cells
 
 
 @pytest.mark.parametrize("lab", LABS)

@@ -26,6 +26,7 @@ from tests.support.paths import SOURCE_NOTEBOOK
 from tests.support.student_code import CENTRAL_DIFFERENCES
 
 SUBMISSIONS = {s.student: s for s in LAB1_COHORT}
+NUMERICAL_TEST = "test_numerical_gradient"
 NOTEBOOK = "classification.ipynb"
 PROBE_PORT = 47321  # a listener on the grader's loopback that no sandbox may reach
 EXIT_HANDLER_MARK = "exit-handler-ran"  # what a student's exit handler would leave behind
@@ -39,6 +40,13 @@ def _points_but(*grade_ids: str) -> float:
         if cell.metadata.get("nbgrader", {}).get("grade")
     }
     return sum(p for grade_id, p in points.items() if grade_id not in grade_ids)
+
+
+WRITTEN = ("answer_dloss_dh", "answer_dloss_dW1")  # graded by hand: never in a total here
+FULL = _points_but(*WRITTEN)  # every test passed
+# What a submission whose backprop cell is wrecked still earns: its own numerical_gradient,
+# a function of its own, judged apart.
+OWN_NUMERICAL = FULL - _points_but(*WRITTEN, NUMERICAL_TEST)
 
 
 @dataclass(frozen=True)
@@ -552,47 +560,47 @@ CATALOGUE = (
     # correct code whose test cell is gone: the judge restores it from the source, judges it
     # and flags the submission saying so
     Hostile(
-        "h_deleted_cell", "a grade cell deleted", _edit(_delete_cell), FLAGGED, 20, min_total=20
+        "h_deleted_cell", "a grade cell deleted", _edit(_delete_cell), FLAGGED, FULL, min_total=FULL
     ),
     Hostile(
         "h_deleted_answer",
         "a written answer's cell deleted",
         _edit(_delete_answer),
         FLAGGED,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_answer_beside",
         "a written answer left as released, written in a cell of its own beside it",
         _edit(_answer_beside),
         FLAGGED,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_duplicated_cell",
         "a grade cell duplicated",
         _edit(_duplicate_cell),
         frozenset({"failed", "flagged"}),
-        20,
+        FULL,
     ),
     Hostile(
-        "h_reordered", "two grade cells swapped", _edit(_reorder_cells), CLEAN, 20, min_total=20
+        "h_reordered", "two grade cells swapped", _edit(_reorder_cells), CLEAN, FULL, min_total=FULL
     ),
     Hostile(
         "h_type_changed",
         "a test cell turned into markdown",
         _edit(_to_markdown),
         CLEAN | FLAGGED,
-        20,
+        FULL,
     ),
     Hostile(
         "h_changed_points",
         "a test worth 100 points",
         _edit(_set(("nbgrader", "points"), 100)),
         CLEAN | FLAGGED,
-        20,
+        FULL,
     ),
     Hostile(
         "h_changed_grade_id",
@@ -606,8 +614,8 @@ CATALOGUE = (
         "kernelspec pointing elsewhere",
         _edit(_set(("kernelspec", "name"), "evil", grade_id=None)),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_import_error", "an exception at import", _with_prelude("import not_a_module"), CLEAN, 0
@@ -617,52 +625,52 @@ CATALOGUE = (
         "a loop that ignores interrupts",
         _with_prelude(IGNORE_INTERRUPTS),
         STOPPED,
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_os_exit",
         "os._exit in the solution cell",
         _with_prelude("import os\nos._exit(3)"),
         frozenset({"graded", "failed"}),
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_sys_exit",
         "sys.exit after defining backprop",
         _with_prelude("{def}\nimport sys\nsys.exit()"),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_memory_bomb", "allocates 64 GiB", _with_prelude("_x = bytearray(64 * 1024**3)"), CLEAN, 0
     ),
-    Hostile("h_fork_bomb", "forks without end", _with_prelude(FORK_BOMB), STOPPED, 0),
+    Hostile("h_fork_bomb", "forks without end", _with_prelude(FORK_BOMB), STOPPED, OWN_NUMERICAL),
     Hostile(
         "h_output_flood",
         "prints 100 MB",
         _with_prelude("print('x' * 100_000_000)"),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
-        "h_huge_file", "writes a 1 GiB file", _with_prelude(HUGE_FILE), CLEAN, 20, min_total=20
+        "h_huge_file", "writes a 1 GiB file", _with_prelude(HUGE_FILE), CLEAN, FULL, min_total=FULL
     ),
     Hostile(
         "h_socket",
         "opens a socket to the grader's loopback",
         _with_prelude(SOCKET),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_reads_hidden_tests",
         "reads the gradebook and source/ to unlock backprop",
         _with_prelude(LEAKED_BACKPROP),
         CLEAN,
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_vandal",
@@ -704,15 +712,15 @@ CATALOGUE = (
         "returns objects equal to anything",
         _with_prelude(EQ_EVERYTHING),
         CLEAN,
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_exit_handler",
         "an exit handler, to run after the last cell",
         _with_prelude(EXIT_HANDLER),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     # Containment (nothing a submission does reaches past its own scratch).
     Hostile(
@@ -720,40 +728,40 @@ CATALOGUE = (
         "links the gradebook into its working folder, to be copied back",
         _planting({"gradebook.db": ("../../../gradebook.db", "{root}/gradebook.db")}),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_link_source",
         "links the instructor's notebook into its working folder",
         _planting({"solution.ipynb": ("{root}/source/lab1/classification.ipynb",)}),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_link_outside",
         "links a root-only file outside the course",
         _planting({"secret.txt": ("{outside}",)}),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_link_classmate",
         "replaces its notebook with a link to a classmate's submission",
         _planting({NOTEBOOK: ("{root}/submitted/correct/lab1/classification.ipynb",)}),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_link_config",
         "links the grading marker to the course configuration",
         _planting({".course-graded.json": ("{root}/nbgrader_config.py",)}),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_link_marker_gradebook",
@@ -762,8 +770,8 @@ CATALOGUE = (
             {".course-graded.json": ("{root}/gradebook.db",), NOTEBOOK: ("{root}/gradebook.db",)}
         ),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_submitted_symlink",
@@ -781,61 +789,66 @@ CATALOGUE = (
     ),
     Hostile("*", "a correct submission in a folder named *", _correct, BROKEN, 0),
     Hostile(
-        "h_tmp_flood", "writes 1.8 GB to /tmp", _with_prelude(TMP_FLOOD), CLEAN, 20, min_total=20
+        "h_tmp_flood",
+        "writes 1.8 GB to /tmp",
+        _with_prelude(TMP_FLOOD),
+        CLEAN,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_file_flood",
         "creates 20,000 files in its working folder",
         _with_prelude(FILE_FLOOD),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_output_stream_flood",
         "prints 1.5 GB in one cell, a megabyte at a time",
         _with_prelude(OUTPUT_STREAM_FLOOD),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_output_message_flood",
         "prints 300 MB at once",
         _with_prelude(OUTPUT_MESSAGE_FLOOD),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_clean_room_flood",
         "sends 2 GiB down the clean room's answer pipe",
         _with_prelude(CLEAN_ROOM_FLOOD),
         FLAGGED,
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_swarm",
         "50 busy processes, beside a classmate graded at the same time",
         _with_prelude(FORK_SWARM),
         STOPPED | CLEAN,
-        20,
+        FULL,
     ),
     Hostile(
         "h_script_output",
         "a script and an onerror handler in its output",
         _with_prelude(SCRIPT_OUTPUT),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_script_answer",
         "a script and an onerror handler in a written answer",
         _edit(_answer("answer_dloss_dh", SCRIPT_ANSWER)),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     # Learning the hidden tests from one's own feedback.
     Hostile(
@@ -843,39 +856,39 @@ CATALOGUE = (
         "an added last cell printing every cell run (In)",
         _append_cell(PRINT_HISTORY),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_exception_dump",
         "each step raises with all it was given, encoded, behind an escape sequence",
         _every_step(EXCEPTION_DUMP, lambda _: "_dump(**locals())"),
         CLEAN | FLAGGED,
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_encoded_history",
         "an added last cell printing In, compressed and encoded",
         _append_cell(ENCODED_HISTORY),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_encoded_environment",
         "prints the environment and /etc/passwd, encoded",
         _with_prelude(ENCODED_ENVIRONMENT),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     Hostile(
         "h_hooks_quote_sources",
         "IPython hooks that print the cells' sources as they run",
         _with_prelude(HOOKS_QUOTE_SOURCES),
         CLEAN | FLAGGED,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
     # Reading the judge's answers in its own process.
     Hostile(
@@ -886,35 +899,35 @@ CATALOGUE = (
         # it: with the tests' limits (the judge's budgets lowered to the student's, see
         # tests/support/scratch.py) the student's limit may come first. Nothing earned either way.
         CLEAN | FLAGGED | frozenset({"timeout"}),
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_own_truth_as_input",
         "each step variable bound early, so each step is handed its own true value",
         _own_truth_as_input,
         CLEAN | FLAGGED,
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_hidden_oracle",
         "each step from the checks' true gradients, imported by a computed name",
         _answers_from_a_hidden_oracle,
         CLEAN | FLAGGED,
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_no_steps_reads_frames",
         "no step comments, the returned gradients read from the judge's frames",
         _whole_cell(NO_STEPS_READS_FRAMES),
         CLEAN | FLAGGED,
-        0,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_numerical_graders_loss",
         "differentiates the graders' own loss numerically",
         _whole_cell(NUMERICAL_WITH_THE_GRADERS_LOSS),
         FLAGGED,
-        4,
+        4 + OWN_NUMERICAL,
     ),
     Hostile(
         "h_malformed_answer",
@@ -929,8 +942,8 @@ CATALOGUE = (
         "a correct backprop cell under %%time",
         _with_prelude("%%time"),
         CLEAN,
-        20,
-        min_total=20,
+        FULL,
+        min_total=FULL,
     ),
 )
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import nbformat
 
 from course.judge.api import Judgement
-from course.judge.verdicts import judge_submission
+from course.judge.plan import cached_plan
+from course.judge.runner import BUDGETS
+from course.judge.verdicts import judge_function
 from course.notebooks import cell_by_grade_id
 from labs import cohorts
 from labs.lab1.judge import JUDGE as LAB1_JUDGE
@@ -32,10 +34,23 @@ def solution(lab: str) -> str:
     return cohorts.solution_code(cell_by_grade_id(source, "backprop").source)
 
 
-def judged(lab: str, cell: str, own_cell: str = "") -> Judgement:
-    """The judge's verdicts on a submission whose backprop cell is ``cell`` (and with a cell
-    of the student's own, ``own_cell``, above it when given)."""
+def judged(
+    lab: str,
+    cell: str,
+    own_cell: str = "",
+    function: str = "backprop",
+    budgets: tuple[float, float, float] = BUDGETS,
+) -> Judgement:
+    """The judge's verdicts on the cells of the graded ``function`` of a submission whose cell
+    of that function is ``cell`` (and with a cell of the student's own, ``own_cell``, above it
+    when given), within the CPU ``budgets``; the lab's other graded functions are left
+    unjudged."""
     source, release = notebooks(lab)
     submission = cohorts.Submission("derived", "", whole_cell=cell, own_cell=own_cell)
-    notebook = cohorts.build_submission(source, release, submission, "backprop")
-    return judge_submission(ROOT / "source" / lab / NOTEBOOKS[lab], notebook)
+    notebook = cohorts.build_submission(source, release, submission, function)
+    plan = next(
+        plan
+        for plan in cached_plan(ROOT / "source" / lab / NOTEBOOKS[lab]).every()
+        if plan.judge.graded_cell == function
+    )
+    return judge_function(plan, source, notebook, budgets=budgets)

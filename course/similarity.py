@@ -205,17 +205,22 @@ def cohort_code(root: Path, lab: str) -> tuple[dict[str, str], str]:
                 continue
             code[path.parent.parent.name] += own_code(submitted, release)
     # the given code, and the instructor's own: two students who both wrote the solution's
-    # lines did not copy each other
-    sources = [
-        nbformat.read(p, as_version=4) for p in sorted(layout.source(root, lab).glob("*.ipynb"))
-    ]
+    # lines did not copy each other; the solution also as its own code reads (its lines of
+    # several cells one after the other, as a student's who wrote it would be)
+    sources = {
+        p.name: nbformat.read(p, as_version=4)
+        for p in sorted(layout.source(root, lab).glob("*.ipynb"))
+    }
     template = "\n".join(
         cell.source
-        for notebook in (*releases.values(), *sources)
+        for notebook in (*releases.values(), *sources.values())
         for cell in notebook.cells
         if cell.cell_type == "code"
     )
-    return dict(code), template
+    solved = [
+        own_code(sources[name], release) for name, release in releases.items() if name in sources
+    ]
+    return dict(code), "\n".join([template, *solved])
 
 
 def past_code(folder: Path, root: Path, lab: str) -> dict[str, str]:

@@ -32,6 +32,7 @@ WITHHELD_HELPERS = (
     "lab1.py",
     "lab2.py",
     "numerical_check.py",
+    "sgd_check.py",
 )
 # A backprop calls each provided forward function once or twice, or, written with loops, up to
 # LOOP_CALLS times per sample and hidden unit; numerical differentiation calls them twice per

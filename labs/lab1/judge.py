@@ -8,7 +8,7 @@ from helpers import backprop_spec, lab1
 from labs.backprop_judge import BackpropJudge
 from labs.lab1.hidden import hidden_cases, hidden_smooth_cases
 from labs.lab1.misconceptions import MISCONCEPTIONS
-from labs.numerical_gradient_judge import NumericalGradientJudge
+from labs.numerical_gradient_judge import numerical_gradient_judge
 
 JUDGE = BackpropJudge(lab1, backprop_spec.LAB1, hidden_cases, MISCONCEPTIONS)
-NUMERICAL_GRADIENT_JUDGE = NumericalGradientJudge(hidden_smooth_cases)
+NUMERICAL_GRADIENT_JUDGE = numerical_gradient_judge(hidden_smooth_cases)

@@ -27,7 +27,8 @@ GRADIENT_TESTS = tuple(
 WHOLE_TEST = "test_backprop_returns_parameter_gradients"
 LOOP_TEST = "test_no_loop_over_samples"
 TRAINING_TEST = "test_training_lowers_loss"
-ALL_TESTS = (*FORWARD_TESTS, *GRADIENT_TESTS, WHOLE_TEST, LOOP_TEST, TRAINING_TEST)
+TRAIN_TEST = "test_train"  # the student's own mini-batch SGD
+ALL_TESTS = (*FORWARD_TESTS, *GRADIENT_TESTS, WHOLE_TEST, LOOP_TEST, TRAINING_TEST, TRAIN_TEST)
 
 DY = "dloss_dY = -T / np.maximum(Y, PROBABILITY_FLOOR) / n"
 DB = "dloss_dB = Y * (dloss_dY - np.sum(dloss_dY * Y, axis=1, keepdims=True))"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.lab2 import HIDDEN_CASES, random_batches
+from helpers.sgd_check import sgd_cases
 
 DRAW = 0x5EED_1AB2  # part of every hidden case's seed
 # n = k (3) lets a sum over the wrong axis keep its shape (so the mistake is named); a batch of
@@ -23,3 +24,9 @@ LINE_COUNT_SEED = 0x11E5
 def hidden_cases(seed: int, n_cases: int = HIDDEN_CASES) -> list[tuple]:
     """The ``n_cases`` batches ``(X, T, W1, b1, W2, b2)`` of a hidden test's seed."""
     return random_batches(n_cases, np.random.default_rng((DRAW, seed)), CASE_SIZES)
+
+
+def hidden_sgd_cases(seed: int) -> list[dict]:
+    """The data sets (``helpers.sgd_check``) a hidden test of ``train`` with ``seed=N`` is
+    judged on."""
+    return sgd_cases(np.random.default_rng((DRAW, seed, 0x5CD)))

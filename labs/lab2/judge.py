@@ -1,7 +1,8 @@
 """Lab 2's part of the trusted judge: a batched backprop, judged step by step as Lab 1's
 (``labs.backprop_judge``) on the hidden batches of ``labs/lab2/hidden.py``, and one more check:
 that it runs no loop over the samples (``helpers.lab2.check_no_loop_over_samples``: lines and
-arrays counted by the runner on two batch sizes of the judge's own)."""
+arrays counted by the runner on two batch sizes of the judge's own); and the student's
+mini-batch SGD, ``train``, on hidden data sets (``labs.train_judge``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from course.judge.api import CheckPlan, Verdict
 from course.outcomes import TestOutcome, error_outcome
 from helpers import lab2
 from labs.backprop_judge import BackpropJudge
-from labs.lab2.hidden import LINE_COUNT_SEED, LINE_COUNT_SIZES, hidden_cases
+from labs.lab2.hidden import LINE_COUNT_SEED, LINE_COUNT_SIZES, hidden_cases, hidden_sgd_cases
 from labs.lab2.misconceptions import MISCONCEPTIONS
+from labs.train_judge import train_judge
 
 
 class Lab2Judge(BackpropJudge):
@@ -107,3 +109,4 @@ def _line_count_batches() -> tuple[list[dict], list[dict]]:
 
 
 JUDGE = Lab2Judge()
+TRAIN_JUDGE = train_judge(hidden_sgd_cases)

@@ -35,10 +35,10 @@ def test_one_row_per_student_with_every_labs_columns(tmp_path):
     assert header[0] == "student_id" and header[-2:] == ["total", "max"]
     assert f"{LAB}:test_dloss_dy" in header and f"{SECOND}:test_dloss_dy" in header
     assert header.index(f"{LAB}:total") < header.index(f"{SECOND}:test_dloss_dy")
-    assert rows["correct"][f"{LAB}:total"] == rows["correct"][f"{SECOND}:total"] == "20.0"
+    assert rows["correct"][f"{LAB}:total"] == rows["correct"][f"{SECOND}:total"] == "22.0"
     # the written answers, left as released, count 0 of their points
-    assert rows["correct"]["total"] == "40.0" and rows["correct"]["max"] == "44.0"
+    assert rows["correct"]["total"] == "44.0" and rows["correct"]["max"] == "48.0"
     assert rows["wrong_dbeta"][f"{LAB}:test_dloss_dbeta"] == "0.0"
-    assert float(rows["wrong_dbeta"][f"{LAB}:total"]) < 20
+    assert float(rows["wrong_dbeta"][f"{LAB}:total"]) < 22
     assert rows["wrong_dbeta"][f"{SECOND}:total"] == "0.0"  # submitted nothing there
-    assert rows["ghost"]["total"] == "0.0" and rows["ghost"]["max"] == "44.0"
+    assert rows["ghost"]["total"] == "0.0" and rows["ghost"]["max"] == "48.0"

@@ -1,0 +1,110 @@
+"""The trusted judge's part (``course.judge.api.LabJudge``) for a graded function the judge calls
+rather than splits into steps: a trusted probe (``judge_runtime.probe``) calls it once per hidden
+case in a sandbox and sends back plain data; the lab's check decides here, against truths that
+never reach the sandbox, whether each answer is right. Lab 1's ``numerical_gradient`` and Lab 2's
+``train`` are judged this way (``labs/numerical_gradient_judge.py``, ``labs/train_judge.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from course.judge.api import CheckPlan, Judgement, Verdict
+from course.outcomes import error_outcome
+from judge_runtime.probe import as_arrays
+from labs.backprop_judge import seed_of
+
+
+class ProbeJudge:
+    """The judging of ``function`` (defined by the solution cell of that name): the check a
+    test cell calls (``check(function, seed=N)``), the probe that calls it (module, name), the
+    hidden cases of a seed, why an answer is wrong (``problem(case, answer, "a hidden")``:
+    None when right), what a case is (``described(case)``: for the message of a call that
+    raised), and what in an answer shows it is not the student's own work (``suspicious(case,
+    answer)``: None when nothing does)."""
+
+    trusted_cells = ("provided_functions",)
+    answer_names: tuple[str, ...] = ()  # the truths never leave this process
+
+    def __init__(
+        self,
+        function: str,
+        check: Callable,
+        probe: tuple[str, str],
+        hidden_cases: Callable[[int], list[dict]],
+        problem: Callable[[dict, dict, str], str | None],
+        described: Callable[[dict], str],
+        withheld_helpers: tuple[str, ...],
+        suspicious: Callable[[dict, dict], str | None] = lambda case, answer: None,
+    ):
+        self.graded_cell = self.function = function
+        self.probe = probe
+        self.hidden_cases = hidden_cases
+        self.problem = problem
+        self.described = described
+        self.withheld_helpers = withheld_helpers
+        self.suspicious = suspicious
+        self.own_work_kinds = (function,)
+        self.checks: dict = {check.__name__: (check, lambda a: (function, seed_of(a)))}
+
+    def cases(self, seed: int) -> list[dict]:
+        """The hidden cases of ``seed``."""
+        return self.hidden_cases(seed)
+
+    def request(self, plan: CheckPlan, graded: str) -> dict:
+        """The probe's part of the request: the trusted caller and every case of every seed."""
+        return {
+            "probe": list(self.probe),
+            "cases": [_as_lists(case) for seed in plan.seeds for case in self.cases(seed)],
+        }
+
+    def verdicts(
+        self,
+        plan: CheckPlan,
+        request: dict,
+        cases: list[dict],
+        later: dict[str, dict],
+        problem: str | None,
+    ) -> Judgement:
+        """Each planned cell's verdict: right on every case of its seed, or what went wrong
+        on the first it got wrong."""
+        answers = iter(cases)
+        by_seed = {
+            seed: [(case, next(answers)) for case in self.cases(seed)] for seed in plan.seeds
+        }
+        verdicts = {}
+        for grade_id, (_, seed) in plan.cells.items():
+            verdicts[grade_id] = Verdict(True, f"{self.function} is right on every hidden case.")
+            for case, answer in by_seed[seed]:
+                if error := answer.get("error"):
+                    verdicts[grade_id] = Verdict(
+                        False,
+                        f"{self.function} raised {error} {self.described(case)}.",
+                        error_outcome(str(error)),
+                    )
+                    break
+                if why := self.problem(case, answer, "a hidden"):
+                    verdicts[grade_id] = Verdict(False, why if why.endswith(".") else why + ".")
+                    break
+        return Judgement(verdicts, [problem] if problem else [])
+
+    def suspicions(self, answers: list[dict], request: dict) -> list[str]:
+        """What it was seen to do that makes it not the student's own work: call the graders'
+        withheld functions, or what the lab's check finds suspicious in an answer."""
+        found = set()
+        for answer in answers:
+            for case, given in zip(answer.get("cases") or [], request["cases"], strict=False):
+                if isinstance(called := case.get("withheld_call"), str):
+                    found.add(f"it called {called} (the graders' own answers) while judged")
+                if why := self.suspicious(as_arrays(given), case):
+                    found.add(why)
+        return sorted(found)
+
+    def training_reached(self) -> None:
+        """No training of the judge's own: nothing to stop early."""
+        return None
+
+
+def _as_lists(case: dict) -> dict:
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in case.items()}

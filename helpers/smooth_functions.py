@@ -10,6 +10,8 @@ scale while a central one is off by about ``h²``. The true gradients are the gr
 
 A case's ``f`` reads either its argument or, as a loss over a network's parameters does, the
 array ``x`` itself (``reads``): a numerical gradient must nudge ``x`` in place for the second.
+In the judge's sandbox ``f`` asks the grader for its values: the coefficients, from which the
+gradient follows, never reach the code judged.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from judge_runtime.probe import WRONG_POINT
+from judge_runtime.runner import describe_error
 
 SHAPES = ((4,), (3, 2), (1,), (2, 3))  # the shapes of x, one per case, in order
 OUTPUTS = 3  # rows of W
@@ -43,8 +48,11 @@ def smooth_cases(rng: np.random.Generator) -> list[dict]:
 
 
 def smooth_value(case: dict, x: np.ndarray) -> float:
-    """``f(x)`` for the function of ``case`` (``x`` of the case's shape)."""
+    """``f(x)`` for the function of ``case``; ValueError unless ``x`` has as many entries as
+    the case's (the message the judge's sandbox gives too: judge_runtime.probe)."""
     flat = np.asarray(x, dtype=np.float64).ravel()
+    if flat.size != case["W"].shape[1]:
+        raise ValueError(WRONG_POINT)
     scores = case["W"] @ flat
     top = float(np.max(scores))
     return (
@@ -59,15 +67,20 @@ def call_numerical_gradient(numerical_gradient: Callable, case: dict) -> dict:
     """One call ``numerical_gradient(f, x)`` on ``case``, as plain data: ``value`` (what it
     returned, as nested lists of floats, or None when that is not an array of numbers),
     ``error`` (what it raised, or None; the exception itself under ``raised``, which is not
-    data), ``calls`` (of ``f``) and ``changed`` (the largest change it left in ``x``)."""
+    data), ``calls`` (of ``f``) and ``changed`` (the largest change it left in ``x``).
+
+    ``f`` is the case's function (:func:`smooth_value`), or, when the case holds only ``x``
+    and ``reads`` and a ``value`` to ask (as in the judge's sandbox, which never holds the
+    function's coefficients: ``judge_runtime.probe``), that."""
     x = np.array(case["x"], dtype=np.float64)
     given = x.copy()
     calls = [0]
     reads_itself = case["reads"] == "itself"
+    value = case.get("value") or (lambda point: smooth_value(case, point))
 
     def f(argument):
         calls[0] += 1
-        return smooth_value(case, x if reads_itself else argument)
+        return value(x if reads_itself else argument)
 
     answer: dict = {"value": None, "error": None, "calls": 0, "changed": 0.0}
     try:
@@ -75,7 +88,7 @@ def call_numerical_gradient(numerical_gradient: Callable, case: dict) -> dict:
             returned = numerical_gradient(f, x)
         answer["value"] = _numbers(returned)
     except Exception as error:  # the student's code: any failure is data
-        answer["error"] = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        answer["error"] = describe_error(error)
         answer["raised"] = error  # for the caller (not sent: see judge_runtime.probe)
     answer["calls"] = calls[0]
     with np.errstate(all="ignore"):

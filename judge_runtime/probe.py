@@ -8,6 +8,10 @@ a function name, ``probe(function, case) -> dict``) and the cases. It writes bac
 
     {"phase": "cases", "setup_errors": {...}, "definition_error": ..., "cases": [...]}
 
+When the request says ``"asks": true``, each case also holds ``value``, a function whose every
+call asks the grader (``{"phase": "ask", "case": i, "x": [...]}``, answered ``{"value": v}``):
+for a function whose definition must not reach the code judged (its gradient would follow).
+
 one answer per case, as the probe returned it, with ``error`` (what the call raised) and
 ``withheld_call`` (when it raised in a helpers file withheld from this process). No verdict is
 decided here: the grading process judges the numbers against truths it never sends.
@@ -23,6 +27,10 @@ import sys
 import numpy as np
 
 from judge_runtime.runner import describe_error, withheld_call
+
+# what a function asked at a point of another shape than its case's raises, here and in a
+# kernel (helpers.smooth_functions)
+WRONG_POINT = "the function takes an array of x's shape"
 
 
 def as_arrays(case: dict) -> dict:
@@ -57,9 +65,12 @@ def main() -> None:
         )
     else:
         withheld = tuple(request.get("withheld") or ())
-        for case in request["cases"]:
+        for number, case in enumerate(request["cases"]):
+            given = as_arrays(case)
+            if request.get("asks"):
+                given["value"] = _asking(number, channel, grader)
             try:
-                result = probe(function, as_arrays(case))
+                result = probe(function, given)
             except BaseException as error:  # the probe guards its call; this is a last resort
                 result = {"error": describe_error(error), "raised": error}
             raised = result.pop("raised", None)
@@ -71,6 +82,22 @@ def main() -> None:
     channel.write(json.dumps(answer) + "\n")
     channel.flush()
     os._exit(0)  # whatever the student's code left running, the answer is given
+
+
+def _asking(number: int, channel, grader):
+    """A function of a point that asks the grader for case ``number``'s value there."""
+
+    def value(point) -> float:
+        with np.errstate(all="ignore"):
+            sent = np.array(point, dtype=np.float64).tolist()
+        channel.write(json.dumps({"phase": "ask", "case": number, "x": sent}) + "\n")
+        channel.flush()
+        value = json.loads(grader.readline())["value"]
+        if value is None:  # not a point of the case's function
+            raise ValueError(WRONG_POINT)
+        return float(value)
+
+    return value
 
 
 if __name__ == "__main__":

@@ -63,8 +63,13 @@ def as_numbers(value):
 
 
 def describe_error(error: BaseException) -> str:
-    """``NameError: name 'x' is not defined``, or just the type when there is no message."""
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    """``NameError: name 'x' is not defined``, or just the type when there is no message (or
+    one that cannot be had: a student's exception may raise when asked for it)."""
+    try:
+        message = str(error)
+    except BaseException:  # an exception's own __str__ is student code
+        message = ""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def describe_crash(error: BaseException, filename: str, source: str) -> str:

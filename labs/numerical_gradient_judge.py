@@ -1,6 +1,8 @@
 """The judge of a student's own ``numerical_gradient(f, x)`` (``labs.probe_judge``): called on
 hidden smooth functions (``helpers.smooth_functions``) in the judge's probe, its answers judged
-against the true gradients (``helpers.numerical_check``), which never reach the sandbox."""
+against the true gradients (``helpers.numerical_check``). The sandbox holds each case's ``x``
+only: ``f`` asks this process for its values, so neither the functions' coefficients nor their
+gradients reach the code judged, and the calls of ``f`` are counted here."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from helpers import numerical_check
+from helpers.smooth_functions import smooth_value
 from labs.backprop_judge import WITHHELD_HELPERS
 from labs.probe_judge import ProbeJudge
 
@@ -25,6 +28,8 @@ def numerical_gradient_judge(hidden_cases: Callable[[int], list[dict]]) -> Probe
         lambda case: f"on a hidden function of x with shape {np.shape(case['x'])}",
         WITHHELD_HELPERS,
         _too_few_calls,
+        private=lambda case: {"x": case["x"], "reads": case["reads"]},
+        value=smooth_value,
     )
 
 

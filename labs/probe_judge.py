@@ -12,7 +12,6 @@ import numpy as np
 
 from course.judge.api import CheckPlan, Judgement, Verdict
 from course.outcomes import error_outcome
-from judge_runtime.probe import as_arrays
 from labs.backprop_judge import seed_of
 
 
@@ -22,7 +21,9 @@ class ProbeJudge:
     hidden cases of a seed, why an answer is wrong (``problem(case, answer, "a hidden")``:
     None when right), what a case is (``described(case)``: for the message of a call that
     raised), and what in an answer shows it is not the student's own work (``suspicious(case,
-    answer)``: None when nothing does)."""
+    answer)``: None when nothing does). A case whose function must not reach the sandbox is
+    sent as ``private(case)`` (what the probe may hold of it) and the probe asks for its values
+    at points (``value(case, point)``), answered here."""
 
     trusted_cells = ("provided_functions",)
     answer_names: tuple[str, ...] = ()  # the truths never leave this process
@@ -37,6 +38,8 @@ class ProbeJudge:
         described: Callable[[dict], str],
         withheld_helpers: tuple[str, ...],
         suspicious: Callable[[dict, dict], str | None] = lambda case, answer: None,
+        private: Callable[[dict], dict] | None = None,
+        value: Callable[[dict, np.ndarray], float] | None = None,
     ):
         self.graded_cell = self.function = function
         self.probe = probe
@@ -45,6 +48,8 @@ class ProbeJudge:
         self.described = described
         self.withheld_helpers = withheld_helpers
         self.suspicious = suspicious
+        self.private = private
+        self.value = value
         self.own_work_kinds = (function,)
         self.checks: dict = {check.__name__: (check, lambda a: (function, seed_of(a)))}
 
@@ -54,10 +59,29 @@ class ProbeJudge:
 
     def request(self, plan: CheckPlan, graded: str) -> dict:
         """The probe's part of the request: the trusted caller and every case of every seed."""
+        sent = self.private or (lambda case: case)
         return {
             "probe": list(self.probe),
-            "cases": [_as_lists(case) for seed in plan.seeds for case in self.cases(seed)],
+            "cases": [_as_lists(sent(case)) for seed in plan.seeds for case in self.cases(seed)],
+            "asks": self.value is not None,
+            "seeds": plan.seeds,  # the cases' (for suspicions: the cases sent may be private)
         }
+
+    def asked(self, plan: CheckPlan) -> Callable[[int, list], float] | None:
+        """What answers the probe's questions: the value of the function of the request's
+        case ``number`` at a point (ValueError for a point of another shape)."""
+        if self.value is None:
+            return None
+        value = self.value
+        cases = [case for seed in plan.seeds for case in self.cases(seed)]
+
+        def answer(number: int, point: list) -> float:
+            array = np.array(point, dtype=np.float64)
+            if array.shape != np.shape(cases[number]["x"]):
+                raise ValueError("a point of another shape")
+            return value(cases[number], array)
+
+        return answer
 
     def verdicts(
         self,
@@ -94,10 +118,11 @@ class ProbeJudge:
         withheld functions, or what the lab's check finds suspicious in an answer."""
         found = set()
         for answer in answers:
-            for case, given in zip(answer.get("cases") or [], request["cases"], strict=False):
+            cases = [case for seed in request["seeds"] for case in self.cases(seed)]
+            for case, full in zip(answer.get("cases") or [], cases, strict=False):
                 if isinstance(called := case.get("withheld_call"), str):
                     found.add(f"it called {called} (the graders' own answers) while judged")
-                if why := self.suspicious(as_arrays(given), case):
+                if why := self.suspicious(full, case):
                     found.add(why)
         return sorted(found)
 

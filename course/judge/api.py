@@ -80,8 +80,9 @@ class LabJudge(Protocol):
         own work."""
 
     # A judge that calls its function once per case (judge_runtime.probe) names the trusted
-    # function that calls it, as (module, function); a judge without one judges step by step
-    # (judge_runtime.runner). probe: tuple[str, str]
+    # function that calls it, as (module, function), and may answer the values its cases'
+    # functions ask for (asked(plan): (case number, point) -> value, or None); a judge without
+    # a probe judges step by step (judge_runtime.runner). See labs/probe_judge.py.
 
     def training_reached(self) -> Callable[[dict[str, Any]], bool] | None:
         """When the judge's training run may stop before its last epoch: true of the

@@ -4,6 +4,7 @@ shape, and the truth of a step sent only once the student's own answer to it has
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
 from course.judge.api import function_name
@@ -267,27 +268,60 @@ def vouch_run(run: dict, request: dict) -> None:
         run["withheld_call"] = "a withheld function of the graders'"
 
 
+# The most values of its cases' functions a probe may ask for (a numerical gradient of the
+# judge's cases asks for about 40); past it, the re-check ends.
+MAX_ASKS = 5_000
+
+
 class ProbeConversation:
     """The grader's side of a probe (see judge_runtime.probe): the request is sent whole (it
-    holds no truth), and one answer is taken, checked for its shape and vouched for."""
+    holds no truth); each value a case's function is asked for is answered with ``value(case
+    number, point)``, and counted here; then one answer is taken, checked for its shape and
+    vouched for, with the calls each case made as counted here."""
 
-    def __init__(self, request: dict):
+    def __init__(self, request: dict, value: Callable[[int, list], float] | None = None):
         self.request = request
+        self.value = value
+        self.asked = [0] * len(request["cases"])
         self.answer: dict | None = None
 
-    def hear(self, line: bytes) -> None:
-        """Take the probe's one line; a second one, or one of another shape, ends it."""
+    def hear(self, line: bytes) -> bytes | None:
+        """Take one line of the probe's: a value asked for (answered) or its one answer; one
+        of another shape, or any line after the answer, ends it."""
         try:
             message = json.loads(line)
         except (ValueError, RecursionError):
             message = None
+        if self.answer is None and isinstance(message, dict) and message.get("phase") == "ask":
+            return self._answer_ask(message)
         if self.answer is not None or not self._well_formed(message):
             raise ConversationOver("the re-check's answers were unreadable or out of order")
         assert isinstance(message, dict)
         vouch_setup(message, self.request)
-        for case in message["cases"]:
+        for number, case in enumerate(message["cases"]):
             vouch_run(case, self.request)
+            if self.value is not None:
+                case["calls"] = self.asked[number]  # counted here, not as the probe says
         self.answer = message
+        return None
+
+    def _answer_ask(self, message: dict) -> bytes:
+        number, point = message.get("case"), message.get("x")
+        if (
+            self.value is None
+            or not isinstance(number, int)
+            or not 0 <= number < len(self.asked)
+            or not isinstance(point, list)
+        ):
+            raise ConversationOver("the re-check's answers were unreadable or out of order")
+        if sum(self.asked) >= MAX_ASKS:
+            raise ConversationOver(f"it asked for more than {MAX_ASKS} values of the functions")
+        self.asked[number] += 1
+        try:
+            value = float(self.value(number, point))
+        except (TypeError, ValueError):  # a point of another shape, or not numbers
+            value = float("nan")
+        return _line({"value": value if math.isfinite(value) else None})
 
     def _well_formed(self, message) -> bool:
         if not isinstance(message, dict) or message.get("phase") != "cases":

@@ -94,12 +94,16 @@ def run_in_clean_room(
 
 
 def run_probe_in_clean_room(
-    request: dict, budget: float = BUDGETS[0], limits: Limits = DEFAULT_LIMITS
+    request: dict,
+    budget: float = BUDGETS[0],
+    limits: Limits = DEFAULT_LIMITS,
+    value: Callable[[int, list], float] | None = None,
 ) -> tuple[list[dict], str | None]:
-    """Run ``judge_runtime.probe`` on ``request`` (a :class:`ProbeConversation`) in a sandbox
-    with ``limits``, its one answer due within ``budget`` CPU seconds; the answers that
-    arrived (that one, or none), and why it did not (None when it did)."""
-    conversation = ProbeConversation(request)
+    """Run ``judge_runtime.probe`` on ``request`` (a :class:`ProbeConversation`, answering the
+    values its cases' functions ask for with ``value``) in a sandbox with ``limits``, its one
+    answer due within ``budget`` CPU seconds; the answers that arrived (that one, or none),
+    and why it did not (None when it did)."""
+    conversation = ProbeConversation(request, value)
     problem, status = _run_sandboxed(
         "judge_runtime.probe", request, request, conversation.hear, (budget,), limits
     )

@@ -7,7 +7,8 @@ grader passes none of it on as sent. An error is rebuilt from
 
 - its type, when that names one of Python's or numpy's exception types;
 - for a ``NameError``, the missing name, when the student's own code spells it;
-- the line of the student's own code it happened on, quoted from the grader's copy;
+- the line of the student's own code it happened on, quoted from the grader's copy, when that
+  line is code alone (no comment, no string: words of the student's own are never quoted);
 - the shapes of the arrays that line reads, for arrays the grader gave the step itself;
 
 and a report of interference from the runner's fixed phrases. Nothing else is kept: no
@@ -17,7 +18,9 @@ exception message, no number the student's code chose.
 from __future__ import annotations
 
 import builtins
+import io
 import re
+import tokenize
 
 import numpy as np
 
@@ -37,6 +40,10 @@ NUMPY_ERRORS = frozenset(
 )
 OWN_TYPE = "an exception of a type the submission defines"
 LONGEST_LINE = 160
+# What of a runner's error text is read: its start (the type, a missing name) and its end (the
+# line and shapes describe_crash appends). The rest is the student's to make as long as they
+# like, and reading it all would cost the grader's own time.
+SAID_START, SAID_END = 300, 1500
 
 
 def error_type(said: str) -> str:
@@ -59,7 +66,18 @@ def _crash_line(said: str, own_lines: set[str]) -> str:
     rest = said[start + len(", at `") :]
     end = rest.rfind("` (where ") if "` (where " in rest else rest.rfind("`")
     line = rest[:end] if end >= 0 else ""
-    return line if line in own_lines and len(line) <= LONGEST_LINE else ""
+    return line if line in own_lines and len(line) <= LONGEST_LINE and _code_alone(line) else ""
+
+
+def _code_alone(line: str) -> bool:
+    """Whether ``line`` holds Python tokens only, with no comment and no string in it."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return False
+    return not any(t.type in (tokenize.COMMENT, tokenize.STRING) for t in tokens) and not any(
+        t.type == getattr(tokenize, "FSTRING_START", -1) for t in tokens
+    )
 
 
 def _shapes(said: str, known: dict) -> list[str]:
@@ -69,7 +87,7 @@ def _shapes(said: str, known: dict) -> list[str]:
     if start < 0:
         return []
     kept = []
-    for name, shape in re.findall(r"(\w+) has shape (\([\d, ]*\))", said[start:]):
+    for name, shape in re.findall(r"\b(\w{1,60}) has shape (\([\d, ]{0,80}\))", said[start:]):
         if name in known and shape == str(np.shape(known[name])):
             kept.append(f"{name} has shape {shape}")
     return kept
@@ -84,6 +102,8 @@ def vouched_error(said, own_code: str, known: dict | None = None) -> str:
     if not said:
         return ""
     said = str(said)
+    if len(said) > SAID_START + SAID_END:
+        said = said[:SAID_START] + said[-SAID_END:]
     kind = error_type(said)
     text = kind
     missing = re.match(r"(?:NameError|UnboundLocalError): .*?'(\w{1,60})'", said)

@@ -107,8 +107,11 @@ def judge_function(
             caused=set(plan.cells),
         )
     request = build_request(plan, setup, graded)
-    if getattr(plan.judge, "probe", None):
-        answers, problem = run_probe_in_clean_room(request, budgets[0], limits)
+    if getattr(plan.judge, "probe", None):  # a function called once a case (LabJudge.probe)
+        asked = getattr(plan.judge, "asked", None)
+        answers, problem = run_probe_in_clean_room(
+            request, budgets[0], limits, asked(plan) if asked else None
+        )
     else:
         answers, problem = run_in_clean_room(
             request, plan.judge.answer_names, budgets, limits, plan.judge.training_reached()

@@ -116,3 +116,27 @@ def test_a_numerical_gradient_that_never_returns_is_not_graded_and_flagged():
     verdict = judgement.verdicts[CELL]
     assert verdict.outcome is TestOutcome.NOT_GRADED, verdict
     assert any("CPU time" in p or "backstop" in p for p in judgement.problems), judgement.problems
+
+
+def test_the_functions_coefficients_never_reach_the_sandbox():
+    """The gradient follows from a function's coefficients and its formula (which is no
+    secret): a numerical_gradient that looks for them anywhere in its process, and calls f as
+    often as differencing would, finds nothing to compute the answer from."""
+    cell = """import gc
+
+
+def numerical_gradient(f, x, h=1e-5):
+    for _ in range(2 * x.size):
+        f(x)
+    for found in gc.get_objects():
+        if isinstance(found, dict) and {"W", "c", "d"} <= set(found):
+            flat = x.ravel()
+            s = np.asarray(found["W"]) @ flat
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            grad = np.asarray(found["W"]).T @ p + np.asarray(found["c"]) * np.cos(flat)
+            return (grad + np.asarray(found["d"]) * flat).reshape(x.shape)
+    return np.zeros(x.shape)
+"""
+    verdict = judge(cell).verdicts[CELL]
+    assert not verdict.passed, verdict.message

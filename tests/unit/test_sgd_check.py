@@ -23,7 +23,8 @@ def train(X, T, params, batch_size, rate, n_epochs, rng):
         losses.append(mean_loss(X, T, **params))
     return losses
 """
-# Right in another form: the data shuffled together, keyword arguments, updates by name.
+# Right in another form: the data shuffled together, backprop called with the notebook's
+# keyword arguments, updates by name.
 OTHER_FORM = """
 def train(X, T, params, batch_size, rate, n_epochs, rng):
     losses = [mean_loss(X, T, **params)]
@@ -32,7 +33,7 @@ def train(X, T, params, batch_size, rate, n_epochs, rng):
         Xs, Ts = X[shuffled], T[shuffled]
         for i in range(int(np.ceil(len(X) / batch_size))):
             rows = slice(i * batch_size, (i + 1) * batch_size)
-            dW1, db1, dW2, db2 = backprop(Xs[rows], Ts[rows], **params)
+            dW1, db1, dW2, db2 = backprop(X=Xs[rows], T=Ts[rows], **params)
             params["W1"] = params["W1"] - rate * dW1
             params["b1"] -= rate * db1
             params["W2"] -= dW2 * rate
@@ -80,9 +81,11 @@ def test_a_right_train_passes_and_its_own_backprop_is_put_back(code):
                     "    order = rng.permutation(len(X))\n    for epoch in range(n_epochs):\n",
                 )
             ],
-            "same order every epoch",
+            "same order in two epochs",
         ),
         ([("rng.permutation(len(X))", "np.arange(len(X))")], "their given order"),
+        ([("rng.permutation(len(X))", "np.roll(np.arange(len(X)), epoch + 1)")], "fixed order"),
+        ([("rng.permutation(len(X))", "np.arange(len(X))[::-1]")], "fixed order"),
         ([("params[name] -= rate", "params[name] += rate")], "with the gradient, not against"),
         ([("-= rate * gradient", "-= rate * batch_size * gradient")], "times as far"),
         ([("T[batch]", "T[start:start + batch_size]")], "targets that are not its samples"),
@@ -109,6 +112,8 @@ def test_a_right_train_passes_and_its_own_backprop_is_put_back(code):
     ids=[
         "shuffled once",
         "never shuffled",
+        "rotated",
+        "reversed",
         "sign",
         "times batch size",
         "targets unshuffled",

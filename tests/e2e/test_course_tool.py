@@ -201,8 +201,8 @@ def test_a_resubmission_replaces_every_score(tmp_path):
     notebook.parent.mkdir(parents=True)
     for version, total in (
         ("blank", 0.0),
-        ("correct", 20.0),
-        ("wrong_dbeta", 15.0),
+        ("correct", 22.0),
+        ("wrong_dbeta", 17.0),
         ("blank", 0.0),
     ):
         nbformat.write(build_submission(source, release, by_name[version]), notebook)

@@ -178,17 +178,17 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     assert "NOT in the import: 1005: 2 roster rows could be them (kimsue)" in exported.stdout
     assert "no submission, 0: Absent, Al (1006, S6, aabsent)" in exported.stdout
     written = (course / "reports" / LAB / "canvas-import.csv").read_text()
-    assert written.splitlines() == [  # checked by hand: 20 points, less the late penalty
+    assert written.splitlines() == [  # checked by hand: 22 points, less the late penalty
         "Student,ID,SIS User ID,SIS Login ID,Section,lab1",
         "    Points Possible,,,,,24",  # 22 for the tests, 2 for the written answers
-        '"Doe, Jane",1001,S1,jdoe,Section A,20',
-        '"Smith, John",1002,S2,jsmith,Section A,16',  # 34 h late: 2 days, 20 %
-        '"Lee, Ann",1003,S3,alee,Section B,20',  # 11 minutes late: grace
+        '"Doe, Jane",1001,S1,jdoe,Section A,22',
+        '"Smith, John",1002,S2,jsmith,Section A,17.6',  # 34 h late: 2 days, 20 %
+        '"Lee, Ann",1003,S3,alee,Section B,22',  # 11 minutes late: grace
         '"Kim, Sue",1005,S5,skim,Section B,',  # two rows could be her: neither is given
         '"Absent, Al",1006,S6,aabsent,Section B,0',  # in the class, handed nothing in
-        '"Park, Min",1007,S7,mpark,Section A,20',
-        '"Ortiz, Luis",1008,S8,lortiz,Section A,18',  # 8 hours late: 10 %
-        '"Zero, Date",1009,S9,zdate,Section A,20',  # no time: nothing to be late by
+        '"Park, Min",1007,S7,mpark,Section A,22',
+        '"Ortiz, Luis",1008,S8,lortiz,Section A,19.8',  # 8 hours late: 10 %
+        '"Zero, Date",1009,S9,zdate,Section A,22',  # no time: nothing to be late by
         '"Kim, Sue (again)",1005,S10,skim2,Section B,',
         '"Test, Student",,,,Section A,',  # nothing to import it by
     ]
@@ -210,19 +210,19 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     run_nbgrader("export", cwd=course)  # raw score, penalty and grade, in nbgrader's export
     with (course / "grades.csv").open(newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-    assert [rows["1002"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "4.0", "16.0"]
-    assert [rows["1005"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "10.0", "10.0"]
-    assert [rows["1003"][c] for c in ("raw", "late_penalty", "total")] == ["20.0", "0.0", "20.0"]
+    assert [rows["1002"][c] for c in ("raw", "late_penalty", "total")] == ["22.0", "4.4", "17.6"]
+    assert [rows["1005"][c] for c in ("raw", "late_penalty", "total")] == ["22.0", "11.0", "11.0"]
+    assert [rows["1003"][c] for c in ("raw", "late_penalty", "total")] == ["22.0", "0.0", "22.0"]
 
     # the report shows raw, penalty and grade of each late student
     report = build_report(course, LAB)
     assert {r["student_id"]: (r["raw"], r["late_penalty"], r["total"]) for r in report.late} == {
-        "1002": (20, 4, 16),
-        "1005": (20, 10, 10),
-        "1008": (20, 2, 18),
+        "1002": pytest.approx((22, 4.4, 17.6)),
+        "1005": pytest.approx((22, 11, 11)),
+        "1008": pytest.approx((22, 2.2, 19.8)),
     }
     page = (course / "reports" / LAB / "report.html").read_text()
-    assert "<h2>Late submissions</h2>" in page and "<td>1002</td><td>20</td><td>4</td>" in page
+    assert "<h2>Late submissions</h2>" in page and "<td>1002</td><td>22</td><td>4.4</td>" in page
     # per-step columns, on request, with their points possible
     write_import(course, LAB, read_roster(roster, "canvas"), tmp_path / "steps.csv", per_step=True)
     header, points, *_ = (tmp_path / "steps.csv").read_text().splitlines()
@@ -236,14 +236,14 @@ def test_canvas_zip_to_canvas_import_file(course, tmp_path):
     assert points == "    Points Possible,,,,,24" + each
 
     # A score taken away by hand after grading: the penalty follows it once reassigned (as
-    # `course report` and `course grade` do), 20 % of 18 rather than of 20
+    # `course report` and `course grade` do), 20 % of 20 rather than of 22
     with make_api(course).gradebook as gradebook:
         gradebook.find_grade("test_training_lowers_loss", NOTEBOOK, LAB, "1002").manual_score = 0
         gradebook.db.commit()
     reapply_late_penalties(course, LAB)
     with make_api(course).gradebook as gradebook:
         row = per_test_rows(gradebook, LAB, ["1002"])[0]
-    assert (row["raw"], row["late_penalty"], row["total"]) == pytest.approx((18, 3.6, 14.4))
+    assert (row["raw"], row["late_penalty"], row["total"]) == pytest.approx((20, 4, 16))
 
 
 def test_moodle_zip_to_moodle_import_file(course, tmp_path):
@@ -303,12 +303,12 @@ def test_moodle_zip_to_moodle_import_file(course, tmp_path):
     written = (course / "reports" / LAB / "moodle-import.csv").read_text()
     assert written.splitlines() == [
         "First name,Last name,ID number,Email address,lab1",
-        "Jane,Doe,u001,jane@uni.example,20",
-        "ann marie,LEE,u002,ann@uni.example,14",
+        "Jane,Doe,u001,jane@uni.example,22",
+        "ann marie,LEE,u002,ann@uni.example,15.4",
         "Sam,Lee,u003,sam.lee@uni.example,",  # either could be the Sam Lee who handed in
         "Sam,Lee,u004,sam.lee2@uni.example,",
-        "Bo,Chen,u005,bo@uni.example,20",  # on time, in the folder beside Cy's late one
-        "Cy,Dee,u006,cy@uni.example,16",  # 36 hours late: 20 %
+        "Bo,Chen,u005,bo@uni.example,22",  # on time, in the folder beside Cy's late one
+        "Cy,Dee,u006,cy@uni.example,17.6",  # 36 hours late: 20 %
         "Carl,Poe,312,carl@uni.example,0",
     ]
     with zipfile.ZipFile(course / "reports" / LAB / "moodle-feedback.zip") as pages:

@@ -69,14 +69,14 @@ def test_written_answers_wait_for_the_instructor_then_count(tmp_path):
     # Until they are graded, no import gives the writer a grade (the LMS keeps its own).
     roster = write_sample_roster(tmp_path / "roster.csv", [WROTE, SILENT])
     rows, said = _canvas_rows(course, roster)
-    assert rows[SILENT] == "20" and rows[WROTE] == ""
+    assert rows[SILENT] == "22" and rows[WROTE] == ""
     assert f"{WROTE}'s written answers are not graded yet ({waiting})" in said
 
     _grade_by_hand(course, WROTE, {"answer_dloss_dh": 1.0, "answer_dloss_dW1": 0.5})
     report = run_course("report", LAB, cwd=course)
     assert "written answers to grade by hand" not in report.stdout
     rows, said = _canvas_rows(course, roster)
-    assert rows == {SILENT: "20", WROTE: "21.5", "no_show": "0"}
+    assert rows == {SILENT: "22", WROTE: "23.5", "no_show": "0"}
     assert "feedback made again, with the scores given by hand: 1 students" in said
     page = (course / "feedback" / WROTE / LAB / f"{NOTEBOOK}.html").read_text()
     assert "Score: 23.5 / 24.0" in page  # the total the student reads has the hand-given points
@@ -84,7 +84,7 @@ def test_written_answers_wait_for_the_instructor_then_count(tmp_path):
     # Graded again as it is (after a fix to the grader, say): the hand-given scores stand.
     _grade(course, "--force")
     rows, _ = _canvas_rows(course, roster)
-    assert rows[WROTE] == "21.5"
+    assert rows[WROTE] == "23.5"
     # A resubmission that changes only code: the answers, word for word, keep their scores.
     notebook = course / "submitted" / WROTE / LAB / f"{NOTEBOOK}.ipynb"
     resubmitted = nbformat.read(notebook, as_version=4)
@@ -92,7 +92,7 @@ def test_written_answers_wait_for_the_instructor_then_count(tmp_path):
     nbformat.write(resubmitted, notebook)
     _grade(course)
     rows, _ = _canvas_rows(course, roster)
-    assert rows[WROTE] == "21.5"
+    assert rows[WROTE] == "23.5"
     # One with other words: they wait for the instructor again, even when graded again
     # unchanged afterwards (the scores given were for other words).
     notebook.write_text(notebook.read_text().replace("I add up over", "I sum over"))

@@ -618,7 +618,11 @@ CATALOGUE = (
         min_total=FULL,
     ),
     Hostile(
-        "h_import_error", "an exception at import", _with_prelude("import not_a_module"), CLEAN, 0
+        "h_import_error",
+        "an exception at import",
+        _with_prelude("import not_a_module"),
+        CLEAN,
+        OWN_NUMERICAL,
     ),
     Hostile(
         "h_ignores_interrupts",
@@ -643,7 +647,11 @@ CATALOGUE = (
         min_total=FULL,
     ),
     Hostile(
-        "h_memory_bomb", "allocates 64 GiB", _with_prelude("_x = bytearray(64 * 1024**3)"), CLEAN, 0
+        "h_memory_bomb",
+        "allocates 64 GiB",
+        _with_prelude("_x = bytearray(64 * 1024**3)"),
+        CLEAN,
+        OWN_NUMERICAL,
     ),
     Hostile("h_fork_bomb", "forks without end", _with_prelude(FORK_BOMB), STOPPED, OWN_NUMERICAL),
     Hostile(

@@ -168,11 +168,8 @@ class Conversation:
         if phase == "full":
             full = message.get("full")
             return (
-                isinstance(message.get("setup_errors", {}), dict)
-                and isinstance(message.get("definition_error") or "", str)
+                set_up_well_formed(message, "full", self.cases)
                 and isinstance(full, list)
-                and all(isinstance(f, dict) for f in full)
-                and (bool(message.get("definition_error")) or len(full) == self.cases)
                 and all(
                     isinstance(f.get("forward_calls", 0), int)
                     and isinstance(f.get("most_called", ""), str)
@@ -224,6 +221,20 @@ class Conversation:
         if (training := self.training_answer()) is not None:
             answers.append(training)
         return answers + [self.later[phase] for phase in self.later_due if phase in self.later]
+
+
+def set_up_well_formed(message: dict, runs: str, count: int) -> bool:
+    """Whether ``message`` says what setting up raised (``setup_errors``, a dict, and
+    ``definition_error``, a text or nothing) and holds under ``runs`` a list of ``count``
+    dicts, one per case (any number once the graded function could not be defined)."""
+    found = message.get(runs)
+    return (
+        isinstance(message.get("setup_errors", {}), dict)
+        and isinstance(message.get("definition_error") or "", str)
+        and isinstance(found, list)
+        and all(isinstance(run, dict) for run in found)
+        and (bool(message.get("definition_error")) or len(found) == count)
+    )
 
 
 def own_code(request: dict) -> str:
@@ -324,15 +335,10 @@ class ProbeConversation:
         return _line({"value": value if math.isfinite(value) else None})
 
     def _well_formed(self, message) -> bool:
-        if not isinstance(message, dict) or message.get("phase") != "cases":
-            return False
-        cases = message.get("cases")
         return (
-            isinstance(message.get("setup_errors", {}), dict)
-            and isinstance(message.get("definition_error") or "", str)
-            and isinstance(cases, list)
-            and all(isinstance(case, dict) for case in cases)
-            and (bool(message.get("definition_error")) or len(cases) == len(self.request["cases"]))
+            isinstance(message, dict)
+            and message.get("phase") == "cases"
+            and set_up_well_formed(message, "cases", len(self.request["cases"]))
         )
 
     def answers(self) -> list[dict]:

@@ -8,13 +8,14 @@ a function name, ``probe(function, case) -> dict``) and the cases. It writes bac
 
     {"phase": "cases", "setup_errors": {...}, "definition_error": ..., "cases": [...]}
 
-When the request says ``"asks": true``, each case also holds ``value``, a function whose every
-call asks the grader (``{"phase": "ask", "case": i, "x": [...]}``, answered ``{"value": v}``):
-for a function whose definition must not reach the code judged (its gradient would follow).
-
 one answer per case, as the probe returned it, with ``error`` (what the call raised) and
 ``withheld_call`` (when it raised in a helpers file withheld from this process). No verdict is
 decided here: the grading process judges the numbers against truths it never sends.
+
+When the request says ``"asks": true``, each case also holds ``value``, a function whose every
+call asks the grader (``{"phase": "ask", "case": i, "x": [...]}``, answered ``{"value": v}``,
+or ``{"value": null}`` for a point the function does not take): for a function whose
+definition must not reach the code judged (its gradient would follow).
 """
 
 from __future__ import annotations

@@ -68,20 +68,13 @@ class ProbeJudge:
         }
 
     def asked(self, plan: CheckPlan) -> Callable[[int, list], float] | None:
-        """What answers the probe's questions: the value of the function of the request's
-        case ``number`` at a point (ValueError for a point of another shape)."""
+        """What answers the probe's questions: ``value`` of the request's case ``number`` at a
+        point, which raises ValueError for a point it does not take, as it does in a kernel."""
         if self.value is None:
             return None
         value = self.value
         cases = [case for seed in plan.seeds for case in self.cases(seed)]
-
-        def answer(number: int, point: list) -> float:
-            array = np.array(point, dtype=np.float64)
-            if array.shape != np.shape(cases[number]["x"]):
-                raise ValueError("a point of another shape")
-            return value(cases[number], array)
-
-        return answer
+        return lambda number, point: value(cases[number], np.array(point, dtype=np.float64))
 
     def verdicts(
         self,
@@ -117,8 +110,8 @@ class ProbeJudge:
         """What it was seen to do that makes it not the student's own work: call the graders'
         withheld functions, or what the lab's check finds suspicious in an answer."""
         found = set()
+        cases = [case for seed in request["seeds"] for case in self.cases(seed)]
         for answer in answers:
-            cases = [case for seed in request["seeds"] for case in self.cases(seed)]
             for case, full in zip(answer.get("cases") or [], cases, strict=False):
                 if isinstance(called := case.get("withheld_call"), str):
                     found.add(f"it called {called} (the graders' own answers) while judged")

@@ -4,7 +4,6 @@ shape, and the truth of a step sent only once the student's own answer to it has
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 
 from course.judge.api import function_name
@@ -329,10 +328,10 @@ class ProbeConversation:
             raise ConversationOver(f"it asked for more than {MAX_ASKS} values of the functions")
         self.asked[number] += 1
         try:
-            value = float(self.value(number, point))
-        except (TypeError, ValueError):  # a point of another shape, or not numbers
-            value = float("nan")
-        return _line({"value": value if math.isfinite(value) else None})
+            value: float | None = float(self.value(number, point))
+        except (TypeError, ValueError):  # a point of another size, or not numbers
+            value = None
+        return _line({"value": value})  # NaN and infinities as a kernel's f gives them
 
     def _well_formed(self, message) -> bool:
         return (

@@ -44,7 +44,27 @@ def judge(cell: str, budgets=BUDGETS):
     return judged("lab1", cell, function="numerical_gradient", budgets=budgets)
 
 
-@pytest.mark.parametrize("cell", [RIGHT, FLAT], ids=["indexed", "flat view, put back by adding"])
+# f called with a flat view of x: it takes any array of x's entries, in the kernel and when judged
+FLAT_POINT = """def numerical_gradient(f, x, h=1e-5):
+    flat = x.reshape(-1)
+    slopes = np.zeros(flat.size)
+    for i in range(flat.size):
+        kept = flat[i]
+        flat[i] = kept + h
+        up = f(flat)
+        flat[i] = kept - h
+        down = f(flat)
+        flat[i] = kept
+        slopes[i] = (up - down) / (2 * h)
+    return slopes.reshape(x.shape)
+"""
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [RIGHT, FLAT, FLAT_POINT],
+    ids=["indexed", "flat view, put back by adding", "f given the flat view"],
+)
 def test_a_right_numerical_gradient_earns_its_points(cell):
     judgement = judge(cell)
     assert judgement.verdicts[CELL].passed, judgement.verdicts[CELL].message

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from course.grading.admission import labs_of
+from course.judge.plan import plan_from_source
 from tests.support.paths import ROOT
 
 # The tests a wrong step also fails: the gradients backprop returns, and training with them.
@@ -43,16 +44,24 @@ def _readme_row(lab: str) -> list[str]:
     return rows[0]
 
 
-def _most_one_mistake_costs(points: dict[str, float]) -> float:
+def _judged_apart(lab: str) -> set[str]:
+    """The tests of the lab's other graded functions (``CheckPlan.others``): judged in a process
+    of their own, a mistake there costs their points alone."""
+    (path,) = sorted((ROOT / "source" / lab).glob("*.ipynb"))
+    plan = plan_from_source(path)
+    return set(plan.all_cells()) - set(plan.cells)
+
+
+def _most_one_mistake_costs(points: dict[str, float], apart: set[str]) -> float:
     """A wrong step costs its points and the downstream tests'; a loop over the samples (right
-    values) costs the loop test alone."""
+    values) costs the loop test alone, and a mistake in a function judged ``apart`` its own."""
     steps = {
         g: p
         for g, p in points.items()
-        if g.startswith("test_") and g not in (*DOWNSTREAM, LOOP_TEST)
+        if g.startswith("test_") and g not in (*DOWNSTREAM, LOOP_TEST, *apart)
     }
     wrong_step = max(steps.values()) + sum(points[g] for g in DOWNSTREAM)
-    return max(wrong_step, points.get(LOOP_TEST, 0.0))
+    return max(wrong_step, points.get(LOOP_TEST, 0.0), *(points[g] for g in apart))
 
 
 @pytest.mark.parametrize("lab", labs_of(ROOT))
@@ -63,7 +72,7 @@ def test_the_first_cell_states_the_total_and_the_most_one_mistake_costs(lab):
     assert total and float(total.group(1)) == sum(points.values()), total
     stated = re.search(r"one mistake costs at most (\d+) points", text)
     assert stated, f"{lab}'s first cell does not state what one mistake costs at most"
-    assert float(stated.group(1)) == _most_one_mistake_costs(points)
+    assert float(stated.group(1)) == _most_one_mistake_costs(points, _judged_apart(lab))
 
 
 @pytest.mark.parametrize("lab", labs_of(ROOT))
@@ -71,7 +80,7 @@ def test_the_readme_states_the_same_points(lab):
     points = _grade_points(lab)
     *_, total, most = _readme_row(lab)
     assert float(total) == sum(points.values())
-    assert float(most) == _most_one_mistake_costs(points)
+    assert float(most) == _most_one_mistake_costs(points, _judged_apart(lab))
 
 
 def _table_points(lab: str, order: list[str]) -> dict[str, float]:

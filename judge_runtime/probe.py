@@ -12,6 +12,12 @@ one answer per case, as the probe returned it, with ``error`` (what the call rai
 ``withheld_call`` (when it raised in a helpers file withheld from this process). No verdict is
 decided here: the grading process judges the numbers against truths it never sends.
 
+A request may name functions of the student's the probe also needs (``"uses"``: each case gets
+them under ``uses``, by name, None for one not defined), and trusted functions that stand in
+for functions of the student's while the graded one is judged (``"substitutes"``: a module and
+the names it defines, put in place after every cell set up: a later check of a function that
+calls earlier ones judges it with the true ones, so that one mistake does not cost twice).
+
 When the request says ``"asks": true``, each case also holds ``value``, a function whose every
 call asks the grader (``{"phase": "ask", "case": i, "x": [...]}``, answered ``{"value": v}``,
 or ``{"value": null}`` for a point the function does not take): for a function whose
@@ -51,6 +57,7 @@ def main() -> None:
     request = json.loads(grader.readline())
     module, name = request["probe"]
     probe = getattr(importlib.import_module(module), name)  # before the student's code runs
+    substitutes = _substitutes(request.get("substitutes"))  # before the student's code runs
     namespace: dict = {"__name__": "__main__"}
     answer: dict = {"phase": "cases", "setup_errors": {}, "definition_error": None, "cases": []}
     for label, code in request["setup"]:
@@ -58,6 +65,7 @@ def main() -> None:
             exec(compile(code, label, "exec"), namespace)
         except BaseException as error:  # SystemExit too: the rest must still be judged
             answer["setup_errors"][label] = describe_error(error)
+        namespace.update(substitutes)
     function = namespace.get(request["function"])
     if not callable(function):
         answer["definition_error"] = (
@@ -68,6 +76,8 @@ def main() -> None:
         withheld = tuple(request.get("withheld") or ())
         for number, case in enumerate(request["cases"]):
             given = as_arrays(case)
+            if uses := request.get("uses"):
+                given["uses"] = {name: namespace.get(name) for name in uses}
             if request.get("asks"):
                 given["value"] = _asking(number, channel, grader)
             try:
@@ -83,6 +93,15 @@ def main() -> None:
     channel.write(json.dumps(answer) + "\n")
     channel.flush()
     os._exit(0)  # whatever the student's code left running, the answer is given
+
+
+def _substitutes(named) -> dict:
+    """The trusted functions ``[module, [name, ...]]`` names, by name (none when it is None)."""
+    if not named:
+        return {}
+    module, names = named
+    found = importlib.import_module(module)
+    return {name: getattr(found, name) for name in names}
 
 
 def _asking(number: int, channel, grader):

@@ -23,7 +23,14 @@ class ProbeJudge:
     raised), and what in an answer shows it is not the student's own work (``suspicious(case,
     answer)``: None when nothing does). A case whose function must not reach the sandbox is
     sent as ``private(case)`` (what the probe may hold of it) and the probe asks for its values
-    at points (``value(case, point)``), answered here."""
+    at points (``value(case, point)``), answered here.
+
+    The probe may also be given other functions of the student's (``uses``, by name: a
+    backward function's own forward, which made its cache), and have trusted functions stand in
+    for some of theirs (``substitutes``: a helpers module and the names it defines, so that a
+    function that calls earlier ones is judged with the true ones). A wrong answer that is a
+    known mistake is named by ``mistake(case, answer)`` (a key of ``misconceptions``, whose
+    questions ``problem`` asks), for the cohort's report."""
 
     trusted_cells = ("provided_functions",)
     answer_names: tuple[str, ...] = ()  # the truths never leave this process
@@ -40,6 +47,10 @@ class ProbeJudge:
         suspicious: Callable[[dict, dict], str | None] = lambda case, answer: None,
         private: Callable[[dict], dict] | None = None,
         value: Callable[[dict, np.ndarray], float] | None = None,
+        uses: tuple[str, ...] = (),
+        substitutes: tuple[str, tuple[str, ...]] | None = None,
+        mistake: Callable[[dict, dict], str | None] = lambda case, answer: None,
+        misconceptions: tuple = (),
     ):
         self.graded_cell = self.function = function
         self.probe = probe
@@ -50,6 +61,10 @@ class ProbeJudge:
         self.suspicious = suspicious
         self.private = private
         self.value = value
+        self.uses = uses
+        self.substitutes = substitutes
+        self.mistake = mistake
+        self.misconceptions = misconceptions
         self.own_work_kinds = (function,)
         self.checks: dict = {check.__name__: (check, lambda a: (function, seed_of(a)))}
 
@@ -64,6 +79,10 @@ class ProbeJudge:
             "probe": list(self.probe),
             "cases": [_as_lists(sent(case)) for seed in plan.seeds for case in self.cases(seed)],
             "asks": self.value is not None,
+            "uses": list(self.uses),
+            "substitutes": [self.substitutes[0], list(self.substitutes[1])]
+            if self.substitutes
+            else None,
             "seeds": plan.seeds,  # the cases' (for suspicions: the cases sent may be private)
         }
 
@@ -90,7 +109,7 @@ class ProbeJudge:
         by_seed = {
             seed: [(case, next(answers)) for case in self.cases(seed)] for seed in plan.seeds
         }
-        verdicts = {}
+        verdicts, named = {}, {}
         for grade_id, (_, seed) in plan.cells.items():
             verdicts[grade_id] = Verdict(True, f"{self.function} is right on every hidden case.")
             for case, answer in by_seed[seed]:
@@ -103,8 +122,10 @@ class ProbeJudge:
                     break
                 if why := self.problem(case, answer, "a hidden"):
                     verdicts[grade_id] = Verdict(False, why if why.endswith(".") else why + ".")
+                    if key := self.mistake(case, answer):
+                        named[grade_id] = key
                     break
-        return Judgement(verdicts, [problem] if problem else [])
+        return Judgement(verdicts, [problem] if problem else [], misconceptions=named)
 
     def suspicions(self, answers: list[dict], request: dict) -> list[str]:
         """What it was seen to do that makes it not the student's own work: call the graders'

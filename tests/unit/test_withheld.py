@@ -15,8 +15,14 @@ from tests.support.paths import ROOT
 
 HELPERS = ROOT / "helpers"
 # Where answers are computed: the finite-difference truth, the numerical gradients, and the
-# true gradients a student's numerical gradient is judged against.
-ANSWERS = {"backprop_spec", "gradcheck", "numerical_check"}
+# true gradients a student's numerical gradient is judged against, and Lab 3's layers and network.
+ANSWERS = {
+    "backprop_spec",
+    "gradcheck",
+    "numerical_check",
+    "layers_reference",
+    "network_reference",
+}
 
 
 def _helpers_imported(module: str) -> set[str]:

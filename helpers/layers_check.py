@@ -1,0 +1,510 @@
+"""The checks behind Lab 3's tests: each layer function, the loss, the L2 penalty, the network
+and its training, judged on cases of ``helpers.layer_calls`` against the graders' own layers
+(``helpers.layers_reference``) and network (``helpers.network_reference``).
+
+A visible test calls a ``check_...`` function in the student's kernel on fresh draws; when
+grading, the judge (``labs/lab3/judge.py``) has the same calls made in its sandbox on hidden
+draws and reaches its verdict with :func:`problem_of`, here, where no student code runs. A
+wrong answer is told what is wrong and where, and, when it is a known mistake
+(:data:`MISTAKES`), asked the question that points at it; never the value expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from helpers import layer_calls, network_reference, training_calls
+from helpers import layers_reference as layers
+from helpers.datasets import Annuli, UClasses
+from helpers.failures import CheckFailed
+from helpers.gradcheck import quiet_numerics
+from helpers.step_verdicts import step_errors
+
+# A value counts as right when each entry's error (helpers.step_verdicts.step_errors) is at most
+# this: the same arithmetic in another order differs by rounding only, far below it.
+TOLERANCE = 1e-7
+# The networks of the visible test (the notebook's own are (2, 32, 32, 3) and (2, 5, 4, 3)):
+# (sizes, activation, reg). The hidden tests' are the judge's own (labs/lab3/hidden.py).
+VISIBLE_ARCHITECTURES = (((2, 6, 3), "relu", 0.0), ((2, 4, 4, 3), "logistic", 0.1))
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer of one function (``wrong(case)``: its outputs by name, computed
+    from the case's true inputs) and the question that points at it, never the formula."""
+
+    key: str
+    function: str
+    wrong: Callable[[dict], dict]
+    question: str
+
+
+def _logistic(A):
+    return np.exp(-np.logaddexp(0.0, -np.asarray(A, dtype=np.float64)))
+
+
+def _arrays(case: dict, *names: str) -> list[np.ndarray]:
+    return [np.asarray(case[name], dtype=np.float64) for name in names]
+
+
+def _affine_truth(case):
+    X, W, b, dout = _arrays(case, "X", "W", "b", "dout")
+    dX, dW, db = layers.affine_backward(dout, (X, W, b))
+    return {"out": layers.affine_forward(X, W, b)[0], "dX": dX, "dW": dW, "db": db}
+
+
+def _activation_truth(case):
+    A, dout = _arrays(case, "A", "dout")
+    if case["layer"] == "relu":
+        out, cache = layers.relu_forward(A)
+        return {"out": out, "dA": layers.relu_backward(dout, cache)}
+    out, cache = layers.logistic_forward(A)
+    return {"out": out, "dA": layers.logistic_backward(dout, cache)}
+
+
+def _loss_truth(case):
+    scores, T = _arrays(case, "scores", "T")
+    loss, dscores = layers.softmax_cross_entropy(scores, T)
+    return {"loss": loss, "dscores": dscores}
+
+
+def _penalty_truth(case):
+    penalty, grads = layers.l2_penalty(layer_calls.parameters_of(case), float(case["reg"]))
+    return {"penalty": penalty, "grads": grads}
+
+
+def _network_truth(case, reg: float | None = None):
+    params = layer_calls.parameters_of(case)
+    X, T = _arrays(case, "X", "T")
+    loss, grads = network_reference.network_loss(
+        params, case["activation"], float(case["reg"]) if reg is None else reg, X, T
+    )
+    return {"loss": loss, "grads": grads}
+
+
+# What each graded function returns (by name, as the calls of helpers.layer_calls report it)
+# and how its truth is computed from a case.
+FUNCTIONS: dict[str, tuple[tuple[str, ...], Callable[[dict], dict]]] = {
+    "affine_forward": (("out",), _affine_truth),
+    "affine_backward": (("dX", "dW", "db"), _affine_truth),
+    "relu_forward": (("out",), _activation_truth),
+    "relu_backward": (("dA",), _activation_truth),
+    "logistic_forward": (("out",), _activation_truth),
+    "logistic_backward": (("dA",), _activation_truth),
+    "softmax_cross_entropy": (("loss", "dscores"), _loss_truth),
+    "l2_penalty": (("penalty", "grads"), _penalty_truth),
+    "Network": (("loss", "grads"), _network_truth),
+}
+
+
+def _l2_factor(case):
+    _, grads = layers.l2_penalty(layer_calls.parameters_of(case), float(case["reg"]))
+    return {"grads": {name: 2 * value for name, value in grads.items()}}
+
+
+def _l2_biases(case):
+    params = layer_calls.parameters_of(case)
+    reg = float(case["reg"])
+    return {
+        "penalty": 0.5 * reg * sum(float(np.sum(v**2)) for v in params.values()),
+        "grads": {name: reg * value for name, value in params.items()},
+    }
+
+
+MISTAKES = (
+    Mistake(
+        "db_not_summed",
+        "affine_backward",
+        lambda case: {"db": np.asarray(case["dout"], dtype=np.float64)},
+        "db has b's shape: each sample's row of dout contributes to it. How do they combine?",
+    ),
+    Mistake(
+        "db_mean",
+        "affine_backward",
+        lambda case: {"db": np.asarray(case["dout"], dtype=np.float64).mean(axis=0)},
+        "dout already holds each sample's share of the loss: is db their mean, or something else?",
+    ),
+    Mistake(
+        "dW_transposed",
+        "affine_backward",
+        lambda case: {"dW": _affine_truth(case)["dW"].T},
+        "dW has W's shape, (outputs, inputs): which of dout and X gives its rows?",
+    ),
+    Mistake(
+        "relu_slope_at_kink",
+        "relu_backward",
+        lambda case: {"dA": np.asarray(case["dout"]) * (np.asarray(case["A"]) >= 0)},
+        "At inputs exactly 0 your gradient passes dout through: what slope does the notebook "
+        "take for ReLU at its kink?",
+    ),
+    Mistake(
+        "relu_mask_of_output",
+        "relu_backward",
+        lambda case: {"dA": np.asarray(case["dout"], dtype=np.float64)},
+        "Your gradient passes dout through where the input was negative too: a mask of the "
+        "output, out >= 0, holds everywhere. Which values tell where ReLU was flat?",
+    ),
+    Mistake(
+        "logistic_slope_of_input",
+        "logistic_backward",
+        lambda case: {"dA": np.asarray(case["dout"]) * case["A"] * (1 - np.asarray(case["A"]))},
+        "H * (1 - H) is the logistic's slope in terms of its output H: what does your cache "
+        "hold, its input or its output?",
+    ),
+    Mistake(
+        "logistic_of_output",
+        "logistic_backward",
+        lambda case: {
+            "dA": np.asarray(case["dout"])
+            * _logistic(_logistic(case["A"]))
+            * (1 - _logistic(_logistic(case["A"])))
+        },
+        "Your cache holds the output H already: is the logistic applied to it again?",
+    ),
+    Mistake(
+        "dscores_not_mean",
+        "softmax_cross_entropy",
+        lambda case: {"dscores": _loss_truth(case)["dscores"] * len(case["scores"])},
+        "The loss is the mean over the batch: what factor does each row's gradient carry?",
+    ),
+    Mistake(
+        "softmax_overflow",
+        "softmax_cross_entropy",
+        lambda case: {},  # told by what it returned on large scores (_overflowed), not a value
+        "These scores are large, as an untrained network's can be: does exp overflow? The "
+        "softmax of a row does not change when a constant is taken off every score.",
+    ),
+    Mistake(
+        "l2_factor",
+        "l2_penalty",
+        _l2_factor,
+        "Is the penalty ½·reg·Σ‖W‖², as the notebook writes it, and is the gradient of its "
+        "½·W² terms W?",
+    ),
+    Mistake(
+        "l2_biases",
+        "l2_penalty",
+        _l2_biases,
+        "Which parameters does the notebook regularise: the weights only, or the biases too?",
+    ),
+    Mistake(
+        "penalty_missing",
+        "Network",
+        lambda case: _network_truth(case, reg=0.0),
+        "Is the L2 penalty added to the loss, and its gradient to the weights' gradients?",
+    ),
+)
+
+
+def _compared(truth, value) -> tuple[float, tuple[int, ...] | None, str | None]:
+    """The largest error of ``value`` against ``truth`` (an array or a number), where it is,
+    and why it cannot be compared (None when it can)."""
+    if value is None:
+        return np.inf, None, "is not an array of numbers"
+    with quiet_numerics():
+        array = np.asarray(value, dtype=np.float64)
+    truth = np.asarray(truth, dtype=np.float64)
+    if array.shape != truth.shape:
+        return np.inf, None, f"has shape {array.shape}; it should be {truth.shape}"
+    errors = step_errors(truth, array)
+    if errors.size == 0:
+        return 0.0, None, None
+    where = np.unravel_index(int(np.argmax(errors)), errors.shape)
+    return float(np.max(errors)), tuple(int(i) for i in where), None
+
+
+def _flat(outputs: dict) -> dict[str, object]:
+    """Named outputs with a dictionary of gradients spread out (``grads['W1']``)."""
+    flat: dict[str, object] = {}
+    for name, value in outputs.items():
+        if name == "grads" and isinstance(value, dict):
+            flat.update({f"grads['{key}']": item for key, item in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def _matches(wrong: dict, answer: dict) -> bool:
+    flat_answer = _flat(answer)
+    compared = [_compared(truth, flat_answer.get(name)) for name, truth in _flat(wrong).items()]
+    return bool(compared) and all(why is None and error <= TOLERANCE for error, _, why in compared)
+
+
+def mistake_of(function: str, case: dict, answer: dict) -> Mistake | None:
+    """The known mistake of :data:`MISTAKES` that ``function``'s wrong ``answer`` on ``case``
+    matches, or None."""
+    for mistake in MISTAKES:
+        if mistake.function == function:
+            with quiet_numerics():
+                if _matches(mistake.wrong(case), answer):
+                    return mistake
+    if function == "softmax_cross_entropy" and _overflowed(case, answer):
+        return next(mistake for mistake in MISTAKES if mistake.key == "softmax_overflow")
+    return None
+
+
+def problem_of(function: str, case: dict, answer: dict, which: str = "a") -> str | None:
+    """Why ``answer`` (the call of ``function`` on ``case``, from ``helpers.layer_calls``) is
+    wrong, for the student: which output, how far off and where, and a question when it is a
+    known mistake; None when it is right. ``which`` case it was (``a``, ``a hidden``). An error
+    it raised is the caller's to describe."""
+    on = f"on {which} case ({describe_case(function, case)})"
+    malformed = answer.get("malformed")
+    if isinstance(malformed, str) and malformed in layer_calls.MALFORMED:
+        return f"{function} {layer_calls.MALFORMED[malformed]} {on}."
+    names, truth_of = FUNCTIONS[function]
+    with quiet_numerics():
+        truth = _flat({name: truth_of(case)[name] for name in names})
+    given = _flat({name: answer.get(name) for name in names})
+    for name, true_value in truth.items():
+        worst, where, why = _compared(true_value, given.get(name))
+        if why is None and worst <= TOLERANCE:
+            continue
+        if why is None:
+            at = f" at index {where}" if where else ""
+            why = f"is off by a relative error of {worst:.1e}{at} (tolerance {TOLERANCE:.0e})"
+        said = f"{function}'s {name} {why} {on}"
+        if mistake := mistake_of(function, case, answer):
+            return f"{said}. {mistake.question}"
+        return said + "."
+    return None
+
+
+def _overflowed(case: dict, answer: dict) -> bool:
+    """Whether ``answer`` holds a value that is not finite, on a case of large scores."""
+    large = float(np.max(np.abs(case["scores"]))) > layer_calls.LARGE_SCORES / 2
+    given = [answer.get(name) for name in ("loss", "dscores")]
+    with quiet_numerics():
+        try:
+            values = [np.asarray(v, dtype=np.float64) for v in given if v is not None]
+        except (TypeError, ValueError):
+            return False
+    return large and any(not np.all(np.isfinite(v)) for v in values)
+
+
+def describe_case(function: str, case: dict) -> str:
+    """What a case is, without its values: the shapes of its inputs, a network's layers."""
+    if function == "Network":
+        sizes = [int(size) for size in case["sizes"]]
+        return f"layers {sizes}, {case['activation']}, reg {case['reg']}"
+    if function == "train":
+        return f"a {case['data']} data set of {len(case['X'])} samples"
+    if function == "l2_penalty":
+        return f"{len(layer_calls.parameters_of(case)) // 2} layers, reg {case['reg']}"
+    if function == "softmax_cross_entropy":
+        return f"scores of shape {np.shape(case['scores'])}"
+    names = layer_calls.LAYER_ARGUMENTS[case["layer"]]
+    return ", ".join(f"{name} of shape {np.shape(case[name])}" for name in names)
+
+
+# Training: the data sets, the network and the run a student's train is judged on.
+TRAINING_SAMPLES, VALIDATION_SAMPLES = 600, 400
+TRAINING_NETWORK = ((2, 16, 16), "relu", 1e-4)  # hidden layers; the output has a unit per class
+TRAINING_RUN = {"batch_size": 32, "rate": 0.1, "n_epochs": 40}
+# The validation accuracy a right train reaches on every draw of training_cases
+# (tests/unit/test_layers_check.py measures the margin); a train that never updates the
+# network stays near a third.
+VALIDATION_THRESHOLD = 0.93
+
+
+def training_cases(rng: np.random.Generator) -> list[dict]:
+    """One data set of each kind (``Annuli``, ``UClasses``), split into training data ``X``,
+    ``T`` and a validation set ``X_val``, ``T_val`` (never sent to the code judged), with the
+    network and the run ``train`` is given."""
+    cases = []
+    sizes, activation, reg = TRAINING_NETWORK
+    for kind in (Annuli, UClasses):
+        data = kind(n=TRAINING_SAMPLES + VALIDATION_SAMPLES, seed=int(rng.integers(2**31)))
+        X, T = data.inputs(), data.targets()
+        cases.append(
+            {
+                "data": kind.__name__,
+                "sizes": [float(size) for size in (*sizes, data.n_classes)],
+                "activation": activation,
+                "reg": reg,
+                "seed": int(rng.integers(2**31)),
+                "train_seed": int(rng.integers(2**31)),
+                **TRAINING_RUN,
+                "X": X[:TRAINING_SAMPLES],
+                "T": T[:TRAINING_SAMPLES],
+                "X_val": X[TRAINING_SAMPLES:],
+                "T_val": T[TRAINING_SAMPLES:],
+            }
+        )
+    return cases
+
+
+def sent_training_case(case: dict) -> dict:
+    """What of a training case the code judged may hold: everything but the validation set."""
+    return {name: value for name, value in case.items() if name not in ("X_val", "T_val")}
+
+
+def training_problem(case: dict, answer: dict, which: str = "a") -> str | None:
+    """Why ``train`` did not train (``answer``: ``helpers.layer_calls.call_train``'s on
+    ``case``): the validation accuracy the network it left reaches, against the threshold;
+    None when it reaches it."""
+    on = f"on {which} {case['data']} data set"
+    params = answer.get("params")
+    start = network_reference.initial_parameters([int(s) for s in case["sizes"]], case["seed"])
+    if not isinstance(params, dict) or set(params) != set(start):
+        return f"train left the network without its parameters {on}"
+    with quiet_numerics():
+        try:
+            trained = {name: np.asarray(params[name], dtype=np.float64) for name in start}
+            accuracy = network_reference.accuracy(
+                trained, case["activation"], case["X_val"], case["T_val"]
+            )
+        except (TypeError, ValueError):
+            return f"train left parameters of the wrong shapes or kinds {on}"
+    if accuracy >= VALIDATION_THRESHOLD:
+        return None
+    said = (
+        f"after train, the network classifies {accuracy:.0%} of a validation set right {on}; "
+        f"a right train reaches at least {VALIDATION_THRESHOLD:.0%}"
+    )
+    if all(np.array_equal(trained[name], start[name]) for name in start):
+        return said + (
+            ": the network's parameters are as they started. Does train change network.params "
+            "itself, in place?"
+        )
+    return said + "."
+
+
+@contextmanager
+def true_layers(Network) -> Iterator[None]:
+    """While the block runs, the layer functions the student's ``Network`` calls (the names in
+    the namespace its methods were defined in) are the graders' own, as when it is judged: a
+    mistake in a layer costs that layer's tests, not the network's. Put back afterwards."""
+    namespace = getattr(getattr(Network, "loss", None), "__globals__", None)
+    if not isinstance(namespace, dict):
+        yield
+        return
+    missing = object()
+    kept = {name: namespace.get(name, missing) for name in layers.LAYERS}
+    namespace.update({name: getattr(layers, name) for name in layers.LAYERS})
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
+
+
+def _checked(function: str, cases: list[dict], call: Callable[[dict], dict]) -> None:
+    for case in cases:
+        answer = call(case)
+        if answer["error"] is not None:
+            raise CheckFailed(
+                f"{function} raised {answer['error']} on a case ({describe_case(function, case)})"
+            )
+        if problem := problem_of(function, case, answer):
+            raise CheckFailed(problem)
+
+
+def _fresh() -> np.random.Generator:
+    return np.random.default_rng()
+
+
+def check_affine_forward(affine_forward: Callable, seed: int) -> None:
+    """Test ``affine_forward`` on fresh random batches and raise AssertionError saying what is
+    wrong. When grading, the judge makes the same calls on the hidden cases ``seed`` names
+    (``labs/lab3/hidden.py``), and only its verdict counts."""
+    _checked(
+        "affine_forward",
+        layer_calls.layer_cases("affine", _fresh()),
+        lambda case: layer_calls.call_forward(affine_forward, case),
+    )
+
+
+def check_affine_backward(affine_backward: Callable, affine_forward: Callable, seed: int) -> None:
+    """Test ``affine_backward`` with the caches your ``affine_forward`` makes (see
+    :func:`check_affine_forward`)."""
+    _checked(
+        "affine_backward",
+        layer_calls.layer_cases("affine", _fresh()),
+        lambda case: layer_calls.call_backward(affine_backward, case, affine_forward),
+    )
+
+
+def check_relu_forward(relu_forward: Callable, seed: int) -> None:
+    """Test ``relu_forward`` (see :func:`check_affine_forward`)."""
+    _checked(
+        "relu_forward",
+        layer_calls.layer_cases("relu", _fresh()),
+        lambda case: layer_calls.call_forward(relu_forward, case),
+    )
+
+
+def check_relu_backward(relu_backward: Callable, relu_forward: Callable, seed: int) -> None:
+    """Test ``relu_backward`` with the caches your ``relu_forward`` makes."""
+    _checked(
+        "relu_backward",
+        layer_calls.layer_cases("relu", _fresh()),
+        lambda case: layer_calls.call_backward(relu_backward, case, relu_forward),
+    )
+
+
+def check_logistic_forward(logistic_forward: Callable, seed: int) -> None:
+    """Test ``logistic_forward`` (see :func:`check_affine_forward`)."""
+    _checked(
+        "logistic_forward",
+        layer_calls.layer_cases("logistic", _fresh()),
+        lambda case: layer_calls.call_forward(logistic_forward, case),
+    )
+
+
+def check_logistic_backward(
+    logistic_backward: Callable, logistic_forward: Callable, seed: int
+) -> None:
+    """Test ``logistic_backward`` with the caches your ``logistic_forward`` makes."""
+    _checked(
+        "logistic_backward",
+        layer_calls.layer_cases("logistic", _fresh()),
+        lambda case: layer_calls.call_backward(logistic_backward, case, logistic_forward),
+    )
+
+
+def check_softmax_cross_entropy(softmax_cross_entropy: Callable, seed: int) -> None:
+    """Test ``softmax_cross_entropy`` on fresh scores, large ones among them."""
+    _checked(
+        "softmax_cross_entropy",
+        layer_calls.loss_cases(_fresh()),
+        lambda case: layer_calls.call_loss(softmax_cross_entropy, case),
+    )
+
+
+def check_l2_penalty(l2_penalty: Callable, seed: int) -> None:
+    """Test ``l2_penalty`` on fresh parameters of small networks."""
+    _checked(
+        "l2_penalty",
+        layer_calls.penalty_cases(_fresh()),
+        lambda case: layer_calls.call_penalty(l2_penalty, case),
+    )
+
+
+def check_network(Network: Callable, seed: int) -> None:
+    """Test ``Network``'s ``loss`` and its gradients on fresh parameters of small networks,
+    with the graders' layers in place of yours (:func:`true_layers`)."""
+    with true_layers(Network):
+        _checked(
+            "Network",
+            layer_calls.network_cases(VISIBLE_ARCHITECTURES, _fresh()),
+            lambda case: layer_calls.call_network(Network, case),
+        )
+
+
+def check_train(train: Callable, seed: int) -> None:
+    """Train the graders' network with your ``train`` on fresh data sets and test that it
+    classifies a validation set it never saw well enough."""
+    for case in training_cases(_fresh()):
+        answer = training_calls.call_train(train, sent_training_case(case))
+        if answer["error"] is not None:
+            raise CheckFailed(f"train raised {answer['error']} on a {case['data']} data set")
+        if problem := training_problem(case, answer):
+            raise CheckFailed(problem)

@@ -1,0 +1,1 @@
+"""Lab 3, "Deeper networks from layers": instructor-only material."""

@@ -1,7 +1,7 @@
 """Lab 3's cases and the one call of a student's function the check makes on each: the same in
 the notebook's visible tests and in the judge's sandbox (``judge_runtime.probe``), so the two
 cannot drift. Not withheld: the judge's sandbox calls it. Nothing here computes an answer (the
-graders' layers are ``helpers.layers_reference``, withheld where a layer is judged).
+graders' layers are in ``layers_reference``, withheld where a layer is judged).
 
 Every call returns plain data: what the function returned (nested lists of floats, None where
 that is not an array of numbers), ``malformed`` (a key of :data:`MALFORMED` when it returned
@@ -25,7 +25,8 @@ LAYER_ARGUMENTS = {"affine": ("X", "W", "b"), "relu": ("A",), "logistic": ("A",)
 AFFINE_SHAPES = ((3, 4, 3), (1, 2, 5), (9, 3, 2))
 ACTIVATION_SHAPES = ((3, 4), (1, 6), (9, 3))
 CLASSES_SHAPES = ((3, 3), (1, 4), (9, 3))
-# Scores this large overflow exp unless each row is shifted by its maximum first.
+# Scores this large (a row's offset is drawn from here to twice it) overflow exp, which does
+# above 709.8, unless each row is shifted by its maximum first.
 LARGE_SCORES = 800.0
 ARRAY_LIMIT = 10_000  # entries: a larger answer is not one of these cases'
 # What a function returned that is not of the kind its docstring names, and what it must be.
@@ -73,7 +74,7 @@ def loss_cases(rng: np.random.Generator) -> list[dict]:
     for index, (n, k) in enumerate(CLASSES_SHAPES):
         scores = rng.normal(scale=2.0, size=(n, k))
         if index == len(CLASSES_SHAPES) - 1:
-            scores += LARGE_SCORES * rng.uniform(0.5, 1.0, size=(n, 1))
+            scores += rng.uniform(LARGE_SCORES, 2 * LARGE_SCORES, size=(n, 1))
         cases.append({"scores": scores, "T": np.eye(k)[rng.integers(k, size=n)]})
     return cases
 

@@ -213,8 +213,10 @@ def _compared(truth, value) -> tuple[float, tuple[int, ...] | None, str | None]:
     errors = step_errors(truth, array)
     if errors.size == 0:
         return 0.0, None, None
-    where = np.unravel_index(int(np.argmax(errors)), errors.shape)
-    return float(np.max(errors)), tuple(int(i) for i in where), None
+    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), errors.shape))
+    if not np.all(np.isfinite(array)):
+        return np.inf, None, f"holds inf or nan (at index {where})" if where else "is inf or nan"
+    return float(np.max(errors)), where, None
 
 
 def _flat(outputs: dict) -> dict[str, object]:

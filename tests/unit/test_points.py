@@ -60,7 +60,7 @@ def _most_one_mistake_costs(points: dict[str, float], apart: set[str]) -> float:
         for g, p in points.items()
         if g.startswith("test_") and g not in (*DOWNSTREAM, LOOP_TEST, *apart)
     }
-    wrong_step = max(steps.values()) + sum(points[g] for g in DOWNSTREAM)
+    wrong_step = max(steps.values()) + sum(points.get(g, 0.0) for g in DOWNSTREAM)
     return max(wrong_step, points.get(LOOP_TEST, 0.0), *(points[g] for g in apart))
 
 

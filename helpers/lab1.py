@@ -71,11 +71,12 @@ def check_backprop_gradients_on_hidden_cases(
 
 
 def _returned_gradients(result) -> list:
-    """What backprop returned, as a list of four; raise AssertionError if it is not four."""
+    """What backprop returned, as a list of one gradient per parameter; raise AssertionError if
+    it is not."""
     try:
-        return returned_gradients(result)
+        return returned_gradients(result, network.PARAMETER_NAMES)
     except ValueError as error:
-        raise CheckFailed(str(error)) from None
+        raise CheckFailed(f"backprop {error}") from None
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def train_parameters(
                 reached=training_reached(X, T),
             )
         except WrongReturn as error:
-            raise CheckFailed(str(error)) from None
+            raise CheckFailed(f"backprop {error}") from None
 
 
 def training_result(X, T, before: dict, after: dict) -> TrainingResult:

@@ -1,6 +1,6 @@
 """The judge's probe: ``python -m judge_runtime.probe``, inside a fresh sandboxed process.
 
-For a graded function the judge checks by calling it (a student's ``numerical_gradient``, say)
+For a graded function the judge checks by calling it (a student's gradient check, say)
 rather than step by step (``judge_runtime.runner``). It reads one JSON request line on stdin:
 code to set up (the instructor's provided functions, then the student's own cells), the name of
 the graded function, the trusted function that calls it once per case (``probe``: a module and

@@ -136,8 +136,8 @@ def _arrays(values: dict) -> dict:
 
 def count_calls(namespace: dict, names: tuple[str, ...], counts: dict | None = None) -> dict:
     """Wrap the functions ``names`` of ``namespace`` (a module's too) so each call is counted
-    in ``counts`` (made when None); return the counts (a backprop that differentiates
-    numerically calls them many times)."""
+    in ``counts`` (made when None); return the counts (a graded function that differentiates
+    numerically calls the forward functions many times)."""
     counts = {} if counts is None else counts
     for name in names:
         counts.setdefault(name, 0)
@@ -182,7 +182,7 @@ def judged_functions(
 
 
 def withheld_call(error: BaseException, withheld: tuple[str, ...]) -> str | None:
-    """``helpers.backprop_spec.true_gradients`` when ``error`` was raised by a function of a helpers
+    """``helpers.<file>.<function>`` when ``error`` was raised by a function of a helpers
     file withheld from the judged process (``course.sandbox.files.WITHHELD_MODULE``: every one of
     its functions raises): the graded code called the checks' own answers while judged."""
     frames = list(_walk(error.__traceback__))
@@ -207,9 +207,9 @@ def run_full(
     """The graded function once on a hidden case's inputs (``case["args"]``), through its
     recording copy when there is one.
 
-    Returns plain data ``{"returned", "error", "forward_calls", "most_called",
+    Returns plain data ``{"returned", "error", "most_called_count", "most_called",
     "changed_arguments", "values", "judged_at"}`` (and ``withheld_call`` when it raised in a
-    ``withheld`` helpers file, :func:`withheld_call`): ``forward_calls`` is how often it called
+    ``withheld`` helpers file, :func:`withheld_call`): ``most_called_count`` is how often it called
     the counted function it called most (``most_called``); ``values`` holds, by name, each
     forward value and step as it was at its judge point (``judged_at``, by step:
     ``judge_runtime.steps.StepPlan.judge_points``). With ``own_files`` (the file names the
@@ -244,7 +244,7 @@ def run_full(
             full["withheld_call"] = called
     if own_files is not None:
         full.update(_own_most_called(own_calls))
-    full["forward_calls"] = int(max(counts.values(), default=0))
+    full["most_called_count"] = int(max(counts.values(), default=0))
     full["most_called"] = max(
         counts,
         key=counts.get,  # type: ignore[arg-type]  # own keys
@@ -460,7 +460,7 @@ def serve_training(
     either with ``"error"`` instead when it raised; until a message with neither.
     ``problem``: the training set (``X``, ``T``) and whether ``function`` is ``batched``. Each
     epoch's answer also says how often, per call, ``function`` called the counted forward
-    function it called most (``forward_calls``, ``most_called``: ``counts``, see
+    function it called most (``most_called_count``, ``most_called``: ``counts``, see
     :func:`count_calls`); one whose message says ``count``, the function of the student's own
     too (``own_calls``, ``own_most_called``: code compiled as one of ``own_files``, traced at
     a cost), as :func:`run_full` does."""
@@ -491,7 +491,7 @@ def serve_training(
                 }
                 # the forward functions' counts cost nothing to read: every epoch
                 answer["most_called"] = max(counts, key=counts.get, default="")  # type: ignore[arg-type]  # own keys
-                answer["forward_calls"] = counts.get(answer["most_called"], 0) // len(calls)
+                answer["most_called_count"] = counts.get(answer["most_called"], 0) // len(calls)
                 if message.get("count"):
                     answer.update(_own_most_called(own, len(calls)))
         except BaseException as error:  # student code: any failure is data

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-STEPS_FILE = "<your backprop, step by step>"  # what the step functions are compiled as
+STEPS_FILE = "<your function, step by step>"  # what the step functions are compiled as
 RECORDING = "_course_recording_"
 STEP_FUNCTION = "_course_step_{name}_"
 TRUE_VALUE = "_course_true_"  # the step function's parameter: name -> a fresh true value

@@ -1,10 +1,11 @@
-"""Gradient descent with a lab's backprop: the one loop the notebooks' training checks and the
-judge use. Full-batch, so that it gives away nothing of the notebook's own exercise (mini-batch
-SGD with shuffling).
+"""Gradient descent with a graded function that returns one gradient per parameter (called
+``gradients_of(X, T, *params)``): the one loop a lab's training checks and the judge use.
+Full-batch, so that it gives away nothing of a notebook's own exercise (mini-batch SGD with
+shuffling). The lab names the function and the parameters; nothing here knows a network.
 
 The loop is a conversation (:func:`descent`): it hands out each epoch's parameters and is given
-what backprop returned for them, summed. In a notebook, :func:`train` answers it by calling
-backprop there; the judge answers it with the sums of the calls its sandboxed runner made
+what the function returned for them, summed. In a notebook, :func:`train` answers it by calling
+the function there; the judge answers it with the sums of the calls its sandboxed runner made
 (``judge_runtime.runner``), so the parameters, the training and its verdict stay with the grader,
 where no student code runs. The arithmetic is the same code on both sides: the judge's training
 ends where the notebook's does, to the last bit.
@@ -16,22 +17,24 @@ from collections.abc import Callable, Generator
 
 import numpy as np
 
-RETURNED = ("dloss_dW1", "dloss_db1", "dloss_dW2", "dloss_db2")
-
 
 class WrongReturn(ValueError):
-    """backprop returned something other than its four gradients."""
+    """The function returned something other than one gradient per parameter."""
 
 
-def returned_gradients(result) -> list:
-    """What backprop returned, as a list of the four gradients; WrongReturn if it is not four."""
+def returned_gradients(result, names) -> list:
+    """What the function returned, as a list of one gradient per parameter of ``names`` (in
+    order); WrongReturn if it is not as many (its message says what it must return, for the
+    caller to put the function's name before)."""
+    names = tuple(names)
     try:
         returned = list(result)
     except TypeError:
         returned = []
-    if len(returned) != len(RETURNED):
+    if len(returned) != len(names):
         raise WrongReturn(
-            f"backprop must return four gradients, ({', '.join(RETURNED)}); "
+            f"must return {len(names)} gradients, one per parameter "
+            f"({', '.join(f'dloss_d{name}' for name in names)}); "
             f"it returned {type(result).__name__}"
             + (f" of length {len(returned)}" if returned else "")
         )
@@ -42,7 +45,7 @@ def descent(
     params: dict, n_epochs: int, rate: float, reached: Callable[[dict], bool] | None = None
 ) -> Generator[dict, tuple[dict, int], dict]:
     """At most ``n_epochs`` steps of full-batch gradient descent, as a generator: it yields
-    each epoch's parameters by name (fresh copies) and is sent what backprop returned for them,
+    each epoch's parameters by name (fresh copies) and is sent what the function returned for them,
     summed (:func:`summed`) with the number of calls (one call on the whole set, or one per
     sample); each parameter moves against the mean gradient, scaled by ``rate``. Stops early
     once ``reached(params)`` is true of the parameters after an epoch (what the training is
@@ -62,32 +65,33 @@ def descent(
 
 
 def summed(calls: list, params: dict) -> dict:
-    """The gradients of ``calls`` (what backprop returned, one item per call) added up, by the
-    name of the parameter ``params`` has in the same place. Raises WrongReturn when a call's
-    answer is not four gradients, and ValueError or TypeError when one is not numbers."""
+    """The gradients of ``calls`` (what the function returned, one item per call) added up, by
+    the name of the parameter ``params`` has in the same place. Raises WrongReturn when a call's
+    answer is not one gradient per parameter, and ValueError or TypeError when one is not
+    numbers."""
     totals = {name: np.zeros_like(np.asarray(p, dtype=np.float64)) for name, p in params.items()}
     with np.errstate(all="ignore"):
         for returned in calls:
-            for name, gradient in zip(params, returned_gradients(returned), strict=True):
+            for name, gradient in zip(params, returned_gradients(returned, params), strict=True):
                 totals[name] = totals[name] + np.asarray(gradient, dtype=np.float64)
     return totals
 
 
-def epoch_calls(backprop: Callable, X, T, params: dict, batched: bool) -> list:
-    """What ``backprop`` returns for one epoch at ``params``: one call on the whole set ``X
-    (n, d)``, ``T (n, k)`` when ``batched``, else one per sample; each gets copies."""
+def epoch_calls(gradients_of: Callable, X, T, params: dict, batched: bool) -> list:
+    """What ``gradients_of`` returns for one epoch at ``params``: one call on the whole set
+    ``X (n, d)``, ``T (n, k)`` when ``batched``, else one per sample; each gets copies."""
     X, T = np.asarray(X, dtype=np.float64), np.asarray(T, dtype=np.float64)
     with np.errstate(all="ignore"):
         if batched:
-            return [backprop(X.copy(), T.copy(), *(p.copy() for p in params.values()))]
+            return [gradients_of(X.copy(), T.copy(), *(p.copy() for p in params.values()))]
         return [
-            backprop(x.copy(), t.copy(), *(p.copy() for p in params.values()))
+            gradients_of(x.copy(), t.copy(), *(p.copy() for p in params.values()))
             for x, t in zip(X, T, strict=True)
         ]
 
 
 def train(
-    backprop: Callable,
+    gradients_of: Callable,
     X,
     T,
     params: dict,
@@ -96,20 +100,20 @@ def train(
     batched: bool,
     reached: Callable[[dict], bool] | None = None,
 ) -> dict:
-    """:func:`descent` answered by calling ``backprop`` here (:func:`epoch_calls`). Returns the
+    """:func:`descent` answered by calling ``gradients_of`` here (:func:`epoch_calls`). Returns the
     trained parameters by name (``params`` and the data are not changed)."""
     conversation = descent(params, n_epochs, rate, reached)
     current = next(conversation)
     try:
         while True:
-            calls = epoch_calls(backprop, X, T, current, batched)
+            calls = epoch_calls(gradients_of, X, T, current, batched)
             current = conversation.send((summed(calls, current), len(calls)))
     except StopIteration as done:
         return done.value
 
 
 def gradient_descent(
-    backprop: Callable,
+    gradients_of: Callable,
     X,
     T,
     params: dict,
@@ -117,9 +121,10 @@ def gradient_descent(
     rate: float,
     reached: Callable[[dict], bool] | None = None,
 ) -> dict:
-    """At most ``n_epochs`` steps of full-batch gradient descent with a batched ``backprop(X,
-    T, *params)`` (until ``reached``, as :func:`descent`). Returns the trained parameters."""
-    return train(backprop, X, T, params, n_epochs, rate, batched=True, reached=reached)
+    """At most ``n_epochs`` steps of full-batch gradient descent with a batched
+    ``gradients_of(X, T, *params)`` (until ``reached``, as :func:`descent`). Returns the trained
+    parameters."""
+    return train(gradients_of, X, T, params, n_epochs, rate, batched=True, reached=reached)
 
 
 def same_returns(one, other) -> bool:

@@ -150,7 +150,7 @@ class BackpropJudge:
         batched = bool(training.get("batched"))
         return {
             **training,
-            "max_forward_calls": forward_calls_allowed(
+            "max_most_called_count": forward_calls_allowed(
                 {"X": training["X"], "W1": training["params"]["W1"]}, batched
             ),
         }
@@ -290,7 +290,7 @@ class BackpropJudge:
             for case, given in zip(answer.get("cases", []), request["cases"], strict=False)
         ]
         runs += [
-            (answer, request["training"]["max_forward_calls"])
+            (answer, request["training"]["max_most_called_count"])
             for answer in answers
             if answer.get("phase") == "training"
         ]
@@ -309,7 +309,7 @@ class BackpropJudge:
         over = [
             (calls, function_name(run.get("most_called")))
             for run, allowed in runs
-            if isinstance(calls := run.get("forward_calls", 0), int) and calls > allowed
+            if isinstance(calls := run.get("most_called_count", 0), int) and calls > allowed
         ]
         if over:
             calls, most = max(over)

@@ -121,7 +121,7 @@ class ProbeJudge:
                     )
                     break
                 if why := self.problem(case, answer, "a hidden"):
-                    verdicts[grade_id] = Verdict(False, why if why.endswith(".") else why + ".")
+                    verdicts[grade_id] = Verdict(False, _sentence(why))
                     if key := self.mistake(case, answer):
                         named[grade_id] = key
                     break
@@ -143,6 +143,10 @@ class ProbeJudge:
     def training_reached(self) -> None:
         """No training of the judge's own: nothing to stop early."""
         return None
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "?")) else text + "."
 
 
 def _as_lists(case: dict) -> dict:

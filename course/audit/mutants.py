@@ -125,8 +125,8 @@ def swapped_operands(solution: Solution) -> Iterator[Derived]:
 
 
 def dropped_factor(solution: Solution) -> Iterator[Derived]:
-    """One factor of a product left out (the logistic for its slope, a missing upstream
-    gradient)."""
+    """One factor of a product left out (an activation's value for its slope, a missing
+    upstream gradient)."""
     yield from per_step_site(
         solution,
         "dropped_factor",
@@ -136,7 +136,7 @@ def dropped_factor(solution: Solution) -> Iterator[Derived]:
 
 
 def dropped_term(solution: Solution) -> Iterator[Derived]:
-    """One term of a sum or difference left out (the softmax Jacobian's diagonal only)."""
+    """One term of a sum or difference left out (a Jacobian's diagonal only, say)."""
     yield from per_step_site(
         solution,
         "dropped_term",

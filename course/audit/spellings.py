@@ -1,7 +1,8 @@
 """Rewrites that spell a step with other numpy operations computing the same values: ``@`` as
 ``np.dot``, ``np.matmul`` or ``np.einsum``, transposes, element-wise functions with ``out=``,
-sums with and without ``keepdims``, outer products, sums as products with ones, the logistic
-slope as a difference. Each must earn full marks, unflagged (:mod:`course.audit.rewrites`)."""
+sums with and without ``keepdims``, outer products, sums as products with ones, a product
+``h * (1 - h)`` as a difference. Each must earn full marks, unflagged
+(:mod:`course.audit.rewrites`)."""
 
 from __future__ import annotations
 
@@ -276,7 +277,7 @@ def vector_matrix_spelled(solution: Solution) -> Iterator[Derived]:
 
 
 def slope_spelled(solution: Solution) -> Iterator[Derived]:
-    """``h * (1 - h)`` (the logistic's slope) as ``h - h ** 2``."""
+    """``h * (1 - h)`` (a sigmoid's slope, say) as ``h - h ** 2``."""
 
     def make(node: ast.BinOp, index: int) -> ast.AST | None:
         right = node.right

@@ -51,7 +51,9 @@ class Conversation:
             ],
         )
         if training := request.get("training"):  # what stops it is the grader's to know
-            self.first["training"] = {k: v for k, v in training.items() if k != "max_forward_calls"}
+            self.first["training"] = {
+                k: v for k, v in training.items() if k != "max_most_called_count"
+            }
         self.truths = [case["truth"] for case in request["cases"]]
         self.request = request
         # the student's own code, for the lines and names a report of theirs may quote
@@ -170,7 +172,7 @@ class Conversation:
                 set_up_well_formed(message, "full", self.cases)
                 and isinstance(full, list)
                 and all(
-                    isinstance(f.get("forward_calls", 0), int)
+                    isinstance(f.get("most_called_count", 0), int)
                     and isinstance(f.get("most_called", ""), str)
                     and isinstance(f.get("withheld_call", ""), str)
                     for f in full

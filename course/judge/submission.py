@@ -11,7 +11,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 from course.judge.api import CheckPlan
 
 # What runs before the student's cells: the instructor's provided functions, with the modules
-# they and backprop use. Not the whole imports cell: plotting is never needed here, and
+# they and the graded functions use. Not the whole imports cell: plotting is never needed here, and
 # loading matplotlib would cost more than the judging itself.
 TRUSTED_PRELUDE = (
     "import os\n\nimport numpy as np\n"

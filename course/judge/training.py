@@ -47,14 +47,14 @@ class JudgedTraining:
         reached: Callable[[dict], bool] | None = None,
     ):
         """``problem``: the lab's training request (``X``, ``T``, ``params``, ``epochs``,
-        ``rate``, ``batched``, optionally ``max_forward_calls``); ``probe``: a hidden case's
+        ``rate``, ``batched``, optionally ``max_most_called_count``); ``probe``: a hidden case's
         arguments, and ``judged``: the full run's answer on them (``returned`` or ``error``),
         or None for no probe; ``reached``: when the training may stop early (the lab's, see
-        ``descent``). Past ``max_forward_calls``, the training stops: ``result`` is then
+        ``descent``). Past ``max_most_called_count``, the training stops: ``result`` is then
         ``{"stopped": why}``."""
         self.calls = 1 if problem.get("batched") else len(problem["X"])
-        # calls of one forward function per backprop call past which the training stops
-        self.max_forward_calls: int | None = problem.get("max_forward_calls")
+        # calls of one counted function per call of the graded one past which training stops
+        self.max_most_called_count: int | None = problem.get("max_most_called_count")
         self.shapes = {name: np.shape(p) for name, p in problem["params"].items()}
         self.descent = descent(problem["params"], problem["epochs"], problem["rate"], reached)
         self.probe, self.judged = probe, judged
@@ -64,7 +64,7 @@ class JudgedTraining:
         # per call, at most, in an epoch: the counted forward function called most, how often;
         # the same for the function of the student's own (as the runner counted them)
         self.calls_seen: dict[str, Any] = {
-            "forward_calls": 0,
+            "most_called_count": 0,
             "most_called": "",
             "own_calls": 0,
             "own_most_called": "",
@@ -108,11 +108,12 @@ class JudgedTraining:
             return DONE
         self._count_calls(answer)
         seen = self.calls_seen
-        if self.max_forward_calls is not None and seen["forward_calls"] > self.max_forward_calls:
+        most = self.max_most_called_count
+        if most is not None and seen["most_called_count"] > most:
             # numerical differentiation, seen: its training would only burn the student's time
             called = seen["most_called"] or "a forward function"
             self.result = {
-                "stopped": f"it called {called} {seen['forward_calls']} times in one "
+                "stopped": f"it called {called} {seen['most_called_count']} times in one "
                 "call (differentiating numerically?)"
             }
             return DONE
@@ -130,7 +131,7 @@ class JudgedTraining:
         return DONE
 
     def _count_calls(self, answer: dict) -> None:
-        for calls, name in (("forward_calls", "most_called"), ("own_calls", "own_most_called")):
+        for calls, name in (("most_called_count", "most_called"), ("own_calls", "own_most_called")):
             seen = answer.get(calls)
             if isinstance(seen, int) and seen > self.calls_seen[calls]:
                 self.calls_seen[calls] = seen

@@ -289,11 +289,11 @@ def test_a_training_that_ends_early_still_counts_epochs_after_its_first():
     assert any(0 < epoch < training.epoch for epoch in training.counted_epochs)
 
 
-def test_the_runner_is_not_told_how_many_forward_calls_end_the_training():
+def test_the_runner_is_not_told_how_many_calls_end_the_training():
     request = cached_plan(LABS["lab1"][0]).judge.request(cached_plan(LABS["lab1"][0]), "")
-    assert request["training"]["max_forward_calls"] > 0  # the grader's own copy keeps it
+    assert request["training"]["max_most_called_count"] > 0  # the grader's own copy keeps it
     sent = Conversation(request, ()).first
-    assert "max_forward_calls" not in sent["training"] and "X" in sent["training"]
+    assert "max_most_called_count" not in sent["training"] and "X" in sent["training"]
 
 
 def test_a_forged_function_name_never_reaches_a_message():
@@ -308,13 +308,13 @@ def test_a_forged_function_name_never_reaches_a_message():
             "totals": zeros,
             "own_calls": 999,
             "own_most_called": "\x1b]52;c;owned\x07",
-            "forward_calls": 500,
+            "most_called_count": 500,
             "most_called": "logistic",
         }
     )
     assert training.calls_seen == {
         "own_calls": 999,
         "own_most_called": "",
-        "forward_calls": 500,
+        "most_called_count": 500,
         "most_called": "logistic",
     }

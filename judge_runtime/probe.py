@@ -30,6 +30,7 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -55,6 +56,17 @@ def main() -> None:
     os.dup2(2, 1)  # whatever the student prints goes to stderr, not into the answer
     sys.stdout = sys.stderr
     request = json.loads(grader.readline())
+    answer = answer_request(request, lambda number: _asking(number, channel, grader))
+    channel.write(json.dumps(answer) + "\n")
+    channel.flush()
+    os._exit(0)  # whatever the student's code left running, the answer is given
+
+
+def answer_request(request: dict, asking: Callable[[int], Callable] | None = None) -> dict:
+    """The probe's answer to ``request``: its cells set up, then its graded function called by
+    the trusted probe once per case (``asking(case number)``: the function of a point a case
+    that asks gets as its ``value``). Also called by the grader itself on code it trusts (the
+    audit's derived submissions), so that both run the same code."""
     module, name = request["probe"]
     probe = getattr(importlib.import_module(module), name)  # before the student's code runs
     substitutes = _substitutes(request.get("substitutes"))  # before the student's code runs
@@ -72,27 +84,25 @@ def main() -> None:
             answer["setup_errors"].get(request["graded_label"])
             or f"the cell does not define {request['function']}"
         )
-    else:
-        withheld = tuple(request.get("withheld") or ())
-        for number, case in enumerate(request["cases"]):
-            given = as_arrays(case)
-            if uses := request.get("uses"):
-                given["uses"] = {name: namespace.get(name) for name in uses}
-            if request.get("asks"):
-                given["value"] = _asking(number, channel, grader)
-            try:
-                result = probe(function, given)
-            except BaseException as error:  # the probe guards its call; this is a last resort
-                result = {"error": describe_error(error), "raised": error}
-            raised = result.pop("raised", None)
-            if isinstance(raised, BaseException):
-                result["error"] = describe_error(raised)
-                if called := withheld_call(raised, withheld):
-                    result["withheld_call"] = called
-            answer["cases"].append(result)
-    channel.write(json.dumps(answer) + "\n")
-    channel.flush()
-    os._exit(0)  # whatever the student's code left running, the answer is given
+        return answer
+    withheld = tuple(request.get("withheld") or ())
+    for number, case in enumerate(request["cases"]):
+        given = as_arrays(case)
+        if uses := request.get("uses"):
+            given["uses"] = {name: namespace.get(name) for name in uses}
+        if request.get("asks") and asking is not None:
+            given["value"] = asking(number)
+        try:
+            result = probe(function, given)
+        except BaseException as error:  # the probe guards its call; this is a last resort
+            result = {"error": describe_error(error), "raised": error}
+        raised = result.pop("raised", None)
+        if isinstance(raised, BaseException):
+            result["error"] = describe_error(raised)
+            if called := withheld_call(raised, withheld):
+                result["withheld_call"] = called
+        answer["cases"].append(result)
+    return answer
 
 
 def _substitutes(named) -> dict:

@@ -51,6 +51,7 @@ class ProbeJudge:
         substitutes: tuple[str, tuple[str, ...]] | None = None,
         mistake: Callable[[dict, dict], str | None] = lambda case, answer: None,
         misconceptions: tuple = (),
+        answers_exact: bool = False,
     ):
         self.graded_cell = self.function = function
         self.probe = probe
@@ -65,6 +66,9 @@ class ProbeJudge:
         self.substitutes = substitutes
         self.mistake = mistake
         self.misconceptions = misconceptions
+        # each answer a value the truth fixes (a layer's output), not one of many right ones (a
+        # trained network's weights): the audit then holds any other answer to be wrong
+        self.answers_exact = answers_exact
         self.own_work_kinds = (function,)
         self.checks: dict = {check.__name__: (check, lambda a: (function, seed_of(a)))}
 

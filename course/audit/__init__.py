@@ -17,6 +17,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from course.audit.findings import judge_all
+from course.audit.functions import derive as derive_functions
 from course.audit.pipeline import grade_through_pipeline, sample
 from course.audit.report import AuditReport
 from course.audit.subject import load_subject
@@ -37,7 +38,7 @@ def audit(
     grade`` in a scratch course as well."""
     started = time.monotonic()
     subject = load_subject(root, lab)
-    derived = subject.derive()
+    derived = subject.derive() if subject.solution is not None else derive_functions(subject)
     if operators is not None:
         unknown = set(operators) - {d.operator for d in derived}
         if unknown:
@@ -49,4 +50,5 @@ def audit(
     checks = []
     if pipeline_sample:
         checks = grade_through_pipeline(subject, sample(findings, pipeline_sample, seed), workers)
-    return AuditReport(lab, subject.solution.code, findings, checks, time.monotonic() - started)
+    solution = subject.solution.code if subject.solution is not None else ""
+    return AuditReport(lab, solution, findings, checks, time.monotonic() - started)

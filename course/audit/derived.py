@@ -20,7 +20,9 @@ class Derived:
     checks besides); a *declared* one is a lab's own planted submission (its
     ``expected_failures``, by grade id, and the ``misconception`` the judge must name).
     ``code`` is the graded cell as handed in, ``own_cell`` a cell of the student's own above
-    it."""
+    it. Derived from a function judged by calling it (``course.audit.functions``), ``cell`` is
+    the solution cell ``code`` replaces (else the first judge's), ``original`` that cell's
+    solution, and ``other_cells`` other solution cells as handed in, ``(grade id, code)``."""
 
     kind: str
     operator: str
@@ -30,6 +32,9 @@ class Derived:
     own_cell: str = ""
     misconception: str = ""
     expected_failures: frozenset[str] = frozenset()
+    cell: str = ""
+    original: str = ""
+    other_cells: tuple[tuple[str, str], ...] = ()
 
     @property
     def step(self) -> str:
@@ -39,7 +44,8 @@ class Derived:
     @property
     def name(self) -> str:
         """A short identifier, also usable as a synthetic student's ID."""
-        digest = hashlib.sha256(f"{self.code}\0{self.own_cell}".encode()).hexdigest()[:8]
+        text = f"{self.code}\0{self.own_cell}\0{self.cell}\0{self.other_cells}"
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
         return f"{self.operator}-{self.step or 'all'}-{digest}"
 
 
@@ -59,11 +65,13 @@ Operator = tuple[str, Callable[[Solution], Iterator[Derived]]]
 
 def unique(derived: list[Derived], solution: str) -> list[Derived]:
     """``derived`` without repeats (two operators may make the same code) and without those
-    whose code is the ``solution``'s own, in order."""
-    seen, kept = {(solution, "")}, []
+    whose code is the ``solution``'s own (for the first judge's cell; a derived one of another
+    cell is left out when its code is its ``original``), in order."""
+    seen: set[tuple] = {(solution, "", "", ())}
+    kept = []
     for item in derived:
-        key = (item.code, item.own_cell)
-        if key not in seen:
+        key = (item.code, item.own_cell, item.cell, item.other_cells)
+        if key not in seen and not (item.cell and item.code == item.original):
             seen.add(key)
             kept.append(item)
     return kept

@@ -79,12 +79,12 @@ def step_values(subject: Subject, code: str, own_cell: str, step: str) -> list:
     """``step``'s value right after its last statement, on every hidden case the judge's plan
     uses, when ``code`` (and ``own_cell`` above it) is run; None for a case it raised on or
     never wrote the step."""
-    function = subject.solution.function
+    function = subject.steps.function
     compiled = _recording(code, function, step)
     values = []
     for seed in subject.plan.seeds:
         for arguments, _ in subject.plan.judge.cases(seed):
-            namespace = dict(subject.solution.globals_)
+            namespace = dict(subject.steps.globals_)
             recorded: list = []
             namespace[RECORDED] = recorded
             try:
@@ -109,7 +109,7 @@ def step_differs(subject: Subject, derived: Derived, step: str) -> bool:
     computes, apart from the judge."""
     key = (subject.root, subject.lab, step)
     if key not in _SOLUTION_VALUES:
-        _SOLUTION_VALUES[key] = step_values(subject, subject.solution.code, "", step)
+        _SOLUTION_VALUES[key] = step_values(subject, subject.steps.code, "", step)
     mine = step_values(subject, derived.code, derived.own_cell, step)
     for value, true in zip(mine, _SOLUTION_VALUES[key], strict=True):
         if value is None or value.shape != true.shape or not np.all(np.isfinite(value)):
@@ -164,6 +164,10 @@ def implied(
 
 def judge_derived(subject: Subject, derived: Derived) -> Finding:
     """``derived`` judged by the grader's judge, and held against its derivation."""
+    if derived.cell:  # a function judged by calling it (imported here: it builds on this module)
+        from course.audit.functions import judge_derived_function
+
+        return judge_derived_function(subject, derived)
     try:
         judgement = judge_function(subject.plan, subject.source, subject.notebook(derived))
         failed = {g for g, v in judgement.verdicts.items() if not v.passed}

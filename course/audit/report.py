@@ -78,7 +78,7 @@ class AuditReport:
             if finding.derived.own_cell
             else ""
         )
-        mine, theirs = finding.derived.code, self.solution
+        mine, theirs = finding.derived.code, finding.derived.original or self.solution
         try:
             normalised = compacted(mine), compacted(theirs)
         except SyntaxError:

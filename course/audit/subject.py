@@ -29,8 +29,16 @@ class Subject:
     source_path: Path  # the instructor's notebook
     release: nbformat.NotebookNode  # the student version
     plan: CheckPlan
-    solution: Solution
+    solution: Solution | None  # None when the first function is judged by calling it
     declaration: LabDeclaration
+
+    @property
+    def steps(self) -> Solution:
+        """The solution of a first function judged step by step (the audit's step operators
+        work on it); a lab whose first function is judged by calling it has none."""
+        if self.solution is None:
+            raise ValueError(f"{self.lab}'s first function is judged by calling it, not by step")
+        return self.solution
 
     def cells_of(self, *kinds: str, step: str = "") -> set[str]:
         """The grade ids of the cells whose check is of one of ``kinds`` (for ``"step"``,
@@ -47,10 +55,9 @@ class Subject:
         return nbformat.read(self.source_path, as_version=4)
 
     @functools.cached_property
-    def other_solutions(self) -> dict[str, str]:
-        """The solution of every other solution code cell (a function graded apart, say), as
-        a student who solved it hands it in: the audit varies one graded cell at a time (its
-        first judge's: the others are judged apart, and not audited here)."""
+    def all_solutions(self) -> dict[str, str]:
+        """The solution of every solution code cell, as a student who solved it hands it in,
+        by grade id: the audit varies one graded cell at a time, the others solved."""
         return {
             grade_id: without_delimiters(
                 cell_by_grade_id(self.source, grade_id).source, solution_delimiters()
@@ -60,7 +67,6 @@ class Subject:
                 for cell in self.release.cells
                 if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
             )
-            if grade_id != self.plan.judge.graded_cell
         }
 
     def notebook(self, derived: Derived) -> nbformat.NotebookNode:
@@ -68,9 +74,13 @@ class Subject:
         graded cell filled in (and the student's own cell above it), and every other solution
         cell solved."""
         nb = nbformat.from_dict(self.release)
-        for grade_id, code in self.other_solutions.items():
+        graded = derived.cell or self.plan.judge.graded_cell
+        for grade_id, code in self.all_solutions.items():
+            if grade_id != graded:
+                cell_by_grade_id(nb, grade_id).source = code
+        for grade_id, code in derived.other_cells:
             cell_by_grade_id(nb, grade_id).source = code
-        cell = cell_by_grade_id(nb, self.plan.judge.graded_cell)
+        cell = cell_by_grade_id(nb, graded)
         cell.source = derived.code
         if derived.own_cell:
             nb.cells.insert(nb.cells.index(cell), nbformat.v4.new_code_cell(derived.own_cell))
@@ -79,6 +89,7 @@ class Subject:
     def derive(self) -> list[Derived]:
         """Every rewrite and mutant of the solution, and the lab's declared misconceptions
         (from its demo cohort), without repeats."""
+        assert self.solution is not None, "a lab whose first function is judged by calling it"
         found: list[Derived] = []
         for _, operator in rewrites.OPERATORS + mutants.OPERATORS:
             found += operator(self.solution)
@@ -108,6 +119,10 @@ def load_subject(root: Path, lab: str) -> Subject:
         raise ValueError(f"{release_path} is missing: run `nbgrader generate_assignment {lab}`")
     plan = cached_plan(source_path)
     judge = plan.judge
+    release = nbformat.read(release_path, as_version=4)
+    declaration = load_lab(root, lab)
+    if getattr(judge, "probe", None):  # called, not split into steps: course.audit.functions
+        return Subject(root, lab, source_path, release, plan, None, declaration)
     source = nbformat.read(source_path, as_version=4)
     code = without_delimiters(
         cell_by_grade_id(source, judge.graded_cell).source, solution_delimiters()
@@ -118,12 +133,4 @@ def load_subject(root: Path, lab: str) -> Subject:
     solution = load_solution(
         code, judge.function, tuple(judge.answer_names), plan.trusted_code, arguments, other
     )
-    return Subject(
-        root,
-        lab,
-        source_path,
-        nbformat.read(release_path, as_version=4),
-        plan,
-        solution,
-        load_lab(root, lab),
-    )
+    return Subject(root, lab, source_path, release, plan, solution, declaration)

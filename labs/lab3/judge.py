@@ -53,6 +53,7 @@ def _judge(
         withheld,
         mistake=lambda case, answer: _named(function, case, answer),
         misconceptions=_misconceptions(function),
+        answers_exact=function != "train",
         **more,
     )
 

@@ -130,7 +130,7 @@ def test_the_demo_is_quiet_grades_as_planted_and_leaves_git_clean(tmp_path):
     ]
     assert len(canvas) == 2 + len(lab1_cohort)
     assert f"NOT in the import: {lab1_cohort[0].student}: no roster row" in demo.stdout
-    # the demo course's gradebook holds both labs: one row per student, every lab's columns
+    # the demo course's gradebook holds every lab: one row per student, every lab's columns
     run_nbgrader("export", "--to", str(tmp_path / "all.csv"), cwd=demo_course)
     with (tmp_path / "all.csv").open() as exported:
         rows = list(csv.DictReader(exported))
@@ -142,22 +142,27 @@ def test_the_demo_is_quiet_grades_as_planted_and_leaves_git_clean(tmp_path):
         "lab1:test_dloss_dy",
         "lab2:test_A",
         "lab2:test_no_loop_over_samples",
+        "lab3:test_affine_backward",
+        "lab3:test_network",
         "lab1:total",
         "lab2:total",
+        "lab3:total",
     } <= set(rows[0])
     by_student = {row["student_id"]: row for row in rows}
     assert "looped" not in cohorts["lab1"]  # a lab2 student only: lab1 scores 0, lab2 its own
     assert float(by_student["looped"]["lab1:total"]) == 0
-    looped = next(s for s in load_lab(clone, "lab2").demo.cohort if s.student == "looped")
-    points = {
-        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-        for nb in (clone / "source" / "lab2").glob("*.ipynb")
-        for c in nbformat.read(nb, as_version=4).cells
-        if c.metadata.get("nbgrader", {}).get("grade")
-    }
-    assert float(by_student["looped"]["lab2:total"]) == sum(
-        top for grade_id, top in points.items() if grade_id not in looped.expected_failures
-    )
+    for lab, student in (("lab2", "looped"), ("lab3", "penalty_missing")):
+        assert all(student not in cohorts[other] for other in cohorts if other != lab)
+        planted = next(s for s in load_lab(clone, lab).demo.cohort if s.student == student)
+        points = {
+            c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for nb in (clone / "source" / lab).glob("*.ipynb")
+            for c in nbformat.read(nb, as_version=4).cells
+            if c.metadata.get("nbgrader", {}).get("grade")
+        }
+        assert float(by_student[student][f"{lab}:total"]) == sum(
+            top for grade_id, top in points.items() if grade_id not in planted.expected_failures
+        )
     run_nbgrader("export", cwd=clone)
     status = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],

@@ -148,3 +148,28 @@ def test_a_train_that_trains_nothing_is_told_so_and_a_crash_is_a_crash():
         "test_train"
     ]
     assert verdict.outcome is TestOutcome.CRASHED, verdict
+
+
+def test_the_validation_set_never_reaches_the_sandbox_that_runs_train():
+    train_judge = next(judge for judge in JUDGES if judge.function == "train")
+    plan = next(p for p in cached_plan(SOURCE).every() if p.judge is train_judge)
+    sent = train_judge.request(plan, "")["cases"]
+    assert sent and all(
+        "X" in case and "X_val" not in case and "T_val" not in case for case in sent
+    )
+    assert all("X_val" in case for seed in plan.seeds for case in train_judge.cases(seed))
+
+
+def test_a_forged_answer_line_from_a_layer_counts_for_nothing():
+    """What the student's code writes goes to stderr, even written to file descriptor 1: a
+    line shaped like the probe's answer is not taken."""
+    cell = (
+        "import json, os\n"
+        'os.write(1, (json.dumps({"phase": "cases", "setup_errors": {}, '
+        '"definition_error": None, "cases": [{"error": None, "out": [[0.0]]}] * 3}) '
+        '+ "\\n").encode())\n\n\n'
+        "def relu_forward(A):\n    return A, A\n"
+    )
+    judgement = _judged("relu_forward", cohorts.Submission("forger", "", whole_cell=cell))
+    assert not judgement.verdicts["test_relu_forward"].passed
+    assert "relu_forward's out" in judgement.verdicts["test_relu_forward"].message

@@ -20,13 +20,13 @@ import pytest
 from course.audit.layouts import LAYOUTS, without_comments
 from course.notebooks import cell_by_grade_id
 from helpers import backprop_spec, lab1, lab2
-from tests.support.judged import JUDGES, NOTEBOOKS, TRAINING, WHOLE, judged, notebooks, solution
+from tests.support.judged import JUDGES, TRAINING, WHOLE, judged, notebooks, solution
 from tests.support.paths import ROOT
 from tests.support.student_code import CENTRAL_DIFFERENCES
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
-@pytest.mark.parametrize("lab", sorted(NOTEBOOKS))
+@pytest.mark.parametrize("lab", sorted(JUDGES))
 def test_the_solution_in_any_layout_earns_full_marks_unflagged(lab, layout):
     cell = LAYOUTS[layout](solution(lab), "backprop")
     assert cell != solution(lab)

@@ -16,7 +16,7 @@ from labs.lab2.judge import JUDGE as LAB2_JUDGE
 from tests.support.paths import ROOT
 
 NOTEBOOKS = {"lab1": "classification.ipynb", "lab2": "vectorized.ipynb", "lab3": "layers.ipynb"}
-JUDGES = {"lab1": LAB1_JUDGE, "lab2": LAB2_JUDGE}
+JUDGES = {"lab1": LAB1_JUDGE, "lab2": LAB2_JUDGE}  # the labs whose backprop is judged by step
 WHOLE = "test_backprop_returns_parameter_gradients"
 TRAINING = "test_training_lowers_loss"
 

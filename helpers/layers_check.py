@@ -204,7 +204,7 @@ def _compared(truth, value) -> tuple[float, tuple[int, ...] | None, str | None]:
     """The largest error of ``value`` against ``truth`` (an array or a number), where it is,
     and why it cannot be compared (None when it can)."""
     if value is None:
-        return np.inf, None, "is not an array of numbers"
+        return np.inf, None, "is missing, or not an array of numbers"
     with quiet_numerics():
         array = np.asarray(value, dtype=np.float64)
     truth = np.asarray(truth, dtype=np.float64)

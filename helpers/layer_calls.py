@@ -12,6 +12,7 @@ itself under ``raised``, which is not data and is not sent).
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -44,7 +45,8 @@ class Malformed(Exception):
 def layer_cases(layer: str, rng: np.random.Generator) -> list[dict]:
     """The cases of ``layer`` (``affine``, ``relu`` or ``logistic``), drawn from ``rng``: the
     forward function's arguments and an upstream gradient ``dout`` of its output's shape. A
-    ReLU's inputs hold exact zeros (its kink) among values of both signs."""
+    ReLU's inputs hold exact zeros (its kink) among values of both signs; the logistic's last
+    case holds inputs large enough to overflow exp."""
     cases = []
     if layer == "affine":
         for n, d, m in AFFINE_SHAPES:
@@ -58,11 +60,14 @@ def layer_cases(layer: str, rng: np.random.Generator) -> list[dict]:
                 }
             )
         return cases
-    for shape in ACTIVATION_SHAPES:
+    for index, shape in enumerate(ACTIVATION_SHAPES):
         A = rng.normal(scale=3.0 if layer == "logistic" else 1.0, size=shape)
         if layer == "relu":
             A[rng.random(size=shape) < 0.25] = 0.0
             A.flat[0] = 0.0
+        if layer == "logistic" and index == len(ACTIVATION_SHAPES) - 1:
+            # large inputs of both signs: exp overflows unless the logistic is written for them
+            A.flat[:2] = rng.uniform(LARGE_SCORES, 2 * LARGE_SCORES) * np.array([1.0, -1.0])
         cases.append({"layer": layer, "A": A, "dout": rng.normal(size=shape)})
     return cases
 
@@ -144,15 +149,16 @@ def spec_cache(case: dict) -> object:
 def call_backward(backward: Callable, case: dict, forward: Callable | None) -> dict:
     """``backward(dout, cache)`` of a layer case, with the cache the student's own ``forward``
     made (a pair's cache is theirs to lay out), or the one the notebook names when their
-    forward raised or returned no pair: ``dX``, ``dW``, ``db`` (affine) or ``dA``."""
-    cache = spec_cache(case)
+    forward raised or returned no pair: ``dX``, ``dW``, ``db`` (affine) or ``dA``, and
+    ``own_cache``, whether the cache was their forward's."""
+    cache, own = spec_cache(case), False
     if callable(forward):
         arguments = [
             np.array(case[name], dtype=np.float64) for name in LAYER_ARGUMENTS[case["layer"]]
         ]
         try:
             with np.errstate(all="ignore"):
-                cache = pair(forward(*arguments))[1]
+                cache, own = pair(forward(*arguments))[1], True
         except Exception:  # their forward's own test says what is wrong with it
             pass
     dout = np.array(case["dout"], dtype=np.float64)
@@ -165,7 +171,7 @@ def call_backward(backward: Callable, case: dict, forward: Callable | None) -> d
             raise Malformed("three")
         return dict(zip(("dX", "dW", "db"), map(numbers, returned), strict=True))
 
-    return answer(call)
+    return {**answer(call), "own_cache": own}
 
 
 def probe_backward(backward: Callable, case: dict) -> dict:
@@ -191,9 +197,15 @@ def call_penalty(l2_penalty: Callable, case: dict) -> dict:
     """``l2_penalty(params, reg)``: ``penalty`` and ``grads`` (by name)."""
     params = parameters_of(case)
 
+    given = {name: value.copy() for name, value in params.items()}
+
     def call() -> dict:
         penalty, grads = pair(l2_penalty(params, float(case["reg"])))
-        return {"penalty": number(penalty), "grads": _namednumbers(grads, params)}
+        return {
+            "penalty": number(penalty),
+            "grads": named_numbers(grads, params),
+            "changed": _changed(params, given),
+        }
 
     return answer(call)
 
@@ -208,10 +220,20 @@ def call_network(Network: Callable, case: dict) -> dict:
 
     def call() -> dict:
         network = Network(sizes, activation=case["activation"], reg=float(case["reg"]))
-        for name, value in params.items():
-            network.params[name] = value
+        for name, value in params.items():  # into its own arrays, which it may hold elsewhere
+            held = network.params.get(name)
+            if isinstance(held, np.ndarray) and held.shape == value.shape:
+                held[...] = value
+            else:
+                network.params[name] = value.copy()
+        before = _loss_calls()
         loss, grads = pair(network.loss(X, T))
-        return {"loss": number(loss), "grads": _namednumbers(grads, params)}
+        return {
+            "loss": number(loss),
+            "grads": named_numbers(grads, params),
+            "changed": _changed(network.params, params),
+            "loss_calls": _loss_calls() - before,
+        }
 
     return answer(call)
 
@@ -245,13 +267,35 @@ def numbers(value):
 
 
 def number(value) -> float | None:
+    """A number, or an array holding one (a loss of shape (1,) is that number)."""
     try:
-        return float(value)
+        with np.errstate(all="ignore"):
+            array = np.asarray(value, dtype=np.float64)
+        return float(array.reshape(-1)[0]) if array.size == 1 else None
     except Exception:  # whatever the student returned
         return None
 
 
-def _namednumbers(grads, params: dict) -> dict:
+def _loss_calls() -> int:
+    """How often the graders' loss function has been called in this process (0 where it is
+    not the one the network calls: ``helpers.layers_reference.CALLS``)."""
+    reference = sys.modules.get("helpers.layers_reference")
+    calls = getattr(reference, "CALLS", None)
+    return int(calls["softmax_cross_entropy"]) if isinstance(calls, dict) else 0
+
+
+def _changed(held, given: dict) -> bool:
+    """Whether the parameters ``held`` (by name) are no longer the ``given`` values."""
+    try:
+        return not all(
+            np.array_equal(np.asarray(held[name]), value, equal_nan=True)
+            for name, value in given.items()
+        )
+    except Exception:  # a parameter taken away, or not numbers
+        return True
+
+
+def named_numbers(grads, params: dict) -> dict:
     if not isinstance(grads, dict):
         raise Malformed("grads")
     return {name: numbers(grads[name]) for name in params if name in grads}

@@ -179,6 +179,13 @@ MISTAKES = (
         "softmax of a row does not change when a constant is taken off every score.",
     ),
     Mistake(
+        "logistic_overflow",
+        "logistic_forward",
+        lambda case: {},  # told by what it returned on large inputs (_overflowed), not a value
+        "These inputs are large: does exp overflow, or give inf / inf? Write the logistic so "
+        "that exp is only ever taken of a number that is not large and positive.",
+    ),
+    Mistake(
         "l2_factor",
         "l2_penalty",
         _l2_factor,
@@ -244,8 +251,9 @@ def mistake_of(function: str, case: dict, answer: dict) -> Mistake | None:
             with quiet_numerics():
                 if _matches(mistake.wrong(case), answer):
                     return mistake
-    if function == "softmax_cross_entropy" and _overflowed(case, answer):
-        return next(mistake for mistake in MISTAKES if mistake.key == "softmax_overflow")
+    if function in ("softmax_cross_entropy", "logistic_forward") and _overflowed(case, answer):
+        key = "softmax_overflow" if function == "softmax_cross_entropy" else "logistic_overflow"
+        return next(mistake for mistake in MISTAKES if mistake.key == key)
     return None
 
 
@@ -258,6 +266,11 @@ def problem_of(function: str, case: dict, answer: dict, which: str = "a") -> str
     malformed = answer.get("malformed")
     if isinstance(malformed, str) and malformed in layer_calls.MALFORMED:
         return f"{function} {layer_calls.MALFORMED[malformed]} {on}."
+    if answer.get("changed") is True:
+        return (
+            f"{function} changed the parameters it was given {on}: it must leave them as they "
+            "were (they are the network's own)."
+        )
     names, truth_of = FUNCTIONS[function]
     with quiet_numerics():
         truth = _flat({name: truth_of(case)[name] for name in names})
@@ -277,9 +290,10 @@ def problem_of(function: str, case: dict, answer: dict, which: str = "a") -> str
 
 
 def _overflowed(case: dict, answer: dict) -> bool:
-    """Whether ``answer`` holds a value that is not finite, on a case of large scores."""
-    large = float(np.max(np.abs(case["scores"]))) > layer_calls.LARGE_SCORES / 2
-    given = [answer.get(name) for name in ("loss", "dscores")]
+    """Whether ``answer`` holds a value that is not finite, on a case of large inputs."""
+    inputs = np.asarray(case["scores"] if "scores" in case else case["A"], dtype=np.float64)
+    large = float(np.max(np.abs(inputs))) > layer_calls.LARGE_SCORES / 2
+    given = [answer.get(name) for name in ("loss", "dscores", "out", "dA")]
     with quiet_numerics():
         try:
             values = [np.asarray(v, dtype=np.float64) for v in given if v is not None]
@@ -294,13 +308,30 @@ def describe_case(function: str, case: dict) -> str:
         sizes = [int(size) for size in case["sizes"]]
         return f"layers {sizes}, {case['activation']}, reg {case['reg']}"
     if function == "train":
-        return f"a {case['data']} data set of {len(case['X'])} samples"
+        return f"{case['data']} data, {len(case['X'])} samples"
     if function == "l2_penalty":
         return f"{len(layer_calls.parameters_of(case)) // 2} layers, reg {case['reg']}"
     if function == "softmax_cross_entropy":
         return f"scores of shape {np.shape(case['scores'])}"
     names = layer_calls.LAYER_ARGUMENTS[case["layer"]]
     return ", ".join(f"{name} of shape {np.shape(case[name])}" for name in names)
+
+
+# A right Network.loss calls softmax_cross_entropy once; differentiating numerically calls it
+# twice per parameter entry (at least 30 times for the smallest hidden network).
+MAX_LOSS_CALLS = 10
+
+
+def differentiated_numerically(case: dict, answer: dict) -> str | None:
+    """Why a network's right answer is not its own backpropagation: its ``loss`` called the
+    graders' loss function many times in one call; None when it did not."""
+    calls = answer.get("loss_calls")
+    if isinstance(calls, int) and calls > MAX_LOSS_CALLS:
+        return (
+            f"its loss called softmax_cross_entropy {calls} times in one call "
+            "(differentiating numerically?)"
+        )
+    return None
 
 
 # Training: the data sets, the network and the run a student's train is judged on.

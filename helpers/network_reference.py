@@ -69,14 +69,19 @@ def accuracy(params: dict, activation: str, X, T) -> float:
 
 
 class ReferenceNetwork:
-    """The notebook's ``Network``, as the graders write it: ``params`` (by name), ``loss(X, T)
-    -> (loss, grads)`` and ``predict(X)`` (each sample's class)."""
+    """The notebook's ``Network``, as the graders write it: ``params`` (by name), ``forward(X)
+    -> (scores, caches)``, ``loss(X, T) -> (loss, grads)`` and ``predict(X)`` (each sample's
+    class)."""
 
     def __init__(self, sizes, activation="relu", reg=0.0, seed=0):
         self.sizes = list(sizes)
         self.activation = activation
         self.reg = reg
         self.params = initial_parameters(self.sizes, seed)
+
+    def forward(self, X):
+        """The scores (n, k) of ``X`` (n, d) and each layer's caches, in order."""
+        return network_scores(self.params, self.activation, X)
 
     def loss(self, X, T):
         """The regularised mean loss on ``X`` (n, d), ``T`` (n, k) and its gradients."""

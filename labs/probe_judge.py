@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from course.judge.api import CheckPlan, Judgement, Verdict
-from course.outcomes import error_outcome
+from course.outcomes import TestOutcome, error_outcome
 from labs.backprop_judge import seed_of
 
 
@@ -30,7 +30,8 @@ class ProbeJudge:
     for some of theirs (``substitutes``: a helpers module and the names it defines, so that a
     function that calls earlier ones is judged with the true ones). A wrong answer that is a
     known mistake is named by ``mistake(case, answer)`` (a key of ``misconceptions``, whose
-    questions ``problem`` asks), for the cohort's report."""
+    questions ``problem`` asks), for the cohort's report. A wrong answer the function may not
+    be to blame for (``unsure(case, answer)``: why) is not graded, and flagged for review."""
 
     trusted_cells = ("provided_functions",)
     answer_names: tuple[str, ...] = ()  # the truths never leave this process
@@ -52,6 +53,7 @@ class ProbeJudge:
         mistake: Callable[[dict, dict], str | None] = lambda case, answer: None,
         misconceptions: tuple = (),
         answers_exact: bool = False,
+        unsure: Callable[[dict, dict], str | None] = lambda case, answer: None,
     ):
         self.graded_cell = self.function = function
         self.probe = probe
@@ -69,6 +71,8 @@ class ProbeJudge:
         # each answer a value the truth fixes (a layer's output), not one of many right ones (a
         # trained network's weights): the audit then holds any other answer to be wrong
         self.answers_exact = answers_exact
+        # why a wrong answer may not be the function's own fault (then not graded, and flagged)
+        self.unsure = unsure
         self.own_work_kinds = (function,)
         self.checks: dict = {check.__name__: (check, lambda a: (function, seed_of(a)))}
 
@@ -113,10 +117,19 @@ class ProbeJudge:
         by_seed = {
             seed: [(case, next(answers)) for case in self.cases(seed)] for seed in plan.seeds
         }
-        verdicts, named = {}, {}
+        verdicts, named, problems = {}, {}, [problem] if problem else []
         for grade_id, (_, seed) in plan.cells.items():
             verdicts[grade_id] = Verdict(True, f"{self.function} is right on every hidden case.")
             for case, answer in by_seed[seed]:
+                wrong = answer.get("error") or self.problem(case, answer, "a hidden")
+                if wrong and (why_unsure := self.unsure(case, answer)):
+                    verdicts[grade_id] = Verdict(
+                        False,
+                        f"Not graded: {why_unsure}. The instructor will review it.",
+                        TestOutcome.NOT_GRADED,
+                    )
+                    problems.append(f"{self.function} could not be judged: {why_unsure}")
+                    break
                 if error := answer.get("error"):
                     verdicts[grade_id] = Verdict(
                         False,
@@ -129,7 +142,7 @@ class ProbeJudge:
                     if key := self.mistake(case, answer):
                         named[grade_id] = key
                     break
-        return Judgement(verdicts, [problem] if problem else [], misconceptions=named)
+        return Judgement(verdicts, problems, misconceptions=named)
 
     def suspicions(self, answers: list[dict], request: dict) -> list[str]:
         """What it was seen to do that makes it not the student's own work: call the graders'

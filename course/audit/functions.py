@@ -400,7 +400,7 @@ def in_process(
     """``plan``'s function of ``notebook`` set up and called here by the probe's own code, and
     judged by the lab's judge: its verdicts, and the answers (as they would arrive: through
     JSON)."""
-    setup, graded = student_setup(subject.source, notebook, plan.judge.graded_cell)
+    setup, graded = student_setup(subject.source, notebook, plan.judge.graded_cell, plan.cells)
     request = build_request(plan, setup, graded or "")
     asked = plan.judge.asked(plan) if hasattr(plan.judge, "asked") else None
 

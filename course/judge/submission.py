@@ -4,6 +4,7 @@ cells and the graded cell, as plain Python, and the request its runner is sent."
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection
 
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
@@ -74,22 +75,29 @@ def as_python(source: str) -> str:
 
 
 def student_setup(
-    source_nb: nbformat.NotebookNode, submitted: nbformat.NotebookNode, graded_cell: str
+    source_nb: nbformat.NotebookNode,
+    submitted: nbformat.NotebookNode,
+    graded_cell: str,
+    tests: Collection[str] = (),
 ) -> tuple[list[list[str]], str | None]:
     """The student's own code cells up to the graded one, as ``[label, code]`` pairs, and the
     graded cell's source (None when there is none). A cell counts as the student's own when it
-    is a solution cell or a code cell the instructor's notebook does not have; of those above
-    the graded cell only definitions are kept."""
+    is a solution cell or a code cell the instructor's notebook does not have; of those other
+    than the graded cell only definitions are kept. With the grade ids of the function's
+    ``tests``, the definitions of the student's cells after the graded one and above its first
+    test are kept too: the kernel had them when the test ran (a helper written further down)."""
     given = {cell.source.strip() for cell in source_nb.cells if cell.cell_type == "code"}
     setup, graded = [], None
     for number, cell in enumerate(submitted.cells, start=1):
         if cell.cell_type != "code":
             continue
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade_id") == graded_cell:
+        if graded is not None and (meta.get("grade_id") in tests or not tests):
+            break
+        if meta.get("grade_id") == graded_cell and graded is None:
             graded = as_python(cell.source)
             setup.append([f"<your {graded_cell} cell>", graded])
-            break
+            continue
         if meta.get("grade") or meta.get("locked"):
             continue
         if meta.get("solution") or cell.source.strip() not in given:

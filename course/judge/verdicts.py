@@ -97,7 +97,7 @@ def judge_function(
 ) -> Judgement:
     """The verdict on the grade cells of ``plan`` (one graded function) of one submission."""
     cell = plan.judge.graded_cell
-    setup, graded = student_setup(source_nb, submitted, cell)
+    setup, graded = student_setup(source_nb, submitted, cell, plan.cells)
     if graded is None:
         message = f"Not graded: the submission has no {cell} cell."
         return Judgement(

@@ -79,7 +79,24 @@ def _backward(layer: str) -> ProbeJudge:
         "probe_backward",
         hidden.hidden_layer_cases(layer),
         uses=(f"{layer}_forward",),
+        unsure=_no_own_cache(layer),
     )
+
+
+def _no_own_cache(layer: str) -> Callable[[dict, dict], str | None]:
+    """Why a backward function's wrong answer may be its forward's fault: the forward raised,
+    so the backward was given the cache the notebook names, which its own forward may lay out
+    otherwise."""
+
+    def unsure(case: dict, answer: dict) -> str | None:
+        if answer.get("own_cache") is False:
+            return (
+                f"{layer}_forward raised on a hidden case, so {layer}_backward was given the "
+                "cache the notebook names, which your own forward may lay out otherwise"
+            )
+        return None
+
+    return unsure
 
 
 def _layer_judges(layer: str) -> tuple[ProbeJudge, ProbeJudge]:
@@ -112,6 +129,7 @@ JUDGES = (
         hidden.hidden_network_cases,
         _without(NETWORK_NEEDS),
         substitutes=("helpers.layers_reference", layers_reference.LAYERS),
+        suspicious=layers_check.differentiated_numerically,
     ),
     _judge(
         "train",

@@ -173,3 +173,170 @@ def test_a_forged_answer_line_from_a_layer_counts_for_nothing():
     judgement = _judged("relu_forward", cohorts.Submission("forger", "", whole_cell=cell))
     assert not judgement.verdicts["test_relu_forward"].passed
     assert "relu_forward's out" in judgement.verdicts["test_relu_forward"].message
+
+
+SIGMOID_BELOW = """\
+def logistic_backward(dout, cache):
+    return dout * cache * (1.0 - cache)
+
+
+def _sigmoid(A):
+    return 0.5 * (1.0 + np.tanh(0.5 * A))
+"""
+
+
+def test_a_helper_written_in_a_later_cell_above_the_tests_is_there_when_judged():
+    """The kernel had it when the test ran: so does the judge."""
+    submission = cohorts.Submission(
+        "helper_below",
+        "",
+        edits=(("out = 0.5 * (1.0 + np.tanh(0.5 * A))", "out = _sigmoid(A)"),),
+    )
+    source, release = notebooks("lab3")
+    notebook = cohorts.build_submission(source, release, submission, "logistic_forward")
+    next(
+        c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "logistic_backward"
+    ).source = SIGMOID_BELOW
+    plan = next(p for p in cached_plan(SOURCE).every() if p.judge.graded_cell == "logistic_forward")
+    judgement = judge_function(plan, source, notebook)
+    assert judgement.verdicts["test_logistic_forward"].passed, judgement.verdicts
+
+
+def test_a_backward_given_the_named_cache_because_its_forward_raised_is_flagged_not_failed():
+    forward = (
+        "def affine_forward(X, W, b):\n"
+        "    out = (W @ X.T + b).T\n"  # raises unless b broadcasts against (m, n)
+        "    return out, {'X': X, 'W': W}\n"
+    )
+    backward = (
+        "def affine_backward(dout, cache):\n"
+        "    return dout @ cache['W'], dout.T @ cache['X'], dout.sum(axis=0)\n"
+    )
+    submission = cohorts.Submission("own_cache", "", whole_cell=backward)
+    source, release = notebooks("lab3")
+    notebook = cohorts.build_submission(source, release, submission, "affine_backward")
+    next(
+        c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "affine_forward"
+    ).source = forward
+    plan = next(p for p in cached_plan(SOURCE).every() if p.judge.graded_cell == "affine_backward")
+    judgement = judge_function(plan, source, notebook)
+    verdict = judgement.verdicts["test_affine_backward"]
+    assert verdict.outcome is TestOutcome.NOT_GRADED, verdict
+    assert any("affine_forward raised" in p for p in judgement.problems), judgement.problems
+
+
+HELD_PARAMETERS = """\
+class Network:
+    def __init__(self, sizes, activation="relu", reg=0.0, seed=0):
+        rng = np.random.default_rng(seed)
+        self.sizes, self.activation, self.reg = list(sizes), activation, reg
+        self.params = {}
+        for layer in range(1, len(sizes)):
+            self.params[f"W{layer}"] = rng.normal(size=(sizes[layer], sizes[layer - 1]))
+            self.params[f"b{layer}"] = np.zeros(sizes[layer])
+        self.layers = [
+            (self.params[f"W{layer}"], self.params[f"b{layer}"]) for layer in range(1, len(sizes))
+        ]
+
+    def loss(self, X, T):
+        forward, backward = {
+            "relu": (relu_forward, relu_backward),
+            "logistic": (logistic_forward, logistic_backward),
+        }[self.activation]
+        out, caches = X, []
+        for number, (W, b) in enumerate(self.layers, 1):
+            out, affine_cache = affine_forward(out, W, b)
+            activation_cache = None
+            if number < len(self.layers):
+                out, activation_cache = forward(out)
+            caches.append((affine_cache, activation_cache))
+        loss, dout = softmax_cross_entropy(out, T)
+        loss = np.array([loss])  # a loss of shape (1,)
+        grads = {}
+        for number in range(len(caches), 0, -1):
+            affine_cache, activation_cache = caches[number - 1]
+            if activation_cache is not None:
+                dout = backward(dout, activation_cache)
+            dout, grads[f"W{number}"], grads[f"b{number}"] = affine_backward(dout, affine_cache)
+        penalty, penalty_grads = l2_penalty(self.params, self.reg)
+        return loss + penalty, {k: grads[k] + penalty_grads[k] for k in grads}
+"""
+
+
+def test_a_network_that_holds_its_parameters_elsewhere_and_a_loss_of_shape_1_earn_the_points():
+    judgement = _judged("Network", cohorts.Submission("held", "", whole_cell=HELD_PARAMETERS))
+    assert judgement.verdicts["test_network"].passed, judgement.verdicts["test_network"].message
+
+
+def test_a_network_that_differentiates_numerically_is_not_credited_and_is_flagged():
+    numerical = HELD_PARAMETERS.replace(
+        "        return loss + penalty, {k: grads[k] + penalty_grads[k] for k in grads}\n",
+        "        numerical = {}\n"
+        "        for name, value in self.params.items():\n"
+        "            numerical[name] = np.zeros_like(value)\n"
+        "            for index in np.ndindex(value.shape):\n"
+        "                kept = value[index]\n"
+        "                value[index] = kept + 1e-5\n"
+        "                up = self._plain(X, T)\n"
+        "                value[index] = kept - 1e-5\n"
+        "                down = self._plain(X, T)\n"
+        "                value[index] = kept\n"
+        "                numerical[name][index] = (up - down) / 2e-5\n"
+        "        return loss + penalty, numerical\n\n"
+        "    def _plain(self, X, T):\n"
+        "        out = X\n"
+        "        for number, (W, b) in enumerate(self.layers, 1):\n"
+        "            out = affine_forward(out, W, b)[0]\n"
+        "            if number < len(self.layers):\n"
+        "                activation = {'relu': relu_forward, 'logistic': logistic_forward}\n"
+        "                out = activation[self.activation](out)[0]\n"
+        "        return softmax_cross_entropy(out, T)[0] + l2_penalty(self.params, self.reg)[0]\n",
+    )
+    judgement = _judged("Network", cohorts.Submission("numerical", "", whole_cell=numerical))
+    verdict = judgement.verdicts["test_network"]
+    assert not verdict.passed and "Not credited" in verdict.message, verdict
+    assert any("differentiating numerically" in p for p in judgement.problems), judgement.problems
+
+
+def test_a_train_that_reads_the_network_s_forward_earns_the_points():
+    cell = cohorts.solution_code(
+        next(
+            c
+            for c in notebooks("lab3")[0].cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") == "train"
+        ).source
+    ).replace(
+        "        losses.append(float(np.mean(batch_losses)))",
+        "        scores, _ = network.forward(X)\n"
+        "        losses.append(float(np.mean(batch_losses)))",
+    )
+    judgement = _judged("train", cohorts.Submission("forward", "", whole_cell=cell))
+    assert judgement.verdicts["test_train"].passed, judgement.verdicts["test_train"].message
+
+
+@pytest.mark.parametrize(
+    ("function", "edits", "said"),
+    [
+        (
+            "l2_penalty",
+            (("grads[name] = reg * value", "value *= reg\n            grads[name] = value"),),
+            "changed the parameters it was given",
+        ),
+        (
+            "logistic_forward",
+            (("out = 0.5 * (1.0 + np.tanh(0.5 * A))", "E = np.exp(A)\n    out = E / (1 + E)"),),
+            "does exp overflow",
+        ),
+    ],
+    ids=["l2_in_place", "logistic_overflow"],
+)
+def test_a_function_that_breaks_what_it_is_given_or_overflows_fails_saying_so(
+    function, edits, said
+):
+    judgement = _judged(function, cohorts.Submission("x", "", edits=edits))
+    verdict = judgement.verdicts[f"test_{function}"]
+    assert not verdict.passed and said in verdict.message, verdict.message

@@ -11,6 +11,7 @@ wrong answer is told what is wrong and where, and, when it is a known mistake
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -376,11 +377,22 @@ def sent_training_case(case: dict) -> dict:
     return {name: value for name, value in case.items() if name not in ("X_val", "T_val")}
 
 
+# A random order of the training set puts about two samples next to the one after them in the
+# set, rising or falling; ten or more in one epoch happen about once in ten million; the set's
+# own order, or a rotation or reversal of it, puts nearly all of them.
+ORDERED_NEIGHBOURS = 10
+MOVED_RIGHT = 1e-9  # of a parameter's largest entry: the same step in another order, rounded
+
+
 def training_problem(case: dict, answer: dict, which: str = "a") -> str | None:
-    """Why ``train`` did not train (``answer``: ``helpers.layer_calls.call_train``'s on
-    ``case``): the validation accuracy the network it left reaches, against the threshold;
-    None when it reaches it."""
-    on = f"on {which} {case['data']} data set"
+    """Why ``train`` is wrong (``answer``: ``helpers.training_calls.call_train``'s on
+    ``case``): what the record of the network's calls shows it did otherwise than the
+    notebook's mini-batch SGD (the epochs, the batches, the order, the step, the losses it
+    returns), or the validation accuracy it left the network with, against the threshold; None
+    when it is right."""
+    on = f"on {which} data set, {case['data']}"
+    if said := _sgd_problem(case, answer):
+        return f"train {said} ({on})"
     params = answer.get("params")
     start = network_reference.initial_parameters([int(s) for s in case["sizes"]], case["seed"])
     if not isinstance(params, dict) or set(params) != set(start):
@@ -405,6 +417,98 @@ def training_problem(case: dict, answer: dict, which: str = "a") -> str | None:
             "itself, in place?"
         )
     return said + "."
+
+
+def _sgd_problem(case: dict, answer: dict) -> str | None:
+    """What the record in ``answer`` shows ``train`` did otherwise than the notebook says."""
+    n, size, epochs = len(case["X"]), int(case["batch_size"]), int(case["n_epochs"])
+    batches = answer.get("batches")
+    if not isinstance(batches, list) or not all(isinstance(b, list) for b in batches):
+        return "left no record of its batches"
+    sizes = [len(batch) for batch in batches]
+    if sum(sizes) != n * epochs:
+        return (
+            f"gave the network's loss {sum(sizes)} samples in {epochs} epochs, "
+            f"{sum(sizes) / epochs:g} an epoch: each epoch visits each of the {n} training "
+            "samples once"
+        )
+    expected = [size] * (n // size) + ([n % size] if n % size else [])
+    if sizes != expected * epochs:
+        return (
+            f"gave the network batches of {sorted(set(sizes))} samples: each epoch takes "
+            f"batch_size ({size}) at a time, the last batch holding what is left"
+        )
+    previous: list[int] = []
+    per_epoch = len(expected)
+    for epoch in range(epochs):
+        order = [
+            row for batch in batches[epoch * per_epoch : (epoch + 1) * per_epoch] for row in batch
+        ]
+        if sorted(order) != list(range(n)):
+            return f"did not visit every sample exactly once in epoch {epoch + 1}"
+        steps = np.diff(np.asarray(order))
+        if order == previous or max(np.sum(steps == 1), np.sum(steps == -1)) >= ORDERED_NEIGHBOURS:
+            return (
+                f"visited the samples in the same or an ordered sequence in epoch {epoch + 1}: "
+                "each epoch takes a fresh random order (rng.permutation)"
+            )
+        previous = order
+    if why := _step_problem(answer.get("tracked"), float(case["rate"])):
+        return why
+    return _losses_problem(answer, per_epoch, epochs)
+
+
+def _step_problem(tracked, rate: float) -> str | None:
+    """Whether each of the first steps moved every parameter by ``-rate`` times its gradient."""
+    if not isinstance(tracked, list) or len(tracked) < 2:
+        return None  # fewer than two batches: nothing to compare (the record said how many)
+    with quiet_numerics():
+        for before, after in itertools.pairwise(tracked):
+            try:
+                for name, gradient in before["grads"].items():
+                    start = np.asarray(before["params"][name], dtype=np.float64)
+                    moved = np.asarray(after["params"][name], dtype=np.float64) - start
+                    step = -rate * np.asarray(gradient, dtype=np.float64)
+                    scale = float(np.max(np.abs(start), initial=1.0))
+                    if not np.allclose(moved, step, rtol=0.0, atol=MOVED_RIGHT * scale):
+                        return _wrong_step(moved, step, name)
+            except (KeyError, TypeError, ValueError):
+                return "left the network's parameters under other names or shapes"
+    return None
+
+
+def _wrong_step(moved: np.ndarray, step: np.ndarray, name: str) -> str:
+    said = f"moved {name} otherwise than -rate times its gradient after a batch"
+    big = np.abs(step) > 1e-3 * float(np.max(np.abs(step), initial=0.0))
+    if not np.any(moved):
+        return f"{said}: it did not move at all. Does it change network.params itself?"
+    ratio = moved[big] / step[big]
+    if np.allclose(ratio, ratio.flat[0], rtol=1e-6) and ratio.size:
+        factor = float(ratio.flat[0])
+        if factor < 0:
+            return f"{said}: it moved up the gradient, not down it"
+        return f"{said}: it moved {factor:.3g} times as far. Where does rate come in?"
+    return said
+
+
+def _losses_problem(answer: dict, per_epoch: int, epochs: int) -> str | None:
+    """Whether ``train`` returned the mean of each epoch's batch losses (or the mean over its
+    samples, the batches weighted by their sizes), one per epoch."""
+    returned, losses = answer.get("losses"), answer.get("batch_losses")
+    if not isinstance(returned, list) or len(returned) != epochs:
+        got = len(returned) if isinstance(returned, list) else "no list of"
+        return f"returned {got} losses: one per epoch, the mean of that epoch's batch losses"
+    sizes = [len(batch) for batch in answer["batches"][:per_epoch]]
+    with quiet_numerics():
+        try:
+            batch = np.asarray(losses, dtype=np.float64).reshape(epochs, per_epoch)
+            given = np.asarray(returned, dtype=np.float64)
+        except (TypeError, ValueError):
+            return "returned losses that are not numbers, one per epoch"
+        for mean in (batch.mean(axis=1), batch @ np.asarray(sizes) / sum(sizes)):
+            if np.allclose(given, mean, rtol=1e-9, atol=0.0):
+                return None
+    return "returned other losses than the mean of each epoch's batch losses"
 
 
 @contextmanager

@@ -121,8 +121,10 @@ class ProbeJudge:
         for grade_id, (_, seed) in plan.cells.items():
             verdicts[grade_id] = Verdict(True, f"{self.function} is right on every hidden case.")
             for case, answer in by_seed[seed]:
-                wrong = answer.get("error") or self.problem(case, answer, "a hidden")
-                if wrong and (why_unsure := self.unsure(case, answer)):
+                error = answer.get("error")
+                blank = bool(error) and error_outcome(str(error)) is TestOutcome.BLANK
+                wrong = error or self.problem(case, answer, "a hidden")
+                if wrong and not blank and (why_unsure := self.unsure(case, answer)):
                     verdicts[grade_id] = Verdict(
                         False,
                         f"Not graded: {why_unsure}. The instructor will review it.",

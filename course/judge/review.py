@@ -32,7 +32,11 @@ REVIEW_PATTERNS = (
     # code compiled under a library's file name passes for the library's, not the student's
     # own (judge_runtime.tracing's own-line limit), and code rewritten at run time is not what ran
     (
-        re.compile(r"\b(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|\bCodeType\b"),
+        # the builtins called, not a method of that name defined or called (model.eval())
+        re.compile(
+            r"(?<![\w.])(?<!def )(exec|eval|compile)\s*\(|\bco_filename\b|\b__code__\b|"
+            r"\bCodeType\b"
+        ),
         "it compiles or rewrites code at run time",
     ),
     # a module named by a computed string, or loaded from a file path, passes by the import
@@ -61,16 +65,17 @@ def review_reasons(code: str, withheld: tuple[str, ...] = ()) -> list[str]:
     ]
 
 
-def code_reached(setup: list[list[str]], function: str) -> str:
+def code_reached(setup: list[list[str]], function: str, graded_label: str = "") -> str:
     """The code of the student's that the graded ``function`` can reach: its own definition
     and the graded cell's other top-level statements that are not definitions, then every
     definition of the student's cells (``setup``'s, the graded cell last) whose name the code
     so far mentions, until no new name is mentioned. A gradient checker or anything else the
-    student wrote but the function never names is not part of it."""
+    student wrote but the function never names is not part of it. The graded cell is the one
+    labelled ``graded_label`` (by default the last)."""
     definitions: dict[str, list[str]] = {}
     roots: list[str] = []
-    for number, (_, code) in enumerate(setup):
-        graded = number == len(setup) - 1
+    for number, (label, code) in enumerate(setup):
+        graded = label == graded_label if graded_label else number == len(setup) - 1
         try:
             tree = ast.parse(code)
         except SyntaxError:

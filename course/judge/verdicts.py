@@ -135,7 +135,8 @@ def judge_function(
                     )
     # Read in its code (and the code of the student's it calls): a flag for review only.
     if reasons := review_reasons(
-        code_reached(setup, plan.judge.function), plan.judge.withheld_helpers
+        code_reached(setup, plan.judge.function, request["graded_label"]),
+        plan.judge.withheld_helpers,
     ):
         judgement.problems.append(f"for review, {cell}'s code: " + "; ".join(reasons))
     return judgement

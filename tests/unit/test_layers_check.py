@@ -128,13 +128,18 @@ def test_every_known_mistake_fails_and_is_named_without_the_answer(mistake):
 
 
 def _train(network, X, T, batch_size, rate, n_epochs, rng):
+    losses = []
     for _ in range(n_epochs):
         order = rng.permutation(len(X))
+        batch_losses = []
         for start in range(0, len(X), batch_size):
             batch = order[start : start + batch_size]
-            _, grads = network.loss(X[batch], T[batch])
+            loss, grads = network.loss(X[batch], T[batch])
             for name, gradient in grads.items():
                 network.params[name] -= rate * gradient
+            batch_losses.append(loss)
+        losses.append(np.mean(batch_losses))
+    return losses
 
 
 def _validation_accuracy(case: dict, answer: dict) -> float:
@@ -152,5 +157,89 @@ def test_a_right_train_clears_the_threshold_on_every_draw_and_one_that_does_noth
             assert layers_check.training_problem(case, answer) is None
             worst = min(worst, _validation_accuracy(case, answer))
             idle = training_calls.call_train(lambda *a: None, layers_check.sent_training_case(case))
-            assert "as they started" in (layers_check.training_problem(case, idle) or "")
+            assert "0 samples in" in (layers_check.training_problem(case, idle) or "")
     assert worst >= layers_check.VALIDATION_THRESHOLD + 0.02
+
+
+def _solution_train() -> str:
+    import nbformat
+
+    from tests.support.paths import ROOT
+
+    notebook = nbformat.read(ROOT / "source" / "lab3" / "layers.ipynb", as_version=4)
+    cell = next(
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "train"
+    )
+    return "\n".join(
+        line for line in cell.source.splitlines() if "### " not in line
+    )  # the solution's markers
+
+
+def _train_from(code: str):
+    namespace: dict = {"np": np}
+    exec(code, namespace)
+    return namespace["train"]
+
+
+RIGHT_FORMS = {
+    "weighted_mean": (
+        "losses.append(float(np.mean(batch_losses)))",
+        "losses.append(float(np.average(batch_losses, weights=[len(o) for o in "
+        "np.array_split(order, range(batch_size, len(X), batch_size))])))",
+    ),
+    "choice_without_replacement": (
+        "order = rng.permutation(len(X))",
+        "order = rng.choice(len(X), size=len(X), replace=False)",
+    ),
+    "loss_reported_first": (
+        "    losses = []\n    for epoch",
+        "    losses = []\n    network.loss(X, T)  # the starting loss, looked at\n    for epoch",
+    ),
+}
+MISTAKES = {
+    "rate_ignored": ("-= rate * gradient", "-= gradient", "Where does rate come in?"),
+    "half_the_data": (
+        "range(0, len(X), batch_size)",
+        "range(0, len(X) // 2, batch_size)",
+        "320 an epoch",
+    ),
+    "not_shuffled": (
+        "order = rng.permutation(len(X))",
+        "order = np.arange(len(X))",
+        "fresh random order",
+    ),
+    "last_loss_returned": (
+        "losses.append(float(np.mean(batch_losses)))",
+        "losses.append(loss)",
+        "other losses than the mean",
+    ),
+    "one_batch_size": (
+        "batch = order[start:start + batch_size]",
+        "batch = order[start:start + 2 * batch_size]",
+        "an epoch",
+    ),
+}
+
+
+@pytest.mark.parametrize("form", RIGHT_FORMS, ids=str)
+def test_a_right_train_in_another_form_passes(form):
+    old, new = RIGHT_FORMS[form]
+    code = _solution_train()
+    assert old in code
+    train = _train_from(code.replace(old, new))
+    case = layers_check.training_cases(np.random.default_rng(11))[0]
+    answer = training_calls.call_train(train, layers_check.sent_training_case(case))
+    assert answer["error"] is None
+    assert layers_check.training_problem(case, answer) is None
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=str)
+def test_a_train_with_one_mistake_fails_saying_what(mistake):
+    old, new, said = MISTAKES[mistake]
+    code = _solution_train()
+    assert old in code
+    train = _train_from(code.replace(old, new))
+    case = layers_check.training_cases(np.random.default_rng(11))[0]
+    answer = training_calls.call_train(train, layers_check.sent_training_case(case))
+    problem = layers_check.training_problem(case, answer)
+    assert problem and said in problem, problem

@@ -66,3 +66,25 @@ def test_a_module_loaded_by_a_computed_name_or_from_a_file_is_flagged(code):
 def test_a_plain_backprop_loads_no_module():
     code = "def backprop(x, t, W1, b1, W2, b2):\n    import numpy as np\n    return np.outer(x, t)"
     assert review_reasons(code, WITHHELD) == []
+
+
+COMPILES = "it compiles or rewrites code at run time"
+
+
+@pytest.mark.parametrize(
+    "code", ["exec(source)\n", "f = eval('lambda x: x')\n", "code = compile(text, 'f', 'exec')\n"]
+)
+def test_code_compiled_at_run_time_is_flagged(code):
+    assert COMPILES in review_reasons(code)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "class Network:\n    def eval(self, X):\n        return X\n",
+        "pattern = re.compile(r'\\d+')\n",
+        "network.eval()\n",
+    ],
+)
+def test_a_method_or_a_library_function_of_that_name_is_not_flagged(code):
+    assert COMPILES not in review_reasons(code)

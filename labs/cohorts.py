@@ -7,6 +7,7 @@ them, and ``course.demo.expected_against_graded`` compares the grades with what 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,3 +118,22 @@ def write_cohort(
         path.write_text(text[: len(text) // 2] if submission.corrupt else text)
         paths.append(path)
     return paths
+
+
+def cohort_writer(default: tuple[Submission, ...], graded_cell: str) -> Callable[..., list[Path]]:
+    """A lab's ``write_cohort(root, lab, target, cohort=default, flat=False)``: its cohort
+    (default: ``default``) written as :func:`write_cohort` does, edits placed from
+    ``graded_cell``."""
+
+    def write(
+        root: Path,
+        lab: str,
+        target: Path,
+        cohort: tuple[Submission, ...] = default,
+        flat: bool = False,
+    ) -> list[Path]:
+        """Write every submission of the lab's cohort and return the paths (see
+        labs.cohorts.write_cohort)."""
+        return write_cohort(root, lab, target, cohort, flat, graded_cell)
+
+    return write

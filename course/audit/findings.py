@@ -125,6 +125,28 @@ def changed_steps(subject: Subject, derived: Derived) -> list[str]:
     return [step for step in derived.steps if step_differs(subject, derived, step)]
 
 
+def planted_outcome(
+    derived: Derived, failed: set[str], problems: list[str], misconceptions: dict[str, str]
+) -> tuple[str, str] | None:
+    """``(outcome, why)`` when a flag or the lab's own planting decides it (a flag is always a
+    fault; a declared submission must fail what it plants and name its misconception); None
+    for a rewrite or mutant that is not flagged."""
+    if problems:
+        return FLAGGED, "flagged: " + "; ".join(problems)
+    if derived.kind != DECLARED:
+        return None
+    if failed != set(derived.expected_failures):
+        return OVER_PENALISED if failed - derived.expected_failures else MISSED, (
+            f"failed {sorted(failed)}, planted {sorted(derived.expected_failures)}"
+        )
+    if derived.misconception and derived.misconception not in misconceptions.values():
+        return MISNAMED, (
+            f"named {sorted(set(misconceptions.values())) or 'none'}, "
+            f"planted {derived.misconception}"
+        )
+    return AS_IMPLIED, ""
+
+
 def implied(
     subject: Subject,
     derived: Derived,
@@ -133,19 +155,8 @@ def implied(
     misconceptions: dict[str, str],
 ) -> tuple[str, str]:
     """``(outcome, why)``: the judging of ``derived`` held against its derivation."""
-    if problems:
-        return FLAGGED, "flagged: " + "; ".join(problems)
-    if derived.kind == DECLARED:
-        if failed != set(derived.expected_failures):
-            return OVER_PENALISED if failed - derived.expected_failures else MISSED, (
-                f"failed {sorted(failed)}, planted {sorted(derived.expected_failures)}"
-            )
-        if derived.misconception and derived.misconception not in misconceptions.values():
-            return MISNAMED, (
-                f"named {sorted(set(misconceptions.values())) or 'none'}, "
-                f"planted {derived.misconception}"
-            )
-        return AS_IMPLIED, ""
+    if outcome := planted_outcome(derived, failed, problems, misconceptions):
+        return outcome
     changed = changed_steps(subject, derived) if derived.kind == MUTANT else []
     if changed:
         own = set().union(*(subject.cells_of("step", step=step) for step in changed))

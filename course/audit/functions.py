@@ -28,11 +28,10 @@ from course.audit.findings import (
     AS_IMPLIED,
     CRASHED,
     EQUIVALENT,
-    FLAGGED,
-    MISNAMED,
     MISSED,
     OVER_PENALISED,
     Finding,
+    planted_outcome,
 )
 from course.audit.layouts import LAYOUTS, without_comments
 from course.audit.subject import Subject
@@ -531,19 +530,8 @@ def implied(
     """``(outcome, why)``: the sandboxed judging of ``derived`` (``failed``) held against its
     derivation and against the judging here (``expected``; ``differs``: an exact function's
     answers are not the solution's)."""
-    if problems:
-        return FLAGGED, "flagged: " + "; ".join(problems)
-    if derived.kind == DECLARED:
-        if failed != set(derived.expected_failures):
-            return OVER_PENALISED if failed - derived.expected_failures else MISSED, (
-                f"failed {sorted(failed)}, planted {sorted(derived.expected_failures)}"
-            )
-        if derived.misconception and derived.misconception not in misconceptions.values():
-            return MISNAMED, (
-                f"named {sorted(set(misconceptions.values())) or 'none'}, "
-                f"planted {derived.misconception}"
-            )
-        return AS_IMPLIED, ""
+    if outcome := planted_outcome(derived, failed, problems, misconceptions):
+        return outcome
     if derived.kind == REWRITE:
         if failed or expected:
             return OVER_PENALISED, f"a rewrite, and failed {sorted(failed | expected)}"

@@ -7,8 +7,6 @@ tests and the benchmarks; ``expected_failures`` says which grade cells each one 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 
 from labs import cohorts
@@ -443,16 +441,7 @@ def build_submission(
     return cohorts.build_submission(source, release, submission, BACKPROP_CELL)
 
 
-def write_cohort(
-    root: Path,
-    lab: str,
-    target: Path,
-    cohort: tuple[Submission, ...] = LAB1_COHORT,
-    flat: bool = False,
-) -> list[Path]:
-    """Write every submission (default: LAB1_COHORT) and return the paths (see
-    labs.cohorts.write_cohort)."""
-    return cohorts.write_cohort(root, lab, target, cohort, flat, BACKPROP_CELL)
+write_cohort = cohorts.cohort_writer(LAB1_COHORT, BACKPROP_CELL)
 
 
 __all__ = ["DEMO_COHORT", "LAB1_COHORT", "Submission", "build_submission", "write_cohort"]

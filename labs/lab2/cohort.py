@@ -4,8 +4,6 @@ filled in from the solution, with its planted edits (labs.cohorts)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from labs import cohorts
 from labs.cohorts import Submission, fails
 
@@ -188,16 +186,7 @@ BLANK = Submission(
 DEMO_COHORT = (*CORRECT, *FAIRNESS, *MISTAKES, LOOPED, BLANK)
 
 
-def write_cohort(
-    root: Path,
-    lab: str,
-    target: Path,
-    cohort: tuple[Submission, ...] = DEMO_COHORT,
-    flat: bool = False,
-) -> list[Path]:
-    """Write every submission (default: DEMO_COHORT) and return the paths (see
-    labs.cohorts.write_cohort)."""
-    return cohorts.write_cohort(root, lab, target, cohort, flat, BACKPROP_CELL)
+write_cohort = cohorts.cohort_writer(DEMO_COHORT, BACKPROP_CELL)
 
 
 __all__ = ["ALL_TESTS", "DEMO_COHORT", "write_cohort"]

@@ -5,8 +5,6 @@ planted edits (labs.cohorts): a mistake costs its own function's test, and nothi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from labs import cohorts
 from labs.cohorts import Submission, fails
 
@@ -193,16 +191,7 @@ BLANK = Submission(
 DEMO_COHORT = (*CORRECT, *FAIRNESS, *MISTAKES, BLANK)
 
 
-def write_cohort(
-    root: Path,
-    lab: str,
-    target: Path,
-    cohort: tuple[Submission, ...] = DEMO_COHORT,
-    flat: bool = False,
-) -> list[Path]:
-    """Write every submission (default: DEMO_COHORT) and return the paths (see
-    labs.cohorts.write_cohort)."""
-    return cohorts.write_cohort(root, lab, target, cohort, flat, FIRST_CELL)
+write_cohort = cohorts.cohort_writer(DEMO_COHORT, FIRST_CELL)
 
 
 __all__ = ["ALL_TESTS", "DEMO_COHORT", "write_cohort"]

@@ -11,6 +11,7 @@ import pytest
 
 from course.judge.plan import cached_plan
 from course.judge.verdicts import judge_function
+from course.notebooks import cell_by_grade_id
 from course.outcomes import TestOutcome
 from helpers import layers_check
 from labs import cohorts
@@ -23,10 +24,13 @@ SOURCE = ROOT / "source" / "lab3" / NOTEBOOKS["lab3"]
 NAMED = [s for s in cohort.MISTAKES if s.misconception]
 
 
-def _judged(function: str, submission: cohorts.Submission):
-    """The judgement of ``function``'s test in the notebook ``submission`` hands in."""
+def _judged(function: str, submission: cohorts.Submission, **other_cells: str):
+    """The judgement of ``function``'s test in the notebook ``submission`` hands in, with the
+    solution cells ``other_cells`` names (by grade id) written as given."""
     source, release = notebooks("lab3")
     notebook = cohorts.build_submission(source, release, submission, function)
+    for grade_id, code in other_cells.items():
+        cell_by_grade_id(notebook, grade_id).source = code
     plan = next(p for p in cached_plan(SOURCE).every() if p.judge.graded_cell == function)
     return judge_function(plan, source, notebook)
 
@@ -192,15 +196,7 @@ def test_a_helper_written_in_a_later_cell_above_the_tests_is_there_when_judged()
         "",
         edits=(("out = 0.5 * (1.0 + np.tanh(0.5 * A))", "out = _sigmoid(A)"),),
     )
-    source, release = notebooks("lab3")
-    notebook = cohorts.build_submission(source, release, submission, "logistic_forward")
-    next(
-        c
-        for c in notebook.cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "logistic_backward"
-    ).source = SIGMOID_BELOW
-    plan = next(p for p in cached_plan(SOURCE).every() if p.judge.graded_cell == "logistic_forward")
-    judgement = judge_function(plan, source, notebook)
+    judgement = _judged("logistic_forward", submission, logistic_backward=SIGMOID_BELOW)
     assert judgement.verdicts["test_logistic_forward"].passed, judgement.verdicts
 
 
@@ -215,15 +211,7 @@ def test_a_backward_given_the_named_cache_because_its_forward_raised_is_flagged_
         "    return dout @ cache['W'], dout.T @ cache['X'], dout.sum(axis=0)\n"
     )
     submission = cohorts.Submission("own_cache", "", whole_cell=backward)
-    source, release = notebooks("lab3")
-    notebook = cohorts.build_submission(source, release, submission, "affine_backward")
-    next(
-        c
-        for c in notebook.cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "affine_forward"
-    ).source = forward
-    plan = next(p for p in cached_plan(SOURCE).every() if p.judge.graded_cell == "affine_backward")
-    judgement = judge_function(plan, source, notebook)
+    judgement = _judged("affine_backward", submission, affine_forward=forward)
     verdict = judgement.verdicts["test_affine_backward"]
     assert verdict.outcome is TestOutcome.NOT_GRADED, verdict
     assert any("affine_forward raised" in p for p in judgement.problems), judgement.problems

@@ -1,7 +1,7 @@
 """Lab 3's cases and the one call of a student's function the check makes on each: the same in
 the notebook's visible tests and in the judge's sandbox (``judge_runtime.probe``), so the two
 cannot drift. Not withheld: the judge's sandbox calls it. Nothing here computes an answer (the
-graders' layers are in ``layers_reference``, withheld where a layer is judged).
+graders' layers are the lab's own, instructor-only).
 
 Every call returns plain data: what the function returned (nested lists of floats, None where
 that is not an array of numbers), ``malformed`` (a key of :data:`MALFORMED` when it returned
@@ -12,7 +12,6 @@ itself under ``raised``, which is not data and is not sent).
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -36,12 +35,6 @@ MALFORMED = {
     "three": "must return three gradients, (dX, dW, db)",
     "grads": "must return its gradients as a dictionary, by parameter name",
 }
-
-
-# How often the graders' layer functions (layers_reference, which counts here) have
-# been called in this process: a network whose loss calls the loss function many times in one
-# call is differentiating numerically.
-CALLS: Counter[str] = Counter()
 
 
 class Malformed(Exception):
@@ -226,19 +219,19 @@ def call_network(Network: Callable, case: dict) -> dict:
 
     def call() -> dict:
         network = Network(sizes, activation=case["activation"], reg=float(case["reg"]))
-        for name, value in params.items():  # into its own arrays, which it may hold elsewhere
+        for name, hidden in params.items():  # into its own arrays, which it may hold elsewhere
             held = network.params.get(name)
-            if isinstance(held, np.ndarray) and held.shape == value.shape:
-                held[...] = value
+            if isinstance(held, np.ndarray) and held.shape == hidden.shape:
+                held[...] = hidden
             else:
-                network.params[name] = value.copy()
-        before = _loss_calls()
+                network.params[name] = hidden.copy()
+        before = _loss_calls(case)
         loss, grads = pair(network.loss(X, T))
         return {
             "loss": number(loss),
             "grads": named_numbers(grads, params),
             "changed": _changed(network.params, params),
-            "loss_calls": _loss_calls() - before,
+            "loss_calls": _loss_calls(case) - before,
         }
 
     return answer(call)
@@ -282,10 +275,12 @@ def number(value) -> float | None:
         return None
 
 
-def _loss_calls() -> int:
-    """How often the graders' loss function has been called in this process (:data:`CALLS`:
-    0 where it is not the one the network calls)."""
-    return CALLS["softmax_cross_entropy"]
+def _loss_calls(case: dict) -> int:
+    """How often the graders' loss function (in the lab's trusted code the judge sent, which
+    counts its calls) has been called in this process; 0 where there is none."""
+    trusted = case.get("trusted")
+    calls = trusted.get("CALLS") if isinstance(trusted, dict) else None
+    return int(calls["softmax_cross_entropy"]) if isinstance(calls, dict) else 0
 
 
 def _changed(held, given: dict) -> bool:
@@ -303,3 +298,72 @@ def named_numbers(grads, params: dict) -> dict:
     if not isinstance(grads, dict):
         raise Malformed("grads")
     return {name: numbers(grads[name]) for name in params if name in grads}
+
+
+TRACKED = 3  # the first batches whose parameters and gradients are recorded
+
+
+def recording(network_class: type) -> type:
+    """``network_class`` (the graders' network) recording each call of ``loss`` on a batch of
+    the training set ``X``: a call on the whole set in its own order (a loss reported, not a
+    step) is not a batch."""
+
+    class RecordingNetwork(network_class):
+        def __init__(self, X, *args):
+            super().__init__(*args)
+            self._rows = {row.tobytes(): index for index, row in enumerate(np.asarray(X))}
+            self._n = len(X)
+            self.batches: list[list[int]] = []
+            self.batch_losses: list[float] = []
+            self.tracked: list[dict] = []
+
+        def loss(self, X, T):
+            rows = [self._rows.get(np.asarray(row, dtype=np.float64).tobytes(), -1) for row in X]
+            loss, grads = super().loss(X, T)
+            if rows != list(range(self._n)):
+                self.batches.append(rows)
+                self.batch_losses.append(float(loss))
+                if len(self.tracked) <= TRACKED:  # one more: the parameters after the last step
+                    self.tracked.append(
+                        {
+                            "params": {k: numbers(v) for k, v in self.params.items()},
+                            "grads": {k: numbers(v) for k, v in grads.items()},
+                        }
+                    )
+            return loss, grads
+
+    return RecordingNetwork
+
+
+def call_train(train: Callable, case: dict, network_class: type | None = None) -> dict:
+    """``train(network, X, T, batch_size, rate, n_epochs, rng)`` with the graders' network
+    (``network_class``, else the lab's trusted code's ``ReferenceNetwork``: a mistake in the
+    student's own costs its tests, not this one), recording what it is asked
+    (:func:`recording`): the ``params`` it left the network with (by name), the record
+    (``batches``, ``batch_losses``, ``tracked``) and ``losses``, what ``train`` returned."""
+    sizes = [int(size) for size in case["sizes"]]
+    X = np.array(case["X"], dtype=np.float64)
+    T = np.array(case["T"], dtype=np.float64)
+    base = network_class or case["trusted"]["ReferenceNetwork"]
+    network = recording(base)(X, sizes, case["activation"], float(case["reg"]), int(case["seed"]))
+
+    def call() -> dict:
+        returned = train(
+            network,
+            X,
+            T,
+            int(case["batch_size"]),
+            float(case["rate"]),
+            int(case["n_epochs"]),
+            np.random.default_rng(int(case["train_seed"])),
+        )
+        params = network.params if isinstance(network.params, dict) else {}
+        return {
+            "params": {name: numbers(value) for name, value in params.items()},
+            "batches": network.batches,
+            "batch_losses": network.batch_losses,
+            "tracked": network.tracked,
+            "losses": numbers(returned),
+        }
+
+    return answer(call)

@@ -1,12 +1,13 @@
 """The checks behind Lab 3's tests: each layer function, the loss, the L2 penalty, the network
-and its training, judged on cases of ``helpers.layer_calls`` against the graders' own layers
-(``helpers.layers_reference``) and network (``helpers.network_reference``).
+and its training, called on the cases of ``helpers.layer_calls`` and held to true values.
 
-A visible test calls a ``check_...`` function in the student's kernel on fresh draws; when
-grading, the judge (``labs/lab3/judge.py``) has the same calls made in its sandbox on hidden
-draws and reaches its verdict with :func:`problem_of`, here, where no student code runs. A
-wrong answer is told what is wrong and where, and, when it is a known mistake
-(:data:`MISTAKES`), asked the question that points at it; never the value expected.
+A visible test calls a ``check_...`` function in the student's kernel on fresh draws, against
+true values by central differences (``helpers.layers_numerical``: the package students install
+holds no backward layer and no network). When grading, the judge (``labs/lab3/judge.py``) has
+the same calls made in its sandbox on hidden draws and reaches its verdict with
+:func:`problem_of` and :func:`sgd_problem` against its own analytic truths, where no student code
+runs, and names the known mistakes (``labs/lab3/misconceptions.py``). A wrong answer is told
+what is wrong and where, never the value expected.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 
-from helpers import layer_calls, network_reference, training_calls
-from helpers import layers_reference as layers
+from helpers import layer_calls, layers_numerical
 from helpers.datasets import Annuli, UClasses
 from helpers.failures import CheckFailed
 from helpers.gradcheck import quiet_numerics
@@ -33,179 +32,18 @@ TOLERANCE = 1e-7
 VISIBLE_ARCHITECTURES = (((2, 6, 3), "relu", 0.0), ((2, 4, 4, 3), "logistic", 0.1))
 
 
-@dataclass(frozen=True)
-class Mistake:
-    """A known wrong answer of one function (``wrong(case)``: its outputs by name, computed
-    from the case's true inputs) and the question that points at it, never the formula."""
-
-    key: str
-    function: str
-    wrong: Callable[[dict], dict]
-    question: str
-
-
-def _logistic(A):
-    return np.exp(-np.logaddexp(0.0, -np.asarray(A, dtype=np.float64)))
-
-
-def _arrays(case: dict, *names: str) -> list[np.ndarray]:
-    return [np.asarray(case[name], dtype=np.float64) for name in names]
-
-
-def _affine_truth(case):
-    X, W, b, dout = _arrays(case, "X", "W", "b", "dout")
-    dX, dW, db = layers.affine_backward(dout, (X, W, b))
-    return {"out": layers.affine_forward(X, W, b)[0], "dX": dX, "dW": dW, "db": db}
-
-
-def _activation_truth(case):
-    A, dout = _arrays(case, "A", "dout")
-    if case["layer"] == "relu":
-        out, cache = layers.relu_forward(A)
-        return {"out": out, "dA": layers.relu_backward(dout, cache)}
-    out, cache = layers.logistic_forward(A)
-    return {"out": out, "dA": layers.logistic_backward(dout, cache)}
-
-
-def _loss_truth(case):
-    scores, T = _arrays(case, "scores", "T")
-    loss, dscores = layers.softmax_cross_entropy(scores, T)
-    return {"loss": loss, "dscores": dscores}
-
-
-def _penalty_truth(case):
-    penalty, grads = layers.l2_penalty(layer_calls.parameters_of(case), float(case["reg"]))
-    return {"penalty": penalty, "grads": grads}
-
-
-def _network_truth(case, reg: float | None = None):
-    params = layer_calls.parameters_of(case)
-    X, T = _arrays(case, "X", "T")
-    loss, grads = network_reference.network_loss(
-        params, case["activation"], float(case["reg"]) if reg is None else reg, X, T
-    )
-    return {"loss": loss, "grads": grads}
-
-
-# What each graded function returns (by name, as the calls of helpers.layer_calls report it)
-# and how its truth is computed from a case.
-FUNCTIONS: dict[str, tuple[tuple[str, ...], Callable[[dict], dict]]] = {
-    "affine_forward": (("out",), _affine_truth),
-    "affine_backward": (("dX", "dW", "db"), _affine_truth),
-    "relu_forward": (("out",), _activation_truth),
-    "relu_backward": (("dA",), _activation_truth),
-    "logistic_forward": (("out",), _activation_truth),
-    "logistic_backward": (("dA",), _activation_truth),
-    "softmax_cross_entropy": (("loss", "dscores"), _loss_truth),
-    "l2_penalty": (("penalty", "grads"), _penalty_truth),
-    "Network": (("loss", "grads"), _network_truth),
+# What each graded function returns, by name (as the calls of helpers.layer_calls report it).
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "affine_forward": ("out",),
+    "affine_backward": ("dX", "dW", "db"),
+    "relu_forward": ("out",),
+    "relu_backward": ("dA",),
+    "logistic_forward": ("out",),
+    "logistic_backward": ("dA",),
+    "softmax_cross_entropy": ("loss", "dscores"),
+    "l2_penalty": ("penalty", "grads"),
+    "Network": ("loss", "grads"),
 }
-
-
-def _l2_factor(case):
-    _, grads = layers.l2_penalty(layer_calls.parameters_of(case), float(case["reg"]))
-    return {"grads": {name: 2 * value for name, value in grads.items()}}
-
-
-def _l2_biases(case):
-    params = layer_calls.parameters_of(case)
-    reg = float(case["reg"])
-    return {
-        "penalty": 0.5 * reg * sum(float(np.sum(v**2)) for v in params.values()),
-        "grads": {name: reg * value for name, value in params.items()},
-    }
-
-
-MISTAKES = (
-    Mistake(
-        "db_not_summed",
-        "affine_backward",
-        lambda case: {"db": np.asarray(case["dout"], dtype=np.float64)},
-        "db has b's shape: each sample's row of dout contributes to it. How do they combine?",
-    ),
-    Mistake(
-        "db_mean",
-        "affine_backward",
-        lambda case: {"db": np.asarray(case["dout"], dtype=np.float64).mean(axis=0)},
-        "dout already holds each sample's share of the loss: is db their mean, or something else?",
-    ),
-    Mistake(
-        "dW_transposed",
-        "affine_backward",
-        lambda case: {"dW": _affine_truth(case)["dW"].T},
-        "dW has W's shape, (outputs, inputs): which of dout and X gives its rows?",
-    ),
-    Mistake(
-        "relu_slope_at_kink",
-        "relu_backward",
-        lambda case: {"dA": np.asarray(case["dout"]) * (np.asarray(case["A"]) >= 0)},
-        "At inputs exactly 0 your gradient passes dout through: what slope does the notebook "
-        "take for ReLU at its kink?",
-    ),
-    Mistake(
-        "relu_mask_of_output",
-        "relu_backward",
-        lambda case: {"dA": np.asarray(case["dout"], dtype=np.float64)},
-        "Your gradient passes dout through where the input was negative too: a mask of the "
-        "output, out >= 0, holds everywhere. Which values tell where ReLU was flat?",
-    ),
-    Mistake(
-        "logistic_slope_of_input",
-        "logistic_backward",
-        lambda case: {"dA": np.asarray(case["dout"]) * case["A"] * (1 - np.asarray(case["A"]))},
-        "H * (1 - H) is the logistic's slope in terms of its output H: what does your cache "
-        "hold, its input or its output?",
-    ),
-    Mistake(
-        "logistic_of_output",
-        "logistic_backward",
-        lambda case: {
-            "dA": np.asarray(case["dout"])
-            * _logistic(_logistic(case["A"]))
-            * (1 - _logistic(_logistic(case["A"])))
-        },
-        "Your cache holds the output H already: is the logistic applied to it again?",
-    ),
-    Mistake(
-        "dscores_not_mean",
-        "softmax_cross_entropy",
-        lambda case: {"dscores": _loss_truth(case)["dscores"] * len(case["scores"])},
-        "The loss is the mean over the batch: what factor does each row's gradient carry?",
-    ),
-    Mistake(
-        "softmax_overflow",
-        "softmax_cross_entropy",
-        lambda case: {},  # told by what it returned on large scores (_overflowed), not a value
-        "These scores are large, as an untrained network's can be: does exp overflow? The "
-        "softmax of a row does not change when a constant is taken off every score.",
-    ),
-    Mistake(
-        "logistic_overflow",
-        "logistic_forward",
-        lambda case: {},  # told by what it returned on large inputs (_overflowed), not a value
-        "These inputs are large: does exp overflow, or give inf / inf? Write the logistic so "
-        "that exp is only ever taken of a number that is not large and positive.",
-    ),
-    Mistake(
-        "l2_factor",
-        "l2_penalty",
-        _l2_factor,
-        "Is the penalty ½·reg·Σ‖W‖², as the notebook writes it, and is the gradient of its "
-        "½·W² terms W?",
-    ),
-    Mistake(
-        "l2_biases",
-        "l2_penalty",
-        _l2_biases,
-        "Which parameters does the notebook regularise: the weights only, or the biases too?",
-    ),
-    Mistake(
-        "penalty_missing",
-        "Network",
-        lambda case: _network_truth(case, reg=0.0),
-        "Is the L2 penalty added to the loss, and its gradient to the weights' gradients?",
-    ),
-)
 
 
 def _compared(truth, value) -> tuple[float, tuple[int, ...] | None, str | None]:
@@ -238,30 +76,19 @@ def _flat(outputs: dict) -> dict[str, object]:
     return flat
 
 
-def _matches(wrong: dict, answer: dict) -> bool:
+def matches(wrong: dict, answer: dict) -> bool:
+    """Whether ``answer`` holds every output of ``wrong`` (a known wrong answer, by name)."""
     flat_answer = _flat(answer)
     compared = [_compared(truth, flat_answer.get(name)) for name, truth in _flat(wrong).items()]
     return bool(compared) and all(why is None and error <= TOLERANCE for error, _, why in compared)
 
 
-def mistake_of(function: str, case: dict, answer: dict) -> Mistake | None:
-    """The known mistake of :data:`MISTAKES` that ``function``'s wrong ``answer`` on ``case``
-    matches, or None."""
-    for mistake in MISTAKES:
-        if mistake.function == function:
-            with quiet_numerics():
-                if _matches(mistake.wrong(case), answer):
-                    return mistake
-    if function in ("softmax_cross_entropy", "logistic_forward") and _overflowed(case, answer):
-        key = "softmax_overflow" if function == "softmax_cross_entropy" else "logistic_overflow"
-        return next(mistake for mistake in MISTAKES if mistake.key == key)
-    return None
-
-
-def problem_of(function: str, case: dict, answer: dict, which: str = "a") -> str | None:
+def problem_of(
+    function: str, case: dict, answer: dict, truth: dict, which: str = "a"
+) -> str | None:
     """Why ``answer`` (the call of ``function`` on ``case``, from ``helpers.layer_calls``) is
-    wrong, for the student: which output, how far off and where, and a question when it is a
-    known mistake; None when it is right. ``which`` case it was (``a``, ``a hidden``). An error
+    wrong against ``truth`` (the true outputs, by name), for the student: which output, how far
+    off and where; None when it is right. ``which`` case it was (``a``, ``a hidden``). An error
     it raised is the caller's to describe."""
     on = f"on {which} case ({describe_case(function, case)})"
     malformed = answer.get("malformed")
@@ -272,25 +99,21 @@ def problem_of(function: str, case: dict, answer: dict, which: str = "a") -> str
             f"{function} changed the parameters it was given {on}: it must leave them as they "
             "were (they are the network's own)."
         )
-    names, truth_of = FUNCTIONS[function]
-    with quiet_numerics():
-        truth = _flat({name: truth_of(case)[name] for name in names})
+    names = OUTPUTS[function]
+    expected = _flat({name: truth[name] for name in names})
     given = _flat({name: answer.get(name) for name in names})
-    for name, true_value in truth.items():
+    for name, true_value in expected.items():
         worst, where, why = _compared(true_value, given.get(name))
         if why is None and worst <= TOLERANCE:
             continue
         if why is None:
             at = f" at index {where}" if where else ""
             why = f"is off by a relative error of {worst:.1e}{at} (tolerance {TOLERANCE:.0e})"
-        said = f"{function}'s {name} {why} {on}"
-        if mistake := mistake_of(function, case, answer):
-            return f"{said}. {mistake.question}"
-        return said + "."
+        return f"{function}'s {name} {why} {on}."
     return None
 
 
-def _overflowed(case: dict, answer: dict) -> bool:
+def overflowed(case: dict, answer: dict) -> bool:
     """Whether ``answer`` holds a value that is not finite, on a case of large inputs."""
     inputs = np.asarray(case["scores"] if "scores" in case else case["A"], dtype=np.float64)
     large = float(np.max(np.abs(inputs))) > layer_calls.LARGE_SCORES / 2
@@ -384,43 +207,16 @@ ORDERED_NEIGHBOURS = 10
 MOVED_RIGHT = 1e-9  # of a parameter's largest entry: the same step in another order, rounded
 
 
-def training_problem(case: dict, answer: dict, which: str = "a") -> str | None:
-    """Why ``train`` is wrong (``answer``: ``helpers.training_calls.call_train``'s on
-    ``case``): what the record of the network's calls shows it did otherwise than the
-    notebook's mini-batch SGD (the epochs, the batches, the order, the step, the losses it
-    returns), or the validation accuracy it left the network with, against the threshold; None
-    when it is right."""
-    on = f"on {which} data set, {case['data']}"
-    if said := _sgd_problem(case, answer):
-        return f"train {said} ({on})"
-    params = answer.get("params")
-    start = network_reference.initial_parameters([int(s) for s in case["sizes"]], case["seed"])
-    if not isinstance(params, dict) or set(params) != set(start):
-        return f"train left the network without its parameters {on}"
-    with quiet_numerics():
-        try:
-            trained = {name: np.asarray(params[name], dtype=np.float64) for name in start}
-            accuracy = network_reference.accuracy(
-                trained, case["activation"], case["X_val"], case["T_val"]
-            )
-        except (TypeError, ValueError):
-            return f"train left parameters of the wrong shapes or kinds {on}"
-    if accuracy >= VALIDATION_THRESHOLD:
-        return None
-    said = (
-        f"after train, the network classifies {accuracy:.0%} of a validation set right {on}; "
-        f"a right train reaches at least {VALIDATION_THRESHOLD:.0%}"
-    )
-    if all(np.array_equal(trained[name], start[name]) for name in start):
-        return said + (
-            ": the network's parameters are as they started. Does train change network.params "
-            "itself, in place?"
-        )
-    return said + "."
+def sgd_problem(case: dict, answer: dict, which: str = "a") -> str | None:
+    """Why ``train`` is wrong, from the record in ``answer`` (``helpers.layer_calls.call_train``'s
+    on ``case``): what it did otherwise than the notebook's mini-batch SGD (the epochs, the
+    batches, the order, the step, the losses it returns); None when it did what it says."""
+    if said := _what_train_did_otherwise(case, answer):
+        return f"train {said} (on {which} data set, {case['data']})"
+    return None
 
 
-def _sgd_problem(case: dict, answer: dict) -> str | None:
-    """What the record in ``answer`` shows ``train`` did otherwise than the notebook says."""
+def _what_train_did_otherwise(case: dict, answer: dict) -> str | None:
     n, size, epochs = len(case["X"]), int(case["batch_size"]), int(case["n_epochs"])
     batches = answer.get("batches")
     if not isinstance(batches, list) or not all(isinstance(b, list) for b in batches):
@@ -514,15 +310,16 @@ def _losses_problem(answer: dict, per_epoch: int, epochs: int) -> str | None:
 @contextmanager
 def true_layers(Network) -> Iterator[None]:
     """While the block runs, the layer functions the student's ``Network`` calls (the names in
-    the namespace its methods were defined in) are the graders' own, as when it is judged: a
-    mistake in a layer costs that layer's tests, not the network's. Put back afterwards."""
+    the namespace its methods were defined in) are true ones (``helpers.layers_numerical``), as
+    when it is judged: a mistake in a layer costs that layer's tests, not the network's. Put
+    back afterwards."""
     namespace = getattr(getattr(Network, "loss", None), "__globals__", None)
     if not isinstance(namespace, dict):
         yield
         return
     missing = object()
-    kept = {name: namespace.get(name, missing) for name in layers.LAYERS}
-    namespace.update({name: getattr(layers, name) for name in layers.LAYERS})
+    kept = {name: namespace.get(name, missing) for name in layers_numerical.STAND_INS}
+    namespace.update(layers_numerical.STAND_INS)
     try:
         yield
     finally:
@@ -540,7 +337,8 @@ def _checked(function: str, cases: list[dict], call: Callable[[dict], dict]) -> 
             raise CheckFailed(
                 f"{function} raised {answer['error']} on a case ({describe_case(function, case)})"
             )
-        if problem := problem_of(function, case, answer):
+        truth = layers_numerical.true_outputs(function, case)
+        if problem := problem_of(function, case, answer, truth):
             raise CheckFailed(problem)
 
 
@@ -636,12 +434,37 @@ def check_network(Network: Callable, seed: int) -> None:
         )
 
 
+# The visible test's training: a small network, whose gradients central differences give fast
+# enough, on a small data set; it checks what train does (the judge also checks where it ends).
+VISIBLE_SAMPLES, VISIBLE_HIDDEN = 96, (4,)
+VISIBLE_RUN = {"batch_size": 16, "rate": 0.1, "n_epochs": 3}
+
+
+def visible_training_case(rng: np.random.Generator) -> dict:
+    """A small data set and run for the visible test of ``train``."""
+    data = Annuli(n=VISIBLE_SAMPLES, seed=int(rng.integers(2**31)))
+    return {
+        "data": "Annuli",
+        "sizes": [float(size) for size in (2, *VISIBLE_HIDDEN, data.n_classes)],
+        "activation": "relu",
+        "reg": 1e-4,
+        "seed": int(rng.integers(2**31)),
+        "train_seed": int(rng.integers(2**31)),
+        **VISIBLE_RUN,
+        "X": data.inputs(),
+        "T": data.targets(),
+    }
+
+
 def check_train(train: Callable, seed: int) -> None:
-    """Train the graders' network with your ``train`` on fresh data sets and test that it
-    classifies a validation set it never saw well enough."""
-    for case in training_cases(_fresh()):
-        answer = training_calls.call_train(train, sent_training_case(case))
-        if answer["error"] is not None:
-            raise CheckFailed(f"train raised {answer['error']} on a {case['data']} data set")
-        if problem := training_problem(case, answer):
-            raise CheckFailed(problem)
+    """Train a small network of the graders' with your ``train`` on a fresh data set and test
+    that it does what the notebook says: every sample once an epoch, ``batch_size`` at a time,
+    in a fresh order, each step ``-rate`` times the gradient, the mean batch losses returned.
+    When grading, the judge also trains a larger network on hidden data sets and tests its
+    accuracy on a validation set."""
+    case = visible_training_case(_fresh())
+    answer = layer_calls.call_train(train, case, layers_numerical.NumericalNetwork)
+    if answer["error"] is not None:
+        raise CheckFailed(f"train raised {answer['error']} on a data set of {len(case['X'])}")
+    if problem := sgd_problem(case, answer):
+        raise CheckFailed(problem)

@@ -13,10 +13,12 @@ one answer per case, as the probe returned it, with ``error`` (what the call rai
 decided here: the grading process judges the numbers against truths it never sends.
 
 A request may name functions of the student's the probe also needs (``"uses"``: each case gets
-them under ``uses``, by name, None for one not defined), and trusted functions that stand in
-for functions of the student's while the graded one is judged (``"substitutes"``: a module and
-the names it defines, put in place after every cell set up: a later check of a function that
-calls earlier ones judges it with the true ones, so that one mistake does not cost twice).
+them under ``uses``, by name, None for one not defined), and carry trusted code of the lab's
+(``"trusted"``: a label and the code, run in a namespace of its own before any student code;
+each case gets that namespace under ``trusted``), some of whose names stand in for functions of
+the student's while the graded one is judged (``"substitutes"``: put in place after every cell
+set up: a later check of a function that calls earlier ones judges it with the true ones, so
+that one mistake does not cost twice).
 
 When the request says ``"asks": true``, each case also holds ``value``, a function whose every
 call asks the grader (``{"phase": "ask", "case": i, "x": [...]}``, answered ``{"value": v}``,
@@ -69,7 +71,11 @@ def answer_request(request: dict, asking: Callable[[int], Callable] | None = Non
     audit's derived submissions), so that both run the same code."""
     module, name = request["probe"]
     probe = getattr(importlib.import_module(module), name)  # before the student's code runs
-    substitutes = _substitutes(request.get("substitutes"))  # before the student's code runs
+    trusted: dict = {"__name__": "trusted"}
+    if request.get("trusted"):  # before the student's code runs
+        label, code = request["trusted"]
+        exec(compile(code, label, "exec"), trusted)
+    substitutes = {name: trusted[name] for name in request.get("substitutes") or ()}
     namespace: dict = {"__name__": "__main__"}
     answer: dict = {"phase": "cases", "setup_errors": {}, "definition_error": None, "cases": []}
     for label, code in request["setup"]:
@@ -90,6 +96,8 @@ def answer_request(request: dict, asking: Callable[[int], Callable] | None = Non
         given = as_arrays(case)
         if uses := request.get("uses"):
             given["uses"] = {name: namespace.get(name) for name in uses}
+        if request.get("trusted"):
+            given["trusted"] = trusted
         if request.get("asks") and asking is not None:
             given["value"] = asking(number)
         try:
@@ -103,15 +111,6 @@ def answer_request(request: dict, asking: Callable[[int], Callable] | None = Non
                 result["withheld_call"] = called
         answer["cases"].append(result)
     return answer
-
-
-def _substitutes(named) -> dict:
-    """The trusted functions ``[module, [name, ...]]`` names, by name (none when it is None)."""
-    if not named:
-        return {}
-    module, names = named
-    found = importlib.import_module(module)
-    return {name: getattr(found, name) for name in names}
 
 
 def _asking(number: int, channel, grader):

@@ -26,9 +26,10 @@ class ProbeJudge:
     at points (``value(case, point)``), answered here.
 
     The probe may also be given other functions of the student's (``uses``, by name: a
-    backward function's own forward, which made its cache), and have trusted functions stand in
-    for some of theirs (``substitutes``: a helpers module and the names it defines, so that a
-    function that calls earlier ones is judged with the true ones). A wrong answer that is a
+    backward function's own forward, which made its cache), and trusted code of the lab's
+    (``trusted``: a label and the code, which never reaches the students' package), some of
+    whose names stand in for theirs (``substitutes``, so that a function that calls earlier
+    ones is judged with the true ones). A wrong answer that is a
     known mistake is named by ``mistake(case, answer)`` (a key of ``misconceptions``, whose
     questions ``problem`` asks), for the cohort's report. A wrong answer the function may not
     be to blame for (``unsure(case, answer)``: why) is not graded, and flagged for review."""
@@ -49,7 +50,8 @@ class ProbeJudge:
         private: Callable[[dict], dict] | None = None,
         value: Callable[[dict, np.ndarray], float] | None = None,
         uses: tuple[str, ...] = (),
-        substitutes: tuple[str, tuple[str, ...]] | None = None,
+        trusted: tuple[str, str] | None = None,
+        substitutes: tuple[str, ...] = (),
         mistake: Callable[[dict, dict], str | None] = lambda case, answer: None,
         misconceptions: tuple = (),
         answers_exact: bool = False,
@@ -65,6 +67,7 @@ class ProbeJudge:
         self.private = private
         self.value = value
         self.uses = uses
+        self.trusted = trusted
         self.substitutes = substitutes
         self.mistake = mistake
         self.misconceptions = misconceptions
@@ -88,9 +91,8 @@ class ProbeJudge:
             "cases": [_as_lists(sent(case)) for seed in plan.seeds for case in self.cases(seed)],
             "asks": self.value is not None,
             "uses": list(self.uses),
-            "substitutes": [self.substitutes[0], list(self.substitutes[1])]
-            if self.substitutes
-            else None,
+            "trusted": list(self.trusted) if self.trusted else None,
+            "substitutes": list(self.substitutes),
             "seeds": plan.seeds,  # the cases' (for suspicions: the cases sent may be private)
         }
 

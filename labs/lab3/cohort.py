@@ -5,9 +5,9 @@ planted edits (labs.cohorts): a mistake costs its own function's test, and nothi
 
 from __future__ import annotations
 
-from helpers.layers_reference import LAYERS
 from labs import cohorts
 from labs.cohorts import Submission, fails
+from labs.lab3.reference import LAYERS
 
 FIRST_CELL = "affine_forward"
 # every layer function's test, then the network's and training's

@@ -1,35 +1,40 @@
 """Lab 3's part of the trusted judge: every function it grades judged apart, each in a sandbox
 of its own (``labs.probe_judge``), on the hidden cases of ``labs/lab3/hidden.py`` against the
-graders' answers (``helpers.layers_check``).
+graders' analytic answers (``labs/lab3/truths.py``).
 
 A backward function is called with the cache its student's own forward function makes. The
 network is judged with the graders' layers in place of the student's, and training with the
-graders' network: so a mistake in one layer costs that layer's test only.
+graders' network (``labs/lab3/reference.py``, sent to those two sandboxes as trusted code:
+it is never in the package students install): so a mistake in one layer costs that layer's
+test only.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
-from course.misconceptions import Misconception
-from helpers import layer_calls, layers_check, layers_reference
+from helpers import layer_calls, layers_check
 from labs.backprop_judge import WITHHELD_HELPERS
-from labs.lab3 import hidden
+from labs.lab3 import hidden, reference, truths
 from labs.probe_judge import ProbeJudge
 
-# A layer's judge withholds every module that holds an answer; the network's judge needs the
-# graders' layers (they stand in for the student's), the training judge their network too.
+# Every helpers module that holds an answer is withheld from every sandbox of the lab's.
 WITHHELD = WITHHELD_HELPERS
-NETWORK_NEEDS = ("layers_reference.py",)
-TRAINING_NEEDS = ("layers_reference.py", "network_reference.py", "training_calls.py")
-
-
-def _misconceptions(function: str) -> tuple[Misconception, ...]:
-    return tuple(
-        Misconception(mistake.key, function, lambda inputs: None, mistake.question)
-        for mistake in layers_check.MISTAKES
-        if mistake.function == function
-    )
+# What the sandboxes that need them run as trusted code: the network's gets the graders' layers
+# only (with the graders' network there, a student's Network could hand back its answers), the
+# training's the layers and the network.
+LAYERS_CODE = "\n\n".join(
+    [
+        "import numpy as np\nfrom collections import Counter\n\nCALLS = Counter()",
+        *(
+            inspect.getsource(getattr(reference, name))
+            for name in ("weight_names", *reference.LAYERS)
+        ),
+    ]
+)
+TRUSTED_LAYERS = ("<the graders' layers>", LAYERS_CODE)
+TRUSTED_NETWORK = ("<the graders' layers and network>", inspect.getsource(reference))
 
 
 def _judge(
@@ -37,29 +42,25 @@ def _judge(
     check: Callable,
     probe: str,
     cases: Callable[[int], list[dict]],
-    withheld: tuple[str, ...] = WITHHELD,
     **more,
 ) -> ProbeJudge:
-    module = "helpers.training_calls" if probe == "call_train" else "helpers.layer_calls"
     return ProbeJudge(
         function,
         check,
-        (module, probe),
+        ("helpers.layer_calls", probe),
         cases,
-        layers_check.training_problem
-        if function == "train"
-        else lambda case, answer, which: layers_check.problem_of(function, case, answer, which),
+        truths.training_problem if function == "train" else truths.problem(function),
         lambda case: f"on a hidden case ({layers_check.describe_case(function, case)})",
-        withheld,
+        WITHHELD,
         mistake=lambda case, answer: _named(function, case, answer),
-        misconceptions=_misconceptions(function),
+        misconceptions=truths.misconceptions(function),
         answers_exact=function != "train",
         **more,
     )
 
 
 def _named(function: str, case: dict, answer: dict) -> str | None:
-    mistake = layers_check.mistake_of(function, case, answer)
+    mistake = truths.mistake_of(function, case, answer) if function != "train" else None
     return mistake.key if mistake else None
 
 
@@ -99,14 +100,6 @@ def _no_own_cache(layer: str) -> Callable[[dict, dict], str | None]:
     return unsure
 
 
-def _layer_judges(layer: str) -> tuple[ProbeJudge, ProbeJudge]:
-    return _forward(layer), _backward(layer)
-
-
-def _without(needs: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(name for name in WITHHELD if name not in needs)
-
-
 JUDGES = (
     *(
         judge
@@ -127,8 +120,8 @@ JUDGES = (
         layers_check.check_network,
         "call_network",
         hidden.hidden_network_cases,
-        _without(NETWORK_NEEDS),
-        substitutes=("helpers.layers_reference", layers_reference.LAYERS),
+        trusted=TRUSTED_LAYERS,
+        substitutes=reference.LAYERS,
         suspicious=layers_check.differentiated_numerically,
     ),
     _judge(
@@ -136,7 +129,7 @@ JUDGES = (
         layers_check.check_train,
         "call_train",
         hidden.hidden_training_cases,
-        _without(TRAINING_NEEDS),
+        trusted=TRUSTED_NETWORK,
         private=layers_check.sent_training_case,
     ),
 )

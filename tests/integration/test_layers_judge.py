@@ -13,9 +13,8 @@ from course.judge.plan import cached_plan
 from course.judge.verdicts import judge_function
 from course.notebooks import cell_by_grade_id
 from course.outcomes import TestOutcome
-from helpers import layers_check
 from labs import cohorts
-from labs.lab3 import cohort, hidden
+from labs.lab3 import cohort, hidden, truths
 from labs.lab3.judge import JUDGES
 from tests.support.judged import NOTEBOOKS, notebooks
 from tests.support.paths import ROOT
@@ -47,7 +46,7 @@ def test_each_planted_misconception_costs_its_function_and_is_named(submission):
     assert not judgement.verdicts[test].passed
     assert judgement.misconceptions == {test: submission.misconception}
     message = judgement.verdicts[test].message
-    question = next(m for m in layers_check.MISTAKES if m.key == submission.misconception).question
+    question = next(m for m in truths.MISTAKES if m.key == submission.misconception).question
     assert "hidden case" in message and message.endswith(question)
 
 
@@ -124,13 +123,13 @@ def test_the_network_is_judged_on_architectures_the_notebook_never_shows():
     [
         (
             "Network",
-            "from helpers.network_reference import ReferenceNetwork as Network\n",
+            "from helpers.layers_numerical import NumericalNetwork as Network\n",
         ),
         (
             "affine_backward",
-            "from helpers import layers_reference\n\n\n"
+            "from helpers import layers_numerical\n\n\n"
             "def affine_backward(dout, cache):\n"
-            "    return layers_reference.affine_backward(dout, cache)\n",
+            "    return layers_numerical.affine_backward(dout, cache)\n",
         ),
     ],
     ids=["network", "affine_backward"],
@@ -328,3 +327,15 @@ def test_a_function_that_breaks_what_it_is_given_or_overflows_fails_saying_so(
     judgement = _judged(function, cohorts.Submission("x", "", edits=edits))
     verdict = judgement.verdicts[f"test_{function}"]
     assert not verdict.passed and said in verdict.message, verdict.message
+
+
+def test_the_network_s_sandbox_gets_the_graders_layers_but_not_their_network():
+    """What runs there as trusted code is reachable from the student's code (by its frames):
+    the layers that stand in for theirs, and nothing that computes a network's answer."""
+    network_judge = next(judge for judge in JUDGES if judge.function == "Network")
+    plan = next(p for p in cached_plan(SOURCE).every() if p.judge is network_judge)
+    label, code = network_judge.request(plan, "")["trusted"]
+    namespace: dict = {}
+    exec(compile(code, label, "exec"), namespace)
+    assert set(network_judge.substitutes) <= set(namespace)
+    assert not {"network_loss", "network_scores", "ReferenceNetwork"} & set(namespace)

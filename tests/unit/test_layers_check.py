@@ -1,16 +1,18 @@
 """Lab 3's checks are right before they judge anyone: the graders' layers and network agree
-with central differences, the solution's answers pass and every known mistake is caught and
-named, and a right ``train`` clears the validation threshold with a margin on every draw."""
+with central differences, and so do the visible tests' truths (by central differences, in the
+students' package) with the judge's (analytic, instructor-only); the solution's answers pass
+and every known mistake is caught and named; a right ``train`` clears the validation
+threshold with a margin on every draw, and each mistake in it is told apart."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers import layer_calls, layers_check, network_reference, training_calls
-from helpers import layers_reference as layers
+from helpers import layer_calls, layers_check, layers_numerical
 from helpers.gradcheck import numerical_gradient
 from helpers.step_verdicts import step_errors
+from labs.lab3 import reference, truths
 
 RNG_SEEDS = range(5)
 
@@ -25,8 +27,8 @@ def test_the_graders_layers_agree_with_central_differences(seed):
     for layer in layer_calls.LAYER_ARGUMENTS:
         for case in layer_calls.layer_cases(layer, rng):
             dout = case["dout"]
-            forward = getattr(layers, f"{layer}_forward")
-            backward = getattr(layers, f"{layer}_backward")
+            forward = getattr(reference, f"{layer}_forward")
+            backward = getattr(reference, f"{layer}_backward")
             arguments = [case[name] for name in layer_calls.LAYER_ARGUMENTS[layer]]
             _, cache = forward(*arguments)
             analytic = backward(dout, cache)
@@ -40,9 +42,9 @@ def test_the_graders_layers_agree_with_central_differences(seed):
                 )
                 assert np.max(step_errors(numerical, gradient)) < 1e-6, layer
     for case in layer_calls.loss_cases(rng)[:-1]:
-        _, dscores = layers.softmax_cross_entropy(case["scores"], case["T"])
+        _, dscores = reference.softmax_cross_entropy(case["scores"], case["T"])
         numerical = _numerical(
-            lambda c=case: layers.softmax_cross_entropy(c["scores"], c["T"])[0], case["scores"]
+            lambda c=case: reference.softmax_cross_entropy(c["scores"], c["T"])[0], case["scores"]
         )
         assert np.max(step_errors(numerical, dscores)) < 1e-6
 
@@ -57,12 +59,12 @@ def test_the_graders_network_agrees_with_central_differences(seed):
     )
     for case in layer_calls.network_cases(architectures, rng):
         params = layer_calls.parameters_of(case)
-        _, grads = network_reference.network_loss(
+        _, grads = reference.network_loss(
             params, case["activation"], case["reg"], case["X"], case["T"]
         )
         for name, value in params.items():
             numerical = _numerical(
-                lambda p=params, c=case: network_reference.network_loss(
+                lambda p=params, c=case: reference.network_loss(
                     p, c["activation"], c["reg"], c["X"], c["T"]
                 )[0],
                 value,
@@ -72,16 +74,16 @@ def test_the_graders_network_agrees_with_central_differences(seed):
 
 def _reference_answer(function: str, case: dict) -> dict:
     if function == "Network":
-        return layer_calls.call_network(network_reference.ReferenceNetwork, case)
+        return layer_calls.call_network(reference.ReferenceNetwork, case)
     if function == "softmax_cross_entropy":
-        return layer_calls.call_loss(layers.softmax_cross_entropy, case)
+        return layer_calls.call_loss(reference.softmax_cross_entropy, case)
     if function == "l2_penalty":
-        return layer_calls.call_penalty(layers.l2_penalty, case)
+        return layer_calls.call_penalty(reference.l2_penalty, case)
     layer, kind = function.rsplit("_", 1)
-    forward = getattr(layers, f"{layer}_forward")
+    forward = getattr(reference, f"{layer}_forward")
     if kind == "forward":
         return layer_calls.call_forward(forward, case)
-    return layer_calls.call_backward(getattr(layers, function), case, forward)
+    return layer_calls.call_backward(getattr(reference, function), case, forward)
 
 
 def _cases(function: str, rng) -> list[dict]:
@@ -94,15 +96,18 @@ def _cases(function: str, rng) -> list[dict]:
     return layer_calls.layer_cases(function.rsplit("_", 1)[0], rng)
 
 
-@pytest.mark.parametrize("function", layers_check.FUNCTIONS)
+@pytest.mark.parametrize("function", layers_check.OUTPUTS)
 def test_the_graders_answers_pass(function):
     for case in _cases(function, np.random.default_rng(7)):
         answer = _reference_answer(function, case)
         assert answer["error"] is None
-        assert layers_check.problem_of(function, case, answer) is None
+        assert (
+            layers_check.problem_of(function, case, answer, truths.true_outputs(function, case))
+            is None
+        )
 
 
-@pytest.mark.parametrize("mistake", layers_check.MISTAKES, ids=lambda m: m.key)
+@pytest.mark.parametrize("mistake", truths.MISTAKES, ids=lambda m: m.key)
 def test_every_known_mistake_fails_and_is_named_without_the_answer(mistake):
     case = _cases(mistake.function, np.random.default_rng(3))[-1]  # the large inputs' case
     answer = _reference_answer(mistake.function, case)
@@ -122,9 +127,9 @@ def test_every_known_mistake_fails_and_is_named_without_the_answer(mistake):
                 for name, value in wrong.items()
             }
         )
-    problem = layers_check.problem_of(mistake.function, case, answer)
+    problem = truths.problem(mistake.function)(case, answer, "a")
     assert problem and mistake.question in problem
-    assert layers_check.mistake_of(mistake.function, case, answer) == mistake
+    assert truths.mistake_of(mistake.function, case, answer) == mistake
 
 
 def _train(network, X, T, batch_size, rate, n_epochs, rng):
@@ -144,7 +149,7 @@ def _train(network, X, T, batch_size, rate, n_epochs, rng):
 
 def _validation_accuracy(case: dict, answer: dict) -> float:
     params = {name: np.array(value) for name, value in answer["params"].items()}
-    return network_reference.accuracy(params, case["activation"], case["X_val"], case["T_val"])
+    return reference.accuracy(params, case["activation"], case["X_val"], case["T_val"])
 
 
 def test_a_right_train_clears_the_threshold_on_every_draw_and_one_that_does_nothing_fails():
@@ -153,11 +158,15 @@ def test_a_right_train_clears_the_threshold_on_every_draw_and_one_that_does_noth
     worst = 1.0
     for seed in range(8):
         for case in layers_check.training_cases(np.random.default_rng(seed)):
-            answer = training_calls.call_train(_train, layers_check.sent_training_case(case))
-            assert layers_check.training_problem(case, answer) is None
+            answer = layer_calls.call_train(
+                _train, layers_check.sent_training_case(case), reference.ReferenceNetwork
+            )
+            assert truths.training_problem(case, answer) is None
             worst = min(worst, _validation_accuracy(case, answer))
-            idle = training_calls.call_train(lambda *a: None, layers_check.sent_training_case(case))
-            assert "0 samples in" in (layers_check.training_problem(case, idle) or "")
+            idle = layer_calls.call_train(
+                lambda *a: None, layers_check.sent_training_case(case), reference.ReferenceNetwork
+            )
+            assert "0 samples in" in (truths.training_problem(case, idle) or "")
     assert worst >= layers_check.VALIDATION_THRESHOLD + 0.02
 
 
@@ -228,9 +237,11 @@ def test_a_right_train_in_another_form_passes(form):
     assert old in code
     train = _train_from(code.replace(old, new))
     case = layers_check.training_cases(np.random.default_rng(11))[0]
-    answer = training_calls.call_train(train, layers_check.sent_training_case(case))
+    answer = layer_calls.call_train(
+        train, layers_check.sent_training_case(case), reference.ReferenceNetwork
+    )
     assert answer["error"] is None
-    assert layers_check.training_problem(case, answer) is None
+    assert truths.training_problem(case, answer) is None
 
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=str)
@@ -240,6 +251,30 @@ def test_a_train_with_one_mistake_fails_saying_what(mistake):
     assert old in code
     train = _train_from(code.replace(old, new))
     case = layers_check.training_cases(np.random.default_rng(11))[0]
-    answer = training_calls.call_train(train, layers_check.sent_training_case(case))
-    problem = layers_check.training_problem(case, answer)
+    answer = layer_calls.call_train(
+        train, layers_check.sent_training_case(case), reference.ReferenceNetwork
+    )
+    problem = truths.training_problem(case, answer)
     assert problem and said in problem, problem
+
+
+@pytest.mark.parametrize("function", layers_check.OUTPUTS)
+def test_the_visible_tests_truths_are_the_judges(function):
+    """In the kernel the truths come from central differences, in the judge from the graders'
+    analytic layers: on every case they agree far within the tolerance."""
+    for seed in range(3):
+        for case in _cases(function, np.random.default_rng(seed)):
+            numerical = layers_check._flat(layers_numerical.true_outputs(function, case))
+            analytic = layers_check._flat(truths.true_outputs(function, case))
+            for name, value in analytic.items():
+                if name.split("[")[0] not in layers_check.OUTPUTS[function]:
+                    continue
+                errors = step_errors(value, numerical[name])
+                assert np.max(errors, initial=0.0) < layers_check.TOLERANCE / 10, (name, case)
+
+
+def test_the_visible_train_check_passes_a_right_train_and_fails_one_that_ignores_rate():
+    layers_check.check_train(_train, seed=0)
+    code = _solution_train().replace("-= rate * gradient", "-= gradient")
+    with pytest.raises(AssertionError, match="Where does rate come in"):
+        layers_check.check_train(_train_from(code), seed=0)

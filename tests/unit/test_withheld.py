@@ -15,13 +15,12 @@ from tests.support.paths import ROOT
 
 HELPERS = ROOT / "helpers"
 # Where answers are computed: the finite-difference truth, the numerical gradients, and the
-# true gradients a student's numerical gradient is judged against, and Lab 3's layers and network.
+# true gradients a student's numerical gradient is judged against, and Lab 3's visible truths.
 ANSWERS = {
     "backprop_spec",
     "gradcheck",
     "numerical_check",
-    "layers_reference",
-    "network_reference",
+    "layers_numerical",
 }
 
 

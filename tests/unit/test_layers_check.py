@@ -6,6 +6,8 @@ threshold with a margin on every draw, and each mistake in it is told apart."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -278,3 +280,21 @@ def test_the_visible_train_check_passes_a_right_train_and_fails_one_that_ignores
     code = _solution_train().replace("-= rate * gradient", "-= gradient")
     with pytest.raises(AssertionError, match="Where does rate come in"):
         layers_check.check_train(_train_from(code), seed=0)
+
+
+def test_a_record_changed_in_the_sandbox_is_told_from_the_graders_own():
+    case = layers_check.training_cases(np.random.default_rng(5))[0]
+    answer = layer_calls.call_train(
+        _train, layers_check.sent_training_case(case), reference.ReferenceNetwork
+    )
+    assert truths.record_tampered(case, answer) is None
+    forged = copy.deepcopy(answer)
+    forged["tracked"][1]["grads"]["W1"] = np.zeros_like(
+        np.array(forged["tracked"][1]["grads"]["W1"])
+    ).tolist()
+    assert "not what the graders' network returned" in truths.record_tampered(case, forged)
+    moved = copy.deepcopy(answer)
+    moved["tracked"][0]["params"]["b1"] = (
+        np.array(moved["tracked"][0]["params"]["b1"]) + 1
+    ).tolist()
+    assert truths.record_tampered(case, moved)

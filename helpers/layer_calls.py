@@ -303,28 +303,27 @@ def named_numbers(grads, params: dict) -> dict:
 TRACKED = 3  # the first batches whose parameters and gradients are recorded
 
 
-def recording(network_class: type) -> type:
-    """``network_class`` (the graders' network) recording each call of ``loss`` on a batch of
-    the training set ``X``: a call on the whole set in its own order (a loss reported, not a
-    step) is not a batch."""
+def recording(network_class: type, record: dict) -> type:
+    """``network_class`` (the graders' network) recording in ``record`` (``batches``,
+    ``batch_losses``, ``tracked``: lists) each call of ``loss`` on a batch of the training set
+    ``X``: a call on the whole set in its own order (a loss reported, not a step) is not a
+    batch. The record is not the network's to hand to the code it is given to (and what that
+    code could still reach, the judge checks against its own replay: ``labs/lab3/truths.py``)."""
 
     class RecordingNetwork(network_class):
         def __init__(self, X, *args):
             super().__init__(*args)
             self._rows = {row.tobytes(): index for index, row in enumerate(np.asarray(X))}
             self._n = len(X)
-            self.batches: list[list[int]] = []
-            self.batch_losses: list[float] = []
-            self.tracked: list[dict] = []
 
         def loss(self, X, T):
             rows = [self._rows.get(np.asarray(row, dtype=np.float64).tobytes(), -1) for row in X]
             loss, grads = super().loss(X, T)
             if rows != list(range(self._n)):
-                self.batches.append(rows)
-                self.batch_losses.append(float(loss))
-                if len(self.tracked) <= TRACKED:  # one more: the parameters after the last step
-                    self.tracked.append(
+                record["batches"].append(rows)
+                record["batch_losses"].append(float(loss))
+                if len(record["tracked"]) <= TRACKED:  # one more: the parameters after the last
+                    record["tracked"].append(
                         {
                             "params": {k: numbers(v) for k, v in self.params.items()},
                             "grads": {k: numbers(v) for k, v in grads.items()},
@@ -345,7 +344,10 @@ def call_train(train: Callable, case: dict, network_class: type | None = None) -
     X = np.array(case["X"], dtype=np.float64)
     T = np.array(case["T"], dtype=np.float64)
     base = network_class or case["trusted"]["ReferenceNetwork"]
-    network = recording(base)(X, sizes, case["activation"], float(case["reg"]), int(case["seed"]))
+    record: dict = {"batches": [], "batch_losses": [], "tracked": []}
+    network = recording(base, record)(
+        X, sizes, case["activation"], float(case["reg"]), int(case["seed"])
+    )
 
     def call() -> dict:
         returned = train(
@@ -360,9 +362,7 @@ def call_train(train: Callable, case: dict, network_class: type | None = None) -
         params = network.params if isinstance(network.params, dict) else {}
         return {
             "params": {name: numbers(value) for name, value in params.items()},
-            "batches": network.batches,
-            "batch_losses": network.batch_losses,
-            "tracked": network.tracked,
+            **record,
             "losses": numbers(returned),
         }
 

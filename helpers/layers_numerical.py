@@ -89,10 +89,12 @@ def network_loss(params: dict, activation: str, reg: float, X, T) -> float:
 
 
 def network_gradients(params: dict, activation: str, reg: float, X, T) -> dict:
-    """Every parameter's gradient of :func:`network_loss`, by central differences."""
+    """Every parameter's gradient of :func:`network_loss`, by central differences (a smaller
+    step for a ReLU network, so that a unit seldom crosses its kink within it)."""
     at = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    h = STEP / 10 if activation == "relu" else STEP
     return {
-        name: numerical_gradient(lambda _: network_loss(at, activation, reg, X, T), at[name])
+        name: numerical_gradient(lambda _: network_loss(at, activation, reg, X, T), at[name], h)
         for name in at
     }
 

@@ -24,7 +24,8 @@ REVIEW_PATTERNS = (
         re.compile(
             r"_getframe|\b(f_back|tb_frame|gi_frame|cr_frame|ag_frame)\b|\binspect\.(currentframe|stack|getouterframes)|"
             r"\bgc\.get_(objects|referrers)|settrace|gettrace|setprofile|\bf_trace\b|sys\.monitoring|\bsys\.modules\b|"
-            r"__closure__|cell_contents|__kwdefaults__|__wrapped__|\bctypes\b|\btracemalloc\b|"
+            r"__closure__|cell_contents|__kwdefaults__|__wrapped__|__globals__|\bctypes\b|"
+            r"\btracemalloc\b|"
             r"_allocations\b|\bmemoryview\b"
         ),
         "it inspects its callers or the interpreter",

@@ -136,7 +136,14 @@ def judge_function(
     # Read in its code (and the code of the student's it calls): a flag for review only.
     if reasons := review_reasons(
         code_reached(setup, plan.judge.function, request["graded_label"]),
-        plan.judge.withheld_helpers,
+        (*plan.judge.withheld_helpers, *_probe_files(plan.judge)),
     ):
         judgement.problems.append(f"for review, {cell}'s code: " + "; ".join(reasons))
     return judgement
+
+
+def _probe_files(judge) -> tuple[str, ...]:
+    """The helpers file of a judge's probe (``LabJudge.probe``): the code that calls the graded
+    function while judged, which a student's code has no reason to touch."""
+    module = (getattr(judge, "probe", None) or ("",))[0]
+    return (f"{module.split('.', 1)[1]}.py",) if module.startswith("helpers.") else ()

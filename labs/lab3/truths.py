@@ -254,6 +254,11 @@ def training_problem(case: dict, answer: dict, which: str = "a") -> str | None:
             accuracy = reference.accuracy(trained, case["activation"], case["X_val"], case["T_val"])
         except (TypeError, ValueError):
             return f"train left parameters of the wrong shapes or kinds ({on})"
+    if not _replayed(case, answer, trained):
+        return (
+            "train left parameters that SGD over the batches it asked the network for does not "
+            f"give ({on}): each batch in turn, a step of -rate times that batch's gradient."
+        )
     if accuracy >= threshold:
         return None
     return (
@@ -293,3 +298,36 @@ def record_tampered(case: dict, answer: dict) -> str | None:
         except (KeyError, TypeError, ValueError, IndexError):
             return said
     return None
+
+
+# The replay's parameters and the ones train left agree within this share of their scale: the
+# same steps in another arithmetic order differ by rounding, far below it.
+REPLAYED = 1e-6
+
+
+def _replayed(case: dict, answer: dict, trained: dict) -> bool:
+    """Whether SGD over the batches in ``train``'s record (rows of the training set, in order),
+    from the network's starting parameters, at the case's rate, ends at ``trained``: so the
+    record, made where the student's code runs, is what train did."""
+    X, T = np.asarray(case["X"], dtype=np.float64), np.asarray(case["T"], dtype=np.float64)
+    params = reference.initial_parameters([int(s) for s in case["sizes"]], case["seed"])
+    rate = float(case["rate"])
+    with quiet_numerics():
+        try:
+            for rows in answer["batches"]:
+                batch = np.asarray(rows, dtype=int)
+                _, grads = reference.network_loss(
+                    params, case["activation"], float(case["reg"]), X[batch], T[batch]
+                )
+                params = {name: params[name] - rate * grads[name] for name in params}
+        except (TypeError, ValueError, IndexError):
+            return False
+        return all(
+            np.allclose(
+                trained[name],
+                params[name],
+                rtol=0.0,
+                atol=REPLAYED * float(np.max(np.abs(params[name]), initial=1.0)),
+            )
+            for name in params
+        )

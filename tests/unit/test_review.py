@@ -88,3 +88,13 @@ def test_code_compiled_at_run_time_is_flagged(code):
 )
 def test_a_method_or_a_library_function_of_that_name_is_not_flagged(code):
     assert COMPILES not in review_reasons(code)
+
+
+def test_reaching_into_a_function_s_globals_is_flagged():
+    code = "softmax_cross_entropy.__globals__['CALLS'].clear()\n"
+    assert "it inspects its callers or the interpreter" in review_reasons(code)
+
+
+def test_the_probe_s_own_module_named_in_student_code_is_flagged():
+    code = "import helpers.layer_calls as calls\ncalls.numbers = list\n"
+    assert IMPORTS_CHECKING_CODE in review_reasons(code, ("layer_calls.py",))

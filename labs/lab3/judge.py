@@ -130,7 +130,6 @@ JUDGES = (
         "call_train",
         hidden.hidden_training_cases,
         trusted=TRUSTED_NETWORK,
-        suspicious=truths.record_tampered,
         private=layers_check.sent_training_case,
     ),
 )

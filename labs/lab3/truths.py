@@ -267,39 +267,6 @@ def training_problem(case: dict, answer: dict, which: str = "a") -> str | None:
     )
 
 
-def record_tampered(case: dict, answer: dict) -> str | None:
-    """Why the record ``train``'s network kept (``helpers.layer_calls.recording``) is not what
-    the graders' network returned, when it is not: its first parameters are not the network's
-    starting ones, or a gradient it holds is not the true one at those parameters on that
-    batch. The record is made in the sandbox, where the student's code could change it; the
-    grading process recomputes what it can. None when it holds up."""
-    tracked, batches = answer.get("tracked"), answer.get("batches")
-    if not isinstance(tracked, list) or not tracked or not isinstance(batches, list):
-        return None  # nothing recorded: training's own checks fail it
-    X, T = np.asarray(case["X"], dtype=np.float64), np.asarray(case["T"], dtype=np.float64)
-    start = reference.initial_parameters([int(s) for s in case["sizes"]], case["seed"])
-    said = "the record its network kept is not what the graders' network returned (changed?)"
-    with quiet_numerics():
-        try:
-            first = {k: np.asarray(v, dtype=np.float64) for k, v in tracked[0]["params"].items()}
-            if set(first) != set(start) or not all(
-                np.array_equal(first[k], start[k]) for k in start
-            ):
-                return said
-            for entry, rows in zip(tracked[:-1], batches, strict=False):
-                params = {k: np.asarray(v, dtype=np.float64) for k, v in entry["params"].items()}
-                rows = np.asarray(rows, dtype=int)
-                _, grads = reference.network_loss(
-                    params, case["activation"], float(case["reg"]), X[rows], T[rows]
-                )
-                for name, gradient in grads.items():
-                    if not np.allclose(entry["grads"][name], gradient, rtol=1e-9, atol=1e-12):
-                        return said
-        except (KeyError, TypeError, ValueError, IndexError):
-            return said
-    return None
-
-
 # The replay's parameters and the ones train left agree within this share of their scale: the
 # same steps in another arithmetic order differ by rounding, far below it.
 REPLAYED = 1e-6

@@ -118,8 +118,26 @@ def problem_of(
         if why is None:
             at = f" at index {where}" if where else ""
             why = f"is off by a relative error of {worst:.1e}{at} (tolerance {tolerance:.0e})"
+            if _wrong_only_at_zero(case, true_value, given.get(name), tolerance):
+                return f"{function}'s {name} {why} {on}. {AT_THE_KINK}"
         return f"{function}'s {name} {why} {on}."
     return None
+
+
+AT_THE_KINK = (
+    "At inputs exactly 0 your gradient passes dout through: what slope does the notebook take "
+    "for ReLU at its kink?"
+)
+
+
+def _wrong_only_at_zero(case: dict, truth, value, tolerance: float) -> bool:
+    """Whether a ReLU case's gradient is wrong at inputs exactly 0 and nowhere else."""
+    if case.get("layer") != "relu":
+        return False
+    with quiet_numerics():
+        wrong = step_errors(truth, np.asarray(value, dtype=np.float64)) > tolerance
+    at_zero = np.asarray(case["A"]) == 0
+    return bool(np.any(wrong)) and not np.any(wrong & ~at_zero)
 
 
 def overflowed(case: dict, answer: dict) -> bool:

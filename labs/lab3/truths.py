@@ -108,8 +108,7 @@ MISTAKES = (
         "relu_slope_at_kink",
         "relu_backward",
         lambda case: {"dA": np.asarray(case["dout"]) * (np.asarray(case["A"]) >= 0)},
-        "At inputs exactly 0 your gradient passes dout through: what slope does the notebook "
-        "take for ReLU at its kink?",
+        layers_check.AT_THE_KINK,
     ),
     Mistake(
         "relu_mask_of_output",
@@ -220,7 +219,11 @@ def problem(function: str) -> Callable[[dict, dict, str], str | None]:
 
     def judged(case: dict, answer: dict, which: str) -> str | None:
         said = layers_check.problem_of(function, case, answer, true_outputs(function, case), which)
-        if said and (mistake := mistake_of(function, case, answer)):
+        if (
+            said
+            and (mistake := mistake_of(function, case, answer))
+            and mistake.question not in said
+        ):
             return f"{said} {mistake.question}"
         return said
 

@@ -69,7 +69,7 @@ def _compared(truth, value) -> tuple[float, tuple[int, ...] | None, str | None]:
     return float(np.max(errors)), where, None
 
 
-def _flat(outputs: dict) -> dict[str, object]:
+def flat_outputs(outputs: dict) -> dict[str, object]:
     """Named outputs with a dictionary of gradients spread out (``grads['W1']``)."""
     flat: dict[str, object] = {}
     for name, value in outputs.items():
@@ -82,8 +82,10 @@ def _flat(outputs: dict) -> dict[str, object]:
 
 def matches(wrong: dict, answer: dict) -> bool:
     """Whether ``answer`` holds every output of ``wrong`` (a known wrong answer, by name)."""
-    flat_answer = _flat(answer)
-    compared = [_compared(truth, flat_answer.get(name)) for name, truth in _flat(wrong).items()]
+    flat_answer = flat_outputs(answer)
+    compared = [
+        _compared(truth, flat_answer.get(name)) for name, truth in flat_outputs(wrong).items()
+    ]
     return bool(compared) and all(why is None and error <= TOLERANCE for error, _, why in compared)
 
 
@@ -109,8 +111,8 @@ def problem_of(
             "were (they are the network's own)."
         )
     names = OUTPUTS[function]
-    expected = _flat({name: truth[name] for name in names})
-    given = _flat({name: answer.get(name) for name in names})
+    expected = flat_outputs({name: truth[name] for name in names})
+    given = flat_outputs({name: answer.get(name) for name in names})
     for name, true_value in expected.items():
         worst, where, why = _compared(true_value, given.get(name))
         if why is None and worst <= tolerance:

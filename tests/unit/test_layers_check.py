@@ -270,8 +270,8 @@ def test_the_visible_tests_truths_are_the_judges(function):
     analytic layers: on every case they agree far within the visible test's tolerance."""
     for seed in range(3):
         for case in _cases(function, np.random.default_rng(seed)):
-            numerical = layers_check._flat(layers_numerical.true_outputs(function, case))
-            analytic = layers_check._flat(truths.true_outputs(function, case))
+            numerical = layers_check.flat_outputs(layers_numerical.true_outputs(function, case))
+            analytic = layers_check.flat_outputs(truths.true_outputs(function, case))
             for name, value in analytic.items():
                 if name.split("[")[0] not in layers_check.OUTPUTS[function]:
                     continue

@@ -29,7 +29,7 @@ from helpers.gradcheck import relative_errors
 from judge_runtime.steps import STEPS_FILE, compile_plan, split_steps
 from labs import cohorts
 from labs.lab1.judge import JUDGE as LAB1_JUDGE
-from labs.lab2.hidden import CASE_SIZES as LAB2_SIZES
+from labs.lab2.hidden import POSSIBLE_SIZES as LAB2_SIZES
 from labs.lab2.judge import JUDGE as LAB2_JUDGE
 
 ROOT = Path(__file__).resolve().parents[1]

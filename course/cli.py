@@ -14,6 +14,9 @@
     course audit LAB [--n N] [--pipeline K]
                                           check the grader on submissions derived from the
                                           lab's solution (rewrites, one-step mutants)
+    course init-secret                    the course secret each student's hidden cases
+                                          are drawn from (kept outside the course)
+    course cases LAB STUDENT [--json]     the hidden cases that student is judged on
     course demo                           the whole path on a synthetic cohort
 
 Exit status: 0 when all is well; 1 when some file or student needs the instructor's attention;
@@ -30,12 +33,14 @@ import traceback
 from course.commands import (
     DEMO_STUDENT_CPU_SECONDS,
     cmd_audit,
+    cmd_cases,
     cmd_cluster_certs,
     cmd_collect,
     cmd_demo,
     cmd_execute,
     cmd_export,
     cmd_grade,
+    cmd_init_secret,
     cmd_release,
     cmd_report,
 )
@@ -231,6 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also grade K of them through `course grade` in a scratch course (default 6; 0: none)",
     )
     audit.set_defaults(run=cmd_audit)
+
+    secret = add_command(
+        "init-secret",
+        help="make the course secret every student's hidden cases are drawn from",
+    )
+    secret.set_defaults(run=cmd_init_secret)
+
+    cases = add_command("cases", help="the hidden cases one student is judged on")
+    cases.add_argument("lab")
+    cases.add_argument("student")
+    cases.add_argument("--json", action="store_true", help="exact numbers, as JSON")
+    cases.set_defaults(run=cmd_cases)
 
     demo = add_command("demo", help="the whole path on a synthetic cohort")
     demo.add_argument("--workers", type=int, default=None)

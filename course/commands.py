@@ -209,6 +209,26 @@ def cmd_audit(root: Path, args) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_init_secret(root: Path, args) -> int:
+    from course.case_keys import init_secret
+
+    path = init_secret(root)
+    print(
+        f"course secret: {path} (readable by you only). Every student's hidden cases are "
+        "drawn from it: keep a copy somewhere safe, never in the course folder."
+    )
+    return 0
+
+
+def cmd_cases(root: Path, args) -> int:
+    from course.reporting.cases import cases_json, cases_text, student_cases
+
+    require_lab(root, args.lab)
+    found = list(student_cases(root, args.lab, args.student))
+    print(cases_json(found) if args.json else cases_text(found), end="")
+    return 0
+
+
 def cmd_demo(root: Path, args) -> int:
     """Release and execute every lab, then grade each lab's synthetic cohort in a scratch
     course and set each student's planted outcome beside the one they got."""

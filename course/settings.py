@@ -6,7 +6,8 @@ one moot is an error naming both.
 Each setting lives on the class that obeys it: ``Grading`` (here: ``course grade``),
 ``JudgeBudgets`` (``course.judge.runner``), ``SandboxLimits`` (``course.sandbox``),
 ``JudgeGradeCells`` (``course.nbgrader_ext.judge_cells``), ``PercentPerDay`` and ``Deadlines``
-(``course.late``); and nbgrader's own, such as the cell limit ``c.Execute.timeout``.
+(``course.late``), ``Course`` (``course.case_keys``); and nbgrader's own, such as the cell
+limit ``c.Execute.timeout``.
 ``python -m course --help-all`` lists them.
 """
 
@@ -21,6 +22,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
 from traitlets.config import Config, Configurable
 
+from course.case_keys import Course
 from course.judge.runner import JudgeBudgets
 from course.late import Deadlines, PercentPerDay
 from course.nbgrader_ext.judge_cells import JudgeGradeCells
@@ -52,6 +54,7 @@ CLASSES: tuple[type[Configurable], ...] = (
     JudgeGradeCells,
     Deadlines,
     PercentPerDay,
+    Course,
 )
 STUDENT_LIMIT = "the student limit (c.Grading.student_cpu_seconds, or --student-timeout)"
 BUDGET_NAMES = ("cases_cpu_seconds", "training_cpu_seconds", "lines_cpu_seconds")
@@ -178,8 +181,8 @@ def help_all() -> str:
         doc = " ".join((cls.__doc__ or "").split())
         parts += ["", *textwrap.wrap(f"{cls.__name__}: {doc}", 96)]
         for name, trait in sorted(cls.class_traits(config=True).items()):
-            if trait.this_class is not cls:
-                continue  # a base class's (nbgrader's own, logging): documented there
+            if trait.this_class is not cls or trait.metadata.get("set_by_grading"):
+                continue  # a base class's (nbgrader's own, logging), or no setting at all
             parts.append(f"  c.{cls.__name__}.{name} = {trait.default()!r}")
             parts += textwrap.wrap(
                 " ".join(trait.help.split()), 96, initial_indent=" " * 6, subsequent_indent=" " * 6

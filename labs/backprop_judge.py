@@ -120,16 +120,24 @@ class BackpropJudge:
             cases.append((arguments, self.spec.truth(arguments)))
         return tuple(cases)
 
+    def _sent(self, plan: CheckPlan) -> list[tuple[dict, dict]]:
+        """The cases sent to the runner: every case of every seed, then (in a student's own
+        plan) the common case, the first of ``plan.common_seed``'s, judged for no points: a
+        wrong answer's fingerprint is taken on it, so that students can be compared."""
+        sent = [case for seed in plan.seeds for case in self.cases(seed)]
+        if plan.common_seed is not None:
+            sent.append(self.cases(plan.common_seed)[0])
+        return sent
+
     def request(self, plan: CheckPlan, graded: str) -> dict:
-        """The lab's part of the runner's request: the step plan, every case of every seed,
+        """The lab's part of the runner's request: the step plan, the cases (:meth:`_sent`),
         and the training problem when a cell checks training."""
         cases = [
             {
                 "args": {k: v.tolist() for k, v in arguments.items()},
                 "truth": {k: v.tolist() for k, v in truth.items()},
             }
-            for seed in plan.seeds
-            for arguments, truth in self.cases(seed)
+            for arguments, truth in self._sent(plan)
         ]
         kinds = {kind for kind, *_ in plan.cells.values()}
         return {
@@ -171,16 +179,14 @@ class BackpropJudge:
             step_verdicts.chosen_reading(case, truth, self.spec)
             for case, truth in zip(cases, truths, strict=True)
         ]
+        given = [
+            {k: np.array(v, dtype=np.float64) for k, v in case["args"].items()}
+            for case in request["cases"]
+        ]
+        graded = sum(len(self.cases(seed)) for seed in plan.seeds)  # the rest: the common case
+        common = list(zip(cases[graded:], truths[graded:], given[graded:], strict=True))
         by_seed = _by_seed(plan, cases, truths, self.cases)
-        arguments = _by_seed(
-            plan,
-            [
-                {k: np.array(v, dtype=np.float64) for k, v in case["args"].items()}
-                for case in request["cases"]
-            ],
-            truths,
-            self.cases,
-        )
+        arguments = _by_seed(plan, given, truths, self.cases)
         spec = self.spec
         returns_right = all(
             step_verdicts.returns_verdict(c, t, [], HIDDEN, spec=spec)[0]
@@ -200,6 +206,9 @@ class BackpropJudge:
             if wrong and (found := self._misconception(name, wrong)):
                 misconceptions[grade_id] = found.key
                 verdict = Verdict(False, f"{verdict.message} {found.question}", verdict.kind)
+            if common and wrong:  # the same mistake on everyone's common case
+                run, truth, given_args = common[0]
+                wrong = _first_wrong(name, [run], [truth], [given_args])
             if wrong and wrong[0] == "value" and (digest := answer_digest(wrong[1])):
                 wrong_answers[grade_id] = digest
             by_step[name] = verdicts[grade_id] = verdict

@@ -20,6 +20,11 @@ from tests.support.paths import RELEASE_NOTEBOOK, SOURCE_NOTEBOOK
 if "COURSE_CACHE_DIR" not in os.environ:
     os.environ["COURSE_CACHE_DIR"] = tempfile.mkdtemp(prefix="course-test-cache-")
     atexit.register(shutil.rmtree, os.environ["COURSE_CACHE_DIR"], True)
+# The course secret (course.case_keys) too: the tests' courses draw their students' hidden cases
+# from one of their own, made when first graded, never from the user's.
+if "COURSE_SECRET_DIR" not in os.environ:
+    os.environ["COURSE_SECRET_DIR"] = tempfile.mkdtemp(prefix="course-test-secret-")
+    atexit.register(shutil.rmtree, os.environ["COURSE_SECRET_DIR"], True)
 
 TESTS = Path(__file__).resolve().parent
 LEVELS = ("unit", "integration", "e2e", "browser")

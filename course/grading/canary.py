@@ -21,6 +21,7 @@ from importlib.metadata import distributions
 from pathlib import Path
 
 from course import layout
+from course.case_keys import case_keys
 from course.files import write_atomic
 from course.grading.kit import grading_kit
 from course.grading.run import run_workers
@@ -109,7 +110,15 @@ def check_grading_environment(
         outcomes = {
             o.student: o
             for o in run_workers(
-                course, lab, [SOLUTION, BLANK], 2, student_timeout, False, sandbox, client
+                course,
+                lab,
+                [SOLUTION, BLANK],
+                2,
+                student_timeout,
+                False,
+                sandbox,
+                client,
+                case_keys(root, lab, [SOLUTION, BLANK]) if sandbox else None,
             )
         }
         problems = _problems(course, lab, outcomes)

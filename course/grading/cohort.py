@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from course import layout
+from course.case_keys import case_keys, course_secret
 from course.export import write_per_test_csv
 from course.grading.admission import (
     admission_problem,
@@ -83,6 +84,7 @@ def grade_cohort(
         if problem := pipeline_problem(load_config(root)):
             raise ValueError(problem)
         check_sandbox()
+        course_secret(root)  # the students' hidden cases are drawn from it (SecretError)
     workers = settings.workers or os.cpu_count() or 1
     require_lab(root, lab)
     if sandbox:  # every grade cell must be one the judge decides (raises PlanError, saying why)
@@ -112,7 +114,15 @@ def grade_cohort(
                 raise SandboxUnavailable(unbounded_problem(missing))
             check_grading_environment(root, lab, student_timeout, sandbox, client)
             for outcome in run_workers(
-                root, lab, todo, min(workers, len(todo)), student_timeout, progress, sandbox, client
+                root,
+                lab,
+                todo,
+                min(workers, len(todo)),
+                student_timeout,
+                progress,
+                sandbox,
+                client,
+                case_keys(root, lab, todo) if sandbox else None,
             ):
                 outcomes[outcome.student] = outcome
     save_outcomes(root, lab, outcomes)

@@ -95,11 +95,18 @@ def stopping_grading_processes(client: Client) -> Iterator[None]:
 
 
 def grade_remotely(
-    client: Client, root: Path, lab: str, students: list[str], student_timeout: float, sandbox: bool
+    client: Client,
+    root: Path,
+    lab: str,
+    students: list[str],
+    student_timeout: float,
+    sandbox: bool,
+    case_keys: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, dict]]:
-    """Send every student of ``students`` to the cluster; yield ``(student, result)`` as each
-    result arrives (see course.grading.remote.grade_task), or ``{"lost": "worker", ...}`` when the
-    workers grading them kept dying.
+    """Send every student of ``students`` to the cluster, each with their case key (of
+    ``case_keys``: course.case_keys; the course secret never leaves this process); yield
+    ``(student, result)`` as each result arrives (see course.grading.remote.grade_task), or
+    ``{"lost": "worker", ...}`` when the workers grading them kept dying.
 
     At most :func:`in_flight` students are sent ahead of the results, each sent as another's
     result arrives: a task carries the student's files, so this process holds a few
@@ -125,6 +132,7 @@ def grade_remotely(
             files,
             student_timeout,
             sandbox,
+            (case_keys or {}).get(student),
             pure=False,
             key=f"grade-{lab}-{run}-{student}",
         )

@@ -195,20 +195,30 @@ class GradingProcess:
 
     CHECK_SECONDS = 0.25  # how often a student's CPU time is read while it is graded
 
-    def grade(self, student: str, files: dict[str, bytes], student_timeout: float) -> dict:
-        """Grade one student: the worker's ``done`` message, or ``{"lost": why}`` when it
-        ended, never started, or used more than ``student_timeout`` CPU seconds (the grading
-        process and everything it started, from the student's start; or the wall-clock
-        backstop, ``course.grading.cputime``): then it has been killed, and the result says which
-        limit (``limit``: ``cpu`` or ``wall``) and how much CPU time was used."""
+    def grade(
+        self,
+        student: str,
+        files: dict[str, bytes],
+        student_timeout: float,
+        case_key: str | None = None,
+    ) -> dict:
+        """Grade one student (on the hidden cases of ``case_key``): the worker's ``done``
+        message, or ``{"lost": why}`` when it ended, never started, or used more than
+        ``student_timeout`` CPU seconds (the grading process and everything it started, from
+        the student's start; or the wall-clock backstop, ``course.grading.cputime``): then it
+        has been killed, and the result says which limit (``limit``: ``cpu`` or ``wall``) and
+        how much CPU time was used."""
         self.take_log(settle=False)  # what came before this student is not theirs
-        result = self._grade(student, files, student_timeout)
+        result = self._grade(student, files, student_timeout, case_key)
         result["log"] = self.take_log()
         return result
 
-    def _grade(self, student: str, files: dict[str, bytes], student_timeout: float) -> dict:
+    def _grade(
+        self, student: str, files: dict[str, bytes], student_timeout: float, case_key: str | None
+    ) -> dict:
         request = {
             "student": student,
+            "case_key": case_key,
             "files": {name: base64.b64encode(data).decode() for name, data in files.items()},
         }
         try:
@@ -265,17 +275,19 @@ def grade_task(
     files: dict[str, bytes],
     student_timeout: float,
     sandbox: bool,
+    case_key: str | None = None,
 ) -> dict:
     """A Dask task: grade ``student``'s ``files`` (their submitted folder of ``lab``) with the
-    course kit (``course.grading.kit.pack``). Returns the grading process's result (see
-    course.grading.worker), or ``{"lost": ...}`` when the student's grading ended without one."""
+    course kit (``course.grading.kit.pack``), on the hidden cases of their ``case_key``. Returns
+    the grading process's result (see course.grading.worker), or ``{"lost": ...}`` when the
+    student's grading ended without one."""
     key = (kit_key(packed_kit), lab, sandbox, threading.get_ident())
     for _ in range(2):  # a grading process lost before it started on the student: once more
         with _LOCK:
             process = _PROCESSES.get(key)
             if process is None or not process.alive():
                 process = _PROCESSES[key] = GradingProcess(unpack_kit(packed_kit), lab, sandbox)
-        result = process.grade(student, files, student_timeout)
+        result = process.grade(student, files, student_timeout, case_key)
         if not process.alive():
             with _LOCK:
                 _PROCESSES.pop(key, None)

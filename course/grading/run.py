@@ -31,9 +31,11 @@ def run_workers(
     progress: bool = True,
     sandbox: bool = True,
     client=None,
+    case_keys: dict[str, str] | None = None,
 ) -> list[Outcome]:
     """Grade ``students`` on Dask (``course.grading.distributed``): on ``client``'s cluster, or on a
-    LocalCluster of ``workers`` processes started for the purpose. Each result is written
+    LocalCluster of ``workers`` processes started for the purpose, each on the hidden cases of
+    their key in ``case_keys`` (course.case_keys). Each result is written
     into the course folder and the gradebook here, as it arrives; returns the outcomes.
 
     ``student_timeout`` is the CPU seconds a grading process and what it starts may use on a
@@ -57,7 +59,7 @@ def run_workers(
         api = make_api(root)
         log = start_grading_log(root, lab, len(students))
         for student, result in grade_remotely(
-            cluster, root, lab, students, student_timeout, sandbox
+            cluster, root, lab, students, student_timeout, sandbox, case_keys
         ):
             outcome = record_result(root, lab, student, result, api, student_timeout)
             section = grading_log_section(outcome, result.get("log") or "")

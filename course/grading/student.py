@@ -124,12 +124,19 @@ def judge_findings(root: Path, lab: str, student: str) -> list[str]:
 
 
 def grade_student(
-    root: Path, lab: str, student: str, api: NbGraderAPI | None = None, sandbox: bool = True
+    root: Path,
+    lab: str,
+    student: str,
+    api: NbGraderAPI | None = None,
+    sandbox: bool = True,
+    case_key: str | None = None,
 ) -> Outcome:
     """Autograde one student with nbgrader, re-check in the clean room, then generate their
     feedback; runs in a worker.
 
     ``api``: a :func:`grading_api` for ``root`` to reuse across students (made when None).
+    ``case_key``: the student's (course.case_keys), from which the judge draws their hidden
+    cases; a sandboxed grading without one fails the student, saying so.
     """
     start, started_at = time.monotonic(), time.time()
     api = api or grading_api(root, sandbox)
@@ -139,7 +146,12 @@ def grade_student(
             gradebook.update_or_create_student(student)
         return Outcome(student, Status.FAILED, problem, time.monotonic() - start, started_at)
     digest = submission_digest(root, lab, student)
-    result = api.autograde(lab, student, force=True, create=True)
+    # read by the judge (course.nbgrader_ext.judge_cells) of this student's autograde only
+    api.config.JudgeGradeCells.case_keys = {student: case_key} if case_key else {}
+    try:
+        result = api.autograde(lab, student, force=True, create=True)
+    finally:
+        api.config.JudgeGradeCells.case_keys = {}
     if not result["success"]:
         errors = _error_lines(result.get("log", "")) or [result.get("error", "").strip()]
         return Outcome(

@@ -2,8 +2,9 @@
 
 Started by a grading task (``course.grading.remote``) in a scratch course of its own
 (``course.grading.kit``), which it adds ``LAB`` to the gradebook of first. Then it reads students
-from stdin, one JSON object per line, ``{"student": ..., "files": {path: base64}}`` (their submitted
-folder), and grades each as it arrives, until stdin ends. It reports on stdout, one JSON line per
+from stdin, one JSON object per line, ``{"student": ..., "files": {path: base64}, "case_key":
+...}`` (their submitted folder, and their case key: course.case_keys), and grades each as it
+arrives, until stdin ends. It reports on stdout, one JSON line per
 event: ``{"event": "start", "student": ..., "at": time}``, then ``{"event": "done", "outcome":
 {...}, "autograded": {notebook: text}, "feedback": {file: base64}, "findings": [...]}``, and forgets
 the student (their folders and gradebook entries) before the next. Everything nbgrader, a kernel or
@@ -114,10 +115,13 @@ def main(argv: list[str]) -> int:
         try:
             request = json.loads(line)
             student, files = request["student"], request["files"]
-        except (ValueError, KeyError, TypeError):
+            case_key = request.get("case_key")
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
         if not isinstance(student, str) or not isinstance(files, dict):
             continue
+        if not isinstance(case_key, str):
+            case_key = None
         say({"event": "start", "student": student, "at": time.time()})
         found: dict = {"autograded": {}, "feedback": {}, "findings": []}
         try:
@@ -125,7 +129,7 @@ def main(argv: list[str]) -> int:
             shutil.rmtree(layout.submitted(root, student), ignore_errors=True)
             target.mkdir(parents=True)
             unpack({name: base64.b64decode(data) for name, data in files.items()}, target)
-            outcome = grade_student(root, lab, student, api, sandbox)
+            outcome = grade_student(root, lab, student, api, sandbox, case_key)
             found = results(root, lab, student)
         except Exception as error:  # one student's failure must not stop the others
             traceback.print_exc()  # into the student's grading log (course.grading.remote)

@@ -37,6 +37,7 @@ class Judgement:
     caused: set[str] = field(default_factory=set)  # the grade cells that cause failed
     # grade_id: answer_digest of its first wrong value (course.similarity: identical mistakes)
     wrong_answers: dict[str, str] = field(default_factory=dict)
+    cases_digest: str = ""  # of the hidden cases judged (course.judge.plan.cases_digest)
 
 
 class LabJudge(Protocol):
@@ -103,10 +104,29 @@ class CheckPlan:
     trusted_code: str
     cells: dict[str, tuple[Any, ...]]
     others: tuple[CheckPlan, ...] = ()
+    # In a student's own plan (for_student): a seed whose cases are the same for everyone, on
+    # which a wrong answer's fingerprint is taken (course.similarity compares students by it).
+    common_seed: int | None = None
 
     @property
     def seeds(self) -> list[int]:
         return sorted({args[-1] for _, *args in self.cells.values() if args})
+
+    def for_student(self, seed_of: Callable[[int], int]) -> CheckPlan:
+        """This plan with every hidden test's seed replaced by ``seed_of(seed)`` (a student's
+        own: course.case_keys.student_seed), for this plan and the others."""
+
+        def moved(check: tuple[Any, ...]) -> tuple[Any, ...]:
+            kind, *args = check
+            return (kind, *args[:-1], seed_of(args[-1])) if args else check
+
+        return CheckPlan(
+            self.judge,
+            self.trusted_code,
+            {grade_id: moved(check) for grade_id, check in self.cells.items()},
+            tuple(plan.for_student(seed_of) for plan in self.others),
+            common_seed=min(self.seeds, default=None),
+        )
 
     def every(self) -> tuple[CheckPlan, ...]:
         """This plan and the others: one per graded function."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import inspect
+import json
 from pathlib import Path
+from typing import Any
 
 import nbformat
+import numpy as np
 
 from course.judge.api import CheckPlan, LabJudge, PlanError
 from course.judge.submission import TRUSTED_PRELUDE
@@ -131,3 +135,36 @@ def cached_plan(source_notebook: Path) -> CheckPlan:
     tools cannot set back, changes with every edit)."""
     stat = source_notebook.stat()
     return _cached_plan(source_notebook, (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size))
+
+
+def case_arguments(plan: CheckPlan, seed: int) -> list[dict[str, Any]]:
+    """The arguments, by name, of each hidden case ``plan``'s judge draws from ``seed`` (a
+    judge's case is its arguments, or a pair of them and their true values)."""
+    return [case[0] if isinstance(case, tuple) else case for case in plan.judge.cases(seed)]
+
+
+def plain(value: Any) -> Any:
+    """``value`` (cases: arrays, numbers, text, in dicts and lists) as JSON can hold it, every
+    number exact."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def cases_digest(plan: CheckPlan) -> str:
+    """A digest of every hidden case ``plan`` (and its others) is judged on: the same for the
+    same cases, wherever they were drawn (``course cases`` shows it beside the cases)."""
+    digest = hashlib.sha256()
+    for function_plan in plan.every():
+        for seed in function_plan.seeds:
+            text = json.dumps(plain(case_arguments(function_plan, seed)), sort_keys=True)
+            digest.update(text.encode() + b"\n")
+    return digest.hexdigest()[:16]

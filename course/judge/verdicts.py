@@ -3,14 +3,16 @@ verdicts, and what it saw while judging."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import nbformat
 
+from course.case_keys import student_seed
 from course.diagnosis import describe_definition_error
 from course.judge.api import CheckPlan, Judgement, Verdict
 from course.judge.conversation import LATER_PHASES
-from course.judge.plan import cached_plan
+from course.judge.plan import cached_plan, cases_digest
 from course.judge.review import code_reached, review_reasons
 from course.judge.runner import BUDGETS, run_in_clean_room, run_probe_in_clean_room
 from course.judge.submission import build_request, student_setup
@@ -67,16 +69,22 @@ def judge_submission(
     oracle_costs_points: bool = True,
     budgets: tuple[float, float, float] = BUDGETS,
     limits: Limits = DEFAULT_LIMITS,
+    case_key: str | None = None,
 ) -> Judgement:
     """The judge's verdict on every planned grade cell of one submitted notebook: each graded
     function's re-check run within ``budgets`` and ``limits`` (see :func:`run_in_clean_room`),
-    one after the other, their judgements merged."""
+    one after the other, their judgements merged. With ``case_key`` (the student's:
+    course.case_keys), on the student's own hidden cases; without, on the notebook's seeds."""
     source_nb = nbformat.read(source_notebook, as_version=4)
+    plan = cached_plan(source_notebook)
+    if case_key is not None:
+        plan = plan.for_student(functools.partial(student_seed, case_key))
     judgements = [
-        judge_function(plan, source_nb, submitted, oracle_costs_points, budgets, limits)
-        for plan in cached_plan(source_notebook).every()
+        judge_function(function_plan, source_nb, submitted, oracle_costs_points, budgets, limits)
+        for function_plan in plan.every()
     ]
     merged = judgements[0]
+    merged.cases_digest = cases_digest(plan)
     for judgement in judgements[1:]:
         merged.verdicts.update(judgement.verdicts)
         merged.problems += judgement.problems

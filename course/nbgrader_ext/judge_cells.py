@@ -18,7 +18,7 @@ from nbformat.v4 import new_output
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
 from nbgrader.utils import compute_checksum, is_grade
-from traitlets import Bool
+from traitlets import Bool, Dict, Unicode
 
 from course import layout
 from course.judge.runner import JudgeBudgets
@@ -160,17 +160,31 @@ class JudgeGradeCells(NbGraderPreprocessor):
         "(False: keep the points and only flag it for review)",
     ).tag(config=True)
 
+    case_keys = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        help="Each student's case key (course.case_keys), set by `course grade` for the "
+        "student it grades: the judge draws their own hidden cases from it. Not a setting.",
+    ).tag(config=True, set_by_grading=True)
+
     def preprocess(self, nb, resources):
         ids = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
         source = Path(coursedir.format_path(coursedir.source_directory, ".", ids["assignment"]))
         source_notebook = source / f"{ids['notebook']}.ipynb"
+        case_key = self.case_keys.get(ids["student"])
+        if case_key is None:  # never the notebook's own seeds, which every student shares
+            raise ValueError(
+                f"no case key for {ids['student']}: the judge grades a student on their own "
+                "hidden cases, with `course grade`"
+            )
         judgement = judge_submission(
             source_notebook,
             nb,
             self.oracle_costs_points,
             JudgeBudgets(config=self.config).budgets(),
             SandboxLimits(config=self.config).limits(),
+            case_key,
         )
         disagreements = kernel_disagreements(
             nb, judgement.verdicts, resources.get(STOPPED_CELLS, [])
@@ -232,5 +246,6 @@ class JudgeGradeCells(NbGraderPreprocessor):
             "misconceptions": judgement.misconceptions,
             "wrong_answers": judgement.wrong_answers,
             "cause": judgement.cause,
+            "cases_digest": judgement.cases_digest,
         }
         return nb, resources

@@ -12,7 +12,9 @@ from helpers import layer_calls, layers_check
 
 DRAW = 0x5EED_1AB3  # part of every hidden case's seed
 # (sizes, activation, reg): other depths (no hidden layer; five), widths and inputs than the
-# notebook's [2, 32, 32, 3] and [2, 5, 4, 3] and the visible test's.
+# notebook's [2, 32, 32, 3] and [2, 5, 4, 3] and the visible test's. Each seed's hidden widths
+# are drawn from HIDDEN_WIDTHS (hidden_architectures), so that each student's differ.
+HIDDEN_WIDTHS = range(2, 9)
 HIDDEN_ARCHITECTURES = (
     ((4, 3), "relu", 0.2),
     ((3, 5, 2), "logistic", 0.0),
@@ -41,9 +43,18 @@ def hidden_penalty_cases(seed: int) -> list[dict]:
     return layer_calls.penalty_cases(_rng(seed, 11))
 
 
+def hidden_architectures(rng: np.random.Generator) -> list[tuple]:
+    """:data:`HIDDEN_ARCHITECTURES` with hidden widths drawn from ``rng``."""
+    return [
+        ((sizes[0], *(int(rng.choice(HIDDEN_WIDTHS)) for _ in sizes[1:-1]), sizes[-1]), *rest)
+        for sizes, *rest in HIDDEN_ARCHITECTURES
+    ]
+
+
 def hidden_network_cases(seed: int) -> list[dict]:
-    """The hidden networks of ``Network``'s test of ``seed`` (:data:`HIDDEN_ARCHITECTURES`)."""
-    return layer_calls.network_cases(HIDDEN_ARCHITECTURES, _rng(seed, 12))
+    """The hidden networks of ``Network``'s test of ``seed`` (:func:`hidden_architectures`)."""
+    rng = _rng(seed, 12)
+    return layer_calls.network_cases(hidden_architectures(rng), rng)
 
 
 def hidden_training_cases(seed: int) -> list[dict]:

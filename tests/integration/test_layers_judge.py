@@ -6,9 +6,12 @@ nothing for it and is named."""
 
 from __future__ import annotations
 
+import functools
+
 import nbformat
 import pytest
 
+from course.case_keys import student_seed
 from course.judge.plan import cached_plan
 from course.judge.verdicts import judge_function
 from course.notebooks import cell_by_grade_id
@@ -103,19 +106,22 @@ def test_a_network_that_binds_its_layers_when_defined_is_judged_with_the_true_on
 def test_the_network_is_judged_on_architectures_the_notebook_never_shows():
     source = nbformat.read(SOURCE, as_version=4)
     text = "\n".join(cell.source for cell in source.cells).replace(" ", "")
-    architectures = hidden.HIDDEN_ARCHITECTURES
-    for sizes, _, _ in architectures:
-        assert str(list(sizes)).replace(" ", "") not in text, sizes
-    assert len({len(sizes) for sizes, _, _ in architectures}) >= 3  # depths
-    assert {activation for _, activation, _ in architectures} == {"relu", "logistic"}
     network_judge = next(judge for judge in JUDGES if judge.function == "Network")
     plan = next(p for p in cached_plan(SOURCE).every() if p.judge is network_judge)
-    judged_sizes = [
-        tuple(int(s) for s in case["sizes"])
-        for seed in plan.seeds
-        for case in network_judge.cases(seed)
-    ]
-    assert judged_sizes == [sizes for sizes, _, _ in architectures]
+    widths = set()
+    for key in ("one student", "another"):
+        student = plan.for_student(functools.partial(student_seed, key))
+        architectures = [
+            tuple(int(s) for s in case["sizes"])
+            for seed in student.seeds
+            for case in network_judge.cases(seed)
+        ]
+        for sizes in architectures:
+            assert str(list(sizes)).replace(" ", "") not in text, sizes
+        assert len({len(sizes) for sizes in architectures}) >= 3  # depths
+        widths.add(tuple(architectures))
+    assert len(widths) == 2  # each student's hidden widths are their own
+    assert {activation for _, activation, _ in hidden.HIDDEN_ARCHITECTURES} == {"relu", "logistic"}
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,9 @@
     course collect LAB PATH [--replace]   bring in submissions from a folder or an LMS zip
     course grade LAB [--workers N] [--force]
                                           autograde everyone, then feedback and grades CSV
+    course grade LAB --diff | --apply-diff
+                                          what a regrade with a changed judge would change
+                                          (nothing written), then write it
     course grade LAB --scheduler tls://HOST:8786 [--certs FOLDER]
                                           the same, on a Dask cluster (mutual TLS)
     course cluster-certs FOLDER [--host H]
@@ -137,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
         "unset: the machine's cores)",
     )
     grade.add_argument("--force", action="store_true", help="regrade students already graded")
+    regrade = grade.add_mutually_exclusive_group()
+    regrade.add_argument(
+        "--diff",
+        action="store_true",
+        help="grade those graded with an older version of the judge (with --force: everyone) "
+        "in a scratch gradebook and show what would change; nothing is written",
+    )
+    regrade.add_argument(
+        "--apply-diff", action="store_true", help="write what the last --diff showed"
+    )
     grade.add_argument("--student-timeout", type=float, default=None, help=timeout_help)
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument(

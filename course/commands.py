@@ -12,7 +12,7 @@ from pathlib import Path
 
 from course import layout
 from course.grading.admission import labs_of, require_lab
-from course.grading.cohort import grade_cohort
+from course.grading.cohort import grade_cohort, judged_with_older_version
 from course.labs import copy_course, load_lab
 from course.late import check_deadlines
 from course.nbgrader_setup import CONFIG_FILE
@@ -72,18 +72,19 @@ def cmd_collect(root: Path, args) -> int:
 
 def cmd_grade(root: Path, args) -> int:
     check_deadlines(root)
+    grading = {
+        "workers": args.workers,
+        "student_timeout": args.student_timeout,
+        "progress": not args.quiet,
+        "scheduler": args.scheduler,
+        "certs": Path(args.certs) if args.certs else None,
+        "insecure_local_only": args.insecure_local_only,
+        "unbounded": args.unbounded,
+    }
+    if args.diff or args.apply_diff:
+        return _regrade(root, args, grading)
     outcomes = grade_cohort(
-        root,
-        args.lab,
-        workers=args.workers,
-        force=args.force,
-        student_timeout=args.student_timeout,
-        progress=not args.quiet,
-        sandbox=not args.no_sandbox,
-        scheduler=args.scheduler,
-        certs=Path(args.certs) if args.certs else None,
-        insecure_local_only=args.insecure_local_only,
-        unbounded=args.unbounded,
+        root, args.lab, force=args.force, sandbox=not args.no_sandbox, **grading
     )
     attention = [o for o in outcomes.values() if o.needs_attention]
     print(
@@ -92,7 +93,38 @@ def cmd_grade(root: Path, args) -> int:
     )
     for outcome in attention:
         print(f"needs attention: {outcome.student}: {outcome.describe()}")
-    return 1 if attention else 0
+    older = [] if args.no_sandbox else judged_with_older_version(root, args.lab)
+    if older:
+        print(
+            f"graded with an older version of the judge: {len(older)} student"
+            f"{'s' if len(older) != 1 else ''} ({', '.join(older[:8])}"
+            f"{', ...' if len(older) > 8 else ''}); see what a regrade would change with "
+            f"`course grade {args.lab} --diff`, then write it with --apply-diff"
+        )
+    return 1 if attention or older else 0
+
+
+def _regrade(root: Path, args, grading: dict) -> int:
+    """``course grade LAB --diff`` (what a regrade would change, nothing written) or
+    ``--apply-diff`` (write what the last diff showed)."""
+    from course.grading.regrade import DIFF_CSV, apply_regrade, describe_diff, diff_regrade
+
+    if args.no_sandbox:
+        raise ValueError("--diff and --apply-diff judge with the sandbox: drop --no-sandbox")
+    if args.apply_diff:
+        written, skipped = apply_regrade(root, args.lab)
+        print(f"{args.lab}: regrade written for {len(written)} students")
+        if skipped:
+            print(
+                "resubmitted since the diff, not written (graded at the next `course grade "
+                f"{args.lab}`): " + ", ".join(skipped)
+            )
+        return 1 if skipped else 0
+    diff = diff_regrade(root, args.lab, force=args.force, **grading)
+    print(describe_diff(diff, args.lab), end="")
+    if diff.graded:
+        print(f"each change: {root / 'reports' / args.lab / DIFF_CSV}")
+    return 0
 
 
 def cmd_report(root: Path, args) -> int:

@@ -4,6 +4,7 @@ canary were checked."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from course import layout
@@ -20,6 +21,7 @@ from course.grading.canary import check_grading_environment
 from course.grading.outcome import Outcome, load_outcomes, save_outcomes
 from course.grading.run import run_workers
 from course.grading.student import pipeline_problem
+from course.grading.version import manifest, record_version, version_of
 from course.judge.plan import plan_from_source
 from course.late import apply_due_date, reapply_late_penalties
 from course.nbgrader_setup import load_config, make_api
@@ -52,6 +54,7 @@ def grade_cohort(
     certs: Path | None = None,
     insecure_local_only: bool = False,
     unbounded: bool = False,
+    on_result: Callable[[str, dict], None] | None = None,
 ) -> dict[str, Outcome]:
     """Grade every submitted student of ``lab`` not yet graded (all with ``force``).
 
@@ -68,7 +71,8 @@ def grade_cohort(
     (SandboxUnavailable) where a worker cannot give each student control groups of their own, unless
     ``unbounded``. ``workers`` and ``student_timeout`` (CPU seconds) override the configured ones
     (``course.settings``); raises SettingsError, before anything else, when the settings cannot work
-    together.
+    together. A sandboxed grade records the version of what judged it
+    (course.grading.version). ``on_result`` sees each student's result before it is recorded.
     """
     settings = for_course(root, student_timeout, workers)
     student_timeout = settings.student_cpu_seconds
@@ -94,6 +98,7 @@ def grade_cohort(
         if lab not in {a.name for a in gradebook.assignments}:
             raise ValueError(f"{lab} is not in the gradebook yet: run `course release {lab}`")
     apply_due_date(root, lab)  # the configured one, whatever the gradebook had
+    version = record_version(root, lab, manifest(root, lab)) if sandbox else ""
     students = submitted_students(root, lab)
     outcomes = {s: o for s, o in load_outcomes(root, lab).items() if s in students}
     refused = {s: problem for s in students if (problem := admission_problem(root, s))}
@@ -123,10 +128,23 @@ def grade_cohort(
                 sandbox,
                 client,
                 case_keys(root, lab, todo) if sandbox else None,
+                on_result,
             ):
+                outcome.version = version
                 outcomes[outcome.student] = outcome
     save_outcomes(root, lab, outcomes)
     reapply_late_penalties(root, lab)  # everyone's, also those graded before this run
     with make_api(root).gradebook as gradebook:
         write_per_test_csv(gradebook, lab, layout.reports(root, lab) / "grades.csv")
     return outcomes
+
+
+def judged_with_older_version(root: Path, lab: str) -> list[str]:
+    """The students whose recorded grade was judged with another version of the lab's judge
+    than the current one (course.grading.version): a regrade would judge them otherwise."""
+    current = version_of(manifest(root, lab))
+    return sorted(
+        student
+        for student, outcome in load_outcomes(root, lab).items()
+        if outcome.status in (Status.GRADED, Status.FLAGGED) and outcome.version != current
+    )

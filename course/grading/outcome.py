@@ -27,6 +27,7 @@ class Outcome:
     started_at: float = 0.0  # wall clock, seconds since the epoch
     digest: str = ""  # of the submission this outcome is about (see submission_digest)
     worker_peak_mb: float = 0.0  # the grading process's peak memory once this student was done
+    version: str = ""  # of what judged it (course.grading.version); "" for a trusted run
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)  # ValueError for a status there is not

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -32,10 +33,12 @@ def run_workers(
     sandbox: bool = True,
     client=None,
     case_keys: dict[str, str] | None = None,
+    on_result: Callable[[str, dict], None] | None = None,
 ) -> list[Outcome]:
     """Grade ``students`` on Dask (``course.grading.distributed``): on ``client``'s cluster, or on a
     LocalCluster of ``workers`` processes started for the purpose, each on the hidden cases of
-    their key in ``case_keys`` (course.case_keys). Each result is written
+    their key in ``case_keys`` (course.case_keys). Each result (shown first to ``on_result``,
+    with the student) is written
     into the course folder and the gradebook here, as it arrives; returns the outcomes.
 
     ``student_timeout`` is the CPU seconds a grading process and what it starts may use on a
@@ -61,6 +64,8 @@ def run_workers(
         for student, result in grade_remotely(
             cluster, root, lab, students, student_timeout, sandbox, case_keys
         ):
+            if on_result is not None:
+                on_result(student, result)
             outcome = record_result(root, lab, student, result, api, student_timeout)
             section = grading_log_section(outcome, result.get("log") or "")
             append_grading_log(log, section)

@@ -14,6 +14,9 @@
                                           certificates for the cluster's scheduler, workers
                                           and course grade
     course report LAB                     per-test table, totals histogram, who needs attention
+    course extend LAB STUDENT (--days N | --until DATE | --clear)
+                                          a later due date for one student; the late
+                                          penalty follows at once (--list: everyone's)
     course audit LAB [--n N] [--pipeline K]
                                           check the grader on submissions derived from the
                                           lab's solution (rewrites, one-step mutants)
@@ -42,6 +45,7 @@ from course.commands import (
     cmd_demo,
     cmd_execute,
     cmd_export,
+    cmd_extend,
     cmd_grade,
     cmd_init_secret,
     cmd_release,
@@ -217,6 +221,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="also compare the students' code with past cohorts' notebooks",
     )
     report.set_defaults(run=cmd_report)
+
+    extend = add_command(
+        "extend", help="give one student a later due date (their late penalty follows it)"
+    )
+    extend.add_argument("lab")
+    extend.add_argument("student", nargs="?", help="the student's id (none with --list)")
+    how = extend.add_mutually_exclusive_group(required=True)
+    how.add_argument(
+        "--days",
+        type=float,
+        metavar="N",
+        help="extend the lab's due date by N days, fractions allowed (0: remove the extension)",
+    )
+    how.add_argument(
+        "--until",
+        metavar="DATE",
+        help="the student's due date, with its UTC offset, as in c.Deadlines.due "
+        "('2026-10-20 23:59 +01:00')",
+    )
+    how.add_argument("--clear", action="store_true", help="remove the student's extension")
+    how.add_argument(
+        "--list", action="store_true", help="every student's extension and their due date"
+    )
+    extend.set_defaults(run=cmd_extend)
 
     certs = add_command("cluster-certs", help="certificates for grading on a Dask cluster over TLS")
     certs.add_argument("folder", help="an empty folder to write them to")

@@ -149,6 +149,83 @@ def cmd_report(root: Path, args) -> int:
     return 1 if report.attention else 0
 
 
+def cmd_extend(root: Path, args) -> int:
+    from course.export import per_test_rows
+    from course.late import (
+        deadlines,
+        extensions_path,
+        grant_extension,
+        lab_extensions,
+        requested_extension,
+        shown_moment,
+        student_problem,
+    )
+    from course.nbgrader_setup import make_api
+
+    require_lab(root, args.lab)
+    check_deadlines(root)
+    due = deadlines(root).due_date(args.lab)
+    due_text = shown_moment(due) if due else "none (c.Deadlines.due)"
+    record = layout.shown(root, extensions_path(root, args.lab)).rstrip("/")
+    if args.list:
+        if args.student:
+            raise ValueError(
+                f"--list lists every student's extension: give no student ({args.student})"
+            )
+        found = lab_extensions(root, args.lab)
+        print(
+            f"{args.lab} is due {shown_moment(due) if due else 'at no date (c.Deadlines.due)'}; "
+            f"{len(found) or 'no'} extension{'' if len(found) == 1 else 's'} ({record})"
+        )
+        for entry in found:
+            print(f"  {entry.describe()}")
+        return 0
+    if not args.student:
+        raise ValueError(f"whose? give the student: course extend {args.lab} STUDENT --days N")
+    if problem := student_problem(root, args.student):
+        raise ValueError(problem)
+    extension = requested_extension(args.lab, due, args.days, args.until, args.clear)
+    if extension is None and args.student not in {
+        e.student for e in lab_extensions(root, args.lab)
+    }:
+        print(f"{args.student} has no extension of {args.lab}: nothing to remove")
+        return 0
+
+    def standing() -> dict | None:
+        """The student's raw, late_penalty and total (None: not graded)."""
+        with make_api(root).gradebook as gradebook:
+            assignment = next((a for a in gradebook.assignments if a.name == args.lab), None)
+            if assignment is None or args.student not in {
+                s.student.id for s in assignment.submissions
+            }:
+                return None
+            return per_test_rows(gradebook, args.lab, [args.student])[0]
+
+    before = standing()
+    grant_extension(root, args.lab, args.student, extension)
+    if extension is None:
+        print(
+            f"{args.lab}: {args.student}'s extension removed; their due date is the lab's, "
+            f"{due_text}"
+        )
+    else:
+        (given,) = [e for e in lab_extensions(root, args.lab) if e.student == args.student]
+        print(f"{args.lab}, due {due_text}: {given.describe()}")
+    after = standing()
+    if before is None or after is None:
+        if extension is not None:
+            print(
+                f"{args.student} is not graded yet: when they are, their lateness counts from "
+                f"their own due date (kept in {record})"
+            )
+    else:
+        print(
+            f"{args.student}'s late penalty: {before['late_penalty']:g} -> "
+            f"{after['late_penalty']:g}; total {after['total']:g} of {after['max']:g}"
+        )
+    return 0
+
+
 def refresh_hand_graded_feedback(root: Path, lab: str) -> list[str]:
     """Make the feedback pages of every student with a written answer graded by hand again,
     so that they show the hand-given score (they were made when the student was graded);
@@ -172,6 +249,7 @@ def refresh_hand_graded_feedback(root: Path, lab: str) -> list[str]:
 
 
 def cmd_export(root: Path, args) -> int:
+    from course.late import lab_extensions
     from course.lms.handback import feedback_zip, read_roster, write_import
 
     require_lab(root, args.lab)
@@ -188,6 +266,9 @@ def cmd_export(root: Path, args) -> int:
     )
     for i in matching.no_submission:
         print(f"no submission, 0: {roster.describe(i)}")
+    for extended in lab_extensions(root, args.lab):  # the grades count lateness from these
+        if extended.student in matching.by_row.values() and extended.due:
+            print(f"due date extended, lateness counted from it: {extended.describe()}")
     for i, why in sorted(matching.blank_rows.items()):
         print(f"left blank (the LMS keeps its grade): {roster.describe(i)}: {why}")
     unmade = refresh_hand_graded_feedback(root, args.lab)

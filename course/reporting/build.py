@@ -14,10 +14,11 @@ from course.diagnosis import TEST_OUTCOMES
 from course.export import grade_columns, per_test_rows, submitters, write_per_test_csv
 from course.files import write_atomic, write_csv
 from course.grading.admission import submitted_students
-from course.late import reapply_late_penalties
+from course.late import deadlines, lab_extensions, reapply_late_penalties
 from course.nbgrader_setup import make_api
 from course.reporting.page import (
     by_hand_section,
+    extensions_section,
     late_section,
     report_page,
     similarity_section,
@@ -114,6 +115,8 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
     )
     graded = len({p.parent.parent.name for p in root.glob(f"autograded/*/{lab}/*.ipynb")})
     late = [row for row in rows if row["late_penalty"] > 0]
+    extensions = lab_extensions(root, lab)  # as reapplied above
+    due = deadlines(root).due_date(lab)
     code, template = cohort_code(root, lab)
     handed_in_code = {s: code[s] for s in handed_in if s in code}
     similar = similar_pairs(handed_in_code, past_code(past, root, lab) if past else None, template)
@@ -159,7 +162,8 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
             test_columns,
             [p for p in csvs if p.exists()],
             by_hand_section(by_hand)
-            + late_section(late)
+            + late_section(late, due, extensions)
+            + extensions_section(due, extensions)
             + similarity_section(similar, identical, mistakes),
         ),
     )
@@ -188,4 +192,5 @@ def build_report(root: Path, lab: str, past: Path | None = None) -> Report:
         identical,
         mistakes,
         by_hand,
+        extensions,
     )

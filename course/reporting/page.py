@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from course.diagnosis import TEST_OUTCOMES
+from course.late import Extension, shown_duration, shown_moment
 from course.reporting.summaries import Summary, TestSummary
 from course.similarity import (
     SameMistake,
@@ -29,18 +31,63 @@ def by_hand_section(by_hand: list[tuple[str, tuple[str, ...]]]) -> str:
     )
 
 
-def late_section(late: list[dict]) -> str:
-    """The late students: raw score, the penalty nbgrader's late policy took, the grade."""
+def late_section(
+    late: list[dict], due: datetime | None = None, extensions: Sequence[Extension] = ()
+) -> str:
+    """The late students: raw score, the penalty nbgrader's late policy took, the grade, and
+    the due date it counted from (the lab's, or the student's own, extended)."""
+    extended = {e.student: e.due for e in extensions}
+
+    def due_of(student: str) -> str:
+        if own := extended.get(student):
+            return f"{shown_moment(own)} (extended)"
+        return shown_moment(due) if due else ""
+
     return (
         "<h2>Late submissions</h2><p>The penalty follows the policy in "
-        "<code>nbgrader_config.py</code> (course/late.py); the total is the grade.</p>"
+        "<code>nbgrader_config.py</code> (course/late.py), counted from each student's due "
+        "date (the lab's, or their own: see Extensions); the total is the grade.</p>"
         + html_table(
-            ["student", "raw", "late penalty", "total"],
+            ["student", "raw", "late penalty", "total", "due"],
             [
-                [r["student_id"], f"{r['raw']:g}", f"{r['late_penalty']:g}", f"{r['total']:g}"]
+                [
+                    r["student_id"],
+                    f"{r['raw']:g}",
+                    f"{r['late_penalty']:g}",
+                    f"{r['total']:g}",
+                    due_of(r["student_id"]),
+                ]
                 for r in late
             ],
             "none late",
+        )
+    )
+
+
+def extensions_section(due: datetime | None, extensions: Sequence[Extension]) -> str:
+    """The extensions given with ``course extend``: each student's own due date, and how
+    they stand against it."""
+    lab_due = shown_moment(due) if due else "no date (c.Deadlines.due)"
+    return (
+        f"<h2>Extensions</h2><p>Given with <code>course extend</code>; the lab is due "
+        f"{html.escape(lab_due)}. A student's lateness, and so their penalty, counts from "
+        "their own due date.</p>"
+        + html_table(
+            ["student", "extended by", "due", "handed in", "late by", "late penalty"],
+            [
+                [
+                    e.student,
+                    shown_duration(e.extension),
+                    shown_moment(e.due) if e.due else "no due date",
+                    shown_moment(e.handed_in)
+                    if e.handed_in
+                    else ("no time" if e.graded else "not graded yet"),
+                    shown_duration(e.late_by) if e.late_by else "",
+                    "" if e.penalty is None else f"{e.penalty:g}",
+                ]
+                for e in extensions
+            ],
+            "none given",
         )
     )
 

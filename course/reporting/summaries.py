@@ -15,6 +15,7 @@ from course.diagnosis import NOT_GRADED, judged_outcomes, outcome_of_test
 from course.grading.admission import submitted_students
 from course.grading.outcome import load_outcomes
 from course.labs import load_lab
+from course.late import Extension
 from course.misconceptions import COLUMN
 from course.nbgrader_ext.judge_cells import judged_notebooks
 from course.notebooks import cells_by_grade_id
@@ -51,6 +52,8 @@ class Report:
     same_mistakes: list[SameMistake]
     # (student, grade ids): written answers the instructor has still to grade by hand
     by_hand: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # course extend's extensions, by student: each student's own due date and how they stand
+    extensions: list[Extension] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+from course.late import shown_moment
 from course.reporting.summaries import Report
 
 
@@ -26,12 +27,21 @@ def format_summary(report: Report) -> str:
             f"  {grade_id}: {key} ({n} student{'s' if n > 1 else ''})"
             for grade_id, key, n in report.misconceptions
         ]
+    extended = {e.student: e.due for e in report.extensions if e.due}
     if report.late:
         lines.append("\nlate (raw - penalty = total):")
         lines += [
             f"  {r['student_id']}: {r['raw']:g} - {r['late_penalty']:g} = {r['total']:g}"
+            + (
+                f" (due extended to {shown_moment(extended[r['student_id']])})"
+                if r["student_id"] in extended
+                else ""
+            )
             for r in report.late
         ]
+    if report.extensions:
+        lines.append(f"\nextensions given with course extend ({len(report.extensions)}):")
+        lines += [f"  {e.describe()}" for e in report.extensions]
     lines.append("\nsimilar code, for review (no grade changes):")
     lines += [
         f"  {p.first:<28} {p.second:<28} {p.similarity:4.0%} of own code, {p.overlap} tokens"

@@ -373,6 +373,8 @@ def cmd_demo(root: Path, args) -> int:
                 lab=lab,
                 workers=args.workers,
                 force=False,
+                diff=False,
+                apply_diff=False,
                 student_timeout=None,
                 quiet=False,
                 no_sandbox=False,

@@ -17,6 +17,7 @@ import pytest
 
 from course.grading.admission import marker_path
 from course.labs import copy_course
+from course.nbgrader_ext.judge_cells import judged_notebooks
 from course.nbgrader_setup import make_api
 from tests.support.commands import run_course, run_nbgrader, tool_env
 from tests.support.gradebook import grade_ids_by_student, recorded_outcomes
@@ -132,6 +133,12 @@ def test_a_cluster_with_postgres_grades_exactly_like_the_local_run(
             theirs[student]["reason"],
         ), student
         assert _feedback(course, student) == _feedback(reference, student), student
+    # each student judged on their own hidden cases, the same on the cluster's workers
+    cases = [
+        {s: judged.get("cases_digest") for s, judged in judged_notebooks(c, LAB) if s in STUDENTS}
+        for c in (course, reference)
+    ]
+    assert cases[0] == cases[1] and len(set(cases[0].values())) > 1, cases
     with make_api(course).gradebook as gradebook:  # nothing doubled, on PostgreSQL
         assert gradebook.db.bind.dialect.name == "postgresql"
         submissions = [s.student.id for s in gradebook.find_assignment(LAB).submissions]

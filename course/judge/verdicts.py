@@ -155,3 +155,17 @@ def _probe_files(judge) -> tuple[str, ...]:
     function while judged, which a student's code has no reason to touch."""
     module = (getattr(judge, "probe", None) or ("",))[0]
     return (f"{module.split('.', 1)[1]}.py",) if module.startswith("helpers.") else ()
+
+
+def solution_draw_problems(source_notebook: Path, case_key: str) -> list[str]:
+    """What keeps the instructor's solution (``source_notebook`` itself) from full marks on the
+    hidden cases of the student whose case key is ``case_key``: each failed grade cell with
+    its message, and what made the judge unsure; empty when nothing does."""
+    solution = nbformat.read(source_notebook, as_version=4)
+    judgement = judge_submission(source_notebook, solution, case_key=case_key)
+    failed = [
+        f"{grade_id}: {verdict.message}"
+        for grade_id, verdict in judgement.verdicts.items()
+        if not verdict.passed
+    ]
+    return failed + judgement.problems

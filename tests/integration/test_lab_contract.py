@@ -10,6 +10,8 @@ demo`, tests/e2e/test_newcomer.py.)
 
 from __future__ import annotations
 
+import secrets
+
 import nbformat
 import pytest
 
@@ -19,6 +21,7 @@ from course.audit.report import table
 from course.grading.admission import labs_of
 from course.grading.canary import check_grading_environment
 from course.judge.plan import plan_from_source
+from course.judge.verdicts import solution_draw_problems
 from course.labs import copy_course, load_lab
 from course.regions import hidden_test_delimiters, region_lines, solution_delimiters
 from course.release import release_differences
@@ -73,6 +76,16 @@ def test_the_solution_earns_full_marks_and_the_blank_nothing(lab, tmp_path):
         course, lab, for_course(course).student_cpu_seconds, sandbox=True
     )  # raises CanaryFailed
     assert (course / "reports" / lab / "canary.json").is_file()
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_the_solution_earns_full_marks_on_any_students_hidden_cases(lab):
+    """Every student is judged on cases drawn for them (course.case_keys): an unlucky draw
+    must never cost the solution a point (scripts/check_case_draws.py tries many more)."""
+    for notebook in sorted((ROOT / "source" / lab).glob("*.ipynb")):
+        for _ in range(3):
+            key = secrets.token_hex(32)
+            assert solution_draw_problems(notebook, key) == [], f"case key {key}"
 
 
 @pytest.mark.parametrize("lab", LABS)

@@ -108,12 +108,18 @@ def course_secret(root: Path, create: bool = True) -> bytes:
     path = secret_path(root)
     _outside_course(root, path)
     if not path.exists():
-        if create and not _graded_anyone(root):
+        graded = _graded_anyone(root)
+        if create and not graded:
             try:
                 init_secret(root)
             except (FileExistsError, SecretError):  # made at the same moment elsewhere
                 if not path.exists():
                     raise
+        elif not graded:
+            raise SecretError(
+                f"the course has no secret yet ({path}): nobody has hidden cases of their own "
+                "before `course init-secret` or the first `course grade` makes it"
+            )
         else:
             raise SecretError(
                 f"the course secret {path} is missing, and students have been graded with "

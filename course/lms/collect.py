@@ -21,7 +21,7 @@ import logging
 import shutil
 import zipfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
@@ -31,7 +31,7 @@ from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
 from course import layout
 from course.files import write_atomic
-from course.late import deadlines, timestamp_text, zone
+from course.late import deadlines, recorded_extensions, timestamp_text, zone
 from course.lms.extract import MOODLE_FOLDER, BoundedExtractor
 from course.lms.names import ParsedName, parse_name, upload_prefix
 from course.nbgrader_setup import load_config, make_api, put_environment_on_path
@@ -265,19 +265,21 @@ def lateness_checks(
         checks.append(
             f"{lab} has no due date (c.Deadlines.due in nbgrader_config.py): nothing will be late"
         )
+    extended = recorded_extensions(root, lab)  # course extend's: the student's own due date
     for file, parsed in sorted(plan.items()):
         when = times.get(file)
+        own_due = due + extended.get(parsed.student_id, timedelta(0)) if due else None
         if (
             parsed.lms == "canvas"
             and not parsed.marked_late
             and when is not None
-            and due is not None
-            and when > due
+            and own_due is not None
+            and when > own_due
         ):
             checks.append(
                 f"{file.name}: the LMS does not mark it late but its time, "
                 f"{when:%Y-%m-%d %H:%M} UTC, is after the due date "
-                f"({due:%Y-%m-%d %H:%M} UTC), so it will be penalised: is "
+                f"({own_due:%Y-%m-%d %H:%M} UTC), so it will be penalised: is "
                 "c.Deadlines.zip_timezone the zone the LMS writes its zip in?"
             )
         if parsed.marked_late and when is None:

@@ -63,6 +63,8 @@ class RegradeDiff:
     graded: list[str]
     changes: list[TestChange] = field(default_factory=list)
     totals: dict[str, tuple[float | None, float]] = field(default_factory=dict)
+    # students whose outcome would change (graded -> failed, say): (old, new, the new reason)
+    statuses: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def groups(self) -> list[tuple[str, str, float, list[str]]]:
         """``(cause, grade_id, change in points, students)``, the largest groups first."""
@@ -76,7 +78,7 @@ class RegradeDiff:
         )
 
     def changed_students(self) -> list[str]:
-        return sorted({change.student for change in self.changes})
+        return sorted({change.student for change in self.changes} | set(self.statuses))
 
 
 def _autograded_scores(root: Path, lab: str) -> dict[str, dict[str, float]]:
@@ -151,7 +153,7 @@ def diff_regrade(root: Path, lab: str, force: bool = False, **grading) -> Regrad
 
     with tempfile.TemporaryDirectory(prefix="course-regrade-") as scratch:
         course = _scratch_course(root, lab, Path(scratch) / "course", students)
-        grade_cohort(course, lab, force=True, on_result=keep, **grading)
+        outcomes = grade_cohort(course, lab, force=True, on_result=keep, **grading)
         new_scores = _autograded_scores(course, lab)
         for student in students:
             new, old = new_scores.get(student, {}), old_scores.get(student)
@@ -178,6 +180,10 @@ def diff_regrade(root: Path, lab: str, force: bool = False, **grading) -> Regrad
                 None if old is None else sum(old.values()),
                 sum(new.values()),
             )
+            before_status = str(recorded[student].status) if student in recorded else "not graded"
+            after = outcomes.get(student)
+            if after is not None and str(after.status) != before_status:
+                diff.statuses[student] = (before_status, str(after.status), after.reason)
     index = {
         "version": version,
         "student_cpu_seconds": for_course(root, grading.get("student_timeout")).student_cpu_seconds,
@@ -245,8 +251,11 @@ def describe_diff(diff: RegradeDiff, lab: str) -> str:
             f"{delta:+g} on {grade_id}"
         )
     for student in changed:
-        old_total, new_total = diff.totals[student]
+        old_total, new_total = diff.totals.get(student, (None, 0.0))
         lines.append(f"{student}: total {_points(old_total)} -> {new_total:g}")
+        if student in diff.statuses:
+            before, after, reason = diff.statuses[student]
+            lines.append(f"  {before} -> {after}" + (f": {reason}" if reason else ""))
         for change in (c for c in diff.changes if c.student == student):
             lines.append(f"  {change.grade_id}: {_points(change.old)} -> {change.new:g}")
             if change.message:

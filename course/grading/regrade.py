@@ -27,12 +27,18 @@ from course.files import write_atomic
 from course.grading.admission import submission_digest, submitted_students
 from course.grading.cohort import grade_cohort, judged_with_older_version
 from course.grading.kit import submission_files, unpack
-from course.grading.outcome import load_outcomes, save_outcomes
-from course.grading.recorder import record_result
+from course.grading.outcome import Outcome, load_outcomes, save_outcomes
+from course.grading.recorder import (
+    append_grading_log,
+    grading_log_section,
+    record_result,
+    start_grading_log,
+)
 from course.grading.version import cause, changed_files, manifest, record_version, version_of
 from course.labs import copy_course
 from course.late import reapply_late_penalties
 from course.nbgrader_setup import CONFIG_FILE, make_api
+from course.outcomes import Status
 from course.release import generate_release
 from course.settings import for_course
 from course.written_answers import written_answer_ids
@@ -40,6 +46,7 @@ from course.written_answers import written_answer_ids
 PENDING = "regrade"  # reports/<lab>/regrade/: the results a diff showed, until applied
 INDEX = "pending.json"
 DIFF_CSV = "regrade-diff.csv"
+WRITTEN = (Status.GRADED, Status.FLAGGED)  # a regrade that ended so is one that can be written
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,11 @@ class RegradeDiff:
     graded: list[str]
     changes: list[TestChange] = field(default_factory=list)
     totals: dict[str, tuple[float | None, float]] = field(default_factory=dict)
-    # students whose outcome would change (graded -> failed, say): (old, new, the new reason)
+    # students whose outcome would change (graded -> flagged, say): (old, new, the new reason)
     statuses: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    # students whose regrade did not end (a time-out, a lost worker, a failure): their grade
+    # stays, and they stay graded with the older version; why, by student
+    lost: dict[str, str] = field(default_factory=dict)
 
     def groups(self) -> list[tuple[str, str, float, list[str]]]:
         """``(cause, grade_id, change in points, students)``, the largest groups first."""
@@ -127,10 +137,11 @@ def _scratch_course(root: Path, lab: str, folder: Path, students: list[str]) -> 
 
 def diff_regrade(root: Path, lab: str, force: bool = False, **grading) -> RegradeDiff:
     """Grade, in a scratch copy, every submitted student graded with an older version of the
-    judge (``force``: every submitted student), and return what would change; keep their
-    results in ``reports/<lab>/regrade/`` for :func:`apply_regrade`, and write
-    ``reports/<lab>/regrade-diff.csv``. Nothing of the course's grades changes. ``grading``:
-    grade_cohort's options (workers, student_timeout, progress, scheduler, ...)."""
+    judge (``force``: every submitted student), and return what would change; keep the results
+    that can be written (graded to the end) in ``reports/<lab>/regrade/`` for
+    :func:`apply_regrade`, and write ``reports/<lab>/regrade-diff.csv``. Nothing of the
+    course's grades changes. ``grading``: grade_cohort's options (workers, student_timeout,
+    progress, scheduler, ...)."""
     files = manifest(root, lab)
     version = version_of(files)
     recorded = load_outcomes(root, lab)
@@ -142,27 +153,25 @@ def diff_regrade(root: Path, lab: str, force: bool = False, **grading) -> Regrad
     ]
     diff = RegradeDiff(version, students)
     pending = layout.reports(root, lab) / PENDING
-    shutil.rmtree(pending, ignore_errors=True)
     if not students:
+        shutil.rmtree(pending, ignore_errors=True)
         return diff
     results: dict[str, dict] = {}
-
-    def keep(student: str, result: dict) -> None:
-        results[student] = result
-        write_atomic(pending / f"{len(results)}.json", json.dumps(result))
-
     with tempfile.TemporaryDirectory(prefix="course-regrade-") as scratch:
         course = _scratch_course(root, lab, Path(scratch) / "course", students)
-        outcomes = grade_cohort(course, lab, force=True, on_result=keep, **grading)
+        outcomes = grade_cohort(course, lab, force=True, on_result=results.__setitem__, **grading)
         new_scores = _autograded_scores(course, lab)
         for student in students:
+            after = outcomes.get(student)
+            if after is None or after.status not in WRITTEN:
+                diff.lost[student] = after.describe() if after else "not graded"
+                continue
+            status = str(recorded[student].status) if student in recorded else "not graded"
+            if str(after.status) != status:
+                diff.statuses[student] = (status, str(after.status), after.reason)
             new, old = new_scores.get(student, {}), old_scores.get(student)
-            why = cause(
-                changed_files(root, lab, recorded[student].version, files)
-                if student in recorded
-                else ["(not graded before)"]
-            )
             messages = _messages(course, lab, student)
+            why = _cause(root, lab, student, recorded.get(student), files)
             for grade_id in sorted(new):
                 before = None if old is None else old.get(grade_id)
                 if before != new[grade_id]:
@@ -176,28 +185,53 @@ def diff_regrade(root: Path, lab: str, force: bool = False, **grading) -> Regrad
                             why,
                         )
                     )
-            diff.totals[student] = (
-                None if old is None else sum(old.values()),
-                sum(new.values()),
-            )
-            before_status = str(recorded[student].status) if student in recorded else "not graded"
-            after = outcomes.get(student)
-            if after is not None and str(after.status) != before_status:
-                diff.statuses[student] = (before_status, str(after.status), after.reason)
+            diff.totals[student] = (None if old is None else sum(old.values()), sum(new.values()))
+    _keep_pending(root, lab, diff, results, grading.get("student_timeout"))
+    write_diff_csv(diff, layout.reports(root, lab) / DIFF_CSV)
+    return diff
+
+
+def _cause(
+    root: Path, lab: str, student: str, recorded: Outcome | None, files: dict[str, str]
+) -> str:
+    """Why a student's grade would change: the files of the judge that changed since their
+    grade, or their resubmission since (which a judge change must not take the blame for)."""
+    if recorded is None:
+        return "(not graded before)"
+    changed = changed_files(root, lab, recorded.version, files)
+    if recorded.digest and recorded.digest != submission_digest(root, lab, student):
+        return "a resubmission since the last grade" + (
+            f", and {cause(changed)}" if changed else ""
+        )
+    return cause(changed)
+
+
+def _keep_pending(
+    root: Path, lab: str, diff: RegradeDiff, results: dict[str, dict], timeout: float | None
+) -> None:
+    """Keep the results a diff showed, to be written by :func:`apply_regrade`: each student
+    graded to the end, with the version and the digest of the files that were graded. The
+    last diff's are replaced only now, once this one is complete."""
+    pending = layout.reports(root, lab) / PENDING
+    fresh = pending.with_name(PENDING + ".new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    kept = {s: r for s, r in results.items() if s in diff.graded and s not in diff.lost}
+    for number, result in enumerate(kept.values(), 1):
+        write_atomic(fresh / f"{number}.json", json.dumps(result))
     index = {
-        "version": version,
-        "student_cpu_seconds": for_course(root, grading.get("student_timeout")).student_cpu_seconds,
+        "version": diff.version,
+        "student_cpu_seconds": for_course(root, timeout).student_cpu_seconds,
         "students": {
             student: {
                 "file": f"{number}.json",
                 "digest": result.get("sent_digest") or submission_digest(root, lab, student),
             }
-            for number, (student, result) in enumerate(results.items(), 1)
+            for number, (student, result) in enumerate(kept.items(), 1)
         },
     }
-    write_atomic(pending / INDEX, json.dumps(index, default=str))
-    write_diff_csv(diff, layout.reports(root, lab) / DIFF_CSV)
-    return diff
+    write_atomic(fresh / INDEX, json.dumps(index))
+    shutil.rmtree(pending, ignore_errors=True)
+    fresh.rename(pending)
 
 
 def write_diff_csv(diff: RegradeDiff, path: Path) -> None:
@@ -260,9 +294,14 @@ def describe_diff(diff: RegradeDiff, lab: str) -> str:
             lines.append(f"  {change.grade_id}: {_points(change.old)} -> {change.new:g}")
             if change.message:
                 lines.append(f"    {change.message}")
+    for student, why in sorted(diff.lost.items()):
+        lines.append(
+            f"{student}: could not be regraded ({why}): keeps their grade, and stays graded "
+            "with the older version (run --diff again)"
+        )
     lines.append(
-        f"apply it with `course grade {lab} --apply-diff` (grades, feedback and the late penalty "
-        "are then written as shown)"
+        f"apply it with `course grade {lab} --apply-diff` (the grades, outcomes and feedback "
+        "shown; the late penalty is then applied to them as to any grade)"
     )
     return "\n".join(lines) + "\n"
 
@@ -291,6 +330,7 @@ def apply_regrade(root: Path, lab: str) -> tuple[list[str], list[str]]:
         )
     version = record_version(root, lab, files)
     api = make_api(root)
+    log = start_grading_log(root, lab, len(index["students"]))
     outcomes = load_outcomes(root, lab)
     written, skipped = [], []
     for student, entry in index["students"].items():
@@ -299,6 +339,7 @@ def apply_regrade(root: Path, lab: str) -> tuple[list[str], list[str]]:
             continue
         result = json.loads((pending / entry["file"]).read_text())
         outcome = record_result(root, lab, student, result, api, index["student_cpu_seconds"])
+        append_grading_log(log, grading_log_section(outcome, result.get("log") or ""))
         outcome.version = version
         outcomes[student] = outcome
         written.append(student)

@@ -6,8 +6,10 @@ version changes with it: ``course grade`` says who was graded with an older one,
 grade LAB --diff`` (course.grading.regrade) shows what a regrade would change, by cause: the
 files that changed, which ``reports/<lab>/versions.json`` lets it name.
 
-Settings (limits, budgets, due dates) are not part of it: they bound how grading runs, and the
-late penalty is applied again without regrading.
+Of the settings, those that can change a verdict are part of it (the judge's budgets, the cell
+limit, whether work not the student's own earns points); the others bound how grading runs,
+and the late penalty is applied again without regrading. So is only the code that judges, not
+the rest of the course's tools (a report's layout changes no grade).
 """
 
 from __future__ import annotations
@@ -20,13 +22,26 @@ from course import layout
 from course.case_keys import secret_fingerprint
 from course.files import write_atomic
 from course.grading.kit import grading_kit
-from course.nbgrader_setup import CONFIG_FILE
+from course.nbgrader_setup import CONFIG_FILE, load_config
 from course.sandbox.command import STUDENT_PACKAGES
 
 VERSIONS_FILE = "versions.json"
 SECRET = "(the course secret)"  # its entry in a manifest: its fingerprint, never the secret
-CODE_SUFFIXES = (".py", ".j2")
+CODE_SUFFIXES = (".py", ".j2", ".c")
 TOOLS = Path(__file__).resolve().parents[1]  # the course package
+# The course's code that takes part in a verdict: the judge, the nbgrader steps around it, the
+# kinds and messages of outcomes, the notebooks' regions; the rest (reports, the LMS, the
+# command line, grading's plumbing) decides no point.
+VERDICT_CODE = (
+    "judge",
+    "nbgrader_ext",
+    "sandbox",
+    "diagnosis.py",
+    "misconceptions.py",
+    "notebooks.py",
+    "outcomes.py",
+    "regions.py",
+)
 
 
 def _digest(content: bytes) -> str:
@@ -42,12 +57,36 @@ def manifest(root: Path, lab: str) -> dict[str, str]:
         for name, content in grading_kit(root, lab).items()
         if name != CONFIG_FILE
     }
-    for folder in (*STUDENT_PACKAGES, TOOLS):
-        for path in sorted(folder.rglob("*")):
+    places = [(package, package.parent) for package in STUDENT_PACKAGES]
+    places += [(TOOLS / name, TOOLS.parent) for name in VERDICT_CODE]
+    for place, base in places:
+        for path in sorted(place.rglob("*")) if place.is_dir() else [place]:
             if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
-                files[path.relative_to(folder.parent).as_posix()] = _digest(path.read_bytes())
+                files[path.relative_to(base).as_posix()] = _digest(path.read_bytes())
+    files.update(verdict_settings(root))
     files[SECRET] = secret_fingerprint(root)
     return dict(sorted(files.items()))
+
+
+def verdict_settings(root: Path) -> dict[str, str]:
+    """The settings of the course at ``root`` that can change a verdict, by name, each with
+    a digest of its value."""
+    from course.nbgrader_ext.judge_cells import JudgeGradeCells
+    from course.settings import from_config
+
+    config = load_config(root)
+    settings = from_config(config)
+    judge = JudgeGradeCells(config=config)
+    values = {
+        "c.JudgeBudgets": settings.judge_budgets,
+        "c.Execute.timeout": settings.cell_seconds,
+        **{
+            f"c.JudgeGradeCells.{name}": getattr(judge, name)
+            for name, trait in JudgeGradeCells.class_traits(config=True).items()
+            if trait.this_class is JudgeGradeCells and not trait.metadata.get("set_by_grading")
+        },
+    }
+    return {name: _digest(repr(value).encode()) for name, value in values.items()}
 
 
 def version_of(files: dict[str, str]) -> str:

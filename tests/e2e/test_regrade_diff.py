@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import shutil
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +19,7 @@ from tests.support.paths import LAB
 from tests.support.scratch import STUDENT_TIMEOUT, make_scratch_course
 
 BY_NAME = {submission.student: submission for submission in DEMO_COHORT}
-STUDENTS = {"ann": "correct", "gus": "wrong_db2", "eve": "wrong_dbeta"}
+STUDENTS = {"ann": "correct", "gus": "wrong_db2", "eve": "wrong_dbeta", "res": "correct"}
 # A judge that from now on accepts a wrong value of dloss_db2 (not code that raises or is left
 # blank), as a loosened tolerance would accept some.
 LENIENT = """
@@ -71,6 +72,11 @@ def regraded(tmp_path_factory):
     with (course / "labs" / LAB / "judge.py").open("a") as judge:
         judge.write(LENIENT)
     plain = run_course(*GRADE, cwd=course)
+    # res resubmits eve's notebook: what it changes is the resubmission's, not the judge's
+    shutil.copy(
+        course / "submitted" / "eve" / LAB / "classification.ipynb",
+        course / "submitted" / "res" / LAB / "classification.ipynb",
+    )
     diff = run_course(*GRADE, "--diff", cwd=course)
     assert diff.returncode == 0, diff.stdout + diff.stderr
     scores_diffed, files_diffed = grade_ids_by_student(course), _written(course)
@@ -96,21 +102,30 @@ def regraded(tmp_path_factory):
 
 def test_a_changed_judge_is_reported_not_silently_regraded(regraded):
     assert regraded.plain.returncode == 1, regraded.plain.stderr
-    assert "graded with an older version of the judge: 3 students" in regraded.plain.stdout
+    assert "graded with an older version of the judge: 4 students" in regraded.plain.stdout
     assert "--diff" in regraded.plain.stdout
 
 
 def test_the_diff_names_exactly_the_students_and_tests_that_change(regraded):
     assert regraded.diff.returncode == 0, regraded.diff.stderr
     out = regraded.diff.stdout
-    assert "regraded 3 students" in out and "1 would change" in out, out
+    assert "regraded 4 students" in out and "2 would change" in out, out
     points = regraded.scores_before["gus"]["test_dloss_db2"][1]
     assert f"labs/{LAB}/judge.py: 1 student +{points:g} on test_dloss_db2" in out, out
     assert f"test_dloss_db2: 0 -> {points:g}" in out and "Accepted by the new tolerance." in out
-    assert [(r["student"], r["test"], r["old"], r["new"]) for r in regraded.rows] == [
+    judged = [r for r in regraded.rows if r["student"] != "res"]
+    assert [(r["student"], r["test"], r["old"], r["new"]) for r in judged] == [
         ("gus", "test_dloss_db2", "0", f"{points:g}")
     ]
-    assert regraded.rows[0]["cause"] == f"labs/{LAB}/judge.py"
+    assert judged[0]["cause"] == f"labs/{LAB}/judge.py"
+
+
+def test_a_resubmission_is_not_blamed_on_the_judge(regraded):
+    resubmitted = [r for r in regraded.rows if r["student"] == "res"]
+    assert {r["test"] for r in resubmitted} >= {"test_dloss_dbeta"}
+    for row in resubmitted:
+        assert row["cause"].startswith("a resubmission since the last grade"), row
+        assert float(row["new"]) < float(row["old"])
 
 
 def test_the_diff_writes_no_grade(regraded):
@@ -120,7 +135,7 @@ def test_the_diff_writes_no_grade(regraded):
 
 def test_apply_diff_writes_what_the_diff_showed(regraded):
     assert regraded.applied.returncode == 0, regraded.applied.stdout + regraded.applied.stderr
-    assert "regrade written for 3 students" in regraded.applied.stdout
+    assert "regrade written for 4 students" in regraded.applied.stdout
     before, after = regraded.scores_before, regraded.scores_after
     points = before["gus"]["test_dloss_db2"][1]
     assert after["gus"]["test_dloss_db2"][0] == points
@@ -130,7 +145,7 @@ def test_apply_diff_writes_what_the_diff_showed(regraded):
         for test in before[student]
         if before[student][test] != after[student][test]
     }
-    assert changed == {("gus", "test_dloss_db2")}
+    assert {c for c in changed if c[0] != "res"} == {("gus", "test_dloss_db2")}
     page = next((regraded.root / "feedback" / "gus" / LAB).glob("*.html")).read_text()
     assert "Accepted by the new tolerance." in page
 

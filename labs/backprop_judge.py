@@ -122,11 +122,12 @@ class BackpropJudge:
 
     def _sent(self, plan: CheckPlan) -> list[tuple[dict, dict]]:
         """The cases sent to the runner: every case of every seed, then (in a student's own
-        plan) the common case, the first of ``plan.common_seed``'s, judged for no points: a
-        wrong answer's fingerprint is taken on it, so that students can be compared."""
+        plan) the common cases, ``plan.common_seed``'s, the same for everyone and judged for no
+        points: a wrong answer's fingerprint is taken on them, so that students can be
+        compared (on every kind of case: a batch of one, an odd size)."""
         sent = [case for seed in plan.seeds for case in self.cases(seed)]
         if plan.common_seed is not None:
-            sent.append(self.cases(plan.common_seed)[0])
+            sent.extend(self.cases(plan.common_seed))
         return sent
 
     def request(self, plan: CheckPlan, graded: str) -> dict:
@@ -183,8 +184,8 @@ class BackpropJudge:
             {k: np.array(v, dtype=np.float64) for k, v in case["args"].items()}
             for case in request["cases"]
         ]
-        graded = sum(len(self.cases(seed)) for seed in plan.seeds)  # the rest: the common case
-        common = list(zip(cases[graded:], truths[graded:], given[graded:], strict=True))
+        graded = sum(len(self.cases(seed)) for seed in plan.seeds)  # the rest: the common cases
+        common = (cases[graded:], truths[graded:], given[graded:])
         by_seed = _by_seed(plan, cases, truths, self.cases)
         arguments = _by_seed(plan, given, truths, self.cases)
         spec = self.spec
@@ -206,9 +207,8 @@ class BackpropJudge:
             if wrong and (found := self._misconception(name, wrong)):
                 misconceptions[grade_id] = found.key
                 verdict = Verdict(False, f"{verdict.message} {found.question}", verdict.kind)
-            if common and wrong:  # the same mistake on everyone's common case
-                run, truth, given_args = common[0]
-                wrong = _first_wrong(name, [run], [truth], [given_args])
+            if common[0] and wrong:  # the same mistake on everyone's common cases
+                wrong = _first_wrong(name, *common)
             if wrong and wrong[0] == "value" and (digest := answer_digest(wrong[1])):
                 wrong_answers[grade_id] = digest
             by_step[name] = verdicts[grade_id] = verdict

@@ -122,10 +122,10 @@ def course_secret(root: Path, create: bool = True) -> bytes:
             )
         else:
             raise SecretError(
-                f"the course secret {path} is missing, and students have been graded with "
-                "one: put the file back (or set c.Course.secret_file to where it is). Only "
-                "if it is lost, make a new one with `course init-secret` (every student's "
-                "hidden cases change)"
+                f"the course secret {path} is missing, and students have been graded: if they "
+                "were graded with one, put the file back (or set c.Course.secret_file to where "
+                "it is); if the course never had one, or it is lost, make one with `course "
+                "init-secret` (every student's hidden cases change: regrade with --diff)"
             )
     try:
         text = path.read_text().strip()

@@ -23,7 +23,7 @@ from course.nbgrader_setup import make_api
 from labs.lab1.cohort import LAB1_COHORT, write_cohort
 from tests.support.commands import run_course, run_nbgrader
 from tests.support.paths import LAB
-from tests.support.scratch import STUDENT_TIMEOUT, make_scratch_course
+from tests.support.scratch import grade_scratch, make_scratch_course
 
 DUE = "2026-10-16 23:59:00+00:00"  # 10 % a day or part of one, 15 minutes' grace, cap 50 %
 POLICY = (
@@ -90,17 +90,7 @@ def _state(course) -> tuple:
 
 
 def _grade(course, *options: str) -> None:
-    graded = run_course(
-        "grade",
-        LAB,
-        "--workers",
-        "2",
-        "--student-timeout",
-        STUDENT_TIMEOUT,
-        "--quiet",
-        *options,
-        cwd=course,
-    )
+    graded = grade_scratch(course, *options)
     assert graded.returncode == 0, graded.stdout + graded.stderr
 
 

@@ -20,7 +20,7 @@ from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.support.commands import run_course
 from tests.support.gradebook import scores
 from tests.support.paths import LAB
-from tests.support.scratch import STUDENT_TIMEOUT, make_scratch_course
+from tests.support.scratch import grade_scratch, make_scratch_course
 
 BY_NAME = {submission.student: submission for submission in DEMO_COHORT}
 # Two students each of: the solution; one unnamed mistake (dloss_dy alone wrong); one named.
@@ -32,17 +32,7 @@ PAIRS = {
 
 
 def _grade(course, *extra):
-    graded = run_course(
-        "grade",
-        LAB,
-        "--workers",
-        "2",
-        "--student-timeout",
-        STUDENT_TIMEOUT,
-        "--quiet",
-        *extra,
-        cwd=course,
-    )
+    graded = grade_scratch(course, *extra)
     assert graded.returncode in (0, 1), graded.stdout + graded.stderr
     return {student: metadata for student, metadata in judged_notebooks(course, LAB)}
 

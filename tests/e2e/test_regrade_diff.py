@@ -13,10 +13,9 @@ from types import SimpleNamespace
 import pytest
 
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
-from tests.support.commands import run_course
 from tests.support.gradebook import grade_ids_by_student
 from tests.support.paths import LAB
-from tests.support.scratch import STUDENT_TIMEOUT, make_scratch_course
+from tests.support.scratch import grade_scratch, make_scratch_course
 
 BY_NAME = {submission.student: submission for submission in DEMO_COHORT}
 STUDENTS = {"ann": "correct", "gus": "wrong_db2", "eve": "wrong_dbeta", "res": "correct"}
@@ -39,7 +38,6 @@ def _lenient(plan, request, cases, later, problem):
 
 JUDGE.verdicts = _lenient
 """
-GRADE = ("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet")
 
 
 def _written(course):
@@ -65,25 +63,25 @@ def regraded(tmp_path_factory):
         dataclasses.replace(BY_NAME[name], student=student) for student, name in STUDENTS.items()
     )
     write_cohort(course, LAB, course / "submitted", cohort)
-    first = run_course(*GRADE, cwd=course)
+    first = grade_scratch(course)
     assert first.returncode in (0, 1), first.stdout + first.stderr
     assert "older version" not in first.stdout
     scores_before, files_before = grade_ids_by_student(course), _written(course)
     with (course / "labs" / LAB / "judge.py").open("a") as judge:
         judge.write(LENIENT)
-    plain = run_course(*GRADE, cwd=course)
+    plain = grade_scratch(course)
     # res resubmits eve's notebook: what it changes is the resubmission's, not the judge's
     shutil.copy(
         course / "submitted" / "eve" / LAB / "classification.ipynb",
         course / "submitted" / "res" / LAB / "classification.ipynb",
     )
-    diff = run_course(*GRADE, "--diff", cwd=course)
+    diff = grade_scratch(course, "--diff")
     assert diff.returncode == 0, diff.stdout + diff.stderr
     scores_diffed, files_diffed = grade_ids_by_student(course), _written(course)
     rows = list(csv.DictReader((course / "reports" / LAB / "regrade-diff.csv").open()))
-    applied = run_course(*GRADE, "--apply-diff", cwd=course)
-    again = run_course(*GRADE, "--apply-diff", cwd=course)
-    after = run_course(*GRADE, cwd=course)
+    applied = grade_scratch(course, "--apply-diff")
+    again = grade_scratch(course, "--apply-diff")
+    after = grade_scratch(course)
     return SimpleNamespace(
         root=course,
         plain=plain,

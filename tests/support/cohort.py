@@ -18,13 +18,7 @@ from tests.support.hostile import (
 )
 from tests.support.paths import LAB, SOURCE_NOTEBOOK
 from tests.support.probe import LoopbackProbe
-from tests.support.scratch import STUDENT_TIMEOUT, make_scratch_course
-
-
-def _grade(course):
-    return run_course(
-        "grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet", cwd=course
-    )
+from tests.support.scratch import grade_scratch, make_scratch_course
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +44,10 @@ def graded_course(tmp_path_factory):
     before = course_files(folder), course_definition(course / "gradebook.db")
     probe = LoopbackProbe(PROBE_PORT)
     try:
-        graded = _grade(course)
+        graded = grade_scratch(course)
         scores_first = grade_ids_by_student(course)
         outcomes_first = recorded_outcomes(course)
-        regraded = _grade(course)
+        regraded = grade_scratch(course)
     finally:
         probe.close()
     after = course_files(folder), course_definition(course / "gradebook.db")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from course.labs import copy_course
 from course.settings import limited_to
-from tests.support.commands import run_nbgrader
+from tests.support.commands import run_course, run_nbgrader
 from tests.support.paths import LAB, ROOT
 
 # CPU seconds per student: a normal student takes under 10 s, the slowest hostile ones that
@@ -30,3 +31,19 @@ def with_test_limits(course: Path) -> Path:
     with (course / "nbgrader_config.py").open("a") as config:
         config.write("\n# the tests' limits\n" + limited_to(float(STUDENT_TIMEOUT)))
     return course
+
+
+def grade_scratch(course: Path, *options: str) -> subprocess.CompletedProcess:
+    """``course grade`` of the tests' lab in the scratch course ``course``, as the tests grade:
+    two workers, the tests' student limit, no progress bar; ``options`` added."""
+    return run_course(
+        "grade",
+        LAB,
+        "--workers",
+        "2",
+        "--student-timeout",
+        STUDENT_TIMEOUT,
+        "--quiet",
+        *options,
+        cwd=course,
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import tempfile
@@ -29,6 +30,7 @@ from course.nbgrader_setup import load_config
 
 SECRET_BYTES = 32
 CONFIG_FOLDER = "nn-classification-course"  # under $XDG_CONFIG_HOME (or ~/.config)
+LOG = logging.getLogger(__name__)
 
 
 class Course(Configurable):
@@ -112,6 +114,11 @@ def course_secret(root: Path, create: bool = True) -> bytes:
         if create and not graded:
             try:
                 init_secret(root)
+                LOG.warning(
+                    "made the course secret %s, from which every student's hidden cases are "
+                    "drawn: keep a copy of it somewhere safe, outside the course",
+                    path,
+                )
             except (FileExistsError, SecretError):  # made at the same moment elsewhere
                 if not path.exists():
                     raise

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from test_cputime import judge_messages
 
+from course.case_keys import secret_path
 from course.sandbox.uids import SANDBOX_UIDS
 from course.sandbox.user_namespace import PER_UID_LIMITS
 from labs.lab1.cohort import DEMO_COHORT, write_cohort
@@ -40,14 +41,14 @@ FORK_BOMB = "h_fork_bomb"  # stopped by one limit or another: its status may var
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="switches to another user: root only")
 
 
-def _view_script(cwd: Path) -> str:
+def _view_script(cwd: Path, *more: Path) -> str:
     """Shell lines that, in a private mount namespace, let any user reach this interpreter, its
-    environment, the course code and ``cwd``: each folder on their paths that others cannot
-    traverse (a pyenv under /root, pytest's temporary folders) is covered by a traversable
-    tmpfs holding only the way on."""
+    environment, the course code, ``cwd`` and ``more``: each folder on their paths that others
+    cannot traverse (a pyenv under /root, pytest's temporary folders) is covered by a
+    traversable tmpfs holding only the way on."""
     lines = ["set -e"]
     exposed: dict[Path, set[str]] = {}
-    for needed in (Path(sys.base_prefix).resolve(), Path(sys.prefix), ROOT, cwd):
+    for needed in (Path(sys.base_prefix).resolve(), Path(sys.prefix), ROOT, cwd, *more):
         for folder in needed.parents:
             if not os.stat(folder).st_mode & 0o001:
                 exposed.setdefault(folder, set()).add(needed.relative_to(folder).parts[0])
@@ -66,16 +67,25 @@ def _view_script(cwd: Path) -> str:
     return "\n".join(lines) + '\nexec "$@"\n'
 
 
-def as_user(user: str, argv: list[str], cwd: Path, timeout: float = 900, before: str = ""):
+def as_user(
+    user: str,
+    argv: list[str],
+    cwd: Path,
+    timeout: float = 900,
+    before: str = "",
+    secrets: Path | None = None,
+):
     """Run ``argv`` as ``user`` in ``cwd`` with this Python environment (reachable whatever
     the folders above it allow) and the course code on PYTHONPATH; ``before``: shell lines
-    run first as root, in the same private mount namespace."""
+    run first as root, in the same private mount namespace; ``secrets``: the folder of the
+    course secret (course.case_keys), made reachable too."""
     home = pwd.getpwnam(user).pw_dir
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
         "PYTHONPATH": str(ROOT),
         "HOME": home,
         "LANG": "C.UTF-8",
+        **({"COURSE_SECRET_DIR": str(secrets)} if secrets else {}),
     }
     command = [
         "unshare",
@@ -85,7 +95,7 @@ def as_user(user: str, argv: list[str], cwd: Path, timeout: float = 900, before:
         "--",
         "sh",
         "-c",
-        before + "\n" + _view_script(cwd),
+        before + "\n" + _view_script(cwd, *([secrets] if secrets else [])),
         "course-view",
         "runuser",
         "-u",
@@ -134,6 +144,11 @@ def test_an_unprivileged_user_grades_as_root_does(graded_course, grader_user, tm
         only=(*ROOTLESS_HOSTILE, FORK_BOMB),
     )
     _give_to(grader_user, course)
+    # the course's secret, so that each student is judged on the cases the root run judged
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    shutil.copy2(secret_path(graded_course.root), secrets / secret_path(course).name)
+    _give_to(grader_user, secrets)
     graded = as_user(
         grader_user,
         [
@@ -149,6 +164,7 @@ def test_an_unprivileged_user_grades_as_root_does(graded_course, grader_user, tm
             "--quiet",
         ],
         cwd=course,
+        secrets=secrets,
     )
     assert graded.returncode in (0, 1), graded.stdout + graded.stderr
     rootless, as_root = recorded_outcomes(course), recorded_outcomes(graded_course.root)

@@ -9,6 +9,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # nbgrader and the tests run tools (alembic, jupyter) by name: use the environment's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# matplotlib's font list names the font files of one environment's matplotlib: a cache of each
+# environment's own (two clones sharing ~/.cache/matplotlib make each other's plots warn on
+# stderr, which nbval and nbgrader count as a failed cell).
+export MPLCONFIGDIR := $(CURDIR)/$(VENV)/matplotlib
 
 .PHONY: demo test check lint setup grader-user bench clean screenshots
 
@@ -32,6 +36,9 @@ $(STAMP): requirements.txt pyproject.toml Makefile judge_runtime/_allocations.c 
 	  $(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader:$$plugin >/dev/null 2>&1; done
 	$(VENV)/bin/jupyter server extension disable --sys-prefix \
 	  nbgrader.server_extensions.assignment_list nbgrader.server_extensions.course_list >/dev/null 2>&1
+# This environment's font list (MPLCONFIGDIR), built here rather than, with a line on stderr,
+# at the first plot of a test.
+	$(PY) -c "import matplotlib.font_manager" 2>/dev/null
 	touch $@
 
 demo: $(STAMP)

@@ -69,7 +69,8 @@ def run_all_cells(page) -> None:
     """Run > Run All Cells, as from the menu, and wait until no cell is queued or running."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
     page.locator(".lm-Menu").get_by_text("Run All Cells", exact=True).click()
-    page.wait_for_function(RUNNING, polling="raf", timeout=10_000)
+    # a kernel still starting on a busy machine can take a while to take the first cell
+    page.wait_for_function(RUNNING, polling="raf", timeout=60_000)
     page.wait_for_function(f"() => !({RUNNING})()", timeout=180_000)
 
 

@@ -14,7 +14,7 @@ from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.support.commands import tool_env
 from tests.support.gradebook import recorded_outcomes
 from tests.support.paths import LAB, NOTEBOOK
-from tests.support.scratch import STUDENT_TIMEOUT, make_scratch_course
+from tests.support.scratch import GRADE, make_scratch_course
 
 PEAK_OF_ALL = (
     "import resource, subprocess, sys\n"
@@ -62,13 +62,7 @@ def test_notebooks_at_the_size_cap_are_graded_in_bounded_memory(tmp_path):
             sys.executable,
             "-m",
             "course",
-            "grade",
-            LAB,
-            "--workers",
-            "2",
-            "--student-timeout",
-            STUDENT_TIMEOUT,
-            "--quiet",
+            *GRADE,
         ],
         cwd=course,
         capture_output=True,

@@ -24,7 +24,7 @@ from labs.lab1.cohort import DEMO_COHORT, write_cohort
 from tests.support.gradebook import recorded_outcomes, scores
 from tests.support.hostile import CATALOGUE, write_catalogue
 from tests.support.paths import LAB, ROOT, SOURCE_NOTEBOOK
-from tests.support.scratch import STUDENT_TIMEOUT, make_scratch_course
+from tests.support.scratch import GRADE, make_scratch_course
 
 GRADER_USER = "course-grader"
 ROOTLESS_LAB1 = ("correct", "wrong_dbeta", "fair_scratch_reuse")
@@ -151,18 +151,7 @@ def test_an_unprivileged_user_grades_as_root_does(graded_course, grader_user, tm
     _give_to(grader_user, secrets)
     graded = as_user(
         grader_user,
-        [
-            sys.executable,
-            "-m",
-            "course",
-            "grade",
-            LAB,
-            "--workers",
-            "2",
-            "--student-timeout",
-            STUDENT_TIMEOUT,
-            "--quiet",
-        ],
+        [sys.executable, "-m", "course", *GRADE],
         cwd=course,
         secrets=secrets,
     )

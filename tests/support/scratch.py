@@ -33,17 +33,11 @@ def with_test_limits(course: Path) -> Path:
     return course
 
 
+# ``course grade``'s arguments as the tests grade: the tests' lab, two workers, the tests'
+# student limit, no progress bar.
+GRADE = ("grade", LAB, "--workers", "2", "--student-timeout", STUDENT_TIMEOUT, "--quiet")
+
+
 def grade_scratch(course: Path, *options: str) -> subprocess.CompletedProcess:
-    """``course grade`` of the tests' lab in the scratch course ``course``, as the tests grade:
-    two workers, the tests' student limit, no progress bar; ``options`` added."""
-    return run_course(
-        "grade",
-        LAB,
-        "--workers",
-        "2",
-        "--student-timeout",
-        STUDENT_TIMEOUT,
-        "--quiet",
-        *options,
-        cwd=course,
-    )
+    """``course grade`` (:data:`GRADE`, with ``options``) in the scratch course ``course``."""
+    return run_course(*GRADE, *options, cwd=course)

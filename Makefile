@@ -55,8 +55,10 @@ lint: $(STAMP)
 grader-user:
 	if [ "$$(id -u)" -eq 0 ]; then bash scripts/setup-grader-user.sh course-grader; fi
 
+# pytest in two processes, then the browser tests (scripts/run-tests.sh says why).
+TEST_PROCESSES ?= 2
 test: lint grader-user
-	$(PY) -m pytest
+	bash scripts/run-tests.sh $(PY) $(TEST_PROCESSES)
 
 check: lint
 	$(PY) -m pytest -q tests/unit

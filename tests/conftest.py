@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -30,16 +31,77 @@ TESTS = Path(__file__).resolve().parent
 LEVELS = ("unit", "integration", "e2e", "browser")
 
 
-def pytest_collection_modifyitems(items):
-    """Mark each test with its level (the folder under tests/ it is in), and run the browser
-    tests last: pytest-playwright's sync API keeps an asyncio event loop running in the main
-    thread until the session ends, and a test that calls asyncio.run() after it would fail for
-    that alone."""
+@pytest.hookimpl(tryfirst=True)  # before -m reads the levels
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its level (the folder under tests/ it is in) and its xdist group
+    (:func:`_process_group`); order them so that two processes finish together: the longest
+    group first, then the slower levels before the faster. The browser tests run last:
+    pytest-playwright's sync API keeps an asyncio event loop running in the main thread until
+    the session ends, and a test that calls asyncio.run() after it would fail for that alone
+    (``make test`` runs them in a pytest of their own)."""
+    groups = {item: _process_group(item) for item in items}
+    # a module with a test on the shared cohort runs there whole: its module's fixtures too
+    with_cohort = {_module(item) for item, group in groups.items() if group == SHARED_COHORT}
     for item in items:
         parts = Path(item.fspath).resolve().relative_to(TESTS.parent).parts
         if len(parts) > 2 and parts[0] == "tests" and parts[1] in LEVELS:
             item.add_marker(parts[1])
-    items.sort(key=lambda item: "page" in getattr(item, "fixturenames", ()))
+        if _module(item) in with_cohort:
+            groups[item] = SHARED_COHORT
+        if groups[item]:
+            item.add_marker(pytest.mark.xdist_group(groups[item]))
+            if hasattr(config, "workerinput"):  # a pytest-xdist process
+                _join_group(item, groups[item])
+    items.sort(key=lambda item: _running_order(item, groups[item]))
+
+
+def _join_group(item, group: str) -> None:
+    """Send ``item`` to its group's process: pytest-xdist's loadgroup reads the group from a
+    node id ending in "@group", which pytest-xdist 3.8 writes to ``item._nodeid``, a name
+    pytest 9 no longer reads (its node id is ``str(item._id)``)."""
+    identity = dataclasses.replace(item._id)
+    object.__setattr__(identity, "_str_cache", f"{item._id}@{group}")  # a frozen dataclass
+    item._id = identity
+
+
+SHARED_COHORT = "graded_course"  # tests.support.cohort's fixture: graded once per process
+ORDER = (SHARED_COHORT, "e2e", "integration", "notebook", "unit", "browser")
+
+
+def _level(item) -> str:
+    if "page" in getattr(item, "fixturenames", ()):
+        return "browser"
+    marks = {mark.name for mark in item.iter_markers()}
+    return next((level for level in LEVELS if level in marks), "notebook")
+
+
+def _module(item) -> str:
+    return str(item.path.relative_to(TESTS.parent))
+
+
+def _running_order(item, group: str | None) -> int:
+    if group == SHARED_COHORT and _level(item) != "browser":
+        return 0
+    return ORDER.index(_level(item))
+
+
+def _process_group(item) -> str | None:
+    """The tests that must share one process under ``pytest -n`` (--dist loadgroup): the ones
+    using the session's graded cohort (built once per process, and the longest fixture there
+    is); a module's tests, when they share a module-scoped fixture; a notebook's cells (nbval
+    runs them in order in one kernel). Other tests go to whichever process is free."""
+    names = getattr(item, "fixturenames", ())
+    if SHARED_COHORT in names:
+        return SHARED_COHORT
+    module = _module(item)
+    if item.path.suffix == ".ipynb":
+        return module
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    for name in names:
+        for definition in definitions.get(name, ()):
+            if definition.scope in ("module", "class", "package") and definition.baseid:
+                return module
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,14 @@
-"""The demo cohort and the hostile catalogue, graded once per session by the real CLI."""
+"""The demo cohort and the hostile catalogue, graded once per test run by the real CLI."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import pickle
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -20,6 +27,10 @@ from tests.support.paths import LAB, SOURCE_NOTEBOOK
 from tests.support.probe import LoopbackProbe
 from tests.support.scratch import grade_scratch, make_scratch_course
 
+# A folder the pytest processes of one `make test` share (the Makefile makes it): the cohort is
+# graded there by the first process to ask, and read back by the others.
+SHARED_FOLDER = "COURSE_TEST_SHARE"
+
 
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
@@ -29,8 +40,39 @@ def graded_course(tmp_path_factory):
 
     ``before``/``after``: every course file outside the grading outputs, with the gradebook's
     course-definition tables, before the first run and after the second; ``scores_first``:
-    every student's scores after the first run."""
-    folder = tmp_path_factory.mktemp("cohort")
+    every student's scores after the first run.
+
+    Graded once per pytest process, or once per ``make test`` (:data:`SHARED_FOLDER`). The
+    tests that use it run one after another, in one process at a time (tests/conftest.py
+    groups them), so that one test's changes to the course are the next one's starting point
+    as they always were."""
+    shared = os.environ.get(SHARED_FOLDER)
+    if not shared:
+        return _grade_cohort(tmp_path_factory.mktemp("cohort"))
+    record = Path(shared) / "graded-course.pickle"
+    with _locked(Path(shared) / "graded-course.lock"):
+        if record.exists():
+            return pickle.loads(record.read_bytes())
+        folder = Path(shared) / "cohort"
+        shutil.rmtree(folder, ignore_errors=True)  # a process that died grading it
+        folder.mkdir()
+        graded = _grade_cohort(folder)
+        record.write_bytes(pickle.dumps(graded))
+        return graded
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _grade_cohort(folder: Path) -> SimpleNamespace:
+    """:func:`graded_course`'s batch, graded in the empty folder ``folder``."""
     course = make_scratch_course(folder / "course")  # the folder beside it is "outside"
     secret = folder / OUTSIDE_SECRET
     secret.write_text("root-only text outside the course\n")

@@ -151,15 +151,14 @@ def cmd_report(root: Path, args) -> int:
 
 def cmd_extend(root: Path, args) -> int:
     from course.export import per_test_rows
-    from course.late import (
-        deadlines,
-        extensions_path,
+    from course.extension_record import extensions_path
+    from course.extensions import (
         grant_extension,
         lab_extensions,
         requested_extension,
-        shown_moment,
         student_problem,
     )
+    from course.late import deadlines, shown_moment
     from course.nbgrader_setup import make_api
 
     require_lab(root, args.lab)
@@ -249,7 +248,7 @@ def refresh_hand_graded_feedback(root: Path, lab: str) -> list[str]:
 
 
 def cmd_export(root: Path, args) -> int:
-    from course.late import lab_extensions
+    from course.extensions import lab_extensions
     from course.lms.handback import feedback_zip, read_roster, write_import
 
     require_lab(root, args.lab)

@@ -30,8 +30,9 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
 from course import layout
+from course.extension_record import recorded_extensions
 from course.files import write_atomic
-from course.late import deadlines, recorded_extensions, timestamp_text, zone
+from course.late import deadlines, timestamp_text, zone
 from course.lms.extract import MOODLE_FOLDER, BoundedExtractor
 from course.lms.names import ParsedName, parse_name, upload_prefix
 from course.nbgrader_setup import load_config, make_api, put_environment_on_path

@@ -12,9 +12,10 @@ import matplotlib.pyplot as plt
 from course import layout
 from course.diagnosis import TEST_OUTCOMES
 from course.export import grade_columns, per_test_rows, submitters, write_per_test_csv
+from course.extensions import lab_extensions
 from course.files import write_atomic, write_csv
 from course.grading.admission import submitted_students
-from course.late import deadlines, lab_extensions, reapply_late_penalties
+from course.late import deadlines, reapply_late_penalties
 from course.nbgrader_setup import make_api
 from course.reporting.page import (
     by_hand_section,

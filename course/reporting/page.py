@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 from course.diagnosis import TEST_OUTCOMES
-from course.late import Extension, shown_duration, shown_moment
+from course.extensions import Extension
+from course.late import shown_duration, shown_moment
 from course.reporting.summaries import Summary, TestSummary
 from course.similarity import (
     SameMistake,

@@ -12,10 +12,10 @@ from nbgrader.api import MissingEntry
 
 from course import layout
 from course.diagnosis import NOT_GRADED, judged_outcomes, outcome_of_test
+from course.extensions import Extension
 from course.grading.admission import submitted_students
 from course.grading.outcome import load_outcomes
 from course.labs import load_lab
-from course.late import Extension
 from course.misconceptions import COLUMN
 from course.nbgrader_ext.judge_cells import judged_notebooks
 from course.notebooks import cells_by_grade_id

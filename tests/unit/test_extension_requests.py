@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from course.late import requested_extension, shown_duration, shown_moment
+from course.extensions import requested_extension
+from course.late import shown_duration, shown_moment
 
 DUE = datetime(2026, 10, 16, 23, 59, tzinfo=UTC)
 

@@ -225,30 +225,9 @@ def cmd_extend(root: Path, args) -> int:
     return 0
 
 
-def refresh_hand_graded_feedback(root: Path, lab: str) -> list[str]:
-    """Make the feedback pages of every student with a written answer graded by hand again,
-    so that they show the hand-given score (they were made when the student was graded);
-    return the students whose pages could not be made."""
-    from course.grading.student import generate_feedback_pages
-    from course.nbgrader_setup import make_api
-    from course.written_answers import graded_by_hand
-
-    api = make_api(root)
-    with api.gradebook as gradebook:
-        students = graded_by_hand(gradebook, lab)
-    failed = []
-    for student in students:
-        made = generate_feedback_pages(api, lab, student)
-        if not made["success"]:
-            print(f"feedback of {student} NOT made again: {made.get('error', '').strip()}")
-            failed.append(student)
-    if students:
-        print(f"feedback made again, with the scores given by hand: {len(students)} students")
-    return failed
-
-
 def cmd_export(root: Path, args) -> int:
     from course.extensions import lab_extensions
+    from course.hand_graded_feedback import remake_hand_graded_feedback
     from course.lms.handback import feedback_zip, read_roster, write_import
 
     require_lab(root, args.lab)
@@ -270,7 +249,11 @@ def cmd_export(root: Path, args) -> int:
             print(f"due date extended, lateness counted from it: {extended.describe()}")
     for i, why in sorted(matching.blank_rows.items()):
         print(f"left blank (the LMS keeps its grade): {roster.describe(i)}: {why}")
-    unmade = refresh_hand_graded_feedback(root, args.lab)
+    remade, unmade = remake_hand_graded_feedback(root, args.lab)
+    for student, why in unmade.items():
+        print(f"feedback of {student} NOT made again: {why}")
+    if remade or unmade:
+        print(f"feedback made again, with the scores given by hand: {len(remade)} students")
     pages = target.with_name(f"{args.lms}-feedback.zip")
     left_out = feedback_zip(root, args.lab, pages, waiting=matching.waiting)
     print(f"feedback pages, named for the LMS's bulk upload: {pages}")

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from course.audit.findings import judge_all
-from course.audit.functions import derive as derive_functions
+from course.audit.function_derivations import derive as derive_functions
 from course.audit.pipeline import grade_through_pipeline, sample
 from course.audit.report import AuditReport
 from course.audit.subject import load_subject

@@ -64,7 +64,7 @@ def _join_group(item, group: str) -> None:
     item._id = identity
 
 
-SHARED_COHORT = "graded_course"  # tests.support.cohort's fixture: graded once per process
+SHARED_COHORT = "graded_course"  # tests.support.cohort's fixture: graded once per run
 ORDER = (SHARED_COHORT, "e2e", "integration", "notebook", "unit", "browser")
 
 
@@ -87,9 +87,9 @@ def _running_order(item, group: str | None) -> int:
 
 def _process_group(item) -> str | None:
     """The tests that must share one process under ``pytest -n`` (--dist loadgroup): the ones
-    using the session's graded cohort (built once per process, and the longest fixture there
-    is); a module's tests, when they share a module-scoped fixture; a notebook's cells (nbval
-    runs them in order in one kernel). Other tests go to whichever process is free."""
+    using the graded cohort (the longest fixture there is, and one the tests change in turn);
+    a module's tests, when they share a module-scoped fixture; a notebook's cells (nbval runs
+    them in order in one kernel). Other tests go to whichever process is free."""
     names = getattr(item, "fixturenames", ())
     if SHARED_COHORT in names:
         return SHARED_COHORT

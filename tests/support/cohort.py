@@ -27,8 +27,8 @@ from tests.support.paths import LAB, SOURCE_NOTEBOOK
 from tests.support.probe import LoopbackProbe
 from tests.support.scratch import grade_scratch, make_scratch_course
 
-# A folder the pytest processes of one `make test` share (the Makefile makes it): the cohort is
-# graded there by the first process to ask, and read back by the others.
+# A folder the pytest processes of one `make test` share (scripts/run-tests.sh makes it): the
+# cohort is graded there by the first process to ask, and read back by the others.
 SHARED_FOLDER = "COURSE_TEST_SHARE"
 
 
@@ -44,8 +44,7 @@ def graded_course(tmp_path_factory):
 
     Graded once per pytest process, or once per ``make test`` (:data:`SHARED_FOLDER`). The
     tests that use it run one after another, in one process at a time (tests/conftest.py
-    groups them), so that one test's changes to the course are the next one's starting point
-    as they always were."""
+    groups them): each starts from the course the one before left."""
     shared = os.environ.get(SHARED_FOLDER)
     if not shared:
         return _grade_cohort(tmp_path_factory.mktemp("cohort"))

@@ -12,7 +12,7 @@ trap 'rm -rf "$share"' EXIT
 export COURSE_TEST_SHARE=$share COURSE_CACHE_DIR=$share/cache COURSE_SECRET_DIR=$share/secrets
 mkdir "$COURSE_CACHE_DIR" "$COURSE_SECRET_DIR"
 
-"$python" -m pytest --numprocesses "$processes" --dist loadgroup --ignore tests/browser
+"$python" -m pytest --numprocesses "$processes" --ignore tests/browser
 status=$?
 "$python" -m pytest tests/browser || status=$((status ? status : $?))
 exit "$status"

@@ -1,17 +1,23 @@
 """Limits count CPU seconds, so a busy machine slows grading but changes no verdict.
 
-Each limit is shown with four CPU-bound processes running beside it on the machine's cores: work
-that fits its CPU limit finishes however long it takes on the wall clock; work past it is stopped,
-saying how much CPU time it used; code that waits rather than computes is stopped by the wall-clock
-backstop (five times the limit). The limits: the per-student one (``course.grading.remote``), the
-judge's runner (``course.judge.runner.run_bounded``), and nbgrader's per-cell one
-(``course.nbgrader_ext.bounded_execute.BoundedExecute``, what ``nbgrader autograde`` runs with the
-course's configuration).
+Each limit is shown with CPU-bound processes running beside it: work that fits its CPU limit
+finishes however long it takes on the wall clock; work past it is stopped, saying how much CPU
+time it used; code that waits rather than computes is stopped by the wall-clock backstop (five
+times the limit). A single limit is shown on one core shared with two CPU-bound processes
+(:func:`busy_core`), so that whatever else the machine runs (the other tests, under ``pytest
+-n``), the work gets about a third of it: far slower than the wall clock, yet well above the
+fifth below which the backstop would come first. Whole grading runs are shown with four
+CPU-bound processes beside them on the machine's cores (:func:`busy`). The limits: the
+per-student one (``course.grading.remote``), the judge's runner
+(``course.judge.runner.run_bounded``), and nbgrader's per-cell one
+(``course.nbgrader_ext.bounded_execute.BoundedExecute``, what ``nbgrader autograde`` runs with
+the course's configuration).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -71,6 +77,25 @@ def busy_machine():
         yield
 
 
+@pytest.fixture
+def busy_core():
+    """The test (and whatever it starts) held to one core, with two CPU-bound processes on it,
+    each in a session of its own: its work gets about a third of the core."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})  # inherited by what the test starts
+    burners = [
+        subprocess.Popen([sys.executable, "-c", BURNER], start_new_session=True) for _ in range(2)
+    ]
+    time.sleep(0.2)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
 def _burn(seconds: float) -> list[str]:
     return [sys.executable, "-c", BURN, str(seconds)]
 
@@ -120,7 +145,7 @@ time.sleep(60)
 """
 
 
-def test_a_student_within_the_cpu_limit_is_graded_however_busy_the_machine(busy_machine):
+def test_a_student_within_the_cpu_limit_is_graded_however_busy_the_machine(busy_core):
     process = _grading_process("SECONDS = 1.5\n" + GRADES_AFTER_BURNING)
     try:
         start = time.monotonic()
@@ -132,7 +157,7 @@ def test_a_student_within_the_cpu_limit_is_graded_however_busy_the_machine(busy_
         process.kill()
 
 
-def test_a_student_past_the_cpu_limit_is_stopped_saying_how_much_it_used(busy_machine):
+def test_a_student_past_the_cpu_limit_is_stopped_saying_how_much_it_used(busy_core):
     process = _grading_process("SECONDS = 60\n" + GRADES_AFTER_BURNING)
     result = process.grade("a", {}, 1.0)
     assert result["lost"] == "timeout" and result["limit"] == "cpu"
@@ -174,7 +199,7 @@ def test_a_budget_may_follow_what_is_awaited_rather_than_the_line_count():
     assert heard == [] and asked and set(asked) == {0}
 
 
-def test_the_judges_runner_is_held_to_cpu_seconds_not_the_wall_clock(busy_machine):
+def test_the_judges_runner_is_held_to_cpu_seconds_not_the_wall_clock(busy_core):
     start = time.monotonic()
     problem, heard = _answers(1.0, (2.0,))
     assert problem is None and heard == [b"{}"]
@@ -200,7 +225,7 @@ def _cell_outputs(source: str, timeout: int) -> list[dict]:
     return [cell.outputs for cell in executed.cells]
 
 
-def test_a_cell_is_held_to_cpu_seconds_and_says_so(busy_machine):
+def test_a_cell_is_held_to_cpu_seconds_and_says_so(busy_core):
     # computing for 1.5 CPU seconds takes longer on a busy machine: within a 3 s limit
     outputs = _cell_outputs(f"exec({BURN!r}.replace('float(sys.argv[1])', '1.5'))", 3)
     assert not any(o.output_type == "error" for o in outputs[0]), outputs[0]

@@ -54,12 +54,13 @@ BURNER = (
 
 
 @contextlib.contextmanager
-def busy():
-    """Four CPU-bound processes beside the test, on the machine's two cores, each in a
+def busy(processes: int = 4):
+    """CPU-bound processes beside the test (four: twice the machine's two cores), each in a
     session of its own (as a grading process is: the scheduler shares the cores between
     sessions first)."""
     burners = [
-        subprocess.Popen([sys.executable, "-c", BURNER], start_new_session=True) for _ in range(4)
+        subprocess.Popen([sys.executable, "-c", BURNER], start_new_session=True)
+        for _ in range(processes)
     ]
     time.sleep(0.2)
     try:
@@ -79,21 +80,15 @@ def busy_machine():
 
 @pytest.fixture
 def busy_core():
-    """The test (and whatever it starts) held to one core, with two CPU-bound processes on it,
-    each in a session of its own: its work gets about a third of the core."""
+    """The test (and whatever it starts) held to one core, with two CPU-bound processes on it:
+    its work gets about a third of the core."""
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(before)})  # inherited by what the test starts
-    burners = [
-        subprocess.Popen([sys.executable, "-c", BURNER], start_new_session=True) for _ in range(2)
-    ]
-    time.sleep(0.2)
     try:
-        yield
+        with busy(2):
+            yield
     finally:
         os.sched_setaffinity(0, before)
-        for burner in burners:
-            burner.kill()
-            burner.wait()
 
 
 def _burn(seconds: float) -> list[str]:

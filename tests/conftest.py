@@ -1,5 +1,6 @@
-"""The tests' fixtures and their order. What the tests share besides fixtures is in
-``tests/support``; the level of a test is the folder it is in (docs/testing.md)."""
+"""The tests' fixtures, their order and their process groups. What the tests share besides
+fixtures is in ``tests/support``; the level of a test is the folder it is in
+(docs/testing.md)."""
 
 from __future__ import annotations
 
